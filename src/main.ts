@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { startGateway } from './app';
+import { ConfigError, loadConfig } from './config/load';
+import type { Config } from './config/schema';
+import { createLogger } from './ops/logger';
+
+function banner(url: string, config: Config): string {
+  const mode = config.DATABASE_URL ? 'Postgres' : `embedded Postgres in ${config.DATA_DIR}`;
+  return [
+    '',
+    `  Tollgraph is listening on ${url}/graphql  (${mode})`,
+    '',
+    '  Try it:',
+    `    curl -s ${url}/graphql -H 'content-type: application/json' \\`,
+    `      -d '{"query":"{ health { status version uptimeSeconds } }"}'`,
+    '',
+  ].join('\n');
+}
+
+/** Runs the gateway until SIGTERM/SIGINT, then drains within SHUTDOWN_TIMEOUT_MS and exits. */
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\nSee .env.example for every variable and its default.\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config);
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+
+  const gateway = await startGateway(config, logger).catch((error) => {
+    logger.fatal({ err: error }, 'could not start');
+    logger.flush();
+    process.exit(1);
+  });
+  logger.info({ url: `${gateway.url}/graphql` }, 'tollgraph ready');
+  process.stderr.write(banner(gateway.url, config));
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS + 5000);
+    deadline.unref();
+    gateway.stop().then(
+      () => {
+        logger.info('stopped cleanly');
+        process.exit(0);
+      },
+      (error) => {
+        logger.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,40 @@
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { PlanCode } from '../generated/prisma/enums';
+
+registerEnumType(PlanCode, { name: 'PlanCode', description: 'The plans a subscriber can be on' });
+
+@ObjectType({ description: 'A subscription plan. Limits are in cost units; a simple riskScore query costs 1.' })
+export class Plan {
+  @Field(() => PlanCode)
+  code!: PlanCode;
+
+  @Field()
+  name!: string;
+
+  @Field(() => Int, { description: 'Flat monthly price in cents (0 for FREE; ENTERPRISE is priced per contract)' })
+  monthlyPriceCents!: number;
+
+  @Field({ description: 'ISO currency of the price' })
+  currency!: string;
+
+  @Field(() => Int, { description: 'Cost units per UTC day' })
+  dailyQuota!: number;
+
+  @Field(() => Int, { description: 'Cost units per second (burst)' })
+  burstPerSecond!: number;
+
+  @Field(() => Int, { description: 'Largest cost one query may have' })
+  maxQueryCost!: number;
+
+  @Field(() => Int, { description: 'Deepest selection one query may have' })
+  maxDepth!: number;
+
+  @Field(() => String, { nullable: true, description: 'Service level the plan promises' })
+  sla!: string | null;
+
+  @Field(() => [String])
+  features!: string[];
+
+  @Field(() => [String], { description: 'Capabilities the plan includes, e.g. risk.score (what it may read)' })
+  grants!: string[];
+}
