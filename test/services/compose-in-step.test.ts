@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { parse } from 'yaml';
+
+const ROOT = join(__dirname, '..', '..');
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
+
+const compose = parse(read('docker-compose.yml'), { merge: true });
+const envExample = parseEnv(read('.env.example'));
+const servicesScript = read('scripts/services.sh');
+const kafkaPom = read('scripts/services/kafka/pom.xml');
+
+/** `NAME=value` or `NAME=${NAME:-value}` in scripts/services.sh. */
+function scriptSetting(name: string): string {
+  const match = servicesScript.match(new RegExp(`^${name}=(?:\\$\\{${name}:-([^}]+)\\}|(\\S+))$`, 'm'));
+  if (!match) throw new Error(`scripts/services.sh does not set ${name}`);
+  return match[1] ?? match[2];
+}
+
+function publishedPorts(service: string): string[] {
+  return (compose.services[service].ports as string[]).map((mapping) => {
+    const [host, published, target] = mapping.split(':');
+    expect(host).toBe('127.0.0.1'); // loopback only, as services.sh
+    expect(published).toBe(target);
+    return published;
+  });
+}
+
+describe('docker-compose.yml, scripts/services.sh and .env.example describe the same services', () => {
+  const gatewayEnv: Record<string, string> = compose['x-tollgraph-environment'];
+
+  it('uses only variable names that .env.example documents', () => {
+    const names = Object.keys(compose.services.gateway.environment);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(Object.keys(envExample)).toContain(name);
+  });
+
+  it('points every service URL at a port the compose service publishes and services.sh listens on', () => {
+    const port = (url: string) => new URL(url.includes('://') ? url : `tcp://${url}`).port;
+    expect(port(gatewayEnv.DATABASE_URL)).toBe(scriptSetting('PG_PORT'));
+    expect(publishedPorts('postgres')).toEqual([scriptSetting('PG_PORT')]);
+    expect(port(gatewayEnv.REDIS_URL)).toBe(scriptSetting('REDIS_PORT'));
+    expect(publishedPorts('redis')).toEqual([scriptSetting('REDIS_PORT')]);
+    expect(port(gatewayEnv.KAFKA_BROKERS)).toBe(scriptSetting('KAFKA_PORT'));
+    expect(publishedPorts('kafka')).toEqual([scriptSetting('KAFKA_PORT')]);
+    expect(port(gatewayEnv.STRIPE_API_BASE)).toBe(scriptSetting('STRIPE_MOCK_PORT'));
+    expect(publishedPorts('stripe-mock')).toEqual([scriptSetting('STRIPE_MOCK_PORT'), scriptSetting('STRIPE_MOCK_HTTPS_PORT')]);
+  });
+
+  it('uses the credentials services.sh creates', () => {
+    const url = new URL(gatewayEnv.DATABASE_URL);
+    expect([url.username, url.password, url.pathname.slice(1)]).toEqual([scriptSetting('PG_USER'), scriptSetting('PG_PASSWORD'), scriptSetting('PG_DB')]);
+    expect(gatewayEnv.STRIPE_SECRET_KEY).toBe(scriptSetting('STRIPE_SECRET_KEY'));
+  });
+
+  it('runs the same versions', () => {
+    expect(compose.services['stripe-mock'].image).toBe(`stripe/stripe-mock:${scriptSetting('STRIPE_MOCK_VERSION')}`);
+    const kafkaVersion = kafkaPom.match(/<kafka.version>([^<]+)<\/kafka.version>/)?.[1];
+    expect(compose.services.kafka.image).toBe(`apache/kafka:${kafkaVersion}`);
+  });
+
+  it('has the values services.sh writes to .services/env', () => {
+    const body = servicesScript.slice(servicesScript.indexOf('env_lines() {'), servicesScript.indexOf('\n}\n', servicesScript.indexOf('env_lines() {')));
+    const written = Object.fromEntries(
+      [...body.matchAll(/export (\w+)=([^"]+)"/g)].map(([, name, template]) => [name, template.replace(/\$(\w+)/g, (_, setting: string) => scriptSetting(setting))]),
+    );
+    expect(written).toEqual(gatewayEnv);
+  });
+});

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** A port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+const SERVICE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'STRIPE_WEBHOOK_SECRET', 'NODE_OPTIONS'];
+
+/** Only what a newcomer's shell would have: no service variables leak in from the test run. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of SERVICE_VARIABLES) delete env[name];
+  return { ...env, LOG_PRETTY: 'false', LOG_LEVEL: 'info', ...extra };
+}
+
+/** Runs the built gateway (`node dist/main.js`, what `npm start` runs) in a child process. */
+export function runBuilt(script: string, env: Record<string, string>, args: string[] = []): { child: ChildProcess; output(): string; exited: Promise<number | string> } {
+  const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, output: () => output, exited };
+}
+
+export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 30000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Starts the gateway and waits until `/healthz` answers. */
+export async function startGatewayProcess(env: Record<string, string>): Promise<RunningProcess> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const run = runBuilt('dist/main.js', { PORT: String(port), ...env });
+  const url = `http://127.0.0.1:${port}`;
+  let ended = false;
+  void run.exited.then(() => (ended = true));
+  await waitFor('the gateway to answer /healthz', async () => {
+    if (ended) throw new Error(`gateway exited early:\n${run.output()}`);
+    return (await fetch(`${url}/healthz`)).ok;
+  }, 60000).catch((error) => {
+    run.child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n--- gateway output ---\n${run.output()}`);
+  });
+  return {
+    ...run,
+    url,
+    stop: async (signal = 'SIGTERM') => {
+      if (!ended) run.child.kill(signal);
+      return run.exited;
+    },
+  };
+}
+
+export async function graphql(url: string, query: string, init: { headers?: Record<string, string>; variables?: unknown } = {}) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...init.headers },
+    body: JSON.stringify({ query, variables: init.variables }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: any; errors?: any[] } };
+}
