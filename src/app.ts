@@ -1,4 +1,5 @@
 import type { Config } from './config/schema';
+import { ensureDemoKeys, type DemoKeys } from './bootstrap/demo-keys';
 import { applyMigrations } from './db/migrate';
 import { createGateway } from './gateway/server';
 import type { Logger } from './ops/logger';
@@ -7,6 +8,8 @@ import { buildServices } from './services';
 
 export interface RunningGateway {
   url: string;
+  /** Created (or found again) by the embedded start; undefined with a real database. */
+  demoKeys?: DemoKeys;
   stop(): Promise<void>;
 }
 
@@ -19,10 +22,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       if (applied.length) logger.info({ applied }, 'database migrations applied');
     }
     await seedPlans(services.db.prisma);
+    const demoKeys = services.db.kind === 'embedded' ? await ensureDemoKeys(services, config.DATA_DIR) : undefined;
     const gateway = await createGateway(services);
     const url = await gateway.listen();
     return {
       url,
+      demoKeys,
       stop: async () => {
         await gateway.stop();
         await services.close();

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import type { z } from 'zod';
 
 /** The public error codes (API.md) and the HTTP status each one answers with. */
 export const ErrorCode = {
@@ -13,24 +14,42 @@ export const ErrorCode = {
 
 export type ErrorCode = keyof typeof ErrorCode;
 
+export interface TollgraphErrorOptions {
+  extensions?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  /**
+   * A field-level error inside an otherwise good response (e.g. one field the plan does not
+   * include): the response keeps HTTP 200 and the rest of its data.
+   */
+  fieldLevel?: boolean;
+}
+
 /**
- * The one error type resolvers and plugins throw. Apollo turns `extensions.http.status` into the
- * response status; the rest of `extensions` reaches the client as is.
+ * The one error type resolvers and plugins throw. Apollo turns `extensions.http` into the
+ * response status and headers; the rest of `extensions` reaches the client as is.
  */
 export class TollgraphError extends GraphQLError {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    extensions: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
+    { extensions = {}, headers = {}, fieldLevel = false }: TollgraphErrorOptions = {},
   ) {
     super(message, {
       extensions: {
         ...extensions,
         code,
-        http: { status: ErrorCode[code], headers: new Map(Object.entries(headers)) },
+        ...(fieldLevel ? {} : { http: { status: ErrorCode[code], headers: new Map(Object.entries(headers)) } }),
       },
     });
     this.name = 'TollgraphError';
   }
+}
+
+export const badInput = (message: string, extensions?: Record<string, unknown>) => new TollgraphError('BAD_USER_INPUT', message, { extensions });
+
+/** Validates input with a zod schema; every problem is named in one BAD_USER_INPUT. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw badInput(result.error.issues.map((issue) => issue.message).join('; '), { fields: [...new Set(result.error.issues.map((issue) => issue.path.join('.')))] });
 }

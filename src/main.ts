@@ -1,20 +1,32 @@
 import 'reflect-metadata';
-import { startGateway } from './app';
+import { join } from 'node:path';
+import { startGateway, type RunningGateway } from './app';
 import { ConfigError, loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { createLogger } from './ops/logger';
 
-function banner(url: string, config: Config): string {
+function banner({ url, demoKeys }: RunningGateway, config: Config): string {
   const mode = config.DATABASE_URL ? 'Postgres' : `embedded Postgres in ${config.DATA_DIR}`;
-  return [
-    '',
-    `  Tollgraph is listening on ${url}/graphql  (${mode})`,
-    '',
-    '  Try it:',
-    `    curl -s ${url}/graphql -H 'content-type: application/json' \\`,
-    `      -d '{"query":"{ health { status version uptimeSeconds } }"}'`,
-    '',
-  ].join('\n');
+  const lines = ['', `  Tollgraph is listening on ${url}/graphql  (${mode})`, ''];
+  if (demoKeys) {
+    lines.push(
+      `  Demo keys (also in ${join(config.DATA_DIR, 'demo-keys.json')}):`,
+      `    subscriber (PROFESSIONAL): ${demoKeys.subscriberKey}`,
+      `    admin:                     ${demoKeys.adminKey}`,
+      '',
+      '  Try it:',
+      `    curl -s ${url}/graphql -H 'content-type: application/json' \\`,
+      `      -H 'authorization: Bearer ${demoKeys.subscriberKey}' \\`,
+      `      -d '{"query":"{ me { account { name } plan { code dailyQuota } } }"}'`,
+    );
+  } else {
+    lines.push(
+      '  Try it:',
+      `    curl -s ${url}/graphql -H 'content-type: application/json' \\`,
+      `      -d '{"query":"{ health { status version uptimeSeconds } }"}'`,
+    );
+  }
+  return `${lines.join('\n')}\n\n`;
 }
 
 /** Runs the gateway until SIGTERM/SIGINT, then drains within SHUTDOWN_TIMEOUT_MS and exits. */
@@ -36,7 +48,7 @@ export async function main(): Promise<void> {
     process.exit(1);
   });
   logger.info({ url: `${gateway.url}/graphql` }, 'tollgraph ready');
-  process.stderr.write(banner(gateway.url, config));
+  process.stderr.write(banner(gateway, config));
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

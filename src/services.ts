@@ -6,6 +6,10 @@ import { createKafka } from './kafka/client';
 import type { Logger } from './ops/logger';
 import { createMetrics, type Metrics } from './ops/metrics';
 import type { DependencyCheck } from './ops/readiness';
+import { AccountService } from './accounts/service';
+import { KeyService } from './keys/service';
+import { PlanCatalog } from './plans/service';
+import { memoryPubSub, redisPubSub, type PubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/client';
 
 /**
@@ -19,6 +23,11 @@ export interface Services {
   db: Database;
   redis?: Redis;
   kafka?: Kafka;
+  /** Fan-out to every gateway process (Redis), or within this one (embedded). */
+  pubsub: PubSub;
+  plans: PlanCatalog;
+  accounts: AccountService;
+  keys: KeyService;
   /** Dependencies `/readyz` checks: exactly the configured ones. */
   readiness: DependencyCheck[];
   /** Closes clients in reverse order of opening. */
@@ -63,6 +72,13 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     });
   }
 
+  const pubsub = redis ? redisPubSub(redis, `${config.REDIS_KEY_PREFIX}events:`, logger) : memoryPubSub();
+  closers.push(() => pubsub.close());
+  const plans = await PlanCatalog.create(db.prisma, pubsub);
+  const accounts = await AccountService.create(db.prisma, plans, pubsub);
+  const keys = await KeyService.create(db.prisma, pubsub, config.NODE_ENV === 'production' ? 'live' : 'test', logger);
+  closers.push(() => keys.close());
+
   return {
     config,
     logger,
@@ -70,6 +86,10 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     db,
     redis,
     kafka,
+    pubsub,
+    plans,
+    accounts,
+    keys,
     readiness,
     close: async () => {
       for (const close of closers.reverse()) {

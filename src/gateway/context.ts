@@ -1,3 +1,4 @@
+import type { AuthState } from '../auth/viewer';
 import type { Logger } from '../ops/logger';
 import type { Services } from '../services';
 
@@ -6,4 +7,6 @@ export interface GatewayContext {
   requestId: string;
   log: Logger;
   services: Services;
+  /** Who is calling (set before any plugin or resolver runs). */
+  auth: AuthState;
 }

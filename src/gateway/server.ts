@@ -6,9 +6,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
+import { authenticate } from '../auth/authenticate';
+import { TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { opsRoutes } from './ops-routes';
+import { accessPlugin } from './plugins/access';
 import { formatError } from './plugins/errors';
 import { metricsPlugin } from './plugins/metrics';
 import { buildGatewaySchema } from './schema';
@@ -56,10 +59,12 @@ export async function createGateway(services: Services): Promise<Gateway> {
   const apollo = new ApolloServer<GatewayContext>({
     schema: await buildGatewaySchema(),
     formatError: formatError(logger),
-    includeStacktraceInErrorResponses: config.NODE_ENV === 'development',
+    // Stacks go to the log (formatError), never to clients.
+    includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.SHUTDOWN_TIMEOUT_MS }),
       metricsPlugin(metrics),
+      accessPlugin(),
     ],
   });
   await apollo.start();
@@ -68,7 +73,15 @@ export async function createGateway(services: Services): Promise<Gateway> {
     '/graphql',
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ requestId: String(req.id), log: req.log, services }),
+      context: async ({ req }) => ({
+        requestId: String(req.id),
+        log: req.log,
+        services,
+        auth: await authenticate(services.keys, services.accounts, req.headers).catch((error) => {
+          req.log.error({ err: error }, 'could not verify the API key');
+          throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.');
+        }),
+      }),
     }),
   );
   app.use((_req, res) => {

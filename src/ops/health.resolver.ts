@@ -1,4 +1,5 @@
 import { Field, Float, ObjectType, Query, Resolver } from 'type-graphql';
+import { Public } from '../auth/access';
 import { VERSION } from './version';
 
 @ObjectType({ description: 'Liveness of the gateway process. Public: needs no API key.' })
@@ -15,6 +16,7 @@ export class Health {
 
 @Resolver()
 export class HealthResolver {
+  @Public()
   @Query(() => Health, { description: 'Is the gateway up? Public and free of charge.' })
   health(): Health {
     return { status: 'ok', version: VERSION, uptimeSeconds: Math.round(process.uptime() * 1000) / 1000 };

@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PlanCode } from '../generated/prisma/enums';
 
 registerEnumType(PlanCode, { name: 'PlanCode', description: 'The plans a subscriber can be on' });
@@ -37,4 +37,34 @@ export class Plan {
 
   @Field(() => [String], { description: 'Capabilities the plan includes, e.g. risk.score (what it may read)' })
   grants!: string[];
+}
+
+@InputType({ description: 'Changes to a plan; omitted fields stay as they are' })
+export class UpdatePlanInput {
+  @Field({ nullable: true })
+  name?: string;
+
+  @Field(() => Int, { nullable: true })
+  monthlyPriceCents?: number;
+
+  @Field(() => Int, { nullable: true })
+  dailyQuota?: number;
+
+  @Field(() => Int, { nullable: true })
+  burstPerSecond?: number;
+
+  @Field(() => Int, { nullable: true })
+  maxQueryCost?: number;
+
+  @Field(() => Int, { nullable: true })
+  maxDepth?: number;
+
+  @Field(() => String, { nullable: true })
+  sla?: string;
+
+  @Field(() => [String], { nullable: true })
+  features?: string[];
+
+  @Field(() => [String], { nullable: true, description: 'Replaces the capabilities (see Plan.grants for the names)' })
+  grants?: string[];
 }

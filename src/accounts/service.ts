@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import type { Account, PlanCode, PrismaClient } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
+import { recordAudit, type Actor } from '../audit/audit';
+import { InvalidatingCache } from '../cache/invalidating-cache';
+import { badInput, parseInput } from '../errors';
+import type { PlanCatalog } from '../plans/service';
+import type { Plan } from '../plans/plan.types';
+import type { PubSub } from '../pubsub/pubsub';
+
+/** The limits in force for an account: its plan's, with any per-account override on top. */
+export interface EffectiveLimits {
+  dailyQuota: number;
+  burstPerSecond: number;
+  maxQueryCost: number;
+  maxDepth: number;
+}
+
+export interface AccountAccess {
+  account: Account;
+  plan: Plan;
+  limits: EffectiveLimits;
+}
+
+export type LimitOverrides = Partial<Record<keyof EffectiveLimits, number | null>>;
+
+const LIMITS = ['dailyQuota', 'burstPerSecond', 'maxQueryCost', 'maxDepth'] as const;
+
+const newAccount = z.object({
+  name: z.string().trim().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters'),
+  email: z.string().trim().toLowerCase().max(320, 'email must be at most 320 characters').pipe(z.email('email must be an email address')),
+});
+
+const overrideValue = z.number().int('limits are whole numbers').positive('limits must be positive').max(2_000_000_000, 'limit too large').nullable().optional();
+const overrides = z.object(Object.fromEntries(LIMITS.map((name) => [name, overrideValue])) as Record<(typeof LIMITS)[number], typeof overrideValue>);
+
+export function effectiveLimits(account: Account, plan: Plan): EffectiveLimits {
+  return Object.fromEntries(LIMITS.map((name) => [name, account[name] ?? plan[name]])) as unknown as EffectiveLimits;
+}
+
+/** Accounts and their plans. Every read on the request path goes through a cache that all processes refresh on change. */
+export class AccountService {
+  private constructor(
+    private readonly prisma: PrismaClient,
+    private readonly plans: PlanCatalog,
+    private readonly cache: InvalidatingCache<Account | null>,
+  ) {}
+
+  static async create(prisma: PrismaClient, plans: PlanCatalog, pubsub: PubSub): Promise<AccountService> {
+    return new AccountService(prisma, plans, await InvalidatingCache.create(pubsub, 'accounts:invalidate'));
+  }
+
+  find(id: string): Promise<Account | null> {
+    if (!z.uuid().safeParse(id).success) return Promise.resolve(null);
+    return this.cache.get(id, () => this.prisma.account.findUnique({ where: { id } }));
+  }
+
+  /** Plan, limits and grants for a request; null when the account is gone or disabled. */
+  async access(id: string): Promise<AccountAccess | null> {
+    const account = await this.find(id);
+    if (!account || account.disabledAt) return null;
+    const plan = await this.plans.get(account.planCode);
+    return { account, plan, limits: effectiveLimits(account, plan) };
+  }
+
+  async list({ first, after }: { first: number; after?: string }): Promise<{ accounts: Account[]; hasNextPage: boolean }> {
+    const rows = await this.prisma.account.findMany({ orderBy: { id: 'asc' }, take: first + 1, ...(after ? { where: { id: { gt: after } } } : {}) });
+    return { accounts: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+
+  async create(input: { name: string; email: string; planCode: PlanCode }, actor: Actor): Promise<Account> {
+    const { name, email } = parseInput(newAccount, input);
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const account = await tx.account.create({ data: { name, email, planCode: input.planCode } });
+        await recordAudit(tx, actor, { action: 'account.create', targetType: 'Account', targetId: account.id, after: account });
+        return account;
+      });
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw badInput(`an account with email ${email} already exists`, { fields: ['email'] });
+      throw error;
+    }
+  }
+
+  setPlan(id: string, planCode: PlanCode, actor: Actor): Promise<Account> {
+    return this.change(id, 'account.setPlan', { planCode }, actor);
+  }
+
+  setOverrides(id: string, input: LimitOverrides, actor: Actor): Promise<Account> {
+    return this.change(id, 'account.setOverrides', parseInput(overrides, input), actor);
+  }
+
+  private async change(id: string, action: string, data: Prisma.AccountUncheckedUpdateInput, actor: Actor): Promise<Account> {
+    if (!(await this.find(id))) throw badInput(`no account with id ${id}`, { fields: ['accountId'] });
+    const account = await this.prisma.$transaction(async (tx) => {
+      const before = await tx.account.findUniqueOrThrow({ where: { id } });
+      const after = await tx.account.update({ where: { id }, data });
+      await recordAudit(tx, actor, { action, targetType: 'Account', targetId: id, before, after });
+      return after;
+    });
+    await this.cache.invalidate(id);
+    return account;
+  }
+}

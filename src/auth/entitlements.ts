@@ -1,0 +1,30 @@
+import { Extensions, UseMiddleware, type MiddlewareFn } from 'type-graphql';
+import { TollgraphError } from '../errors';
+import type { GatewayContext } from '../gateway/context';
+import type { Grant } from '../plans/defaults';
+
+/**
+ * Marks a field as part of a plan capability. A plan without the grant gets a field-level
+ * FORBIDDEN naming the cheapest plan that has it; the rest of the response still resolves
+ * (so such fields are nullable in the schema).
+ */
+export function RequiresGrant(grant: Grant): MethodDecorator & PropertyDecorator {
+  const enforce: MiddlewareFn<GatewayContext> = async ({ context }, next) => {
+    const viewer = context.auth.viewer;
+    if (viewer && !viewer.access.plan.grants.includes(grant)) {
+      const upgrade = await context.services.plans.cheapestWith(grant);
+      throw new TollgraphError(
+        'FORBIDDEN',
+        upgrade ? `Your plan (${viewer.access.plan.code}) does not include this field; it is part of ${upgrade.code}.` : `No plan includes this field (${grant}).`,
+        { fieldLevel: true, extensions: { requiredGrant: grant, plan: viewer.access.plan.code, upgradeTo: upgrade?.code ?? null } },
+      );
+    }
+    return next();
+  };
+  const mark = Extensions({ grant });
+  const check = UseMiddleware(enforce);
+  return (target: object, property: string | symbol, descriptor?: PropertyDescriptor) => {
+    mark(target, property, descriptor as TypedPropertyDescriptor<unknown>);
+    check(target, property, descriptor as TypedPropertyDescriptor<unknown>);
+  };
+}

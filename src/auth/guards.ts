@@ -1,0 +1,25 @@
+import { TollgraphError } from '../errors';
+import type { GatewayContext } from '../gateway/context';
+import type { Viewer } from './viewer';
+
+/** The viewer of a request the access plugin has let through to a non-public field. */
+export function viewerOf({ auth }: GatewayContext): Viewer {
+  if (!auth.viewer) throw new Error('a non-public resolver ran without a viewer: is the access plugin installed?');
+  return auth.viewer;
+}
+
+export function isAdmin(viewer: Viewer): boolean {
+  return viewer.key.role === 'ADMIN';
+}
+
+/**
+ * Tenant isolation: a subscriber may touch only its own account. Another account's objects are
+ * "not found", never "forbidden", so their existence does not leak.
+ */
+export function mayAccessAccount(viewer: Viewer, accountId: string): boolean {
+  return isAdmin(viewer) || viewer.key.accountId === accountId;
+}
+
+export function notFound(what: string): TollgraphError {
+  return new TollgraphError('BAD_USER_INPUT', `${what} not found`);
+}

@@ -1,0 +1,57 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export type KeyEnvironment = 'live' | 'test';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const RANDOM_CHARS = 32; // 32 base62 characters: about 190 bits from the CSPRNG
+const KEY_FORMAT = /^tg_(live|test)_[0-9A-Za-z]{32}$/;
+const PREFIX_CHARS = 4; // random characters kept in the displayed prefix
+
+/** Unbiased base62: rejection sampling keeps every character equally likely. */
+function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += ALPHABET[byte % 62];
+    }
+  }
+  return out;
+}
+
+export interface NewKeySecret {
+  /** The whole key: shown once, never stored. */
+  secret: string;
+  /** Shown in listings to tell keys apart, e.g. `tg_live_Ab3x`. Not enough to guess the key. */
+  prefix: string;
+  /** Lower-case hex SHA-256 of the whole key: what the database keeps. */
+  hash: string;
+}
+
+export function hashKey(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function newKeySecret(environment: KeyEnvironment): NewKeySecret {
+  const secret = `tg_${environment}_${randomBase62(RANDOM_CHARS)}`;
+  return { secret, prefix: secret.slice(0, `tg_${environment}_`.length + PREFIX_CHARS), hash: hashKey(secret) };
+}
+
+export function isWellFormedKey(candidate: string): boolean {
+  return KEY_FORMAT.test(candidate);
+}
+
+/** Constant-time equality of two hex digests. */
+export function sameHash(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The key from `Authorization: Bearer …` or `x-api-key`; undefined when neither is sent. */
+export function keyFromHeaders(headers: { authorization?: string; 'x-api-key'?: string | string[] }): string | undefined {
+  const bearer = headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  if (bearer) return bearer;
+  if (headers.authorization) return headers.authorization; // present but not Bearer: still a (bad) credential
+  const apiKey = headers['x-api-key'];
+  return Array.isArray(apiKey) ? apiKey[0] : apiKey;
+}
