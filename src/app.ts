@@ -4,17 +4,18 @@ import { applyMigrations } from './db/migrate';
 import { createGateway } from './gateway/server';
 import type { Logger } from './ops/logger';
 import { seedPlans } from './plans/seed';
-import { buildServices } from './services';
+import { buildServices, type Services } from './services';
 
 export interface RunningGateway {
   url: string;
   /** Created (or found again) by the embedded start; undefined with a real database. */
   demoKeys?: DemoKeys;
+  services: Services;
   stop(): Promise<void>;
 }
 
-/** The gateway role: services, schema migrations, seed data, then HTTP. */
-export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+/** Services with the database migrated and seeded: what every role (gateway, CLI, workers) starts from. */
+export async function prepareServices(config: Config, logger: Logger): Promise<Services> {
   const services = await buildServices(config, logger);
   try {
     if (config.MIGRATE_ON_START) {
@@ -22,12 +23,24 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       if (applied.length) logger.info({ applied }, 'database migrations applied');
     }
     await seedPlans(services.db.prisma);
+    return services;
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+}
+
+/** The gateway role: prepared services, then HTTP. */
+export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  const services = await prepareServices(config, logger);
+  try {
     const demoKeys = services.db.kind === 'embedded' ? await ensureDemoKeys(services, config.DATA_DIR) : undefined;
     const gateway = await createGateway(services);
     const url = await gateway.listen();
     return {
       url,
       demoKeys,
+      services,
       stop: async () => {
         await gateway.stop();
         await services.close();

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { graphql, runBuilt, startGatewayProcess } from '../support/process';
@@ -18,23 +18,37 @@ describe('embedded start', () => {
       expect(ready.status).toBe(200);
       expect(((await ready.json()) as { dependencies: unknown }).dependencies).toEqual({ 'embedded-postgres': expect.objectContaining({ ok: true }) });
       expect(gateway.output()).toContain(`curl -s ${gateway.url}/graphql`);
+
+      // The demo keys: written once with mode 0600, printed, and working at once.
+      const file = join(dataDir, 'demo-keys.json');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const demo = JSON.parse(readFileSync(file, 'utf8'));
+      expect(demo).toEqual({ adminKey: expect.stringMatching(/^tg_test_/), subscriberKey: expect.stringMatching(/^tg_test_/) });
+      expect(gateway.output()).toContain(demo.subscriberKey);
+      const me = await graphql(gateway.url, '{ me { account { name } plan { code } key { role } } }', { headers: { authorization: `Bearer ${demo.subscriberKey}` } });
+      expect(me.body.data.me).toEqual({ account: { name: 'Demo Subscriber' }, plan: { code: 'PROFESSIONAL' }, key: { role: 'SUBSCRIBER' } });
+      const admin = await graphql(gateway.url, '{ accounts { nodes { name } } }', { headers: { 'x-api-key': demo.adminKey } });
+      expect(admin.body.data.accounts.nodes.map((a: { name: string }) => a.name)).toEqual(['Tollgraph Admin', 'Demo Subscriber']);
     } finally {
       expect(await gateway.stop()).toBe(0);
     }
   });
 
   it('keeps its data across restarts and does not seed twice', async () => {
-    const plansOf = async () => {
+    const { adminKey } = JSON.parse(readFileSync(join(dataDir, 'demo-keys.json'), 'utf8'));
+    const snapshot = async () => {
       const gateway = await startGatewayProcess({ DATA_DIR: dataDir });
       try {
-        return (await graphql(gateway.url, '{ plans { code dailyQuota } }')).body.data.plans;
+        const { body } = await graphql(gateway.url, '{ plans { code dailyQuota } accounts { nodes { id name } } }', { headers: { authorization: `Bearer ${adminKey}` } });
+        return body.data;
       } finally {
         await gateway.stop();
       }
     };
-    const first = await plansOf();
-    const second = await plansOf();
-    expect(first.map((plan: { code: string }) => plan.code)).toEqual(['FREE', 'PROFESSIONAL', 'ENTERPRISE']);
+    const first = await snapshot();
+    const second = await snapshot();
+    expect(first.plans.map((plan: { code: string }) => plan.code)).toEqual(['FREE', 'PROFESSIONAL', 'ENTERPRISE']);
+    expect(first.accounts.nodes).toHaveLength(2);
     expect(second).toEqual(first);
   });
 

@@ -1,21 +1,14 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from './config/load';
-import { openDatabase } from './db/client';
-import { applyMigrations } from './db/migrate';
-import { buildGatewaySchema, printGatewaySchema } from './gateway/schema';
-import { main } from './main';
-import { VERSION } from './ops/version';
-
-function configOrExit() {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
-}
+import { registerAccountCommands } from '../accounts/cli';
+import { configOrExit } from './with-services';
+import { openDatabase } from '../db/client';
+import { applyMigrations } from '../db/migrate';
+import { buildGatewaySchema, printGatewaySchema } from '../gateway/schema';
+import { main } from '../main';
+import { registerKeyCommands } from '../keys/cli';
+import { VERSION } from '../ops/version';
+import { registerPlanCommands } from '../plans/cli';
 
 export function buildCli(): Command {
   const program = new Command('tollgraph').description('Tollgraph: a metered GraphQL gateway for real-time risk scores').version(VERSION);
@@ -60,6 +53,9 @@ export function buildCli(): Command {
       process.stdout.write(printGatewaySchema(await buildGatewaySchema()));
     });
 
+  registerAccountCommands(program);
+  registerKeyCommands(program);
+  registerPlanCommands(program);
   return program;
 }
 

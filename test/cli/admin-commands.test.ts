@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
+
+const run = promisify(execFile);
+const BIN = join(__dirname, '..', '..', 'bin', 'tollgraph.js');
+
+describe('tollgraph CLI for scripts and bootstrap', () => {
+  let database: ThrowawayDatabase;
+  const env = () => ({ ...process.env, DATABASE_URL: database.url, REDIS_URL: serviceUrl('REDIS_URL'), REDIS_KEY_PREFIX: `tg-cli-${process.pid}:` });
+  const tollgraph = async (...args: string[]) => (await run(process.execPath, [BIN, ...args], { env: env() })).stdout;
+  const json = async (...args: string[]) => JSON.parse(await tollgraph(...args, '--json'));
+
+  beforeAll(async () => {
+    database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
+  });
+  afterAll(() => database?.drop());
+
+  it('bootstraps a fresh database: plans, an account, keys created, listed and revoked', async () => {
+    const plans = await json('plans', 'list');
+    expect(plans.map((plan: { code: string; dailyQuota: number }) => [plan.code, plan.dailyQuota])).toEqual([
+      ['FREE', 1000],
+      ['PROFESSIONAL', 1_000_000],
+      ['ENTERPRISE', 50_000_000],
+    ]);
+
+    const account = await json('accounts', 'create', '--name', 'Ops', '--email', 'ops@example.com', '--plan', 'enterprise');
+    expect(account).toMatchObject({ name: 'Ops', email: 'ops@example.com', planCode: 'ENTERPRISE' });
+
+    const created = await json('keys', 'create', '--account', account.id, '--role', 'ADMIN', '--name', 'bootstrap');
+    expect(created.key).toMatch(/^tg_test_[0-9A-Za-z]{32}$/);
+    expect(created.apiKey).toMatchObject({ role: 'ADMIN', name: 'bootstrap', revokedAt: null });
+    expect(created.apiKey.hash).toBeUndefined();
+
+    const human = await tollgraph('keys', 'list', '--account', account.id);
+    expect(human).toMatch(/^id\s+prefix\s+name\s+role/);
+    expect(human).toContain(created.apiKey.prefix);
+    expect(human).not.toContain(created.key);
+
+    const revoked = await json('keys', 'revoke', created.apiKey.id);
+    expect(revoked.revokedAt).toEqual(expect.any(String));
+    expect((await json('keys', 'list', '--account', account.id))[0].revokedAt).toEqual(revoked.revokedAt);
+  });
+
+  it('fails with a clear message and exit code on bad input', async () => {
+    await expect(tollgraph('accounts', 'create', '--name', 'X', '--email', 'bad')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('email must be an email address') });
+    await expect(tollgraph('accounts', 'create', '--name', 'X', '--email', 'x@example.com', '--plan', 'gold')).rejects.toMatchObject({
+      stderr: expect.stringContaining('--plan must be one of FREE, PROFESSIONAL, ENTERPRISE'),
+    });
+    await expect(tollgraph('keys', 'revoke', 'no-such-key')).rejects.toMatchObject({ stderr: expect.stringContaining('no API key with id no-such-key') });
+  });
+});

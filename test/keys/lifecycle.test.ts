@@ -1,0 +1,93 @@
+import { startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
+import { startTestGateway, type TestGateway } from '../support/harness';
+
+const ME = '{ me { account { id } key { id prefix } } }';
+
+describe('API key lifecycle against real Postgres and Redis', () => {
+  let gateway: TestGateway;
+  let second: RunningProcess;
+  let admin: string;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    admin = (await gateway.newKey({ role: 'ADMIN', plan: 'ENTERPRISE' })).key;
+    // A second gateway process on the same database and Redis, logging everything it can.
+    second = await startGatewayProcess({ ...gateway.env, LOG_LEVEL: 'trace' });
+  });
+
+  afterAll(async () => {
+    await second?.stop();
+    await gateway?.stop();
+  });
+
+  it('creates a key whose secret is returned once, stored only as a hash, and never logged', async () => {
+    const { accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+    const created = await gateway.query(`mutation($a: ID!) { createApiKey(accountId: $a, name: "ci") { key apiKey { id prefix role createdAt } } }`, {
+      key: admin,
+      variables: { a: accountId },
+    });
+    expect(created.status).toBe(200);
+    const { key: secret, apiKey } = created.body.data.createApiKey;
+    expect(secret).toMatch(/^tg_test_[0-9A-Za-z]{32}$/);
+    expect(secret.startsWith(apiKey.prefix)).toBe(true);
+
+    // Usable at once, on both processes, with either header.
+    expect((await gateway.query(ME, { key: secret })).body.data.me.key.id).toBe(apiKey.id);
+    const viaSecond = await fetch(`${second.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': secret }, body: JSON.stringify({ query: ME }) });
+    expect(((await viaSecond.json()) as any).data.me.key.id).toBe(apiKey.id);
+
+    // Nowhere to be read again: not in the listing, not in the database, not in the audit log, not in the logs.
+    const listing = await gateway.query(`query($a: ID!) { account(id: $a) { apiKeys { id prefix name role } } }`, { key: admin, variables: { a: accountId } });
+    expect(JSON.stringify(listing.body)).not.toContain(secret);
+    const rows = await gateway.services.db.prisma.$queryRawUnsafe<Array<{ row: string }>>(`SELECT row_to_json(k)::text AS row FROM api_keys k UNION ALL SELECT row_to_json(a)::text FROM audit_log a`);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const { row } of rows) expect(row).not.toContain(secret.slice('tg_test_'.length));
+    expect(second.output()).toContain('"x-api-key":"[redacted]"'); // the second process logged the request...
+    expect(second.output()).not.toContain(secret.slice('tg_test_'.length)); // ...but never the secret
+  });
+
+  it('revokes a key: refused at once here and within 5 s on the second process', async () => {
+    const { keyId, key } = await gateway.newKey();
+    const onSecond = () =>
+      fetch(`${second.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: ME }) });
+    expect((await onSecond()).status).toBe(200); // now cached on the second process
+
+    const revoked = await gateway.query(`mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`, { key: admin, variables: { id: keyId } });
+    expect(revoked.body.data.revokeApiKey.revokedAt).toEqual(expect.any(String));
+    expect((await gateway.query(ME, { key })).status).toBe(401);
+
+    const started = Date.now();
+    await waitFor('the second process to refuse the revoked key', async () => (await onSecond()).status === 401, 5000, 25);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('answers missing, malformed, unknown, revoked and expired keys with the same 401 body', async () => {
+    const revoked = await gateway.newKey();
+    await gateway.services.keys.revoke(revoked.keyId, { type: 'system:test' });
+    const expiring = await gateway.newKey();
+    const { secret: expired } = await gateway.services.keys.create({ accountId: expiring.accountId, name: 'short-lived', role: 'SUBSCRIBER', expiresAt: new Date(Date.now() + 1000) }, { type: 'system:test' });
+    expect((await gateway.query(ME, { key: expired })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const answers = await Promise.all(
+      [undefined, 'not-a-key', `tg_test_${'A'.repeat(32)}`, revoked.key, expired].map(async (key) => {
+        const { status, body, headers } = await gateway.query(ME, { key });
+        return { status, body, wwwAuthenticate: headers.get('www-authenticate') };
+      }),
+    );
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+    expect(answers[0].status).toBe(401);
+    expect(answers[0].body.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(answers[0].wwwAuthenticate).toMatch(/^Bearer/);
+  });
+
+  it('records last use in the background, not per request', async () => {
+    const { keyId, key } = await gateway.newKey();
+    for (let i = 0; i < 5; i++) expect((await gateway.query(ME, { key })).status).toBe(200);
+    const before = await gateway.services.db.prisma.apiKey.findUniqueOrThrow({ where: { id: keyId } });
+    expect(before.lastUsedAt).toBeNull();
+    await gateway.services.keys.flushLastUsed();
+    const after = await gateway.services.db.prisma.apiKey.findUniqueOrThrow({ where: { id: keyId } });
+    expect(after.lastUsedAt).toEqual(expect.any(Date));
+  });
+});
