@@ -1,0 +1,186 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Field, Float, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { DataProductLifecycle, PlanCode } from '../generated/prisma/enums';
+import '../plans/plan.types'; // registers PlanCode
+
+registerEnumType(DataProductLifecycle, {
+  name: 'DataProductLifecycle',
+  description: 'DRAFT: being prepared, visible to ADMIN keys only; PUBLISHED: served; DEPRECATED: still served, to be retired',
+});
+
+@ObjectType('SLO', { description: 'What the data product promises' })
+export class Slo {
+  @Field(() => Float, { description: 'How old the newest data may be, in seconds' })
+  freshnessSeconds!: number;
+
+  @Field(() => Float, { description: 'Percent of time the product answers, e.g. 99.9' })
+  availability!: number;
+
+  @Field(() => Float, { description: '99th percentile of the latency of a read, in milliseconds' })
+  latencyP99Ms!: number;
+}
+
+@ObjectType({ description: 'Quality as last measured by the pipeline that serves the product; null until measured' })
+export class QualityMetrics {
+  @Field(() => Float, { nullable: true, description: 'p99 of the lag between an event and its result, in milliseconds' })
+  freshnessLagP99Ms!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Source events processed per second' })
+  eventsPerSecond!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Share of source events refused to the dead-letter topic (0-1)' })
+  dlqRate!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Share of expected results present (0-1)' })
+  completeness!: number | null;
+
+  @Field(() => Date, { nullable: true, description: 'When these numbers were measured' })
+  measuredAt!: Date | null;
+}
+
+@ObjectType({ description: 'The fields of the product’s type one plan may read' })
+export class PlanFieldAccess {
+  @Field(() => PlanCode)
+  plan!: PlanCode;
+
+  @Field(() => [String])
+  fields!: string[];
+}
+
+@ObjectType({ description: 'Which plans may use the product, and which fields each reads' })
+export class AccessPolicy {
+  @Field(() => [PlanCode])
+  plans!: PlanCode[];
+
+  @Field(() => [PlanFieldAccess])
+  fields!: PlanFieldAccess[];
+}
+
+@ObjectType({ description: 'The product’s contract: what it exposes and what it is computed from' })
+export class DataProductSchema {
+  @Field({ description: 'The GraphQL object type the product exposes, e.g. RiskScore' })
+  graphqlType!: string;
+
+  @Field(() => GraphQLJSON, { description: 'JSON Schema (draft 2020-12) of the source events' })
+  eventJsonSchema!: Record<string, unknown>;
+}
+
+@ObjectType({ description: 'A data product of the catalogue (data mesh): owned, versioned, with an SLO and an access policy' })
+export class DataProduct {
+  @Field(() => ID)
+  id!: string;
+
+  @Field({ description: 'Stable public identifier, e.g. customer-risk-scores; dataProduct(id:) accepts it too' })
+  slug!: string;
+
+  @Field()
+  name!: string;
+
+  @Field({ description: 'The business domain that owns the product, e.g. risk' })
+  domain!: string;
+
+  @Field({ description: 'Who answers for the product (team or address)' })
+  owner!: string;
+
+  @Field()
+  description!: string;
+
+  @Field(() => DataProductSchema)
+  schema!: DataProductSchema;
+
+  @Field(() => Slo)
+  slo!: Slo;
+
+  @Field(() => QualityMetrics)
+  quality!: QualityMetrics;
+
+  @Field(() => Date, { nullable: true, description: 'When the pipeline last reported quality' })
+  qualityUpdatedAt!: Date | null;
+
+  @Field(() => AccessPolicy)
+  accessPolicy!: AccessPolicy;
+
+  @Field({ description: 'Semantic version of the contract' })
+  version!: string;
+
+  @Field(() => DataProductLifecycle)
+  status!: DataProductLifecycle;
+
+  @Field({ description: 'True once the product is DEPRECATED: it is still served, but plan to move off it' })
+  deprecated!: boolean;
+
+  @Field(() => Date, { nullable: true, description: 'When the current version was published' })
+  publishedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  deprecatedAt!: Date | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+}
+
+@InputType('SLOInput')
+export class SloInput {
+  @Field(() => Float, { description: 'Seconds, greater than 0' })
+  freshnessSeconds!: number;
+
+  @Field(() => Float, { description: 'Percent, greater than 0 and at most 100' })
+  availability!: number;
+
+  @Field(() => Float, { description: 'Milliseconds, greater than 0' })
+  latencyP99Ms!: number;
+}
+
+@InputType()
+export class PlanFieldAccessInput {
+  @Field(() => PlanCode, { description: 'Must also be in AccessPolicyInput.plans' })
+  plan!: PlanCode;
+
+  @Field(() => [String], { description: 'Fields of the product’s GraphQL type' })
+  fields!: string[];
+}
+
+@InputType()
+export class AccessPolicyInput {
+  @Field(() => [PlanCode])
+  plans!: PlanCode[];
+
+  @Field(() => [PlanFieldAccessInput], { description: 'One entry for each plan in plans' })
+  fields!: PlanFieldAccessInput[];
+}
+
+@InputType({ description: 'A data product to publish; publishing an existing slug needs a higher version' })
+export class DataProductInput {
+  @Field({ description: 'Lowercase words joined by hyphens, at most 64 characters' })
+  slug!: string;
+
+  @Field()
+  name!: string;
+
+  @Field({ description: 'Lowercase words joined by hyphens, e.g. risk' })
+  domain!: string;
+
+  @Field()
+  owner!: string;
+
+  @Field()
+  description!: string;
+
+  @Field({ description: 'The GraphQL object type of this API the product exposes (DataProduct.schema.graphqlType)' })
+  graphqlType!: string;
+
+  @Field(() => GraphQLJSON, { description: 'JSON Schema (draft 2020-12, "type": "object") of the source events (DataProduct.schema.eventJsonSchema)' })
+  eventSchema!: unknown;
+
+  @Field(() => SloInput)
+  slo!: SloInput;
+
+  @Field(() => AccessPolicyInput)
+  accessPolicy!: AccessPolicyInput;
+
+  @Field({ description: 'Semantic version, e.g. 1.0.0' })
+  version!: string;
+}

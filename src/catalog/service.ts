@@ -1,0 +1,197 @@
+import type { GraphQLSchema } from 'graphql';
+import { z } from 'zod';
+import { Prisma, type DataProduct as DataProductRow, type PrismaClient } from '../generated/prisma/client';
+import type { DataProductLifecycle, PlanCode } from '../generated/prisma/enums';
+import { recordAudit, type Actor } from '../audit/audit';
+import { notFound } from '../auth/guards';
+import { badInput } from '../errors';
+import type { PlanCatalog } from '../plans/service';
+import type { DataProduct, QualityMetrics } from './data-product.types';
+import { compareSemver } from './semver';
+import { invalidDataProduct, validateDataProduct, type DataProductDefinition, type Slo, type StoredAccessPolicy, type ValidDataProduct } from './validation';
+
+const VISIBLE_TO_SUBSCRIBERS: DataProductLifecycle[] = ['PUBLISHED', 'DEPRECATED'];
+
+const number = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+function toQuality(quality: unknown): QualityMetrics {
+  const q = (quality ?? {}) as Record<string, unknown>;
+  const measuredAt = typeof q.measuredAt === 'string' ? new Date(q.measuredAt) : null;
+  return {
+    freshnessLagP99Ms: number(q.freshnessLagP99Ms),
+    eventsPerSecond: number(q.eventsPerSecond),
+    dlqRate: number(q.dlqRate),
+    completeness: number(q.completeness),
+    measuredAt: measuredAt && !Number.isNaN(measuredAt.getTime()) ? measuredAt : null,
+  };
+}
+
+/** A catalogue row as the API shows it (also what the audit log records). */
+export function toDataProduct(row: DataProductRow): DataProduct {
+  const policy = row.accessPolicy as unknown as StoredAccessPolicy;
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    domain: row.domain,
+    owner: row.owner,
+    description: row.description,
+    schema: { graphqlType: row.graphqlType, eventJsonSchema: row.eventSchema as Record<string, unknown> },
+    slo: row.slo as unknown as Slo,
+    quality: toQuality(row.quality),
+    qualityUpdatedAt: row.qualityUpdatedAt,
+    accessPolicy: {
+      plans: policy.plans,
+      fields: policy.plans.filter((plan) => policy.fields[plan]).map((plan) => ({ plan, fields: policy.fields[plan] ?? [] })),
+    },
+    version: row.version,
+    status: row.lifecycle,
+    deprecated: row.lifecycle === 'DEPRECATED',
+    publishedAt: row.publishedAt,
+    deprecatedAt: row.deprecatedAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** The columns a definition sets (quality and the lifecycle dates are managed separately). */
+export function toColumns(product: ValidDataProduct) {
+  return {
+    slug: product.slug,
+    name: product.name,
+    domain: product.domain,
+    owner: product.owner,
+    description: product.description,
+    graphqlType: product.graphqlType,
+    eventSchema: product.eventSchema as Prisma.InputJsonObject,
+    slo: { ...product.slo },
+    accessPolicy: product.accessPolicy as unknown as Prisma.InputJsonObject,
+    version: product.version,
+  };
+}
+
+export interface ViewOptions {
+  /** ADMIN keys see DRAFTs; subscribers only PUBLISHED and DEPRECATED products. */
+  includeDrafts: boolean;
+}
+
+/**
+ * The data-product catalogue. Publishing validates a product completely (see validation.ts)
+ * before anything is written, and writes the product and its audit entry in one transaction.
+ * Reads are not cached: they are rare and small, and quality changes continuously from the
+ * pipeline's process.
+ */
+export class DataProductCatalog {
+  private constructor(
+    private readonly prisma: PrismaClient,
+    private readonly plans: PlanCatalog,
+  ) {}
+
+  static create(prisma: PrismaClient, plans: PlanCatalog): DataProductCatalog {
+    return new DataProductCatalog(prisma, plans);
+  }
+
+  /** By domain, then slug. */
+  async list(domain: string | undefined, { includeDrafts }: ViewOptions): Promise<DataProduct[]> {
+    const rows = await this.prisma.dataProduct.findMany({
+      where: { ...(domain !== undefined ? { domain: domain.trim() } : {}), ...(includeDrafts ? {} : { lifecycle: { in: VISIBLE_TO_SUBSCRIBERS } }) },
+      orderBy: [{ domain: 'asc' }, { slug: 'asc' }],
+    });
+    return rows.map(toDataProduct);
+  }
+
+  /** By id or by slug; null when there is none the viewer may see. */
+  async find(idOrSlug: string, { includeDrafts }: ViewOptions): Promise<DataProduct | null> {
+    const row = await this.findRow(idOrSlug);
+    return row && (includeDrafts || VISIBLE_TO_SUBSCRIBERS.includes(row.lifecycle)) ? toDataProduct(row) : null;
+  }
+
+  /**
+   * Validates and publishes a product: a new slug is created, an existing one gets the new
+   * version (which must be higher than the published one), PUBLISHED again if it was deprecated.
+   * `schema` is the running API's, which `graphqlType` and the policy's fields must exist in.
+   */
+  publish(input: DataProductDefinition, schema: GraphQLSchema, actor: Actor): Promise<DataProduct> {
+    return this.write(input, schema, 'PUBLISHED', actor);
+  }
+
+  /** Validates and saves a product that has never been published, as a DRAFT only ADMIN keys see. */
+  saveDraft(input: DataProductDefinition, schema: GraphQLSchema, actor: Actor): Promise<DataProduct> {
+    return this.write(input, schema, 'DRAFT', actor);
+  }
+
+  /** Marks a published product DEPRECATED; deprecating it again changes nothing. */
+  async deprecate(idOrSlug: string, actor: Actor): Promise<DataProduct> {
+    const found = await this.findRow(idOrSlug);
+    if (!found) throw notFound('data product');
+    const row = await this.prisma.$transaction(async (tx) => {
+      const before = await this.lock(tx, found.slug);
+      if (!before) throw notFound('data product');
+      if (before.lifecycle === 'DEPRECATED') return before;
+      if (before.lifecycle === 'DRAFT') throw badInput(`data product ${before.slug} is a DRAFT: only a published product can be deprecated`, { fields: ['id'] });
+      const after = await tx.dataProduct.update({ where: { id: before.id }, data: { lifecycle: 'DEPRECATED', deprecatedAt: new Date() } });
+      await recordAudit(tx, actor, { action: 'dataProduct.deprecate', targetType: 'DataProduct', targetId: after.id, before: toDataProduct(before), after: toDataProduct(after) });
+      return after;
+    });
+    return toDataProduct(row);
+  }
+
+  /** Plan codes a policy may name: the plan catalogue's. */
+  async planCodes(): Promise<PlanCode[]> {
+    return (await this.plans.list()).map((plan) => plan.code);
+  }
+
+  private async write(input: DataProductDefinition, schema: GraphQLSchema, lifecycle: 'PUBLISHED' | 'DRAFT', actor: Actor): Promise<DataProduct> {
+    const result = validateDataProduct(input, { planCodes: await this.planCodes(), schema });
+    if (result.problems) throw invalidDataProduct(result.problems);
+    const { product } = result;
+    try {
+      const row = await this.prisma.$transaction(async (tx) => {
+        const before = await this.lock(tx, product.slug);
+        if (before) checkNewVersion(before, product, lifecycle);
+        const data = { ...toColumns(product), lifecycle, publishedAt: lifecycle === 'PUBLISHED' ? new Date() : null, deprecatedAt: null };
+        const after = before ? await tx.dataProduct.update({ where: { id: before.id }, data }) : await tx.dataProduct.create({ data });
+        await recordAudit(tx, actor, {
+          action: lifecycle === 'PUBLISHED' ? 'dataProduct.publish' : 'dataProduct.saveDraft',
+          targetType: 'DataProduct',
+          targetId: after.id,
+          before: before ? toDataProduct(before) : undefined,
+          after: toDataProduct(after),
+        });
+        return after;
+      });
+      return toDataProduct(row);
+    } catch (error) {
+      // Two first publications of one slug at once: the unique index lets one through.
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        throw badInput(`data product ${product.slug} was created by another request at the same moment; retry to publish a new version`, { fields: ['slug'] });
+      }
+      throw error;
+    }
+  }
+
+  /** The row of `slug`, locked until the transaction ends, so concurrent publications queue. */
+  private async lock(tx: Prisma.TransactionClient, slug: string): Promise<DataProductRow | null> {
+    await tx.$queryRaw`SELECT id FROM data_products WHERE slug = ${slug} FOR UPDATE`;
+    return tx.dataProduct.findUnique({ where: { slug } });
+  }
+
+  private findRow(idOrSlug: string): Promise<DataProductRow | null> {
+    const key = idOrSlug.trim();
+    if (!key || key.length > 200) return Promise.resolve(null);
+    // A UUID is also a well-formed slug, so it may name either.
+    const where = z.uuid().safeParse(key).success ? { OR: [{ id: key }, { slug: key }] } : { slug: key };
+    return this.prisma.dataProduct.findFirst({ where });
+  }
+}
+
+function checkNewVersion(before: DataProductRow, product: ValidDataProduct, lifecycle: 'PUBLISHED' | 'DRAFT'): void {
+  // A draft that was never published may be rewritten freely.
+  if (!before.publishedAt) return;
+  if (lifecycle === 'DRAFT') {
+    throw badInput(`data product ${product.slug} is already published (version ${before.version}); publish a higher version instead of a draft`, { fields: ['slug'] });
+  }
+  if (compareSemver(product.version, before.version) <= 0) {
+    throw badInput(`version ${product.version} of ${product.slug} must be higher than the published version ${before.version}`, { fields: ['version'] });
+  }
+}
