@@ -1,0 +1,209 @@
+import { hostname } from 'node:os';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Services } from '../../services';
+import { riskMetrics } from '../pipeline/metrics';
+import { riskOutputs, type RiskOutputs } from '../pipeline/outputs';
+import { RiskPipeline, type BatchResult } from '../pipeline/processor';
+import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
+import { sqlOf } from '../pipeline/store';
+import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
+
+export interface RiskConsumerOptions {
+  /** Default: KAFKA_TOPIC_PREFIX + RISK_CONSUMER_GROUP. */
+  groupId?: string;
+  mode?: 'live' | 'replay';
+  /** Replay: history only for events at or after this time. */
+  historyFrom?: number;
+  /** Replay: finished once each of these partitions has reached its offset (list only non-empty partitions). */
+  endOffsets?: Map<number, number>;
+  /** Called after every processed batch. */
+  onBatch?: (partition: number, result: BatchResult) => void;
+}
+
+export interface RunningRiskConsumer {
+  pipeline: RiskPipeline;
+  topics: RiskTopics;
+  groupId: string;
+  /** Resolves when a replay has reached its end offsets (never for a live consumer). */
+  finished: Promise<void>;
+  /** Resolves if kafkajs gives up on the consumer (a crash it will not restart from): exit and let the supervisor restart. */
+  crashed: Promise<Error>;
+  /** Finishes the batches in flight, leaves the group, flushes the quality figures. */
+  stop(): Promise<void>;
+}
+
+const COMMIT_EVERY_MS = 1000;
+const RETRY_MS = 1000;
+
+/**
+ * The risk consumer group on `transactions`: kafkajs `eachBatch`, no auto-commit, no topic
+ * auto-creation. Each batch goes through the RiskPipeline, which commits its effects and the
+ * next offset to Postgres; Kafka's own committed offsets are then updated (at most once a second
+ * per partition) for tooling only.
+ */
+export async function startRiskConsumer(services: Services, options: RiskConsumerOptions = {}): Promise<RunningRiskConsumer> {
+  const { config, logger } = services;
+  const kafka = services.kafka;
+  if (!kafka) throw new Error('KAFKA_BROKERS is not set: the risk consumer needs Kafka (the embedded start scores its demo feed in-process)');
+  const mode = options.mode ?? 'live';
+  const groupId = options.groupId ?? riskGroupId(config);
+  const log = logger.child({ component: 'risk-consumer', groupId });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  let producer: Producer | undefined;
+  let consumer: Consumer | undefined;
+  const quality = new QualityWindow();
+  let qualityTimer: NodeJS.Timeout | undefined;
+  try {
+    const topics = await ensureRiskTopics(admin, config, log);
+    if (mode === 'live') {
+      producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+    }
+    const outputs: RiskOutputs =
+      mode === 'live'
+        ? riskOutputs({ logger: log, redis: services.redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub: services.pubsub, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq })
+        : { beforeCommit: async () => undefined, afterCommit: async () => undefined };
+    const pipeline = new RiskPipeline({
+      sql: sqlOf(services.db),
+      outputs,
+      metrics: riskMetrics(services.metrics.registry),
+      quality: mode === 'live' ? quality : undefined,
+      logger: log,
+      groupId,
+      owner: `${hostname()}:${process.pid}`,
+      maxEventBytes: config.RISK_MAX_EVENT_BYTES,
+      mode,
+      provenance: true,
+      historyFrom: options.historyFrom,
+      initialOffset: lowWatermarks(admin),
+    });
+
+    consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: config.RISK_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.max(500, Math.floor(config.RISK_SESSION_TIMEOUT_MS / 6)),
+      retry: { retries: 10 },
+    });
+    const running = consumer;
+    await running.connect();
+    await running.subscribe({ topics: [topics.transactions], fromBeginning: true });
+
+    let crash: (error: Error) => void = () => undefined;
+    const crashed = new Promise<Error>((resolve) => (crash = resolve));
+    running.on(running.events.CRASH, ({ payload }) => {
+      if (!payload.restart) crash(payload.error);
+    });
+
+    running.on(running.events.GROUP_JOIN, ({ payload }) => {
+      const owned = new Set((payload.memberAssignment[topics.transactions] ?? []).map(Number));
+      pipeline.retain((topic, partition) => topic === topics.transactions && owned.has(partition));
+      pipeline.invalidate();
+      log.info({ partitions: [...owned].sort((a, b) => a - b), memberId: payload.memberId }, 'partitions assigned');
+    });
+
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const replayDone = () => {
+      if (!options.endOffsets) return false;
+      for (const [partition, end] of options.endOffsets) {
+        if ((pipeline.position(topics.transactions, partition) ?? -1) < end) return false;
+      }
+      return true;
+    };
+    if (options.endOffsets && options.endOffsets.size === 0) finish();
+
+    const lastCommit = new Map<number, number>();
+    const { lag } = riskMetrics(services.metrics.registry);
+    await running.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.RISK_CONSUMER_CONCURRENCY,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) => {
+        if (!isRunning() || isStale()) return;
+        const { topic, partition } = batch;
+        let result: BatchResult;
+        try {
+          result = await pipeline.processBatch(topic, partition, batch.messages);
+        } catch (error) {
+          // Nothing of the batch was committed and the partition's state was dropped: it is
+          // reloaded and the batch fetched again (its offsets were not resolved).
+          log.error({ err: error, partition, offset: batch.firstOffset() }, 'batch failed; retrying from the checkpoint');
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          const offset = await pipeline.load(topic, partition).catch(() => undefined);
+          if (offset !== undefined) running.seek({ topic, partition, offset: String(offset) });
+          await heartbeat().catch(() => undefined);
+          return;
+        }
+        if (result.kind !== 'done') {
+          running.seek({ topic, partition, offset: String(result.offset) });
+          return;
+        }
+        if (batch.messages.length) resolveOffset(batch.lastOffset());
+        lag.set({ topic, partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
+        options.onBatch?.(partition, result);
+        const now = Date.now();
+        if (now - (lastCommit.get(partition) ?? 0) >= COMMIT_EVERY_MS) {
+          lastCommit.set(partition, now);
+          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(result.nextOffset) }] }] }).catch((error) =>
+            log.debug({ err: error }, 'could not commit the offset to Kafka (informational only)'),
+          );
+        }
+        await heartbeat();
+        if (replayDone()) finish();
+      },
+    });
+
+    if (mode === 'live') {
+      qualityTimer = setInterval(() => {
+        writeRiskQuality(services.db.prisma, quality.snapshot()).catch((error) => log.warn({ err: error }, 'could not write the data product quality'));
+      }, config.RISK_QUALITY_INTERVAL_MS);
+      qualityTimer.unref();
+    }
+
+    let stopped: Promise<void> | undefined;
+    return {
+      pipeline,
+      topics,
+      groupId,
+      finished,
+      crashed,
+      stop: () =>
+        (stopped ??= (async () => {
+          clearInterval(qualityTimer);
+          await running.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
+          await producer?.disconnect().catch(() => undefined);
+          await admin.disconnect().catch(() => undefined);
+          if (mode === 'live') await writeRiskQuality(services.db.prisma, quality.snapshot()).catch(() => undefined);
+        })()),
+    };
+  } catch (error) {
+    clearInterval(qualityTimer);
+    await consumer?.disconnect().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Where a partition new to the group starts: the oldest offset Kafka still has. */
+function lowWatermarks(admin: Admin): (topic: string, partition: number) => Promise<number> {
+  return async (topic, partition) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return Number(offsets.find((entry) => entry.partition === partition)?.low ?? 0);
+  };
+}
+
+/** The offset after the last message of each partition now: where a replay stops. */
+export async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((entry) => [entry.partition, Number(entry.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}

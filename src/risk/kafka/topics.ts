@@ -1,0 +1,50 @@
+import type { Admin } from 'kafkajs';
+import type { Config } from '../../config/schema';
+import type { Logger } from '../../ops/logger';
+
+export interface RiskTopics {
+  transactions: string;
+  dlq: string;
+  scores: string;
+}
+
+/** Topic names under KAFKA_TOPIC_PREFIX (which isolates tenants and tests). */
+export function riskTopics(config: Pick<Config, 'KAFKA_TOPIC_PREFIX'>): RiskTopics {
+  const prefix = config.KAFKA_TOPIC_PREFIX;
+  return { transactions: `${prefix}transactions`, dlq: `${prefix}transactions.dlq`, scores: `${prefix}risk-scores` };
+}
+
+export function riskGroupId(config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'RISK_CONSUMER_GROUP'>): string {
+  return `${config.KAFKA_TOPIC_PREFIX}${config.RISK_CONSUMER_GROUP}`;
+}
+
+/**
+ * Creates the pipeline's topics explicitly (brokers should not auto-create them): `transactions`
+ * and `risk-scores` with TRANSACTIONS_PARTITIONS partitions (both keyed by customer), the DLQ
+ * with one. An existing topic is left as it is; a different partition count is reported, since
+ * per-customer state follows the partitioning.
+ */
+export async function ensureRiskTopics(admin: Admin, config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'TRANSACTIONS_PARTITIONS'>, logger: Logger): Promise<RiskTopics> {
+  const topics = riskTopics(config);
+  const wanted = [
+    { topic: topics.transactions, numPartitions: config.TRANSACTIONS_PARTITIONS },
+    { topic: topics.scores, numPartitions: config.TRANSACTIONS_PARTITIONS },
+    { topic: topics.dlq, numPartitions: 1 },
+  ];
+  const existing = new Set(await admin.listTopics());
+  const missing = wanted.filter(({ topic }) => !existing.has(topic));
+  if (missing.length) {
+    await admin
+      .createTopics({ topics: missing.map((topic) => ({ ...topic, replicationFactor: -1 })), waitForLeaders: true })
+      .catch((error: { type?: string }) => {
+        if (error?.type !== 'TOPIC_ALREADY_EXISTS') throw error; // created meanwhile by another process
+      });
+    logger.info({ topics: missing.map(({ topic }) => topic) }, 'created Kafka topics');
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [topics.transactions] });
+  const partitions = metadata.topics[0]?.partitions.length ?? 0;
+  if (partitions !== config.TRANSACTIONS_PARTITIONS) {
+    logger.warn({ topic: topics.transactions, partitions, configured: config.TRANSACTIONS_PARTITIONS }, 'the transactions topic has another partition count than configured; using it as it is');
+  }
+  return topics;
+}

@@ -1,0 +1,127 @@
+import type { Redis } from 'ioredis';
+import type { Producer, Message } from 'kafkajs';
+import type { Logger } from '../../ops/logger';
+import type { PubSub } from '../../pubsub/pubsub';
+import type { DlqReason } from '../contract';
+import { encodeLatest, latestKey, SCORES_CHANNEL, SET_IF_NEWER, type RiskScoreView } from '../view';
+
+/** A refused message, as it goes to `transactions.dlq`: the original bytes plus why. */
+export interface DlqRecord {
+  key: Buffer | string | null;
+  value: Buffer | null;
+  reason: DlqReason;
+  detail: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp?: string;
+}
+
+export interface BatchOutputs {
+  scores: RiskScoreView[];
+  /** The newest score per customer in this batch (only those newer than what the customer had). */
+  latest: RiskScoreView[];
+  dlq: DlqRecord[];
+}
+
+/**
+ * Where a batch's results go besides Postgres. `beforeCommit` runs before the checkpoint moves,
+ * so a crash re-sends them (at least once; same content, since scores are deterministic);
+ * `afterCommit` only announces committed scores to live subscribers.
+ */
+export interface RiskOutputs {
+  beforeCommit(batch: BatchOutputs): Promise<void>;
+  afterCommit(scores: RiskScoreView[]): Promise<void>;
+}
+
+export interface OutputTargets {
+  logger: Logger;
+  /** Latest score per customer (real Redis); without it, readers use Postgres. */
+  redis?: Redis;
+  redisKeyPrefix?: string;
+  /** Live announcements (Redis pub/sub, or in-process when embedded). */
+  pubsub?: PubSub;
+  /** `risk-scores` and `transactions.dlq`; without Kafka, refused messages are only logged and counted. */
+  producer?: Producer;
+  scoresTopic?: string;
+  dlqTopic?: string;
+}
+
+const CHUNK = 500;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Requests of at most ~512 KB: the scores of one transactions partition all go to the same
+ * risk-scores partition (same key, same partitioner), and the broker refuses record batches
+ * over its message.max.bytes (1 MB by default).
+ */
+function bySize(messages: Message[], limit = 512 * 1024): Message[][] {
+  const out: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = (message.value?.length ?? 0) + (typeof message.key === 'string' ? message.key.length : (message.key?.length ?? 0)) + 64;
+    if (current.length && bytes + size > limit) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+export function riskOutputs(targets: OutputTargets): RiskOutputs {
+  const { redis, producer, pubsub, logger } = targets;
+  const prefix = targets.redisKeyPrefix ?? '';
+  return {
+    async beforeCommit({ scores, latest, dlq }) {
+      const work: Array<Promise<unknown>> = [];
+      if (redis && latest.length) {
+        for (const part of chunks(latest)) {
+          work.push(redis.eval(SET_IF_NEWER, part.length, ...part.map((view) => latestKey(prefix, view.customerId)), ...part.map(encodeLatest)));
+        }
+      }
+      if (producer) {
+        if (scores.length && targets.scoresTopic) {
+          const topic = targets.scoresTopic;
+          const messages = scores.map((view) => ({ key: view.customerId, value: JSON.stringify(view) }));
+          for (const part of bySize(messages)) work.push(producer.send({ topic, messages: part, acks: -1 }));
+        }
+        if (dlq.length && targets.dlqTopic) {
+          const topic = targets.dlqTopic;
+          for (const part of bySize(dlq.map(dlqMessage))) work.push(producer.send({ topic, messages: part, acks: -1 }));
+        }
+      } else {
+        for (const record of dlq) logger.warn({ reason: record.reason, detail: record.detail, offset: record.offset }, 'refused a transaction (no DLQ topic without Kafka)');
+      }
+      await Promise.all(work);
+    },
+    async afterCommit(scores) {
+      if (!pubsub || scores.length === 0) return;
+      await Promise.all(chunks(scores).map((part) => pubsub.publish(SCORES_CHANNEL, JSON.stringify(part))));
+    },
+  };
+}
+
+function dlqMessage(record: DlqRecord): Message {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: {
+      'dlq-reason': record.reason,
+      'dlq-detail': record.detail.slice(0, 1024),
+      'source-topic': record.topic,
+      'source-partition': String(record.partition),
+      'source-offset': record.offset,
+      ...(record.timestamp ? { 'source-timestamp': record.timestamp } : {}),
+    },
+  };
+}

@@ -1,0 +1,232 @@
+import type { Redis } from 'ioredis';
+import type { PrismaClient } from '../db/client';
+import type { Logger } from '../ops/logger';
+import type { PubSub } from '../pubsub/pubsub';
+import { BAND_FLOORS } from './model/parameters';
+import type { Band, Channel, RiskFactor } from './model/types';
+import { decodeLatest, latestKey, SCORES_CHANNEL, type RiskScoreView } from './view';
+
+export interface TransactionRiskView {
+  eventId: string;
+  customerId: string;
+  merchantId: string | null;
+  mcc: string | null;
+  amount: string | null;
+  currency: string | null;
+  country: string | null;
+  channel: Channel | null;
+  deviceId: string | null;
+  eventTime: string;
+  risk: RiskScoreView;
+}
+
+export interface HistoryPage {
+  nodes: RiskScoreView[];
+  hasNextPage: boolean;
+}
+
+export interface ScoreFilter {
+  customerIds?: string[] | null;
+  minBand?: Band | null;
+}
+
+interface StoredScore {
+  customerId: string;
+  eventId: string;
+  score: number;
+  band: Band;
+  factors: unknown;
+  eventTime: Date;
+  computedAt: Date;
+  modelVersion: string;
+}
+
+function viewOf(row: StoredScore): RiskScoreView {
+  return {
+    customerId: row.customerId,
+    eventId: row.eventId,
+    score: row.score,
+    band: row.band,
+    factors: row.factors as RiskFactor[],
+    eventTime: row.eventTime.toISOString(),
+    computedAt: row.computedAt.toISOString(),
+    modelVersion: row.modelVersion,
+  };
+}
+
+/** Opaque history cursor: event time and event id of the last row of a page. */
+export const historyCursor = (view: Pick<RiskScoreView, 'eventTime' | 'eventId'>) => Buffer.from(`${Date.parse(view.eventTime)}:${view.eventId}`).toString('base64url');
+
+function parseCursor(cursor: string): { time: Date; eventId: string } | undefined {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const at = text.indexOf(':');
+  const ms = Number(text.slice(0, at));
+  if (at <= 0 || !Number.isInteger(ms)) return undefined;
+  return { time: new Date(ms), eventId: text.slice(at + 1) };
+}
+
+export class InvalidCursorError extends Error {}
+
+const MAX_BUFFERED = 1_000;
+
+/**
+ * Reading scores for the GraphQL API: the latest per customer from Redis (falling back to
+ * Postgres on a miss or while Redis is down, and always in the embedded mode), history and
+ * per-transaction scores from Postgres, live updates from the pub/sub channel the pipeline
+ * announces on (Redis, so every gateway process hears every consumer process).
+ */
+export class RiskService {
+  private readonly listeners = new Set<(view: RiskScoreView) => void>();
+  private subscription?: Promise<() => Promise<void>>;
+
+  constructor(
+    private readonly deps: { prisma: PrismaClient; redis?: Redis; redisKeyPrefix: string; pubsub: PubSub; logger: Logger },
+  ) {}
+
+  async latest(customerId: string): Promise<RiskScoreView | null> {
+    return (await this.latestMany([customerId]))[0];
+  }
+
+  /** In the order asked, null where a customer has no score. */
+  async latestMany(customerIds: string[]): Promise<Array<RiskScoreView | null>> {
+    const out: Array<RiskScoreView | null> = customerIds.map(() => null);
+    if (customerIds.length === 0) return out;
+    let missing = customerIds.map((_, i) => i);
+    const { redis, redisKeyPrefix, prisma } = this.deps;
+    if (redis) {
+      try {
+        const values = await redis.mget(customerIds.map((id) => latestKey(redisKeyPrefix, id)));
+        missing = [];
+        values.forEach((value, i) => {
+          if (value) out[i] = decodeLatest(value);
+          else missing.push(i);
+        });
+      } catch (error) {
+        this.deps.logger.warn({ err: error }, 'redis unavailable for latest risk scores; reading Postgres');
+      }
+    }
+    if (missing.length) {
+      const rows = await prisma.latestRiskScore.findMany({ where: { customerId: { in: [...new Set(missing.map((i) => customerIds[i]))] } } });
+      const byCustomer = new Map(rows.map((row) => [row.customerId, viewOf(row)]));
+      for (const i of missing) out[i] = byCustomer.get(customerIds[i]) ?? null;
+    }
+    return out;
+  }
+
+  /** Newest first; `from` inclusive, `to` exclusive. */
+  async history(customerId: string, options: { from?: Date | null; to?: Date | null; first: number; after?: string | null }): Promise<HistoryPage> {
+    const cursor = options.after ? parseCursor(options.after) : undefined;
+    if (options.after && !cursor) throw new InvalidCursorError('after is not a cursor from this connection');
+    const rows = await this.deps.prisma.riskScore.findMany({
+      where: {
+        customerId,
+        eventTime: { ...(options.from ? { gte: options.from } : {}), ...(options.to ? { lt: options.to } : {}) },
+        ...(cursor ? { OR: [{ eventTime: { lt: cursor.time } }, { eventTime: cursor.time, eventId: { lt: cursor.eventId } }] } : {}),
+      },
+      orderBy: [{ eventTime: 'desc' }, { eventId: 'desc' }],
+      take: options.first + 1,
+    });
+    return { nodes: rows.slice(0, options.first).map(viewOf), hasNextPage: rows.length > options.first };
+  }
+
+  /** Customers whose latest score is in `minBand` or above, highest first. */
+  async top(minBand: Band, first: number): Promise<RiskScoreView[]> {
+    const rows = await this.deps.prisma.latestRiskScore.findMany({
+      where: { score: { gte: BAND_FLOORS[minBand] } },
+      orderBy: [{ score: 'desc' }, { customerId: 'asc' }],
+      take: first,
+    });
+    return rows.map(viewOf);
+  }
+
+  async transaction(eventId: string): Promise<TransactionRiskView | null> {
+    const row = await this.deps.prisma.riskScore.findUnique({ where: { eventId } });
+    if (!row) return null;
+    return {
+      eventId: row.eventId,
+      customerId: row.customerId,
+      merchantId: row.merchantId,
+      mcc: row.mcc,
+      amount: row.amount === null ? null : row.amount.toFixed(Math.max(2, row.amount.decimalPlaces())),
+      currency: row.currency,
+      country: row.country,
+      channel: row.channel,
+      deviceId: row.deviceId,
+      eventTime: row.eventTime.toISOString(),
+      risk: viewOf(row),
+    };
+  }
+
+  /**
+   * Live scores matching the filter, as they are committed by any pipeline process. Resolves once
+   * this process listens on the channel. A subscriber that falls more than MAX_BUFFERED scores
+   * behind loses the oldest.
+   */
+  async updates(filter: ScoreFilter): Promise<AsyncIterableIterator<RiskScoreView>> {
+    const customers = filter.customerIds?.length ? new Set(filter.customerIds) : undefined;
+    const floor = BAND_FLOORS[filter.minBand ?? 'LOW'];
+    const queue: RiskScoreView[] = [];
+    let waiting: ((result: IteratorResult<RiskScoreView>) => void) | undefined;
+    let done = false;
+    const listener = (view: RiskScoreView) => {
+      if (view.score < floor || (customers && !customers.has(view.customerId))) return;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = undefined;
+        resolve({ value: view, done: false });
+      } else {
+        queue.push(view);
+        if (queue.length > MAX_BUFFERED) queue.shift();
+      }
+    };
+    const finish = async (): Promise<IteratorResult<RiskScoreView>> => {
+      done = true;
+      this.listeners.delete(listener);
+      waiting?.({ value: undefined, done: true });
+      waiting = undefined;
+      return { value: undefined, done: true };
+    };
+    this.listeners.add(listener);
+    await this.listen();
+    const iterator: AsyncIterableIterator<RiskScoreView> = {
+      next: () => {
+        if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (waiting = resolve));
+      },
+      return: finish,
+      throw: async (error: unknown) => {
+        await finish();
+        throw error;
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** Current number of live subscribers in this process. */
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  private listen(): Promise<unknown> {
+    this.subscription ??= this.deps.pubsub.subscribe(SCORES_CHANNEL, (message) => {
+      if (this.listeners.size === 0) return;
+      let views: RiskScoreView[];
+      try {
+        views = JSON.parse(message) as RiskScoreView[];
+      } catch {
+        return;
+      }
+      for (const view of views) for (const listener of this.listeners) listener(view);
+    });
+    this.subscription.catch(() => (this.subscription = undefined));
+    return this.subscription;
+  }
+
+  async close(): Promise<void> {
+    for (const listener of [...this.listeners]) this.listeners.delete(listener);
+    const unsubscribe = await this.subscription?.catch(() => undefined);
+    await unsubscribe?.().catch(() => undefined);
+  }
+}

@@ -1,0 +1,43 @@
+import type { Band, RiskFactor } from './model/types';
+
+/**
+ * A score as it travels: in Redis (latest per customer), on the pub/sub channel, on the
+ * `risk-scores` topic, and into the GraphQL `RiskScore` type. Times are ISO strings.
+ */
+export interface RiskScoreView {
+  customerId: string;
+  eventId: string;
+  score: number;
+  band: Band;
+  factors: RiskFactor[];
+  eventTime: string;
+  computedAt: string;
+  modelVersion: string;
+}
+
+/** The pub/sub channel every gateway process listens on for `riskScoreUpdated`. */
+export const SCORES_CHANNEL = 'risk:scores';
+
+export const latestKey = (prefix: string, customerId: string) => `${prefix}risk:latest:${customerId}`;
+
+/**
+ * Redis value of the latest score: the event time in ms, zero-padded to 13 digits, then the
+ * JSON. The fixed-width prefix lets a Lua script keep the newest by plain string comparison.
+ */
+export function encodeLatest(view: RiskScoreView): string {
+  return `${String(Date.parse(view.eventTime)).padStart(13, '0')}${JSON.stringify(view)}`;
+}
+
+export function decodeLatest(value: string): RiskScoreView {
+  return JSON.parse(value.slice(13)) as RiskScoreView;
+}
+
+/** Sets each key unless it already holds a score of a newer event. */
+export const SET_IF_NEWER = `
+for i = 1, #KEYS do
+  local current = redis.call('GET', KEYS[i])
+  if (not current) or string.sub(current, 1, 13) <= string.sub(ARGV[i], 1, 13) then
+    redis.call('SET', KEYS[i], ARGV[i])
+  end
+end
+return #KEYS`;

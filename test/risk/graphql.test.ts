@@ -1,0 +1,138 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config/load';
+import { startTestGateway, type TestGateway } from '../support/harness';
+import { waitFor } from '../support/process';
+import { consumerProcess, exampleEventId, isolatedSettings, record, testTopics, workedExample, type TestTopics } from './support';
+
+const SCORE_FIELDS = 'customerId eventId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion';
+
+/**
+ * Gateway process A is this one (the test harness); consumer process B is a child running
+ * `tollgraph risk consume` on the same Postgres, Redis and topics.
+ */
+describe('risk over GraphQL: queries, and live updates from another process', () => {
+  let gateway: TestGateway;
+  let topics: TestTopics;
+  let consumer: Awaited<ReturnType<typeof consumerProcess>>;
+  let key: string;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    gateway = await startTestGateway(isolatedSettings());
+    topics = await testTopics(loadConfig(gateway.env));
+    key = (await gateway.newKey({ plan: 'ENTERPRISE' })).key;
+    consumer = await consumerProcess(gateway.env);
+  });
+
+  afterAll(async () => {
+    for (const client of clients) await client.dispose();
+    await consumer?.kill('SIGTERM');
+    await topics?.close();
+    await gateway?.stop();
+  });
+
+  const wsClient = (connectionParams: Record<string, unknown>) => {
+    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
+    clients.push(client);
+    return client;
+  };
+
+  function collect(client: Client, query: string, variables: Record<string, unknown>) {
+    const received: any[] = [];
+    const errors: unknown[] = [];
+    client.subscribe({ query, variables }, { next: (result) => (result.errors ? errors.push(...result.errors) : received.push(result.data!.riskScoreUpdated)), error: (error) => errors.push(error), complete: () => undefined });
+    return { received, errors };
+  }
+
+  it('delivers scores that consumer process B commits to riskScoreUpdated subscribers on gateway process A, filtered', async () => {
+    const client = wsClient({ authorization: `Bearer ${key}` });
+    const mine = collect(client, `subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { ${SCORE_FIELDS} } }`, { ids: ['c-42'] });
+    const high = collect(client, `subscription { riskScoreUpdated(minBand: HIGH) { customerId eventId score band } }`, {});
+    await waitFor('both subscriptions to listen', async () => gateway.services.risk.subscribers === 2, 10_000, 20);
+
+    const rows = workedExample();
+    const other = { ...rows[0].event, eventId: exampleEventId(901), customerId: 'c-43' };
+    await topics.produce([...rows.map((row) => record(row.event)), record(other)]);
+
+    await waitFor('the 16 scores of c-42', async () => mine.received.length >= 16, 30_000, 50);
+    await waitFor('the HIGH scores', async () => high.received.length >= 3, 10_000, 50).catch((error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(high)}`);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // nothing else should arrive
+    expect(mine.errors).toEqual([]);
+    expect(mine.received).toHaveLength(16);
+    expect(new Set(mine.received.map((s) => s.customerId))).toEqual(new Set(['c-42']));
+    const byEvent = new Map(mine.received.map((s) => [s.eventId, s]));
+    for (const row of rows.filter((r) => !r.duplicateOf)) {
+      expect(byEvent.get(row.event.eventId)).toMatchObject({ score: row.score, band: row.band, modelVersion: 'risk-v1', eventTime: new Date(row.event.timestamp).toISOString() });
+    }
+    expect(byEvent.get(exampleEventId(15)).factors[0]).toEqual({ code: 'VELOCITY_1M_COUNT', contribution: 200, detail: '8 transactions in the last minute (more than 3)' });
+    // Rows 13, 14, 15 of the worked example are HIGH (510, 620, 548); nothing else reaches it.
+    expect(high.received.map((s) => s.eventId).sort()).toEqual([13, 14, 15].map(exampleEventId));
+  });
+
+  it('answers riskScore, riskScores, riskHistory, topRisks and transactionRisk from what the pipeline wrote', async () => {
+    const latest = await gateway.query(`query($ids: [ID!]!) { riskScore(customerId: "c-42") { ${SCORE_FIELDS} } riskScores(customerIds: $ids) { customerId score } }`, {
+      key,
+      variables: { ids: ['c-43', 'nobody', 'c-42'] },
+    });
+    expect(latest.body.errors).toBeUndefined();
+    // The newest event (row 15) wins over the late row 16.
+    expect(latest.body.data.riskScore).toMatchObject({ customerId: 'c-42', eventId: exampleEventId(15), score: 548, band: 'HIGH', eventTime: '2026-11-24T11:40:58.000Z' });
+    expect(latest.body.data.riskScore.freshnessSeconds).toBeGreaterThan(0);
+    expect(Date.parse(latest.body.data.riskScore.computedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(latest.body.data.riskScores).toEqual([{ customerId: 'c-43', score: 0 }, null, { customerId: 'c-42', score: 548 }]);
+
+    // Newest first, in pages, by event time: 15, 14, 13, 12, 11 | 10, ...; `to` is exclusive.
+    const page = (after?: string) =>
+      gateway.query(`query($after: String) { riskHistory(customerId: "c-42", first: 5, after: $after) { nodes { eventId score } pageInfo { hasNextPage endCursor } } }`, { key, variables: { after } });
+    const first = (await page()).body.data.riskHistory;
+    expect(first.nodes.map((n: { eventId: string }) => n.eventId)).toEqual([15, 14, 13, 12, 11].map(exampleEventId));
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = (await page(first.pageInfo.endCursor)).body.data.riskHistory;
+    expect(second.nodes.map((n: { eventId: string }) => n.eventId)).toEqual([10, 9, 8, 7, 6].map(exampleEventId));
+    const windowed = await gateway.query(`{ riskHistory(customerId: "c-42", from: "2026-11-24T11:20:00.000Z", to: "2026-11-24T11:35:00.000Z") { nodes { eventId } pageInfo { hasNextPage } } }`, { key });
+    expect(windowed.body.data.riskHistory).toEqual({ nodes: [6, 16, 5].map((n) => ({ eventId: exampleEventId(n) })), pageInfo: { hasNextPage: false } });
+
+    const top = await gateway.query(`{ topRisks(minBand: MEDIUM, first: 10) { customerId score band } }`, { key });
+    expect(top.body.data.topRisks).toEqual([{ customerId: 'c-42', score: 548, band: 'HIGH' }]);
+
+    const tx = await gateway.query(
+      `query($id: ID!) { transactionRisk(eventId: $id) { eventId customerId merchantId mcc amount currency country channel deviceId eventTime risk { score band factors { code contribution } } } }`,
+      { key, variables: { id: exampleEventId(7) } },
+    );
+    expect(tx.body.data.transactionRisk).toEqual({
+      eventId: exampleEventId(7),
+      customerId: 'c-42',
+      merchantId: 'm-5',
+      mcc: '6011',
+      amount: '300.00',
+      currency: 'EUR',
+      country: 'BR',
+      channel: 'ATM',
+      deviceId: 'atm-br-1',
+      eventTime: '2026-11-24T11:35:00.000Z',
+      risk: { score: 430, band: 'MEDIUM', factors: [{ code: 'IMPOSSIBLE_TRAVEL', contribution: 300 }, { code: 'NEW_COUNTRY', contribution: 100 }, { code: 'NEW_MERCHANT', contribution: 30 }] },
+    });
+    expect((await gateway.query(`{ transactionRisk(eventId: "never") { eventId } }`, { key })).body.data.transactionRisk).toBeNull();
+  });
+
+  it('refuses bad arguments', async () => {
+    const tooMany = await gateway.query(`query($ids: [ID!]!) { riskScores(customerIds: $ids) { score } }`, { key, variables: { ids: Array.from({ length: 101 }, (_, i) => `c-${i}`) } });
+    expect(tooMany.body.errors?.[0].extensions.code).toMatch(/BAD_USER_INPUT|QUERY_TOO_COMPLEX/);
+    const badCursor = await gateway.query(`{ riskHistory(customerId: "c-42", after: "nonsense") { nodes { eventId } } }`, { key });
+    expect(badCursor.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+    const badPage = await gateway.query(`{ topRisks(first: 0) { score } }`, { key });
+    expect(badPage.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses a subscription connection without a valid key', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const client = wsClient({ authorization: 'Bearer tg_test_00000000000000000000000000000000' });
+      client.on('closed', (event) => resolve((event as { code: number }).code));
+      client.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    });
+    expect(closed).toBe(4403);
+  });
+});

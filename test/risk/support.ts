@@ -1,0 +1,263 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { prepareServices } from '../../src/app';
+import { loadConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { createLogger } from '../../src/ops/logger';
+import { decodeTransaction, type TransactionEvent } from '../../src/risk/contract';
+import { ensureRiskTopics, riskGroupId, riskTopics, type RiskTopics } from '../../src/risk/kafka/topics';
+import { assess } from '../../src/risk/model/score';
+import { newCustomerState, type Channel, type CustomerState, type RiskFactor } from '../../src/risk/model/types';
+import { sqlOf } from '../../src/risk/pipeline/store';
+import type { Services } from '../../src/services';
+import { freePort, runBuilt, waitFor } from '../support/process';
+import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
+
+export interface KafkaRecord {
+  key: string | null;
+  value: Buffer;
+}
+
+export interface ScoreSummary {
+  score: number;
+  band: string;
+  factors: RiskFactor[];
+}
+
+/**
+ * One test file's own world on the real services: a new Postgres database (migrated and seeded
+ * by the production start-up code), a random Kafka topic prefix (topics created explicitly,
+ * deleted afterwards), a random Redis key prefix.
+ */
+export interface RiskEnv {
+  config: Config;
+  services: Services;
+  database: ThrowawayDatabase;
+  topics: RiskTopics;
+  groupId: string;
+  /** Environment for a child process (`tollgraph risk consume`, a gateway) on the same world. */
+  env: Record<string, string>;
+  kafka: Kafka;
+  /** Sends in order and waits for the broker (one partition's order is the send order). */
+  produce(records: KafkaRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestTopics {
+  kafka: Kafka;
+  topics: RiskTopics;
+  /** Sends in order and waits for the broker (one partition's order is the send order). */
+  produce(records: KafkaRecord[]): Promise<void>;
+  /** Disconnects and deletes the topics. */
+  close(): Promise<void>;
+}
+
+/** The pipeline's topics under `prefix`, created explicitly, and a producer. */
+export async function testTopics(config: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_TOPIC_PREFIX' | 'TRANSACTIONS_PARTITIONS'>): Promise<TestTopics> {
+  const kafka = new Kafka({ clientId: 'tollgraph-test', brokers: config.KAFKA_BROKERS!, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = await ensureRiskTopics(admin, config, createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }));
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  return {
+    kafka,
+    topics,
+    produce: async (records) => {
+      for (let i = 0; i < records.length; i += 1000) {
+        await producer.send({ topic: topics.transactions, acks: -1, messages: records.slice(i, i + 1000) });
+      }
+    },
+    close: async () => {
+      await producer.disconnect().catch(() => undefined);
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups.map((group) => group.groupId).filter((id) => id.startsWith(config.KAFKA_TOPIC_PREFIX));
+      if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+/** Settings that isolate one test file on the shared broker and Redis. */
+export function isolatedSettings(): Record<string, string> {
+  const suffix = randomBytes(4).toString('hex');
+  return {
+    REDIS_URL: serviceUrl('REDIS_URL'),
+    KAFKA_BROKERS: serviceUrl('KAFKA_BROKERS'),
+    KAFKA_TOPIC_PREFIX: `tg-test-${suffix}-`,
+    REDIS_KEY_PREFIX: `tg-test-${suffix}:`,
+    TRANSACTIONS_PARTITIONS: '4',
+    // A killed consumer's partitions move on after 6 s (the broker's minimum), not 10.
+    RISK_SESSION_TIMEOUT_MS: '6000',
+  };
+}
+
+export async function riskEnv(overrides: Record<string, string> = {}): Promise<RiskEnv> {
+  const database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
+  const env: Record<string, string> = { DATABASE_URL: database.url, ...isolatedSettings(), ...overrides };
+  const config = loadConfig({ ...env, LOG_LEVEL: 'silent', NODE_ENV: 'test' });
+  let services: Services;
+  try {
+    services = await prepareServices(config, createLogger(config));
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  const { kafka, topics, produce, close } = await testTopics(config);
+  return {
+    config,
+    services,
+    database,
+    topics,
+    groupId: riskGroupId(config),
+    env,
+    kafka,
+    produce,
+    close: async () => {
+      await close();
+      await services.close();
+      await database.drop();
+    },
+  };
+}
+
+export const record = (event: TransactionEvent): KafkaRecord => ({ key: event.customerId, value: Buffer.from(JSON.stringify(event)) });
+
+/** The model run straight over the records, in order, with exact de-duplication: what the pipeline must end up with. */
+export function referenceRun(records: KafkaRecord[], maxBytes = 4096) {
+  const states = new Map<string, CustomerState>();
+  const scores = new Map<string, ScoreSummary>();
+  for (const { key, value } of records) {
+    const decoded = decodeTransaction(value, key, maxBytes);
+    if (!decoded.ok || scores.has(decoded.tx.eventId)) continue;
+    let state = states.get(decoded.tx.customerId);
+    if (!state) states.set(decoded.tx.customerId, (state = newCustomerState()));
+    const { score, band, factors } = assess(state, decoded.tx);
+    scores.set(decoded.tx.eventId, { score, band, factors });
+  }
+  return { states, scores };
+}
+
+export async function storedScores(services: Services, customerId?: string): Promise<Map<string, ScoreSummary>> {
+  const rows = await sqlOf(services.db).query<{ event_id: string; score: number; band: string; factors: RiskFactor[] }>(
+    `SELECT event_id, score, band::text AS band, factors FROM risk_scores ${customerId ? 'WHERE customer_id = $1' : ''}`,
+    customerId ? [customerId] : [],
+  );
+  return new Map(rows.map((row) => [row.event_id, { score: row.score, band: row.band, factors: row.factors }]));
+}
+
+export async function storedStates(services: Services, groupId: string): Promise<Map<string, CustomerState>> {
+  const rows = await sqlOf(services.db).query<{ customer_id: string; state: CustomerState }>(`SELECT customer_id, state FROM customer_risk_states WHERE group_id = $1`, [groupId]);
+  return new Map(rows.map((row) => [row.customer_id, row.state]));
+}
+
+export async function checkpointTotal(services: Services, groupId: string): Promise<number> {
+  const [row] = await sqlOf(services.db).query<{ total: string | null }>(`SELECT sum(next_offset)::text AS total FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
+  return Number(row.total ?? 0);
+}
+
+export async function endOffsetTotal(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, entry) => sum + Number(entry.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the group's checkpoints cover every message now in the topic. */
+export async function waitUntilConsumed(env: RiskEnv, timeoutMs = 60_000, groupId = env.groupId): Promise<void> {
+  const end = await endOffsetTotal(env.kafka, env.topics.transactions);
+  await waitFor(`checkpoints of ${groupId} to reach ${end}`, async () => (await checkpointTotal(env.services, groupId)) >= end, timeoutMs, 50);
+}
+
+/** Every record of a topic from the beginning (the DLQ, risk-scores). */
+export async function readTopic(kafka: Kafka, topic: string, expected: number, timeoutMs = 20_000) {
+  const consumer = kafka.consumer({ groupId: `${topic}-reader-${randomBytes(4).toString('hex')}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+  const out: Array<{ key: string | null; value: Buffer | null; headers: Record<string, string>; partition: number; offset: string }> = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]));
+        out.push({ key: message.key?.toString() ?? null, value: message.value, headers, partition, offset: message.offset });
+      },
+    });
+    await waitFor(`${expected} records on ${topic}`, async () => out.length >= expected, timeoutMs, 50);
+    return out;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** `tollgraph risk consume` in a child process, with /metrics on a free port. */
+export async function consumerProcess(env: Record<string, string>) {
+  const port = await freePort();
+  const run = runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, ['risk', 'consume', '--metrics-port', String(port)]);
+  let ended = false;
+  void run.exited.then(() => (ended = true));
+  await waitFor('the consumer process to serve /healthz', async () => {
+    if (ended) throw new Error(`consumer exited early:\n${run.output()}`);
+    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+  }, 60_000).catch((error) => {
+    run.child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    ...run,
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (!ended) run.child.kill(signal);
+      return run.exited;
+    },
+  };
+}
+
+/** A counter's value from Prometheus text. */
+export function metricValue(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/** The worked example of docs/risk-model.md: its events and the hand-computed scores. */
+export function workedExample() {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'risk-model.md'), 'utf8');
+  return doc
+    .slice(doc.indexOf('## Worked example'))
+    .split('\n')
+    .filter((line) => /^\| \d+ \|/.test(line))
+    .map((line) => {
+      const [n, time, channel, country, merchant, mcc, amount, device, score, band, factors] = line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+      const duplicateOf = /^duplicate of (\d+)$/.exec(score)?.[1];
+      return {
+        n: Number(n),
+        duplicateOf: duplicateOf ? Number(duplicateOf) : undefined,
+        event: {
+          eventId: exampleEventId(duplicateOf ? Number(duplicateOf) : Number(n)),
+          customerId: 'c-42',
+          merchantId: merchant,
+          mcc,
+          amount,
+          currency: 'EUR',
+          country,
+          channel: channel as Channel,
+          deviceId: device,
+          timestamp: `2026-11-24T${time}.000Z`,
+        } satisfies TransactionEvent,
+        score: Number(score),
+        band,
+        factors: factors === '—' ? [] : factors.split(', ').map((factor) => [factor.split(' ')[0], Number(factor.split(' ')[1])] as const),
+      };
+    });
+}
+
+export const exampleEventId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+export { riskTopics };
