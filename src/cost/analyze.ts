@@ -1,0 +1,116 @@
+import {
+  getNamedType,
+  getNullableType,
+  isCompositeType,
+  isListType,
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import { costHintOf } from './hints';
+
+/** What a query would cost and how complex it is, known before any resolver runs. */
+export interface QueryComplexity {
+  cost: number;
+  depth: number;
+  aliases: number;
+  rootFields: number;
+}
+
+export interface CostContext {
+  schema: GraphQLSchema;
+  fragments: Record<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+}
+
+/** Fields of a selection set, with fragments on the type flattened in. */
+export function collectFields(selectionSet: SelectionSetNode, context: CostContext, type: GraphQLCompositeType, into: FieldNode[] = []): FieldNode[] {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) into.push(selection);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) collectFields(selection.selectionSet, context, type, into);
+    else {
+      const fragment = context.fragments[selection.name.value];
+      if (fragment) collectFields(fragment.selectionSet, context, type, into);
+    }
+  }
+  return into;
+}
+
+function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
+  switch (node.kind) {
+    case Kind.VARIABLE:
+      return variables[node.name.value];
+    case Kind.INT:
+      return Number(node.value);
+    case Kind.LIST:
+      return node.values.map((value) => valueOf(value, variables));
+    default:
+      return undefined;
+  }
+}
+
+/** The size a field's result will have, from its slicing arguments (a count, or a list's length). */
+export function sliceSize(field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>): number | undefined {
+  const hint = costHintOf(field);
+  if (!hint.slicingArguments) return undefined;
+  let size: number | undefined;
+  for (const name of hint.slicingArguments) {
+    const argument = node.arguments?.find((candidate) => candidate.name.value === name);
+    const value = argument ? valueOf(argument.value, variables) : field.args.find((arg) => arg.name === name)?.defaultValue;
+    const n = Array.isArray(value) ? value.length : typeof value === 'number' ? value : undefined;
+    if (n !== undefined) size = Math.max(size ?? 0, n);
+  }
+  return size;
+}
+
+/** The schema field a node selects; undefined for introspection and union members. */
+export function fieldOf(parent: GraphQLCompositeType, node: FieldNode): GraphQLField<unknown, unknown> | undefined {
+  if (node.name.value.startsWith('__') || !('getFields' in parent)) return undefined;
+  return parent.getFields()[node.name.value];
+}
+
+function fieldCost(parent: GraphQLCompositeType, node: FieldNode, context: CostContext, inherited: number | undefined, depth: number, stats: { depth: number; aliases: number }): number {
+  if (node.alias) stats.aliases++;
+  stats.depth = Math.max(stats.depth, depth);
+  const field = fieldOf(parent, node);
+  if (!field) return 0;
+  const hint = costHintOf(field);
+  const type = getNamedType(field.type);
+  const size = sliceSize(field, node, context.variables) ?? inherited ?? 1;
+  const children = (sized: number | undefined) =>
+    node.selectionSet && isCompositeType(type)
+      ? collectFields(node.selectionSet, context, type).reduce(
+          (sum, child) => sum + fieldCost(type, child, context, hint.sizedFields?.includes(child.name.value) ? sized : undefined, depth + 1, stats),
+          0,
+        )
+      : 0;
+  if (hint.free) {
+    children(undefined); // still counted for depth and aliases
+    return 0;
+  }
+  const weight = hint.weight ?? (isCompositeType(type) ? 1 : 0);
+  if (hint.sizedFields) return weight + children(size);
+  if (isListType(getNullableType(field.type))) return size * (weight + children(undefined));
+  return weight + children(undefined);
+}
+
+/** Requested cost, depth, aliases and root fields of an operation. */
+export function analyzeOperation(operation: OperationDefinitionNode, context: CostContext): QueryComplexity {
+  const root = context.schema.getRootType(operation.operation);
+  if (!root) return { cost: 0, depth: 0, aliases: 0, rootFields: 0 };
+  const stats = { depth: 0, aliases: 0 };
+  const fields = collectFields(operation.selectionSet, context, root);
+  const cost = fields.reduce((sum, node) => sum + fieldCost(root, node, context, undefined, 1, stats), 0);
+  return { cost, depth: stats.depth, aliases: stats.aliases, rootFields: fields.length };
+}
+
+export function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
+  return Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+}

@@ -1,0 +1,130 @@
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import type { AccountAccess } from '../accounts/service';
+import { TollgraphError } from '../errors';
+import type { Logger } from '../ops/logger';
+import type { PlanCatalog } from '../plans/service';
+import type { QuotaAlerts } from './alerts';
+import type { LimiterFactory, RedisDownPolicy } from './limiter-factory';
+import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC, utcDay } from './quota-window';
+
+/** Where an account stands: burst bucket and daily quota, both in cost units. */
+export interface LimitStatus {
+  burst: { limit: number; remaining: number; resetInMs: number };
+  daily: { limit: number; used: number; remaining: number; resetAt: Date };
+}
+
+/** Units reserved for one request before it runs. */
+export interface Reservation {
+  accountId: string;
+  day: string;
+  units: number;
+  status: LimitStatus;
+}
+
+const isRejection = (value: unknown): value is RateLimiterRes => value instanceof RateLimiterRes;
+
+/**
+ * Burst and daily limits per account (after GitHub and Shopify): reserve the requested cost
+ * before the query runs, refund what it did not use afterwards.
+ */
+export class LimitService {
+  constructor(
+    private readonly limiters: LimiterFactory,
+    private readonly plans: PlanCatalog,
+    private readonly alerts: QuotaAlerts,
+    private readonly policy: RedisDownPolicy,
+    private readonly logger: Logger,
+  ) {}
+
+  private burst(access: AccountAccess) {
+    return this.limiters.get('burst', access.limits.burstPerSecond, BURST_WINDOW_SEC);
+  }
+
+  private daily(access: AccountAccess) {
+    return this.limiters.get('daily', access.limits.dailyQuota, DAILY_KEY_TTL_SEC);
+  }
+
+  /** Reserves `units` or throws RATE_LIMITED / QUOTA_EXCEEDED (nothing stays reserved then). */
+  async reserve(access: AccountAccess, units: number): Promise<Reservation | undefined> {
+    const { account, limits } = access;
+    const { day, resetAt } = utcDay();
+    const dailyKey = `${account.id}:${day}`;
+    let burst: RateLimiterRes;
+    try {
+      burst = await this.burst(access).consume(account.id, units);
+    } catch (outcome) {
+      if (!isRejection(outcome)) return this.storeDown(outcome);
+      throw new TollgraphError('RATE_LIMITED', `Burst limit of ${limits.burstPerSecond} cost units per second exceeded; retry after the time given.`, {
+        extensions: { retryAfterSeconds: Math.max(1, Math.ceil(outcome.msBeforeNext / 1000)), limit: limits.burstPerSecond },
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(outcome.msBeforeNext / 1000))) },
+      });
+    }
+    let daily: RateLimiterRes;
+    try {
+      daily = await this.daily(access).consume(dailyKey, units);
+    } catch (outcome) {
+      if (!isRejection(outcome)) return this.storeDown(outcome);
+      // Rejected units were counted by the INCRBY: give them back so the counter stays exact.
+      await this.daily(access).reward(dailyKey, units).catch(() => undefined);
+      const upgrade = (await this.plans.list()).find((plan) => plan.dailyQuota > limits.dailyQuota);
+      throw new TollgraphError(
+        'QUOTA_EXCEEDED',
+        `Daily quota of ${limits.dailyQuota} cost units spent; it resets at ${resetAt.toISOString()}.${upgrade ? ` The ${upgrade.code} plan allows ${upgrade.dailyQuota} a day.` : ''}`,
+        {
+          extensions: { resetAt: resetAt.toISOString(), limit: limits.dailyQuota, upgradeTo: upgrade?.code ?? null },
+          headers: { 'retry-after': String(Math.ceil((resetAt.getTime() - Date.now()) / 1000)) },
+        },
+      );
+    }
+    const used = daily.consumedPoints;
+    await this.alerts.observe(access, day, used - units, used);
+    return {
+      accountId: account.id,
+      day,
+      units,
+      status: {
+        burst: { limit: limits.burstPerSecond, remaining: burst.remainingPoints, resetInMs: burst.msBeforeNext },
+        daily: { limit: limits.dailyQuota, used, remaining: Math.max(0, limits.dailyQuota - used), resetAt },
+      },
+    };
+  }
+
+  /** Gives back what a request reserved but did not use; returns the status after the refund. */
+  async refund(access: AccountAccess, reservation: Reservation, unused: number): Promise<LimitStatus> {
+    if (unused <= 0) return reservation.status;
+    try {
+      const after = await this.daily(access).reward(`${reservation.accountId}:${reservation.day}`, unused);
+      const used = Math.max(0, after.consumedPoints);
+      return { ...reservation.status, daily: { ...reservation.status.daily, used, remaining: Math.max(0, reservation.status.daily.limit - used) } };
+    } catch (error) {
+      this.logger.warn({ err: error, accountId: reservation.accountId, unused }, 'could not refund unused cost units');
+      return reservation.status;
+    }
+  }
+
+  /** The account's standing without spending anything (the free `rateLimit` query, headers on rejections). */
+  async status(access: AccountAccess): Promise<LimitStatus> {
+    const { day, resetAt } = utcDay();
+    const { burstPerSecond, dailyQuota } = access.limits;
+    const [burst, daily] = await Promise.all([
+      this.burst(access).get(access.account.id).catch(() => null),
+      this.daily(access).get(`${access.account.id}:${day}`).catch(() => null),
+    ]);
+    const used = Math.max(0, daily?.consumedPoints ?? 0);
+    return {
+      burst: { limit: burstPerSecond, remaining: Math.max(0, burstPerSecond - (burst?.consumedPoints ?? 0)), resetInMs: burst?.msBeforeNext ?? 0 },
+      daily: { limit: dailyQuota, used, remaining: Math.max(0, dailyQuota - used), resetAt },
+    };
+  }
+
+  /** True while Redis is configured but unreachable (the Redis-down policy is in force). */
+  degraded(): boolean {
+    return this.limiters.degraded();
+  }
+
+  private storeDown(error: unknown): undefined {
+    this.logger.warn({ err: error, policy: this.policy }, 'limit store unavailable');
+    if (this.policy === 'fail-open') return undefined;
+    throw new TollgraphError('SERVICE_UNAVAILABLE', 'Limits cannot be checked right now; retry shortly.', { headers: { 'retry-after': '1' } });
+  }
+}

@@ -1,0 +1,49 @@
+import { parse, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { actualCost } from '../../src/cost/actual';
+import { analyzeOperation, fragmentsOf } from '../../src/cost/analyze';
+import { buildGatewaySchema } from '../../src/gateway/schema';
+
+describe('query cost from the document, before execution', () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildGatewaySchema();
+  });
+
+  const analyze = (query: string, variables: Record<string, unknown> = {}) => {
+    const document = parse(query);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const context = { schema, fragments: fragmentsOf(document), variables };
+    return { ...analyzeOperation(operation, context), actual: (data: Record<string, unknown>, requested: number) => actualCost(operation, data, context, requested) };
+  };
+
+  it('charges objects, not scalars: one account is 1, its key list adds 1', () => {
+    expect(analyze('{ account(id: "a") { id name } }')).toMatchObject({ cost: 1, depth: 2, aliases: 0, rootFields: 1 });
+    expect(analyze('{ account(id: "a") { id apiKeys { id } } }').cost).toBe(2);
+  });
+
+  it('sizes a connection by its first argument, literal or variable, or the default', () => {
+    expect(analyze('{ accounts(first: 50) { nodes { id } pageInfo { hasNextPage } } }').cost).toBe(1 + 50 + 1);
+    expect(analyze('query($n: Int) { accounts(first: $n) { nodes { id } } }', { n: 7 }).cost).toBe(1 + 7);
+    expect(analyze('{ accounts { nodes { id } } }').cost).toBe(1 + 50);
+  });
+
+  it('makes free fields free: health, plans, me and rateLimit', () => {
+    expect(analyze('{ health { status } plans { code } me { account { id } plan { code } } rateLimit { remaining } }').cost).toBe(0);
+  });
+
+  it('counts through fragments and counts aliases and depth', () => {
+    const result = analyze('query { a: account(id: "1") { ...F } b: account(id: "2") { ...F } } fragment F on Account { id apiKeys { id } }');
+    expect(result).toMatchObject({ cost: 4, aliases: 2, depth: 3, rootFields: 2 });
+  });
+
+  it('leaves introspection out of cost and depth', () => {
+    expect(analyze('{ __schema { types { name fields { type { ofType { ofType { name } } } } } } }')).toMatchObject({ cost: 0, depth: 1 });
+  });
+
+  it('takes the actual cost from what came back: nulls and short lists cost less, never more than asked', () => {
+    const { cost, actual } = analyze('{ accounts(first: 50) { nodes { id } } other: account(id: "x") { id } }');
+    expect(cost).toBe(52);
+    expect(actual({ accounts: { nodes: [{ id: '1' }, { id: '2' }] }, other: null }, cost)).toBe(3);
+    expect(actual({}, cost)).toBe(0);
+  });
+});
