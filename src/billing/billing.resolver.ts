@@ -1,0 +1,145 @@
+import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { AdminOnly } from '../auth/access';
+import { Free } from '../cost/hints';
+import { badInput } from '../errors';
+import { viewerOf } from '../auth/guards';
+import { actorOf } from '../auth/viewer';
+import { PlanCode } from '../generated/prisma/enums';
+import type { GatewayContext } from '../gateway/context';
+import { createBillingPortalSession, createCheckoutSession, type CheckoutDeps } from './checkout';
+import { reconcile } from './reconcile';
+import { METER_SETTING } from './setup';
+
+@ObjectType()
+export class CheckoutSession {
+  @Field({ description: 'Send the subscriber here to pay' })
+  url!: string;
+}
+
+@ObjectType()
+export class BillingPortalSession {
+  @Field({ description: 'Send the subscriber here to manage payment methods, invoices and cancellation' })
+  url!: string;
+}
+
+function deps({ services }: GatewayContext): CheckoutDeps {
+  const { config } = services;
+  return { stripe: services.stripe, prisma: services.db.prisma, accounts: services.accounts, publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}` };
+}
+
+@Resolver()
+export class BillingResolver {
+  @Mutation(() => CheckoutSession, { description: 'Starts Stripe Checkout to subscribe the caller’s account to a paid plan.' })
+  async createCheckoutSession(@Ctx() context: GatewayContext, @Arg('planCode', () => PlanCode) planCode: PlanCode): Promise<CheckoutSession> {
+    const viewer = viewerOf(context);
+    return { url: await createCheckoutSession(deps(context), viewer.access.account, planCode, actorOf(viewer, context.requestId)) };
+  }
+
+  @Mutation(() => BillingPortalSession, { description: 'Opens the Stripe billing portal for the caller’s account.' })
+  async createBillingPortalSession(@Ctx() context: GatewayContext): Promise<BillingPortalSession> {
+    return { url: await createBillingPortalSession(deps(context), viewerOf(context).access.account) };
+  }
+}
+
+@ObjectType({ description: 'An hour where what Tollgraph reported and what Stripe’s meter holds differ' })
+export class WindowDiscrepancy {
+  @Field(() => Date)
+  windowStart!: Date;
+
+  @Field(() => Date)
+  windowEnd!: Date;
+
+  @Field(() => Int)
+  reportedUnits!: number;
+
+  @Field(() => Int)
+  stripeUnits!: number;
+
+  @Field()
+  cause!: string;
+}
+
+@ObjectType({ description: 'One account’s ledger against what was reported to Stripe' })
+export class AccountReconciliation {
+  @Field(() => ID)
+  accountId!: string;
+
+  @Field(() => String, { nullable: true })
+  stripeCustomerId!: string | null;
+
+  @Field(() => Int)
+  ledgerUnits!: number;
+
+  @Field(() => Int)
+  reportedUnits!: number;
+
+  @Field(() => Int)
+  pendingUnits!: number;
+
+  @Field(() => Int)
+  failedUnits!: number;
+
+  @Field(() => Int)
+  tooOldUnits!: number;
+
+  @Field(() => Int, { nullable: true, description: 'What Stripe’s meter holds; null when Stripe was not asked' })
+  stripeUnits!: number | null;
+
+  @Field(() => Int, { description: '0 when every unit is accounted for' })
+  difference!: number;
+
+  @Field(() => [String])
+  causes!: string[];
+
+  @Field(() => [WindowDiscrepancy])
+  windows!: WindowDiscrepancy[];
+}
+
+@ObjectType({ description: 'Usage sent (or to be sent) to Stripe as one meter event' })
+export class MeterReportView {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  identifier!: string;
+
+  @Field(() => ID)
+  accountId!: string;
+
+  @Field(() => Date)
+  windowStart!: Date;
+
+  @Field(() => Int)
+  units!: number;
+
+  @Field({ description: 'PENDING, SENT, FAILED or TOO_OLD' })
+  status!: string;
+
+  @Field(() => Int)
+  attempts!: number;
+
+  @Field(() => String, { nullable: true })
+  lastError!: string | null;
+}
+
+@Resolver()
+export class BillingAdminResolver {
+  @AdminOnly()
+  @Free()
+  @Query(() => [AccountReconciliation], { description: 'Ledger against Stripe per account over [from, to). ADMIN.' })
+  async billingReconciliation(@Ctx() { services }: GatewayContext, @Arg('from', () => Date) from: Date, @Arg('to', () => Date) to: Date): Promise<AccountReconciliation[]> {
+    if (!(from < to)) throw badInput('from must be before to', { fields: ['from', 'to'] });
+    const meter = (await services.db.prisma.setting.findUnique({ where: { key: METER_SETTING } }))?.value as { id?: string } | undefined;
+    return reconcile(services.db.prisma, services.stripe, meter?.id, from, to);
+  }
+
+  @AdminOnly()
+  @Free()
+  @Query(() => [MeterReportView], { description: 'Meter reports that need attention (FAILED, TOO_OLD) or any status, newest first. ADMIN.' })
+  meterReports(@Ctx() { services }: GatewayContext, @Arg('status', () => [String], { defaultValue: ['FAILED', 'TOO_OLD'] }) status: string[]): Promise<MeterReportView[]> {
+    const known = ['PENDING', 'SENT', 'FAILED', 'TOO_OLD'] as const;
+    const wanted = status.filter((s): s is (typeof known)[number] => (known as readonly string[]).includes(s));
+    if (wanted.length !== status.length) throw badInput(`status must be among ${known.join(', ')}`, { fields: ['status'] });
+    return services.db.prisma.meterReport.findMany({ where: { status: { in: wanted } }, orderBy: { windowStart: 'desc' }, take: 500 });
+  }
+}

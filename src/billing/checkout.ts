@@ -1,0 +1,58 @@
+import type Stripe from 'stripe';
+import type { AccountService } from '../accounts/service';
+import type { Actor } from '../audit/audit';
+import { badInput, TollgraphError } from '../errors';
+import type { Account, PlanCode, PrismaClient } from '../generated/prisma/client';
+
+function billingOff(): TollgraphError {
+  return new TollgraphError('SERVICE_UNAVAILABLE', 'Billing is not configured on this gateway (no STRIPE_SECRET_KEY).');
+}
+
+/** The account's Stripe customer, created on first use (idempotently, so a retry reuses it). */
+async function customerOf(stripe: Stripe, accounts: AccountService, account: Account, actor: Actor): Promise<string> {
+  if (account.stripeCustomerId) return account.stripeCustomerId;
+  const customer = await stripe.customers.create(
+    { email: account.email, name: account.name, metadata: { accountId: account.id } },
+    { idempotencyKey: `tollgraph-customer-${account.id}` },
+  );
+  const linked = await accounts.linkStripeCustomer(account.id, customer.id, actor);
+  return linked.stripeCustomerId ?? customer.id;
+}
+
+export interface CheckoutDeps {
+  stripe?: Stripe;
+  prisma: PrismaClient;
+  accounts: AccountService;
+  publicUrl: string;
+}
+
+/** A Stripe Checkout Session (subscription mode) for moving to `planCode`. */
+export async function createCheckoutSession({ stripe, prisma, accounts, publicUrl }: CheckoutDeps, account: Account, planCode: PlanCode, actor: Actor): Promise<string> {
+  if (planCode === 'FREE') throw badInput('FREE needs no checkout: cancel the subscription in the billing portal instead', { fields: ['planCode'] });
+  if (planCode === 'ENTERPRISE') throw badInput('ENTERPRISE is sold by contract: contact sales', { fields: ['planCode'] });
+  if (!stripe) throw billingOff();
+  const plan = await prisma.plan.findUniqueOrThrow({ where: { code: planCode } });
+  if (!plan.stripeMeteredPriceId) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
+  const customer = await customerOf(stripe, accounts, account, actor);
+  const metadata = { accountId: account.id, planCode };
+  const session = await stripe.checkout.sessions.create({
+    mode: 'subscription',
+    customer,
+    client_reference_id: account.id,
+    line_items: [...(plan.stripeFlatPriceId ? [{ price: plan.stripeFlatPriceId, quantity: 1 }] : []), { price: plan.stripeMeteredPriceId }],
+    success_url: `${publicUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    cancel_url: `${publicUrl}/?checkout=cancelled`,
+    metadata,
+    subscription_data: { metadata },
+  });
+  if (!session.url) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe returned a Checkout Session without a URL; retry shortly.');
+  return session.url;
+}
+
+/** A Stripe Billing Portal session for the account's customer. */
+export async function createBillingPortalSession({ stripe, publicUrl }: Pick<CheckoutDeps, 'stripe' | 'publicUrl'>, account: Account): Promise<string> {
+  if (!stripe) throw billingOff();
+  if (!account.stripeCustomerId) throw badInput('this account has no billing relationship yet: subscribe with createCheckoutSession first');
+  const session = await stripe.billingPortal.sessions.create({ customer: account.stripeCustomerId, return_url: `${publicUrl}/` });
+  return session.url;
+}

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { CLI_ACTOR, output, withServices } from '../cli/with-services';
+import { reconcile } from './reconcile';
+import { METER_SETTING, setupStripe } from './setup';
+import { startBillingWorker } from './worker';
+
+function date(value: string, name: string): Date {
+  const parsed = new Date(value);
+  if (Number.isNaN(parsed.getTime())) throw new Error(`${name} must be an ISO date or date-time (got ${value})`);
+  return parsed;
+}
+
+export function registerBillingCommands(program: Command): void {
+  program
+    .command('stripe')
+    .description('Stripe tasks')
+    .command('setup')
+    .description('create or update the meter, products and prices in Stripe (idempotent) and store their ids')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) =>
+      withServices(async ({ stripe, db, config }) => {
+        if (!stripe) throw new Error('STRIPE_SECRET_KEY is not set');
+        const result = await setupStripe(stripe, db.prisma, config.STRIPE_METER_EVENT_NAME, CLI_ACTOR);
+        output(options.json, result, result.plans.map((plan) => ({ plan: plan.code, product: plan.productId, flatPrice: plan.flatPriceId, meteredPrice: plan.meteredPriceId, meter: result.meterId })));
+      }),
+    );
+
+  program
+    .command('worker')
+    .description('background workers')
+    .command('billing')
+    .description('report usage to Stripe until SIGTERM (alone, or beside gateways: workers share the work)')
+    .action(() =>
+      withServices(async (services) => {
+        const stop = startBillingWorker(services);
+        if (!stop) throw new Error('STRIPE_SECRET_KEY is not set');
+        services.logger.warn('billing worker running; SIGTERM or Ctrl-C stops it');
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        await stop();
+      }),
+    );
+
+  program
+    .command('billing')
+    .description('billing tasks')
+    .command('reconcile')
+    .description('compare, per account, ledger units with units reported to Stripe and pending ones')
+    .requiredOption('--from <time>', 'start (ISO date or date-time, inclusive)')
+    .requiredOption('--to <time>', 'end (exclusive)')
+    .option('--json', 'print JSON')
+    .action((options: { from: string; to: string; json?: boolean }) =>
+      withServices(async ({ stripe, db }) => {
+        const meter = (await db.prisma.setting.findUnique({ where: { key: METER_SETTING } }))?.value as { id?: string } | undefined;
+        const rows = await reconcile(db.prisma, stripe, meter?.id, date(options.from, '--from'), date(options.to, '--to'));
+        output(
+          options.json,
+          rows,
+          rows.map((row) => ({
+            account: row.accountId,
+            ledger: row.ledgerUnits,
+            reported: row.reportedUnits,
+            pending: row.pendingUnits,
+            failed: row.failedUnits,
+            tooOld: row.tooOldUnits,
+            stripe: row.stripeUnits,
+            difference: row.difference,
+            windows: row.windows.map((w) => `${w.windowStart.toISOString()} ours ${w.reportedUnits} / Stripe ${w.stripeUnits}`).join('; '),
+          })),
+        );
+        if (rows.some((row) => row.difference !== 0)) process.exitCode = 3;
+      }),
+    );
+}

@@ -1,0 +1,81 @@
+import Stripe from 'stripe';
+import { recordAudit, type Actor } from '../audit/audit';
+import type { PlanCode, PrismaClient } from '../generated/prisma/client';
+
+export const METER_SETTING = 'stripe.meter';
+
+/** Default overage per cost unit above the flat fee, in cents (as Stripe's decimal string). */
+const OVERAGE_CENTS: Record<Exclude<PlanCode, 'FREE'>, string> = { PROFESSIONAL: '0.05', ENTERPRISE: '0.02' };
+
+export interface StripeSetup {
+  meterId: string;
+  eventName: string;
+  plans: Array<{ code: PlanCode; productId: string; flatPriceId: string | null; meteredPriceId: string }>;
+}
+
+async function findOrCreatePrice(stripe: Stripe, lookupKey: string, params: Stripe.PriceCreateParams, same: (price: Stripe.Price) => boolean): Promise<Stripe.Price> {
+  const existing = (await stripe.prices.list({ lookup_keys: [lookupKey], active: true, limit: 1 })).data[0];
+  if (existing && same(existing)) return existing;
+  // A changed price is a new Price (Stripe prices are immutable); the lookup key moves to it.
+  return stripe.prices.create({ ...params, lookup_key: lookupKey, transfer_lookup_key: true });
+}
+
+/**
+ * Creates or updates, idempotently, what billing needs in Stripe: one Meter (sum of cost units
+ * per customer), a Product per paid plan, PROFESSIONAL's flat monthly Price and a metered
+ * overage Price on the meter for PROFESSIONAL and ENTERPRISE (whose flat fee is per contract).
+ * Stores the ids with the plans.
+ */
+export async function setupStripe(stripe: Stripe, prisma: PrismaClient, eventName: string, actor: Actor): Promise<StripeSetup> {
+  const meters = await stripe.billing.meters.list({ status: 'active', limit: 100 });
+  const meter =
+    meters.data.find((candidate) => candidate.event_name === eventName) ??
+    (await stripe.billing.meters.create({
+      display_name: 'Tollgraph cost units',
+      event_name: eventName,
+      default_aggregation: { formula: 'sum' },
+      customer_mapping: { type: 'by_id', event_payload_key: 'stripe_customer_id' },
+      value_settings: { event_payload_key: 'value' },
+    }));
+
+  const plans: StripeSetup['plans'] = [];
+  for (const code of ['PROFESSIONAL', 'ENTERPRISE'] as const) {
+    const plan = await prisma.plan.findUniqueOrThrow({ where: { code } });
+    const productId = `tollgraph_${code.toLowerCase()}`;
+    const product = await stripe.products.retrieve(productId).then(
+      (found) => stripe.products.update(found.id, { name: `Tollgraph ${plan.name}`, active: true }),
+      () => stripe.products.create({ id: productId, name: `Tollgraph ${plan.name}`, metadata: { planCode: code } }),
+    );
+    const flat =
+      code === 'PROFESSIONAL'
+        ? await findOrCreatePrice(
+            stripe,
+            `tollgraph_${code.toLowerCase()}_flat`,
+            { product: product.id, currency: plan.currency, unit_amount: plan.monthlyPriceCents, recurring: { interval: 'month', usage_type: 'licensed' } },
+            (price) => price.unit_amount === plan.monthlyPriceCents,
+          )
+        : null;
+    const overage = plan.overageUnitAmountDecimal ?? OVERAGE_CENTS[code];
+    const metered = await findOrCreatePrice(
+      stripe,
+      `tollgraph_${code.toLowerCase()}_overage`,
+      { product: product.id, currency: plan.currency, unit_amount_decimal: Stripe.Decimal.from(overage), recurring: { interval: 'month', usage_type: 'metered', meter: meter.id } },
+      (price) => String(price.unit_amount_decimal) === String(Stripe.Decimal.from(overage)) && price.recurring?.meter === meter.id,
+    );
+    plans.push({ code, productId: product.id, flatPriceId: flat?.id ?? null, meteredPriceId: metered.id });
+  }
+
+  await prisma.$transaction(async (tx) => {
+    for (const plan of plans) {
+      const before = await tx.plan.findUniqueOrThrow({ where: { code: plan.code } });
+      const after = await tx.plan.update({
+        where: { code: plan.code },
+        data: { stripeProductId: plan.productId, stripeFlatPriceId: plan.flatPriceId, stripeMeteredPriceId: plan.meteredPriceId, overageUnitAmountDecimal: before.overageUnitAmountDecimal ?? OVERAGE_CENTS[plan.code as 'PROFESSIONAL'] },
+      });
+      await recordAudit(tx, actor, { action: 'stripe.setup', targetType: 'Plan', targetId: plan.code, before, after });
+    }
+    const value = { id: meter.id, eventName };
+    await tx.setting.upsert({ where: { key: METER_SETTING }, create: { key: METER_SETTING, value }, update: { value } });
+  });
+  return { meterId: meter.id, eventName, plans };
+}

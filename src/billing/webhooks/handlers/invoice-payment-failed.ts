@@ -1,0 +1,23 @@
+import type { SubscriptionSignal } from '../../subscriptions';
+import type { StoredEvent, WebhookHandler } from '../handler';
+import { idOf, invoicePriceIds, invoiceSubscriptionId, invoiceSubscriptionMetadata } from '../stripe-objects';
+
+/**
+ * A subscription invoice could not be charged. A renewal's failure makes the subscription
+ * past_due: the account keeps its plan for BILLING_PAST_DUE_GRACE_DAYS from the first failure,
+ * then gets FREE limits until a payment succeeds. The first invoice's failure leaves it
+ * incomplete (no paid plan yet), as Stripe does.
+ */
+export const invoicePaymentFailed: WebhookHandler = {
+  type: 'invoice.payment_failed',
+  rank: 4,
+  subscriptionOf: invoiceSubscriptionId,
+  signal(event: StoredEvent): SubscriptionSignal {
+    const metadata = invoiceSubscriptionMetadata(event.object);
+    return {
+      kind: 'payment_failed',
+      firstInvoice: event.object.billing_reason === 'subscription_create',
+      hints: { accountId: metadata.accountId, planCode: metadata.planCode, customerId: idOf(event.object.customer), priceIds: invoicePriceIds(event.object) },
+    };
+  },
+};

@@ -1,0 +1,96 @@
+import type { SubscriptionFields } from '../subscriptions';
+
+/**
+ * Defensive readers for the objects inside Stripe events. Payloads are JSON in the API version
+ * of the webhook endpoint, which is not necessarily the client library's, so fields are read
+ * where either the current (2025-03-31 and later) or the older layout keeps them, and an
+ * expanded object is accepted wherever an id is.
+ */
+export type StripeObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is StripeObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** An id field that may hold the id or the expanded object. */
+export function idOf(value: unknown): string | undefined {
+  return str(value) ?? (isObject(value) ? str(value.id) : undefined);
+}
+
+/** Unix seconds to a Date (null when absent). */
+export function dateOf(value: unknown): Date | null {
+  return typeof value === 'number' && Number.isFinite(value) ? new Date(value * 1000) : null;
+}
+
+export function metadataOf(object: StripeObject | undefined): Record<string, string> {
+  const metadata = object?.metadata;
+  if (!isObject(metadata)) return {};
+  return Object.fromEntries(Object.entries(metadata).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+function listData(value: unknown): StripeObject[] {
+  return isObject(value) && Array.isArray(value.data) ? value.data.filter(isObject) : [];
+}
+
+/** The subscription an invoice was issued for (`parent.subscription_details.subscription`, formerly `subscription`). */
+export function invoiceSubscriptionId(invoice: StripeObject): string | undefined {
+  const parent = isObject(invoice.parent) ? invoice.parent : undefined;
+  const details = parent && isObject(parent.subscription_details) ? parent.subscription_details : undefined;
+  return idOf(details?.subscription) ?? idOf(invoice.subscription);
+}
+
+/** The subscription's metadata as frozen on the invoice (where Checkout put accountId and planCode). */
+export function invoiceSubscriptionMetadata(invoice: StripeObject): Record<string, string> {
+  const parent = isObject(invoice.parent) ? invoice.parent : undefined;
+  const details = parent && isObject(parent.subscription_details) ? parent.subscription_details : undefined;
+  return { ...metadataOf(isObject(invoice.subscription_details) ? invoice.subscription_details : undefined), ...metadataOf(details) };
+}
+
+/** Price ids of the invoice's lines (`pricing.price_details.price`, formerly `price`). */
+export function invoicePriceIds(invoice: StripeObject): string[] {
+  return listData(invoice.lines)
+    .map((line) => {
+      const pricing = isObject(line.pricing) ? line.pricing : undefined;
+      const details = pricing && isObject(pricing.price_details) ? pricing.price_details : undefined;
+      return idOf(details?.price) ?? idOf(line.price) ?? idOf(line.plan);
+    })
+    .filter((id): id is string => id !== undefined);
+}
+
+/** Price ids of the subscription's items. */
+export function subscriptionPriceIds(subscription: StripeObject): string[] {
+  return listData(subscription.items)
+    .map((item) => idOf(item.price) ?? idOf(item.plan))
+    .filter((id): id is string => id !== undefined);
+}
+
+/**
+ * The subscription's own fields. The billing period lives on the items since API 2025-03-31
+ * (on the subscription before): the earliest start and the latest end of them.
+ */
+export function subscriptionFields(subscription: StripeObject): SubscriptionFields {
+  const items = listData(subscription.items);
+  const starts = items.map((item) => dateOf(item.current_period_start)).filter((d): d is Date => d !== null);
+  const ends = items.map((item) => dateOf(item.current_period_end)).filter((d): d is Date => d !== null);
+  const earliest = (dates: Date[]) => (dates.length ? new Date(Math.min(...dates.map(Number))) : null);
+  const latest = (dates: Date[]) => (dates.length ? new Date(Math.max(...dates.map(Number))) : null);
+  return {
+    currentPeriodStart: earliest(starts) ?? dateOf(subscription.current_period_start),
+    currentPeriodEnd: latest(ends) ?? dateOf(subscription.current_period_end),
+    cancelAtPeriodEnd: subscription.cancel_at_period_end === true,
+    canceledAt: dateOf(subscription.canceled_at),
+    endedAt: dateOf(subscription.ended_at),
+    trialEnd: dateOf(subscription.trial_end),
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Our ids are UUIDs; anything else in a metadata field cannot name one of our rows. */
+export function isUuid(value: string | undefined): value is string {
+  return value !== undefined && UUID.test(value);
+}

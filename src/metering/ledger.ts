@@ -1,0 +1,93 @@
+import type { PlanCode, PrismaClient } from '../generated/prisma/client';
+import type { Logger } from '../ops/logger';
+
+export const DEFAULT_METER = 'api_cost_units';
+
+/** One billable operation, as the ledger keeps it. */
+export interface UsageEntry {
+  requestId: string;
+  accountId: string;
+  apiKeyId: string | null;
+  planCode: PlanCode;
+  operation: string;
+  costUnits: number;
+  occurredAt: Date;
+}
+
+interface Pending {
+  entry: UsageEntry;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export interface LedgerOptions {
+  /** How long the first record of a batch waits for company. */
+  flushMs: number;
+  /** A batch this large is written at once. */
+  maxBatch: number;
+}
+
+const COLUMNS = 8;
+
+/**
+ * The usage ledger with group commit: concurrent `record` calls share one multi-row INSERT every
+ * few milliseconds, and each caller resumes only when its row is durable. The primary key is
+ * the server's request id, so a retried batch inserts nothing twice.
+ */
+export class UsageLedger {
+  private batch: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly options: LedgerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves once the entry is committed; rejects if it could not be (the caller must not serve unbilled). */
+  record(entry: UsageEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ entry, resolve, reject });
+      if (this.batch.length >= this.options.maxBatch) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
+    });
+  }
+
+  /** Writes what is queued now and waits for every write in flight (shutdown). */
+  async drain(): Promise<void> {
+    this.flush();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    const write = this.write(batch.map((pending) => pending.entry)).then(
+      () => batch.forEach((pending) => pending.resolve()),
+      (error: Error) => {
+        this.logger.error({ err: error, records: batch.length }, 'usage ledger write failed');
+        batch.forEach((pending) => pending.reject(error));
+      },
+    );
+    this.inFlight.add(write);
+    void write.finally(() => this.inFlight.delete(write));
+  }
+
+  private async write(entries: UsageEntry[]): Promise<void> {
+    const values: unknown[] = [];
+    const rows = entries.map((entry, i) => {
+      values.push(entry.requestId, entry.accountId, entry.apiKeyId, entry.planCode, entry.operation, DEFAULT_METER, entry.costUnits, entry.occurredAt);
+      const p = (n: number) => `$${i * COLUMNS + n}`;
+      return `(${p(1)}, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}::"PlanCode", ${p(5)}, ${p(6)}, ${p(7)}::int, ${p(8)}::timestamptz)`;
+    });
+    await this.prisma.$executeRawUnsafe(
+      `INSERT INTO usage_records (request_id, account_id, api_key_id, plan_code, operation, meter, cost_units, occurred_at)
+       VALUES ${rows.join(', ')} ON CONFLICT (request_id) DO NOTHING`,
+      ...values,
+    );
+  }
+}

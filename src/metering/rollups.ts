@@ -1,0 +1,41 @@
+import type { PrismaClient } from '../generated/prisma/client';
+
+export type Granularity = 'HOUR' | 'DAY';
+
+const UNIT_MS: Record<Granularity, number> = { HOUR: 3_600_000, DAY: 86_400_000 };
+
+/** Start of the UTC hour or day containing `time`. */
+export function bucketStart(time: Date, granularity: Granularity): Date {
+  return new Date(Math.floor(time.getTime() / UNIT_MS[granularity]) * UNIT_MS[granularity]);
+}
+
+export function bucketEnd(start: Date, granularity: Granularity): Date {
+  return new Date(start.getTime() + UNIT_MS[granularity]);
+}
+
+/**
+ * Recomputes the hourly and daily rollups of every bucket touching [from, to) from the ledger:
+ * whole buckets, replaced rather than incremented, so running it twice (or after a crash, or to
+ * repair) always lands on the ledger's truth.
+ */
+export async function rebuildRollups(prisma: PrismaClient, from: Date, to: Date, accountId?: string): Promise<void> {
+  for (const granularity of ['HOUR', 'DAY'] as const) {
+    const start = bucketStart(from, granularity);
+    const end = bucketEnd(bucketStart(new Date(to.getTime() - 1), granularity), granularity);
+    const unit = granularity === 'HOUR' ? 'hour' : 'day';
+    await prisma.$executeRawUnsafe(
+      `INSERT INTO usage_rollups (id, account_id, granularity, bucket_start, meter, requests, cost_units, reported_units, updated_at)
+       SELECT gen_random_uuid(), u.account_id, $1::"UsageGranularity", date_trunc('${unit}', u.occurred_at, 'UTC'), u.meter,
+              count(*)::int, sum(u.cost_units)::int, coalesce(sum(u.cost_units) FILTER (WHERE r.status = 'SENT'), 0)::int, now()
+       FROM usage_records u LEFT JOIN meter_reports r ON r.id = u.meter_report_id
+       WHERE u.occurred_at >= $2 AND u.occurred_at < $3 AND ($4::uuid IS NULL OR u.account_id = $4::uuid)
+       GROUP BY u.account_id, date_trunc('${unit}', u.occurred_at, 'UTC'), u.meter
+       ON CONFLICT (account_id, granularity, bucket_start, meter) DO UPDATE
+         SET requests = EXCLUDED.requests, cost_units = EXCLUDED.cost_units, reported_units = EXCLUDED.reported_units, updated_at = now()`,
+      granularity,
+      start,
+      end,
+      accountId ?? null,
+    );
+  }
+}

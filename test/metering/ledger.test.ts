@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { UsageLedger } from '../../src/metering/ledger';
+import { rebuildRollups } from '../../src/metering/rollups';
+import { privateService } from '../support/private-service';
+import { startGatewayProcess } from '../support/process';
+import { startTestGateway, type TestGateway } from '../support/harness';
+
+describe('usage ledger', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(() => gateway?.stop());
+
+  it('group-commits concurrent records: one INSERT for many requests, each caller resumes when durable', async () => {
+    const { accountId, keyId } = await gateway.newKey();
+    const prisma = gateway.services.db.prisma;
+    const ledger = new UsageLedger(prisma, { flushMs: 20, maxBatch: 500 }, gateway.services.logger);
+    const writes = jest.spyOn(prisma, '$executeRawUnsafe');
+    const ids = Array.from({ length: 300 }, () => randomUUID());
+    await Promise.all(ids.map((requestId) => ledger.record({ requestId, accountId, apiKeyId: keyId, planCode: 'FREE', operation: 'test', costUnits: 2, occurredAt: new Date() })));
+    expect(writes.mock.calls.length).toBeLessThanOrEqual(2);
+    writes.mockRestore();
+    expect(await prisma.usageRecord.count({ where: { requestId: { in: ids } } })).toBe(300);
+    // A retried record changes nothing.
+    await ledger.record({ requestId: ids[0], accountId, apiKeyId: keyId, planCode: 'FREE', operation: 'retry', costUnits: 99, occurredAt: new Date() });
+    expect(await prisma.usageRecord.findUniqueOrThrow({ where: { requestId: ids[0] } })).toMatchObject({ operation: 'test', costUnits: 2 });
+  });
+
+  it('records each billable response under the request id the client sees, and shows it in usage', async () => {
+    const { accountId, key } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+    const own = 'query Own($a: ID!) { account(id: $a) { id } }';
+    const first = await gateway.query(own, { key, variables: { a: accountId } });
+    const free = await gateway.query('{ rateLimit { used } }', { key });
+    const requestId = first.headers.get('x-request-id')!;
+    const records = await gateway.services.db.prisma.usageRecord.findMany({ where: { accountId } });
+    expect(records).toEqual([expect.objectContaining({ requestId, operation: 'Own', costUnits: 1, planCode: 'PROFESSIONAL' })]);
+    expect(free.headers.get('x-request-id')).not.toBe(requestId);
+
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    const usage = await gateway.query(`query($f: DateTime!, $t: DateTime!) { usage(from: $f, to: $t, granularity: HOUR) { start end requests costUnits reportedUnits pendingUnits } }`, {
+      key,
+      variables: { f: from, t: to },
+    });
+    expect(usage.body.data.usage).toEqual([expect.objectContaining({ requests: 1, costUnits: 1, reportedUnits: 0, pendingUnits: 1 })]);
+    // Rebuilding the rollups from the ledger lands on the same figures.
+    await rebuildRollups(gateway.services.db.prisma, new Date(from), new Date(to));
+    await rebuildRollups(gateway.services.db.prisma, new Date(from), new Date(to));
+    expect((await gateway.services.db.prisma.usageRollup.findMany({ where: { accountId } })).map((r) => [r.granularity, r.requests, r.costUnits]).sort()).toEqual([
+      ['DAY', 1, 1],
+      ['HOUR', 1, 1],
+    ]);
+  });
+});
+
+describe('usage ledger failures', () => {
+  it('answers SERVICE_UNAVAILABLE instead of serving unbilled when the ledger cannot be written', async () => {
+    const postgres = await privateService('postgres');
+    const gateway = await startTestGateway({ DATABASE_URL: postgres.url });
+    try {
+      const { accountId, key } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+      const own = () => gateway.query('query($a: ID!) { account(id: $a) { id } }', { key, variables: { a: accountId } });
+      expect((await own()).status).toBe(200); // key and account now cached in this process
+      await postgres.stop();
+      const refused = await own();
+      expect(refused.status).toBe(503);
+      expect(refused.body).toEqual({ errors: [expect.objectContaining({ extensions: { code: 'SERVICE_UNAVAILABLE' } })] });
+      await postgres.start();
+      const served = await own();
+      expect(served.status).toBe(200);
+      const ids = (await gateway.services.db.prisma.usageRecord.findMany({ where: { accountId } })).map((record) => record.requestId).sort();
+      expect(ids).toContain(served.headers.get('x-request-id'));
+      expect(ids).toHaveLength(2);
+      expect(ids).not.toContain(refused.headers.get('x-request-id'));
+    } finally {
+      await gateway.stop().catch(() => undefined);
+      await postgres.destroy();
+    }
+  });
+
+  it('after kill -9 under load, every 200 the client received has exactly one ledger record', async () => {
+    const setup = await startTestGateway();
+    try {
+      const { accountId, key } = await setup.newKey({ plan: 'ENTERPRISE' });
+      const victim = await startGatewayProcess({ ...setup.env, LOG_LEVEL: 'warn' });
+      const served: string[] = [];
+      let failures = 0;
+      const deadline = Date.now() + 1500;
+      const client = async () => {
+        while (Date.now() < deadline + 2000) {
+          try {
+            const response = await fetch(`${victim.url}/graphql`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+              body: JSON.stringify({ query: 'query($a: ID!) { account(id: $a) { id } }', variables: { a: accountId } }),
+            });
+            if (response.status === 200 && ((await response.json()) as { data?: unknown }).data) served.push(response.headers.get('x-request-id')!);
+          } catch {
+            failures++;
+            return; // the process is gone
+          }
+        }
+      };
+      const clients = Array.from({ length: 20 }, client);
+      setTimeout(() => victim.child.kill('SIGKILL'), 1500);
+      await Promise.all(clients);
+      expect(await victim.exited).toBe('SIGKILL');
+      expect(served.length).toBeGreaterThan(50);
+      expect(failures).toBeGreaterThan(0);
+
+      const restarted = await startGatewayProcess({ ...setup.env, LOG_LEVEL: 'warn' });
+      await restarted.stop();
+      const records = await setup.services.db.prisma.usageRecord.findMany({ where: { accountId } });
+      const recorded = new Set(records.map((record) => record.requestId));
+      expect(recorded.size).toBe(records.length); // no request id twice
+      expect(served.filter((id) => !recorded.has(id))).toEqual([]);
+    } finally {
+      await setup.stop();
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeStripeOptions {
+  /** Share of meter-event calls that fail (429, 500 or a hang past the client's timeout). */
+  failureRate?: number;
+  /** Share of calls whose event is stored but whose answer is a 500 anyway (the client will resend it). */
+  lostResponseRate?: number;
+  /** How long a "timeout" failure holds the request. */
+  hangMs?: number;
+  random?: () => number;
+}
+
+interface StoredEvent {
+  identifier: string;
+  customer: string;
+  value: number;
+  timestamp: number;
+}
+
+/**
+ * A recording stand-in for Stripe's Billing Meter endpoints, faithful where billing depends on
+ * it: events are deduplicated by `identifier`, as Stripe does, and it can fail like a real
+ * service under load. Counts what was sent, which stripe-mock (stateless) cannot.
+ */
+export class FakeStripe {
+  readonly calls: Array<{ identifier: string; outcome: string }> = [];
+  readonly events = new Map<string, StoredEvent>();
+  private server?: Server;
+
+  constructor(private readonly options: FakeStripeOptions = {}) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  /** Units held per customer, as Stripe's meter would aggregate them. */
+  unitsByCustomer(): Map<string, number> {
+    const totals = new Map<string, number>();
+    for (const event of this.events.values()) totals.set(event.customer, (totals.get(event.customer) ?? 0) + event.value);
+    return totals;
+  }
+
+  /** Simulates an event Stripe lost. */
+  forget(identifier: string): void {
+    this.events.delete(identifier);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const reply = (status: number, payload: unknown) => {
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${this.calls.length}` });
+      res.end(JSON.stringify(payload));
+    };
+    if (req.method === 'POST' && url.pathname === '/v1/billing/meter_events') return this.meterEvent(new URLSearchParams(body), reply, res);
+    const summaries = url.pathname.match(/^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/);
+    if (req.method === 'GET' && summaries) return reply(200, this.summaries(summaries[1], url.searchParams));
+    reply(404, { error: { type: 'invalid_request_error', message: `fake Stripe has no ${req.method} ${url.pathname}` } });
+  }
+
+  private meterEvent(form: URLSearchParams, reply: (status: number, payload: unknown) => void, res: ServerResponse): void {
+    const random = this.options.random ?? Math.random;
+    const identifier = form.get('identifier') ?? '';
+    const event = { identifier, customer: form.get('payload[stripe_customer_id]') ?? '', value: Number(form.get('payload[value]')), timestamp: Number(form.get('timestamp')) };
+    const roll = random();
+    const failureRate = this.options.failureRate ?? 0;
+    if (roll < failureRate / 3) {
+      this.calls.push({ identifier, outcome: '429' });
+      return reply(429, { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests' } });
+    }
+    if (roll < (2 * failureRate) / 3) {
+      this.calls.push({ identifier, outcome: '500' });
+      return reply(500, { error: { type: 'api_error', message: 'Something went wrong' } });
+    }
+    if (roll < failureRate) {
+      this.calls.push({ identifier, outcome: 'timeout' });
+      setTimeout(() => res.destroy(), this.options.hangMs ?? 2000);
+      return;
+    }
+    // Stripe deduplicates by identifier: a resend is accepted and changes nothing.
+    if (!this.events.has(identifier)) this.events.set(identifier, event);
+    if (random() < (this.options.lostResponseRate ?? 0)) {
+      this.calls.push({ identifier, outcome: 'stored-500' });
+      return reply(500, { error: { type: 'api_error', message: 'Stored, but the answer was lost' } });
+    }
+    this.calls.push({ identifier, outcome: 'ok' });
+    reply(200, { object: 'billing.meter_event', event_name: form.get('event_name'), identifier, payload: { stripe_customer_id: event.customer, value: String(event.value) }, timestamp: event.timestamp, created: Math.floor(Date.now() / 1000), livemode: false });
+  }
+
+  private summaries(meterId: string, query: URLSearchParams) {
+    const customer = query.get('customer');
+    const start = Number(query.get('start_time'));
+    const end = Number(query.get('end_time'));
+    const hours = new Map<number, number>();
+    for (const event of this.events.values()) {
+      if (event.customer !== customer || event.timestamp < start || event.timestamp >= end) continue;
+      const hour = Math.floor(event.timestamp / 3600) * 3600;
+      hours.set(hour, (hours.get(hour) ?? 0) + event.value);
+    }
+    const data = [...hours].sort(([a], [b]) => a - b).map(([hour, value]) => ({ object: 'billing.meter_event_summary', id: `mtrusg_${hour}`, meter: meterId, start_time: hour, end_time: hour + 3600, aggregated_value: value, livemode: false }));
+    return { object: 'list', url: `/v1/billing/meters/${meterId}/event_summaries`, has_more: false, data };
+  }
+}
