@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite against real services.
-# With none of DATABASE_URL / REDIS_URL / KAFKA_BROKERS set, it installs (once) and starts local
-# PostgreSQL, Redis, Kafka and stripe-mock via scripts/services.sh and uses those. Extra arguments
-# go to jest (e.g. `npm test -- test/config`).
+# Each service whose variable is unset (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, STRIPE_API_BASE)
+# is installed (once) and started locally by scripts/services.sh, and its variable pointed at
+# it; set a variable to test against your own instead. Extra arguments go to jest
+# (e.g. `npm test -- test/config`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ -z "${DATABASE_URL:-}${REDIS_URL:-}${KAFKA_BROKERS:-}" ]]; then
-  bash scripts/services.sh up
-  # shellcheck source=/dev/null
-  source .services/env
+wanted=()
+[[ -n "${DATABASE_URL:-}" ]] || wanted+=(postgres)
+[[ -n "${REDIS_URL:-}" ]] || wanted+=(redis)
+[[ -n "${KAFKA_BROKERS:-}" ]] || wanted+=(kafka)
+[[ -n "${STRIPE_API_BASE:-}" ]] || wanted+=(stripe-mock)
+if ((${#wanted[@]})); then
+  bash scripts/services.sh up "${wanted[@]}"
+  while read -r line; do
+    name=${line#export }
+    name=${name%%=*}
+    # only the variables the caller did not set
+    [[ -n "${!name:-}" ]] || eval "$line"
+  done < <(bash scripts/services.sh env)
 fi
 
 npm run build --silent

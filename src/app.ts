@@ -1,9 +1,12 @@
 import type { Config } from './config/schema';
+import { startBillingWorker } from './billing/worker';
 import { ensureDemoKeys, type DemoKeys } from './bootstrap/demo-keys';
 import { applyMigrations } from './db/migrate';
 import { createGateway } from './gateway/server';
 import type { Logger } from './ops/logger';
 import { seedPlans } from './plans/seed';
+import { startInProcessFeed } from './feed/in-process';
+import { seedDataProducts } from './catalog/seed';
 import { buildServices, type Services } from './services';
 
 export interface RunningGateway {
@@ -23,6 +26,7 @@ export async function prepareServices(config: Config, logger: Logger): Promise<S
       if (applied.length) logger.info({ applied }, 'database migrations applied');
     }
     await seedPlans(services.db.prisma);
+    await seedDataProducts(services.db.prisma);
     return services;
   } catch (error) {
     await services.close();
@@ -37,12 +41,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     const demoKeys = services.db.kind === 'embedded' ? await ensureDemoKeys(services, config.DATA_DIR) : undefined;
     const gateway = await createGateway(services);
     const url = await gateway.listen();
+    // Fully embedded (no database, no broker configured): live scores from the synthetic feed, in-process.
+    const feed =
+      !config.KAFKA_BROKERS && !config.DATABASE_URL && config.FEED_RATE > 0
+        ? await startInProcessFeed(services, { rate: config.FEED_RATE, customers: config.FEED_CUSTOMERS })
+        : undefined;
+    const stopBilling = config.BILLING_SYNC_IN_GATEWAY ? startBillingWorker(services) : undefined;
     return {
       url,
       demoKeys,
       services,
       stop: async () => {
+        await feed?.stop();
         await gateway.stop();
+        await stopBilling?.();
         await services.close();
       },
     };

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { Gauge } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema';
 import { openDatabase, type Database } from './db/client';
@@ -8,9 +9,18 @@ import { createMetrics, type Metrics } from './ops/metrics';
 import type { DependencyCheck } from './ops/readiness';
 import { AccountService } from './accounts/service';
 import { KeyService } from './keys/service';
+import { AbuseGuard } from './limits/abuse';
+import { QuotaAlerts } from './limits/alerts';
+import { memoryLimiters, redisLimiters } from './limits/limiter-factory';
+import { LimitService } from './limits/service';
+import { UsageLedger } from './metering/ledger';
+import { createStripe, type Stripe } from './billing/stripe-client';
+import { StripeWebhooks } from './billing/webhooks/service';
 import { PlanCatalog } from './plans/service';
+import { DataProductCatalog } from './catalog/service';
 import { memoryPubSub, redisPubSub, type PubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/client';
+import { RiskService } from './risk/service';
 
 /**
  * Everything built once per process and passed through the request context: no resolver or
@@ -26,8 +36,20 @@ export interface Services {
   /** Fan-out to every gateway process (Redis), or within this one (embedded). */
   pubsub: PubSub;
   plans: PlanCatalog;
+  /** The data-product catalogue. */
+  catalog: DataProductCatalog;
   accounts: AccountService;
   keys: KeyService;
+  /** Risk scores for the API: latest, history, live updates (src/risk). */
+  risk: RiskService;
+  limits: LimitService;
+  ledger: UsageLedger;
+  /** Undefined while billing is off (no STRIPE_SECRET_KEY): usage is still recorded, as pending. */
+  stripe?: Stripe;
+  /** Stripe webhook events: store-and-apply, admin listing and re-apply, grace-period checks. */
+  stripeWebhooks: StripeWebhooks;
+  quotaAlerts: QuotaAlerts;
+  abuse: AbuseGuard;
   /** Dependencies `/readyz` checks: exactly the configured ones. */
   readiness: DependencyCheck[];
   /** Closes clients in reverse order of opening. */
@@ -55,7 +77,8 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     const client = connectRedis(config.REDIS_URL, logger);
     redis = client;
     closers.push(() => client.quit().catch(() => client.disconnect()));
-    readiness.push({ name: 'redis', check: async () => void (await client.ping()) });
+    // Under the insurance and fail-open policies the gateway keeps serving without Redis.
+    readiness.push({ name: 'redis', check: async () => void (await client.ping()), critical: config.LIMITS_REDIS_DOWN_POLICY === 'fail-closed' });
   }
 
   let kafka: Kafka | undefined;
@@ -65,6 +88,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     closers.push(() => admin.disconnect());
     readiness.push({
       name: 'kafka',
+      critical: false, // the gateway serves scores from Postgres and Redis; the consumer needs Kafka
       check: async () => {
         await admin.connect();
         await admin.describeCluster();
@@ -76,20 +100,50 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   closers.push(() => pubsub.close());
   const plans = await PlanCatalog.create(db.prisma, pubsub);
   const accounts = await AccountService.create(db.prisma, plans, pubsub);
+  const catalog = DataProductCatalog.create(db.prisma, plans);
   const keys = await KeyService.create(db.prisma, pubsub, config.NODE_ENV === 'production' ? 'live' : 'test', logger);
   closers.push(() => keys.close());
+  const risk = new RiskService({ prisma: db.prisma, redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub, logger });
+  closers.push(() => risk.close());
+  const limiters = redis
+    ? redisLimiters(redis, config.REDIS_KEY_PREFIX, config.LIMITS_REDIS_DOWN_POLICY, config.LIMITS_INSURANCE_SHARE)
+    : memoryLimiters();
+  const quotaAlerts = new QuotaAlerts(db.prisma, pubsub, logger);
+  const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger);
+  const metrics = createMetrics();
+  new Gauge({
+    name: 'tollgraph_limits_degraded',
+    help: '1 while Redis is configured but unreachable and limits follow LIMITS_REDIS_DOWN_POLICY',
+    registers: [metrics.registry],
+    collect() {
+      this.set(limits.degraded() ? 1 : 0);
+    },
+  });
+  const ledger = new UsageLedger(db.prisma, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH }, logger);
+  closers.push(() => ledger.drain());
+  const stripe = createStripe(config);
+  const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs: config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000 });
+  const abuse = new AbuseGuard(limiters, config.AUTH_FAILURES_PER_MINUTE, config.ANONYMOUS_REQUESTS_PER_MINUTE);
 
   return {
     config,
     logger,
-    metrics: createMetrics(),
+    metrics,
     db,
     redis,
     kafka,
     pubsub,
     plans,
+    catalog,
     accounts,
     keys,
+    risk,
+    limits,
+    ledger,
+    stripe,
+    stripeWebhooks,
+    quotaAlerts,
+    abuse,
     readiness,
     close: async () => {
       for (const close of closers.reverse()) {

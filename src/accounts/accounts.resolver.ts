@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AdminOnly } from '../auth/access';
+import { Cost } from '../cost/hints';
 import { mayAccessAccount, viewerOf } from '../auth/guards';
 import { actorOf } from '../auth/viewer';
 import type { Account as AccountRow } from '../generated/prisma/client';
@@ -21,6 +22,7 @@ function pageSize(first: number): number {
 @Resolver(() => Account)
 export class AccountsResolver {
   @AdminOnly()
+  @Cost({ slicingArguments: ['first'], sizedFields: ['nodes'] })
   @Query(() => AccountConnection, { description: 'Every account, oldest first. ADMIN.' })
   async accounts(
     @Ctx() { services }: GatewayContext,

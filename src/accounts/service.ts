@@ -82,6 +82,21 @@ export class AccountService {
     }
   }
 
+  /** Links the account to its Stripe customer (once: an existing link is kept). */
+  async linkStripeCustomer(id: string, stripeCustomerId: string, actor: Actor): Promise<Account> {
+    const account = await this.find(id);
+    if (account?.stripeCustomerId) return account;
+    return this.change(id, 'account.linkStripeCustomer', { stripeCustomerId }, actor);
+  }
+
+  /**
+   * Drops the account from the cache of every gateway process. For writers that change an account
+   * inside their own transaction (Stripe webhooks): call it after the commit.
+   */
+  invalidate(id: string): Promise<void> {
+    return this.cache.invalidate(id);
+  }
+
   setPlan(id: string, planCode: PlanCode, actor: Actor): Promise<Account> {
     return this.change(id, 'account.setPlan', { planCode }, actor);
   }

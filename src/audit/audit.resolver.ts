@@ -1,6 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { AdminOnly } from '../auth/access';
+import { Cost } from '../cost/hints';
 import { badInput } from '../errors';
 import type { GatewayContext } from '../gateway/context';
 import { Connection, idCursor, page } from '../graphql/connection';
@@ -47,6 +48,7 @@ export class AuditEntryConnection extends Connection(AuditEntry) {}
 @Resolver()
 export class AuditResolver {
   @AdminOnly()
+  @Cost({ slicingArguments: ['first'], sizedFields: ['nodes'] })
   @Query(() => AuditEntryConnection, { description: 'Administrative changes, newest first. ADMIN.' })
   async auditLog(
     @Ctx() { services }: GatewayContext,

@@ -3,6 +3,7 @@ import { Account, Limits } from '../accounts/account.types';
 import type { GatewayContext } from '../gateway/context';
 import { ApiKey } from '../keys/key.types';
 import { Plan } from '../plans/plan.types';
+import { Free } from '../cost/hints';
 import { viewerOf } from './guards';
 
 @ObjectType({ description: 'The caller: its account, plan, limits and the key in use' })
@@ -22,6 +23,7 @@ export class Me {
 
 @Resolver()
 export class MeResolver {
+  @Free()
   @Query(() => Me, { description: 'Who am I: account, plan, limits and this key.' })
   async me(@Ctx() context: GatewayContext): Promise<Me> {
     const { key, access } = viewerOf(context);

@@ -15,7 +15,7 @@ export interface Viewer {
  */
 export interface AuthState {
   viewer?: Viewer;
-  refused?: 'MALFORMED' | 'NOT_FOUND' | 'REVOKED' | 'EXPIRED' | 'ACCOUNT_DISABLED';
+  refused?: 'MALFORMED' | 'NOT_FOUND' | 'REVOKED' | 'EXPIRED' | 'ACCOUNT_DISABLED' | 'BLOCKED';
 }
 
 export function actorOf(viewer: Viewer, requestId?: string): Actor {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAccountCommands } from '../accounts/cli';
+import { registerBillingCommands } from '../billing/cli';
 import { configOrExit } from './with-services';
 import { openDatabase } from '../db/client';
 import { applyMigrations } from '../db/migrate';
@@ -9,6 +10,8 @@ import { main } from '../main';
 import { registerKeyCommands } from '../keys/cli';
 import { VERSION } from '../ops/version';
 import { registerPlanCommands } from '../plans/cli';
+import { registerRiskCommands } from '../risk/cli';
+import { registerFeedCommand } from '../feed/cli';
 
 export function buildCli(): Command {
   const program = new Command('tollgraph').description('Tollgraph: a metered GraphQL gateway for real-time risk scores').version(VERSION);
@@ -56,6 +59,9 @@ export function buildCli(): Command {
   registerAccountCommands(program);
   registerKeyCommands(program);
   registerPlanCommands(program);
+  registerBillingCommands(program);
+  registerRiskCommands(program);
+  registerFeedCommand(program);
   return program;
 }
 

@@ -63,13 +63,42 @@ export const configSchema = z.object({
   MIGRATE_ON_START: boolean.default(true),
   REDIS_URL: optional(urlWithScheme(['redis', 'rediss'], 'redis://127.0.0.1:6379')),
   REDIS_KEY_PREFIX: z.string().default('tg:'),
+  LIMITS_REDIS_DOWN_POLICY: z.enum(['insurance', 'fail-closed', 'fail-open'], { error: 'insurance, fail-closed or fail-open' }).default('insurance'),
+  LIMITS_INSURANCE_SHARE: z.coerce
+    .number({ error: 'a fraction between 0 and 1, e.g. 0.5' })
+    .gt(0, { error: 'a fraction between 0 and 1, e.g. 0.5' })
+    .max(1, { error: 'a fraction between 0 and 1, e.g. 0.5' })
+    .default(0.5),
+  AUTH_FAILURES_PER_MINUTE: positiveInt('failed authentications per client address per minute').default(30),
+  ANONYMOUS_REQUESTS_PER_MINUTE: positiveInt('requests without a key per client address per minute').default(600),
+  METERING_FLUSH_MS: positiveInt('milliseconds').default(5),
+  METERING_MAX_BATCH: positiveInt('records').max(5000, { error: 'records (at most 5000)' }).default(500),
+  PUBLIC_URL: optional(urlWithScheme(['http', 'https'], 'https://api.example.com')),
+  STRIPE_METER_EVENT_NAME: z.string().regex(/^[a-z][a-z0-9_]{2,99}$/, { error: 'a meter event name: lower-case letters, digits and _' }).default('tollgraph_cost_units'),
+  STRIPE_METER_EVENTS_PER_SECOND: positiveInt('meter events per second').default(20),
+  BILLING_SYNC_INTERVAL_MS: positiveInt('milliseconds').default(5000),
+  BILLING_SYNC_IN_GATEWAY: boolean.default(true),
   KAFKA_BROKERS: optional(brokerList),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('tollgraph'),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
   TRANSACTIONS_PARTITIONS: positiveInt('partition count').default(10),
+  RISK_CONSUMER_GROUP: z.string().trim().min(1, { error: 'a consumer group name' }).default('risk-scorer'),
+  RISK_CONSUMER_CONCURRENCY: positiveInt('partitions processed at once').default(4),
+  RISK_SESSION_TIMEOUT_MS: positiveInt('milliseconds (the broker allows 6000-300000 by default)').default(10000),
+  RISK_MAX_EVENT_BYTES: positiveInt('bytes').default(4096),
+  RISK_QUALITY_INTERVAL_MS: positiveInt('milliseconds').default(30000),
+  FEED_RATE: z.coerce.number({ error: 'events per second (0 turns the feed off)' }).min(0, { error: 'events per second (0 turns the feed off)' }).default(10),
+  FEED_CUSTOMERS: positiveInt('customer count').default(5000),
   STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_(test|live)_\w+$/, { error: 'a Stripe secret key, sk_test_… or sk_live_…' })),
   STRIPE_API_BASE: optional(urlWithScheme(['http', 'https'], 'http://127.0.0.1:12111')),
   STRIPE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_\w+$/, { error: 'a webhook signing secret, whsec_…' })),
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: positiveInt('seconds').default(300),
+  STRIPE_WEBHOOK_MAX_BYTES: positiveInt('bytes').default(1_048_576),
+  BILLING_PAST_DUE_GRACE_DAYS: z.coerce
+    .number({ error: 'days (0 or more; fractions allowed, e.g. 0.5)' })
+    .min(0, { error: 'days (0 or more; fractions allowed, e.g. 0.5)' })
+    .default(7),
+  BILLING_GRACE_CHECK_INTERVAL_MS: positiveInt('milliseconds').default(60_000),
   READINESS_TIMEOUT_MS: positiveInt('milliseconds').default(1000),
   SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds').default(15000),
 });

@@ -1,4 +1,6 @@
 import type { AuthState } from '../auth/viewer';
+import type { QueryComplexity } from '../cost/analyze';
+import type { Reservation } from '../limits/service';
 import type { Logger } from '../ops/logger';
 import type { Services } from '../services';
 
@@ -9,4 +11,15 @@ export interface GatewayContext {
   services: Services;
   /** Who is calling (set before any plugin or resolver runs). */
   auth: AuthState;
+  /** The caller's address, for limits on what has no account (failed auth, anonymous requests). */
+  clientIp: string;
+  /** What this request costs, filled in by the pipeline steps. */
+  cost: RequestCost;
+}
+
+export interface RequestCost {
+  complexity?: QueryComplexity;
+  reservation?: Reservation;
+  /** Cost units the response really used (set when the response is settled). */
+  actual?: number;
 }

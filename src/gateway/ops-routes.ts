@@ -17,14 +17,11 @@ export function opsRoutes({ checks, timeoutMs, metrics, isDraining }: OpsRoutesO
   });
   router.get('/readyz', async (_req, res) => {
     if (isDraining()) {
-      res.status(503).json({ ready: false, reason: 'shutting down', dependencies: {} });
+      res.status(503).json({ ready: false, reason: 'shutting down', dependencies: {}, failed: [], degraded: [] });
       return;
     }
     const readiness = await checkReadiness(checks, timeoutMs);
-    const failed = Object.entries(readiness.dependencies)
-      .filter(([, status]) => !status.ok)
-      .map(([name]) => name);
-    res.status(readiness.ready ? 200 : 503).json({ ...readiness, ...(failed.length ? { failed } : {}) });
+    res.status(readiness.ready ? 200 : 503).json(readiness);
   });
   router.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

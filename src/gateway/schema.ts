@@ -3,16 +3,22 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
+import { DataProductsResolver } from '../catalog/catalog.resolver';
 import { MeResolver } from '../auth/me.resolver';
 import { AccountKeysResolver, KeysResolver } from '../keys/keys.resolver';
 import { HealthResolver } from '../ops/health.resolver';
+import { BillingAdminResolver, BillingResolver } from '../billing/billing.resolver';
+import { MeSubscriptionResolver, StripeWebhooksResolver } from '../billing/webhooks/webhooks.resolver';
+import { RateLimitResolver } from '../limits/rate-limit.resolver';
+import { UsageResolver } from '../metering/usage.resolver';
 import { PlansResolver } from '../plans/plans.resolver';
+import { RiskResolver, SUBSCRIBE_ONLY } from '../risk/risk.resolver';
 
 /** Every domain's resolvers, composed into the one public schema. */
-const resolvers = [HealthResolver, PlansResolver, MeResolver, AccountsResolver, AccountKeysResolver, KeysResolver, AuditResolver] as const;
+const resolvers = [HealthResolver, PlansResolver, MeResolver, AccountsResolver, AccountKeysResolver, KeysResolver, AuditResolver, RateLimitResolver, UsageResolver, BillingResolver, BillingAdminResolver, StripeWebhooksResolver, MeSubscriptionResolver, DataProductsResolver, RiskResolver] as const;
 
 export function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers, validate: false, scalarsMap: [{ type: Date, scalar: DateTimeResolver }] });
+  return buildSchema({ resolvers, validate: false, pubSub: SUBSCRIBE_ONLY, scalarsMap: [{ type: Date, scalar: DateTimeResolver }] });
 }
 
 /** The text committed as `schema.graphql`; sorted so it diffs cleanly. */

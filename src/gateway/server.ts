@@ -5,13 +5,21 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { useServer } from 'graphql-ws/use/ws';
 import { pinoHttp } from 'pino-http';
+import { WebSocketServer } from 'ws';
+import type { AuthState } from '../auth/viewer';
 import { authenticate } from '../auth/authenticate';
 import { TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { opsRoutes } from './ops-routes';
-import { accessPlugin } from './plugins/access';
+import { stripeWebhookRoute } from '../billing/webhooks/route';
+import { pipelinePlugin } from './pipeline';
+import { accessStep } from './steps/access';
+import { complexityStep } from './steps/complexity';
+import { limitsStep } from './steps/limits';
+import { usageStep } from './steps/usage';
 import { formatError } from './plugins/errors';
 import { metricsPlugin } from './plugins/metrics';
 import { buildGatewaySchema } from './schema';
@@ -24,7 +32,7 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export async function createGateway(services: Services): Promise<Gateway> {
   const { config, logger, metrics } = services;
@@ -37,12 +45,16 @@ export async function createGateway(services: Services): Promise<Gateway> {
   app.use(
     pinoHttp({
       logger,
-      // Callers may pass their own id for tracing; anything odd is replaced, never echoed.
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      // The request id is always ours: it keys the usage ledger, so a client must not choose it.
+      // A caller's own x-request-id is kept in the logs as clientRequestId for tracing.
+      genReqId: (_req, res) => {
+        const id = randomUUID();
         res.setHeader('x-request-id', id);
         return id;
+      },
+      customProps: (req) => {
+        const given = req.headers['x-request-id'];
+        return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? { clientRequestId: given } : {};
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
@@ -55,16 +67,48 @@ export async function createGateway(services: Services): Promise<Gateway> {
   });
 
   app.use(opsRoutes({ checks: services.readiness, timeoutMs: config.READINESS_TIMEOUT_MS, metrics, isDraining: () => draining }));
+  // Raw body (the signature covers the exact bytes), so before any JSON parser.
+  app.use(stripeWebhookRoute({ config, webhooks: services.stripeWebhooks, logger }));
+  // Grace periods of past_due subscriptions that run out between Stripe events.
+  const stopGraceChecks = services.stripeWebhooks.startGraceChecks(config.BILLING_GRACE_CHECK_INTERVAL_MS);
+
+  const schema = await buildGatewaySchema();
+
+  // Subscriptions (graphql-ws) on the same path. A connection needs a valid key, in the
+  // connection_init payload (`{ "authorization": "Bearer …" }` or `{ "x-api-key": … }`) or the upgrade headers.
+  const graphqlWs = useServer<Record<string, unknown>, { auth: AuthState }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const params = Object.fromEntries(Object.entries(ctx.connectionParams ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+        const auth = await authenticate(services.keys, services.accounts, { ...ctx.extra.request.headers, ...params });
+        ctx.extra.auth = auth;
+        return auth.viewer !== undefined;
+      },
+      context: (ctx): GatewayContext => ({
+        requestId: randomUUID(),
+        log: logger,
+        services,
+        clientIp: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+        cost: {},
+        auth: ctx.extra.auth ?? {},
+      }),
+    },
+    new WebSocketServer({ server: httpServer, path: '/graphql' }),
+  );
 
   const apollo = new ApolloServer<GatewayContext>({
-    schema: await buildGatewaySchema(),
+    schema,
     formatError: formatError(logger),
     // Stacks go to the log (formatError), never to clients.
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.SHUTDOWN_TIMEOUT_MS }),
       metricsPlugin(metrics),
-      accessPlugin(),
+      { serverWillStart: async () => ({ drainServer: async () => void (await graphqlWs.dispose()) }) },
+      // The request path. Before execution, in order: who is calling, what it costs, may it run
+      // (reserve). After, in reverse: refund the unused part and report limits, then record usage.
+      pipelinePlugin([accessStep, complexityStep, usageStep, limitsStep]),
     ],
   });
   await apollo.start();
@@ -73,15 +117,23 @@ export async function createGateway(services: Services): Promise<Gateway> {
     '/graphql',
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({
-        requestId: String(req.id),
-        log: req.log,
-        services,
-        auth: await authenticate(services.keys, services.accounts, req.headers).catch((error) => {
-          req.log.error({ err: error }, 'could not verify the API key');
-          throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.');
-        }),
-      }),
+      context: async ({ req }) => {
+        const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+        return {
+          requestId: String(req.id),
+          log: req.log,
+          services,
+          clientIp,
+          cost: {},
+          // An address caught guessing keys is refused without another key lookup.
+          auth: services.abuse.isBlocked(clientIp)
+            ? { refused: 'BLOCKED' as const }
+            : await authenticate(services.keys, services.accounts, req.headers).catch((error) => {
+                req.log.error({ err: error }, 'could not verify the API key');
+                throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.');
+              }),
+        };
+      },
     }),
   );
   app.use((_req, res) => {
@@ -101,6 +153,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
       }),
     stop: async () => {
       draining = true;
+      await stopGraceChecks();
       await apollo.stop();
     },
   };

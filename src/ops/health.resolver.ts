@@ -1,5 +1,6 @@
 import { Field, Float, ObjectType, Query, Resolver } from 'type-graphql';
 import { Public } from '../auth/access';
+import { Free } from '../cost/hints';
 import { VERSION } from './version';
 
 @ObjectType({ description: 'Liveness of the gateway process. Public: needs no API key.' })
@@ -17,6 +18,7 @@ export class Health {
 @Resolver()
 export class HealthResolver {
   @Public()
+  @Free()
   @Query(() => Health, { description: 'Is the gateway up? Public and free of charge.' })
   health(): Health {
     return { status: 'ok', version: VERSION, uptimeSeconds: Math.round(process.uptime() * 1000) / 1000 };

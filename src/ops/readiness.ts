@@ -2,6 +2,11 @@
 export interface DependencyCheck {
   name: string;
   check(): Promise<void>;
+  /**
+   * False when the gateway keeps serving without it (e.g. Redis under the insurance policy):
+   * its failure is reported as `degraded` instead of making the process unready.
+   */
+  critical?: boolean;
 }
 
 export interface DependencyStatus {
@@ -13,6 +18,10 @@ export interface DependencyStatus {
 export interface Readiness {
   ready: boolean;
   dependencies: Record<string, DependencyStatus>;
+  /** Critical dependencies that failed: why the process is not ready. */
+  failed: string[];
+  /** Non-critical dependencies that failed: serving, but in a fallback mode. */
+  degraded: string[];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
@@ -36,5 +45,7 @@ export async function checkReadiness(checks: DependencyCheck[], timeoutMs: numbe
       }
     }),
   );
-  return { ready: entries.every(([, status]) => status.ok), dependencies: Object.fromEntries(entries) };
+  const down = (critical: boolean) => checks.filter((c, i) => (c.critical ?? true) === critical && !entries[i][1].ok).map((c) => c.name);
+  const failed = down(true);
+  return { ready: failed.length === 0, dependencies: Object.fromEntries(entries), failed, degraded: down(false) };
 }

@@ -1,5 +1,6 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { AdminOnly, Public } from '../auth/access';
+import { Free } from '../cost/hints';
 import { viewerOf } from '../auth/guards';
 import { actorOf } from '../auth/viewer';
 import { PlanCode } from '../generated/prisma/enums';
@@ -9,6 +10,7 @@ import { Plan, UpdatePlanInput } from './plan.types';
 @Resolver(() => Plan)
 export class PlansResolver {
   @Public()
+  @Free()
   @Query(() => [Plan], { description: 'The plans on offer, cheapest first. Public.' })
   plans(@Ctx() { services }: GatewayContext): Promise<Plan[]> {
     return services.plans.list();

@@ -13,7 +13,7 @@ export interface TestGateway {
   url: string;
   services: Services;
   database: ThrowawayDatabase;
-  /** Environment that points another gateway (e.g. a child process) at the same database and Redis prefix. */
+  /** Environment that points another gateway (e.g. a child process) at the same database, Redis prefix and settings. */
   env: Record<string, string>;
   /** A new account on `plan` with one key of `role`; returns the secret. */
   newKey(options?: { plan?: PlanCode; role?: ApiKeyRole }): Promise<{ accountId: string; keyId: string; key: string }>;
@@ -28,8 +28,8 @@ export interface TestGateway {
  */
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
-  const shared = { DATABASE_URL: database.url, REDIS_URL: serviceUrl('REDIS_URL'), REDIS_KEY_PREFIX: `tg-test-${randomBytes(4).toString('hex')}:` };
-  const config = loadConfig({ ...shared, PORT: String(await freePort()), LOG_LEVEL: 'silent', NODE_ENV: 'test', ...env });
+  const shared = { DATABASE_URL: database.url, REDIS_URL: serviceUrl('REDIS_URL'), REDIS_KEY_PREFIX: `tg-test-${randomBytes(4).toString('hex')}:`, ...env };
+  const config = loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...shared, PORT: String(await freePort()) });
   let gateway: RunningGateway;
   try {
     gateway = await startGateway(config, createLogger(config));
