@@ -3,6 +3,18 @@ import { TollgraphError } from '../errors';
 import type { GatewayContext } from '../gateway/context';
 import type { Grant } from '../plans/defaults';
 
+/** Throws the field-level FORBIDDEN unless the caller's plan includes `grant`. */
+export async function requireGrant(context: GatewayContext, grant: Grant): Promise<void> {
+  const viewer = context.auth.viewer;
+  if (!viewer || viewer.access.plan.grants.includes(grant)) return;
+  const upgrade = await context.services.plans.cheapestWith(grant);
+  throw new TollgraphError(
+    'FORBIDDEN',
+    upgrade ? `Your plan (${viewer.access.plan.code}) does not include this field; it is part of ${upgrade.code}.` : `No plan includes this field (${grant}).`,
+    { fieldLevel: true, extensions: { requiredGrant: grant, plan: viewer.access.plan.code, upgradeTo: upgrade?.code ?? null } },
+  );
+}
+
 /**
  * Marks a field as part of a plan capability. A plan without the grant gets a field-level
  * FORBIDDEN naming the cheapest plan that has it; the rest of the response still resolves
@@ -10,15 +22,7 @@ import type { Grant } from '../plans/defaults';
  */
 export function RequiresGrant(grant: Grant): MethodDecorator & PropertyDecorator {
   const enforce: MiddlewareFn<GatewayContext> = async ({ context }, next) => {
-    const viewer = context.auth.viewer;
-    if (viewer && !viewer.access.plan.grants.includes(grant)) {
-      const upgrade = await context.services.plans.cheapestWith(grant);
-      throw new TollgraphError(
-        'FORBIDDEN',
-        upgrade ? `Your plan (${viewer.access.plan.code}) does not include this field; it is part of ${upgrade.code}.` : `No plan includes this field (${grant}).`,
-        { fieldLevel: true, extensions: { requiredGrant: grant, plan: viewer.access.plan.code, upgradeTo: upgrade?.code ?? null } },
-      );
-    }
+    await requireGrant(context, grant);
     return next();
   };
   const mark = Extensions({ grant });

@@ -1,9 +1,11 @@
 import { Arg, Ctx, ID, Int, Query, Resolver, Root, Subscription, type PubSub } from 'type-graphql';
+import { RequiresGrant, requireGrant } from '../auth/entitlements';
 import { Cost } from '../cost/hints';
 import { badInput } from '../errors';
 import { RiskBand } from '../generated/prisma/enums';
 import type { GatewayContext } from '../gateway/context';
 import { page } from '../graphql/connection';
+import { GRANTS } from '../plans/defaults';
 import { historyCursor, InvalidCursorError } from './service';
 import { RiskScore, RiskScoreConnection, toRiskScore, toTransactionRisk, TransactionRisk } from './risk.types';
 import type { RiskScoreView } from './view';
@@ -43,6 +45,7 @@ export class RiskResolver {
     return (await services.risk.latestMany(customerIds)).map((view) => view && toRiskScore(view));
   }
 
+  @RequiresGrant(GRANTS.riskHistory)
   @Cost({ slicingArguments: ['first'], sizedFields: ['nodes'] })
   @Query(() => RiskScoreConnection, { description: 'A customer’s scores, newest first; `from` inclusive, `to` exclusive (event time)' })
   async riskHistory(
@@ -82,11 +85,12 @@ export class RiskResolver {
 
   @Subscription(() => RiskScore, {
     description: 'Scores as the pipeline commits them (any gateway process), optionally only some customers and bands',
-    subscribe: ({ args, context }) => {
+    subscribe: async ({ args, context }) => {
       const { customerIds, minBand } = args as { customerIds?: string[] | null; minBand?: RiskBand | null };
       if (customerIds && customerIds.length > MAX_SUBSCRIBED_CUSTOMERS) {
         throw badInput(`customerIds takes at most ${MAX_SUBSCRIBED_CUSTOMERS} ids`, { argument: 'customerIds' });
       }
+      await requireGrant(context as GatewayContext, GRANTS.riskLive);
       return (context as GatewayContext).services.risk.updates({ customerIds, minBand });
     },
   })

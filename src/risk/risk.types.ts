@@ -1,6 +1,8 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { RiskBand, TransactionChannel } from '../generated/prisma/enums';
+import { RequiresGrant } from '../auth/entitlements';
 import { Connection } from '../graphql/connection';
+import { GRANTS } from '../plans/defaults';
 import type { TransactionRiskView } from './service';
 import type { RiskScoreView } from './view';
 
@@ -30,12 +32,14 @@ export class RiskScore {
   @Field(() => ID, { description: 'The transaction this score was computed for' })
   eventId!: string;
 
+  @RequiresGrant(GRANTS.riskScore)
   @Field(() => Int, { nullable: true, description: '0-1000 (null only when your plan does not include it; see errors)' })
   score!: number | null;
 
   @Field(() => RiskBand)
   band!: RiskBand;
 
+  @RequiresGrant(GRANTS.riskFactors)
   @Field(() => [RiskFactor], { nullable: true, description: 'Contributing factors, largest first; they add up to the score unless it was capped at 1000' })
   factors!: RiskFactor[] | null;
 

@@ -1,0 +1,96 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { randomUUID } from 'node:crypto';
+import { startTestGateway, type TestGateway } from '../support/harness';
+
+/** What each plan may read is data (plan grants); a field outside the plan is FORBIDDEN, the rest still resolves. */
+describe('risk entitlements by plan', () => {
+  let gateway: TestGateway;
+  const customerId = `c-ent-${randomUUID().slice(0, 8)}`;
+  const QUERY = `query($c: ID!) { riskScore(customerId: $c) { customerId band score factors { code contribution } } }`;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    const now = new Date();
+    await gateway.services.db.prisma.latestRiskScore.create({
+      data: { customerId, eventId: randomUUID(), score: 612, band: 'HIGH', factors: [{ code: 'NEW_DEVICE', contribution: 612, detail: 'first time seen' }], modelVersion: 'test', eventTime: now, computedAt: now },
+    });
+  });
+  afterAll(() => gateway?.stop());
+
+  it('gives FREE the band and FORBIDDEN for score and factors, naming PROFESSIONAL', async () => {
+    const { key } = await gateway.newKey({ plan: 'FREE' });
+    const { status, body } = await gateway.query(QUERY, { key, variables: { c: customerId } });
+    expect(status).toBe(200);
+    expect(body.data.riskScore).toEqual({ customerId, band: 'HIGH', score: null, factors: null });
+    expect(body.errors?.map((error) => [error.path.join('.'), error.extensions.code, error.extensions.upgradeTo])).toEqual(
+      expect.arrayContaining([
+        ['riskScore.score', 'FORBIDDEN', 'PROFESSIONAL'],
+        ['riskScore.factors', 'FORBIDDEN', 'PROFESSIONAL'],
+      ]),
+    );
+    expect(body.errors?.[0].message).toMatch(/Your plan \(FREE\) does not include this field; it is part of PROFESSIONAL\./);
+    const history = await gateway.query(`query($c: ID!) { riskHistory(customerId: $c, first: 5) { nodes { band } } }`, { key, variables: { c: customerId } });
+    expect(history.body.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', upgradeTo: 'PROFESSIONAL' });
+  });
+
+  it('gives PROFESSIONAL the score and its factors', async () => {
+    const { key } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+    const { body } = await gateway.query(QUERY, { key, variables: { c: customerId } });
+    expect(body.errors).toBeUndefined();
+    expect(body.data.riskScore).toEqual({ customerId, band: 'HIGH', score: 612, factors: [{ code: 'NEW_DEVICE', contribution: 612 }] });
+  });
+
+  it('follows the plan data: granting risk.score to FREE opens the field without a restart', async () => {
+    const { key } = await gateway.newKey({ plan: 'FREE' });
+    const grants = (await gateway.services.plans.get('FREE')).grants;
+    await gateway.services.plans.update('FREE', { grants: [...grants, 'risk.score'] as never }, { type: 'system:test' });
+    try {
+      const { body } = await gateway.query(QUERY, { key, variables: { c: customerId } });
+      expect(body.data.riskScore.score).toBe(612);
+      expect(body.errors?.map((error) => error.path.join('.'))).toEqual(['riskScore.factors']);
+    } finally {
+      await gateway.services.plans.update('FREE', { grants: grants as never }, { type: 'system:test' });
+    }
+  });
+});
+
+describe('live updates by plan', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(() => gateway?.stop());
+
+  type Outcome = { errors: Array<{ message: string; extensions?: Record<string, unknown> }> } | 'accepted';
+  const subscribe = (key: string) =>
+    new Promise<Outcome>((resolve) => {
+      const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+      let timer: NodeJS.Timeout | undefined;
+      const done = (outcome: Outcome) => {
+        if (!timer) return;
+        clearTimeout(timer);
+        timer = undefined;
+        void client.dispose();
+        resolve(outcome);
+      };
+      // No error within a moment: the server accepted the subscription and is waiting for scores.
+      timer = setTimeout(() => done('accepted'), 1500);
+      // A refused subscription arrives as one result with errors (graphql-ws), then completes.
+      client.subscribe(
+        { query: 'subscription { riskScoreUpdated { band } }' },
+        {
+          next: (result) => result.errors && done({ errors: result.errors as never }),
+          error: (error) => done({ errors: [{ message: String(error) }] }),
+          complete: () => done('accepted'),
+        },
+      );
+    });
+
+  it('refuses the riskScoreUpdated subscription to FREE, naming PROFESSIONAL, and accepts it for PROFESSIONAL', async () => {
+    const free = await subscribe((await gateway.newKey({ plan: 'FREE' })).key);
+    expect(free).not.toBe('accepted');
+    expect((free as { errors: Array<{ extensions?: Record<string, unknown> }> }).errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', upgradeTo: 'PROFESSIONAL' });
+    expect(await subscribe((await gateway.newKey({ plan: 'PROFESSIONAL' })).key)).toBe('accepted');
+  });
+});
