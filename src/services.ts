@@ -1,5 +1,4 @@
 import type { Kafka } from 'kafkajs';
-import { Gauge } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema';
 import { openDatabase, type Database } from './db/client';
@@ -12,6 +11,7 @@ import { KeyService } from './keys/service';
 import { AbuseGuard } from './limits/abuse';
 import { QuotaAlerts } from './limits/alerts';
 import { memoryLimiters, redisLimiters } from './limits/limiter-factory';
+import { registerLimitMetrics } from './limits/metrics';
 import { LimitService } from './limits/service';
 import { UsageLedger } from './metering/ledger';
 import { createStripe, type Stripe } from './billing/stripe-client';
@@ -111,14 +111,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const quotaAlerts = new QuotaAlerts(db.prisma, pubsub, logger);
   const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger);
   const metrics = createMetrics();
-  new Gauge({
-    name: 'tollgraph_limits_degraded',
-    help: '1 while Redis is configured but unreachable and limits follow LIMITS_REDIS_DOWN_POLICY',
-    registers: [metrics.registry],
-    collect() {
-      this.set(limits.degraded() ? 1 : 0);
-    },
-  });
+  registerLimitMetrics(metrics.registry, limits);
   const ledger = new UsageLedger(db.prisma, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH }, logger);
   closers.push(() => ledger.drain());
   const stripe = createStripe(config);
