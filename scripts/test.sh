@@ -22,6 +22,21 @@ if ((${#wanted[@]})); then
   done < <(bash scripts/services.sh env)
 fi
 
+# Debian's chromium for the developer portal's browser tests (test/portal, driven by
+# playwright-core); installed once, `apt-get update` only when apt does not know the package.
+# Playwright never downloads a browser of its own. CHROMIUM_PATH points the tests at another one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if [[ -z "${CHROMIUM_PATH:-}" && ! -x /usr/bin/chromium ]]; then
+  sudo_=()
+  [[ $EUID -eq 0 ]] || sudo_=(sudo)
+  if [[ $(apt-cache policy chromium 2>/dev/null) != *"Candidate: "[0-9]* ]]; then
+    echo "[test] apt-get update (for chromium)" >&2
+    "${sudo_[@]}" apt-get update -qq >&2
+  fi
+  echo "[test] apt-get install chromium" >&2
+  "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 chromium >&2
+fi
+
 npm run build --silent
 npx tsc -p tsconfig.json --noEmit
 # PGlite (embedded Postgres) is an ES module loaded with import(); jest needs this flag for that.

@@ -14,6 +14,7 @@ import { TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { opsRoutes } from './ops-routes';
+import { portalRoutes } from '../portal/static';
 import { stripeWebhookRoute } from '../billing/webhooks/route';
 import { pipelinePlugin } from './pipeline';
 import { accessStep } from './steps/access';
@@ -136,6 +137,8 @@ export async function createGateway(services: Services): Promise<Gateway> {
       },
     }),
   );
+  // The developer portal (static build) at `/`; after every API route, so it shadows none.
+  app.use(portalRoutes());
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });

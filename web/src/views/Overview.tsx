@@ -1,0 +1,214 @@
+import { useMemo } from 'react';
+import { useMutation, useQuery } from '../client';
+import { QuotaGauge, type RateLimitStatus } from '../components/QuotaGauge';
+import { UsageChart, type UsageBucket } from '../components/UsageChart';
+import { ErrorState, Loading, Panel, StatusBadge } from '../components/ui';
+import { formatDateTime, formatInt, formatMoney } from '../format';
+
+export interface PlanSummary {
+  code: string;
+  name: string;
+  monthlyPriceCents: number;
+  currency: string;
+  dailyQuota: number;
+  burstPerSecond: number;
+  sla: string | null;
+  features: string[];
+}
+
+interface OverviewData {
+  me: {
+    account: { id: string; name: string; email: string };
+    plan: PlanSummary;
+    limits: { dailyQuota: number; burstPerSecond: number; maxQueryCost: number; maxDepth: number };
+    key: { name: string; prefix: string; role: string };
+    subscription: {
+      status: string;
+      planCode: string;
+      currentPeriodEnd: string | null;
+      graceEndsAt: string | null;
+      pastDueSince: string | null;
+      cancelAtPeriodEnd: boolean;
+      trialEnd: string | null;
+    } | null;
+  };
+  rateLimit: RateLimitStatus;
+  plans: PlanSummary[];
+}
+
+// Every field here is free of charge, so the page can refresh itself without spending quota.
+const OVERVIEW = /* GraphQL */ `
+  query PortalOverview {
+    me {
+      account { id name email }
+      plan { code name monthlyPriceCents currency dailyQuota burstPerSecond sla features }
+      limits { dailyQuota burstPerSecond maxQueryCost maxDepth }
+      key { name prefix role }
+      subscription { status planCode currentPeriodEnd graceEndsAt pastDueSince cancelAtPeriodEnd trialEnd }
+    }
+    rateLimit { plan limit used remaining resetAt degraded burst { limit remaining resetInMs } }
+    plans { code name monthlyPriceCents currency dailyQuota burstPerSecond sla features }
+  }
+`;
+
+const USAGE = /* GraphQL */ `
+  query PortalUsage($from: DateTime!, $to: DateTime!) {
+    usage(from: $from, to: $to, granularity: DAY) { start end requests costUnits reportedUnits pendingUnits }
+  }
+`;
+
+const CHECKOUT = /* GraphQL */ `
+  mutation PortalCheckout($planCode: PlanCode!) {
+    createCheckoutSession(planCode: $planCode) { url }
+  }
+`;
+
+const BILLING_PORTAL = /* GraphQL */ `
+  mutation PortalBillingPortal {
+    createBillingPortalSession { url }
+  }
+`;
+
+const PLAN_ORDER = ['FREE', 'PROFESSIONAL', 'ENTERPRISE'];
+
+const DAY_MS = 86_400_000;
+export const USAGE_DAYS = 30;
+
+export function usageWindow(now = Date.now()): { from: string; to: string } {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  return { from: new Date(today - (USAGE_DAYS - 1) * DAY_MS).toISOString(), to: new Date(today + DAY_MS).toISOString() };
+}
+
+function subscriptionTone(status: string): 'ok' | 'warn' | 'bad' | 'neutral' {
+  if (status === 'active' || status === 'trialing') return 'ok';
+  if (status === 'past_due' || status === 'incomplete' || status === 'paused') return 'warn';
+  return 'bad';
+}
+
+export function Overview({ checkoutResult }: { checkoutResult: string | null }) {
+  const overview = useQuery<OverviewData>(OVERVIEW, {}, { pollMs: 5000 });
+  const range = useMemo(() => usageWindow(), []);
+  const usage = useQuery<{ usage: UsageBucket[] }>(USAGE, range, { pollMs: 30_000 });
+
+  if (!overview.data) {
+    return overview.error ? <ErrorState error={overview.error} onRetry={overview.reload} /> : <Loading what="Loading your account" />;
+  }
+  const { me, rateLimit, plans } = overview.data;
+  return (
+    <div className="grid overview-grid">
+      {checkoutResult && (
+        <p className={`note ${checkoutResult === 'success' ? 'note-ok' : 'note-warn'} span-all`} role="status">
+          {checkoutResult === 'success'
+            ? 'Thank you: Stripe has your payment details. The new plan applies as soon as Stripe confirms the subscription (usually within seconds).'
+            : 'Checkout was cancelled; nothing changed.'}
+        </p>
+      )}
+      <Panel title="Today’s quota" className="panel-quota">
+        {overview.error && <ErrorState error={overview.error} compact />}
+        <QuotaGauge status={rateLimit} />
+      </Panel>
+      <PlanPanel me={me} plans={plans} />
+      <Panel title={`Usage, last ${USAGE_DAYS} days`} className="span-all">
+        {usage.error && <ErrorState error={usage.error} onRetry={usage.reload} compact />}
+        {usage.data ? <UsageChart buckets={usage.data.usage} days={USAGE_DAYS} /> : !usage.error && <Loading what="Loading usage" />}
+      </Panel>
+    </div>
+  );
+}
+
+function PlanPanel({ me, plans }: { me: OverviewData['me']; plans: PlanSummary[] }) {
+  const checkout = useMutation<{ createCheckoutSession: { url: string } }, { planCode: string }>(CHECKOUT);
+  const portal = useMutation<{ createBillingPortalSession: { url: string } }>(BILLING_PORTAL);
+  const current = me.plan;
+  // Plans above the current one (ENTERPRISE is priced per contract, so not by its list price).
+  const rank = (code: string) => PLAN_ORDER.indexOf(code);
+  const upgrades = plans.filter((plan) => rank(plan.code) > rank(current.code));
+  const subscription = me.subscription;
+
+  const startCheckout = async (planCode: string) => {
+    const result = await checkout.run({ planCode });
+    if (result) window.location.assign(result.createCheckoutSession.url);
+  };
+  const openPortal = async () => {
+    const result = await portal.run({});
+    if (result) window.location.assign(result.createBillingPortalSession.url);
+  };
+
+  return (
+    <Panel title="Plan and billing">
+      <p className="plan-name">
+        <span data-testid="plan-code">{current.name}</span>{' '}
+        <span className="muted">
+          {current.code === 'ENTERPRISE' ? 'per contract' : current.monthlyPriceCents === 0 ? 'free' : `${formatMoney(current.monthlyPriceCents, current.currency)} / month`}
+        </span>
+      </p>
+      <dl className="facts">
+        <div>
+          <dt>Account</dt>
+          <dd>
+            {me.account.name} <span className="muted">({me.account.email})</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Subscription</dt>
+          <dd>
+            {subscription ? (
+              <>
+                <StatusBadge tone={subscriptionTone(subscription.status)}>{subscription.status.replace('_', ' ')}</StatusBadge>
+                {subscription.cancelAtPeriodEnd && <> · ends {formatDateTime(subscription.currentPeriodEnd)}</>}
+                {!subscription.cancelAtPeriodEnd && subscription.currentPeriodEnd && <> · renews {formatDateTime(subscription.currentPeriodEnd)}</>}
+              </>
+            ) : (
+              <span className="muted">none (plan set by an administrator)</span>
+            )}
+          </dd>
+        </div>
+        {subscription?.graceEndsAt && (
+          <div>
+            <dt>Payment overdue</dt>
+            <dd>
+              FREE limits apply from <time dateTime={subscription.graceEndsAt}>{formatDateTime(subscription.graceEndsAt)}</time> unless a payment succeeds
+            </dd>
+          </div>
+        )}
+        <div>
+          <dt>Limits in force</dt>
+          <dd>
+            {formatInt(me.limits.dailyQuota)} units/day · {formatInt(me.limits.burstPerSecond)} units/s · max cost {formatInt(me.limits.maxQueryCost)} · depth {me.limits.maxDepth}
+          </dd>
+        </div>
+        {current.sla && (
+          <div>
+            <dt>SLA</dt>
+            <dd>{current.sla}</dd>
+          </div>
+        )}
+        <div>
+          <dt>Signed in with</dt>
+          <dd>
+            {me.key.name} <code>{me.key.prefix}…</code> ({me.key.role})
+          </dd>
+        </div>
+      </dl>
+      <div className="button-row">
+        {upgrades.map((plan) =>
+          plan.code === 'ENTERPRISE' ? (
+            <a key={plan.code} className="button secondary" href={`mailto:sales@tollgraph.example?subject=${encodeURIComponent(`Enterprise plan for ${me.account.name}`)}`}>
+              Talk to sales about {plan.name}
+            </a>
+          ) : (
+            <button key={plan.code} type="button" className="button" disabled={checkout.busy} onClick={() => startCheckout(plan.code)}>
+              Upgrade to {plan.name} ({formatMoney(plan.monthlyPriceCents, plan.currency)} / month)
+            </button>
+          ),
+        )}
+        <button type="button" className="button secondary" disabled={portal.busy} onClick={openPortal}>
+          Manage billing
+        </button>
+      </div>
+      {checkout.busy && <Loading what="Opening Stripe Checkout" />}
+      {checkout.error && <ErrorState error={checkout.error} compact />}
+      {portal.error && <ErrorState error={portal.error} compact />}
+    </Panel>
+  );
+}
