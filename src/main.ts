@@ -7,7 +7,7 @@ import { createLogger } from './ops/logger';
 
 function banner({ url, demoKeys }: RunningGateway, config: Config): string {
   const mode = config.DATABASE_URL ? 'Postgres' : `embedded Postgres in ${config.DATA_DIR}`;
-  const lines = ['', `  Tollgraph is listening on ${url}/graphql  (${mode})`, ''];
+  const lines = ['', `  Tollgraph is listening on ${url}/graphql  (${mode})`, `  Developer portal: ${url}/`, ''];
   if (demoKeys) {
     lines.push(
       `  Demo keys (also in ${join(config.DATA_DIR, 'demo-keys.json')}):`,
