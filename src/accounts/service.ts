@@ -34,6 +34,9 @@ const newAccount = z.object({
 const overrideValue = z.number().int('limits are whole numbers').positive('limits must be positive').max(2_000_000_000, 'limit too large').nullable().optional();
 const overrides = z.object(Object.fromEntries(LIMITS.map((name) => [name, overrideValue])) as Record<(typeof LIMITS)[number], typeof overrideValue>);
 
+/** Built once: `find` runs on every authenticated request. */
+const accountId = z.uuid();
+
 export function effectiveLimits(account: Account, plan: Plan): EffectiveLimits {
   return Object.fromEntries(LIMITS.map((name) => [name, account[name] ?? plan[name]])) as unknown as EffectiveLimits;
 }
@@ -51,7 +54,7 @@ export class AccountService {
   }
 
   find(id: string): Promise<Account | null> {
-    if (!z.uuid().safeParse(id).success) return Promise.resolve(null);
+    if (!accountId.safeParse(id).success) return Promise.resolve(null);
     return this.cache.get(id, () => this.prisma.account.findUnique({ where: { id } }));
   }
 

@@ -21,7 +21,7 @@ interface Pending {
 }
 
 export interface LedgerOptions {
-  /** How long the first record of a batch waits for company. */
+  /** The longest a record waits for company: while a write is in flight (with none, it is written at once). */
   flushMs: number;
   /** A batch this large is written at once. */
   maxBatch: number;
@@ -30,13 +30,20 @@ export interface LedgerOptions {
 const COLUMNS = 8;
 
 /**
- * The usage ledger with group commit: concurrent `record` calls share one multi-row INSERT every
- * few milliseconds, and each caller resumes only when its row is durable. The primary key is
- * the server's request id, so a retried batch inserts nothing twice.
+ * The usage ledger with group commit: concurrent `record` calls share one multi-row INSERT, and
+ * each caller resumes only when its row is durable. The primary key is the server's request id,
+ * so a retried batch inserts nothing twice.
+ *
+ * When no write is in flight, what was recorded in this turn of the event loop is written at
+ * once (no timer to wait for at low load); while one is in flight, records gather and are
+ * written when it ends, or after `flushMs` at the latest, or as soon as `maxBatch` are waiting.
+ * So batches grow with the load by themselves, and a quiet gateway adds one round trip, not a
+ * timer, to each response.
  */
 export class UsageLedger {
   private batch: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -50,6 +57,7 @@ export class UsageLedger {
     return new Promise((resolve, reject) => {
       this.batch.push({ entry, resolve, reject });
       if (this.batch.length >= this.options.maxBatch) this.flush();
+      else if (this.inFlight.size === 0) this.immediate ??= setImmediate(() => this.flush());
       else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
     });
   }
@@ -63,6 +71,8 @@ export class UsageLedger {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearImmediate(this.immediate);
+    this.immediate = undefined;
     if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
@@ -74,7 +84,11 @@ export class UsageLedger {
       },
     );
     this.inFlight.add(write);
-    void write.finally(() => this.inFlight.delete(write));
+    void write.finally(() => {
+      this.inFlight.delete(write);
+      // What gathered while this write was in flight goes now.
+      if (this.batch.length) this.flush();
+    });
   }
 
   private async write(entries: UsageEntry[]): Promise<void> {

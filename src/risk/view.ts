@@ -20,12 +20,31 @@ export const SCORES_CHANNEL = 'risk:scores';
 
 export const latestKey = (prefix: string, customerId: string) => `${prefix}risk:latest:${customerId}`;
 
+const encoded = new WeakMap<RiskScoreView, string>();
+
+/**
+ * The JSON of a score, computed once however many outputs carry it (Redis, the risk-scores
+ * topic, pub/sub, the Postgres history): the pipeline serialises each score once.
+ */
+export function encodeView(view: RiskScoreView): string {
+  let json = encoded.get(view);
+  if (json === undefined) encoded.set(view, (json = JSON.stringify(view)));
+  return json;
+}
+
+/** A JSON array of scores, byte for byte what JSON.stringify(views) gives, from their cached JSON. */
+export function encodeViews(views: RiskScoreView[]): string {
+  let out = '[';
+  for (let i = 0; i < views.length; i++) out += (i ? ',' : '') + encodeView(views[i]);
+  return `${out}]`;
+}
+
 /**
  * Redis value of the latest score: the event time in ms, zero-padded to 13 digits, then the
  * JSON. The fixed-width prefix lets a Lua script keep the newest by plain string comparison.
  */
 export function encodeLatest(view: RiskScoreView): string {
-  return `${String(Date.parse(view.eventTime)).padStart(13, '0')}${JSON.stringify(view)}`;
+  return `${String(Date.parse(view.eventTime)).padStart(13, '0')}${encodeView(view)}`;
 }
 
 export function decodeLatest(value: string): RiskScoreView {

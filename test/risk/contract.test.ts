@@ -1,5 +1,5 @@
 import { TransactionFeed } from '../../src/feed/generator';
-import { decodeTransaction } from '../../src/risk/contract';
+import { decodeTransaction, toTransaction, transactionEventSchema } from '../../src/risk/contract';
 
 const valid = {
   eventId: '6f1c2a9e-3b4d-4c5e-8f60-718293a4b5c6',
@@ -67,5 +67,43 @@ describe('the synthetic feed', () => {
       expect({ kind: message.kind, ok: decoded.ok }).toEqual({ kind: message.kind, ok: message.kind !== 'invalid' });
     }
     for (const kind of ['normal', 'card-testing', 'takeover', 'spike', 'duplicate', 'invalid'] as const) expect(feed.counts[kind]).toBeGreaterThan(0);
+  });
+});
+
+describe('the fast path of the contract check', () => {
+  // decodeTransaction accepts a plainly valid event without running zod; it must never accept
+  // what the schema refuses, and must read accepted events exactly as the schema's output would.
+  const viaSchema = (value: unknown, key: string) => {
+    const result = transactionEventSchema.safeParse(value);
+    return result.success && result.data.customerId === key ? { ok: true, tx: toTransaction(result.data) } : { ok: false };
+  };
+
+  it('agrees with the schema on every feed event, broken ones included', () => {
+    const feed = new TransactionFeed({ seed: 5, customers: 500, rate: 100, start: Date.parse('2026-11-24T10:00:00Z'), invalid: 0.2 });
+    for (let i = 0; i < 3_000; i++) {
+      const { key, value } = feed.next();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value.toString());
+      } catch {
+        continue;
+      }
+      const decoded = decodeTransaction(value, key, 4096);
+      expect(decoded.ok ? { ok: true, tx: decoded.tx } : { ok: false }).toEqual(viaSchema(parsed, key));
+    }
+  });
+
+  it.each([
+    ['an extra property in place of a missing one', (() => { const { deviceId: _d, ...rest } = valid; return { ...rest, device: 'd-77' }; })()],
+    ['a __proto__ property', JSON.parse(`{${JSON.stringify(valid).slice(1, -1)},"__proto__":{"x":1}}`)],
+    ['a leap day of a non-leap year', { ...valid, timestamp: '2026-02-29T10:00:00Z' }],
+    ['an offset hour of 24', { ...valid, timestamp: '2026-11-24T10:15:00+24:00' }],
+    ['an empty id', { ...valid, merchantId: '' }],
+    ['a 129-character id', { ...valid, deviceId: 'd'.repeat(129) }],
+    ['a number for a string', { ...valid, mcc: 5999 }],
+    ['null', null],
+  ])('refuses %s as the schema does', (_what, value) => {
+    expect(decodeTransaction(bytes(value), 'c-123', 4096).ok).toBe(false);
+    expect(viaSchema(value, 'c-123').ok).toBe(false);
   });
 });

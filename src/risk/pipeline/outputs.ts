@@ -3,7 +3,7 @@ import type { Producer, Message } from 'kafkajs';
 import type { Logger } from '../../ops/logger';
 import type { PubSub } from '../../pubsub/pubsub';
 import type { DlqReason } from '../contract';
-import { encodeLatest, latestKey, SCORES_CHANNEL, SET_IF_NEWER, type RiskScoreView } from '../view';
+import { encodeLatest, encodeView, encodeViews, latestKey, SCORES_CHANNEL, SET_IF_NEWER, type RiskScoreView } from '../view';
 
 /** A refused message, as it goes to `transactions.dlq`: the original bytes plus why. */
 export interface DlqRecord {
@@ -92,7 +92,7 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       if (producer) {
         if (scores.length && targets.scoresTopic) {
           const topic = targets.scoresTopic;
-          const messages = scores.map((view) => ({ key: view.customerId, value: JSON.stringify(view) }));
+          const messages = scores.map((view) => ({ key: view.customerId, value: encodeView(view) }));
           for (const part of bySize(messages)) work.push(producer.send({ topic, messages: part, acks: -1 }));
         }
         if (dlq.length && targets.dlqTopic) {
@@ -106,7 +106,7 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
     },
     async afterCommit(scores) {
       if (!pubsub || scores.length === 0) return;
-      await Promise.all(chunks(scores).map((part) => pubsub.publish(SCORES_CHANNEL, JSON.stringify(part))));
+      await Promise.all(chunks(scores).map((part) => pubsub.publish(SCORES_CHANNEL, encodeViews(part))));
     },
   };
 }

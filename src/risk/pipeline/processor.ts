@@ -215,23 +215,18 @@ export class RiskPipeline {
       views.push(view);
       if (result.newest) latest.set(tx.customerId, view);
       scores.push({
-        event_id: tx.eventId,
-        customer_id: tx.customerId,
-        score: result.score,
-        band: result.band,
-        factors: result.factors,
-        model_version: MODEL_VERSION,
-        event_time: eventTime,
-        computed_at: computedAt,
-        merchant_id: tx.merchantId,
-        mcc: tx.mcc,
-        amount: tx.amount,
-        currency: tx.currency,
-        country: tx.country,
-        channel: tx.channel,
-        device_id: tx.deviceId,
-        partition: options.provenance ? partition : null,
-        offset: options.provenance ? offset : null,
+        view,
+        details: {
+          merchantId: tx.merchantId,
+          mcc: tx.mcc,
+          amount: tx.amount,
+          currency: tx.currency,
+          country: tx.country,
+          channel: tx.channel,
+          deviceId: tx.deviceId,
+          partition: options.provenance ? partition : null,
+          offset: options.provenance ? offset : null,
+        },
       });
     }
 
@@ -255,16 +250,7 @@ export class RiskPipeline {
       owner: options.owner,
       states,
       scores,
-      latest: latestViews.map((view) => ({
-        customer_id: view.customerId,
-        event_id: view.eventId,
-        score: view.score,
-        band: view.band,
-        factors: view.factors,
-        model_version: view.modelVersion,
-        event_time: view.eventTime,
-        computed_at: view.computedAt,
-      })),
+      latest: latestViews,
       mode,
     });
     if (!result.committed) {

@@ -1,5 +1,6 @@
 import type { Database } from '../../db/client';
-import type { Band, CustomerState, RiskFactor } from '../model/types';
+import type { CustomerState } from '../model/types';
+import { encodeView, encodeViews, type RiskScoreView } from '../view';
 
 /** The two queries the pipeline needs, on pg's pool or the embedded PGlite alike. */
 export interface Sql {
@@ -12,25 +13,33 @@ export function sqlOf(db: Database): Sql {
   return { query: async <R>(text: string, params?: unknown[]) => (await db.pglite.query<R>(text, params)).rows };
 }
 
-/** One score row of the history (risk_scores). */
-export interface ScoreRow {
-  event_id: string;
-  customer_id: string;
-  score: number;
-  band: Band;
-  factors: RiskFactor[];
-  model_version: string;
-  event_time: string;
-  computed_at: string;
-  merchant_id: string;
+/** What the history (risk_scores) keeps besides the score: the scored transaction and its Kafka provenance. */
+export interface ScoreDetails {
+  merchantId: string;
   mcc: string;
   amount: string;
   currency: string;
   country: string;
   channel: string;
-  device_id: string;
+  deviceId: string;
   partition: number | null;
   offset: number | null;
+}
+
+/** One score row of the history: the score as it travels (serialised once, see encodeView) plus its details. */
+export interface ScoreRow {
+  view: RiskScoreView;
+  details: ScoreDetails;
+}
+
+/** The rows as one JSON array: each score's cached JSON with its details appended, no second serialisation of the score. */
+function encodeScoreRows(rows: ScoreRow[]): string {
+  let out = '[';
+  for (let i = 0; i < rows.length; i++) {
+    const view = encodeView(rows[i].view);
+    out += `${i ? ',' : ''}${view.slice(0, -1)},${JSON.stringify(rows[i].details).slice(1)}`;
+  }
+  return `${out}]`;
 }
 
 export interface StateRow {
@@ -38,17 +47,6 @@ export interface StateRow {
   state: CustomerState;
   last_event_time: string;
   event_count: number;
-}
-
-export interface LatestRow {
-  customer_id: string;
-  event_id: string;
-  score: number;
-  band: Band;
-  factors: RiskFactor[];
-  model_version: string;
-  event_time: string;
-  computed_at: string;
 }
 
 export interface PartitionSnapshot {
@@ -105,7 +103,8 @@ export interface CommitBatch {
   owner: string;
   states: StateRow[];
   scores: ScoreRow[];
-  latest: LatestRow[];
+  /** The newest score of each customer the batch made newer. */
+  latest: RiskScoreView[];
   /** Replays overwrite history rows and count how many differed; live runs keep the first. */
   mode: 'live' | 'replay';
 }
@@ -118,8 +117,9 @@ export interface CommitResult {
   changed: number;
 }
 
-const SCORE_COLUMNS = `event_id text, customer_id text, score int, band text, factors jsonb, model_version text, event_time timestamptz, computed_at timestamptz,
-  merchant_id text, mcc text, amount text, currency text, country text, channel text, device_id text, partition int, "offset" bigint`;
+// The keys of RiskScoreView (camelCase, as serialised once for every output) and of ScoreDetails.
+const VIEW_COLUMNS = `"eventId" text, "customerId" text, score int, band text, factors jsonb, "modelVersion" text, "eventTime" timestamptz, "computedAt" timestamptz`;
+const SCORE_COLUMNS = `${VIEW_COLUMNS}, "merchantId" text, mcc text, amount text, currency text, country text, channel text, "deviceId" text, partition int, "offset" bigint`;
 
 const LIVE_SCORES = `ON CONFLICT (event_id) DO NOTHING`;
 const REPLAY_SCORES = `ON CONFLICT (event_id) DO UPDATE SET customer_id = excluded.customer_id, score = excluded.score, band = excluded.band,
@@ -137,7 +137,7 @@ WITH cp AS (
 ), diff AS (
   SELECT count(*) FILTER (WHERE r.event_id IS NULL)::int AS restored,
          count(*) FILTER (WHERE r.event_id IS NOT NULL AND (r.score <> x.score OR r.band::text <> x.band OR r.factors <> x.factors))::int AS changed
-  FROM incoming x LEFT JOIN risk_scores r ON r.event_id = x.event_id
+  FROM incoming x LEFT JOIN risk_scores r ON r.event_id = x."eventId"
   WHERE $10::boolean
 ), states AS (
   INSERT INTO customer_risk_states AS s (group_id, customer_id, topic, partition, state, last_event_time, event_count, updated_at)
@@ -149,15 +149,15 @@ WITH cp AS (
 ), scores AS (
   INSERT INTO risk_scores (event_id, customer_id, score, band, factors, model_version, event_time, computed_at,
     merchant_id, mcc, amount, currency, country, channel, device_id, partition, "offset")
-  SELECT x.event_id, x.customer_id, x.score, x.band::"RiskBand", x.factors, x.model_version, x.event_time, x.computed_at,
-    x.merchant_id, x.mcc, x.amount::numeric, x.currency, x.country, x.channel::"TransactionChannel", x.device_id, x.partition, x."offset"
+  SELECT x."eventId", x."customerId", x.score, x.band::"RiskBand", x.factors, x."modelVersion", x."eventTime", x."computedAt",
+    x."merchantId", x.mcc, x.amount::numeric, x.currency, x.country, x.channel::"TransactionChannel", x."deviceId", x.partition, x."offset"
   FROM incoming x
   WHERE EXISTS (SELECT 1 FROM cp)
   ${mode === 'live' ? LIVE_SCORES : REPLAY_SCORES}
 ), latest AS (
   INSERT INTO latest_risk_scores AS l (customer_id, event_id, score, band, factors, model_version, event_time, computed_at)
-  SELECT x.customer_id, x.event_id, x.score, x.band::"RiskBand", x.factors, x.model_version, x.event_time, x.computed_at
-  FROM jsonb_to_recordset($9::jsonb) AS x(customer_id text, event_id text, score int, band text, factors jsonb, model_version text, event_time timestamptz, computed_at timestamptz)
+  SELECT x."customerId", x."eventId", x.score, x.band::"RiskBand", x.factors, x."modelVersion", x."eventTime", x."computedAt"
+  FROM jsonb_to_recordset($9::jsonb) AS x(${VIEW_COLUMNS})
   WHERE EXISTS (SELECT 1 FROM cp)
   ON CONFLICT (customer_id) DO UPDATE SET event_id = excluded.event_id, score = excluded.score, band = excluded.band, factors = excluded.factors,
     model_version = excluded.model_version, event_time = excluded.event_time, computed_at = excluded.computed_at
@@ -182,8 +182,8 @@ export async function commitBatch(sql: Sql, batch: CommitBatch): Promise<CommitR
     batch.toOffset.toString(),
     batch.owner,
     JSON.stringify(batch.states),
-    JSON.stringify(batch.scores),
-    JSON.stringify(batch.latest),
+    encodeScoreRows(batch.scores),
+    encodeViews(batch.latest),
     batch.mode === 'replay',
   ], `tollgraph-risk-commit-${batch.mode}`);
   return { committed: row.committed === 1, restored: row.restored, changed: row.changed };

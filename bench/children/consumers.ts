@@ -1,0 +1,122 @@
+/**
+ * One consumer process for the ingestion and freshness benchmarks (BENCH_CONSUMER):
+ * - `kafkajs`: raw kafkajs, the pipeline's own consumer settings, no processing (count only);
+ * - `platformatic`: raw @platformatic/kafka (a peer client), no processing;
+ * - `pipeline`: the full risk pipeline exactly as `tollgraph risk consume` runs it
+ *   (startRiskConsumer: validate, score, state, Redis, risk-scores topic, Postgres commit).
+ *
+ * Reports `done` with the rate from the moment the consumer joined its group (so the first fetch,
+ * loading partition state and processing all count) to the last batch finished within
+ * BENCH_SECONDS, or the batch that reached BENCH_TOTAL. BENCH_TOTAL=0 runs until stopped.
+ */
+import { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig } from '../../src/config/load';
+import { createLogger } from '../../src/ops/logger';
+import { startRiskConsumer } from '../../src/risk/kafka/consumer';
+import { buildServices } from '../../src/services';
+import { childMain, tell } from '../lib/common';
+
+const kind = process.env.BENCH_CONSUMER;
+const topic = process.env.BENCH_TOPIC!;
+const groupId = process.env.BENCH_GROUP!;
+const total = Number(process.env.BENCH_TOTAL ?? 0);
+const seconds = Number(process.env.BENCH_SECONDS ?? 30);
+
+let count = 0;
+let joinedAt = 0;
+let lastAt = 0;
+let lastCount = 0;
+let reported = false;
+
+/** The consumer joined its group and got its partitions: the clock starts (fetching, loading state and processing all count). */
+function joined(): void {
+  if (joinedAt === 0) joinedAt = performance.now();
+}
+
+/** Called after each batch (or message) the consumer has finished with. */
+function counted(n: number): void {
+  const now = performance.now();
+  if (count === 0) tell({ type: 'started' });
+  count += n;
+  if (reported || joinedAt === 0) return;
+  const inTime = now - joinedAt <= seconds * 1000;
+  if (inTime) {
+    lastAt = now;
+    lastCount = count;
+  }
+  if (total > 0 && (count >= total || !inTime)) {
+    reported = true;
+    const ms = lastAt - joinedAt;
+    tell({ type: 'done', events: lastCount, ms, perSecond: ms > 0 ? (lastCount / ms) * 1000 : NaN, consumed: count });
+  }
+}
+
+childMain(async () => {
+  const brokers = process.env.KAFKA_BROKERS!.split(',');
+  if (kind === 'kafkajs') {
+    const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_666 });
+    consumer.on(consumer.events.GROUP_JOIN, joined);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: Number(process.env.RISK_CONSUMER_CONCURRENCY ?? 4),
+      eachBatch: async ({ batch }) => counted(batch.messages.length),
+    });
+  } else if (kind === 'platformatic') {
+    const consumer = new PlatformaticConsumer({ clientId: 'bench-platformatic', groupId, bootstrapBrokers: brokers, sessionTimeout: 10_000, heartbeatInterval: 1_666 });
+    consumer.on('consumer:group:join', joined);
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 500 });
+    stream.on('data', () => counted(1));
+    stream.on('error', (error: Error) => tell({ type: 'error', message: String(error) }));
+  } else if (kind === 'pipeline') {
+    const config = loadConfig({ ...process.env });
+    const services = await buildServices(config, createLogger(config));
+    // The pipeline builds its own kafkajs consumer: listen to its group join like the others.
+    const kafka = services.kafka!;
+    const consumerOf = kafka.consumer.bind(kafka);
+    kafka.consumer = (options) => {
+      const consumer = consumerOf(options);
+      consumer.on(consumer.events.GROUP_JOIN, joined);
+      return consumer;
+    };
+    const running = await startRiskConsumer(services, {
+      groupId,
+      onBatch: (_partition, result) => {
+        if (result.kind === 'done') counted(result.scored + result.duplicates + result.invalid);
+      },
+    });
+    if (process.env.BENCH_TRACE) trace(running.pipeline as unknown as { options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } }; processBatch: (...a: unknown[]) => Promise<unknown> });
+    process.once('SIGTERM', () => void running.stop().finally(() => process.exit(0)));
+  } else {
+    throw new Error(`BENCH_CONSUMER must be kafkajs, platformatic or pipeline (got ${kind})`);
+  }
+  tell({ type: 'ready' });
+});
+
+/** BENCH_TRACE: where a batch's wall time goes (diagnostics while tuning; not part of the report). */
+function trace(pipeline: { options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } }; processBatch: (...a: unknown[]) => Promise<unknown> }) {
+  const totals: Record<string, { n: number; ms: number }> = {};
+  const wrap = (name: string, target: Record<string, unknown>, key: string) => {
+    const original = target[key] as (...a: unknown[]) => Promise<unknown>;
+    target[key] = async (...args: unknown[]) => {
+      const t = performance.now();
+      try {
+        return await original.apply(target, args);
+      } finally {
+        const entry = (totals[name] ??= { n: 0, ms: 0 });
+        entry.n++;
+        entry.ms += performance.now() - t;
+      }
+    };
+  };
+  wrap('batch', pipeline as unknown as Record<string, unknown>, 'processBatch');
+  wrap('beforeCommit', pipeline.options.outputs, 'beforeCommit');
+  wrap('sql', pipeline.options.sql, 'query');
+  setInterval(() => {
+    process.stderr.write(`trace ${Object.entries(totals).map(([name, { n, ms }]) => `${name} n=${n} avg=${(ms / Math.max(1, n)).toFixed(1)}ms`).join(' ')}\n`);
+    for (const key of Object.keys(totals)) delete totals[key];
+  }, 2000).unref();
+}

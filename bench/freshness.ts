@@ -1,0 +1,151 @@
+import type { BenchContext } from './context';
+import { forkChild, freePort, sleep, suffix, type Child } from './lib/common';
+import { benchTopics } from './ingestion';
+import { percentile, sortedCopy } from './lib/stats';
+import { benchFeed, createWorld } from './lib/world';
+
+export interface FreshnessRun {
+  /** Target produce rate, events/s. */
+  rate: number;
+  /** What the producer achieved, events/s. */
+  produced: number;
+  samples: number;
+  /** Probes whose score was not queryable when the run ended (counted as the slowest). */
+  missing: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface FreshnessResult {
+  pollMs: number;
+  seconds: number;
+  runs: FreshnessRun[];
+}
+
+const POLL_MS = 5;
+const QUERY = `query Fresh($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventId eventTime } }`;
+
+interface Probe {
+  customerId: string;
+  eventTime: number;
+}
+
+/**
+ * Benchmark 4: the feed at a fixed produce rate, each event stamped with the wall-clock time it
+ * is produced at; one pipeline process consumes it live (as `tollgraph risk consume`), and a
+ * prober asks the full gateway over GraphQL every POLL_MS for the customers of sampled events
+ * (up to 100 per query) until their score is there. Latency = first answer that shows the event's
+ * score (or a newer one of the same customer) minus the event time.
+ */
+export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessResult> {
+  const { smoke, log } = ctx;
+  const world = await createWorld(ctx.urls);
+  const kafka = await benchTopics(world);
+  const children: Child[] = [];
+  try {
+    const gateway = forkChild('gateway', { name: 'gateway-full', env: { ...world.env, BENCH_MODE: 'full', PORT: String(await freePort()), LOG_LEVEL: 'info' } });
+    children.push(gateway);
+    const consumer = forkChild('consumers', {
+      name: 'consumer-pipeline-live',
+      env: { ...world.env, BENCH_CONSUMER: 'pipeline', BENCH_TOPIC: kafka.topics.transactions, BENCH_GROUP: `${world.config.KAFKA_TOPIC_PREFIX}risk-scorer`, BENCH_TOTAL: '0', ...(process.env.BENCH_TRACE ? { BENCH_TRACE: '1' } : {}) },
+      profileDir: ctx.profileDir,
+    });
+    children.push(consumer);
+    const { url } = await gateway.next<{ type: 'ready'; url: string }>('ready');
+    await consumer.next('ready');
+
+    const seconds = smoke ? 3 : 10;
+    const rates = smoke ? [1_000, 5_000] : [1_000, 5_000, 20_000];
+    const runs: FreshnessRun[] = [];
+    for (const rate of rates) {
+      // Warm up at the rate (joins the group on the first pass), then measure.
+      await drive(url, world.apiKey, kafka.producer, kafka.topics.transactions, rate, smoke ? 1.5 : 3, false);
+      const run = await drive(url, world.apiKey, kafka.producer, kafka.topics.transactions, rate, seconds, true);
+      runs.push(run);
+      log(`freshness: ${rate}/s (produced ${Math.round(run.produced)}/s): p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing)`);
+      // Let the consumer catch up before the next rate, so one rate's backlog does not spill into the next.
+      await sleep(smoke ? 1_000 : 3_000);
+    }
+    return { pollMs: POLL_MS, seconds, runs };
+  } finally {
+    // BENCH_TRACE=1: the consumer prints where its batches' time goes (see bench/children/consumers.ts).
+    if (process.env.BENCH_TRACE) process.stderr.write(children.map((child) => child.output()).join('\n'));
+    await Promise.all(children.map((child) => child.stop()));
+    await kafka.close();
+    await world.close();
+  }
+}
+
+async function drive(url: string, apiKey: string, producer: import('kafkajs').Producer, topic: string, rate: number, seconds: number, measure: boolean): Promise<FreshnessRun> {
+  const feed = benchFeed({ customers: 100_000, rate, start: Date.now(), seed: Number.parseInt(suffix(), 16), clean: true });
+  const total = Math.round(rate * seconds);
+  const probes = new Map<string, Probe>();
+  const latencies: number[] = [];
+  const probeEveryMs = 10; // at most 100 probes a second, whatever the rate
+  let lastProbe = 0;
+  let sent = 0;
+  const start = Date.now();
+
+  let polling = true;
+  const poller = (async () => {
+    while (polling || probes.size > 0) {
+      const began = Date.now();
+      const waiting = [...probes.values()].slice(0, 100);
+      if (waiting.length) {
+        const response = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+          body: JSON.stringify({ query: QUERY, variables: { ids: waiting.map((probe) => probe.customerId) } }),
+        });
+        const now = Date.now();
+        const body = (await response.json()) as { data?: { riskScores: Array<{ customerId: string; eventTime: string } | null> } };
+        for (const score of body.data?.riskScores ?? []) {
+          const probe = score && probes.get(score.customerId);
+          if (probe && Date.parse(score.eventTime) >= probe.eventTime) {
+            latencies.push(now - probe.eventTime);
+            probes.delete(probe.customerId);
+          }
+        }
+        if (!polling && Date.now() - start > (seconds + 10) * 1000) break; // give up on stragglers
+      }
+      await sleep(Math.max(0, POLL_MS - (Date.now() - began)));
+    }
+  })();
+
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate));
+    if (due <= sent) {
+      await sleep(2);
+      continue;
+    }
+    const now = Date.now();
+    const stamp = new Date(now).toISOString();
+    const messages: Array<{ key: string; value: Buffer }> = [];
+    for (; sent < due; sent++) {
+      const message = feed.next();
+      if (!message.event) continue; // (no broken messages in a benchmark feed)
+      const event = { ...message.event, timestamp: stamp };
+      messages.push({ key: message.key, value: Buffer.from(JSON.stringify(event)) });
+      if (measure && now - lastProbe >= probeEveryMs && !probes.has(event.customerId)) {
+        lastProbe = now;
+        probes.set(event.customerId, { customerId: event.customerId, eventTime: now });
+      }
+    }
+    await producer.send({ topic, acks: -1, messages });
+  }
+  const produced = (sent / Math.max(1, Date.now() - start)) * 1000;
+  polling = false;
+  await poller;
+  const missing = probes.size;
+  const sorted = sortedCopy([...latencies, ...Array.from({ length: missing }, () => Number.POSITIVE_INFINITY)]);
+  return {
+    rate,
+    produced,
+    samples: latencies.length + missing,
+    missing,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.length ? sorted[sorted.length - 1] : NaN,
+  };
+}

@@ -1,0 +1,162 @@
+import { forkChild, freePort, type Child } from './lib/common';
+import { closedLoop, graphqlOnce, openLoop, type ClosedLoopResult, type GraphqlLoad, type OpenLoopResult } from './lib/load';
+import { figure, type Figure } from './lib/stats';
+import { createWorld, seedLatestScores } from './lib/world';
+import type { BenchContext } from './context';
+
+const RISK_SCORE = `query RiskScore($customerId: ID!) {
+  riskScore(customerId: $customerId) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion }
+}`;
+const RISK_SCORES = `query RiskScores($customerIds: [ID!]!) {
+  riskScores(customerIds: $customerIds) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion }
+}`;
+
+export const CONNECTIONS = 32;
+
+export interface OverheadResult {
+  connections: number;
+  bare: { max: ClosedLoopResult[]; half: OpenLoopResult[] };
+  full: { max: ClosedLoopResult[]; half: OpenLoopResult[] };
+  /** Full / bare throughput, paired per run. */
+  ratio: Figure;
+  halfRate: number;
+  /** Full p99 - bare p99 at half load, paired per run (ms). */
+  addedP99: Figure;
+  addedP50: Figure;
+  bareRps: Figure;
+  fullRps: Figure;
+}
+
+export interface RiskQueryResult {
+  query: 'riskScore' | 'riskScores(100 ids)';
+  rate: number;
+  runs: OpenLoopResult[];
+  p50: Figure;
+  p99: Figure;
+  achieved: Figure;
+}
+
+export interface GatewayResults {
+  overhead: OverheadResult;
+  riskQueries: RiskQueryResult[];
+}
+
+/**
+ * Benchmarks 1 and 2: the same schema and resolvers behind bare Apollo Server and behind the
+ * full Tollgraph path, each in its own process, driven one at a time by the same load.
+ */
+export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResults> {
+  const { smoke, log } = ctx;
+  const world = await createWorld(ctx.urls);
+  const children: Child[] = [];
+  try {
+    const customers = await seedLatestScores(world, smoke ? 500 : 5_000);
+    const start = async (mode: 'bare' | 'full') => {
+      const child = forkChild('gateway', {
+        name: `gateway-${mode}`,
+        env: { ...world.env, BENCH_MODE: mode, BENCH_API_KEY: world.apiKey, PORT: String(await freePort()), LOG_LEVEL: 'info' },
+        profileDir: ctx.profileDir,
+      });
+      children.push(child);
+      const { url } = await child.next<{ type: 'ready'; url: string }>('ready');
+      return url as string;
+    };
+    const [bareUrl, fullUrl] = await Promise.all([start('bare'), start('full')]);
+    const headers = { authorization: `Bearer ${world.apiKey}` };
+    const single = customers.map((customerId) => JSON.stringify({ query: RISK_SCORE, operationName: 'RiskScore', variables: { customerId } }));
+    const bare: GraphqlLoad = { url: bareUrl, headers: {}, bodies: single };
+    const full: GraphqlLoad = { url: fullUrl, headers, bodies: single };
+
+    // Both answer the same data; the full path also reports what it charged.
+    for (const [name, load] of [['bare', bare], ['full', full]] as const) {
+      const { status, json } = await graphqlOnce(load, single[0]);
+      const data = json.data as { riskScore: { score: number | null } | null } | undefined;
+      if (status !== 200 || json.errors || typeof data?.riskScore?.score !== 'number') throw new Error(`${name} server answered ${status}: ${JSON.stringify(json).slice(0, 500)}`);
+      if (name === 'full' && !(json.extensions as { cost?: unknown } | undefined)?.cost) throw new Error('the full path did not report extensions.cost');
+    }
+
+    const runs = smoke ? 1 : 3;
+    const seconds = smoke ? 2 : 8;
+    log(`gateway overhead: warming up`);
+    await closedLoop(bare, CONNECTIONS, smoke ? 1 : 3);
+    await closedLoop(full, CONNECTIONS, smoke ? 1 : 3);
+
+    const result = { bare: { max: [] as ClosedLoopResult[], half: [] as OpenLoopResult[] }, full: { max: [] as ClosedLoopResult[], half: [] as OpenLoopResult[] } };
+    for (let run = 0; run < runs; run++) {
+      // Alternate the order so drift on a noisy machine does not always favour one side.
+      const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
+      for (const side of order) {
+        const measured = await closedLoop(side === 'bare' ? bare : full, CONNECTIONS, seconds);
+        if (measured.failures) throw new Error(`${side}: ${measured.failures} failed requests under load`);
+        result[side].max.push(measured);
+        log(`gateway overhead: ${side} max run ${run + 1}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99Ms} ms`);
+      }
+    }
+    const bareRps = figure(result.bare.max.map((r) => r.requestsPerSecond));
+    const fullRps = figure(result.full.max.map((r) => r.requestsPerSecond));
+    // Half of what the full path sustains: the load at which the added latency is judged.
+    const halfRate = Math.max(10, Math.round(fullRps.median / 2));
+    for (let run = 0; run < runs; run++) {
+      const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
+      for (const side of order) {
+        const measured = await openLoop(side === 'bare' ? bare : full, halfRate, seconds, CONNECTIONS);
+        tolerate(measured, `${side} at ${halfRate} req/s`, log);
+        result[side].half.push(measured);
+        log(`gateway overhead: ${side} at ${halfRate} req/s run ${run + 1}: p50 ${measured.p50Ms.toFixed(2)} ms, p99 ${measured.p99Ms.toFixed(2)} ms`);
+      }
+    }
+    const overhead: OverheadResult = {
+      connections: CONNECTIONS,
+      ...result,
+      ratio: figure(result.full.max.map((r, i) => r.requestsPerSecond / result.bare.max[i].requestsPerSecond)),
+      halfRate,
+      addedP99: figure(result.full.half.map((r, i) => r.p99Ms - result.bare.half[i].p99Ms)),
+      addedP50: figure(result.full.half.map((r, i) => r.p50Ms - result.bare.half[i].p50Ms)),
+      bareRps,
+      fullRps,
+    };
+
+    // Benchmark 2: risk reads through the full path at fixed rates.
+    const hundred = (i: number) => Array.from({ length: 100 }, (_, j) => customers[(i * 100 + j) % customers.length]);
+    const many = Array.from({ length: 64 }, (_, i) => JSON.stringify({ query: RISK_SCORES, operationName: 'RiskScores', variables: { customerIds: hundred(i) } }));
+    const check = await graphqlOnce({ ...full, bodies: many }, many[0]);
+    const list = (check.json.data as { riskScores?: unknown[] } | undefined)?.riskScores;
+    if (check.status !== 200 || check.json.errors || list?.length !== 100) throw new Error(`riskScores answered ${check.status}: ${JSON.stringify(check.json).slice(0, 500)}`);
+    const plans: Array<{ query: RiskQueryResult['query']; rate: number; load: GraphqlLoad }> = [
+      { query: 'riskScore', rate: 500, load: full },
+      { query: 'riskScore', rate: 1000, load: full },
+      { query: 'riskScores(100 ids)', rate: 50, load: { ...full, bodies: many } },
+      { query: 'riskScores(100 ids)', rate: 150, load: { ...full, bodies: many } },
+    ];
+    const riskQueries: RiskQueryResult[] = [];
+    for (const plan of plans) {
+      const measured: OpenLoopResult[] = [];
+      for (let run = 0; run < runs; run++) {
+        const r = await openLoop(plan.load, plan.rate, smoke ? 2 : 5, CONNECTIONS);
+        tolerate(r, `${plan.query} at ${plan.rate}/s`, log);
+        measured.push(r);
+        log(`risk queries: ${plan.query} at ${plan.rate}/s run ${run + 1}: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+      }
+      riskQueries.push({
+        query: plan.query,
+        rate: plan.rate,
+        runs: measured,
+        p50: figure(measured.map((r) => r.p50Ms)),
+        p99: figure(measured.map((r) => r.p99Ms)),
+        achieved: figure(measured.map((r) => r.achievedRate)),
+      });
+    }
+    return { overhead, riskQueries };
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
+    await world.close();
+  }
+}
+
+/** A few failed requests in thousands are reported (and counted in the tables); more than 1 % spoil the run. */
+function tolerate(result: OpenLoopResult, what: string, log: (line: string) => void): void {
+  if (!result.failures) return;
+  const kinds = JSON.stringify(result.failureKinds);
+  if (result.failures > result.samples / 100) throw new Error(`${what}: ${result.failures} of ${result.samples} requests failed: ${kinds}`);
+  log(`${what}: ${result.failures} of ${result.samples} requests failed (${kinds}); counted as the slowest`);
+}

@@ -1,0 +1,123 @@
+import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { createLogger } from '../src/ops/logger';
+import { ensureRiskTopics, type RiskTopics } from '../src/risk/kafka/topics';
+import { sqlOf } from '../src/risk/pipeline/store';
+import type { BenchContext } from './context';
+import { forkChild, suffix, type Child } from './lib/common';
+import { figure, type Figure } from './lib/stats';
+import { benchFeed, createWorld, type World } from './lib/world';
+
+export type ConsumerKind = 'kafkajs' | 'platformatic' | 'pipeline';
+
+export interface IngestionResult {
+  events: number;
+  partitions: number;
+  produceSeconds: number;
+  /** events/s per consumer process, per run. */
+  rates: Record<ConsumerKind, Figure>;
+  /** pipeline / raw kafkajs, paired per run. */
+  pipelineShare: Figure;
+  /** @platformatic/kafka / kafkajs, paired per run. */
+  platformaticShare: Figure;
+}
+
+/** Topics under the world's prefix, and a producer on them. */
+export async function benchTopics(world: World): Promise<{ kafka: Kafka; topics: RiskTopics; producer: Producer; close(): Promise<void> }> {
+  const kafka = new Kafka({ clientId: 'tollgraph-bench', brokers: world.config.KAFKA_BROKERS!, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = await ensureRiskTopics(admin, world.config, createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }));
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  return {
+    kafka,
+    topics,
+    producer,
+    close: async () => {
+      await producer.disconnect().catch(() => undefined);
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups.map((group) => group.groupId).filter((id) => id.startsWith(world.config.KAFKA_TOPIC_PREFIX));
+      if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+/** Starts one consumer process of `kind` on `topic` and waits for its figure. */
+export async function consumeOnce(ctx: BenchContext, world: World, kind: ConsumerKind, topic: string, total: number, seconds: number): Promise<number> {
+  const groupId = `${world.config.KAFKA_TOPIC_PREFIX}bench-${kind}-${suffix()}`;
+  const child: Child = forkChild('consumers', {
+    name: `consumer-${kind}`,
+    env: { ...world.env, BENCH_CONSUMER: kind, BENCH_TOPIC: topic, BENCH_GROUP: groupId, BENCH_TOTAL: String(total), BENCH_SECONDS: String(seconds), REDIS_KEY_PREFIX: `${world.env.REDIS_KEY_PREFIX}${suffix()}:` },
+    profileDir: ctx.profileDir,
+  });
+  try {
+    const done = await child.next<{ type: 'done'; perSecond: number; events: number; ms: number }>('done', (seconds + 90) * 1000);
+    ctx.log(`ingestion: ${kind}: ${Math.round(done.perSecond)} events/s (${done.events} events in ${Math.round(done.ms)} ms after joining the group)`);
+    return done.perSecond;
+  } finally {
+    await child.stop();
+  }
+}
+
+/**
+ * Benchmark 3: one pre-filled topic (10 partitions, synthetic feed with its usual duplicates and
+ * disorder), read from the beginning by one consumer process at a time: raw kafkajs, raw
+ * @platformatic/kafka, and the full pipeline (fresh consumer group and empty state each run).
+ */
+export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionResult> {
+  const { smoke, log } = ctx;
+  const world = await createWorld(ctx.urls);
+  const kafka = await benchTopics(world);
+  try {
+    const events = smoke ? 20_000 : 400_000;
+    const began = performance.now();
+    await produce(kafka.producer, kafka.topics.transactions, events);
+    const produceSeconds = (performance.now() - began) / 1000;
+    log(`ingestion: produced ${events} events in ${produceSeconds.toFixed(1)} s`);
+
+    const runs = smoke ? 1 : 3;
+    const seconds = smoke ? 4 : 20;
+    const rates: Record<ConsumerKind, number[]> = { kafkajs: [], platformatic: [], pipeline: [] };
+    const sql = sqlOf(world.services.db);
+    for (let run = 0; run < runs; run++) {
+      for (const kind of ['kafkajs', 'platformatic', 'pipeline'] as const) {
+        if (kind === 'pipeline') {
+          // Every pipeline run starts from nothing: no history, no states, no checkpoints.
+          await sql.query('TRUNCATE risk_scores, latest_risk_scores, customer_risk_states, consumer_checkpoints');
+        }
+        rates[kind].push(await consumeOnce(ctx, world, kind, kafka.topics.transactions, events, seconds));
+      }
+    }
+    return {
+      events,
+      partitions: world.config.TRANSACTIONS_PARTITIONS,
+      produceSeconds,
+      rates: { kafkajs: figure(rates.kafkajs), platformatic: figure(rates.platformatic), pipeline: figure(rates.pipeline) },
+      pipelineShare: figure(rates.pipeline.map((rate, i) => rate / rates.kafkajs[i])),
+      platformaticShare: figure(rates.platformatic.map((rate, i) => rate / rates.kafkajs[i])),
+    };
+  } finally {
+    await kafka.close();
+    await world.close();
+  }
+}
+
+/** Sends `count` feed events as fast as the broker takes them (several requests in flight). */
+async function produce(producer: Producer, topic: string, count: number): Promise<void> {
+  const feed = benchFeed({ customers: 100_000, rate: 5_000, start: Date.now() - Math.ceil(count / 5_000) * 1000 });
+  const inFlight = new Set<Promise<unknown>>();
+  for (let sent = 0; sent < count; ) {
+    const n = Math.min(2_000, count - sent);
+    const messages = Array.from({ length: n }, () => {
+      const { key, value } = feed.next();
+      return { key, value };
+    });
+    sent += n;
+    const send = producer.send({ topic, acks: -1, messages });
+    inFlight.add(send);
+    void send.finally(() => inFlight.delete(send)).catch(() => undefined);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}

@@ -1,0 +1,77 @@
+/**
+ * `npm run bench`: every benchmark of BENCHMARKS.md, bounded in time, loopback only, on the real
+ * services (started as `npm test` starts them when their variables are unset).
+ *
+ *   npm run bench                     full runs (about 10 minutes), writes BENCHMARKS.md
+ *   npm run bench -- --smoke          a few seconds each (CI proves they still work)
+ *   npm run bench -- --out FILE       write the report elsewhere (raw figures: FILE.json; default bench/results.json)
+ *   npm run bench -- --profile        also write CPU profiles of every server and consumer to bench/.profiles/
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BenchContext } from './context';
+import { freshnessBenchmark } from './freshness';
+import { gatewayBenchmarks } from './gateway';
+import { ingestionBenchmark } from './ingestion';
+import { ensureServices, ROOT } from './lib/common';
+import { describeMachine } from './machine';
+import { meteringBenchmark } from './metering';
+import { renderReport, type BenchResults } from './report';
+
+export interface BenchOptions {
+  smoke: boolean;
+  out: string;
+  profile: boolean;
+  log?: (line: string) => void;
+}
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const options: BenchOptions = { smoke: false, out: join(ROOT, 'BENCHMARKS.md'), profile: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--smoke') options.smoke = true;
+    else if (arg === '--profile') options.profile = true;
+    else if (arg === '--out') options.out = resolve(argv[++i] ?? '');
+    else if (arg.startsWith('--out=')) options.out = resolve(arg.slice(6));
+    else throw new Error(`unknown argument ${arg} (expected --smoke, --out FILE, --profile)`);
+  }
+  return options;
+}
+
+export async function runBenchmarks(options: BenchOptions): Promise<BenchResults> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[bench] ${line}\n`));
+  const began = Date.now();
+  const urls = await ensureServices(log);
+  const profileDir = options.profile ? join(ROOT, 'bench', '.profiles', new Date(began).toISOString().replace(/[:.]/g, '-')) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const ctx: BenchContext = { smoke: options.smoke, urls, log, profileDir };
+
+  const machine = await describeMachine(urls);
+  log(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${options.smoke ? 'smoke run' : 'full run'}`);
+  log('1-2. gateway overhead and risk query latency');
+  const gateway = await gatewayBenchmarks(ctx);
+  log('3. ingestion');
+  const ingestion = await ingestionBenchmark(ctx);
+  log('4. freshness');
+  const freshness = await freshnessBenchmark(ctx);
+  log('5. metering');
+  const metering = await meteringBenchmark(ctx);
+
+  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering };
+  writeFileSync(options.out, renderReport(results));
+  // The raw figures beside the report (bench/results.json for BENCHMARKS.md).
+  const json = options.out === join(ROOT, 'BENCHMARKS.md') ? join(ROOT, 'bench', 'results.json') : `${options.out.replace(/\.md$/, '')}.json`;
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${options.out} in ${results.minutes.toFixed(1)} min${profileDir ? `; profiles in ${profileDir}` : ''}`);
+  return results;
+}
+
+if (require.main === module) {
+  runBenchmarks(parseArgs(process.argv.slice(2))).then(
+    () => process.exit(0),
+    (error: Error) => {
+      process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
+      process.exit(1);
+    },
+  );
+}

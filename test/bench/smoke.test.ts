@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SECTIONS } from '../../bench/report';
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * `npm run bench -- --smoke`: every benchmark runs for a few seconds against the real services
+ * and the report has every section, with figures. No speed is asserted: this machine is shared
+ * and noisy; BENCHMARKS.md is where the figures are read.
+ */
+describe('benchmarks (smoke)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgraph-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('run end to end and write a report with every section and its numbers', async () => {
+    const out = join(dir, 'BENCHMARKS.md');
+    const run = spawn('npm', ['run', 'bench', '--silent', '--', '--smoke', '--out', out], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    run.stdout.on('data', (chunk) => (output += chunk));
+    run.stderr.on('data', (chunk) => (output += chunk));
+    const code = await new Promise<number | null>((resolve) => run.once('exit', resolve));
+    if (code !== 0) throw new Error(`npm run bench -- --smoke exited ${code}:\n${output.slice(-6000)}`);
+
+    const report = readFileSync(out, 'utf8');
+    const at = SECTIONS.map((section) => report.indexOf(`\n${section}`));
+    expect(SECTIONS.filter((_, i) => at[i] < 0)).toEqual([]);
+    for (const [i, section] of SECTIONS.entries()) {
+      const body = report.slice(at[i], i + 1 < SECTIONS.length ? at[i + 1] : undefined);
+      if (section === '## Method' || section === '## What was optimised') continue; // prose
+      // A table with at least one figure in it, and no figure that failed to be measured.
+      expect({ section, hasFigures: /^\|.*\d.*\|$/m.test(body) }).toEqual({ section, hasFigures: true });
+      expect({ section, unmeasured: /\bNaN\b|n\/a/.test(body) }).toEqual({ section, unmeasured: false });
+    }
+
+    const results = JSON.parse(readFileSync(join(dir, 'BENCHMARKS.json'), 'utf8'));
+    const positive = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0;
+    expect(positive(results.gateway.overhead.bareRps.median)).toBe(true);
+    expect(positive(results.gateway.overhead.fullRps.median)).toBe(true);
+    expect(results.gateway.riskQueries.map((q: { p99: { median: number } }) => positive(q.p99.median))).toEqual([true, true, true, true]);
+    expect([results.ingestion.rates.kafkajs.median, results.ingestion.rates.platformatic.median, results.ingestion.rates.pipeline.median].every(positive)).toBe(true);
+    expect(results.freshness.runs.length).toBeGreaterThan(0);
+    expect(results.freshness.runs.every((run: { p50Ms: number; samples: number }) => positive(run.samples) && Number.isFinite(run.p50Ms))).toBe(true);
+    expect(results.metering.modes.every((mode: { rate: { median: number } }) => positive(mode.rate.median))).toBe(true);
+  }, 600_000);
+});
