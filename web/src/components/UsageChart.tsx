@@ -1,5 +1,6 @@
 import { useId, useMemo } from 'react';
 import { formatCompact, formatDay, formatInt } from '../format';
+import { TableHead } from './ui';
 
 export interface UsageBucket {
   start: string;
@@ -106,14 +107,7 @@ export function UsageChart({ buckets, days = 30 }: { buckets: UsageBucket[]; day
         <summary>Show as a table</summary>
         <table>
           <caption className="visually-hidden">Usage per UTC day</caption>
-          <thead>
-            <tr>
-              <th scope="col">Day (UTC)</th>
-              <th scope="col">Requests</th>
-              <th scope="col">Cost units</th>
-              <th scope="col">Pending</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Day (UTC)', 'Requests', 'Cost units', 'Pending']} />
           <tbody>
             {series
               .filter((b) => b.requests > 0)

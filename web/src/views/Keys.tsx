@@ -1,6 +1,6 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../client';
-import { CopyButton, ErrorState, Loading, Panel, StatusBadge, TableWrap } from '../components/ui';
+import { CopyButton, ErrorState, Loading, Panel, StatusBadge, TableHead, TableWrap } from '../components/ui';
 import { formatDateTime } from '../format';
 
 interface ApiKey {
@@ -123,20 +123,7 @@ export function Keys({ onRevokedOwnKey }: { onRevokedOwnKey(): void }) {
         {revoke.error && <ErrorState error={revoke.error} compact />}
         <TableWrap label="API keys">
           <table className="table" data-testid="keys-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['Name', 'Key', 'Role', 'Status', 'Created', 'Last used', 'Expires']} actions />
             <tbody>
               {list.map((key) => {
                 const state = keyState(key);

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApi, useQuery } from '../client';
-import { BANDS, BandBadge, ErrorState, Loading, Panel, TableWrap, type Band } from '../components/ui';
+import { BANDS, BandBadge, ErrorState, Loading, Panel, TableHead, TableWrap, type Band } from '../components/ui';
 import { formatInt, formatTime } from '../format';
 import { openRiskFeed, type FeedState, type RiskUpdate } from '../live';
 
@@ -85,15 +85,7 @@ export function LiveRisk() {
         <TableWrap label="Latest scores">
           <table className="table feed" data-testid="risk-feed">
             <caption className="visually-hidden">Latest risk scores, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Customer</th>
-                <th scope="col">Band</th>
-                <th scope="col">Score</th>
-                <th scope="col">Main factor</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Time', 'Customer', 'Band', 'Score', 'Main factor']} />
             <tbody>
               {updates.map((update) => (
                 <tr key={`${update.eventId}-${update.computedAt}`} className={`row-${update.band.toLowerCase()}`} data-testid="risk-row">

@@ -1,6 +1,6 @@
 import { Fragment, useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../../client';
-import { ErrorState, Loading, Panel, TableWrap } from '../../components/ui';
+import { ErrorState, Loading, Panel, TableHead, TableWrap } from '../../components/ui';
 import { formatInt } from '../../format';
 import { usageWindow } from '../Overview';
 
@@ -105,16 +105,7 @@ export function Accounts() {
       {usage.error && <ErrorState error={usage.error} compact />}
       <TableWrap label="Accounts">
         <table className="table" data-testid="accounts-table">
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col">Plan</th>
-              <th scope="col">Daily quota</th>
-              <th scope="col">Units today</th>
-              <th scope="col">Units, 30 days</th>
-              <th scope="col">Overrides</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Account', 'Plan', 'Daily quota', 'Units today', 'Units, 30 days', 'Overrides']} />
           <tbody>
             {shown.map((account) => (
               <AccountRow key={account.id} account={account} plans={plans} usage={totals.get(account.id)} onChanged={accounts.reload} />

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useQuery } from '../../client';
-import { ErrorState, Loading, Panel, TableWrap } from '../../components/ui';
+import { ErrorState, Loading, Panel, TableHead, TableWrap } from '../../components/ui';
 import { formatDateTime } from '../../format';
 
 interface AuditEntry {
@@ -69,15 +69,7 @@ export function Audit() {
       {entries.length > 0 && (
         <TableWrap label="Audit log">
           <table className="table" data-testid="audit-table">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Action</th>
-                <th scope="col">By</th>
-                <th scope="col">Target</th>
-                <th scope="col">Change</th>
-              </tr>
-            </thead>
+            <TableHead columns={['When', 'Action', 'By', 'Target', 'Change']} />
             <tbody>
               {entries.map((entry) => (
                 <tr key={entry.id}>

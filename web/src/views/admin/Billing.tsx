@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useMutation, useQuery } from '../../client';
-import { ErrorState, Loading, Panel, StatusBadge, TableWrap } from '../../components/ui';
+import { ErrorState, Loading, Panel, StatusBadge, TableHead, TableWrap } from '../../components/ui';
 import { formatDateTime, formatInt } from '../../format';
 
 interface Reconciliation {
@@ -77,19 +77,7 @@ export function Billing() {
         {data.data && (
           <TableWrap label="Reconciliation">
             <table className="table" data-testid="reconciliation-table">
-              <thead>
-                <tr>
-                  <th scope="col">Account</th>
-                  <th scope="col">Ledger</th>
-                  <th scope="col">Reported</th>
-                  <th scope="col">Pending</th>
-                  <th scope="col">Failed</th>
-                  <th scope="col">Too old</th>
-                  <th scope="col">Stripe</th>
-                  <th scope="col">Difference</th>
-                  <th scope="col">Causes</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Account', 'Ledger', 'Reported', 'Pending', 'Failed', 'Too old', 'Stripe', 'Difference', 'Causes']} />
               <tbody>
                 {data.data.billingReconciliation.length === 0 && (
                   <tr>
@@ -130,15 +118,7 @@ export function Billing() {
             ) : (
               <TableWrap label="Meter reports">
                 <table className="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Window</th>
-                      <th scope="col">Account</th>
-                      <th scope="col">Units</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Last error</th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={['Window', 'Account', 'Units', 'Status', 'Last error']} />
                   <tbody>
                     {data.data.meterReports.map((report) => (
                       <tr key={report.id}>
@@ -215,18 +195,7 @@ function StripeEvents() {
         ) : (
           <TableWrap label="Stripe events">
             <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">At Stripe</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Object</th>
-                  <th scope="col">Error</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={['At Stripe', 'Type', 'Status', 'Object', 'Error']} actions />
               <tbody>
                 {events.data.stripeEvents.nodes.map((event) => (
                   <tr key={event.id}>

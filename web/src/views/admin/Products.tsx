@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../../client';
-import { ErrorState, Loading, Panel, StatusBadge, TableWrap } from '../../components/ui';
+import { ErrorState, Loading, Panel, StatusBadge, TableHead, TableWrap } from '../../components/ui';
 import { formatDateTime } from '../../format';
 import { PRODUCT_FIELDS, lifecycleTone, type DataProduct } from '../Catalog';
 
@@ -95,18 +95,7 @@ export function Products() {
         {deprecate.error && <ErrorState error={deprecate.error} compact />}
         <TableWrap label="Data products">
           <table className="table" data-testid="products-table">
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col">Version</th>
-                <th scope="col">Status</th>
-                <th scope="col">Published</th>
-                <th scope="col">Plans</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['Product', 'Version', 'Status', 'Published', 'Plans']} actions />
             <tbody>
               {products.data.dataProducts.map((product) => (
                 <tr key={product.id}>
