@@ -1,0 +1,2 @@
+-- DropIndex
+DROP INDEX "risk_scores_event_time_idx";
