@@ -4,6 +4,7 @@ import { TollgraphError } from '../errors';
 import type { Logger } from '../ops/logger';
 import type { PlanCatalog } from '../plans/service';
 import type { QuotaAlerts } from './alerts';
+import type { ReserveCounts } from './atomic-reserve';
 import type { LimiterFactory, RedisDownPolicy } from './limiter-factory';
 import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC, utcDay } from './quota-window';
 
@@ -48,24 +49,16 @@ export class LimitService {
   async reserve(access: AccountAccess, units: number): Promise<Reservation | undefined> {
     const { account, limits } = access;
     const { day, resetAt } = utcDay();
-    const dailyKey = `${account.id}:${day}`;
-    let burst: RateLimiterRes;
-    try {
-      burst = await this.burst(access).consume(account.id, units);
-    } catch (outcome) {
-      if (!isRejection(outcome)) return this.storeDown(outcome);
+    const counts = await this.draw(access, `${account.id}:${day}`, units);
+    if (!counts) return undefined;
+    if (counts.verdict === 'burst') {
+      const retryAfterSeconds = Math.max(1, Math.ceil(counts.burstResetMs / 1000));
       throw new TollgraphError('RATE_LIMITED', `Burst limit of ${limits.burstPerSecond} cost units per second exceeded; retry after the time given.`, {
-        extensions: { retryAfterSeconds: Math.max(1, Math.ceil(outcome.msBeforeNext / 1000)), limit: limits.burstPerSecond },
-        headers: { 'retry-after': String(Math.max(1, Math.ceil(outcome.msBeforeNext / 1000))) },
+        extensions: { retryAfterSeconds, limit: limits.burstPerSecond },
+        headers: { 'retry-after': String(retryAfterSeconds) },
       });
     }
-    let daily: RateLimiterRes;
-    try {
-      daily = await this.daily(access).consume(dailyKey, units);
-    } catch (outcome) {
-      if (!isRejection(outcome)) return this.storeDown(outcome);
-      // Rejected units were counted by the INCRBY: give them back so the counter stays exact.
-      await this.daily(access).reward(dailyKey, units).catch(() => undefined);
+    if (counts.verdict === 'daily') {
       const upgrade = (await this.plans.list()).find((plan) => plan.dailyQuota > limits.dailyQuota);
       throw new TollgraphError(
         'QUOTA_EXCEEDED',
@@ -76,17 +69,50 @@ export class LimitService {
         },
       );
     }
-    const used = daily.consumedPoints;
+    const used = counts.dailyUsed;
     await this.alerts.observe(access, day, used - units, used);
     return {
       accountId: account.id,
       day,
       units,
       status: {
-        burst: { limit: limits.burstPerSecond, remaining: burst.remainingPoints, resetInMs: burst.msBeforeNext },
+        burst: { limit: limits.burstPerSecond, remaining: Math.max(0, limits.burstPerSecond - counts.burstUsed), resetInMs: counts.burstResetMs },
         daily: { limit: limits.dailyQuota, used, remaining: Math.max(0, limits.dailyQuota - used), resetAt },
       },
     };
+  }
+
+  /**
+   * Burst, then daily: in one atomic step when the store offers it, else (and while Redis is
+   * unreachable) limiter by limiter, where the Redis-down policy applies. Undefined: fail-open.
+   */
+  private async draw(access: AccountAccess, dailyKey: string, units: number): Promise<ReserveCounts | undefined> {
+    const burst = { limiter: this.burst(access), key: access.account.id };
+    const daily = { limiter: this.daily(access), key: dailyKey };
+    if (this.limiters.reserveBoth) {
+      try {
+        return await this.limiters.reserveBoth(burst, daily, units);
+      } catch {
+        // Redis unreachable: the limiters below apply the policy (insurance, fail-closed or fail-open).
+      }
+    }
+    let burstRes: RateLimiterRes;
+    try {
+      burstRes = await burst.limiter.consume(burst.key, units);
+    } catch (outcome) {
+      if (!isRejection(outcome)) return this.storeDown(outcome);
+      return { verdict: 'burst', burstUsed: outcome.consumedPoints, burstResetMs: outcome.msBeforeNext, dailyUsed: 0 };
+    }
+    const counts = { burstUsed: burstRes.consumedPoints, burstResetMs: burstRes.msBeforeNext };
+    try {
+      const dailyRes = await daily.limiter.consume(daily.key, units);
+      return { verdict: 'admitted', ...counts, dailyUsed: dailyRes.consumedPoints };
+    } catch (outcome) {
+      if (!isRejection(outcome)) return this.storeDown(outcome);
+      // Rejected units were counted by the INCRBY: give them back so the counter stays exact.
+      await daily.limiter.reward(daily.key, units).catch(() => undefined);
+      return { verdict: 'daily', ...counts, dailyUsed: outcome.consumedPoints - units };
+    }
   }
 
   /** Gives back what a request reserved but did not use; returns the status after the refund. */
