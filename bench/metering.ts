@@ -45,7 +45,7 @@ export async function meteringBenchmark(ctx: BenchContext): Promise<MeteringResu
     const measured = settings.map(() => ({ rate: [] as number[], p50: [] as number[], p99: [] as number[] }));
     for (let run = 0; run < runs; run++) {
       for (const [i, setting] of settings.entries()) {
-        const ledger = new UsageLedger(services.db.prisma, { flushMs: setting.flushMs, maxBatch: setting.maxBatch }, services.logger);
+        const ledger = new UsageLedger(services.db.sql, { flushMs: setting.flushMs, maxBatch: setting.maxBatch }, services.logger);
         const latencies: number[] = [];
         const deadline = performance.now() + seconds * 1000;
         const began = performance.now();

@@ -112,7 +112,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger);
   const metrics = createMetrics();
   registerLimitMetrics(metrics.registry, limits);
-  const ledger = new UsageLedger(db.prisma, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH }, logger);
+  const ledger = new UsageLedger(db.sql, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH }, logger);
   closers.push(() => ledger.drain());
   const stripe = createStripe(config);
   const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs: config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000 });

@@ -5,9 +5,10 @@ import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import { createPGlite, pgliteAdapterFactory, type PGlite } from './pglite';
 import { DEFAULT_CONNECT_TIMEOUT_MS, pingPostgres, postgresPoolConfig } from './postgres';
+import { pgliteSql, poolSql, type Sql } from './sql';
 
 export { PrismaClient };
-export type { PGlite };
+export type { PGlite, Sql };
 
 export type OpenDatabaseOptions =
   | {
@@ -27,6 +28,8 @@ export type OpenDatabaseOptions =
 
 interface DatabaseBase {
   prisma: PrismaClient;
+  /** Plain SQL on the same database, for hot paths. */
+  sql: Sql;
   /** `SELECT 1` within `timeoutMs` (default 2 s); rejects when the database does not answer. */
   ping(timeoutMs?: number): Promise<void>;
   /** Disconnects the client and closes the pool or the embedded database. Idempotent. */
@@ -70,6 +73,7 @@ function openPostgres(options: Extract<OpenDatabaseOptions, { url: string }>): P
     url: options.url,
     pool,
     prisma,
+    sql: poolSql(pool),
     ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => pingPostgres(options.url, timeoutMs),
     close: () =>
       (closed ??= (async () => {
@@ -97,6 +101,7 @@ async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
     directory,
     pglite,
     prisma,
+    sql: pgliteSql(pglite),
     ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => withTimeout(pglite.query('SELECT 1'), timeoutMs, 'the embedded database'),
     close: () =>
       (closed ??= (async () => {

@@ -1,4 +1,5 @@
-import type { PlanCode, PrismaClient } from '../generated/prisma/client';
+import type { Sql } from '../db/sql';
+import type { PlanCode } from '../generated/prisma/client';
 import type { Logger } from '../ops/logger';
 
 export const DEFAULT_METER = 'api_cost_units';
@@ -27,7 +28,13 @@ export interface LedgerOptions {
   maxBatch: number;
 }
 
-const COLUMNS = 8;
+/**
+ * One statement text for any batch size (column arrays, unnested), so Postgres prepares it once
+ * per connection instead of parsing and planning a new multi-row VALUES list for every batch.
+ */
+const INSERT_BATCH = `INSERT INTO usage_records (request_id, account_id, api_key_id, plan_code, operation, meter, cost_units, occurred_at)
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::"PlanCode"[], $5::text[], $6::text[], $7::int[], $8::timestamptz[])
+  ON CONFLICT (request_id) DO NOTHING`;
 
 /**
  * The usage ledger with group commit: concurrent `record` calls share one multi-row INSERT, and
@@ -47,7 +54,7 @@ export class UsageLedger {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly sql: Sql,
     private readonly options: LedgerOptions,
     private readonly logger: Logger,
   ) {}
@@ -92,16 +99,11 @@ export class UsageLedger {
   }
 
   private async write(entries: UsageEntry[]): Promise<void> {
-    const values: unknown[] = [];
-    const rows = entries.map((entry, i) => {
-      values.push(entry.requestId, entry.accountId, entry.apiKeyId, entry.planCode, entry.operation, DEFAULT_METER, entry.costUnits, entry.occurredAt);
-      const p = (n: number) => `$${i * COLUMNS + n}`;
-      return `(${p(1)}, ${p(2)}::uuid, ${p(3)}::uuid, ${p(4)}::"PlanCode", ${p(5)}, ${p(6)}, ${p(7)}::int, ${p(8)}::timestamptz)`;
-    });
-    await this.prisma.$executeRawUnsafe(
-      `INSERT INTO usage_records (request_id, account_id, api_key_id, plan_code, operation, meter, cost_units, occurred_at)
-       VALUES ${rows.join(', ')} ON CONFLICT (request_id) DO NOTHING`,
-      ...values,
-    );
+    const columns: unknown[][] = [[], [], [], [], [], [], [], []];
+    for (const entry of entries) {
+      const row = [entry.requestId, entry.accountId, entry.apiKeyId, entry.planCode, entry.operation, DEFAULT_METER, entry.costUnits, entry.occurredAt];
+      for (let c = 0; c < row.length; c++) columns[c].push(row[c]);
+    }
+    await this.sql.query(INSERT_BATCH, columns, 'usage-ledger-insert');
   }
 }

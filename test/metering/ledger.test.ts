@@ -15,8 +15,9 @@ describe('usage ledger', () => {
   it('group-commits concurrent records: one INSERT for many requests, each caller resumes when durable', async () => {
     const { accountId, keyId } = await gateway.newKey();
     const prisma = gateway.services.db.prisma;
-    const ledger = new UsageLedger(prisma, { flushMs: 20, maxBatch: 500 }, gateway.services.logger);
-    const writes = jest.spyOn(prisma, '$executeRawUnsafe');
+    const sql = gateway.services.db.sql;
+    const ledger = new UsageLedger(sql, { flushMs: 20, maxBatch: 500 }, gateway.services.logger);
+    const writes = jest.spyOn(sql, 'query');
     const ids = Array.from({ length: 300 }, () => randomUUID());
     await Promise.all(ids.map((requestId) => ledger.record({ requestId, accountId, apiKeyId: keyId, planCode: 'FREE', operation: 'test', costUnits: 2, occurredAt: new Date() })));
     expect(writes.mock.calls.length).toBeLessThanOrEqual(2);
