@@ -6,6 +6,8 @@
  *   npm run bench -- --smoke          a few seconds each (CI proves they still work)
  *   npm run bench -- --out FILE       write the report elsewhere (raw figures: FILE.json; default bench/results.json)
  *   npm run bench -- --profile        also write CPU profiles of every server and consumer to bench/.profiles/
+ *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering) while working on
+ *                                     one; prints their raw figures and writes no report
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,7 +24,18 @@ export interface BenchOptions {
   smoke: boolean;
   out: string;
   profile: boolean;
+  only?: BenchName[];
   log?: (line: string) => void;
+}
+
+const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering'] as const;
+type BenchName = (typeof BENCH_NAMES)[number];
+
+function parseOnly(list: string): BenchName[] {
+  const names = list.split(',').filter(Boolean);
+  const unknown = names.filter((name) => !(BENCH_NAMES as readonly string[]).includes(name));
+  if (unknown.length || !names.length) throw new Error(`--only expects a comma-separated list of ${BENCH_NAMES.join(', ')}; got "${list}"`);
+  return names as BenchName[];
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
@@ -33,7 +46,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     else if (arg === '--profile') options.profile = true;
     else if (arg === '--out') options.out = resolve(argv[++i] ?? '');
     else if (arg.startsWith('--out=')) options.out = resolve(arg.slice(6));
-    else throw new Error(`unknown argument ${arg} (expected --smoke, --out FILE, --profile)`);
+    else if (arg === '--only') options.only = parseOnly(argv[++i] ?? '');
+    else if (arg.startsWith('--only=')) options.only = parseOnly(arg.slice(7));
+    else throw new Error(`unknown argument ${arg} (expected --smoke, --out FILE, --profile, --only LIST)`);
   }
   return options;
 }
@@ -48,14 +63,29 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
 
   const machine = await describeMachine(urls);
   log(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${options.smoke ? 'smoke run' : 'full run'}`);
+  const runs: Record<BenchName, () => Promise<unknown>> = {
+    gateway: () => gatewayBenchmarks(ctx),
+    ingestion: () => ingestionBenchmark(ctx),
+    freshness: () => freshnessBenchmark(ctx),
+    metering: () => meteringBenchmark(ctx),
+  };
+  if (options.only) {
+    const partial: Record<string, unknown> = {};
+    for (const name of options.only) {
+      log(`${name} (only)`);
+      partial[name] = await runs[name]();
+    }
+    process.stdout.write(`${JSON.stringify(partial, null, 2)}\n`);
+    return partial as unknown as BenchResults;
+  }
   log('1-2. gateway overhead and risk query latency');
-  const gateway = await gatewayBenchmarks(ctx);
+  const gateway = (await runs.gateway()) as BenchResults['gateway'];
   log('3. ingestion');
-  const ingestion = await ingestionBenchmark(ctx);
+  const ingestion = (await runs.ingestion()) as BenchResults['ingestion'];
   log('4. freshness');
-  const freshness = await freshnessBenchmark(ctx);
+  const freshness = (await runs.freshness()) as BenchResults['freshness'];
   log('5. metering');
-  const metering = await meteringBenchmark(ctx);
+  const metering = (await runs.metering()) as BenchResults['metering'];
 
   const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering };
   writeFileSync(options.out, renderReport(results));
