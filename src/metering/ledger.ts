@@ -33,7 +33,8 @@ export interface LedgerOptions {
  * per connection instead of parsing and planning a new multi-row VALUES list for every batch.
  */
 const INSERT_BATCH = `INSERT INTO usage_records (request_id, account_id, api_key_id, plan_code, operation, meter, cost_units, occurred_at)
-  SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::"PlanCode"[], $5::text[], $6::text[], $7::int[], $8::timestamptz[])
+  SELECT r, a, k, p::"PlanCode", o, m, c, t
+  FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[]) AS u(r, a, k, p, o, m, c, t)
   ON CONFLICT (request_id) DO NOTHING`;
 
 /**
