@@ -6,7 +6,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { useServer } from 'graphql-ws/use/ws';
-import { pinoHttp } from 'pino-http';
 import { WebSocketServer } from 'ws';
 import type { AuthState } from '../auth/viewer';
 import { authenticate } from '../auth/authenticate';
@@ -14,6 +13,7 @@ import { TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { opsRoutes } from './ops-routes';
+import { requestLogging } from '../ops/request-log';
 import { portalRoutes } from '../portal/static';
 import { stripeWebhookRoute } from '../billing/webhooks/route';
 import { pipelinePlugin } from './pipeline';
@@ -33,8 +33,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
-
 export async function createGateway(services: Services): Promise<Gateway> {
   const { config, logger, metrics } = services;
   const app = express();
@@ -43,24 +41,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
 
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(
-    pinoHttp({
-      logger,
-      // The request id is always ours: it keys the usage ledger, so a client must not choose it.
-      // A caller's own x-request-id is kept in the logs as clientRequestId for tracing.
-      genReqId: (_req, res) => {
-        const id = randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      customProps: (req) => {
-        const given = req.headers['x-request-id'];
-        return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? { clientRequestId: given } : {};
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-    }),
-  );
+  app.use(requestLogging(logger));
   app.use((req, res, next) => {
     const stopTimer = metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () => stopTimer({ route: req.route?.path ?? req.baseUrl ?? 'unmatched', status: res.statusCode }));
@@ -121,7 +102,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
       context: async ({ req }) => {
         const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
         return {
-          requestId: String(req.id),
+          requestId: req.id,
           log: req.log,
           services,
           clientIp,

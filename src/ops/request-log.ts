@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from './logger';
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Our id for this request (also the usage ledger's key and the `x-request-id` header). */
+    id: string;
+    /** The request's logger: every line carries the request id, method and path. */
+    log: Logger;
+  }
+}
+
+const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
+const UNLOGGED = new Set(['/healthz', '/metrics']);
+
+/**
+ * Request ids and per-request logging. The request id is always ours: it keys the usage ledger,
+ * so a client must not choose it; a caller's own x-request-id is kept as clientRequestId.
+ *
+ * The per-request child logger is made on first use: pino serialises a child's bindings when the
+ * child is created, and on the hot path (a successful query at level info) nothing is logged, so
+ * creating it eagerly (as pino-http does) was measurable CPU for no line. Completion lines: 5xx
+ * at error, 4xx at warn, the rest at debug; no headers are logged (they carry the keys).
+ */
+export function requestLogging(logger: Logger) {
+  const completionLevel = (status: number) => (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug');
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const id = randomUUID();
+    const began = performance.now();
+    // Captured now: routers mounted on a path rewrite req.url for their handlers.
+    const url = req.url ?? '';
+    req.id = id;
+    res.setHeader('x-request-id', id);
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      get: () => {
+        const given = req.headers['x-request-id'];
+        child ??= logger.child({ reqId: id, method: req.method, url, ...(typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? { clientRequestId: given } : {}) });
+        return child;
+      },
+    });
+    if (!UNLOGGED.has(url)) {
+      res.once('close', () => {
+        const completed = res.writableFinished;
+        const level = completed ? completionLevel(res.statusCode) : 'warn';
+        if (!logger.isLevelEnabled(level)) return;
+        const responseTimeMs = Math.round((performance.now() - began) * 10) / 10;
+        // At trace, the headers too (the logger redacts the ones that carry secrets).
+        const detail = logger.isLevelEnabled('trace') ? { req: { headers: req.headers } } : {};
+        req.log[level]({ statusCode: res.statusCode, responseTimeMs, ...detail }, completed ? 'request completed' : 'request aborted');
+      });
+    }
+    next();
+  };
+}
