@@ -4,6 +4,7 @@ import {
   isCompositeType,
   isListType,
   Kind,
+  valueFromASTUntyped,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -63,7 +64,8 @@ export function sliceSize(field: GraphQLField<unknown, unknown>, node: FieldNode
   let size: number | undefined;
   for (const name of hint.slicingArguments) {
     const argument = node.arguments?.find((candidate) => candidate.name.value === name);
-    const value = argument ? valueOf(argument.value, variables) : field.args.find((arg) => arg.name === name)?.defaultValue;
+    // An argument left out, or given as a variable with no value, takes the field's default (as execution does).
+    const value = (argument ? valueOf(argument.value, variables) : undefined) ?? field.args.find((arg) => arg.name === name)?.defaultValue;
     const n = Array.isArray(value) ? value.length : typeof value === 'number' ? value : undefined;
     if (n !== undefined) size = Math.max(size ?? 0, n);
   }
@@ -106,11 +108,51 @@ export function analyzeOperation(operation: OperationDefinitionNode, context: Co
   const root = context.schema.getRootType(operation.operation);
   if (!root) return { cost: 0, depth: 0, aliases: 0, rootFields: 0 };
   const stats = { depth: 0, aliases: 0 };
-  const fields = collectFields(operation.selectionSet, context, root);
-  const cost = fields.reduce((sum, node) => sum + fieldCost(root, node, context, undefined, 1, stats), 0);
+  const withDefaults = { ...context, variables: withDeclaredDefaults(operation, context.variables) };
+  const fields = collectFields(operation.selectionSet, withDefaults, root);
+  const cost = fields.reduce((sum, node) => sum + fieldCost(root, node, withDefaults, undefined, 1, stats), 0);
   return { cost, depth: stats.depth, aliases: stats.aliases, rootFields: fields.length };
 }
 
+/** The request's variables, plus the defaults the operation declares for those it left out. */
+function withDeclaredDefaults(operation: OperationDefinitionNode, variables: Record<string, unknown>): Record<string, unknown> {
+  const defaults = operation.variableDefinitions?.filter((definition) => definition.defaultValue && !(definition.variable.name.value in variables));
+  if (!defaults?.length) return variables;
+  return { ...Object.fromEntries(defaults.map((definition) => [definition.variable.name.value, valueFromASTUntyped(definition.defaultValue!)])), ...variables };
+}
+
+// Apollo keeps parsed documents in its document store, so a repeated query brings the same
+// operation node: what depends on the document alone is worked out once per document.
+const analysed = new WeakMap<OperationDefinitionNode, QueryComplexity>();
+const fragmentIndexes = new WeakMap<DocumentNode, Record<string, FragmentDefinitionNode>>();
+
+/**
+ * analyzeOperation, remembered per operation when its cost did not depend on the variables (no
+ * slicing argument was given as a variable); otherwise analysed for each request's values.
+ */
+export function analyzeOperationOnce(operation: OperationDefinitionNode, context: CostContext): QueryComplexity {
+  const known = analysed.get(operation);
+  if (known) return known;
+  let readVariables = false;
+  const read = <T>(answer: T): T => {
+    readVariables = true;
+    return answer;
+  };
+  const variables = new Proxy(context.variables, {
+    get: (target, name) => read(Reflect.get(target, name)),
+    has: (target, name) => read(Reflect.has(target, name)),
+    ownKeys: (target) => read(Reflect.ownKeys(target)),
+  });
+  const complexity = analyzeOperation(operation, { ...context, variables });
+  if (!readVariables) analysed.set(operation, complexity);
+  return complexity;
+}
+
 export function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
-  return Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  let fragments = fragmentIndexes.get(document);
+  if (!fragments) {
+    fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+    fragmentIndexes.set(document, fragments);
+  }
+  return fragments;
 }

@@ -22,6 +22,8 @@ export interface RequestStep {
  * decisions first to last, settlements last to first, like nested middleware.
  */
 export function pipelinePlugin(steps: RequestStep[]): ApolloServerPlugin<GatewayContext> {
+  const deciders = steps.filter((step) => step.decide);
+  const settlers = steps.filter((step) => step.settle).reverse();
   return {
     async requestDidStart() {
       let decided = false;
@@ -30,11 +32,11 @@ export function pipelinePlugin(steps: RequestStep[]): ApolloServerPlugin<Gateway
           // Apollo refuses a document without a resolvable operation before this hook.
           if (!request.operation) return;
           decided = true;
-          for (const step of steps) await step.decide?.(request as DecideRequest);
+          for (const step of deciders) await step.decide!(request as DecideRequest);
         },
         async willSendResponse(request) {
           if (!decided) return;
-          for (const step of [...steps].reverse()) await step.settle?.(request as SettleRequest);
+          for (const step of settlers) await step.settle!(request as SettleRequest);
         },
       };
     },

@@ -13,7 +13,7 @@ import { TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { opsRoutes } from './ops-routes';
-import { requestLogging } from '../ops/request-log';
+import { requestLogger, requestLogging } from '../ops/request-log';
 import { portalRoutes } from '../portal/static';
 import { stripeWebhookRoute } from '../billing/webhooks/route';
 import { pipelinePlugin } from './pipeline';
@@ -103,7 +103,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
         const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
         return {
           requestId: req.id,
-          log: req.log,
+          get log() {
+            return requestLogger(req);
+          },
           services,
           clientIp,
           cost: {},
@@ -111,7 +113,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
           auth: services.abuse.isBlocked(clientIp)
             ? { refused: 'BLOCKED' as const }
             : await authenticate(services.keys, services.accounts, req.headers).catch((error) => {
-                req.log.error({ err: error }, 'could not verify the API key');
+                requestLogger(req).error({ err: error }, 'could not verify the API key');
                 throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.');
               }),
         };

@@ -1,7 +1,17 @@
-/** The UTC day a request counts against, and when that day's quota resets. */
-export function utcDay(now = new Date()): { day: string; resetAt: Date } {
-  const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  return { day: new Date(start).toISOString().slice(0, 10), resetAt: new Date(start + 86_400_000) };
+export interface UtcDay {
+  day: string;
+  resetAt: Date;
+}
+
+let current: (UtcDay & { start: number }) | undefined;
+
+/** The UTC day a request counts against, and when that day's quota resets (computed once a day). */
+export function utcDay(now = Date.now()): UtcDay {
+  if (current && now >= current.start && now < current.resetAt.getTime()) return current;
+  const date = new Date(now);
+  const start = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+  current = { start, day: new Date(start).toISOString().slice(0, 10), resetAt: new Date(start + 86_400_000) };
+  return current;
 }
 
 /** Daily counters live two days: long enough to be read all day, short enough to clean up. */

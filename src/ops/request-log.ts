@@ -6,13 +6,19 @@ declare module 'node:http' {
   interface IncomingMessage {
     /** Our id for this request (also the usage ledger's key and the `x-request-id` header). */
     id: string;
-    /** The request's logger: every line carries the request id, method and path. */
-    log: Logger;
   }
 }
 
 const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const UNLOGGED = new Set(['/healthz', '/metrics']);
+const loggers = new WeakMap<IncomingMessage, () => Logger>();
+
+/** The request's logger: every line carries the request id, method and path. */
+export function requestLogger(req: IncomingMessage): Logger {
+  const get = loggers.get(req);
+  if (!get) throw new Error('requestLogging() is not installed before this route');
+  return get();
+}
 
 /**
  * Request ids and per-request logging. The request id is always ours: it keys the usage ledger,
@@ -21,7 +27,7 @@ const UNLOGGED = new Set(['/healthz', '/metrics']);
  * The per-request child logger is made on first use: pino serialises a child's bindings when the
  * child is created, and on the hot path (a successful query at level info) nothing is logged, so
  * creating it eagerly (as pino-http does) was measurable CPU for no line. Completion lines: 5xx
- * at error, 4xx at warn, the rest at debug; no headers are logged (they carry the keys).
+ * at error, 4xx at warn, the rest at debug; headers only at trace (redacted by the logger).
  */
 export function requestLogging(logger: Logger) {
   const completionLevel = (status: number) => (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug');
@@ -33,23 +39,21 @@ export function requestLogging(logger: Logger) {
     req.id = id;
     res.setHeader('x-request-id', id);
     let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      get: () => {
-        const given = req.headers['x-request-id'];
-        child ??= logger.child({ reqId: id, method: req.method, url, ...(typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? { clientRequestId: given } : {}) });
-        return child;
-      },
-    });
+    const log = () => {
+      if (child) return child;
+      const given = req.headers['x-request-id'];
+      const clientRequestId = typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : undefined;
+      return (child = logger.child({ reqId: id, method: req.method, url, ...(clientRequestId ? { clientRequestId } : {}) }));
+    };
+    loggers.set(req, log);
     if (!UNLOGGED.has(url)) {
       res.once('close', () => {
         const completed = res.writableFinished;
         const level = completed ? completionLevel(res.statusCode) : 'warn';
         if (!logger.isLevelEnabled(level)) return;
         const responseTimeMs = Math.round((performance.now() - began) * 10) / 10;
-        // At trace, the headers too (the logger redacts the ones that carry secrets).
         const detail = logger.isLevelEnabled('trace') ? { req: { headers: req.headers } } : {};
-        req.log[level]({ statusCode: res.statusCode, responseTimeMs, ...detail }, completed ? 'request completed' : 'request aborted');
+        log()[level]({ statusCode: res.statusCode, responseTimeMs, ...detail }, completed ? 'request completed' : 'request aborted');
       });
     }
     next();

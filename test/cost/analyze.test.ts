@@ -1,6 +1,6 @@
 import { parse, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { actualCost } from '../../src/cost/actual';
-import { analyzeOperation, fragmentsOf } from '../../src/cost/analyze';
+import { analyzeOperation, analyzeOperationOnce, fragmentsOf } from '../../src/cost/analyze';
 import { buildGatewaySchema } from '../../src/gateway/schema';
 
 describe('query cost from the document, before execution', () => {
@@ -25,6 +25,23 @@ describe('query cost from the document, before execution', () => {
     expect(analyze('{ accounts(first: 50) { nodes { id } pageInfo { hasNextPage } } }').cost).toBe(1 + 50 + 1);
     expect(analyze('query($n: Int) { accounts(first: $n) { nodes { id } } }', { n: 7 }).cost).toBe(1 + 7);
     expect(analyze('{ accounts { nodes { id } } }').cost).toBe(1 + 50);
+    // A variable left out takes the operation's declared default, else the field's.
+    expect(analyze('query($n: Int = 30) { accounts(first: $n) { nodes { id } } }').cost).toBe(1 + 30);
+    expect(analyze('query($n: Int) { accounts(first: $n) { nodes { id } } }').cost).toBe(1 + 50);
+  });
+
+  it("remembers an operation's analysis only when no variable decided its cost", () => {
+    const once = (query: string) => {
+      const document = parse(query);
+      const operation = document.definitions[0] as OperationDefinitionNode;
+      return (variables: Record<string, unknown>) => analyzeOperationOnce(operation, { schema, fragments: fragmentsOf(document), variables }).cost;
+    };
+    const sized = once('query($n: Int) { accounts(first: $n) { nodes { id } } }');
+    expect([sized({ n: 7 }), sized({ n: 20 }), sized({})]).toEqual([1 + 7, 1 + 20, 1 + 50]);
+    const defaulted = once('query($n: Int = 30) { accounts(first: $n) { nodes { id } } }');
+    expect([defaulted({}), defaulted({ n: 5 })]).toEqual([1 + 30, 1 + 5]);
+    const fixed = once('query($id: ID!) { account(id: $id) { id apiKeys { id } } }');
+    expect([fixed({ id: 'a' }), fixed({ id: 'b' })]).toEqual([2, 2]);
   });
 
   it('makes free fields free: health, plans, me and rateLimit', () => {

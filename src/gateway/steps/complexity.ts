@@ -1,4 +1,4 @@
-import { analyzeOperation, fragmentsOf } from '../../cost/analyze';
+import { analyzeOperationOnce, fragmentsOf } from '../../cost/analyze';
 import { TollgraphError } from '../../errors';
 import type { RequestStep } from '../pipeline';
 
@@ -20,7 +20,7 @@ function tooComplex(message: string, extensions: Record<string, unknown>): Tollg
 export const complexityStep: RequestStep = {
   name: 'complexity',
   async decide({ operation, schema, document, request, contextValue }) {
-    const complexity = analyzeOperation(operation, { schema, fragments: fragmentsOf(document), variables: request.variables ?? {} });
+    const complexity = analyzeOperationOnce(operation, { schema, fragments: fragmentsOf(document), variables: request.variables ?? {} });
     contextValue.cost.complexity = complexity;
     const limits = contextValue.auth.viewer?.access.limits;
     const maxDepth = limits?.maxDepth ?? ANONYMOUS_MAX_DEPTH;
