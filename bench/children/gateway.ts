@@ -47,7 +47,7 @@ childMain(async () => {
     '/graphql',
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async () => ({ requestId: String(++requests), log: logger, services, clientIp: '127.0.0.1', cost: {}, auth: { viewer } }),
+      context: async () => ({ requestId: String(++requests), log: () => logger, services, clientIp: '127.0.0.1', cost: {}, auth: { viewer } }),
     }),
   );
   const server = createServer(app);

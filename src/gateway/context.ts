@@ -7,7 +7,8 @@ import type { Services } from '../services';
 /** What every resolver and plugin sees for one request. Domains read their services from here. */
 export interface GatewayContext {
   requestId: string;
-  log: Logger;
+  /** The request's logger (made on first call: most requests log nothing). */
+  log(): Logger;
   services: Services;
   /** Who is calling (set before any plugin or resolver runs). */
   auth: AuthState;

@@ -69,7 +69,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
       },
       context: (ctx): GatewayContext => ({
         requestId: randomUUID(),
-        log: logger,
+        log: () => logger,
         services,
         clientIp: ctx.extra.request.socket.remoteAddress ?? 'unknown',
         cost: {},
@@ -103,9 +103,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
         const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
         return {
           requestId: req.id,
-          get log() {
-            return requestLogger(req);
-          },
+          log: () => requestLogger(req),
           services,
           clientIp,
           cost: {},

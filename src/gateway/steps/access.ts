@@ -12,7 +12,7 @@ export const accessStep: RequestStep = {
   async decide({ operation, schema, document, request, contextValue }) {
     const { auth, log, services, clientIp } = contextValue;
     if (auth.refused) {
-      log.info({ reason: auth.refused }, 'api key refused');
+      log().info({ reason: auth.refused }, 'api key refused');
       await services.abuse.authenticationFailed(clientIp);
       throw unauthenticated();
     }

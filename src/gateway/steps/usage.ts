@@ -23,7 +23,7 @@ export const usageStep: RequestStep = {
         occurredAt: new Date(),
       });
     } catch (error) {
-      log.error({ err: error }, 'response withheld: its usage could not be recorded');
+      log().error({ err: error }, 'response withheld: its usage could not be recorded');
       if (cost.reservation) await services.limits.refund(access, cost.reservation, units);
       response.body.singleResult = {
         errors: [{ message: 'The request could not be recorded for billing, so it was not served; retry shortly.', extensions: { code: 'SERVICE_UNAVAILABLE' } }],
