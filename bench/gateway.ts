@@ -1,5 +1,6 @@
 import { forkChild, freePort, type Child } from './lib/common';
 import { closedLoop, graphqlOnce, openLoop, type ClosedLoopResult, type GraphqlLoad, type OpenLoopResult } from './lib/load';
+import { histogramDelta, quantileBound, scrapeHistogram } from './lib/prometheus';
 import { figure, type Figure } from './lib/stats';
 import { createWorld, seedLatestScores } from './lib/world';
 import type { BenchContext } from './context';
@@ -25,6 +26,17 @@ export interface OverheadResult {
   addedP50: Figure;
   bareRps: Figure;
   fullRps: Figure;
+  /** The usage ledger's writes during the full side's half-load runs, from its own /metrics. */
+  ledgerAtHalf: LedgerWrites;
+}
+
+export interface LedgerWrites {
+  writes: number;
+  meanMs: number;
+  /** Upper bounds of the histogram buckets holding the 50th and 99th percentile. */
+  p50BoundMs: number;
+  p99BoundMs: number;
+  recordsPerWrite: number;
 }
 
 export interface RiskQueryResult {
@@ -96,6 +108,8 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const fullRps = figure(result.full.max.map((r) => r.requestsPerSecond));
     // Half of what the full path sustains: the load at which the added latency is judged.
     const halfRate = Math.max(10, Math.round(fullRps.median / 2));
+    const ledger = () => scrapeHistogram(fullUrl, 'tollgraph_usage_ledger_write_seconds');
+    const ledgerBefore = await ledger();
     for (let run = 0; run < runs; run++) {
       const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
       for (const side of order) {
@@ -105,6 +119,16 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
         log(`gateway overhead: ${side} at ${halfRate} req/s run ${run + 1}: p50 ${measured.p50Ms.toFixed(2)} ms, p99 ${measured.p99Ms.toFixed(2)} ms`);
       }
     }
+    const writes = histogramDelta(ledgerBefore, await ledger());
+    const records = writes.count ? result.full.half.reduce((sum, r) => sum + r.samples, 0) / writes.count : 0;
+    const ledgerAtHalf: LedgerWrites = {
+      writes: writes.count,
+      meanMs: writes.count ? (writes.sum / writes.count) * 1000 : 0,
+      p50BoundMs: quantileBound(writes, 0.5) * 1000,
+      p99BoundMs: quantileBound(writes, 0.99) * 1000,
+      recordsPerWrite: records,
+    };
+    log(`gateway overhead: ledger at half load: ${writes.count} writes, mean ${ledgerAtHalf.meanMs.toFixed(2)} ms, p99 ≤ ${ledgerAtHalf.p99BoundMs} ms, ${records.toFixed(1)} records per write`);
     const overhead: OverheadResult = {
       connections: CONNECTIONS,
       ...result,
@@ -114,6 +138,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       addedP50: figure(result.full.half.map((r, i) => r.p50Ms - result.bare.half[i].p50Ms)),
       bareRps,
       fullRps,
+      ledgerAtHalf,
     };
 
     // Benchmark 2: risk reads through the full path at fixed rates.

@@ -14,6 +14,7 @@ import { memoryLimiters, redisLimiters } from './limits/limiter-factory';
 import { registerLimitMetrics } from './limits/metrics';
 import { LimitService } from './limits/service';
 import { UsageLedger } from './metering/ledger';
+import { ledgerMetrics } from './metering/metrics';
 import { createStripe, type Stripe } from './billing/stripe-client';
 import { StripeWebhooks } from './billing/webhooks/service';
 import { PlanCatalog } from './plans/service';
@@ -112,7 +113,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger);
   const metrics = createMetrics();
   registerLimitMetrics(metrics.registry, limits);
-  const ledger = new UsageLedger(db.sql, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH }, logger);
+  const ledger = new UsageLedger(db.sql, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH, onWrite: ledgerMetrics(metrics.registry) }, logger);
   closers.push(() => ledger.drain());
   const stripe = createStripe(config);
   const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs: config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000 });

@@ -21,11 +21,20 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** One group-committed write, for metrics. */
+export interface LedgerWrite {
+  records: number;
+  seconds: number;
+  ok: boolean;
+}
+
 export interface LedgerOptions {
   /** The longest a record waits for company: while a write is in flight (with none, it is written at once). */
   flushMs: number;
   /** A batch this large is written at once. */
   maxBatch: number;
+  /** Told of every write when it ends. */
+  onWrite?: (write: LedgerWrite) => void;
 }
 
 /**
@@ -84,9 +93,15 @@ export class UsageLedger {
     if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
+    const began = performance.now();
+    const ended = (ok: boolean) => this.options.onWrite?.({ records: batch.length, seconds: (performance.now() - began) / 1000, ok });
     const write = this.write(batch.map((pending) => pending.entry)).then(
-      () => batch.forEach((pending) => pending.resolve()),
+      () => {
+        ended(true);
+        batch.forEach((pending) => pending.resolve());
+      },
       (error: Error) => {
+        ended(false);
         this.logger.error({ err: error, records: batch.length }, 'usage ledger write failed');
         batch.forEach((pending) => pending.reject(error));
       },

@@ -37,6 +37,10 @@ describe('usage ledger', () => {
     const records = await gateway.services.db.prisma.usageRecord.findMany({ where: { accountId } });
     expect(records).toEqual([expect.objectContaining({ requestId, operation: 'Own', costUnits: 1, planCode: 'PROFESSIONAL' })]);
     expect(free.headers.get('x-request-id')).not.toBe(requestId);
+    // Operators see the write that every billable response waits for.
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(Number(/^tollgraph_usage_ledger_write_seconds_count\{outcome="ok"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^tollgraph_usage_ledger_batch_records_count \d+/m);
 
     const from = new Date(Date.now() - 3_600_000).toISOString();
     const to = new Date(Date.now() + 3_600_000).toISOString();
