@@ -5,9 +5,10 @@ import { assess, duplicateStatus } from '../model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../model/types';
 import type { RiskScoreView } from '../view';
 import type { RiskMetrics } from './metrics';
+import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
-import { commitBatch, findScored, loadPartition, readCheckpoint, type ScoreRow, type Sql, type StateRow } from './store';
+import { findScored, loadPartition, readCheckpoint, type ScoreRow, type Sql, type StateRow } from './store';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
 export interface RawMessage {
@@ -55,11 +56,6 @@ interface PartitionState {
   verify: boolean;
 }
 
-interface Accepted {
-  tx: Transaction;
-  offset: number;
-}
-
 /**
  * The stream operator: per partition, the customer states (loaded from Postgres when the
  * partition arrives), and for each batch: validate, de-duplicate, score in order, send the
@@ -70,8 +66,12 @@ interface Accepted {
  */
 export class RiskPipeline {
   private readonly partitions = new Map<string, PartitionState>();
+  private readonly committer: GroupCommit;
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    const { sql, outputs, groupId, owner, mode } = options;
+    this.committer = new GroupCommit({ sql, outputs, groupId, owner, mode });
+  }
 
   get groupId(): string {
     return this.options.groupId;
@@ -152,13 +152,16 @@ export class RiskPipeline {
     const { metrics, mode } = options;
 
     // 1. Validate.
-    const accepted: Accepted[] = [];
+    const accepted: Transaction[] = [];
+    const offsets: number[] = [];
     const dlq: DlqRecord[] = [];
     for (let i = start; i < messages.length; i++) {
       const message = messages[i];
       const decoded = decodeTransaction(message.value, message.key, options.maxEventBytes);
-      if (decoded.ok) accepted.push({ tx: decoded.tx, offset: Number(message.offset) });
-      else dlq.push({ key: message.key, value: message.value, reason: decoded.reason, detail: decoded.detail, topic, partition, offset: message.offset, timestamp: message.timestamp });
+      if (decoded.ok) {
+        accepted.push(decoded.tx);
+        offsets.push(Number(message.offset));
+      } else dlq.push({ key: message.key, value: message.value, reason: decoded.reason, detail: decoded.detail, topic, partition, offset: message.offset, timestamp: message.timestamp });
     }
 
     // 2. De-duplication, slow path: events older than what a customer's state can tell apart
@@ -171,12 +174,13 @@ export class RiskPipeline {
     const computedAt = new Date().toISOString();
     const scores: ScoreRow[] = [];
     const views: RiskScoreView[] = [];
-    const latest = new Map<string, RiskScoreView>();
+    const latest = new Map<string, ScoreRow>();
     const touched = new Set<string>();
     let duplicates = 0;
     let late = 0;
     let counted = 0;
-    for (const { tx, offset } of accepted) {
+    for (let i = 0; i < accepted.length; i++) {
+      const tx = accepted[i];
       let state = ps.states.get(tx.customerId);
       if (!state) {
         state = newCustomerState();
@@ -189,7 +193,7 @@ export class RiskPipeline {
       }
       if (status === 'unknown') {
         const earlier = scoredBefore?.get(tx.eventId);
-        const sameMessage = earlier !== undefined && options.provenance && earlier.partition === partition && earlier.offset === String(offset);
+        const sameMessage = earlier !== undefined && options.provenance && earlier.partition === partition && earlier.offset === String(offsets[i]);
         if (seenInBatch?.has(tx.eventId) || (earlier !== undefined && !sameMessage)) {
           duplicates++;
           continue;
@@ -201,20 +205,18 @@ export class RiskPipeline {
       counted++;
       if (result.late) late++;
       if (options.historyFrom !== undefined && tx.time < options.historyFrom) continue;
-      const eventTime = new Date(tx.time).toISOString();
       const view: RiskScoreView = {
         customerId: tx.customerId,
         eventId: tx.eventId,
         score: result.score,
         band: result.band,
         factors: result.factors,
-        eventTime,
+        eventTime: new Date(tx.time).toISOString(),
         computedAt,
         modelVersion: MODEL_VERSION,
       };
       views.push(view);
-      if (result.newest) latest.set(tx.customerId, view);
-      scores.push({
+      const row: ScoreRow = {
         view,
         details: {
           merchantId: tx.merchantId,
@@ -225,33 +227,32 @@ export class RiskPipeline {
           channel: tx.channel,
           deviceId: tx.deviceId,
           partition: options.provenance ? partition : null,
-          offset: options.provenance ? offset : null,
+          offset: options.provenance ? offsets[i] : null,
         },
-      });
+        latest: false,
+      };
+      scores.push(row);
+      if (result.newest) latest.set(tx.customerId, row);
+    }
+    const latestViews: RiskScoreView[] = [];
+    for (const row of latest.values()) {
+      row.latest = true;
+      latestViews.push(row.view);
     }
 
-    // 4. Outputs that must not be lost go out before the commit (at least once, same content).
-    const latestViews = [...latest.values()];
-    await options.outputs.beforeCommit({ scores: views, latest: latestViews, dlq });
-
-    // 5. Commit: states + scores + latest + next offset, one statement, compare-and-set on the offset.
+    // 4-5. Outputs that must not be lost go out before the commit (at least once, same
+    //      content); then states + scores + latest + next offset in one transaction, with a
+    //      compare-and-set on the offset. Both are shared with the other partitions' batches
+    //      that are ready at the same time (GroupCommit).
     const states: StateRow[] = [];
     for (const customerId of touched) {
       const state = ps.states.get(customerId)!;
       states.push({ customer_id: customerId, state, last_event_time: new Date(state.last).toISOString(), event_count: state.n });
     }
     const toOffset = Number(messages[messages.length - 1].offset) + 1;
-    const result = await commitBatch(options.sql, {
-      groupId: options.groupId,
-      topic,
-      partition,
-      fromOffset: BigInt(ps.nextOffset),
-      toOffset: BigInt(toOffset),
-      owner: options.owner,
-      states,
-      scores,
-      latest: latestViews,
-      mode,
+    const result = await this.committer.commit({
+      commit: { topic, partition, fromOffset: BigInt(ps.nextOffset), toOffset: BigInt(toOffset), states, scores },
+      outputs: { scores: views, latest: latestViews, dlq },
     });
     if (!result.committed) {
       this.partitions.delete(`${topic}:${partition}`);
@@ -275,7 +276,7 @@ export class RiskPipeline {
     metrics.batchSize.observe(messages.length - start);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
     if (mode === 'live') {
-      for (const { tx } of accepted) {
+      for (const tx of accepted) {
         const ms = committedAt - tx.time;
         metrics.latency.observe(ms / 1000);
         options.quality?.latency(ms);
@@ -296,13 +297,13 @@ export class RiskPipeline {
    * scored. Conservative: the horizon can only rise to the newest time in reach minus RETAIN_MS,
    * or anywhere when the customer's buffer may overflow.
    */
-  private beyondHorizon(states: Map<string, CustomerState>, accepted: Accepted[]): string[] {
+  private beyondHorizon(states: Map<string, CustomerState>, accepted: Transaction[]): string[] {
     if (accepted.length === 0) return [];
     let batchMax = -1;
-    for (const { tx } of accepted) if (tx.time > batchMax) batchMax = tx.time;
+    for (const tx of accepted) if (tx.time > batchMax) batchMax = tx.time;
     let perCustomer: Map<string, number> | undefined;
     const out: string[] = [];
-    for (const { tx } of accepted) {
+    for (const tx of accepted) {
       const state = states.get(tx.customerId);
       const last = state ? Math.max(state.last, batchMax) : batchMax;
       const horizon = Math.max(state ? state.floor : -1, last - RETAIN_MS);
@@ -310,7 +311,7 @@ export class RiskPipeline {
       if (!candidate && state && state.t.length + accepted.length > MAX_RETAINED_EVENTS) {
         if (!perCustomer) {
           perCustomer = new Map();
-          for (const { tx: other } of accepted) perCustomer.set(other.customerId, (perCustomer.get(other.customerId) ?? 0) + 1);
+          for (const other of accepted) perCustomer.set(other.customerId, (perCustomer.get(other.customerId) ?? 0) + 1);
         }
         candidate = state.t.length + perCustomer.get(tx.customerId)! > MAX_RETAINED_EVENTS;
       }

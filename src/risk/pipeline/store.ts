@@ -1,6 +1,6 @@
 import type { Database } from '../../db/client';
 import type { CustomerState } from '../model/types';
-import { encodeView, encodeViews, type RiskScoreView } from '../view';
+import { encodeView, type RiskScoreView } from '../view';
 
 /** The two queries the pipeline needs, on pg's pool or the embedded PGlite alike. */
 export interface Sql {
@@ -30,16 +30,20 @@ export interface ScoreDetails {
 export interface ScoreRow {
   view: RiskScoreView;
   details: ScoreDetails;
+  /** The customer's newest score of the batch, newer than what it had: it also goes to latest_risk_scores. */
+  latest: boolean;
 }
 
-/** The rows as one JSON array: each score's cached JSON with its details appended, no second serialisation of the score. */
-function encodeScoreRows(rows: ScoreRow[]): string {
-  let out = '[';
-  for (let i = 0; i < rows.length; i++) {
-    const view = encodeView(rows[i].view);
-    out += `${i ? ',' : ''}${view.slice(0, -1)},${JSON.stringify(rows[i].details).slice(1)}`;
+/**
+ * Appends the rows of batch `b` to a JSON array under construction: each score's cached JSON
+ * with its details, its batch and its latest flag appended, no second serialisation of the score.
+ */
+function appendScoreRows(out: string, rows: ScoreRow[], b: number): string {
+  for (const row of rows) {
+    const view = encodeView(row.view);
+    out += `${out.length > 1 ? ',' : ''}${view.slice(0, -1)},${JSON.stringify(row.details).slice(1, -1)},"b":${b},"latest":${row.latest}}`;
   }
-  return `${out}]`;
+  return out;
 }
 
 export interface StateRow {
@@ -93,24 +97,29 @@ export async function findScored(sql: Sql, eventIds: string[]): Promise<Map<stri
   return new Map(rows.map((row) => [row.event_id, { partition: row.partition, offset: row.offset }]));
 }
 
-export interface CommitBatch {
-  groupId: string;
+/** One partition's batch, as it goes into a group commit. */
+export interface PartitionCommit {
   topic: string;
   partition: number;
   /** The checkpoint this batch started from (compare-and-set) and the one it moves to. */
   fromOffset: bigint;
   toOffset: bigint;
-  owner: string;
   states: StateRow[];
+  /** The history rows; those flagged `latest` also go to latest_risk_scores. */
   scores: ScoreRow[];
-  /** The newest score of each customer the batch made newer. */
-  latest: RiskScoreView[];
+}
+
+export interface CommitGroup {
+  groupId: string;
+  owner: string;
   /** Replays overwrite history rows and count how many differed; live runs keep the first. */
   mode: 'live' | 'replay';
+  /** At most one batch per partition (each one's compare-and-set starts from the checkpoint as it is now). */
+  batches: PartitionCommit[];
 }
 
 export interface CommitResult {
-  /** False when the checkpoint had moved: another consumer owns the partition now, nothing was written. */
+  /** False when the checkpoint had moved: another consumer owns the partition now, nothing of this batch was written. */
   committed: boolean;
   /** Replay only: history rows that were missing, and rows whose score, band or factors differed. */
   restored: number;
@@ -119,31 +128,39 @@ export interface CommitResult {
 
 // The keys of RiskScoreView (camelCase, as serialised once for every output) and of ScoreDetails.
 const VIEW_COLUMNS = `"eventId" text, "customerId" text, score int, band text, factors jsonb, "modelVersion" text, "eventTime" timestamptz, "computedAt" timestamptz`;
-const SCORE_COLUMNS = `${VIEW_COLUMNS}, "merchantId" text, mcc text, amount text, currency text, country text, channel text, "deviceId" text, partition int, "offset" bigint`;
+const SCORE_COLUMNS = `b int, latest boolean, ${VIEW_COLUMNS}, "merchantId" text, mcc text, amount text, currency text, country text, channel text, "deviceId" text, partition int, "offset" bigint`;
 
 const LIVE_SCORES = `ON CONFLICT (event_id) DO NOTHING`;
 const REPLAY_SCORES = `ON CONFLICT (event_id) DO UPDATE SET customer_id = excluded.customer_id, score = excluded.score, band = excluded.band,
   factors = excluded.factors, model_version = excluded.model_version, event_time = excluded.event_time, computed_at = excluded.computed_at,
   partition = excluded.partition, "offset" = excluded."offset"`;
 
+// json_to_recordset, not jsonb_to_recordset: the rows are read once, so building the binary
+// jsonb of the whole array first is wasted work (only `factors` and `state` are stored as jsonb).
+// Every row carries `b`, the index of its batch; a batch's rows are written only if its own
+// checkpoint moved (cp returns the batches whose compare-and-set succeeded).
 function commitStatement(mode: 'live' | 'replay'): string {
   return `
-WITH cp AS (
-  UPDATE consumer_checkpoints SET next_offset = $5::bigint, owner = $6, updated_at = now()
-  WHERE group_id = $1 AND topic = $2 AND partition = $3 AND next_offset = $4::bigint
-  RETURNING 1
+WITH batches AS (
+  SELECT * FROM json_to_recordset($2::json) AS p(b int, topic text, partition int, from_offset bigint, to_offset bigint)
+), cp AS (
+  UPDATE consumer_checkpoints c SET next_offset = p.to_offset, owner = $3, updated_at = now()
+  FROM batches p
+  WHERE c.group_id = $1 AND c.topic = p.topic AND c.partition = p.partition AND c.next_offset = p.from_offset
+  RETURNING p.b, p.topic, p.partition
 ), incoming AS (
-  SELECT * FROM jsonb_to_recordset($8::jsonb) AS x(${SCORE_COLUMNS})
+  SELECT * FROM json_to_recordset($5::json) AS x(${SCORE_COLUMNS})
 ), diff AS (
-  SELECT count(*) FILTER (WHERE r.event_id IS NULL)::int AS restored,
+  SELECT x.b, count(*) FILTER (WHERE r.event_id IS NULL)::int AS restored,
          count(*) FILTER (WHERE r.event_id IS NOT NULL AND (r.score <> x.score OR r.band::text <> x.band OR r.factors <> x.factors))::int AS changed
   FROM incoming x LEFT JOIN risk_scores r ON r.event_id = x."eventId"
-  WHERE $10::boolean
+  WHERE $6::boolean
+  GROUP BY x.b
 ), states AS (
   INSERT INTO customer_risk_states AS s (group_id, customer_id, topic, partition, state, last_event_time, event_count, updated_at)
-  SELECT $1, x.customer_id, $2, $3, x.state, x.last_event_time, x.event_count, now()
-  FROM jsonb_to_recordset($7::jsonb) AS x(customer_id text, state jsonb, last_event_time timestamptz, event_count int)
-  WHERE EXISTS (SELECT 1 FROM cp)
+  SELECT $1, x.customer_id, cp.topic, cp.partition, x.state, x.last_event_time, x.event_count, now()
+  FROM json_to_recordset($4::json) AS x(b int, customer_id text, state jsonb, last_event_time timestamptz, event_count int)
+  JOIN cp ON cp.b = x.b
   ON CONFLICT (group_id, customer_id) DO UPDATE SET state = excluded.state, last_event_time = excluded.last_event_time,
     event_count = excluded.event_count, topic = excluded.topic, partition = excluded.partition, updated_at = excluded.updated_at
 ), scores AS (
@@ -152,39 +169,43 @@ WITH cp AS (
   SELECT x."eventId", x."customerId", x.score, x.band::"RiskBand", x.factors, x."modelVersion", x."eventTime", x."computedAt",
     x."merchantId", x.mcc, x.amount::numeric, x.currency, x.country, x.channel::"TransactionChannel", x."deviceId", x.partition, x."offset"
   FROM incoming x
-  WHERE EXISTS (SELECT 1 FROM cp)
+  WHERE x.b IN (SELECT b FROM cp)
   ${mode === 'live' ? LIVE_SCORES : REPLAY_SCORES}
 ), latest AS (
   INSERT INTO latest_risk_scores AS l (customer_id, event_id, score, band, factors, model_version, event_time, computed_at)
   SELECT x."customerId", x."eventId", x.score, x.band::"RiskBand", x.factors, x."modelVersion", x."eventTime", x."computedAt"
-  FROM jsonb_to_recordset($9::jsonb) AS x(${VIEW_COLUMNS})
-  WHERE EXISTS (SELECT 1 FROM cp)
+  FROM incoming x
+  WHERE x.latest AND x.b IN (SELECT b FROM cp)
   ON CONFLICT (customer_id) DO UPDATE SET event_id = excluded.event_id, score = excluded.score, band = excluded.band, factors = excluded.factors,
     model_version = excluded.model_version, event_time = excluded.event_time, computed_at = excluded.computed_at
   WHERE l.event_time <= excluded.event_time
 )
-SELECT (SELECT count(*) FROM cp)::int AS committed, coalesce((SELECT restored FROM diff), 0) AS restored, coalesce((SELECT changed FROM diff), 0) AS changed`;
+SELECT p.b, EXISTS (SELECT 1 FROM cp WHERE cp.b = p.b) AS committed, coalesce(d.restored, 0) AS restored, coalesce(d.changed, 0) AS changed
+FROM batches p LEFT JOIN diff d ON d.b = p.b
+ORDER BY p.b`;
 }
 
 const STATEMENTS = { live: commitStatement('live'), replay: commitStatement('replay') };
 
 /**
- * The batch's effects in one statement, hence one transaction: the checkpoint moves from
- * `fromOffset` to `toOffset` only if it is still at `fromOffset`, and the states, scores and
- * latest scores are written only if it moved. One round trip per batch.
+ * The effects of several partitions' batches in one statement, hence one transaction and one
+ * round trip: each batch's checkpoint moves from `fromOffset` to `toOffset` only if it is still at
+ * `fromOffset`, and that batch's states, scores and latest scores are written only if it moved.
+ * Results are in the order of `group.batches`.
  */
-export async function commitBatch(sql: Sql, batch: CommitBatch): Promise<CommitResult> {
-  const [row] = await sql.query<{ committed: number; restored: number; changed: number }>(STATEMENTS[batch.mode], [
-    batch.groupId,
-    batch.topic,
-    batch.partition,
-    batch.fromOffset.toString(),
-    batch.toOffset.toString(),
-    batch.owner,
-    JSON.stringify(batch.states),
-    encodeScoreRows(batch.scores),
-    encodeViews(batch.latest),
-    batch.mode === 'replay',
-  ], `tollgraph-risk-commit-${batch.mode}`);
-  return { committed: row.committed === 1, restored: row.restored, changed: row.changed };
+export async function commitBatches(sql: Sql, group: CommitGroup): Promise<CommitResult[]> {
+  const partitions: Array<{ b: number; topic: string; partition: number; from_offset: string; to_offset: string }> = [];
+  const states: Array<StateRow & { b: number }> = [];
+  let scores = '[';
+  group.batches.forEach((batch, b) => {
+    partitions.push({ b, topic: batch.topic, partition: batch.partition, from_offset: batch.fromOffset.toString(), to_offset: batch.toOffset.toString() });
+    for (const row of batch.states) states.push({ ...row, b });
+    scores = appendScoreRows(scores, batch.scores, b);
+  });
+  const rows = await sql.query<{ b: number; committed: boolean; restored: number; changed: number }>(
+    STATEMENTS[group.mode],
+    [group.groupId, JSON.stringify(partitions), group.owner, JSON.stringify(states), `${scores}]`, group.mode === 'replay'],
+    `tollgraph-risk-group-commit-${group.mode}`,
+  );
+  return rows.map((row) => ({ committed: row.committed, restored: row.restored, changed: row.changed }));
 }
