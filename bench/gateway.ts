@@ -26,8 +26,23 @@ export interface OverheadResult {
   addedP50: Figure;
   bareRps: Figure;
   fullRps: Figure;
+  /** The same comparison at a fifth of the full path's maximum. */
+  light: LoadPoint;
   /** The usage ledger's writes during the full side's half-load runs, from its own /metrics. */
   ledgerAtHalf: LedgerWrites;
+}
+
+export interface LoadPoint {
+  rate: number;
+  bare: OpenLoopResult[];
+  full: OpenLoopResult[];
+  addedP99: Figure;
+  addedP50: Figure;
+}
+
+/** Full minus bare latency, paired per run (ms). */
+function added(bare: OpenLoopResult[], full: OpenLoopResult[]): { addedP99: Figure; addedP50: Figure } {
+  return { addedP99: figure(full.map((r, i) => r.p99Ms - bare[i].p99Ms)), addedP50: figure(full.map((r, i) => r.p50Ms - bare[i].p50Ms)) };
 }
 
 export interface LedgerWrites {
@@ -110,16 +125,29 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const halfRate = Math.max(10, Math.round(fullRps.median / 2));
     const ledger = () => scrapeHistogram(fullUrl, 'tollgraph_usage_ledger_write_seconds');
     const ledgerBefore = await ledger();
-    for (let run = 0; run < runs; run++) {
-      const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
-      for (const side of order) {
-        const measured = await openLoop(side === 'bare' ? bare : full, halfRate, seconds, CONNECTIONS);
-        tolerate(measured, `${side} at ${halfRate} req/s`, log);
-        result[side].half.push(measured);
-        log(`gateway overhead: ${side} at ${halfRate} req/s run ${run + 1}: p50 ${measured.p50Ms.toFixed(2)} ms, p99 ${measured.p99Ms.toFixed(2)} ms`);
+    const atRate = async (rate: number) => {
+      const measured = { bare: [] as OpenLoopResult[], full: [] as OpenLoopResult[] };
+      for (let run = 0; run < runs; run++) {
+        const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
+        for (const side of order) {
+          const r = await openLoop(side === 'bare' ? bare : full, rate, seconds, CONNECTIONS);
+          tolerate(r, `${side} at ${rate} req/s`, log);
+          measured[side].push(r);
+          log(`gateway overhead: ${side} at ${rate} req/s run ${run + 1}: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+        }
       }
-    }
+      return measured;
+    };
+    const half = await atRate(halfRate);
+    result.bare.half = half.bare;
+    result.full.half = half.full;
     const writes = histogramDelta(ledgerBefore, await ledger());
+    // A lighter load too: how the added latency grows with the load says what it is made of.
+    const lightLoad = async (): Promise<LoadPoint> => {
+      const rate = Math.max(10, Math.round(fullRps.median / 5));
+      const m = await atRate(rate);
+      return { rate, bare: m.bare, full: m.full, ...added(m.bare, m.full) };
+    };
     const records = writes.count ? result.full.half.reduce((sum, r) => sum + r.samples, 0) / writes.count : 0;
     const ledgerAtHalf: LedgerWrites = {
       writes: writes.count,
@@ -134,11 +162,11 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       ...result,
       ratio: figure(result.full.max.map((r, i) => r.requestsPerSecond / result.bare.max[i].requestsPerSecond)),
       halfRate,
-      addedP99: figure(result.full.half.map((r, i) => r.p99Ms - result.bare.half[i].p99Ms)),
-      addedP50: figure(result.full.half.map((r, i) => r.p50Ms - result.bare.half[i].p50Ms)),
+      ...added(result.bare.half, result.full.half),
       bareRps,
       fullRps,
       ledgerAtHalf,
+      light: await lightLoad(),
     };
 
     // Benchmark 2: risk reads through the full path at fixed rates.

@@ -3,6 +3,7 @@ import type { GatewayResults } from './gateway';
 import type { IngestionResult } from './ingestion';
 import type { Machine } from './machine';
 import type { MeteringResult } from './metering';
+import type { OpenLoopResult } from './lib/load';
 import { fmt, pct, type Figure } from './lib/stats';
 
 export interface BenchResults {
@@ -106,10 +107,17 @@ flush (typically 0.1-2 ms on SSDs) to every commit.`);
     const full = overhead.full.max[i];
     return [String(i + 1), fmt(bare.requestsPerSecond), fmt(full.requestsPerSecond), pct(full.requestsPerSecond / bare.requestsPerSecond), `${fmt(bare.p50Ms)} / ${fmt(bare.p99Ms)}`, `${fmt(full.p50Ms)} / ${fmt(full.p99Ms)}`];
   });
-  const halfRows = overhead.bare.half.map((bare, i) => {
-    const full = overhead.full.half[i];
-    return [String(i + 1), `${fmt(bare.p50Ms, 2)} / ${fmt(bare.p99Ms, 2)}`, `${fmt(full.p50Ms, 2)} / ${fmt(full.p99Ms, 2)}`, fmt(full.p50Ms - bare.p50Ms, 2), fmt(full.p99Ms - bare.p99Ms, 2), `${bare.failures} / ${full.failures}`];
-  });
+  const loadTable = (point: { bare: OpenLoopResult[]; full: OpenLoopResult[]; addedP50: Figure; addedP99: Figure }) =>
+    table(['run', 'bare p50 / p99 ms', 'Tollgraph p50 / p99 ms', 'added p50 ms', 'added p99 ms', 'failed requests (bare / Tollgraph)'], [
+      ...point.bare.map((bare, i) => {
+        const full = point.full[i];
+        return [String(i + 1), `${fmt(bare.p50Ms, 2)} / ${fmt(bare.p99Ms, 2)}`, `${fmt(full.p50Ms, 2)} / ${fmt(full.p99Ms, 2)}`, fmt(full.p50Ms - bare.p50Ms, 2), fmt(full.p99Ms - bare.p99Ms, 2), `${bare.failures} / ${full.failures}`];
+      }),
+      ['median', '', '', fmt(point.addedP50.median, 2), fmt(point.addedP99.median, 2), ''],
+      ['spread (ms)', '', '', `${fmt(point.addedP50.min, 2)} to ${fmt(point.addedP50.max, 2)}`, `${fmt(point.addedP99.min, 2)} to ${fmt(point.addedP99.max, 2)}`, ''],
+    ]);
+  const light = overhead.light;
+  const ledger = overhead.ledgerAtHalf;
   out.push(`## 1. Gateway overhead
 
 \`query RiskScore($customerId: ID!) { riskScore(customerId: $customerId) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion } }\`
@@ -125,36 +133,41 @@ ${table(['run', 'bare req/s', 'Tollgraph req/s', 'ratio', 'bare p50 / p99 ms', '
 
 **At half of Tollgraph's maximum** (${fmt(overhead.halfRate)} req/s, open loop, both servers):
 
-${table(['run', 'bare p50 / p99 ms', 'Tollgraph p50 / p99 ms', 'added p50 ms', 'added p99 ms', 'failed requests (bare / Tollgraph)'], [
-    ...halfRows,
-    ['median', '', '', fmt(overhead.addedP50.median, 2), fmt(overhead.addedP99.median, 2), ''],
-    ['spread (ms)', '', '', `${fmt(overhead.addedP50.min, 2)} to ${fmt(overhead.addedP50.max, 2)}`, `${fmt(overhead.addedP99.min, 2)} to ${fmt(overhead.addedP99.max, 2)}`, ''],
-  ])}
+${loadTable({ bare: overhead.bare.half, full: overhead.full.half, addedP50: overhead.addedP50, addedP99: overhead.addedP99 })}
+
+**At a fifth of Tollgraph's maximum** (${fmt(light.rate)} req/s, same method):
+
+${loadTable(light)}
+
+The usage ledger during the half-load runs (the full server's own \`tollgraph_usage_ledger_write_seconds\`):
+${fmt(ledger.writes)} group-committed writes, ${fmt(ledger.recordsPerWrite, 1)} records each, mean ${ms(ledger.meanMs, 2)}, p50 ≤ ${ms(ledger.p50BoundMs, 1)}, p99 ≤ ${ms(ledger.p99BoundMs, 1)} (histogram bucket bounds).
 
 A failed request (any answer but 200, or a connection error) counts as the slowest; more than
 1 % failed would void the run.
 
 Targets: throughput ≥ 85 % of bare: ${verdict(overhead.ratio.median >= 0.85)} (${pct(overhead.ratio.median)}); added p99 ≤ 2 ms at half load: ${verdict(overhead.addedP99.median <= 2)} (${ms(overhead.addedP99.median, 2)}).
 
-**What limits it.** Both servers are CPU-bound in one Node.js process (one core; the other is
-shared by autocannon, Redis and PostgreSQL). The bare server does one Redis read per request;
-Tollgraph adds, per request: a request id and a child logger (pino-http), a SHA-256 of the key
-and two cache look-ups (key, account), cost analysis of the document before and after
-execution, **two Redis round trips** to reserve the burst and daily units (rate-limiter-flexible,
-one Lua script each), the RateLimit headers and \`extensions.cost\`, a histogram per request, and
-one ledger row per request (a multi-row INSERT shared by the requests of the same moment). At
-this size of resolver (one Redis GET) that fixed work is about as large as the resolver and
-GraphQL execution themselves, so the ratio says more about how cheap the resolver is than about
-the gateway: with a resolver that does real work (a Postgres query, \`riskScores\` of 100 ids) the
-same fixed cost is a much smaller share. Latency at half load: the ledger write (one Postgres
-round trip, shared) and the two Redis round trips are on every request's path, by design
-(record before answering; reserve before executing).
+**What limits it.** Both servers are CPU-bound in one Node.js process; the machine's other core
+is shared by the load generator, Redis and PostgreSQL. The bare server does one Redis read per
+request. Tollgraph adds, per request: a request id, a SHA-256 of the key and two in-process
+cache look-ups (key, account), cost analysis (the requested cost is remembered per document when
+no variable decides it; the actual cost walks the response), **one Redis round trip** (one Lua
+script draws burst and daily units), the RateLimit headers and \`extensions.cost\`, two
+histograms, and one usage-ledger row, group-committed and awaited before the response. At this
+resolver size (one Redis GET) that fixed work is of the same order as the resolver and GraphQL
+execution themselves, and it costs PostgreSQL and Redis CPU on the same two cores as well. The
+added latency grows with the load (a fifth of the maximum against half of it): at light load it
+is about the two round trips on the path (the Redis script and the ledger commit, mean
+${ms(ledger.meanMs, 2)} at half load); at half load most of it is waiting for a core, which the extra
+CPU per request (the gateway's, PostgreSQL's for the ledger, Redis's for the script) makes
+longer, not the ledger write, whose time stays small.
 
-**What would raise it.** Reserving burst and daily units in one Redis script (one round trip
-instead of two, and half the Lua calls), or batching reservations of concurrent requests the way
-the ledger batches rows; running two or more gateway processes (the limits are in Redis and
-shared, so they scale out); skipping the per-request child logger unless the level logs
-requests. Each of these is measured against this baseline by re-running \`npm run bench\`.`);
+**What would raise it.** Cores not shared with PostgreSQL, Redis and the load generator; two or
+more gateway processes (limits and the ledger are shared through Redis and PostgreSQL, so the
+gateway scales out); batching the limit reservations of concurrent requests the way the ledger
+batches rows. Not answering before the usage row is durable would take the commit off the path,
+but it is what makes "every 200 the client saw is billed exactly once" hold after a kill -9
+(test/metering), so it stays. Each of these is measured against this baseline by re-running \`npm run bench\`.`);
 
   // 2
   out.push(`## 2. Risk query latency
@@ -291,6 +304,10 @@ because the machine's noise is larger than some of the gains.
 | pipeline (\`src/risk/contract.ts\`) | zod's \`safeParse\` and its result objects: ~4 % of the consumer's CPU, plus garbage | valid events are checked by the schema's own rules (same regular expressions, zod's own date-time pattern, same bounds) without zod; anything not plainly valid still goes through zod, which decides and words the DLQ reason. A test checks both agree on 3,000 feed events with 20 % broken ones | zod 3.0 % → 0.3 % of the consumer's CPU |
 | pipeline (\`view.ts\`, \`outputs.ts\`, \`store.ts\`) | each score serialised four times (Redis, risk-scores topic, pub/sub, and again with snake_case keys for Postgres): \`commitBatch\` alone 10 % self time | each score is serialised once (\`encodeView\`) and the same JSON goes to Redis, the topic, pub/sub and, with the transaction's details appended, to Postgres (\`jsonb_to_recordset\` reads the camelCase keys) | 150,000 events, one process: 15,315 / 15,536 → 16,930 / 16,960 events/s (+10 %) |
 | usage ledger (\`src/metering/ledger.ts\`) | every billable response waited for the 5 ms group-commit timer (p50 ≈ 7 ms for a 1 ms query) | adaptive group commit: with no write in flight, what this turn of the event loop recorded is written at once; while one is in flight, records gather and go when it ends (at most \`METERING_FLUSH_MS\` later, or at \`METERING_MAX_BATCH\`). Batches still grow with the load (the 300-concurrent-records test still sees ≤ 2 INSERTs) | \`riskScore\` at 500 req/s p50 7.1 / 7.5 → 2.8 / 3.1 ms; \`riskScores(100 ids)\` at 50 req/s p50 11.5 / 11.5 → 6.3 / 7.0 ms |
+| limits (\`src/limits/atomic-reserve.ts\`, \`src/redis/client.ts\`) | two Redis round trips per request (burst, then daily; a third to give units back on refusal), each its own socket write: \`reserve\` 10.6 % inclusive, \`writev\` 10 % self | one Lua script draws burst and daily on rate-limiter-flexible's own keys (get, reward and the insurance fallback unchanged; a refused daily draw no longer touches the counter); ioredis auto-pipelining sends the commands of one event-loop turn in one write. The 200-client exact-quota test and the Redis-outage test are unchanged and pass | gateway ratio 51 % (2,054 vs 3,995 req/s, the previous report) → 60 % (2,689 vs 4,511) with the next two rows |
+| usage ledger (\`src/metering/ledger.ts\`) | Prisma's raw-query path 4.5 % of the gateway's CPU | plain \`pg\` (\`db.sql\`, PGlite alike) and one statement text for any batch size (\`unnest\` of column arrays), prepared once per connection | (in the row above) |
+| request logging (\`src/ops/request-log.ts\`) | pino-http made a child logger per request, serialising its bindings, though nothing is logged for a successful query at \`info\`: 3.7 % | a small middleware: same request ids and redaction, child logger made on first use; the context's \`log\` is a function (Apollo copies the context per request, which ran a getter) | (in the row above) |
+| cost analysis (\`src/cost/analyze.ts\`) | the document analysed three times per request (access, cost, settle), fragments indexed each time | the requested cost is kept per operation when no variable decided it (Apollo hands back the same parsed document); fragment index per document; one-shot SHA-256; the UTC day computed once a day | 61 % (2,780 vs 4,570) → 61 % (3,023 vs 4,986): inside the noise |
 | accounts (\`src/accounts/service.ts\`) | \`z.uuid()\` built anew on every authenticated request | the schema is built once | (inside the noise of the throughput runs) |
 
 **Left undone, and why.**
@@ -303,8 +320,6 @@ because the machine's noise is larger than some of the gains.
   \`(customer_id, event_time, event_id)\`), so every score pays for an index nobody reads. It needs
   a migration (\`prisma/schema.prisma\` + \`scripts/migration-diff.mjs\`); not done here for want of a
   measured A/B in the time available.
-- *Two Redis round trips per request for limits*: reserving burst and daily in one Lua script
-  (or running them concurrently) would take one round trip off every request, but the exact
-  quota accounting under concurrency (the 200-client test) must be re-proven for it; not done.
-- *Per-request child logger* (pino-http serialises the request bindings even when nothing is
-  logged at \`info\`): changing it changes the log lines' shape.`;
+- *Reserving for many requests at once* (a batch of concurrent reservations in one script, as
+  the ledger batches rows): would take Redis work off each request, but a refusal must still be
+  exact per request; not done.`;
