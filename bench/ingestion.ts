@@ -7,7 +7,7 @@ import { forkChild, suffix, type Child } from './lib/common';
 import { figure, type Figure } from './lib/stats';
 import { benchFeed, createWorld, type World } from './lib/world';
 
-export type ConsumerKind = 'kafkajs' | 'platformatic' | 'pipeline';
+export type ConsumerKind = 'kafkajs' | 'decode' | 'score' | 'platformatic' | 'pipeline';
 
 export interface IngestionResult {
   events: number;
@@ -19,6 +19,13 @@ export interface IngestionResult {
   pipelineShare: Figure;
   /** @platformatic/kafka / kafkajs, paired per run. */
   platformaticShare: Figure;
+  /**
+   * References, paired per run with raw kafkajs: kafkajs + JSON.parse + contract validation
+   * (`decode`), and + the model on in-memory states (`score`): the per-event work any pipeline
+   * does before its first output, so a reader sees what share of the raw rate it alone leaves.
+   */
+  decodeShare: Figure;
+  scoreShare: Figure;
 }
 
 /** Topics under the world's prefix, and a producer on them. */
@@ -78,10 +85,11 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
 
     const runs = smoke ? 1 : 3;
     const seconds = smoke ? 4 : 20;
-    const rates: Record<ConsumerKind, number[]> = { kafkajs: [], platformatic: [], pipeline: [] };
+    const rates: Record<ConsumerKind, number[]> = { kafkajs: [], decode: [], score: [], platformatic: [], pipeline: [] };
     const sql = sqlOf(world.services.db);
+    const shareOfRaw = (of: number[]) => figure(of.map((rate, i) => rate / rates.kafkajs[i]));
     for (let run = 0; run < runs; run++) {
-      for (const kind of ['kafkajs', 'platformatic', 'pipeline'] as const) {
+      for (const kind of ['kafkajs', 'decode', 'score', 'platformatic', 'pipeline'] as const) {
         if (kind === 'pipeline') {
           // Every pipeline run starts from nothing: no history, no states, no checkpoints.
           await sql.query('TRUNCATE risk_scores, latest_risk_scores, customer_risk_states, consumer_checkpoints');
@@ -93,9 +101,11 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       events,
       partitions: world.config.TRANSACTIONS_PARTITIONS,
       produceSeconds,
-      rates: { kafkajs: figure(rates.kafkajs), platformatic: figure(rates.platformatic), pipeline: figure(rates.pipeline) },
-      pipelineShare: figure(rates.pipeline.map((rate, i) => rate / rates.kafkajs[i])),
-      platformaticShare: figure(rates.platformatic.map((rate, i) => rate / rates.kafkajs[i])),
+      rates: { kafkajs: figure(rates.kafkajs), decode: figure(rates.decode), score: figure(rates.score), platformatic: figure(rates.platformatic), pipeline: figure(rates.pipeline) },
+      pipelineShare: shareOfRaw(rates.pipeline),
+      platformaticShare: shareOfRaw(rates.platformatic),
+      decodeShare: shareOfRaw(rates.decode),
+      scoreShare: shareOfRaw(rates.score),
     };
   } finally {
     await kafka.close();

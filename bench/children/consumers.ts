@@ -1,6 +1,10 @@
 /**
  * One consumer process for the ingestion and freshness benchmarks (BENCH_CONSUMER):
  * - `kafkajs`: raw kafkajs, the pipeline's own consumer settings, no processing (count only);
+ * - `decode`: the same, plus the per-event work no pipeline can skip: JSON.parse and the
+ *   contract's validation of every message (a reference for what share that alone takes);
+ * - `score`: the same, plus the model on in-memory customer states (de-duplication, features,
+ *   score), still no output and no Postgres: the pipeline's CPU work before any I/O;
  * - `platformatic`: raw @platformatic/kafka (a peer client), no processing;
  * - `pipeline`: the full risk pipeline exactly as `tollgraph risk consume` runs it
  *   (startRiskConsumer: validate, score, state, Redis, risk-scores topic, Postgres commit).
@@ -10,10 +14,13 @@
  * BENCH_SECONDS, or the batch that reached BENCH_TOTAL. BENCH_TOTAL=0 runs until stopped.
  */
 import { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/ops/logger';
-import { startRiskConsumer } from '../../src/risk/kafka/consumer';
+import { decodeTransaction } from '../../src/risk/contract';
+import { riskConsumerSettings, startRiskConsumer } from '../../src/risk/kafka/consumer';
+import { assess, duplicateStatus } from '../../src/risk/model/score';
+import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
 import { buildServices } from '../../src/services';
 import { childMain, tell } from '../lib/common';
 
@@ -55,15 +62,25 @@ function counted(n: number): void {
 childMain(async () => {
   const brokers = process.env.KAFKA_BROKERS!.split(',');
   if (kind === 'kafkajs') {
-    const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_666 });
-    consumer.on(consumer.events.GROUP_JOIN, joined);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: Number(process.env.RISK_CONSUMER_CONCURRENCY ?? 4),
-      eachBatch: async ({ batch }) => counted(batch.messages.length),
+    await rawKafkajs(brokers, (messages) => messages.length);
+  } else if (kind === 'decode') {
+    const { RISK_MAX_EVENT_BYTES } = loadConfig({ ...process.env });
+    await rawKafkajs(brokers, (messages) => {
+      for (const message of messages) decodeTransaction(message.value, message.key, RISK_MAX_EVENT_BYTES);
+      return messages.length;
+    });
+  } else if (kind === 'score') {
+    const { RISK_MAX_EVENT_BYTES } = loadConfig({ ...process.env });
+    const states = new Map<string, CustomerState>();
+    await rawKafkajs(brokers, (messages) => {
+      for (const message of messages) {
+        const decoded = decodeTransaction(message.value, message.key, RISK_MAX_EVENT_BYTES);
+        if (!decoded.ok) continue;
+        let state = states.get(decoded.tx.customerId);
+        if (!state) states.set(decoded.tx.customerId, (state = newCustomerState()));
+        if (duplicateStatus(state, decoded.tx.eventId, decoded.tx.time) === 'new') assess(state, decoded.tx);
+      }
+      return messages.length;
     });
   } else if (kind === 'platformatic') {
     const consumer = new PlatformaticConsumer({ clientId: 'bench-platformatic', groupId, bootstrapBrokers: brokers, sessionTimeout: 10_000, heartbeatInterval: 1_666 });
@@ -91,10 +108,25 @@ childMain(async () => {
     if (process.env.BENCH_TRACE) trace(running.pipeline as unknown as { options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } }; processBatch: (...a: unknown[]) => Promise<unknown> });
     process.once('SIGTERM', () => void running.stop().finally(() => process.exit(0)));
   } else {
-    throw new Error(`BENCH_CONSUMER must be kafkajs, platformatic or pipeline (got ${kind})`);
+    throw new Error(`BENCH_CONSUMER must be kafkajs, decode, score, platformatic or pipeline (got ${kind})`);
   }
   tell({ type: 'ready' });
 });
+
+/** A plain kafkajs consumer with the pipeline's consumer settings; `handle` does the work of a batch and says how many events it finished. */
+async function rawKafkajs(brokers: string[], handle: (messages: KafkaMessage[]) => number): Promise<void> {
+  const settings = riskConsumerSettings(loadConfig({ ...process.env }));
+  const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, ...settings.consumer });
+  consumer.on(consumer.events.GROUP_JOIN, joined);
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    ...settings.run,
+    eachBatch: async ({ batch }) => counted(handle(batch.messages)),
+  });
+}
 
 /** BENCH_TRACE: where a batch's wall time goes (diagnostics while tuning; not part of the report). */
 function trace(pipeline: { options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } }; processBatch: (...a: unknown[]) => Promise<unknown> }) {

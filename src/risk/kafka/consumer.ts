@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Config } from '../../config/schema';
 import type { Services } from '../../services';
 import { riskMetrics } from '../pipeline/metrics';
 import { riskOutputs, type RiskOutputs } from '../pipeline/outputs';
@@ -33,6 +34,17 @@ export interface RunningRiskConsumer {
 }
 
 const COMMIT_EVERY_MS = 1000;
+
+/**
+ * The kafkajs settings of the risk consumer that bear on how it fetches and hands out batches
+ * (the benchmark's raw kafkajs consumer uses exactly these, so the two compare like for like).
+ */
+export function riskConsumerSettings(config: Pick<Config, 'RISK_SESSION_TIMEOUT_MS' | 'RISK_CONSUMER_CONCURRENCY'>) {
+  return {
+    consumer: { sessionTimeout: config.RISK_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(500, Math.floor(config.RISK_SESSION_TIMEOUT_MS / 6)) },
+    run: { partitionsConsumedConcurrently: config.RISK_CONSUMER_CONCURRENCY },
+  };
+}
 const RETRY_MS = 1000;
 
 /**
@@ -80,13 +92,8 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       initialOffset: lowWatermarks(admin),
     });
 
-    consumer = kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: config.RISK_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.max(500, Math.floor(config.RISK_SESSION_TIMEOUT_MS / 6)),
-      retry: { retries: 10 },
-    });
+    const settings = riskConsumerSettings(config);
+    consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, ...settings.consumer, retry: { retries: 10 } });
     const running = consumer;
     await running.connect();
     await running.subscribe({ topics: [topics.transactions], fromBeginning: true });
@@ -120,7 +127,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     await running.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.RISK_CONSUMER_CONCURRENCY,
+      ...settings.run,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) => {
         if (!isRunning() || isStale()) return;
         const { topic, partition } = batch;
