@@ -83,7 +83,7 @@ export const configSchema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().default(''),
   TRANSACTIONS_PARTITIONS: positiveInt('partition count').default(10),
   RISK_CONSUMER_GROUP: z.string().trim().min(1, { error: 'a consumer group name' }).default('risk-scorer'),
-  RISK_CONSUMER_CONCURRENCY: positiveInt('partitions processed at once').default(4),
+  RISK_CONSUMER_CONCURRENCY: positiveInt('partitions processed at once').default(10),
   RISK_SESSION_TIMEOUT_MS: positiveInt('milliseconds (the broker allows 6000-300000 by default)').default(10000),
   RISK_MAX_EVENT_BYTES: positiveInt('bytes').default(4096),
   RISK_QUALITY_INTERVAL_MS: positiveInt('milliseconds').default(30000),
