@@ -44,11 +44,19 @@ const FIELDS = Object.keys(transactionEventSchema.shape).length;
 const isId = (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= ID_MAX;
 const matches = (value: unknown, pattern: RegExp) => typeof value === 'string' && pattern.test(value);
 
-function plainlyValid(value: unknown): value is TransactionEvent {
-  if (DATE_TIME === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+/** Counts own keys without building Object.keys' array (this runs for every event). */
+function keyCount(object: object): number {
+  let n = 0;
+  for (const _ in object) n++;
+  return n;
+}
+
+/** The event time of a plainly valid event (see above), or undefined: then the schema decides. */
+function plainlyValidTime(value: unknown): number | undefined {
+  if (DATE_TIME === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const event = value as Record<string, unknown>;
-  return (
-    Object.keys(event).length === FIELDS &&
+  const valid =
+    keyCount(event) === FIELDS &&
     matches(event.eventId, UUID) &&
     isId(event.customerId) &&
     isId(event.merchantId) &&
@@ -58,9 +66,10 @@ function plainlyValid(value: unknown): value is TransactionEvent {
     matches(event.country, COUNTRY) &&
     CHANNEL_SET.has(event.channel) &&
     isId(event.deviceId) &&
-    matches(event.timestamp, DATE_TIME) &&
-    inRange(Date.parse(event.timestamp as string))
-  );
+    matches(event.timestamp, DATE_TIME);
+  if (!valid) return undefined;
+  const time = Date.parse(event.timestamp as string);
+  return inRange(time) ? time : undefined;
 }
 
 export type TransactionEvent = z.infer<typeof transactionEventSchema>;
@@ -78,7 +87,8 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-export function toTransaction(event: TransactionEvent): Transaction {
+/** `time` is Date.parse(event.timestamp), when the caller has it already. */
+export function toTransaction(event: TransactionEvent, time = Date.parse(event.timestamp)): Transaction {
   // Field by field (in the schema's order) rather than a spread: one object shape for every event.
   return {
     eventId: event.eventId,
@@ -91,7 +101,7 @@ export function toTransaction(event: TransactionEvent): Transaction {
     channel: event.channel,
     deviceId: event.deviceId,
     timestamp: event.timestamp,
-    time: Date.parse(event.timestamp),
+    time,
     amountEur: Number(event.amount) * (EUR_PER_UNIT[event.currency] ?? 1),
   };
 }
@@ -110,11 +120,13 @@ export function decodeTransaction(value: Buffer | null, key: Buffer | string | n
     return { ok: false, reason: 'MALFORMED', detail: error instanceof SyntaxError ? `not JSON: ${error.message}` : 'not UTF-8 text' };
   }
   let event: TransactionEvent;
-  if (plainlyValid(parsed)) event = parsed;
+  let time = plainlyValidTime(parsed);
+  if (time !== undefined) event = parsed as TransactionEvent;
   else {
     const result = transactionEventSchema.safeParse(parsed);
     if (!result.success) return { ok: false, reason: 'SCHEMA_VIOLATION', detail: describeIssues(result.error) };
     event = result.data;
+    time = Date.parse(event.timestamp);
   }
   if (key !== null) {
     const keyText = typeof key === 'string' ? key : key.toString('utf8');
@@ -122,7 +134,7 @@ export function decodeTransaction(value: Buffer | null, key: Buffer | string | n
   } else {
     return { ok: false, reason: 'KEY_MISMATCH', detail: 'message has no key; it must be the customerId' };
   }
-  return { ok: true, tx: toTransaction(event) };
+  return { ok: true, tx: toTransaction(event, time) };
 }
 
 /** Serialises an event the way producers should (the feed uses it). */

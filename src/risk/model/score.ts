@@ -269,7 +269,7 @@ export interface Scored extends Assessment {
 /** Scores the transaction against the state, then counts it in. The caller has ruled out duplicates. */
 export function assess(state: CustomerState, tx: Transaction): Scored {
   const features = extractFeatures(state, tx);
-  const assessment = scoreFeatures(features, tx);
+  const { score, band, factors } = scoreFeatures(features, tx);
   updateState(state, tx);
-  return { ...assessment, late: features.late, newest: features.newest };
+  return { score, band, factors, late: features.late, newest: features.newest };
 }
