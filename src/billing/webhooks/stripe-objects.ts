@@ -50,6 +50,12 @@ export function invoiceSubscriptionMetadata(invoice: StripeObject): Record<strin
   return { ...metadataOf(isObject(invoice.subscription_details) ? invoice.subscription_details : undefined), ...metadataOf(details) };
 }
 
+/** What an invoice says about its subscription's account, plan, customer and prices. */
+export function invoiceHints(invoice: StripeObject) {
+  const metadata = invoiceSubscriptionMetadata(invoice);
+  return { accountId: metadata.accountId, planCode: metadata.planCode, customerId: idOf(invoice.customer), priceIds: invoicePriceIds(invoice) };
+}
+
 /** Price ids of the invoice's lines (`pricing.price_details.price`, formerly `price`). */
 export function invoicePriceIds(invoice: StripeObject): string[] {
   return listData(invoice.lines)

@@ -1,6 +1,6 @@
 import type { SubscriptionSignal } from '../../subscriptions';
 import type { StoredEvent, WebhookHandler } from '../handler';
-import { idOf, invoicePriceIds, invoiceSubscriptionId, invoiceSubscriptionMetadata } from '../stripe-objects';
+import { invoiceHints, invoiceSubscriptionId } from '../stripe-objects';
 
 /**
  * A subscription invoice was paid: the first one (incomplete -> active) or a renewal, possibly
@@ -12,7 +12,6 @@ export const invoicePaid: WebhookHandler = {
   rank: 5,
   subscriptionOf: invoiceSubscriptionId,
   signal(event: StoredEvent): SubscriptionSignal {
-    const metadata = invoiceSubscriptionMetadata(event.object);
-    return { kind: 'paid', hints: { accountId: metadata.accountId, planCode: metadata.planCode, customerId: idOf(event.object.customer), priceIds: invoicePriceIds(event.object) } };
+    return { kind: 'paid', hints: invoiceHints(event.object) };
   },
 };

@@ -1,6 +1,6 @@
 import type { SubscriptionSignal } from '../../subscriptions';
 import type { StoredEvent, WebhookHandler } from '../handler';
-import { idOf, invoicePriceIds, invoiceSubscriptionId, invoiceSubscriptionMetadata } from '../stripe-objects';
+import { invoiceHints, invoiceSubscriptionId } from '../stripe-objects';
 
 /**
  * A subscription invoice could not be charged. A renewal's failure makes the subscription
@@ -13,11 +13,6 @@ export const invoicePaymentFailed: WebhookHandler = {
   rank: 4,
   subscriptionOf: invoiceSubscriptionId,
   signal(event: StoredEvent): SubscriptionSignal {
-    const metadata = invoiceSubscriptionMetadata(event.object);
-    return {
-      kind: 'payment_failed',
-      firstInvoice: event.object.billing_reason === 'subscription_create',
-      hints: { accountId: metadata.accountId, planCode: metadata.planCode, customerId: idOf(event.object.customer), priceIds: invoicePriceIds(event.object) },
-    };
+    return { kind: 'payment_failed', firstInvoice: event.object.billing_reason === 'subscription_create', hints: invoiceHints(event.object) };
   },
 };
