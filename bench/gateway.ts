@@ -1,5 +1,6 @@
 import { forkChild, freePort, type Child } from './lib/common';
 import { closedLoop, graphqlOnce, openLoop, type ClosedLoopResult, type GraphqlLoad, type OpenLoopResult } from './lib/load';
+import { processesStartingWith, startCpuMeter } from './lib/cpu';
 import { histogramDelta, quantileBound, scrapeHistogram } from './lib/prometheus';
 import { figure, type Figure } from './lib/stats';
 import { createWorld, seedLatestScores } from './lib/world';
@@ -16,8 +17,8 @@ export const CONNECTIONS = 32;
 
 export interface OverheadResult {
   connections: number;
-  bare: { max: ClosedLoopResult[]; half: OpenLoopResult[] };
-  full: { max: ClosedLoopResult[]; half: OpenLoopResult[] };
+  bare: SideResult;
+  full: SideResult;
   /** Full / bare throughput, paired per run. */
   ratio: Figure;
   halfRate: number;
@@ -30,6 +31,19 @@ export interface OverheadResult {
   light: LoadPoint;
   /** The usage ledger's writes during the full side's half-load runs, from its own /metrics. */
   ledgerAtHalf: LedgerWrites;
+}
+
+/** CPU microseconds per request at maximum load, by process group. */
+export interface CpuPerRequest {
+  server: number;
+  postgres: number;
+  redis: number;
+}
+
+export interface SideResult {
+  max: ClosedLoopResult[];
+  half: OpenLoopResult[];
+  cpu: CpuPerRequest[];
 }
 
 export interface LoadPoint {
@@ -86,9 +100,17 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       });
       children.push(child);
       const { url } = await child.next<{ type: 'ready'; url: string }>('ready');
-      return url as string;
+      return { url: url as string, pid: child.process.pid! };
     };
-    const [bareUrl, fullUrl] = await Promise.all([start('bare'), start('full')]);
+    const [bareServer, fullServer] = await Promise.all([start('bare'), start('full')]);
+    const [bareUrl, fullUrl] = [bareServer.url, fullServer.url];
+    // Where the CPU goes at maximum load: the server process and the services it calls.
+    const database = new URL(world.env.DATABASE_URL!);
+    const cpuSources = (pid: number) => ({
+      server: () => [pid],
+      postgres: () => processesStartingWith(`postgres: ${decodeURIComponent(database.username)} ${database.pathname.slice(1)} `),
+      redis: () => processesStartingWith('redis-server'),
+    });
     const headers = { authorization: `Bearer ${world.apiKey}` };
     const single = customers.map((customerId) => JSON.stringify({ query: RISK_SCORE, operationName: 'RiskScore', variables: { customerId } }));
     const bare: GraphqlLoad = { url: bareUrl, headers: {}, bodies: single };
@@ -108,15 +130,19 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     await closedLoop(bare, CONNECTIONS, smoke ? 1 : 3);
     await closedLoop(full, CONNECTIONS, smoke ? 1 : 3);
 
-    const result = { bare: { max: [] as ClosedLoopResult[], half: [] as OpenLoopResult[] }, full: { max: [] as ClosedLoopResult[], half: [] as OpenLoopResult[] } };
+    const emptySide = (): SideResult => ({ max: [], half: [], cpu: [] });
+    const result = { bare: emptySide(), full: emptySide() };
     for (let run = 0; run < runs; run++) {
       // Alternate the order so drift on a noisy machine does not always favour one side.
       const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
       for (const side of order) {
+        const cpu = startCpuMeter(cpuSources((side === 'bare' ? bareServer : fullServer).pid));
         const measured = await closedLoop(side === 'bare' ? bare : full, CONNECTIONS, seconds);
         if (measured.failures) throw new Error(`${side}: ${measured.failures} failed requests under load`);
         result[side].max.push(measured);
-        log(`gateway overhead: ${side} max run ${run + 1}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99Ms} ms`);
+        result[side].cpu.push(cpu.perRequest(measured.total));
+        const used = result[side].cpu.at(-1)!;
+        log(`gateway overhead: ${side} max run ${run + 1}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99Ms} ms; CPU µs/request server ${used.server.toFixed(0)}, postgres ${used.postgres.toFixed(0)}, redis ${used.redis.toFixed(0)}`);
       }
     }
     const bareRps = figure(result.bare.max.map((r) => r.requestsPerSecond));

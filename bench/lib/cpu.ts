@@ -1,0 +1,47 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every common build). */
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** Processes whose command line starts with `prefix` (e.g. Postgres backends of one database). */
+export function processesStartingWith(prefix: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').startsWith(prefix)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * CPU microseconds per request spent by each group of processes over a stretch of load: where
+ * the machine's time goes (the server, and the services it calls), beside the throughput.
+ */
+export function startCpuMeter<K extends string>(sources: Record<K, () => number[]>): { perRequest(requests: number): Record<K, number> } {
+  const before = new Map<number, number>();
+  const groups = Object.entries(sources) as Array<[K, () => number[]]>;
+  for (const [, pids] of groups) for (const pid of pids()) before.set(pid, cpuSeconds(pid));
+  return {
+    perRequest: (requests) =>
+      Object.fromEntries(
+        groups.map(([name, pids]) => {
+          const used = pids().reduce((sum, pid) => sum + cpuSeconds(pid) - (before.get(pid) ?? 0), 0);
+          return [name, (used * 1e6) / Math.max(1, requests)];
+        }),
+      ) as Record<K, number>,
+  };
+}
