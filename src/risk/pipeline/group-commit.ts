@@ -22,56 +22,80 @@ export interface GroupCommitOptions {
   mode: 'live' | 'replay';
 }
 
+/** Rounds in flight at once: one can write to Postgres while the next one sends its outputs. */
+const ROUNDS_IN_FLIGHT = 2;
+/** A round stops taking batches past this many events (a single larger batch still goes alone). */
+const ROUND_EVENTS = 8_000;
+
 /**
  * Group commit across partitions: the batches that are ready at the same moment (kafkajs hands
  * the partitions of one fetch to concurrent `eachBatch` calls) share one round of outputs
  * (Redis, the risk-scores topic, the DLQ) and one Postgres transaction, instead of one each.
- * A batch that becomes ready while a round is in flight goes into the next round. Each batch
- * keeps its own compare-and-set on its partition's checkpoint, so a fenced partition does not
- * hold back the others; if a round fails, every batch in it fails (nothing of it was committed).
- * The order is unchanged: outputs first (at least once), then the commit.
+ * Up to ROUNDS_IN_FLIGHT rounds run at once, on disjoint partitions, so the Postgres commit of
+ * one overlaps the outputs of the next (two transactions never touch the same rows: customers,
+ * and so states, latest scores and history rows, belong to one partition each). A partition is
+ * in at most one round at a time. Each batch keeps its own compare-and-set on its partition's
+ * checkpoint, so a fenced partition does not hold back the others; if a round fails, every batch
+ * in it fails (nothing of it was committed). Within a round the order is unchanged: outputs
+ * first (at least once), then the commit.
  */
 export class GroupCommit {
   private queue: Waiting[] = [];
-  private flushing = false;
+  private readonly busy = new Set<string>();
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(private readonly options: GroupCommitOptions) {}
 
   commit(batch: PreparedBatch): Promise<CommitResult> {
     return new Promise<CommitResult>((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
+      if (!this.scheduled) {
+        this.scheduled = true;
         // Let the other partitions of the same fetch, scored in this turn of the event loop, join.
-        setImmediate(() => void this.drain());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.start();
+        });
       }
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length) {
+  private start(): void {
+    while (this.inFlight < ROUNDS_IN_FLIGHT) {
       const round = this.take();
-      try {
-        const results = await this.flush(round.map((waiting) => waiting.batch));
-        round.forEach((waiting, i) => waiting.resolve(results[i]));
-      } catch (error) {
-        for (const waiting of round) waiting.reject(error);
-      }
+      if (round.length === 0) return;
+      this.inFlight++;
+      void this.run(round).finally(() => {
+        this.inFlight--;
+        for (const waiting of round) this.busy.delete(keyOf(waiting.batch));
+        this.start();
+      });
     }
-    this.flushing = false;
   }
 
-  /** The queued batches, at most one per partition (a second one waits for the next round: its compare-and-set starts where the first one ends). */
+  private async run(round: Waiting[]): Promise<void> {
+    try {
+      const results = await this.flush(round.map((waiting) => waiting.batch));
+      round.forEach((waiting, i) => waiting.resolve(results[i]));
+    } catch (error) {
+      for (const waiting of round) waiting.reject(error);
+    }
+  }
+
+  /** Queued batches of partitions not in a round already, at most one per partition, up to ROUND_EVENTS events. */
   private take(): Waiting[] {
     const round: Waiting[] = [];
     const later: Waiting[] = [];
-    const partitions = new Set<string>();
+    let events = 0;
     for (const waiting of this.queue) {
-      const key = `${waiting.batch.commit.topic}:${waiting.batch.commit.partition}`;
-      if (partitions.has(key)) later.push(waiting);
+      const key = keyOf(waiting.batch);
+      const size = waiting.batch.commit.scores.length + waiting.batch.outputs.dlq.length;
+      if (this.busy.has(key) || (round.length > 0 && events + size > ROUND_EVENTS)) later.push(waiting);
       else {
-        partitions.add(key);
+        this.busy.add(key);
         round.push(waiting);
+        events += size;
       }
     }
     this.queue = later;
@@ -84,6 +108,8 @@ export class GroupCommit {
     return commitBatches(sql, { groupId, owner, mode, batches: batches.map((batch) => batch.commit) });
   }
 }
+
+const keyOf = (batch: PreparedBatch) => `${batch.commit.topic}:${batch.commit.partition}`;
 
 function merged(batches: PreparedBatch[]): BatchOutputs {
   const scores: RiskScoreView[] = [];
