@@ -23,6 +23,7 @@ import { limitsStep } from './steps/limits';
 import { usageStep } from './steps/usage';
 import { formatError } from './plugins/errors';
 import { metricsPlugin } from './plugins/metrics';
+import { meteredSubscribe } from './metered-subscriptions';
 import { buildGatewaySchema } from './schema';
 
 export interface Gateway {
@@ -61,6 +62,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
   const graphqlWs = useServer<Record<string, unknown>, { auth: AuthState }>(
     {
       schema,
+      subscribe: meteredSubscribe(services),
       onConnect: async (ctx) => {
         const params = Object.fromEntries(Object.entries(ctx.connectionParams ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
         const auth = await authenticate(services.keys, services.accounts, { ...ctx.extra.request.headers, ...params });

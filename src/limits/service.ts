@@ -45,11 +45,14 @@ export class LimitService {
     return this.limiters.get('daily', access.limits.dailyQuota, DAILY_KEY_TTL_SEC);
   }
 
-  /** Reserves `units` or throws RATE_LIMITED / QUOTA_EXCEEDED (nothing stays reserved then). */
-  async reserve(access: AccountAccess, units: number): Promise<Reservation | undefined> {
+  /**
+   * Reserves `units` or throws RATE_LIMITED / QUOTA_EXCEEDED (nothing stays reserved then).
+   * `burst: false` draws from the daily quota only: for live feeds, whose pace the server sets.
+   */
+  async reserve(access: AccountAccess, units: number, { burst = true } = {}): Promise<Reservation | undefined> {
     const { account, limits } = access;
     const { day, resetAt } = utcDay();
-    const counts = await this.draw(access, `${account.id}:${day}`, units);
+    const counts = await this.draw(access, `${account.id}:${day}`, units, burst);
     if (!counts) return undefined;
     if (counts.verdict === 'burst') {
       const retryAfterSeconds = Math.max(1, Math.ceil(counts.burstResetMs / 1000));
@@ -83,27 +86,29 @@ export class LimitService {
   }
 
   /**
-   * Burst, then daily: in one atomic step when the store offers it, else (and while Redis is
+   * Burst (unless left out), then daily: in one atomic step when the store offers it, else (and while Redis is
    * unreachable) limiter by limiter, where the Redis-down policy applies. Undefined: fail-open.
    */
-  private async draw(access: AccountAccess, dailyKey: string, units: number): Promise<ReserveCounts | undefined> {
+  private async draw(access: AccountAccess, dailyKey: string, units: number, withBurst: boolean): Promise<ReserveCounts | undefined> {
     const burst = { limiter: this.burst(access), key: access.account.id };
     const daily = { limiter: this.daily(access), key: dailyKey };
-    if (this.limiters.reserveBoth) {
+    if (withBurst && this.limiters.reserveBoth) {
       try {
         return await this.limiters.reserveBoth(burst, daily, units);
       } catch {
         // Redis unreachable: the limiters below apply the policy (insurance, fail-closed or fail-open).
       }
     }
-    let burstRes: RateLimiterRes;
-    try {
-      burstRes = await burst.limiter.consume(burst.key, units);
-    } catch (outcome) {
-      if (!isRejection(outcome)) return this.storeDown(outcome);
-      return { verdict: 'burst', burstUsed: outcome.consumedPoints, burstResetMs: outcome.msBeforeNext, dailyUsed: 0 };
+    let counts = { burstUsed: 0, burstResetMs: 0 };
+    if (withBurst) {
+      try {
+        const burstRes = await burst.limiter.consume(burst.key, units);
+        counts = { burstUsed: burstRes.consumedPoints, burstResetMs: burstRes.msBeforeNext };
+      } catch (outcome) {
+        if (!isRejection(outcome)) return this.storeDown(outcome);
+        return { verdict: 'burst', burstUsed: outcome.consumedPoints, burstResetMs: outcome.msBeforeNext, dailyUsed: 0 };
+      }
     }
-    const counts = { burstUsed: burstRes.consumedPoints, burstResetMs: burstRes.msBeforeNext };
     try {
       const dailyRes = await daily.limiter.consume(daily.key, units);
       return { verdict: 'admitted', ...counts, dailyUsed: dailyRes.consumedPoints };
