@@ -1,5 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -88,6 +89,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.SHUTDOWN_TIMEOUT_MS }),
+      ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
       { serverWillStart: async () => ({ drainServer: async () => void (await graphqlWs.dispose()) }) },
       // The request path. Before execution, in order: who is calling, what it costs, may it run
@@ -97,6 +99,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
   });
   await apollo.start();
 
+  // A browser opening /graphql gets the portal's GraphiQL (bundled) instead of Apollo's landing
+  // page, which loads from a CDN and is blank on a closed network.
+  app.get('/graphql', (req, res, next) => (req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next()));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
