@@ -1,9 +1,7 @@
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
 
 export const ROOT = join(__dirname, '..', '..');
 const REGISTER = join(ROOT, 'bench', 'register.js');
@@ -34,36 +32,10 @@ export async function ensureServices(log: (line: string) => void): Promise<Recor
   return { DATABASE_URL: process.env.DATABASE_URL!, REDIS_URL: process.env.REDIS_URL!, KAFKA_BROKERS: process.env.KAFKA_BROKERS! };
 }
 
-/** A new empty database on the same server (dropped at the end), so a benchmark never touches other data. */
-export async function throwawayDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `tg_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const onServer = async (sql: string) => {
-    const client = new Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await onServer(`CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => onServer(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
-}
-
 export const suffix = () => randomBytes(4).toString('hex');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+// Shared with the tests: the same helpers, one copy.
+export { freePort } from '../../test/support/process';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

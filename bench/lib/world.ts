@@ -9,7 +9,8 @@ import { assess } from '../../src/risk/model/score';
 import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
 import { encodeLatest, latestKey, type RiskScoreView } from '../../src/risk/view';
 import type { Services } from '../../src/services';
-import { suffix, throwawayDatabase, type ServiceName } from './common';
+import { createThrowawayDatabase } from '../../test/support/throwaway-database';
+import { suffix, type ServiceName } from './common';
 
 const ACTOR = { type: 'system:bench' } as const;
 
@@ -31,7 +32,7 @@ export interface World {
 }
 
 export async function createWorld(urls: Record<ServiceName, string>, extra: Record<string, string> = {}): Promise<World> {
-  const database = await throwawayDatabase(urls.DATABASE_URL);
+  const database = await createThrowawayDatabase(urls.DATABASE_URL, 'tg_bench');
   const id = suffix();
   const env: Record<string, string> = {
     DATABASE_URL: database.url,

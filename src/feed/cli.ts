@@ -73,7 +73,8 @@ export function registerFeedCommand(program: Command): void {
         return out;
       };
 
-      if (options.stdout) {
+      /** Sends what is due (all at once without --pace) until the count is reached or a signal stops it. */
+      const pump = async (send: (messages: FeedMessage[]) => unknown): Promise<void> => {
         while (!stop && sent < total) {
           const due = options.pace ? Math.min(MAX_SEND, Math.floor(((Date.now() - began) / 1000) * rate) - sent) : MAX_SEND;
           if (due <= 0) {
@@ -81,9 +82,13 @@ export function registerFeedCommand(program: Command): void {
             continue;
           }
           const messages = batch(due);
-          process.stdout.write(messages.map((message) => `${message.value.toString()}\n`).join(''));
+          await send(messages);
           sent += messages.length;
         }
+      };
+
+      if (options.stdout) {
+        await pump((messages) => process.stdout.write(messages.map((message) => `${message.value.toString()}\n`).join('')));
         return;
       }
 
@@ -97,16 +102,7 @@ export function registerFeedCommand(program: Command): void {
       const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       try {
-        while (!stop && sent < total) {
-          const due = options.pace ? Math.min(MAX_SEND, Math.floor(((Date.now() - began) / 1000) * rate) - sent) : MAX_SEND;
-          if (due <= 0) {
-            await new Promise((resolve) => setTimeout(resolve, TICK_MS));
-            continue;
-          }
-          const messages = batch(due);
-          await producer.send({ topic: topics.transactions, acks: -1, messages: messages.map(({ key, value }) => ({ key, value })) });
-          sent += messages.length;
-        }
+        await pump((messages) => producer.send({ topic: topics.transactions, acks: -1, messages: messages.map(({ key, value }) => ({ key, value })) }));
       } finally {
         await producer.disconnect();
       }
