@@ -49,6 +49,7 @@ Written by \`npm run bench\`${r.smoke ? ' **--smoke** (a few seconds each: prove
 | --- | --- | --- | --- |
 | Tollgraph throughput / bare Apollo throughput | ≥ 85 % | ${pct(overhead.ratio.median)} (${fmt(overhead.fullRps.median)} vs ${fmt(overhead.bareRps.median)} req/s) | ${verdict(overhead.ratio.median >= 0.85)} |
 | added p99 at half of max load (${fmt(overhead.halfRate)} req/s) | ≤ 2 ms | ${ms(overhead.addedP99.median, 2)} | ${verdict(overhead.addedP99.median <= 2)} |
+| added p99 at a fifth of max load (${fmt(overhead.light.rate)} req/s) | — | ${ms(overhead.light.addedP99.median, 2)} | |
 | riskScore p99 at ${fmt(riskQueries[1]?.rate ?? NaN)} req/s | — | ${ms(riskQueries[1]?.p99.median ?? NaN, 2)} | |
 | riskScores(100 ids) p99 at ${fmt(riskQueries[3]?.rate ?? NaN)} req/s | — | ${ms(riskQueries[3]?.p99.median ?? NaN, 2)} | |
 | pipeline / raw kafkajs consume rate (one process each) | ≥ 70 % | ${pct(ing.pipelineShare.median, 1)} (${fmt(perProcess)} vs ${fmt(ing.rates.kafkajs.median)} events/s) | ${verdict(ing.pipelineShare.median >= 0.7)} |
