@@ -22,10 +22,13 @@ export interface GroupCommitOptions {
   mode: 'live' | 'replay';
 }
 
-/** Rounds in flight at once: one can write to Postgres while the next one sends its outputs. */
-const ROUNDS_IN_FLIGHT = 2;
+/**
+ * Rounds in flight at once: while one writes to Postgres the next sends its outputs, and under a
+ * backlog several Postgres backends work in parallel (one big statement would use one core).
+ */
+const ROUNDS_IN_FLIGHT = 4;
 /** A round stops taking batches past this many events (a single larger batch still goes alone). */
-const ROUND_EVENTS = 8_000;
+const ROUND_EVENTS = 4_000;
 
 /**
  * Group commit across partitions: the batches that are ready at the same moment (kafkajs hands
