@@ -65,10 +65,21 @@ export async function createWorld(urls: Record<ServiceName, string>, extra: Reco
     accountId: account.id,
     apiKeyId: key.id,
     close: async () => {
+      // Everything this world (and its consumer processes, under sub-prefixes) put in Redis.
+      await unlinkPrefix(services.redis!, env.REDIS_KEY_PREFIX).catch(() => undefined);
       await services.close();
       await database.drop();
     },
   };
+}
+
+async function unlinkPrefix(redis: NonNullable<Services['redis']>, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5_000);
+    if (keys.length) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
 }
 
 /**
