@@ -21,8 +21,26 @@ export async function createThrowawayDatabase(serverUrl: string, prefix = 'tg_te
   return {
     url: url.toString(),
     name,
-    drop: () => onServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+    drop: () => onServer(serverUrl, (client) => dropDatabase(client, name)),
   };
+}
+
+/**
+ * Ends our own sessions on the database, then a plain DROP DATABASE, which also stops an
+ * autovacuum worker busy there (WITH (FORCE) refuses to: the worker is not our role's). A pool
+ * may reconnect in between, hence a few attempts.
+ */
+async function dropDatabase(client: Client, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()', [name]);
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${name}"`);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || attempt >= 10) throw error; // object_in_use
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 async function onServer(serverUrl: string, work: (client: Client) => Promise<unknown>): Promise<void> {
