@@ -337,18 +337,20 @@ because the machine's noise is larger than some of the gains.
 | usage ledger (\`src/metering/ledger.ts\`) | Prisma's raw-query path 4.5 % of the gateway's CPU | plain \`pg\` (\`db.sql\`, PGlite alike) and one statement text for any batch size (\`unnest\` of column arrays), prepared once per connection | (in the row above) |
 | request logging (\`src/ops/request-log.ts\`) | pino-http made a child logger per request, serialising its bindings, though nothing is logged for a successful query at \`info\`: 3.7 % | a small middleware: same request ids and redaction, child logger made on first use; the context's \`log\` is a function (Apollo copies the context per request, which ran a getter) | (in the row above) |
 | cost analysis (\`src/cost/analyze.ts\`) | the document analysed three times per request (access, cost, settle), fragments indexed each time | the requested cost is kept per operation when no variable decided it (Apollo hands back the same parsed document); fragment index per document; one-shot SHA-256; the UTC day computed once a day | 61 % (2,780 vs 4,570) → 61 % (3,023 vs 4,986): inside the noise |
+| pipeline commits (\`src/risk/pipeline/group-commit.ts\`) | each partition's batch waited for its own outputs and Postgres commit, partitions handed out 4 at a time (\`RISK_CONSUMER_CONCURRENCY\`), so a score waited for about three such waves per fetch | batches of several partitions ready together share one round of outputs and one statement (each partition keeps its own compare-and-set; a fenced one writes nothing), up to 4 rounds of at most 4,000 events in flight on disjoint partitions; concurrency 10 (the partition count); \`json_to_recordset\` (≈ 25 % cheaper than \`jsonb_\` for 35k rows); the unused \`risk_scores(event_time)\` index dropped; one \`Date.parse\` per event and no spread in the model | freshness at 5,000 events/s p99 139 → 44 / 50 ms (two runs), at 1,000 events/s 69 → 39 / 44 ms; throughput unchanged (15,071 → 15,133 / 14,927 events/s): Postgres and the outputs, not the waiting, bound it |
 | accounts (\`src/accounts/service.ts\`) | \`z.uuid()\` built anew on every authenticated request | the schema is built once | (inside the noise of the throughput runs) |
 
 **Left undone, and why.**
-- *COPY into \`risk_scores\`* (pg-copy-streams): the pipeline process is CPU-bound in its own
-  JavaScript (83 % busy after the changes: kafkajs decoding 15 %, garbage collection 20 %, JSON
-  parse and serialisation), not waiting for Postgres; COPY needs a staging table and several
-  round trips per batch (BEGIN, COPY, INSERT … SELECT … ON CONFLICT, COMMIT) instead of one
-  statement, which would cost freshness. Worth measuring when Postgres has its own cores.
-- *Dropping \`risk_scores(event_time)\`*: no query of the application uses it (history reads use
-  \`(customer_id, event_time, event_id)\`), so every score pays for an index nobody reads. It needs
-  a migration (\`prisma/schema.prisma\` + \`scripts/migration-diff.mjs\`); not done here for want of a
-  measured A/B in the time available.
+- *COPY into \`risk_scores\`* (pg-copy-streams): per event the Postgres statement (three tables
+  and their indexes) costs about 40-65 µs and the outputs (Redis, the risk-scores topic) 30-45 µs,
+  the model 8 µs; the consumer process is about 72 % busy (garbage collection 21 %, kafkajs 18 %).
+  COPY needs a staging table and several round trips per round (BEGIN, COPY, INSERT … SELECT …
+  ON CONFLICT, COMMIT) instead of one statement; not tried, worth measuring when PostgreSQL has
+  its own cores.
+- *Pipelining across fetches*: kafkajs fetches again only when every batch of the last fetch is
+  done, so decoding and scoring the next fetch never overlaps the previous commit. Letting
+  \`eachBatch\` return before its commit (the compare-and-set already makes that safe) needs the
+  consumer to seek back after a failed round; up to about 2× on these cores, not done for the risk.
 - *The 85 % throughput target*: not reached, and not reachable by trimming. A 10-second profile of
   each server at maximum load (this code, one after the other) showed the bare server at about
   266 µs of CPU per request, so 85 % leaves about 47 µs per request for everything Tollgraph adds,
