@@ -19,6 +19,8 @@ export interface Reservation {
   accountId: string;
   day: string;
   units: number;
+  /** When the burst window the units were drawn from ends (ms since the epoch); 0: not drawn from the burst. */
+  burstWindowEndsAt: number;
   status: LimitStatus;
 }
 
@@ -78,6 +80,7 @@ export class LimitService {
       accountId: account.id,
       day,
       units,
+      burstWindowEndsAt: burst ? Date.now() + counts.burstResetMs : 0,
       status: {
         burst: { limit: limits.burstPerSecond, remaining: Math.max(0, limits.burstPerSecond - counts.burstUsed), resetInMs: counts.burstResetMs },
         daily: { limit: limits.dailyQuota, used, remaining: Math.max(0, limits.dailyQuota - used), resetAt },
@@ -123,14 +126,21 @@ export class LimitService {
   /** Gives back what a request reserved but did not use; returns the status after the refund. */
   async refund(access: AccountAccess, reservation: Reservation, unused: number): Promise<LimitStatus> {
     if (unused <= 0) return reservation.status;
-    try {
-      const after = await this.daily(access).reward(`${reservation.accountId}:${reservation.day}`, unused);
-      const used = Math.max(0, after.consumedPoints);
-      return { ...reservation.status, daily: { ...reservation.status.daily, used, remaining: Math.max(0, reservation.status.daily.limit - used) } };
-    } catch (error) {
-      this.logger.warn({ err: error, accountId: reservation.accountId, unused }, 'could not refund unused cost units');
-      return reservation.status;
-    }
+    // Burst units go back only into the window they came from: a later window never gets more
+    // than its limit (a refund racing the window's end can add at most `unused` to the next).
+    const sameWindow = Date.now() < reservation.burstWindowEndsAt;
+    const [daily, burst] = await Promise.all([
+      this.daily(access)
+        .reward(`${reservation.accountId}:${reservation.day}`, unused)
+        .catch((error: unknown) => void this.logger.warn({ err: error, accountId: reservation.accountId, unused }, 'could not refund unused cost units')),
+      sameWindow ? this.burst(access).reward(reservation.accountId, unused).catch(() => undefined) : undefined,
+    ]);
+    const status = reservation.status;
+    const used = daily ? Math.max(0, daily.consumedPoints) : status.daily.used;
+    return {
+      burst: burst ? { ...status.burst, remaining: Math.min(status.burst.limit, Math.max(0, status.burst.limit - burst.consumedPoints)) } : status.burst,
+      daily: { ...status.daily, used, remaining: Math.max(0, status.daily.limit - used) },
+    };
   }
 
   /** The account's standing without spending anything (the free `rateLimit` query, headers on rejections). */

@@ -85,7 +85,7 @@ describe('quotas and burst limits across two gateway processes', () => {
     expect((await ask(b.url, key, OWN_ACCOUNT, { a: accountId })).status).toBe(200);
   });
 
-  it('refunds what a query reserved but did not use', async () => {
+  it('refunds what a query reserved but did not use, to the daily quota and the burst', async () => {
     const { accountId, key } = await a.newKey({ plan: 'PROFESSIONAL' });
     const used = async () => (await ask(a.url, key, '{ rateLimit { used } }')).body.data.rateLimit.used;
     expect(await used()).toBe(0);
@@ -93,6 +93,8 @@ describe('quotas and burst limits across two gateway processes', () => {
     const answer = await ask(a.url, key, 'query($a: ID!, $b: ID!) { mine: account(id: $a) { id } other: account(id: $b) { id } }', { a: accountId, b: '01900000-0000-7000-8000-000000000000' });
     expect(answer.body.extensions.cost).toMatchObject({ requestedQueryCost: 2, actualQueryCost: 1 });
     expect(await used()).toBe(1);
+    // The burst gets its unit back too (the account's first burst window is this request's).
+    expect(answer.body.extensions.cost.throttleStatus).toMatchObject({ maximumAvailable: 500, currentlyAvailable: 499 });
   });
 
   it('rejects a query over the plan’s maximum cost or depth before any resolver runs', async () => {
