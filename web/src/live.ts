@@ -54,6 +54,7 @@ export function openRiskFeed({ key, minBand, onUpdates, onState, events }: FeedO
   let buffer: RiskUpdate[] = [];
   let pollTimer: number | undefined;
   let connected = false;
+  let endedBecause: string | undefined;
   const flushTimer = window.setInterval(() => {
     if (buffer.length === 0) return;
     const batch = buffer;
@@ -110,6 +111,9 @@ export function openRiskFeed({ key, minBand, onUpdates, onState, events }: FeedO
     {
       next: (result) => {
         if (result.data?.riskScoreUpdated) buffer.push(result.data.riskScoreUpdated);
+        // The server ends a feed with one result of errors (e.g. the daily quota is spent: each
+        // delivered event is billed), then completes it.
+        if (result.errors?.length) endedBecause = result.errors.map((e) => e.message).join('; ');
       },
       error: (error) => {
         const reason = Array.isArray(error)
@@ -119,7 +123,7 @@ export function openRiskFeed({ key, minBand, onUpdates, onState, events }: FeedO
             : 'the WebSocket connection closed';
         fallBack(`live updates unavailable (${reason || 'no WebSocket'})`);
       },
-      complete: () => fallBack('the live subscription ended'),
+      complete: () => fallBack(endedBecause ? `the live feed ended: ${endedBecause}` : 'the live subscription ended'),
     },
   );
 
