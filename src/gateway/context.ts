@@ -12,6 +12,8 @@ export interface GatewayContext {
   services: Services;
   /** Who is calling (set before any plugin or resolver runs). */
   auth: AuthState;
+  /** Who is calling now, for long-lived operations (a subscription): a revoked key or disabled account shows. */
+  reauthenticate?: () => Promise<AuthState>;
   /** The caller's address, for limits on what has no account (failed auth, anonymous requests). */
   clientIp: string;
   /** What this request costs, filled in by the pipeline steps. */

@@ -21,7 +21,8 @@ function feedError(error: unknown): ExecutionResult {
  * server sets a feed's pace) and written to the usage ledger before it is sent, under an id
  * made of the subscription's request id and the event's sequence number. When the quota is
  * spent the feed ends with QUOTA_EXCEEDED; if the ledger cannot take the record it ends with
- * SERVICE_UNAVAILABLE and the units go back. Nothing is delivered unbilled.
+ * SERVICE_UNAVAILABLE and the units go back; when the key is revoked or expires, or the account
+ * is disabled, with UNAUTHENTICATED. Nothing is delivered unbilled.
  */
 export function meteredSubscribe(services: Services) {
   return async (args: ExecutionArgs): Promise<Awaited<SubscribeResult>> => {
@@ -35,9 +36,11 @@ export function meteredSubscribe(services: Services) {
 
     let sequence = 0;
     const charge = async (): Promise<ExecutionResult | undefined> => {
-      // Read per event (cached in-process): a plan change or a disabled account applies at once.
-      const access = await services.accounts.access(viewer.key.accountId);
-      if (!access) return feedError(new TollgraphError('FORBIDDEN', 'The account is disabled; the live feed has ended.'));
+      // The credentials are checked again per event (in-process caches, invalidated on every
+      // process): a revoked or expired key, a disabled account or a plan change applies at once.
+      const now = context.reauthenticate ? await context.reauthenticate() : context.auth;
+      if (!now.viewer) return feedError(new TollgraphError('UNAUTHENTICATED', `The API key is no longer valid (${now.refused ?? 'refused'}); the live feed has ended.`));
+      const access = now.viewer.access;
       let reservation;
       try {
         reservation = await services.limits.reserve(access, cost, { burst: false });

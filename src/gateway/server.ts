@@ -60,15 +60,16 @@ export async function createGateway(services: Services): Promise<Gateway> {
 
   // Subscriptions (graphql-ws) on the same path. A connection needs a valid key, in the
   // connection_init payload (`{ "authorization": "Bearer …" }` or `{ "x-api-key": … }`) or the upgrade headers.
-  const graphqlWs = useServer<Record<string, unknown>, { auth: AuthState }>(
+  const graphqlWs = useServer<Record<string, unknown>, { auth: AuthState; reauthenticate: () => Promise<AuthState> }>(
     {
       schema,
       subscribe: meteredSubscribe(services),
       onConnect: async (ctx) => {
         const params = Object.fromEntries(Object.entries(ctx.connectionParams ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
-        const auth = await authenticate(services.keys, services.accounts, { ...ctx.extra.request.headers, ...params });
-        ctx.extra.auth = auth;
-        return auth.viewer !== undefined;
+        const credentials = { ...ctx.extra.request.headers, ...params };
+        ctx.extra.reauthenticate = () => authenticate(services.keys, services.accounts, credentials);
+        ctx.extra.auth = await ctx.extra.reauthenticate();
+        return ctx.extra.auth.viewer !== undefined;
       },
       context: (ctx): GatewayContext => ({
         requestId: randomUUID(),
@@ -77,6 +78,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
         clientIp: ctx.extra.request.socket.remoteAddress ?? 'unknown',
         cost: {},
         auth: ctx.extra.auth ?? {},
+        reauthenticate: ctx.extra.reauthenticate,
       }),
     },
     new WebSocketServer({ server: httpServer, path: '/graphql' }),

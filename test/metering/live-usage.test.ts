@@ -30,33 +30,37 @@ describe('metered subscriptions', () => {
     modelVersion: 'test',
   });
 
+  /** Subscribes with `key` to the scores of one customer; collects what arrives. */
+  async function liveFeed(key: string, customerId: string, operation: string) {
+    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    clients.push(client);
+    const feed = { received: [] as number[], errors: [] as Array<{ extensions?: Record<string, unknown> }>, completed: false };
+    const before = gateway.services.risk.subscribers;
+    client.subscribe(
+      { query: `subscription ${operation}($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { customerId score } }`, variables: { ids: [customerId] } },
+      {
+        next: (result) => (result.errors ? feed.errors.push(...(result.errors as never[])) : feed.received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score)),
+        error: (error) => feed.errors.push({ extensions: { transport: String(error) } }),
+        complete: () => (feed.completed = true),
+      },
+    );
+    await waitFor('the subscription to listen', async () => gateway.services.risk.subscribers > before, 10_000, 20);
+    return feed;
+  }
+  const publish = (customerId: string, ...scores: number[]) => gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews(scores.map((i) => view(customerId, i))));
+
   it('charges each delivered event to the daily quota and the ledger, and ends the feed with QUOTA_EXCEEDED when it is spent', async () => {
     const { key, accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
     await gateway.services.accounts.setOverrides(accountId, { dailyQuota: 3 }, SYSTEM);
     const customerId = `c-live-${randomUUID().slice(0, 8)}`;
-    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
-    clients.push(client);
-    const received: number[] = [];
-    const errors: Array<{ extensions?: Record<string, unknown> }> = [];
-    let completed = false;
-    const before = gateway.services.risk.subscribers;
-    client.subscribe(
-      { query: 'subscription Live($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { customerId score } }', variables: { ids: [customerId] } },
-      {
-        next: (result) => (result.errors ? errors.push(...(result.errors as never[])) : received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score)),
-        error: (error) => errors.push({ extensions: { transport: String(error) } }),
-        complete: () => (completed = true),
-      },
-    );
-    await waitFor('the subscription to listen', async () => gateway.services.risk.subscribers > before, 10_000, 20);
+    const feed = await liveFeed(key, customerId, 'Live');
+    await publish(customerId, 0, 1, 2, 3, 4);
+    await waitFor('the feed to end', async () => feed.completed, 10_000, 20);
 
-    await gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews([0, 1, 2, 3, 4].map((i) => view(customerId, i))));
-    await waitFor('the feed to end', async () => completed, 10_000, 20);
-
-    expect(received).toEqual([100, 101, 102]);
-    expect(errors).toHaveLength(1);
-    expect(errors[0].extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', limit: 3 });
-    expect(errors[0].extensions).not.toHaveProperty('http');
+    expect(feed.received).toEqual([100, 101, 102]);
+    expect(feed.errors).toHaveLength(1);
+    expect(feed.errors[0].extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', limit: 3 });
+    expect(feed.errors[0].extensions).not.toHaveProperty('http');
     const records = await gateway.services.db.prisma.usageRecord.findMany({ where: { accountId }, orderBy: { requestId: 'asc' } });
     expect(records.map((r) => [r.operation, r.costUnits, r.planCode])).toEqual([
       ['Live', 1, 'PROFESSIONAL'],
@@ -67,5 +71,20 @@ describe('metered subscriptions', () => {
     // The same quota as queries: nothing left for HTTP either.
     const rate = await gateway.query('{ rateLimit { used remaining } }', { key });
     expect(rate.body.data.rateLimit).toEqual({ used: 3, remaining: 0 });
+  });
+
+  it('ends the feed with UNAUTHENTICATED once its key is revoked, and bills nothing after', async () => {
+    const { key, keyId, accountId } = await gateway.newKey({ plan: 'ENTERPRISE' });
+    const customerId = `c-live-${randomUUID().slice(0, 8)}`;
+    const feed = await liveFeed(key, customerId, 'Revoked');
+    await publish(customerId, 0);
+    await waitFor('the first event', async () => feed.received.length === 1, 10_000, 20);
+
+    await gateway.services.keys.revoke(keyId, SYSTEM);
+    await publish(customerId, 1);
+    await waitFor('the feed to end', async () => feed.completed, 10_000, 20);
+    expect(feed.received).toEqual([100]);
+    expect(feed.errors.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(await gateway.services.db.prisma.usageRecord.count({ where: { accountId } })).toBe(1);
   });
 });
