@@ -32,7 +32,7 @@ function table(head: string[], rows: string[][]): string {
 export function renderReport(r: BenchResults): string {
   const { overhead, riskQueries } = r.gateway;
   const ing = r.ingestion;
-  const at5k = r.freshness.runs.find((run) => run.rate === 5_000);
+  const at5k = r.freshness.byRate.find((point) => point.rate === 5_000)?.p99;
   const group = r.metering.modes[0];
   const single = r.metering.modes[1];
   const perProcess = ing.rates.pipeline.median;
@@ -54,7 +54,7 @@ Written by \`npm run bench\`${r.smoke ? ' **--smoke** (a few seconds each: prove
 | riskScores(100 ids) p99 at ${fmt(riskQueries[3]?.rate ?? NaN)} req/s | — | ${ms(riskQueries[3]?.p99.median ?? NaN, 2)} | |
 | pipeline / raw kafkajs consume rate (one process each) | ≥ 70 % | ${pct(ing.pipelineShare.median, 1)} (${fmt(perProcess)} vs ${fmt(ing.rates.kafkajs.median)} events/s) | ${verdict(ing.pipelineShare.median >= 0.7)} |
 | pipeline events/s per process × ${ing.partitions} partitions | mission: ${fmt(MISSION_RATE)} events/s | ${fmt(tenPartitions)} events/s at best | ${verdict(tenPartitions >= MISSION_RATE)} |
-| freshness p99 at 5,000 events/s | ≤ 50 ms (mission: 150 ms) | ${at5k ? ms(at5k.p99Ms, 0) : 'not run'} | ${at5k ? `${verdict(at5k.p99Ms <= 50)}${at5k.p99Ms <= 150 ? "; within the mission's 150 ms" : '; mission missed too'}` : ''} |
+| freshness p99 at 5,000 events/s | ≤ 50 ms (mission: 150 ms) | ${at5k ? `${ms(at5k.median, 0)} (runs: ${runsOf(at5k)} ms)` : 'not run'} | ${at5k ? `${verdict(at5k.median <= 50)}${at5k.median <= 150 ? "; within the mission's 150 ms" : '; mission missed too'}` : ''} |
 | ledger records/s, group commit / one insert per request | — | ${fmt(r.metering.speedup.median, 1)}× (${fmt(group.rate.median)} vs ${fmt(single.rate.median)} records/s) | |
 
 Every ratio is measured within one run against its baseline (same machine, same minute); the
@@ -270,10 +270,13 @@ Latency = that moment − event time: producing, the broker, the consumer's fetc
 batch (Redis, risk-scores topic, Postgres commit) and the query. Resolution: the poll interval
 plus one query (about ${r.freshness.pollMs + 2} ms). ${r.freshness.seconds} s per rate after a warm-up at the same rate.
 
-${table(['produce rate (events/s)', 'achieved', 'probes', 'p50', 'p99', 'max', 'not queryable at the end'], r.freshness.runs.map((run) => [fmt(run.rate), fmt(run.produced), fmt(run.samples), ms(run.p50Ms, 0), ms(run.p99Ms, 0), ms(run.maxMs, 0), fmt(run.missing)]))}
+${table(['produce rate (events/s)', 'run', 'achieved', 'probes', 'p50', 'p99', 'max', 'not queryable at the end'], r.freshness.runs.map((run) => [fmt(run.rate), String(run.run), fmt(run.produced), fmt(run.samples), ms(run.p50Ms, 0), ms(run.p99Ms, 0), ms(run.maxMs, 0), fmt(run.missing)]))}
 
-Target: p99 ≤ 50 ms at 5,000 events/s: ${at5k ? verdict(at5k.p99Ms <= 50) : 'not run'}${at5k ? ` (${ms(at5k.p99Ms, 0)}; the mission's 150 ms: ${verdict(at5k.p99Ms <= 150)})` : ''}.
-One run per rate: the percentiles are over the probes of that run.
+${table(['produce rate (events/s)', 'runs', 'p50 median', 'p99 median', 'p99 spread'], r.freshness.byRate.map((point) => [fmt(point.rate), String(point.p99.runs.length), ms(point.p50.median, 0), ms(point.p99.median, 0), Number.isFinite(point.p99.spread) ? pct(point.p99.spread) : '—']))}
+
+Target: p99 ≤ 50 ms at 5,000 events/s (median of the runs): ${at5k ? verdict(at5k.median <= 50) : 'not run'}${at5k ? ` (${ms(at5k.median, 0)}; the mission's 150 ms: ${verdict(at5k.median <= 150)})` : ''}.
+Each run's percentiles are over its probes; three runs where the pipeline keeps up, one beyond
+its capacity (the backlog only grows there).
 
 **What limits it.** On this machine the producer, the broker, the consumer, PostgreSQL, Redis,
 the gateway and the prober share 2 cores. The partitions of one fetch (all 10:
