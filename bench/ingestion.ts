@@ -1,7 +1,6 @@
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { createLogger } from '../src/ops/logger';
 import { ensureRiskTopics, type RiskTopics } from '../src/risk/kafka/topics';
-import { sqlOf } from '../src/risk/pipeline/store';
 import type { BenchContext } from './context';
 import { forkChild, suffix, type Child } from './lib/common';
 import { figure, type Figure } from './lib/stats';
@@ -86,7 +85,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
     const runs = smoke ? 1 : 3;
     const seconds = smoke ? 4 : 20;
     const rates: Record<ConsumerKind, number[]> = { kafkajs: [], decode: [], score: [], platformatic: [], pipeline: [] };
-    const sql = sqlOf(world.services.db);
+    const sql = world.services.db.sql;
     const shareOfRaw = (of: number[]) => figure(of.map((rate, i) => rate / rates.kafkajs[i]));
     for (let run = 0; run < runs; run++) {
       for (const kind of ['kafkajs', 'decode', 'score', 'platformatic', 'pipeline'] as const) {

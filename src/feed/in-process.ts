@@ -4,7 +4,6 @@ import { riskMetrics } from '../risk/pipeline/metrics';
 import { riskOutputs } from '../risk/pipeline/outputs';
 import { RiskPipeline, type RawMessage } from '../risk/pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../risk/pipeline/quality';
-import { sqlOf } from '../risk/pipeline/store';
 import { riskTopics } from '../risk/kafka/topics';
 import { TransactionFeed } from './generator';
 
@@ -28,7 +27,7 @@ export async function startInProcessFeed(services: Services, options: { rate: nu
   const log = logger.child({ component: 'in-process-feed' });
   const quality = new QualityWindow();
   const pipeline = new RiskPipeline({
-    sql: sqlOf(services.db),
+    sql: services.db.sql,
     outputs: riskOutputs({ logger: log, redis: services.redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub: services.pubsub }),
     metrics: riskMetrics(services.metrics.registry),
     quality,

@@ -1,6 +1,5 @@
 import { TransactionFeed } from '../../src/feed/generator';
 import { replayRiskHistory } from '../../src/risk/kafka/replay';
-import { sqlOf } from '../../src/risk/pipeline/store';
 import { runBuilt, waitFor } from '../support/process';
 import {
   checkpointTotal,
@@ -84,7 +83,7 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
 
     it('replays from the start into a fresh group and reproduces the live scores exactly', async () => {
       const live = await storedScores(env.services);
-      const liveRows = await sqlOf(env.services.db).query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`);
+      const liveRows = await env.services.db.sql.query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`);
 
       // Over the intact history (the command, as an operator runs it): nothing differs.
       const group = `${env.config.KAFKA_TOPIC_PREFIX}replay-check`;
@@ -96,20 +95,20 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
 
       // --from: state still built from the start, history rewritten from that event time on.
       const from = Date.parse('2026-11-24T10:00:12Z');
-      const later = [...live.keys()].length - (await sqlOf(env.services.db).query<{ n: number }>(`SELECT count(*)::int AS n FROM risk_scores WHERE event_time < $1`, [new Date(from).toISOString()]))[0].n;
-      await sqlOf(env.services.db).query(`DELETE FROM risk_scores WHERE event_time >= $1`, [new Date(from).toISOString()]);
+      const later = [...live.keys()].length - (await env.services.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM risk_scores WHERE event_time < $1`, [new Date(from).toISOString()]))[0].n;
+      await env.services.db.sql.query(`DELETE FROM risk_scores WHERE event_time >= $1`, [new Date(from).toISOString()]);
       const partial = await replayRiskHistory(env.services, { from });
       expect(partial).toMatchObject({ scored: reference.scores.size, restored: later, changed: 0 });
       expect(later).toBeGreaterThan(0);
       expectSameAsReference(await storedScores(env.services), live);
 
       // History lost: the replay rebuilds it, identical to what the live run wrote.
-      await sqlOf(env.services.db).query(`DELETE FROM risk_scores`);
-      await sqlOf(env.services.db).query(`DELETE FROM latest_risk_scores`);
+      await env.services.db.sql.query(`DELETE FROM risk_scores`);
+      await env.services.db.sql.query(`DELETE FROM latest_risk_scores`);
       const rebuilt = await replayRiskHistory(env.services);
       expect(rebuilt).toMatchObject({ scored: reference.scores.size, restored: reference.scores.size, changed: 0 });
       expectSameAsReference(await storedScores(env.services), live);
-      const replayedRows = await sqlOf(env.services.db).query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`);
+      const replayedRows = await env.services.db.sql.query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`);
       expect(replayedRows).toEqual(liveRows);
       expect(await env.services.db.prisma.latestRiskScore.count()).toBe(new Set(reference.states.keys()).size);
       // The replay's own state and checkpoints are gone unless kept.
@@ -143,7 +142,7 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
         expect(scored[0]).toBeGreaterThan(0);
         expect(scored[1]).toBeGreaterThan(0);
         expect(scored[0] + scored[1]).toBe(reference.scores.size);
-        const owners = await sqlOf(env.services.db).query<{ owner: string }>(`SELECT DISTINCT owner FROM consumer_checkpoints WHERE group_id = $1`, [env.groupId]);
+        const owners = await env.services.db.sql.query<{ owner: string }>(`SELECT DISTINCT owner FROM consumer_checkpoints WHERE group_id = $1`, [env.groupId]);
         expect(owners.length).toBe(2);
       } finally {
         await b?.kill('SIGTERM');

@@ -10,7 +10,6 @@ import { decodeTransaction, type TransactionEvent } from '../../src/risk/contrac
 import { ensureRiskTopics, riskGroupId, riskTopics, type RiskTopics } from '../../src/risk/kafka/topics';
 import { assess } from '../../src/risk/model/score';
 import { newCustomerState, type Channel, type CustomerState, type RiskFactor } from '../../src/risk/model/types';
-import { sqlOf } from '../../src/risk/pipeline/store';
 import type { Services } from '../../src/services';
 import { freePort, runBuilt, waitFor } from '../support/process';
 import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
@@ -141,7 +140,7 @@ export function referenceRun(records: KafkaRecord[], maxBytes = 4096) {
 }
 
 export async function storedScores(services: Services, customerId?: string): Promise<Map<string, ScoreSummary>> {
-  const rows = await sqlOf(services.db).query<{ event_id: string; score: number; band: string; factors: RiskFactor[] }>(
+  const rows = await services.db.sql.query<{ event_id: string; score: number; band: string; factors: RiskFactor[] }>(
     `SELECT event_id, score, band::text AS band, factors FROM risk_scores ${customerId ? 'WHERE customer_id = $1' : ''}`,
     customerId ? [customerId] : [],
   );
@@ -149,12 +148,12 @@ export async function storedScores(services: Services, customerId?: string): Pro
 }
 
 export async function storedStates(services: Services, groupId: string): Promise<Map<string, CustomerState>> {
-  const rows = await sqlOf(services.db).query<{ customer_id: string; state: CustomerState }>(`SELECT customer_id, state FROM customer_risk_states WHERE group_id = $1`, [groupId]);
+  const rows = await services.db.sql.query<{ customer_id: string; state: CustomerState }>(`SELECT customer_id, state FROM customer_risk_states WHERE group_id = $1`, [groupId]);
   return new Map(rows.map((row) => [row.customer_id, row.state]));
 }
 
 export async function checkpointTotal(services: Services, groupId: string): Promise<number> {
-  const [row] = await sqlOf(services.db).query<{ total: string | null }>(`SELECT sum(next_offset)::text AS total FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
+  const [row] = await services.db.sql.query<{ total: string | null }>(`SELECT sum(next_offset)::text AS total FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
   return Number(row.total ?? 0);
 }
 

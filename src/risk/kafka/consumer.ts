@@ -6,7 +6,6 @@ import { riskMetrics } from '../pipeline/metrics';
 import { riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { RiskPipeline, type BatchResult } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
-import { sqlOf } from '../pipeline/store';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 
 export interface RiskConsumerOptions {
@@ -78,7 +77,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
         ? riskOutputs({ logger: log, redis: services.redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub: services.pubsub, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq })
         : { beforeCommit: async () => undefined, afterCommit: async () => undefined };
     const pipeline = new RiskPipeline({
-      sql: sqlOf(services.db),
+      sql: services.db.sql,
       outputs,
       metrics: riskMetrics(services.metrics.registry),
       quality: mode === 'live' ? quality : undefined,

@@ -1,5 +1,4 @@
 import type { Services } from '../../services';
-import { sqlOf } from '../pipeline/store';
 import { startRiskConsumer } from './consumer';
 import { riskTopics } from './topics';
 
@@ -80,7 +79,7 @@ export async function replayRiskHistory(services: Services, options: ReplayOptio
     await consumer.stop();
   }
   if (!options.keepState) {
-    const sql = sqlOf(services.db);
+    const sql = services.db.sql;
     await sql.query(`DELETE FROM customer_risk_states WHERE group_id = $1`, [groupId]);
     await sql.query(`DELETE FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
     const cleanup = kafka.admin();

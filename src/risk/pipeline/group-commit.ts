@@ -1,5 +1,6 @@
 import type { BatchOutputs, DlqRecord, RiskOutputs } from './outputs';
-import { commitBatches, type CommitResult, type PartitionCommit, type Sql } from './store';
+import { commitBatches, type CommitResult, type PartitionCommit } from './store';
+import type { Sql } from '../../db/sql';
 import type { RiskScoreView } from '../view';
 
 /** A scored batch waiting for its outputs and its commit. */

@@ -8,7 +8,8 @@ import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
-import { findScored, loadPartition, readCheckpoint, type ScoreRow, type Sql, type StateRow } from './store';
+import { findScored, loadPartition, readCheckpoint, type ScoreRow, type StateRow } from './store';
+import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
 export interface RawMessage {

@@ -1,17 +1,6 @@
-import type { Database } from '../../db/client';
+import type { Sql } from '../../db/sql';
 import type { CustomerState } from '../model/types';
 import { encodeView, type RiskScoreView } from '../view';
-
-/** The two queries the pipeline needs, on pg's pool or the embedded PGlite alike. */
-export interface Sql {
-  /** `name` makes it a prepared statement on Postgres (planned once per connection, not per batch). */
-  query<R>(text: string, params?: unknown[], name?: string): Promise<R[]>;
-}
-
-export function sqlOf(db: Database): Sql {
-  if (db.kind === 'postgres') return { query: async (text, params, name) => (await db.pool.query(name ? { name, text, values: params } : { text, values: params })).rows };
-  return { query: async <R>(text: string, params?: unknown[]) => (await db.pglite.query<R>(text, params)).rows };
-}
 
 /** What the history (risk_scores) keeps besides the score: the scored transaction and its Kafka provenance. */
 export interface ScoreDetails {
