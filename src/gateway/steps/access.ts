@@ -1,6 +1,22 @@
 import { accessOf, adminRequired, unauthenticated, type AccessLevel } from '../../auth/access';
 import { collectFields, fragmentsOf } from '../../cost/analyze';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { RequestStep } from '../pipeline';
+
+// The levels an operation's root fields require depend on the document alone (Apollo hands back
+// the same parsed document for a repeated query): worked out once per operation.
+const levelsByOperation = new WeakMap<OperationDefinitionNode, Set<AccessLevel> | null>();
+
+function accessLevels(operation: OperationDefinitionNode, schema: GraphQLSchema, document: DocumentNode): Set<AccessLevel> | null {
+  let levels = levelsByOperation.get(operation);
+  if (levels === undefined) {
+    const root = schema.getRootType(operation.operation);
+    const levelOf = (name: string): AccessLevel => (name.startsWith('__') || !root ? 'public' : accessOf(root.getFields()[name]));
+    levels = root ? new Set(collectFields(operation.selectionSet, { schema, fragments: fragmentsOf(document), variables: {} }, root).map((node) => levelOf(node.name.value))) : null;
+    levelsByOperation.set(operation, levels);
+  }
+  return levels;
+}
 
 /**
  * Who is calling: a refused key is refused outright (and counted against the client address);
@@ -9,17 +25,15 @@ import type { RequestStep } from '../pipeline';
  */
 export const accessStep: RequestStep = {
   name: 'access',
-  async decide({ operation, schema, document, request, contextValue }) {
+  async decide({ operation, schema, document, contextValue }) {
     const { auth, log, services, clientIp } = contextValue;
     if (auth.refused) {
       log().info({ reason: auth.refused }, 'api key refused');
       await services.abuse.authenticationFailed(clientIp);
       throw unauthenticated();
     }
-    const root = schema.getRootType(operation.operation);
-    if (!root) return;
-    const fields = collectFields(operation.selectionSet, { schema, fragments: fragmentsOf(document), variables: request.variables ?? {} }, root);
-    const levels = new Set<AccessLevel>(fields.map((node) => (node.name.value.startsWith('__') ? 'public' : accessOf(root.getFields()[node.name.value]))));
+    const levels = accessLevels(operation, schema, document);
+    if (!levels) return;
     if (!levels.has('subscriber') && !levels.has('admin')) {
       if (!auth.viewer) await services.abuse.anonymousRequest(clientIp);
       return;
