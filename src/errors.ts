@@ -5,10 +5,19 @@ import type { z } from 'zod';
 export const ErrorCode = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  /** The request itself is wrong: not JSON, a key in the URL, an operation on the wrong transport. */
+  BAD_REQUEST: 400,
   BAD_USER_INPUT: 400,
+  /** Not GraphQL, or longer than the token limit (Apollo's code). */
+  GRAPHQL_PARSE_FAILED: 400,
+  /** Not valid against the schema (Apollo's code). */
+  GRAPHQL_VALIDATION_FAILED: 400,
   QUERY_TOO_COMPLEX: 400,
   RATE_LIMITED: 429,
   QUOTA_EXCEEDED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;
 
@@ -43,6 +52,24 @@ export class TollgraphError extends GraphQLError {
     });
     this.name = 'TollgraphError';
   }
+}
+
+/** What a client sees of an error where no HTTP response carries it (a WebSocket message): the HTTP head left out. */
+export function withoutHttp(error: GraphQLError): GraphQLError {
+  if (!('http' in error.extensions)) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { extensions });
+}
+
+/** The HTTP status and headers an error asks for (`extensions.http`), for answers made outside Apollo. */
+export function httpHeadOf(error: GraphQLError): { status: number; headers: Map<string, string> } {
+  const http = error.extensions.http as { status?: number; headers?: Map<string, string> } | undefined;
+  return { status: http?.status ?? 500, headers: http?.headers ?? new Map() };
+}
+
+/** A GraphQL-shaped JSON body for an error answered before GraphQL runs (every error on /graphql is one). */
+export function errorBody(error: GraphQLError): { errors: Array<{ message: string; extensions: Record<string, unknown> }> } {
+  return { errors: [{ message: error.message, extensions: { ...withoutHttp(error).extensions } }] };
 }
 
 export const badInput = (message: string, extensions?: Record<string, unknown>) => new TollgraphError('BAD_USER_INPUT', message, { extensions });

@@ -4,6 +4,9 @@ import {
   isCompositeType,
   isListType,
   Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
   valueFromASTUntyped,
   type DocumentNode,
   type FieldNode,
@@ -20,6 +23,7 @@ import { costHintOf } from './hints';
 /** What a query would cost and how complex it is, known before any resolver runs. */
 export interface QueryComplexity {
   cost: number;
+  /** Depth of the data fields (introspection is bounded by the document's shape limits instead). */
   depth: number;
   aliases: number;
   rootFields: number;
@@ -31,17 +35,39 @@ export interface CostContext {
   variables: Record<string, unknown>;
 }
 
-/** Fields of a selection set, with fragments on the type flattened in. */
-export function collectFields(selectionSet: SelectionSetNode, context: CostContext, type: GraphQLCompositeType, into: FieldNode[] = []): FieldNode[] {
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) into.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) collectFields(selection.selectionSet, context, type, into);
-    else {
-      const fragment = context.fragments[selection.name.value];
-      if (fragment) collectFields(fragment.selectionSet, context, type, into);
+/** The fields one response key stands for: GraphQL executes them once, with their selections merged. */
+export type FieldGroup = readonly FieldNode[];
+
+/**
+ * The fields of selection sets as execution sees them (graphql-js `collectFields`): grouped by
+ * response key (alias or name), inline fragments flattened, each named fragment spread once. So a
+ * field named twice, or a fragment spread twice, costs what it executes: once.
+ */
+export function collectFields(selectionSets: readonly SelectionSetNode[], context: CostContext): FieldGroup[] {
+  const groups = new Map<string, FieldNode[]>();
+  const spread = new Set<string>();
+  const visit = (selectionSet: SelectionSetNode) => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const key = selection.alias?.value ?? selection.name.value;
+        const group = groups.get(key);
+        if (group) group.push(selection);
+        else groups.set(key, [selection]);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) visit(selection.selectionSet);
+      else if (!spread.has(selection.name.value)) {
+        spread.add(selection.name.value);
+        const fragment = context.fragments[selection.name.value];
+        if (fragment) visit(fragment.selectionSet);
+      }
     }
-  }
-  return into;
+  };
+  selectionSets.forEach(visit);
+  return [...groups.values()];
+}
+
+/** The selections under a group of merged fields. */
+export function subselectionsOf(group: FieldGroup): SelectionSetNode[] {
+  return group.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
 }
 
 function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
@@ -72,29 +98,44 @@ export function sliceSize(field: GraphQLField<unknown, unknown>, node: FieldNode
   return size;
 }
 
-/** The schema field a node selects; undefined for introspection and union members. */
-export function fieldOf(parent: GraphQLCompositeType, node: FieldNode): GraphQLField<unknown, unknown> | undefined {
-  if (node.name.value.startsWith('__') || !('getFields' in parent)) return undefined;
-  return parent.getFields()[node.name.value];
+/** The schema field a node selects, introspection's meta fields included; undefined for an unknown field. */
+export function fieldOf(schema: GraphQLSchema, parent: GraphQLCompositeType, node: FieldNode): GraphQLField<unknown, unknown> | undefined {
+  const name = node.name.value;
+  if (name === TypeNameMetaFieldDef.name) return TypeNameMetaFieldDef;
+  if (parent === schema.getQueryType()) {
+    if (name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
+    if (name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
+  }
+  return 'getFields' in parent ? parent.getFields()[name] : undefined;
 }
 
-function fieldCost(parent: GraphQLCompositeType, node: FieldNode, context: CostContext, inherited: number | undefined, depth: number, stats: { depth: number; aliases: number }): number {
+/** Introspection costs no units (it is bounded by the document's shape limits instead). */
+export const isIntrospection = (node: FieldNode) => node.name.value.startsWith('__');
+
+interface Stats {
+  depth: number;
+  aliases: number;
+}
+
+function groupCost(parent: GraphQLCompositeType, group: FieldGroup, context: CostContext, inherited: number | undefined, depth: number, stats: Stats, inIntrospection = false): number {
+  const node = group[0];
+  const introspection = inIntrospection || isIntrospection(node);
   if (node.alias) stats.aliases++;
-  stats.depth = Math.max(stats.depth, depth);
-  const field = fieldOf(parent, node);
+  if (!introspection) stats.depth = Math.max(stats.depth, depth);
+  const field = fieldOf(context.schema, parent, node);
   if (!field) return 0;
   const hint = costHintOf(field);
   const type = getNamedType(field.type);
   const size = sliceSize(field, node, context.variables) ?? inherited ?? 1;
   const children = (sized: number | undefined) =>
-    node.selectionSet && isCompositeType(type)
-      ? collectFields(node.selectionSet, context, type).reduce(
-          (sum, child) => sum + fieldCost(type, child, context, hint.sizedFields?.includes(child.name.value) ? sized : undefined, depth + 1, stats),
+    isCompositeType(type)
+      ? collectFields(subselectionsOf(group), context).reduce(
+          (sum, child) => sum + groupCost(type, child, context, hint.sizedFields?.includes(child[0].name.value) ? sized : undefined, depth + 1, stats, introspection),
           0,
         )
       : 0;
-  if (hint.free) {
-    children(undefined); // still counted for depth and aliases
+  if (hint.free || introspection) {
+    children(undefined); // still counted for aliases (and depth, outside introspection)
     return 0;
   }
   const weight = hint.weight ?? (isCompositeType(type) ? 1 : 0);
@@ -109,9 +150,9 @@ export function analyzeOperation(operation: OperationDefinitionNode, context: Co
   if (!root) return { cost: 0, depth: 0, aliases: 0, rootFields: 0 };
   const stats = { depth: 0, aliases: 0 };
   const withDefaults = { ...context, variables: withDeclaredDefaults(operation, context.variables) };
-  const fields = collectFields(operation.selectionSet, withDefaults, root);
-  const cost = fields.reduce((sum, node) => sum + fieldCost(root, node, withDefaults, undefined, 1, stats), 0);
-  return { cost, depth: stats.depth, aliases: stats.aliases, rootFields: fields.length };
+  const groups = collectFields([operation.selectionSet], withDefaults);
+  const cost = groups.reduce((sum, group) => sum + groupCost(root, group, withDefaults, undefined, 1, stats), 0);
+  return { cost, depth: stats.depth, aliases: stats.aliases, rootFields: groups.length };
 }
 
 /** The request's variables, plus the defaults the operation declares for those it left out. */

@@ -2,30 +2,23 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import type { AuthState } from '../auth/viewer';
-import { authenticate } from '../auth/authenticate';
+import { PARSE_OPTIONS } from '../cost/shape';
 import { TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
+import { enforceAccessAtRootFields } from './field-access';
+import { callerBeforeBody, clientIpOf, documentWithinLimits, graphqlBody, guardPlugin, jsonErrors, sendError } from './http';
 import { opsRoutes } from './ops-routes';
 import { requestLogger, requestLogging } from '../ops/request-log';
 import { portalRoutes } from '../portal/static';
 import { stripeWebhookRoute } from '../billing/webhooks/route';
-import { pipelinePlugin } from './pipeline';
-import { accessStep } from './steps/access';
-import { complexityStep } from './steps/complexity';
-import { limitsStep } from './steps/limits';
-import { usageStep } from './steps/usage';
 import { formatError } from './plugins/errors';
 import { metricsPlugin } from './plugins/metrics';
-import { meteredSubscribe } from './metered-subscriptions';
 import { buildGatewaySchema } from './schema';
+import { websocketServer } from './websocket';
 
 export interface Gateway {
   httpServer: Server;
@@ -56,36 +49,12 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // Grace periods of past_due subscriptions that run out between Stripe events.
   const stopGraceChecks = services.stripeWebhooks.startGraceChecks(config.BILLING_GRACE_CHECK_INTERVAL_MS);
 
-  const schema = await buildGatewaySchema();
-
-  // Subscriptions (graphql-ws) on the same path. A connection needs a valid key, in the
-  // connection_init payload (`{ "authorization": "Bearer …" }` or `{ "x-api-key": … }`) or the upgrade headers.
-  const graphqlWs = useServer<Record<string, unknown>, { auth: AuthState; reauthenticate: () => Promise<AuthState> }>(
-    {
-      schema,
-      subscribe: meteredSubscribe(services),
-      onConnect: async (ctx) => {
-        const params = Object.fromEntries(Object.entries(ctx.connectionParams ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
-        const credentials = { ...ctx.extra.request.headers, ...params };
-        ctx.extra.reauthenticate = () => authenticate(services.keys, services.accounts, credentials);
-        ctx.extra.auth = await ctx.extra.reauthenticate();
-        return ctx.extra.auth.viewer !== undefined;
-      },
-      context: (ctx): GatewayContext => ({
-        requestId: randomUUID(),
-        log: () => logger,
-        services,
-        clientIp: ctx.extra.request.socket.remoteAddress ?? 'unknown',
-        cost: {},
-        auth: ctx.extra.auth ?? {},
-        reauthenticate: ctx.extra.reauthenticate,
-      }),
-    },
-    new WebSocketServer({ server: httpServer, path: '/graphql' }),
-  );
+  const schema = enforceAccessAtRootFields(await buildGatewaySchema());
+  const graphqlWs = websocketServer(httpServer, schema, services);
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
+    parseOptions: PARSE_OPTIONS,
     formatError: formatError(logger),
     // Stacks go to the log (formatError), never to clients.
     includeStacktraceInErrorResponses: false,
@@ -94,44 +63,36 @@ export async function createGateway(services: Services): Promise<Gateway> {
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
       { serverWillStart: async () => ({ drainServer: async () => void (await graphqlWs.dispose()) }) },
-      // The request path. Before execution, in order: who is calling, what it costs, may it run
-      // (reserve). After, in reverse: refund the unused part and report limits, then record usage.
-      pipelinePlugin([accessStep, complexityStep, usageStep, limitsStep]),
+      guardPlugin(),
     ],
   });
   await apollo.start();
 
-  // A browser opening /graphql gets the portal's GraphiQL (bundled) instead of Apollo's landing
-  // page, which loads from a CDN and is blank on a closed network.
+  // The HTTP request path, in order: a browser opening /graphql gets the portal's GraphiQL (bundled;
+  // Apollo's landing page loads from a CDN and is blank on a closed network); then who is calling,
+  // from the headers alone (refusals cost no body read); then the body, bounded; then the document
+  // within the token and shape limits; then Apollo: validation, and the guard around execution
+  // (src/gateway/guard.ts).
   app.get('/graphql', (req, res, next) => (req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next()));
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    callerBeforeBody(services),
+    graphqlBody(),
+    documentWithinLimits(),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-        return {
-          requestId: req.id,
-          log: () => requestLogger(req),
-          services,
-          clientIp,
-          cost: {},
-          // An address caught guessing keys is refused without another key lookup.
-          auth: services.abuse.isBlocked(clientIp)
-            ? { refused: 'BLOCKED' as const }
-            : await authenticate(services.keys, services.accounts, req.headers).catch((error) => {
-                requestLogger(req).error({ err: error }, 'could not verify the API key');
-                throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.');
-              }),
-        };
-      },
+      context: async ({ req, res }): Promise<GatewayContext> => ({
+        requestId: req.id,
+        log: () => requestLogger(req),
+        services,
+        clientIp: clientIpOf(req),
+        auth: res.locals.auth ?? {},
+      }),
     }),
   );
   // The developer portal (static build) at `/`; after every API route, so it shadows none.
   app.use(portalRoutes());
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
-  });
+  app.use((_req, res) => sendError(res, new TollgraphError('NOT_FOUND', 'Not found.')));
+  app.use(jsonErrors);
 
   return {
     httpServer,

@@ -56,3 +56,25 @@ export function keyFromHeaders(headers: { authorization?: string; 'x-api-key'?: 
   const apiKey = headers['x-api-key'];
   return Array.isArray(apiKey) ? apiKey[0] : apiKey;
 }
+
+const CREDENTIAL_PARAMS = /^(api[-_]?key|x-api-key|key|token|access[-_]?token|auth|authorization|bearer)$/i;
+const KEY_ANYWHERE = /tg_(?:live|test)_[0-9A-Za-z]+/;
+
+/** The query parameters of a URL that carry (or look like they carry) a credential. */
+export function credentialParams(url: string): string[] {
+  const query = url.indexOf('?');
+  if (query < 0) return [];
+  const names: string[] = [];
+  for (const [name, value] of new URLSearchParams(url.slice(query + 1))) if (CREDENTIAL_PARAMS.test(name) || KEY_ANYWHERE.test(value)) names.push(name);
+  return names;
+}
+
+/** The URL with every credential-like query value (and anything shaped like a key) replaced, for logs. */
+export function redactCredentials(url: string): string {
+  const query = url.indexOf('?');
+  const path = url.slice(0, query < 0 ? undefined : query).replace(new RegExp(KEY_ANYWHERE, 'g'), '[REDACTED]');
+  if (query < 0) return path;
+  const params = [...new URLSearchParams(url.slice(query + 1))];
+  const redact = (name: string, value: string) => (CREDENTIAL_PARAMS.test(name) || KEY_ANYWHERE.test(value) ? '[REDACTED]' : encodeURIComponent(value));
+  return `${path}?${params.map(([name, value]) => `${encodeURIComponent(name)}=${redact(name, value)}`).join('&')}`;
+}

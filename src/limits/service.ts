@@ -64,7 +64,11 @@ export class LimitService {
       });
     }
     if (counts.verdict === 'daily') {
-      const upgrade = (await this.plans.list()).find((plan) => plan.dailyQuota > limits.dailyQuota);
+      // A plan above the account's own that allows more a day (an override can make the account's
+      // quota differ from its plan's, so the plan's place in the list decides what is "above").
+      const plans = await this.plans.list();
+      const above = plans.slice(plans.findIndex((plan) => plan.code === access.plan.code) + 1);
+      const upgrade = above.find((plan) => plan.dailyQuota > limits.dailyQuota);
       throw new TollgraphError(
         'QUOTA_EXCEEDED',
         `Daily quota of ${limits.dailyQuota} cost units spent; it resets at ${resetAt.toISOString()}.${upgrade ? ` The ${upgrade.code} plan allows ${upgrade.dailyQuota} a day.` : ''}`,

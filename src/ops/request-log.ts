@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { redactCredentials } from '../keys/secret';
 import type { Logger } from './logger';
 
 declare module 'node:http' {
@@ -34,8 +35,9 @@ export function requestLogging(logger: Logger) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const id = randomUUID();
     const began = performance.now();
-    // Captured now: routers mounted on a path rewrite req.url for their handlers.
-    const url = req.url ?? '';
+    // Captured now: routers mounted on a path rewrite req.url for their handlers. A key sent in
+    // the URL is refused, but the refusal is logged too: never with the key.
+    const url = redactCredentials(req.url ?? '');
     req.id = id;
     res.setHeader('x-request-id', id);
     let child: Logger | undefined;

@@ -53,8 +53,20 @@ describe('query cost from the document, before execution', () => {
     expect(result).toMatchObject({ cost: 4, aliases: 2, depth: 3, rootFields: 2 });
   });
 
-  it('leaves introspection out of cost and depth', () => {
-    expect(analyze('{ __schema { types { name fields { type { ofType { ofType { name } } } } } } }')).toMatchObject({ cost: 0, depth: 1 });
+  it("leaves introspection out of cost and of the plan's depth (the document's shape limits bound it), but counts its aliases", () => {
+    expect(analyze('{ __schema { types { name fields { type { ofType { ofType { name } } } } } } }')).toMatchObject({ cost: 0, depth: 0 });
+    expect(analyze('{ __schema { a: types { name } b: types { name } } }').aliases).toBe(2);
+  });
+
+  it('charges what GraphQL executes: a field named again, or a fragment spread again, merges into one', () => {
+    expect(analyze(`{ ${'account(id: "a") { id } '.repeat(20)} }`)).toMatchObject({ cost: 1, rootFields: 1 });
+    expect(analyze('{ account(id: "a") { id } account(id: "a") { apiKeys { id } } }').cost).toBe(2);
+    expect(analyze('{ ...F ...F ...G } fragment F on Query { account(id: "a") { id } } fragment G on Query { ...F }').cost).toBe(1);
+    // Different aliases are different executions.
+    expect(analyze('{ a: account(id: "a") { id } b: account(id: "a") { id } }').cost).toBe(2);
+    const { cost, actual } = analyze(`{ ${'account(id: "a") { id apiKeys { id } } '.repeat(3)} }`);
+    expect(cost).toBe(2);
+    expect(actual({ account: { id: 'a', apiKeys: [{ id: 'k' }] } }, cost)).toBe(2);
   });
 
   it('takes the actual cost from what came back: nulls and short lists cost less, never more than asked', () => {

@@ -70,7 +70,11 @@ describe('usage ledger failures', () => {
       await postgres.stop();
       const refused = await own();
       expect(refused.status).toBe(503);
-      expect(refused.body).toEqual({ errors: [expect.objectContaining({ extensions: { code: 'SERVICE_UNAVAILABLE' } })] });
+      // Not served, so not spent: the unit reserved for it is back (the first request's unit stays used).
+      expect(refused.body).toEqual({
+        errors: [expect.objectContaining({ extensions: { code: 'SERVICE_UNAVAILABLE' } })],
+        extensions: { cost: expect.objectContaining({ requestedQueryCost: 1, actualQueryCost: 0, quota: expect.objectContaining({ remaining: 1_000_000 - 1 }) }) },
+      });
       await postgres.start();
       const served = await own();
       expect(served.status).toBe(200);

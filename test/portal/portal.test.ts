@@ -52,7 +52,7 @@ describe('developer portal in a browser', () => {
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toContain('tollgraph_');
     expect((await graphql(gateway.url, '{ health { status } }')).body.data).toEqual({ health: { status: 'ok' } });
     expect((await fetch(`${gateway.url}/webhooks/stripe`, { method: 'POST', body: '{}' })).status).toBe(503); // not configured here
-    expect(await (await fetch(`${gateway.url}/no-such-page`)).json()).toEqual({ error: 'not found' });
+    expect(await (await fetch(`${gateway.url}/no-such-page`)).json()).toEqual({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] });
   });
 
   it('refuses an unknown key with the 401 state, then signs in with the demo key and shows plan, quota and usage', async () => {

@@ -1,0 +1,216 @@
+import type { DocumentNode, ExecutionResult, GraphQLSchema, OperationDefinitionNode } from 'graphql';
+import { accessOf, adminRequired, unauthenticated, type AccessLevel } from '../auth/access';
+import { actualCost } from '../cost/actual';
+import { analyzeOperationOnce, collectFields, fragmentsOf, type CostContext, type QueryComplexity } from '../cost/analyze';
+import { TollgraphError, withoutHttp } from '../errors';
+import { costExtension, rateLimitHeaders } from '../limits/headers';
+import type { LimitStatus, Reservation } from '../limits/service';
+import type { GatewayContext } from './context';
+
+/** What carried the operation. */
+export type Transport = 'http' | 'websocket';
+
+export interface OperationRequest {
+  transport: Transport;
+  schema: GraphQLSchema;
+  /** Parsed, shape-checked (src/cost/shape.ts) and validated. */
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  variables: Record<string, unknown>;
+  context: GatewayContext;
+}
+
+/** What the answer to an operation carries about the account's limits. */
+export interface Settlement {
+  headers: Record<string, string>;
+  cost?: ReturnType<typeof costExtension>;
+  /** Set when the result must not be sent (its usage could not be recorded): send this error instead. */
+  withheld?: TollgraphError;
+}
+
+/** Limits no plan lifts (the document's shape limits come first, in src/cost/shape.ts). */
+export const MAX_ROOT_FIELDS = 20;
+/** Anonymous (public) operations are small by nature. */
+const ANONYMOUS_MAX_DEPTH = 6;
+
+const WRONG_TRANSPORT: Record<Transport, string> = {
+  http: 'Subscriptions are served over the WebSocket at /graphql (graphql-ws protocol), not over HTTP.',
+  websocket: 'Queries and mutations are served over HTTP (POST /graphql, or GET for queries); the WebSocket carries subscriptions only.',
+};
+
+function tooComplex(message: string, extensions: Record<string, unknown>): TollgraphError {
+  return new TollgraphError('QUERY_TOO_COMPLEX', message, { extensions });
+}
+
+// The levels an operation's root fields require depend on the document alone (Apollo hands back
+// the same parsed document for a repeated query): worked out once per operation.
+const levelsByOperation = new WeakMap<OperationDefinitionNode, Set<AccessLevel>>();
+
+function accessLevels({ schema, document, operation }: OperationRequest): Set<AccessLevel> {
+  let levels = levelsByOperation.get(operation);
+  if (!levels) {
+    const root = schema.getRootType(operation.operation);
+    const fields = root?.getFields() ?? {};
+    const groups = collectFields([operation.selectionSet], { schema, fragments: fragmentsOf(document), variables: {} });
+    levels = new Set(groups.map(([node]) => (node.name.value.startsWith('__') ? 'public' : accessOf(fields[node.name.value]))));
+    levelsByOperation.set(operation, levels);
+  }
+  return levels;
+}
+
+/**
+ * The one path every GraphQL operation takes, whatever carried it: the HTTP transport calls
+ * `admit` before execution and `settle` after it; the WebSocket calls `admit` when a subscription
+ * starts and `meter` on its events. Nothing else decides access, cost, limits or billing.
+ */
+export class GuardedOperation {
+  private complexity?: QueryComplexity;
+  private reservation?: Reservation;
+  private events = 0;
+
+  constructor(private readonly request: OperationRequest) {}
+
+  private get costContext(): CostContext {
+    const { schema, document, variables } = this.request;
+    return { schema, fragments: fragmentsOf(document), variables };
+  }
+
+  /**
+   * Before execution, in this order; the first refusal throws (a TollgraphError with its status):
+   * 1. transport: queries and mutations over HTTP, subscriptions over the WebSocket;
+   * 2. caller: public fields need no key, the others a valid key, admin fields an ADMIN key
+   *    (a key that is not valid was refused before the request body was read);
+   * 3. complexity: depth against the plan, root fields, cost against the plan's maximum;
+   * 4. limits: the requested cost reserved from the burst and daily limits. A subscription
+   *    reserves nothing here: each event it delivers is charged (`meter`).
+   */
+  async admit(): Promise<void> {
+    const { transport, operation, context } = this.request;
+    if ((operation.operation === 'subscription') !== (transport === 'websocket')) throw new TollgraphError('BAD_REQUEST', WRONG_TRANSPORT[transport]);
+
+    const { auth } = context;
+    if (auth.refused) throw unauthenticated();
+    const levels = accessLevels(this.request);
+    if ((levels.has('subscriber') || levels.has('admin')) && !auth.viewer) throw unauthenticated();
+    if (levels.has('admin') && auth.viewer?.key.role !== 'ADMIN') throw adminRequired();
+
+    const complexity = (this.complexity = analyzeOperationOnce(operation, this.costContext));
+    const limits = auth.viewer?.access.limits;
+    const maxDepth = limits?.maxDepth ?? ANONYMOUS_MAX_DEPTH;
+    if (complexity.depth > maxDepth) throw tooComplex(`Query depth ${complexity.depth} exceeds the maximum of ${maxDepth}.`, { depth: complexity.depth, maxDepth });
+    if (complexity.rootFields > MAX_ROOT_FIELDS) {
+      throw tooComplex(`Query selects ${complexity.rootFields} root fields; the maximum is ${MAX_ROOT_FIELDS}.`, { rootFields: complexity.rootFields, maxRootFields: MAX_ROOT_FIELDS });
+    }
+    if (limits) {
+      const maxCost = Math.min(limits.maxQueryCost, limits.burstPerSecond);
+      if (complexity.cost > maxCost) throw tooComplex(`Query cost ${complexity.cost} exceeds the maximum of ${maxCost} for your plan.`, { requestedQueryCost: complexity.cost, maxQueryCost: maxCost });
+    }
+
+    if (auth.viewer && complexity.cost > 0 && operation.operation !== 'subscription') {
+      this.reservation = await context.services.limits.reserve(auth.viewer.access, complexity.cost);
+    }
+  }
+
+  /**
+   * After execution (or a refusal by `admit`), in this order:
+   * 1. the actual cost, from what the result holds (nulls, errors and short lists cost less);
+   * 2. the usage ledger: the record is written before the answer goes out; if it cannot be, the
+   *    answer is withheld (SERVICE_UNAVAILABLE) and its units are not spent;
+   * 3. the refund of whatever was reserved and not spent;
+   * 4. where the account stands, for the answer's RateLimit headers and `extensions.cost`
+   *    (refused requests of a known caller included; anonymous ones carry none).
+   */
+  async settle(result: { data?: Record<string, unknown> | null }): Promise<Settlement> {
+    const { context, operation } = this.request;
+    const viewer = context.auth.viewer;
+    if (!viewer) return { headers: {} };
+    const { limits } = context.services;
+    const requested = this.complexity?.cost ?? 0;
+    let actual = this.reservation ? actualCost(operation, result.data, this.costContext, requested) : 0;
+
+    let withheld: TollgraphError | undefined;
+    if (actual > 0) {
+      try {
+        await this.record(context.requestId, actual);
+      } catch (error) {
+        context.log().error({ err: error }, 'response withheld: its usage could not be recorded');
+        withheld = new TollgraphError('SERVICE_UNAVAILABLE', 'The request could not be recorded for billing, so it was not served; retry shortly.', { headers: { 'retry-after': '1' } });
+        actual = 0;
+      }
+    }
+
+    const status: LimitStatus = this.reservation
+      ? await limits.refund(viewer.access, this.reservation, requested - actual)
+      : await limits.status(viewer.access);
+    return { headers: rateLimitHeaders(status), cost: costExtension(status, requested, actual), withheld };
+  }
+
+  /**
+   * A live feed's events, each charged before it is handed to the transport: its selection's cost
+   * from the daily quota (not the burst: the server sets a feed's pace) and a ledger record, after
+   * the caller's credentials are checked again (a revoked key, a disabled account or a plan change
+   * applies to an open feed). When a charge is refused the feed ends with that error. Ending the
+   * feed stops it at once: an event that arrives after the end is not charged.
+   */
+  meter(source: AsyncGenerator<ExecutionResult>): AsyncIterableIterator<ExecutionResult> {
+    let ended = false;
+    const end = async (): Promise<IteratorReturnResult<undefined>> => {
+      ended = true;
+      await source.return(undefined);
+      return { done: true, value: undefined };
+    };
+    const feed: AsyncIterableIterator<ExecutionResult> = {
+      next: async () => {
+        if (ended) return { done: true, value: undefined };
+        const event = await source.next();
+        if (event.done || ended) return { done: true, value: undefined };
+        const refusal = await this.chargeEvent();
+        if (refusal) {
+          await end();
+          return { done: false, value: { errors: [withoutHttp(refusal)] } };
+        }
+        return event;
+      },
+      return: end,
+      throw: async (error: unknown) => {
+        await end();
+        throw error;
+      },
+      [Symbol.asyncIterator]: () => feed,
+    };
+    return feed;
+  }
+
+  private async chargeEvent(): Promise<TollgraphError | undefined> {
+    const { context } = this.request;
+    const cost = this.complexity?.cost ?? 0;
+    if (cost === 0) return undefined;
+    const now = context.reauthenticate ? await context.reauthenticate() : context.auth;
+    if (!now.viewer) return new TollgraphError('UNAUTHENTICATED', `The API key is no longer valid (${now.refused ?? 'refused'}); the live feed has ended.`);
+    const { limits } = context.services;
+    let reservation: Reservation | undefined;
+    try {
+      reservation = await limits.reserve(now.viewer.access, cost, { burst: false });
+      await this.record(`${context.requestId}:${++this.events}`, cost, now.viewer);
+    } catch (error) {
+      if (reservation) await limits.refund(now.viewer.access, reservation, cost);
+      if (error instanceof TollgraphError) return error;
+      context.log().error({ err: error }, 'live feed stopped: its usage could not be recorded');
+      return new TollgraphError('SERVICE_UNAVAILABLE', 'The live feed stopped: its usage could not be recorded; subscribe again shortly.');
+    }
+    return undefined;
+  }
+
+  private record(requestId: string, units: number, viewer = this.request.context.auth.viewer!): Promise<void> {
+    const { key, access } = viewer;
+    return this.request.context.services.ledger.record({
+      requestId,
+      accountId: access.account.id,
+      apiKeyId: key.id,
+      planCode: access.plan.code,
+      operation: this.request.operation.name?.value ?? 'anonymous',
+      costUnits: units,
+      occurredAt: new Date(),
+    });
+  }
+}

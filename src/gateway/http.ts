@@ -1,0 +1,156 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { GraphQLError } from 'graphql';
+import { unauthenticated } from '../auth/access';
+import { authenticate } from '../auth/authenticate';
+import type { AuthState } from '../auth/viewer';
+import { parseWithinLimits } from '../cost/shape';
+import { errorBody, httpHeadOf, TollgraphError, type ErrorCode } from '../errors';
+import { credentialParams } from '../keys/secret';
+import { requestLogger } from '../ops/request-log';
+import type { Services } from '../services';
+import type { GatewayContext } from './context';
+import { GuardedOperation } from './guard';
+
+/** A GraphQL request body larger than this is refused (413) before it is read in full. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export function sendError(res: Response, error: GraphQLError): void {
+  const { status, headers } = httpHeadOf(error);
+  for (const [name, value] of headers) res.setHeader(name, value);
+  res.status(status).json(errorBody(error));
+}
+
+/** Where keys go; a key anywhere else is refused before it is looked at (and never logged). */
+export function keyInUrlError(names: string[]): TollgraphError {
+  return new TollgraphError('BAD_REQUEST', `API keys are not accepted in the URL (query parameter ${names.map((name) => `"${name}"`).join(', ')}): send the key as "Authorization: Bearer <key>" or "x-api-key: <key>" (on a WebSocket: in connection_init's payload). A key sent in a URL should be treated as exposed: revoke it.`);
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** Who is calling, decided before the body is read. */
+    auth?: AuthState;
+  }
+}
+
+export const clientIpOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/**
+ * What is decided from the request line and headers alone, before the body is read or parsed,
+ * in this order: no credential in the URL; an address caught guessing keys is refused without a
+ * lookup; the key is verified (a refused key: 401, counted against the address); a request without
+ * a key is counted against its address's anonymous limit.
+ */
+export function callerBeforeBody(services: Services): RequestHandler {
+  const { abuse, keys, accounts } = services;
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const inUrl = credentialParams(req.originalUrl);
+      if (inUrl.length) throw keyInUrlError(inUrl);
+      const clientIp = clientIpOf(req);
+      const auth: AuthState = abuse.isBlocked(clientIp)
+        ? { refused: 'BLOCKED' }
+        : await authenticate(keys, accounts, req.headers).catch((error: unknown) => {
+            requestLogger(req).error({ err: error }, 'could not verify the API key');
+            throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.', { headers: { 'retry-after': '1' } });
+          });
+      if (auth.refused) {
+        requestLogger(req).info({ reason: auth.refused }, 'api key refused');
+        await abuse.authenticationFailed(clientIp);
+        throw unauthenticated();
+      }
+      if (!auth.viewer) await abuse.anonymousRequest(clientIp);
+      res.locals.auth = auth;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+// What documentWithinLimits decided per document text, so a repeated query costs a map lookup.
+const verdicts = new Map<string, TollgraphError | null>();
+const VERDICTS_KEPT = 1_000;
+const VERDICT_MAX_CHARS = 8_192;
+
+function verdictOn(query: string): TollgraphError | null {
+  const known = verdicts.get(query);
+  if (known !== undefined) return known;
+  let verdict: TollgraphError | null = null;
+  try {
+    parseWithinLimits(query);
+  } catch (error) {
+    if (!(error instanceof TollgraphError)) throw error;
+    verdict = error;
+  }
+  if (query.length <= VERDICT_MAX_CHARS) {
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value!);
+    verdicts.set(query, verdict);
+  }
+  return verdict;
+}
+
+/**
+ * The document parsed within the token limit and its shape checked (src/cost/shape.ts) before
+ * Apollo validates it: validation compares fields pairwise and walks every fragment expansion, so
+ * a document it would choke on is refused here, in time linear in its text. (Apollo parses it again
+ * on a miss of its own document cache; a throw from its validation hooks would be a 500.)
+ */
+export function documentWithinLimits(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+    const refusal = typeof query === 'string' ? verdictOn(query) : null;
+    if (refusal) sendError(res, refusal);
+    else next();
+  };
+}
+
+/** The JSON body of a GraphQL request, bounded. */
+export const graphqlBody = () => express.json({ limit: MAX_BODY_BYTES });
+
+const BODY_ERRORS: Record<number, ErrorCode> = { 413: 'PAYLOAD_TOO_LARGE', 415: 'BAD_REQUEST', 400: 'BAD_REQUEST' };
+
+/**
+ * Every error answered outside GraphQL execution is GraphQL-shaped JSON: a body that is not JSON,
+ * too large, a refused caller, or a bug. Never an HTML page or a stack trace, whatever NODE_ENV.
+ */
+export const jsonErrors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  if (error instanceof GraphQLError) return sendError(res, error);
+  const status = (error as { status?: number }).status;
+  const code = status ? BODY_ERRORS[status] : undefined;
+  if (code) return sendError(res, new TollgraphError(code, code === 'PAYLOAD_TOO_LARGE' ? `The request body is larger than ${MAX_BODY_BYTES} bytes.` : `The request body could not be read: ${(error as Error).message}.`));
+  requestLogger(req).error({ err: error }, 'unexpected error answering the request');
+  sendError(res, new TollgraphError('INTERNAL_SERVER_ERROR', 'Internal server error'));
+};
+
+/**
+ * The guard on Apollo's HTTP request path: the operation is admitted before execution and settled
+ * after it (src/gateway/guard.ts).
+ */
+export function guardPlugin(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      let guarded: GuardedOperation | undefined;
+      return {
+        async didResolveOperation({ operation, schema, document, request, contextValue }) {
+          // Apollo refuses a document without a resolvable operation before this hook.
+          if (!operation) return;
+          guarded = new GuardedOperation({ transport: 'http', schema, document, operation, variables: request.variables ?? {}, context: contextValue });
+          await guarded.admit();
+        },
+        async willSendResponse({ response }) {
+          if (!guarded || response.body.kind !== 'single') return;
+          const { headers, cost, withheld } = await guarded.settle(response.body.singleResult);
+          for (const [name, value] of Object.entries(headers)) response.http.headers.set(name, value);
+          if (withheld) {
+            const head = httpHeadOf(withheld);
+            response.http.status = head.status;
+            for (const [name, value] of head.headers) response.http.headers.set(name, value);
+            response.body.singleResult = errorBody(withheld);
+          }
+          if (cost) response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,218 @@
+import { createClient, type Client } from 'graphql-ws';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { encodeViews, SCORES_CHANNEL, type RiskScoreView } from '../../src/risk/view';
+import { startTestGateway, type TestGateway } from '../support/harness';
+import { startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
+
+const SYSTEM = { type: 'system:test' } as const;
+
+/** A fragment chain where each level spreads the next twice: 2^levels fields once expanded. */
+const fragmentBomb = (levels: number) =>
+  `query { ...F1 } ${Array.from({ length: levels }, (_, i) => (i + 1 < levels ? `fragment F${i + 1} on Query { ...F${i + 2} ...F${i + 2} }` : `fragment F${i + 1} on Query { health { status } }`)).join('\n')}`;
+const aliasDocument = (bytes: number) => {
+  const parts: string[] = [];
+  for (let i = 0, length = 2; length < bytes; i++) {
+    const part = `a${i}: health { status }`;
+    parts.push(part);
+    length += part.length + 1;
+  }
+  return `{ ${parts.join(' ')} }`;
+};
+const introspectionAliases = `{ __schema { ${Array.from({ length: 20 }, (_, i) => `t${i}: types { ${Array.from({ length: 20 }, (_, j) => `f${j}: name`).join(' ')} }`).join(' ')} } }`;
+
+async function post(url: string, body: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await response.text();
+  return { status: response.status, type: response.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as { data?: any; errors?: any[]; extensions?: any } };
+}
+const codeOf = (body: { errors?: Array<{ extensions?: { code?: string } }> }) => body.errors?.[0]?.extensions?.code;
+
+describe('cheap refusals before expensive work (a gateway process, real Postgres and Redis)', () => {
+  let setup: TestGateway;
+  let server: RunningProcess;
+  beforeAll(async () => {
+    setup = await startTestGateway();
+    server = await startGatewayProcess({ ...setup.env, ANONYMOUS_REQUESTS_PER_MINUTE: '100000', NODE_ENV: 'development', LOG_LEVEL: 'info' });
+  }, 90_000);
+  afterAll(async () => {
+    await server?.stop();
+    await setup?.stop();
+  });
+
+  /** Sends `attack` while /healthz is polled; the server must answer health at once throughout. */
+  async function whileHealthy<T>(attack: () => Promise<T>): Promise<T> {
+    let attacking = true;
+    let slowest = 0;
+    const probe = (async () => {
+      while (attacking) {
+        const began = performance.now();
+        await fetch(`${server.url}/healthz`);
+        slowest = Math.max(slowest, performance.now() - began);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const result = await attack();
+    attacking = false;
+    await probe;
+    // Generous for a shared 2-core CI machine; before the shape check one bomb held /healthz 1.5 s.
+    expect(slowest).toBeLessThan(500);
+    return result;
+  }
+
+  it.each([
+    ['a 23-level fragment bomb', fragmentBomb(23), 400, 'QUERY_TOO_COMPLEX'],
+    ['a 40-level fragment bomb', fragmentBomb(40), 400, 'QUERY_TOO_COMPLEX'],
+    ['20 x 20 aliases inside introspection', introspectionAliases, 400, 'QUERY_TOO_COMPLEX'],
+    ['introspection nested past the depth limit', `{ __schema { types { ${'fields { type { '.repeat(8)}name${' } }'.repeat(8)} } } }`, 400, 'QUERY_TOO_COMPLEX'],
+    ['10,000 duplicated fields', `{ ${'health { status } '.repeat(10_000)} }`, 400, 'GRAPHQL_PARSE_FAILED'],
+    ['one field 21 times', `{ ${'health { status } '.repeat(21)} }`, 400, 'QUERY_TOO_COMPLEX'],
+    ['a 200 KB alias document (past the token limit)', aliasDocument(200_000), 400, 'GRAPHQL_PARSE_FAILED'],
+    ['a 1 MB alias document (past the body limit)', aliasDocument(1_000_000), 413, 'PAYLOAD_TOO_LARGE'],
+  ])('refuses %s without a key, in JSON, and stays responsive', async (_name, query, status, code) => {
+    const answers = await whileHealthy(() => Promise.all(Array.from({ length: 8 }, () => post(server.url, JSON.stringify({ query })))));
+    for (const answer of answers) {
+      expect(answer.status).toBe(status);
+      expect(answer.type).toMatch(/application\/json/);
+      expect(codeOf(answer.json())).toBe(code);
+    }
+  });
+
+  it('refuses a key in the URL with 400 saying where keys go, and never writes it to the log', async () => {
+    const { key } = await setup.newKey({ plan: 'PROFESSIONAL' });
+    for (const url of [`${server.url}/graphql?api_key=${key}&query={health{status}}`, `${server.url}/graphql?token=${key}`, `${server.url}/graphql?q=${key}`]) {
+      const response = await fetch(url, { headers: { accept: 'application/json' } });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+      expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(body.errors[0].message).toMatch(/Authorization: Bearer/);
+    }
+    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql?api_key=${key}`, 'graphql-transport-ws');
+    const refused = await new Promise<number>((resolve) => socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).once('open', () => resolve(101)));
+    expect(refused).toBe(400);
+    await waitFor('the refusals to be logged', async () => (server.output().match(/\[REDACTED\]/g) ?? []).length >= 3, 5_000, 50);
+    expect(server.output()).not.toContain(key);
+  });
+
+  it('answers malformed JSON, a wrong content type and an unknown route with GraphQL-shaped JSON, never HTML or a stack', async () => {
+    const malformed = await post(server.url, '{"query": "{ health { status } }"');
+    expect(malformed.status).toBe(400);
+    expect(malformed.type).toMatch(/application\/json/);
+    expect(codeOf(malformed.json())).toBe('BAD_REQUEST');
+    for (const answer of [malformed, await post(server.url, 'query=x', { 'content-type': 'text/plain' }), await post(server.url, '{"query": 1}')]) {
+      expect(answer.text).not.toMatch(/<html|<pre|at .*\(\/|node_modules/i);
+      expect(answer.json().errors?.length).toBeGreaterThan(0);
+    }
+    const missing = await fetch(`${server.url}/no-such-route`, { method: 'POST' });
+    expect(missing.status).toBe(404);
+    expect(codeOf((await missing.json()) as never)).toBe('NOT_FOUND');
+  });
+
+  it('refuses a subscription sent over HTTP with 400, whoever sends it', async () => {
+    const { key } = await setup.newKey({ plan: 'PROFESSIONAL' });
+    const answer = await post(server.url, JSON.stringify({ query: 'subscription { riskScoreUpdated { score } }' }), { authorization: `Bearer ${key}` });
+    expect(answer.status).toBe(400);
+    expect(codeOf(answer.json())).toBe('BAD_REQUEST');
+    expect(answer.json().errors?.[0].message).toMatch(/WebSocket/);
+  });
+});
+
+describe('charges match what was executed or delivered', () => {
+  let gateway: TestGateway;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(async () => {
+    for (const client of clients) await client.dispose();
+    await gateway?.stop();
+  });
+  const ledger = (accountId: string) => gateway.services.db.prisma.usageRecord.findMany({ where: { accountId }, orderBy: { requestId: 'asc' } });
+  const connect = (key: string) => {
+    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    clients.push(client);
+    return client;
+  };
+
+  it('charges a field named 20 times once, as GraphQL executes it once', async () => {
+    const { key, accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+    const answer = await gateway.query(`query Twenty($a: ID!) { ${'account(id: $a) { id } '.repeat(20)} }`, { key, variables: { a: accountId } });
+    expect(answer.status).toBe(200);
+    expect((answer.body as { extensions?: { cost?: unknown } }).extensions?.cost).toMatchObject({ requestedQueryCost: 1, actualQueryCost: 1 });
+    expect((await ledger(accountId)).map((record) => record.costUnits)).toEqual([1]);
+  });
+
+  it('refuses queries and mutations over graphql-ws with BAD_REQUEST: nothing runs, nothing is charged', async () => {
+    const { key, accountId } = await gateway.newKey({ plan: 'FREE' });
+    const client = connect(key);
+    const run = (query: string) =>
+      new Promise<Array<{ extensions?: { code?: string } }>>((resolve) => {
+        const errors: Array<{ extensions?: { code?: string } }> = [];
+        client.subscribe({ query }, { next: (result) => errors.push(...((result.errors ?? []) as never[])), error: (error) => resolve([...errors, ...(Array.isArray(error) ? error : [error])]), complete: () => resolve(errors) });
+      });
+    for (const query of [`mutation { setAccountPlan(accountId: "${accountId}", planCode: ENTERPRISE) { id } }`, `{ ${Array.from({ length: 20 }, (_, i) => `t${i}: topRisks(first: 100) { score }`).join(' ')} }`, '{ accounts { nodes { email } } }']) {
+      expect((await run(query)).map((error) => error.extensions?.code)).toEqual(['BAD_REQUEST']);
+    }
+    expect((await gateway.services.accounts.access(accountId))?.plan.code).toBe('FREE');
+    expect(await ledger(accountId)).toHaveLength(0);
+    const rate = await gateway.query('{ rateLimit { used } }', { key });
+    expect(rate.body.data.rateLimit.used).toBe(0);
+  });
+
+  it('charges a live feed for the events it delivered, and nothing for the one pending when it ends', async () => {
+    const { key, accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+    const customerId = `c-${randomUUID().slice(0, 8)}`;
+    const received: number[] = [];
+    const before = gateway.services.risk.subscribers;
+    const unsubscribe = connect(key).subscribe(
+      { query: 'subscription Feed($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { score } }', variables: { ids: [customerId] } },
+      { next: (result) => received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score), error: () => undefined, complete: () => undefined },
+    );
+    await waitFor('the feed to listen', async () => gateway.services.risk.subscribers > before, 10_000, 20);
+    const view = (score: number): RiskScoreView => ({ customerId, eventId: randomUUID(), score, band: 'LOW', factors: [], eventTime: new Date().toISOString(), computedAt: new Date().toISOString(), modelVersion: 'test' });
+    const publish = (...scores: number[]) => gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews(scores.map(view)));
+    await publish(1, 2);
+    await waitFor('two events', async () => received.length === 2, 10_000, 20);
+    unsubscribe();
+    await waitFor('the feed to end on the server', async () => gateway.services.risk.subscribers === before, 10_000, 20);
+    await publish(3, 4);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received).toEqual([1, 2]);
+    expect((await ledger(accountId)).map((record) => [record.operation, record.costUnits])).toEqual([
+      ['Feed', 1],
+      ['Feed', 1],
+    ]);
+  });
+
+  it('names a plan above the account’s own when the quota is spent, even under an override', async () => {
+    const { key, accountId } = await gateway.newKey({ plan: 'FREE' });
+    await gateway.services.accounts.setOverrides(accountId, { dailyQuota: 1 }, SYSTEM);
+    const own = () => gateway.query('query($a: ID!) { account(id: $a) { id } }', { key, variables: { a: accountId } });
+    expect((await own()).status).toBe(200);
+    const refused = await own();
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors?.[0].extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', upgradeTo: 'PROFESSIONAL' });
+  });
+
+  it('counts failed WebSocket authentications against the address, as over HTTP', async () => {
+    const limited = await startTestGateway({ AUTH_FAILURES_PER_MINUTE: '3' });
+    try {
+      const { key } = await limited.newKey({ plan: 'PROFESSIONAL' });
+      const tryConnect = (secret: string) =>
+        new Promise<number>((resolve) => {
+          const socket = new WebSocket(`${limited.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${secret}` } })));
+          socket.on('message', () => {
+            socket.close();
+            resolve(0);
+          });
+          socket.on('close', (code) => resolve(code));
+        });
+      for (let i = 0; i < 4; i++) expect(await tryConnect(`tg_test_${String(i).padStart(32, 'x')}`)).toBe(4403);
+      expect(await tryConnect(key)).toBe(4403); // the address is blocked now, good key or not
+      expect((await limited.query('{ me { key { id } } }', { key })).status).toBe(429);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
