@@ -4,6 +4,7 @@ import type { IngestionResult } from './ingestion';
 import type { Machine } from './machine';
 import type { MeteringResult } from './metering';
 import type { OpenLoopResult } from './lib/load';
+import type { Expected, LatencySummary, RefusalRun, RefusalsResult } from './refusals';
 import { figure, fmt, pct, type Figure } from './lib/stats';
 
 export interface BenchResults {
@@ -15,12 +16,15 @@ export interface BenchResults {
   ingestion: IngestionResult;
   freshness: FreshnessResult;
   metering: MeteringResult;
+  refusals: RefusalsResult;
 }
 
 /** The sections every report has (the smoke test checks each is there, with numbers). */
-export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## What was optimised'] as const;
+export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## What was optimised'] as const;
 
 const MISSION_RATE = 500_000;
+/** Issue 14: server CPU per refused document, at most (ms). */
+const REFUSAL_GOAL_MS = 5;
 const ms = (value: number, digits = 1) => (Number.isFinite(value) ? `${fmt(value, digits)} ms` : 'not reached');
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 const runsOf = (f: Figure, digits = 0) => f.runs.map((value) => fmt(value, digits)).join(' / ');
@@ -37,6 +41,11 @@ export function renderReport(r: BenchResults): string {
   const single = r.metering.modes[1];
   const perProcess = ing.rates.pipeline.median;
   const tenPartitions = perProcess * ing.partitions;
+  const refusals = r.refusals;
+  const costliest = refusals.attacks.reduce((a, b) => (b.cpuMsPerRequest > a.cpuMsPerRequest ? b : a));
+  const slowestHealthz = refusals.attacks.reduce((a, b) => (b.healthz.p99Ms > a.healthz.p99Ms ? b : a));
+  const unexpected = refusals.attacks.reduce((sum, attack) => sum + attack.mismatches, 0);
+  const refused = refusals.attacks.reduce((sum, attack) => sum + attack.answers, 0);
   const out: string[] = [];
 
   out.push(`# Benchmarks
@@ -56,6 +65,8 @@ Written by \`npm run bench\`${r.smoke ? ' **--smoke** (a few seconds each: prove
 | pipeline events/s per process × ${ing.partitions} partitions | mission: ${fmt(MISSION_RATE)} events/s | ${fmt(tenPartitions)} events/s at best | ${verdict(tenPartitions >= MISSION_RATE)} |
 | freshness p99 at 5,000 events/s | ≤ 50 ms (mission: 150 ms) | ${at5k ? `${ms(at5k.median, 0)} (runs: ${runsOf(at5k)} ms)` : 'not run'} | ${at5k ? `${verdict(at5k.median <= 50)}${at5k.median <= 150 ? "; within the mission's 150 ms" : '; mission missed too'}` : ''} |
 | ledger records/s, group commit / one insert per request | — | ${fmt(r.metering.speedup.median, 1)}× (${fmt(group.rate.median)} vs ${fmt(single.rate.median)} records/s) | |
+| server CPU per refusal, costliest attack (${costliest.name}) | ≤ ${REFUSAL_GOAL_MS} ms | ${ms(costliest.cpuMsPerRequest, 2)}; ${fmt(unexpected)} of ${fmt(refused)} answers not the expected status | ${unexpected ? '**not judged** (section 6)' : verdict(costliest.cpuMsPerRequest <= REFUSAL_GOAL_MS)} |
+| /healthz p99 during refusal bursts, worst (${slowestHealthz.name}) / idle | — | ${ms(slowestHealthz.healthz.p99Ms, 1)} / ${ms(refusals.idle.healthz.p99Ms, 1)} | |
 
 Every ratio is measured within one run against its baseline (same machine, same minute); the
 absolute figures are for reference only: this machine has 2 cores shared by the load generator,
@@ -316,8 +327,74 @@ gateway's own request rate (section 1), so it does not limit the gateway. **What
 COPY for large batches; fewer indexes on \`usage_records\`; \`synchronous_commit=off\` is already
 set here (see Machine).`);
 
+  out.push(renderRefusals(refusals));
+
   out.push(OPTIMISED);
   return `${out.join('\n\n')}\n`;
+}
+
+function renderRefusals(ref: RefusalsResult): string {
+  const expected = (e: Expected) => `${e.status}${e.code ? ` ${e.code}` : ''}`;
+  const observed = (run: RefusalRun) => Object.entries(run.observed).map(([kind, n]) => `${kind} ×${fmt(n)}`).join(', ');
+  const latency = (l: LatencySummary) => `${fmt(l.p50Ms, 1)} / ${fmt(l.p99Ms, 1)} / ${fmt(l.maxMs, 1)}`;
+  const times = (value: number, reference: number) => (reference > 0 && Number.isFinite(value) ? `${fmt(value / reference, 1)}×` : '—');
+  const rows = [ref.baseline, ...ref.attacks].map((run) => [
+    run.name,
+    fmt(run.bodyBytes),
+    expected(run.expected),
+    observed(run),
+    `${fmt(run.mismatches)} of ${fmt(run.answers)}`,
+    fmt(run.requests),
+    fmt(run.cpuMsPerRequest, 2),
+    times(run.cpuMsPerRequest, ref.baseline.cpuMsPerRequest),
+    `${fmt(run.wall.p50Ms, 1)} / ${fmt(run.wall.p99Ms, 1)}`,
+    latency(run.healthz),
+    times(run.healthz.p99Ms, ref.idle.healthz.p99Ms),
+  ]);
+  // A request not refused as expected (executed, or failed) is no evidence for the goal either way.
+  const verdicts = ref.attacks.map((run) => {
+    const restarted = run.restarted ? '; the gateway left requests unanswered (hung or died) and was replaced for the attacks after it' : '';
+    if (run.mismatches) {
+      return `- ${run.name}: **not judged**: ${fmt(run.mismatches)} of ${fmt(run.answers)} answers were not the expected ${expected(run.expected)} (${ms(run.cpuMsPerRequest, 2)} of server CPU per request)${restarted}.`;
+    }
+    return `- ${run.name}: ${ms(run.cpuMsPerRequest, 2)} of server CPU per refusal: ${verdict(run.cpuMsPerRequest <= REFUSAL_GOAL_MS)}; every answer was the expected ${expected(run.expected)}${restarted}.`;
+  });
+  return `## 6. Refusals before execution
+
+Documents built to make a GraphQL server work before it executes anything, sent without an API
+key (\`POST /graphql\`, JSON) to one full gateway process, as \`npm start\` runs it:
+
+- fragment bomb: \`query { ...F1 }\` with \`fragment F<i> on Query { ...F<i+1> ...F<i+1> }\` down to \`fragment F<n> on Query { health { status } }\` (2^(n−1) leaves once expanded);
+- aliases: \`{ a0: health { status } a1: health { status } … }\` up to about 1,000,000 bytes (beyond the body limit) and 200,000 bytes (within it, beyond the parser's token limit);
+- 20×20 aliases in introspection: \`{ __schema { t0: types { f0: name … f19: name } … t19: types { … } } }\`;
+- duplicated fields: \`{ health { status } health { status } … }\`, 10,000 times (beyond the token limit) and 400 times (within it);
+- deep introspection: \`{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }\`;
+- and, for reference, one legitimate query that executes: \`{ health { status } }\`.
+
+Each is sent as two bursts, one after the other, each of at least ${fmt(ref.minRequests)} requests${ref.minSeconds ? ` and ${fmt(ref.minSeconds, 1)} s` : ''}, ${ref.concurrency} in flight, no new one
+after ${fmt(ref.maxSeconds)} s: the first measures /healthz meanwhile (and warms the gateway up to the document), the
+second CPU and wall time without the prober (a probe costs the gateway CPU of its own: ${ms(ref.idle.cpuMsPerSecond, 1)} per second, ${ms(ref.idle.cpuMsPerSecond * ref.idle.seconds / Math.max(1, ref.idle.healthz.samples), 2)} per probe, with the prober alone). Every document is
+made unique by a leading comment (\`# <n>\`), so neither Apollo's cache of parsed documents nor the
+gateway's per-document analysis answers from memory (an attacker changes one character to make sure
+of that). Every answer of both bursts is checked against the status, and the error code where one
+is given, that the gateway should answer; the table gives what it did answer.
+
+- **Server CPU per request**: user + system time of the gateway process (\`/proc/<pid>/stat\`, 10 ms
+  ticks) over the second burst, divided by its requests (the process's background work included).
+- **Wall time**: per request at the client, from sending to the end of the answer (${ref.concurrency} in flight, so it includes waiting behind the others).
+- **/healthz**: asked every ${ref.healthzEveryMs} ms (or as soon as the last answer came, if later), on a connection of its own, throughout the first burst;
+  idle baseline: the same prober alone for ${fmt(ref.idle.seconds, 1)} s before the bursts: p50 / p99 / max ${latency(ref.idle.healthz)} ms over ${fmt(ref.idle.healthz.samples)} probes.
+
+The per-address limits are lifted for this benchmark (\`ANONYMOUS_REQUESTS_PER_MINUTE\` and
+\`AUTH_FAILURES_PER_MINUTE\` = ${fmt(ref.perMinuteLimits)}) so that they do not cut a burst short: with the defaults an
+address is cut off at 600 anonymous requests a minute, before any parsing. The figures are what each
+refusal costs once past that limit (an attacker with many addresses).
+
+${table(['document', 'body bytes', 'expected', 'observed', 'not as expected', 'requests (second burst)', 'server CPU ms/request', '× baseline', 'wall p50 / p99 ms', '/healthz p50 / p99 / max ms', '/healthz p99 × idle'], rows)}
+
+Goal: at most ${REFUSAL_GOAL_MS} ms of server CPU per refusal (judged only where every answer was the expected refusal).
+
+${verdicts.join('\n')}`;
 }
 
 /**

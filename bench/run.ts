@@ -6,7 +6,7 @@
  *   npm run bench -- --smoke          a few seconds each (CI proves they still work)
  *   npm run bench -- --out FILE       write the report elsewhere (raw figures: FILE.json; default bench/results.json)
  *   npm run bench -- --profile        also write CPU profiles of every server and consumer to bench/.profiles/
- *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering) while working on
+ *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering, refusals) while working on
  *                                     one; prints their raw figures and writes no report
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { ingestionBenchmark } from './ingestion';
 import { ensureServices, ROOT } from './lib/common';
 import { describeMachine } from './machine';
 import { meteringBenchmark } from './metering';
+import { refusalsBenchmark } from './refusals';
 import { renderReport, type BenchResults } from './report';
 
 export interface BenchOptions {
@@ -28,7 +29,7 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering'] as const;
+const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering', 'refusals'] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
 
 function parseOnly(list: string): BenchName[] {
@@ -68,6 +69,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
     ingestion: () => ingestionBenchmark(ctx),
     freshness: () => freshnessBenchmark(ctx),
     metering: () => meteringBenchmark(ctx),
+    refusals: () => refusalsBenchmark(ctx),
   };
   if (options.only) {
     const partial: Record<string, unknown> = {};
@@ -86,8 +88,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
   const freshness = (await runs.freshness()) as BenchResults['freshness'];
   log('5. metering');
   const metering = (await runs.metering()) as BenchResults['metering'];
+  log('6. refusals before execution');
+  const refusals = (await runs.refusals()) as BenchResults['refusals'];
 
-  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering };
+  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering, refusals };
   writeFileSync(options.out, renderReport(results));
   // The raw figures beside the report (bench/results.json for BENCHMARKS.md).
   const json = options.out === join(ROOT, 'BENCHMARKS.md') ? join(ROOT, 'bench', 'results.json') : `${options.out.replace(/\.md$/, '')}.json`;
