@@ -16,6 +16,12 @@ const positiveInt = (what: string) =>
     .int({ error: `${what} (a positive whole number)` })
     .positive({ error: `${what} (a positive whole number)` });
 
+const nonNegativeInt = (what: string) =>
+  z.coerce
+    .number({ error: `${what} (a whole number, 0 or more)` })
+    .int({ error: `${what} (a whole number, 0 or more)` })
+    .min(0, { error: `${what} (a whole number, 0 or more)` });
+
 const urlWithScheme = (schemes: string[], example: string) =>
   z
     .string()
@@ -87,6 +93,8 @@ export const configSchema = z.object({
   RISK_SESSION_TIMEOUT_MS: positiveInt('milliseconds (the broker allows 6000-300000 by default)').default(10000),
   RISK_MAX_EVENT_BYTES: positiveInt('bytes').default(4096),
   RISK_QUALITY_INTERVAL_MS: positiveInt('milliseconds').default(30000),
+  RISK_CHECKPOINT_INTERVAL_MS: nonNegativeInt('milliseconds').default(1000),
+  RISK_CHECKPOINT_EVENTS: positiveInt('events').default(100000),
   FEED_RATE: z.coerce.number({ error: 'events per second (0 turns the feed off)' }).min(0, { error: 'events per second (0 turns the feed off)' }).default(10),
   FEED_CUSTOMERS: positiveInt('customer count').default(5000),
   STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_(test|live)_\w+$/, { error: 'a Stripe secret key, sk_test_… or sk_live_…' })),

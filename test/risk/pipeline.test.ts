@@ -3,7 +3,7 @@ import { startRiskConsumer, type RunningRiskConsumer } from '../../src/risk/kafk
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
 import { decodeLatest, latestKey } from '../../src/risk/view';
 import { waitFor } from '../support/process';
-import { readTopic, record, referenceRun, riskEnv, storedScores, storedStates, workedExample, type KafkaRecord, type RiskEnv } from './support';
+import { readTopic, record, referenceRun, riskEnv, storedScores, storedStates, waitUntilConsumed, workedExample, type KafkaRecord, type RiskEnv } from './support';
 
 /** The pipeline in this process, against the real broker, Redis and Postgres. */
 describe('risk pipeline on real Kafka, Redis and Postgres', () => {
@@ -55,6 +55,8 @@ describe('risk pipeline on real Kafka, Redis and Postgres', () => {
       });
     }
     // The checkpointed state is the model's, and the latest score is the newest event's (row 15), not the late row 16's.
+    // (States, Postgres latest scores and event counts are written with the checkpoint, within a second.)
+    await waitUntilConsumed(env);
     const reference = referenceRun(rows.map((row) => record(row.event)));
     expect((await storedStates(env.services, env.groupId)).get('c-42')).toEqual(reference.states.get('c-42'));
     const cached = await env.services.redis!.get(latestKey(env.config.REDIS_KEY_PREFIX, 'c-42'));
@@ -94,6 +96,7 @@ describe('risk pipeline on real Kafka, Redis and Postgres', () => {
       expect(found!.headers).toMatchObject({ 'dlq-reason': reason, 'source-topic': env.topics.transactions, 'dlq-detail': expect.any(String), 'source-offset': expect.stringMatching(/^\d+$/) });
     }
     expect(dead.find((r) => r.headers['dlq-reason'] === 'SCHEMA_VIOLATION')!.headers['dlq-detail']).toMatch(/^amount: expected a non-negative decimal/);
+    await waitUntilConsumed(env);
     expect(await counter('dlq', { reason: 'SCHEMA_VIOLATION' })).toBe(before.schema + 1);
     expect(await counter('eventsIn', { outcome: 'invalid' })).toBe(before.invalid + 5);
   });
@@ -109,6 +112,7 @@ describe('risk pipeline on real Kafka, Redis and Postgres', () => {
     // Redelivered byte for byte, then one new event to know when they have been read.
     await env.produce([...first, record(event(customer, 6))]);
     await waitFor('the 6th score', async () => (await storedScores(env.services, customer)).size === 6, 30_000, 50);
+    await waitUntilConsumed(env);
     expect(await counter('eventsIn', { outcome: 'duplicate' })).toBe(duplicatesBefore + 5);
     const history = await storedScores(env.services, customer);
     for (const [id, score] of historyBefore) expect(history.get(id)).toEqual(score);
@@ -117,6 +121,7 @@ describe('risk pipeline on real Kafka, Redis and Postgres', () => {
     const later = record(event(customer, 200));
     await env.produce([later, first[0], record(event(customer, 201))]);
     await waitFor('the 8th score', async () => (await storedScores(env.services, customer)).size === 8, 30_000, 50);
+    await waitUntilConsumed(env);
     const state = (await storedStates(env.services, env.groupId)).get(customer)!;
     expect(state.floor).toBeGreaterThanOrEqual(Date.parse(event(customer, 1).timestamp));
     const reference = referenceRun([...first, record(event(customer, 6)), later, record(event(customer, 201))]);

@@ -89,6 +89,9 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       provenance: true,
       historyFrom: options.historyFrom,
       initialOffset: lowWatermarks(admin),
+      // A replay checkpoints every batch: its end state is what it is run for.
+      checkpointIntervalMs: mode === 'live' ? config.RISK_CHECKPOINT_INTERVAL_MS : 0,
+      checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
     });
 
     const settings = riskConsumerSettings(config);
@@ -162,6 +165,11 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       },
     });
 
+    // Partitions that stopped receiving events still get their last progress checkpointed.
+    const checkpointTimer = setInterval(() => {
+      pipeline.checkpointIdle().catch((error) => log.warn({ err: error }, 'could not checkpoint idle partitions'));
+    }, Math.max(100, config.RISK_CHECKPOINT_INTERVAL_MS));
+    checkpointTimer.unref();
     if (mode === 'live') {
       qualityTimer = setInterval(() => {
         writeRiskQuality(services.db.prisma, quality.snapshot()).catch((error) => log.warn({ err: error }, 'could not write the data product quality'));
@@ -179,7 +187,10 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       stop: () =>
         (stopped ??= (async () => {
           clearInterval(qualityTimer);
+          clearInterval(checkpointTimer);
           await running.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
+          // What was scored since the last checkpoints (a partition taken over meanwhile is fenced, not overwritten).
+          await pipeline.checkpointIdle(true).catch((error) => log.warn({ err: error }, 'could not write the last checkpoints'));
           await producer?.disconnect().catch(() => undefined);
           await admin.disconnect().catch(() => undefined);
           if (mode === 'live') await writeRiskQuality(services.db.prisma, quality.snapshot()).catch(() => undefined);

@@ -1,26 +1,28 @@
 import type { BatchOutputs, DlqRecord, RiskOutputs } from './outputs';
-import { commitBatches, type CommitResult, type PartitionCommit } from './store';
+import { appendHistory, type HistoryMode, type HistoryResult, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 import type { RiskScoreView } from '../view';
 
-/** A scored batch waiting for its outputs and its commit. */
+/** A scored batch on its way to the sinks. */
 export interface PreparedBatch {
-  commit: PartitionCommit;
+  topic: string;
+  partition: number;
+  /** History rows (risk_scores). */
+  history: ScoreRow[];
+  /** Redis latest scores, the risk-scores topic, the DLQ. */
   outputs: BatchOutputs;
 }
 
 interface Waiting {
   batch: PreparedBatch;
-  resolve: (result: CommitResult) => void;
+  resolve: (result: HistoryResult) => void;
   reject: (error: unknown) => void;
 }
 
 export interface GroupCommitOptions {
   sql: Sql;
   outputs: RiskOutputs;
-  groupId: string;
-  owner: string;
-  mode: 'live' | 'replay';
+  mode: HistoryMode;
 }
 
 /**
@@ -32,16 +34,13 @@ const ROUNDS_IN_FLIGHT = 4;
 const ROUND_EVENTS = 4_000;
 
 /**
- * Group commit across partitions: the batches that are ready at the same moment (kafkajs hands
- * the partitions of one fetch to concurrent `eachBatch` calls) share one round of outputs
- * (Redis, the risk-scores topic, the DLQ) and one Postgres transaction, instead of one each.
- * Up to ROUNDS_IN_FLIGHT rounds run at once, on disjoint partitions, so the Postgres commit of
- * one overlaps the outputs of the next (two transactions never touch the same rows: customers,
- * and so states, latest scores and history rows, belong to one partition each). A partition is
- * in at most one round at a time. Each batch keeps its own compare-and-set on its partition's
- * checkpoint, so a fenced partition does not hold back the others; if a round fails, every batch
- * in it fails (nothing of it was committed). Within a round the order is unchanged: outputs
- * first (at least once), then the commit.
+ * Group commit of the sinks across partitions: the batches that are ready at the same moment
+ * (kafkajs hands the partitions of one fetch to concurrent `eachBatch` calls) share one round of
+ * sinks, sent at once: Redis latest scores, the risk-scores topic and the DLQ, and one history
+ * statement. Up to ROUNDS_IN_FLIGHT rounds run at once, on disjoint partitions (customers, and so
+ * every row, belong to one partition each); a partition is in at most one round at a time. If a
+ * round fails, every batch in it fails: its sinks are idempotent and are sent again from the
+ * partition's last checkpoint.
  */
 export class GroupCommit {
   private queue: Waiting[] = [];
@@ -51,8 +50,8 @@ export class GroupCommit {
 
   constructor(private readonly options: GroupCommitOptions) {}
 
-  commit(batch: PreparedBatch): Promise<CommitResult> {
-    return new Promise<CommitResult>((resolve, reject) => {
+  commit(batch: PreparedBatch): Promise<HistoryResult> {
+    return new Promise<HistoryResult>((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -94,7 +93,7 @@ export class GroupCommit {
     let events = 0;
     for (const waiting of this.queue) {
       const key = keyOf(waiting.batch);
-      const size = waiting.batch.commit.scores.length + waiting.batch.outputs.dlq.length;
+      const size = waiting.batch.history.length + waiting.batch.outputs.dlq.length;
       if (this.busy.has(key) || (round.length > 0 && events + size > ROUND_EVENTS)) later.push(waiting);
       else {
         this.busy.add(key);
@@ -106,14 +105,17 @@ export class GroupCommit {
     return round;
   }
 
-  private async flush(batches: PreparedBatch[]): Promise<CommitResult[]> {
-    const { sql, outputs, groupId, owner, mode } = this.options;
-    await outputs.beforeCommit(batches.length === 1 ? batches[0].outputs : merged(batches));
-    return commitBatches(sql, { groupId, owner, mode, batches: batches.map((batch) => batch.commit) });
+  private async flush(batches: PreparedBatch[]): Promise<HistoryResult[]> {
+    const { sql, outputs, mode } = this.options;
+    const [history] = await Promise.all([
+      appendHistory(sql, batches.map((batch) => batch.history), mode),
+      outputs.beforeCommit(batches.length === 1 ? batches[0].outputs : merged(batches)),
+    ]);
+    return history;
   }
 }
 
-const keyOf = (batch: PreparedBatch) => `${batch.commit.topic}:${batch.commit.partition}`;
+const keyOf = (batch: PreparedBatch) => `${batch.topic}:${batch.partition}`;
 
 function merged(batches: PreparedBatch[]): BatchOutputs {
   const scores: RiskScoreView[] = [];

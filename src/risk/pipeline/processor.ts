@@ -8,7 +8,7 @@ import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
-import { findScored, loadPartition, readCheckpoint, type ScoreRow, type StateRow } from './store';
+import { findScored, loadPartition, readCheckpoint, takeCheckpoint, writeCheckpoint, type ScoreRow, type StateRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -38,6 +38,14 @@ export interface PipelineOptions {
   historyFrom?: number;
   /** Where a partition new to the group starts (default 0: the beginning of the log). */
   initialOffset?: (topic: string, partition: number) => Promise<number>;
+  /**
+   * A partition's customer states and offset are checkpointed together once this long has passed
+   * since its last checkpoint, or once this many events have gone to the sinks since (0: after
+   * every batch). Between checkpoints the states live in memory only; a restart goes back to the
+   * last checkpoint and scores what followed again (the sinks are idempotent).
+   */
+  checkpointIntervalMs: number;
+  checkpointEvents: number;
 }
 
 export type BatchResult =
@@ -48,30 +56,60 @@ export type BatchResult =
   /** Another consumer moved the checkpoint: nothing was written; the state was reloaded; seek there. */
   | { kind: 'fenced'; offset: number };
 
+/** What metrics count once it is checkpointed (so a batch scored again after a crash counts once). */
+interface Counts {
+  scored: number;
+  duplicates: number;
+  late: number;
+  dlq: Map<string, number>;
+}
+
+const noCounts = (): Counts => ({ scored: 0, duplicates: 0, late: 0, dlq: new Map() });
+
 interface PartitionState {
+  /** The offset after the last batch sent to the sinks. */
   nextOffset: number;
   states: Map<string, CustomerState>;
   /** The consumer's fetch position was checked against the checkpoint. */
   positioned: boolean;
   /** After a rebalance: re-read the checkpoint before trusting the in-memory state. */
   verify: boolean;
+  /** The checkpoint as this process last wrote or read it, and when. */
+  checkpointOffset: number;
+  checkpointedAt: number;
+  /** Since that checkpoint: customers whose state changed, and each one's newest score. */
+  changed: Set<string>;
+  newest: Map<string, RiskScoreView>;
+  counts: Counts;
+  /** The checkpoint being written (one at a time per partition, off the batches' path). */
+  checkpointing?: Promise<void>;
+  /**
+   * This process must not go on from its in-memory state: a checkpoint found the partition moved
+   * (another consumer owns it) or could not be written. The next batch reloads the checkpoint.
+   */
+  lost?: 'fenced' | 'failed';
 }
 
 /**
- * The stream operator: per partition, the customer states (loaded from Postgres when the
- * partition arrives), and for each batch: validate, de-duplicate, score in order, send the
- * outputs, then commit states + scores + next offset in one transaction guarded by a
- * compare-and-set on the offset. Postgres is the source of truth for where a partition stands;
- * Kafka's committed offsets are informational. The Kafka consumer and the embedded in-process
- * feed both drive this same code.
+ * The stream operator, after Flink and Kafka Streams: per partition, the customer states in
+ * memory (loaded from the last checkpoint when the partition arrives), and for each batch:
+ * validate, de-duplicate, score in order, then the sinks (history, latest scores, the risk-scores
+ * topic, the DLQ), which are idempotent. Every second or so (`checkpointIntervalMs`) the states
+ * that changed and the offset move together, in one transaction guarded by a compare-and-set on
+ * the offset. A crash goes back to the last checkpoint and scores what followed again: the same
+ * scores (the model is deterministic), which the sinks keep once. Postgres is the source of truth
+ * for where a partition stands; Kafka's committed offsets are informational. The Kafka consumer
+ * and the embedded in-process feed both drive this same code.
  */
 export class RiskPipeline {
   private readonly partitions = new Map<string, PartitionState>();
+  /** Partitions with a batch under way (their in-memory state may be ahead of their sinks). */
+  private readonly busy = new Set<string>();
   private readonly committer: GroupCommit;
 
   constructor(private readonly options: PipelineOptions) {
-    const { sql, outputs, groupId, owner, mode } = options;
-    this.committer = new GroupCommit({ sql, outputs, groupId, owner, mode });
+    const { sql, outputs, mode } = options;
+    this.committer = new GroupCommit({ sql, outputs, mode });
   }
 
   get groupId(): string {
@@ -105,8 +143,9 @@ export class RiskPipeline {
     const key = `${topic}:${partition}`;
     const known = this.partitions.get(key);
     if (known && known.verify) {
+      // Still ours if nobody moved the checkpoint since we last wrote it.
       const stored = await readCheckpoint(this.options.sql, this.options.groupId, topic, partition);
-      if (stored !== undefined && Number(stored) === known.nextOffset) {
+      if (stored !== undefined && Number(stored) === known.checkpointOffset) {
         known.verify = false;
         return known;
       }
@@ -114,7 +153,18 @@ export class RiskPipeline {
     const { sql, groupId, owner } = this.options;
     const initial = this.options.initialOffset ? await this.options.initialOffset(topic, partition) : 0;
     const snapshot = await loadPartition(sql, groupId, topic, partition, BigInt(initial), owner);
-    const state: PartitionState = { nextOffset: Number(snapshot.nextOffset), states: snapshot.states, positioned: false, verify: false };
+    const offset = Number(snapshot.nextOffset);
+    const state: PartitionState = {
+      nextOffset: offset,
+      states: snapshot.states,
+      positioned: false,
+      verify: false,
+      checkpointOffset: offset,
+      checkpointedAt: Date.now(),
+      changed: new Set(),
+      newest: new Map(),
+      counts: noCounts(),
+    };
     this.partitions.set(key, state);
     this.options.logger.debug({ topic, partition, nextOffset: state.nextOffset, customers: state.states.size }, 'partition state loaded');
     return state;
@@ -127,25 +177,110 @@ export class RiskPipeline {
 
   async processBatch(topic: string, partition: number, messages: RawMessage[]): Promise<BatchResult> {
     const key = `${topic}:${partition}`;
-    const ps = await this.partition(topic, partition);
-    const none = { kind: 'done', nextOffset: ps.nextOffset, scored: 0, duplicates: 0, invalid: 0, restored: 0, changed: 0 } as const;
-    if (messages.length === 0) return none;
-    if (!ps.positioned) {
-      ps.positioned = true;
-      if (Number(messages[0].offset) !== ps.nextOffset) return { kind: 'seek', offset: ps.nextOffset };
-    }
-    let start = 0;
-    while (start < messages.length && Number(messages[start].offset) < ps.nextOffset) start++;
-    if (start === messages.length) return none;
-
-    const started = performance.now();
+    this.busy.add(key);
     try {
-      return await this.process(topic, partition, ps, messages, start, started);
+      let ps = await this.partition(topic, partition);
+      if (ps.lost) {
+        this.options.logger.warn({ topic, partition, reason: ps.lost }, ps.lost === 'fenced' ? 'checkpoint moved under this consumer (fenced); reloading the partition' : 'checkpoint failed; going back to the last one');
+        this.partitions.delete(key);
+        ps = await this.partition(topic, partition);
+        ps.positioned = true;
+        return { kind: 'fenced', offset: ps.nextOffset };
+      }
+      const none = { kind: 'done', nextOffset: ps.nextOffset, scored: 0, duplicates: 0, invalid: 0, restored: 0, changed: 0 } as const;
+      if (messages.length === 0) return none;
+      if (!ps.positioned) {
+        ps.positioned = true;
+        if (Number(messages[0].offset) !== ps.nextOffset) return { kind: 'seek', offset: ps.nextOffset };
+      }
+      let start = 0;
+      while (start < messages.length && Number(messages[start].offset) < ps.nextOffset) start++;
+      if (start === messages.length) return none;
+      return await this.process(topic, partition, ps, messages, start, performance.now());
     } catch (error) {
-      // The in-memory states may hold effects that were never committed: reload before going on.
+      // The in-memory states may be ahead of what the sinks hold: go back to the checkpoint.
       this.partitions.delete(key);
       throw error;
+    } finally {
+      this.busy.delete(key);
     }
+  }
+
+  /**
+   * Checkpoints the partitions with progress not checkpointed yet and no batch under way: those
+   * whose checkpoint is due (a partition that stopped receiving events), or all of them (`force`,
+   * when the consumer stops); resolves when those checkpoints are written.
+   */
+  async checkpointIdle(force = false): Promise<void> {
+    const now = Date.now();
+    const writing: Array<Promise<void> | undefined> = [];
+    for (const [key, ps] of this.partitions) {
+      if (this.busy.has(key) || ps.lost) continue;
+      if (!ps.checkpointing && this.pending(ps) && (force || this.due(ps, now))) {
+        const at = key.lastIndexOf(':');
+        this.checkpoint(key.slice(0, at), Number(key.slice(at + 1)), ps);
+      }
+      writing.push(ps.checkpointing);
+    }
+    await Promise.all(writing);
+  }
+
+  private pending(ps: PartitionState): boolean {
+    return ps.nextOffset !== ps.checkpointOffset || ps.changed.size > 0;
+  }
+
+  private due(ps: PartitionState, now: number): boolean {
+    const { checkpointIntervalMs, checkpointEvents } = this.options;
+    return now - ps.checkpointedAt >= checkpointIntervalMs || ps.nextOffset - ps.checkpointOffset >= checkpointEvents;
+  }
+
+  /**
+   * Takes the partition's checkpoint now (its sinks hold everything up to `nextOffset`) and writes
+   * it in the background, the way Flink snapshots asynchronously: batches go on meanwhile. The
+   * states are serialised here, so what is written is exactly the state at `nextOffset`.
+   */
+  private checkpoint(topic: string, partition: number, ps: PartitionState): Promise<void> {
+    if (ps.checkpointing) return ps.checkpointing;
+    const states: StateRow[] = [];
+    for (const customerId of ps.changed) {
+      const state = ps.states.get(customerId)!;
+      states.push({ customer_id: customerId, state, last_event_time: new Date(state.last).toISOString(), event_count: state.n });
+    }
+    const checkpoint = takeCheckpoint(topic, partition, ps.checkpointOffset, ps.nextOffset, states, ps.newest.values());
+    const counts = ps.counts;
+    ps.changed.clear();
+    ps.newest.clear();
+    ps.counts = noCounts();
+    ps.checkpointedAt = Date.now();
+    const { sql, groupId, owner, logger } = this.options;
+    ps.checkpointing = writeCheckpoint(sql, groupId, owner, checkpoint)
+      .then(
+        (moved) => {
+          if (!moved) ps.lost = 'fenced';
+          else {
+            ps.checkpointOffset = Number(checkpoint.toOffset);
+            this.count(counts);
+          }
+        },
+        (error: unknown) => {
+          logger.error({ err: error, topic, partition }, 'could not write the checkpoint');
+          ps.lost = 'failed';
+        },
+      )
+      .finally(() => (ps.checkpointing = undefined));
+    return ps.checkpointing;
+  }
+
+  /** Event counts, once the checkpoint that covers them is written (so events scored again count once). */
+  private count({ scored, duplicates, late, dlq }: Counts): void {
+    const { metrics } = this.options;
+    if (scored) metrics.eventsIn.inc({ outcome: 'scored' }, scored);
+    if (duplicates) metrics.eventsIn.inc({ outcome: 'duplicate' }, duplicates);
+    for (const [reason, n] of dlq) {
+      metrics.eventsIn.inc({ outcome: 'invalid' }, n);
+      metrics.dlq.inc({ reason }, n);
+    }
+    if (late) metrics.late.inc(late);
   }
 
   private async process(topic: string, partition: number, ps: PartitionState, messages: RawMessage[], start: number, started: number): Promise<BatchResult> {
@@ -175,7 +310,7 @@ export class RiskPipeline {
     const computedAt = new Date().toISOString();
     const scores: ScoreRow[] = [];
     const views: RiskScoreView[] = [];
-    const latest = new Map<string, ScoreRow>();
+    const latest = new Map<string, RiskScoreView>();
     const touched = new Set<string>();
     let duplicates = 0;
     let late = 0;
@@ -230,67 +365,49 @@ export class RiskPipeline {
           partition: options.provenance ? partition : null,
           offset: options.provenance ? offsets[i] : null,
         },
-        latest: false,
       };
       scores.push(row);
-      if (result.newest) latest.set(tx.customerId, row);
-    }
-    const latestViews: RiskScoreView[] = [];
-    for (const row of latest.values()) {
-      row.latest = true;
-      latestViews.push(row.view);
+      if (result.newest) latest.set(tx.customerId, view);
     }
 
-    // 4-5. Outputs that must not be lost go out before the commit (at least once, same
-    //      content); then states + scores + latest + next offset in one transaction, with a
-    //      compare-and-set on the offset. Both are shared with the other partitions' batches
-    //      that are ready at the same time (GroupCommit).
-    const states: StateRow[] = [];
-    for (const customerId of touched) {
-      const state = ps.states.get(customerId)!;
-      states.push({ customer_id: customerId, state, last_event_time: new Date(state.last).toISOString(), event_count: state.n });
+    // 4. The sinks (at least once, idempotent), shared with the other partitions' batches that
+    //    are ready at the same time (GroupCommit); then, when it is due, the checkpoint of what
+    //    they hold, written in the background.
+    const history = await this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } });
+    ps.nextOffset = Number(messages[messages.length - 1].offset) + 1;
+    for (const customerId of touched) ps.changed.add(customerId);
+    for (const [customerId, view] of latest) ps.newest.set(customerId, view);
+    const counts = ps.counts;
+    counts.scored += counted;
+    counts.duplicates += duplicates;
+    counts.late += late;
+    for (const record of dlq) counts.dlq.set(record.reason, (counts.dlq.get(record.reason) ?? 0) + 1);
+    if (this.due(ps, Date.now())) {
+      const checkpoint = this.checkpoint(topic, partition, ps);
+      // Without a delay between checkpoints, each batch waits for its own (the embedded feed, replays).
+      if (options.checkpointIntervalMs === 0) await checkpoint;
     }
-    const toOffset = Number(messages[messages.length - 1].offset) + 1;
-    const result = await this.committer.commit({
-      commit: { topic, partition, fromOffset: BigInt(ps.nextOffset), toOffset: BigInt(toOffset), states, scores },
-      outputs: { scores: views, latest: latestViews, dlq },
-    });
-    if (!result.committed) {
-      this.partitions.delete(`${topic}:${partition}`);
-      const reloaded = await this.partition(topic, partition);
-      reloaded.positioned = true;
-      options.logger.warn({ topic, partition, nextOffset: reloaded.nextOffset }, 'checkpoint moved under this consumer (fenced); reloaded the partition');
-      return { kind: 'fenced', offset: reloaded.nextOffset };
-    }
-    ps.nextOffset = toOffset;
 
-    // 6. Account.
-    const committedAt = Date.now();
-    metrics.eventsIn.inc({ outcome: 'scored' }, counted);
-    if (duplicates) metrics.eventsIn.inc({ outcome: 'duplicate' }, duplicates);
-    if (dlq.length) {
-      metrics.eventsIn.inc({ outcome: 'invalid' }, dlq.length);
-      for (const record of dlq) metrics.dlq.inc({ reason: record.reason });
-    }
-    if (late) metrics.late.inc(late);
+    // 5. Account for what the sinks now hold (event counts wait for the checkpoint).
+    const sunk = Date.now();
     metrics.scoresOut.inc(views.length);
     metrics.batchSize.observe(messages.length - start);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
     if (mode === 'live') {
       for (const tx of accepted) {
-        const ms = committedAt - tx.time;
+        const ms = sunk - tx.time;
         metrics.latency.observe(ms / 1000);
         options.quality?.latency(ms);
       }
     }
     options.quality?.record({ events: messages.length - start, invalid: dlq.length, accepted: accepted.length - duplicates, scored: counted });
 
-    // 7. Announce to live subscribers (committed scores only; best effort, not awaited: the
-    //    next batch need not wait for it, and pub/sub keeps the order of one connection).
+    // 6. Announce to live subscribers (best effort, not awaited: the next batch need not wait
+    //    for it, and pub/sub keeps the order of one connection).
     if (views.length) {
       options.outputs.afterCommit(views).catch((error) => options.logger.warn({ err: error }, 'could not announce scores to live subscribers'));
     }
-    return { kind: 'done', nextOffset: toOffset, scored: counted, duplicates, invalid: dlq.length, restored: result.restored, changed: result.changed };
+    return { kind: 'done', nextOffset: ps.nextOffset, scored: counted, duplicates, invalid: dlq.length, restored: history.restored, changed: history.changed };
   }
 
   /**
