@@ -3,10 +3,12 @@ import { createLogger } from '../src/ops/logger';
 import { ensureRiskTopics, type RiskTopics } from '../src/risk/kafka/topics';
 import type { BenchContext } from './context';
 import { forkChild, suffix, type Child } from './lib/common';
+import { processesStartingWith, startCpuMeter } from './lib/cpu';
 import { figure, type Figure } from './lib/stats';
 import { benchFeed, createWorld, type World } from './lib/world';
 
 export type ConsumerKind = 'kafkajs' | 'decode' | 'score' | 'platformatic' | 'pipeline';
+export type CpuSource = 'consumer' | 'postgres' | 'redis' | 'broker';
 
 export interface IngestionResult {
   events: number;
@@ -18,6 +20,11 @@ export interface IngestionResult {
   pipelineShare: Figure;
   /** @platformatic/kafka / kafkajs, paired per run. */
   platformaticShare: Figure;
+  /**
+   * CPU microseconds per event of each process while the pipeline consumed (medians over runs):
+   * the consumer itself, the Postgres backends of the benchmark's database, Redis and the broker.
+   */
+  pipelineCpu: Record<CpuSource, Figure>;
   /**
    * References, paired per run with raw kafkajs: kafkajs + JSON.parse + contract validation
    * (`decode`), and + the model on in-memory states (`score`): the per-event work any pipeline
@@ -49,18 +56,27 @@ export async function benchTopics(world: World): Promise<{ kafka: Kafka; topics:
   };
 }
 
-/** Starts one consumer process of `kind` on `topic` and waits for its figure. */
-export async function consumeOnce(ctx: BenchContext, world: World, kind: ConsumerKind, topic: string, total: number, seconds: number): Promise<number> {
+/** Starts one consumer process of `kind` on `topic`; its rate and the CPU per event of every process involved. */
+export async function consumeOnce(ctx: BenchContext, world: World, kind: ConsumerKind, topic: string, total: number, seconds: number): Promise<{ perSecond: number; cpu: Record<CpuSource, number> }> {
   const groupId = `${world.config.KAFKA_TOPIC_PREFIX}bench-${kind}-${suffix()}`;
+  const database = new URL(world.env.DATABASE_URL!);
   const child: Child = forkChild('consumers', {
     name: `consumer-${kind}`,
     env: { ...world.env, BENCH_CONSUMER: kind, BENCH_TOPIC: topic, BENCH_GROUP: groupId, BENCH_TOTAL: String(total), BENCH_SECONDS: String(seconds), REDIS_KEY_PREFIX: `${world.env.REDIS_KEY_PREFIX}${suffix()}:` },
     profileDir: ctx.profileDir,
   });
+  const meter = startCpuMeter<CpuSource>({
+    consumer: () => (child.process.pid ? [child.process.pid] : []),
+    postgres: () => processesStartingWith(`postgres: ${decodeURIComponent(database.username)} ${database.pathname.slice(1)} `),
+    redis: () => processesStartingWith('redis-server'),
+    // The only JVM the benchmarks run is the Kafka broker (scripts/services.sh).
+    broker: () => processesStartingWith('java'),
+  });
   try {
     const done = await child.next<{ type: 'done'; perSecond: number; events: number; ms: number }>('done', (seconds + 90) * 1000);
-    ctx.log(`ingestion: ${kind}: ${Math.round(done.perSecond)} events/s (${done.events} events in ${Math.round(done.ms)} ms after joining the group)`);
-    return done.perSecond;
+    const cpu = meter.perRequest(done.events);
+    ctx.log(`ingestion: ${kind}: ${Math.round(done.perSecond)} events/s (${done.events} events in ${Math.round(done.ms)} ms after joining the group); CPU µs/event ${Object.entries(cpu).map(([name, us]) => `${name} ${us.toFixed(1)}`).join(', ')}`);
+    return { perSecond: done.perSecond, cpu };
   } finally {
     await child.stop();
   }
@@ -85,6 +101,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
     const runs = smoke ? 1 : 3;
     const seconds = smoke ? 4 : 20;
     const rates: Record<ConsumerKind, number[]> = { kafkajs: [], decode: [], score: [], platformatic: [], pipeline: [] };
+    const pipelineCpu: Record<CpuSource, number[]> = { consumer: [], postgres: [], redis: [], broker: [] };
     const sql = world.services.db.sql;
     const shareOfRaw = (of: number[]) => figure(of.map((rate, i) => rate / rates.kafkajs[i]));
     for (let run = 0; run < runs; run++) {
@@ -93,7 +110,9 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
           // Every pipeline run starts from nothing: no history, no states, no checkpoints.
           await sql.query('TRUNCATE risk_scores, latest_risk_scores, customer_risk_states, consumer_checkpoints');
         }
-        rates[kind].push(await consumeOnce(ctx, world, kind, kafka.topics.transactions, events, seconds));
+        const { perSecond, cpu } = await consumeOnce(ctx, world, kind, kafka.topics.transactions, events, seconds);
+        rates[kind].push(perSecond);
+        if (kind === 'pipeline') for (const source of Object.keys(pipelineCpu) as CpuSource[]) pipelineCpu[source].push(cpu[source]);
       }
     }
     return {
@@ -103,6 +122,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       rates: { kafkajs: figure(rates.kafkajs), decode: figure(rates.decode), score: figure(rates.score), platformatic: figure(rates.platformatic), pipeline: figure(rates.pipeline) },
       pipelineShare: shareOfRaw(rates.pipeline),
       platformaticShare: shareOfRaw(rates.platformatic),
+      pipelineCpu: { consumer: figure(pipelineCpu.consumer), postgres: figure(pipelineCpu.postgres), redis: figure(pipelineCpu.redis), broker: figure(pipelineCpu.broker) },
       decodeShare: shareOfRaw(rates.decode),
       scoreShare: shareOfRaw(rates.score),
     };
