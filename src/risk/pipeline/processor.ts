@@ -64,6 +64,9 @@ interface Counts {
   dlq: Map<string, number>;
 }
 
+/** Spreads any number of partitions evenly over an interval. */
+const GOLDEN = 0.6180339887;
+
 const noCounts = (): Counts => ({ scored: 0, duplicates: 0, late: 0, dlq: new Map() });
 
 interface PartitionState {
@@ -160,7 +163,9 @@ export class RiskPipeline {
       positioned: false,
       verify: false,
       checkpointOffset: offset,
-      checkpointedAt: Date.now(),
+      // Partitions loaded together would all be due in the same turn, serialising their states
+      // at once (a pause every interval): their first checkpoints are spread over the interval.
+      checkpointedAt: Date.now() - this.options.checkpointIntervalMs * ((partition * GOLDEN) % 1),
       changed: new Set(),
       newest: new Map(),
       counts: noCounts(),
