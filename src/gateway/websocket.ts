@@ -49,10 +49,18 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
     server: httpServer,
     path: '/graphql',
     maxPayload: MAX_BODY_BYTES,
+    // Before the upgrade, as an HTTP request before its body: no key in the URL; an address caught
+    // guessing keys is refused; and the upgrade (which carries no key yet: that comes in
+    // connection_init) counts against the address's anonymous budget.
     verifyClient: ({ req }, answer) => {
       const inUrl = credentialParams(req.url ?? '');
-      if (inUrl.length) answer(false, 400, keyInUrlError(inUrl).message);
-      else answer(true);
+      if (inUrl.length) return answer(false, 400, keyInUrlError(inUrl).message);
+      const clientIp = req.socket.remoteAddress ?? 'unknown';
+      if (abuse.isBlocked(clientIp)) return answer(false, 429, 'Too many failed authentications from this address.');
+      abuse.anonymousRequest(clientIp).then(
+        () => answer(true),
+        (error: unknown) => answer(false, 429, error instanceof Error ? error.message : 'Too many requests without an API key from this address.'),
+      );
     },
   });
   return useServer<Record<string, unknown>, Partial<Connection>>(

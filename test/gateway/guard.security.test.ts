@@ -194,6 +194,25 @@ describe('charges match what was executed or delivered', () => {
     expect(refused.body.errors?.[0].extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', upgradeTo: 'PROFESSIONAL' });
   });
 
+  it('counts WebSocket upgrades against the address before any key is read, as HTTP requests before their body', async () => {
+    const limited = await startTestGateway({ ANONYMOUS_REQUESTS_PER_MINUTE: '3' });
+    try {
+      const upgrade = () =>
+        new Promise<number>((resolve) => {
+          const socket = new WebSocket(`${limited.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+          socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          socket.once('open', () => {
+            socket.close();
+            resolve(101);
+          });
+        });
+      expect([await upgrade(), await upgrade(), await upgrade()]).toEqual([101, 101, 101]);
+      expect(await upgrade()).toBe(429);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('counts failed WebSocket authentications against the address, as over HTTP', async () => {
     const limited = await startTestGateway({ AUTH_FAILURES_PER_MINUTE: '3' });
     try {
@@ -201,6 +220,7 @@ describe('charges match what was executed or delivered', () => {
       const tryConnect = (secret: string) =>
         new Promise<number>((resolve) => {
           const socket = new WebSocket(`${limited.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+          socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
           socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${secret}` } })));
           socket.on('message', () => {
             socket.close();
@@ -209,7 +229,7 @@ describe('charges match what was executed or delivered', () => {
           socket.on('close', (code) => resolve(code));
         });
       for (let i = 0; i < 4; i++) expect(await tryConnect(`tg_test_${String(i).padStart(32, 'x')}`)).toBe(4403);
-      expect(await tryConnect(key)).toBe(4403); // the address is blocked now, good key or not
+      expect(await tryConnect(key)).toBe(429); // the address is blocked now, good key or not: refused before the upgrade
       expect((await limited.query('{ me { key { id } } }', { key })).status).toBe(429);
     } finally {
       await limited.stop();
