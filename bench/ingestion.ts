@@ -20,6 +20,8 @@ export interface IngestionResult {
   pipelineShare: Figure;
   /** @platformatic/kafka / kafkajs, paired per run. */
   platformaticShare: Figure;
+  /** Two pipeline processes in one group at once (the scale-out the group allows): each one's rate, and both together. */
+  scaleOut: { first: Figure; second: Figure; total: Figure };
   /**
    * CPU microseconds per event of each process while the pipeline consumed (medians over runs):
    * the consumer itself, the Postgres backends of the benchmark's database, Redis and the broker.
@@ -57,8 +59,15 @@ export async function benchTopics(world: World): Promise<{ kafka: Kafka; topics:
 }
 
 /** Starts one consumer process of `kind` on `topic`; its rate and the CPU per event of every process involved. */
-export async function consumeOnce(ctx: BenchContext, world: World, kind: ConsumerKind, topic: string, total: number, seconds: number): Promise<{ perSecond: number; cpu: Record<CpuSource, number> }> {
-  const groupId = `${world.config.KAFKA_TOPIC_PREFIX}bench-${kind}-${suffix()}`;
+export async function consumeOnce(
+  ctx: BenchContext,
+  world: World,
+  kind: ConsumerKind,
+  topic: string,
+  total: number,
+  seconds: number,
+  groupId = `${world.config.KAFKA_TOPIC_PREFIX}bench-${kind}-${suffix()}`,
+): Promise<{ perSecond: number; events: number; ms: number; cpu: Record<CpuSource, number> }> {
   const database = new URL(world.env.DATABASE_URL!);
   const child: Child = forkChild('consumers', {
     name: `consumer-${kind}`,
@@ -76,7 +85,7 @@ export async function consumeOnce(ctx: BenchContext, world: World, kind: Consume
     const done = await child.next<{ type: 'done'; perSecond: number; events: number; ms: number }>('done', (seconds + 90) * 1000);
     const cpu = meter.perRequest(done.events);
     ctx.log(`ingestion: ${kind}: ${Math.round(done.perSecond)} events/s (${done.events} events in ${Math.round(done.ms)} ms after joining the group); CPU µs/event ${Object.entries(cpu).map(([name, us]) => `${name} ${us.toFixed(1)}`).join(', ')}`);
-    return { perSecond: done.perSecond, cpu };
+    return { perSecond: done.perSecond, events: done.events, ms: done.ms, cpu };
   } finally {
     await child.stop();
   }
@@ -102,6 +111,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
     const seconds = smoke ? 4 : 20;
     const rates: Record<ConsumerKind, number[]> = { kafkajs: [], decode: [], score: [], platformatic: [], pipeline: [] };
     const pipelineCpu: Record<CpuSource, number[]> = { consumer: [], postgres: [], redis: [], broker: [] };
+    const scaleOut: Record<'first' | 'second' | 'total', number[]> = { first: [], second: [], total: [] };
     const sql = world.services.db.sql;
     const shareOfRaw = (of: number[]) => figure(of.map((rate, i) => rate / rates.kafkajs[i]));
     for (let run = 0; run < runs; run++) {
@@ -114,6 +124,16 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
         rates[kind].push(perSecond);
         if (kind === 'pipeline') for (const source of Object.keys(pipelineCpu) as CpuSource[]) pipelineCpu[source].push(cpu[source]);
       }
+      // Scale-out: two pipeline processes share the topic's partitions in one fresh group.
+      await sql.query('TRUNCATE risk_scores, latest_risk_scores, customer_risk_states, consumer_checkpoints');
+      const group = `${world.config.KAFKA_TOPIC_PREFIX}bench-scale-out-${suffix()}`;
+      const pair = await Promise.all([0, 1].map(() => consumeOnce(ctx, world, 'pipeline', kafka.topics.transactions, events, seconds, group)));
+      // (In a smoke run one process may finish the small topic before the other gets partitions: 0 events/s.)
+      const [first, second] = pair.map((one) => (Number.isFinite(one.perSecond) ? one.perSecond : 0)).sort((a, b) => b - a);
+      scaleOut.first.push(first);
+      scaleOut.second.push(second);
+      scaleOut.total.push(((pair[0].events + pair[1].events) / Math.max(1, pair[0].ms, pair[1].ms)) * 1000);
+      log(`ingestion: two pipeline processes: ${Math.round(first)} + ${Math.round(second)} events/s, together ${Math.round(scaleOut.total.at(-1)!)} events/s`);
     }
     return {
       events,
@@ -122,6 +142,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       rates: { kafkajs: figure(rates.kafkajs), decode: figure(rates.decode), score: figure(rates.score), platformatic: figure(rates.platformatic), pipeline: figure(rates.pipeline) },
       pipelineShare: shareOfRaw(rates.pipeline),
       platformaticShare: shareOfRaw(rates.platformatic),
+      scaleOut: { first: figure(scaleOut.first), second: figure(scaleOut.second), total: figure(scaleOut.total) },
       pipelineCpu: { consumer: figure(pipelineCpu.consumer), postgres: figure(pipelineCpu.postgres), redis: figure(pipelineCpu.redis), broker: figure(pipelineCpu.broker) },
       decodeShare: shareOfRaw(rates.decode),
       scoreShare: shareOfRaw(rates.score),

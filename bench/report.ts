@@ -251,6 +251,13 @@ ${pct(ing.decodeShare.median, 0)} of the raw rate, and adding the model (no outp
 kafkajs only decodes record batches into Buffers; anything that reads the JSON costs more than
 that. The 70 % target is below what JSON.parse and validation alone allow, before any write.
 
+**Scale-out.** Two pipeline processes in one consumer group on the same ${ing.partitions} partitions, started
+together (each gets about half of them): ${runsOf(ing.scaleOut.first)} and ${runsOf(ing.scaleOut.second)} events/s, together
+**${fmt(ing.scaleOut.total.median)} events/s** (runs: ${runsOf(ing.scaleOut.total)}), ${fmt(ing.scaleOut.total.median / Math.max(1, perProcess), 2)}× one process. On this
+2-core machine the second process adds little: both share the same cores with PostgreSQL, Redis
+and the broker. With a core (and its share of PostgreSQL) per process the rate would add up per
+partition, as the table below puts in numbers.
+
 **Where the CPU goes, and the cores 500,000 events/s would need.** CPU of every process while
 the pipeline consumed (read from /proc; the consumer's includes joining the group and loading),
 per event it finished, median of ${ing.pipelineCpu.consumer.runs.length} runs:
