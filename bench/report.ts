@@ -282,9 +282,9 @@ collection, a sixth kafkajs) and PostgreSQL the rest. Taking one sink out at a t
 one run each, 13-15k events/s with all of them): without the risk-scores topic 18.6k, without the
 history 16.7k, without Redis 14.8k, without all three but with checkpoints 25.6k, and with
 neither sinks nor checkpoints 43-57k events/s: the per-event writes, not scoring, set the rate.
-In PostgreSQL the history insert costs about 22 µs per event and the checkpoint (states and
-latest scores, upserted) about 30-35 µs while customers rarely repeat within a second, as in this
-feed; storing the state as text instead of jsonb saved nothing measurable. Letting batches go on
+In PostgreSQL (the same kind of ablation, CPU read from /proc) the history insert costs about
+18-22 µs per event, the checkpoint's states about 27 µs and its latest scores about 22 µs, while
+customers rarely repeat within a second, as in this feed; storing the state as text instead of jsonb saved nothing measurable. Letting batches go on
 before their sinks return (overlap) gained only about a fifth, because both cores are already busy.
 **What would raise it:** less CPU per event in PostgreSQL (COPY for the history; checkpoints that
 coalesce more per customer; latest scores for \`topRisks\` in Redis), a cheaper producer for the
@@ -297,8 +297,8 @@ The feed at a fixed produce rate, each event stamped with the wall-clock time it
 pipeline process consumes it live; a prober asks the full gateway every ${r.freshness.pollMs} ms
 (\`riskScores\` for the customers of up to 100 sampled events at a time, at most 100 samples a
 second) until each sampled event's score (or a newer one of the same customer) is there.
-Latency = that moment − event time: producing, the broker, the consumer's fetch, the whole
-batch (Redis, risk-scores topic, Postgres commit) and the query. Resolution: the poll interval
+Latency = that moment − event time: producing, the broker, the consumer's fetch, the batch's
+sinks (Redis, history, risk-scores topic; the checkpoint is written later) and the query. Resolution: the poll interval
 plus one query (about ${r.freshness.pollMs + 2} ms). ${r.freshness.seconds} s per rate after a warm-up at the same rate.
 
 ${table(['produce rate (events/s)', 'run', 'achieved', 'probes', 'p50', 'p99', 'max', 'not queryable at the end'], r.freshness.runs.map((run) => [fmt(run.rate), String(run.run), fmt(run.produced), fmt(run.samples), ms(run.p50Ms, 0), ms(run.p99Ms, 0), ms(run.maxMs, 0), fmt(run.missing)]))}
@@ -311,16 +311,19 @@ its capacity (the backlog only grows there).
 
 **What limits it.** On this machine the producer, the broker, the consumer, PostgreSQL, Redis,
 the gateway and the prober share 2 cores. The partitions of one fetch (all 10:
-${'`RISK_CONSUMER_CONCURRENCY`'} is 10) are scored together and share one round: Redis and the
-risk-scores topic (acks=all), then one Postgres commit, one after the other; kafkajs fetches again
-only when the round is done, so a score waits for its whole fetch and one round. (Before group
-commit, traced at 1,000 events/s, each partition's batch of about 4 events took 10-18 ms, and the
-partitions went 4 at a time: about three such waves per fetch.) The tail (p99, max) comes from
-stalls of any of these processes (garbage collection in Node.js and in the broker's JVM, Postgres
-checkpoints) and from the other load on the machine. Beyond the pipeline's capacity
-(${fmt(perProcess)} events/s per process measured above) the backlog grows for as long as the rate
-lasts, and so does the latency. **What would raise it:** partitions spread over more consumer
-processes and cores; a broker and database not sharing the consumer's cores.`);
+${'`RISK_CONSUMER_CONCURRENCY`'} is 10) are scored together and share one round of sinks, sent at
+once (Redis, the history statement, the risk-scores topic with acks=all); a score is readable when
+the Redis write returns, and kafkajs fetches again only when the round is done. Each partition's
+checkpoint (states and Postgres latest scores, every second) is written in the background. The
+tail (p99, max) comes from stalls of any of these processes (garbage collection in Node.js and in
+the broker's JVM, a checkpoint's Postgres work competing for the cores) and from the other load
+on the machine, which varies from hour to hour: run back to back on 2026-12-01 13:45 UTC, the
+per-batch-commit pipeline before the checkpoint design gave p99 259 / 262 / 153 ms at 5,000
+events/s and this one 139 / 331 / 252 ms (p50 33-48 vs 19-37 ms); a checkpoint every 200 ms or
+every 5 s did worse than every second. Beyond the pipeline's capacity (${fmt(perProcess)} events/s
+per process measured above) the backlog grows for as long as the rate lasts, and so does the
+latency. **What would raise it:** less Postgres work per event (see Ingestion), partitions spread
+over more consumer processes and cores; a broker and database not sharing the consumer's cores.`);
 
   // 5
   out.push(`## 5. Metering
