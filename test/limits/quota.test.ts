@@ -115,6 +115,34 @@ describe('quotas and burst limits across two gateway processes', () => {
     expect((await ask(a.url, key, '{ rateLimit { used } }')).body.data.rateLimit.used).toBe(0);
   });
 
+  it('prices riskScores per id, caps the maximum cost at the burst size, and refuses past 30 aliases or 20 root fields', async () => {
+    const { accountId, key } = await a.newKey({ plan: 'ENTERPRISE' });
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `c-${i}`);
+    const scores = await ask(a.url, key, 'query($ids: [ID!]!) { riskScores(customerIds: $ids) { band } }', { ids: ids(7) });
+    expect(scores.status).toBe(200);
+    expect(scores.body.extensions.cost).toMatchObject({ requestedQueryCost: 7, actualQueryCost: 0 }); // no scores yet: all refunded
+
+    // A query dearer than one second of burst could never run: the effective maximum is the smaller.
+    await a.services.accounts.setOverrides(accountId, { burstPerSecond: 5, maxQueryCost: 50 }, SYSTEM);
+    await waitFor('the override', async () => (await ask(a.url, key, '{ rateLimit { limit } }')).headers.get('ratelimit-policy')?.includes('q=5;') ?? false, 5_000, 50);
+    const six = await ask(a.url, key, 'query($ids: [ID!]!) { riskScores(customerIds: $ids) { band } }', { ids: ids(6) });
+    expect(six.status).toBe(400);
+    expect(six.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', requestedQueryCost: 6, maxQueryCost: 5 });
+
+    const aliases = (n: number) => `{ plans { ${Array.from({ length: n }, (_, i) => `c${i}: code`).join(' ')} } }`;
+    expect((await ask(a.url, key, aliases(30))).status).toBe(200);
+    const thirtyOne = await ask(a.url, key, aliases(31));
+    expect(thirtyOne.status).toBe(400);
+    expect(thirtyOne.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'maxAliases', maximum: 30 });
+
+    const roots = ['health { status }', 'plans { code }', 'me { key { id } }', 'rateLimit { used }'];
+    const rootFields = (n: number) => `{ ${Array.from({ length: n }, (_, i) => (i < roots.length ? roots[i] : `r${i}: health { status }`)).join(' ')} }`;
+    expect((await ask(a.url, key, rootFields(20))).status).toBe(200);
+    const twentyOne = await ask(a.url, key, rootFields(21));
+    expect(twentyOne.status).toBe(400);
+    expect(twentyOne.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', rootFields: 21, maxRootFields: 20 });
+  });
+
   it('raises an account’s limits within 5 s on both processes when its plan is upgraded', async () => {
     const { accountId, key } = await a.newKey({ plan: 'FREE' });
     const policyOn = async (url: string) => (await ask(url, key, '{ rateLimit { limit } }')).headers.get('ratelimit-policy');
