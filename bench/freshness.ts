@@ -17,18 +17,24 @@ export interface FreshnessRun {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The same sampled events, until the history query (`riskHistory`) shows them: p50, p99, and how many never did. */
+  history: { p50Ms: number; p99Ms: number; missing: number };
 }
 
 export interface FreshnessResult {
   pollMs: number;
   seconds: number;
   runs: FreshnessRun[];
-  /** Per rate: the runs' p50 and p99, with median and spread. */
-  byRate: Array<{ rate: number; p50: Figure; p99: Figure }>;
+  /** Per rate: the runs' p50 and p99, with median and spread (and the history query's p99). */
+  byRate: Array<{ rate: number; p50: Figure; p99: Figure; historyP99: Figure }>;
 }
 
 const POLL_MS = 5;
 const QUERY = `query Fresh($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventId eventTime } }`;
+/** Customers per history query: one `riskHistory` root field each (at most 20 root fields a query). */
+const HISTORY_BATCH = 20;
+const historyQuery = (n: number) =>
+  `query FreshHistory(${Array.from({ length: n }, (_, i) => `$c${i}: ID!`).join(', ')}) { ${Array.from({ length: n }, (_, i) => `h${i}: riskHistory(customerId: $c${i}, first: 1) { nodes { eventTime } }`).join(' ')} }`;
 
 interface Probe {
   customerId: string;
@@ -70,14 +76,14 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
       for (let n = 1; n <= repeats; n++) {
         const run = { ...(await drive(url, world.apiKey, kafka.producer, kafka.topics.transactions, rate, seconds, true)), run: n };
         runs.push(run);
-        log(`freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing)`);
+        log(`freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms`);
         // Let the consumer catch up before the next run, so one run's backlog does not spill into the next.
         await sleep(smoke ? 1_000 : 3_000);
       }
     }
     const byRate = rates.map((rate) => {
       const at = runs.filter((run) => run.rate === rate);
-      return { rate, p50: figure(at.map((run) => run.p50Ms)), p99: figure(at.map((run) => run.p99Ms)) };
+      return { rate, p50: figure(at.map((run) => run.p50Ms)), p99: figure(at.map((run) => run.p99Ms)), historyP99: figure(at.map((run) => run.history.p99Ms)) };
     });
     return { pollMs: POLL_MS, seconds, runs, byRate };
   } finally {
@@ -99,31 +105,51 @@ async function drive(url: string, apiKey: string, producer: import('kafkajs').Pr
   let sent = 0;
   const start = Date.now();
 
+  // Two pollers over the same samples: the latest score (`riskScores`, up to 100 customers a query)
+  // and the history (`riskHistory`, 20 a query); each drops a sample once its answer shows the event.
+  const historyProbes = new Map<string, Probe>();
+  const historyLatencies: number[] = [];
   let polling = true;
-  const poller = (async () => {
-    while (polling || probes.size > 0) {
+  const poll = async (waitingFor: Map<string, Probe>, found: number[], batch: number, ask: (ids: string[]) => Promise<Map<string, number>>) => {
+    while (polling || waitingFor.size > 0) {
       const began = Date.now();
-      const waiting = [...probes.values()].slice(0, 100);
+      const waiting = [...waitingFor.values()].slice(0, batch);
       if (waiting.length) {
-        const response = await fetch(`${url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-          body: JSON.stringify({ query: QUERY, variables: { ids: waiting.map((probe) => probe.customerId) } }),
-        });
+        const seen = await ask(waiting.map((probe) => probe.customerId));
         const now = Date.now();
-        const body = (await response.json()) as { data?: { riskScores: Array<{ customerId: string; eventTime: string } | null> } };
-        for (const score of body.data?.riskScores ?? []) {
-          const probe = score && probes.get(score.customerId);
-          if (probe && Date.parse(score.eventTime) >= probe.eventTime) {
-            latencies.push(now - probe.eventTime);
-            probes.delete(probe.customerId);
+        for (const probe of waiting) {
+          const eventTime = seen.get(probe.customerId);
+          if (eventTime !== undefined && eventTime >= probe.eventTime) {
+            found.push(now - probe.eventTime);
+            waitingFor.delete(probe.customerId);
           }
         }
         if (!polling && Date.now() - start > (seconds + 10) * 1000) break; // give up on stragglers
       }
       await sleep(Math.max(0, POLL_MS - (Date.now() - began)));
     }
-  })();
+  };
+  const graphql = async <T>(query: string, variables: Record<string, unknown>): Promise<T | undefined> => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return ((await response.json()) as { data?: T }).data;
+  };
+  const pollers = Promise.all([
+    poll(probes, latencies, 100, async (ids) => {
+      const data = await graphql<{ riskScores: Array<{ customerId: string; eventTime: string } | null> }>(QUERY, { ids });
+      return new Map((data?.riskScores ?? []).flatMap((score) => (score ? [[score.customerId, Date.parse(score.eventTime)] as const] : [])));
+    }),
+    poll(historyProbes, historyLatencies, HISTORY_BATCH, async (ids) => {
+      const data = await graphql<Record<string, { nodes: Array<{ eventTime: string }> }>>(historyQuery(ids.length), Object.fromEntries(ids.map((id, i) => [`c${i}`, id])));
+      return new Map(ids.flatMap((id, i) => {
+        const newest = data?.[`h${i}`]?.nodes[0];
+        return newest ? [[id, Date.parse(newest.eventTime)] as const] : [];
+      }));
+    }),
+  ]);
 
   while (sent < total) {
     const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate));
@@ -142,15 +168,17 @@ async function drive(url: string, apiKey: string, producer: import('kafkajs').Pr
       if (measure && now - lastProbe >= probeEveryMs && !probes.has(event.customerId)) {
         lastProbe = now;
         probes.set(event.customerId, { customerId: event.customerId, eventTime: now });
+        historyProbes.set(event.customerId, { customerId: event.customerId, eventTime: now });
       }
     }
     await producer.send({ topic, acks: -1, messages });
   }
   const produced = (sent / Math.max(1, Date.now() - start)) * 1000;
   polling = false;
-  await poller;
+  await pollers;
   const missing = probes.size;
   const sorted = sortedCopy([...latencies, ...Array.from({ length: missing }, () => Number.POSITIVE_INFINITY)]);
+  const history = sortedCopy([...historyLatencies, ...Array.from({ length: historyProbes.size }, () => Number.POSITIVE_INFINITY)]);
   return {
     rate,
     produced,
@@ -159,5 +187,6 @@ async function drive(url: string, apiKey: string, producer: import('kafkajs').Pr
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     maxMs: sorted.length ? sorted[sorted.length - 1] : NaN,
+    history: { p50Ms: percentile(history, 50), p99Ms: percentile(history, 99), missing: historyProbes.size },
   };
 }
