@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { z } from 'zod';
 
-/** The public error codes (API.md) and the HTTP status each one answers with. */
+/** The public error codes (docs/contract.md) and the HTTP status each one answers with. */
 export const ErrorCode = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,

@@ -2,7 +2,7 @@ import { DRAFT_2020_12 } from './json-schema';
 import type { DataProductDefinition } from './validation';
 
 /**
- * JSON Schema of a `transactions` event (the Kafka topic the risk pipeline consumes; API.md).
+ * JSON Schema of a `transactions` event (the Kafka topic the risk pipeline consumes; docs/contract.md).
  * Unknown properties are refused: the producer contract is exact, and an event that does not
  * match it goes to `transactions.dlq`.
  */

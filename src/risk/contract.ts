@@ -3,7 +3,7 @@ import { EUR_PER_UNIT } from './model/parameters';
 import { CHANNELS, type Transaction } from './model/types';
 
 /**
- * The `transactions` event contract (API.md; the catalog publishes the same rules as JSON
+ * The `transactions` event contract (docs/contract.md; the catalog publishes the same rules as JSON
  * Schema in src/catalog/customer-risk-scores.ts). Unknown properties are refused.
  */
 const ID_MAX = 128;

@@ -126,7 +126,7 @@ describe('the seeded customer-risk-scores product', () => {
     expect(jsonSchemaProblem(TRANSACTION_EVENT_SCHEMA)).toBeUndefined();
   });
 
-  it('its event schema accepts the transactions event of API.md and refuses malformed ones', () => {
+  it('its event schema accepts the transactions event of docs/contract.md and refuses malformed ones', () => {
     const validate = compileEventSchema(TRANSACTION_EVENT_SCHEMA);
     const event = {
       eventId: '0b7e4a52-4c8e-4a8e-9d55-3f0b6f6a1c11',

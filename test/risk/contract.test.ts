@@ -15,7 +15,7 @@ const valid = {
 };
 const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 
-describe('the transactions event contract (API.md)', () => {
+describe('the transactions event contract (docs/contract.md)', () => {
   it('accepts the documented example and reads its amount and time', () => {
     const decoded = decodeTransaction(bytes(valid), 'c-123', 4096);
     expect(decoded).toEqual({ ok: true, tx: { ...valid, time: Date.parse(valid.timestamp), amountEur: 129.9 } });
