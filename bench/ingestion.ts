@@ -118,14 +118,14 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       for (const kind of ['kafkajs', 'decode', 'score', 'platformatic', 'pipeline'] as const) {
         if (kind === 'pipeline') {
           // Every pipeline run starts from nothing: no history, no states, no checkpoints.
-          await sql.query('TRUNCATE risk_scores, latest_risk_scores, customer_risk_states, consumer_checkpoints');
+          await sql.query('TRUNCATE risk_scores, latest_risk_scores, risk_state_chunks, consumer_checkpoints');
         }
         const { perSecond, cpu } = await consumeOnce(ctx, world, kind, kafka.topics.transactions, events, seconds);
         rates[kind].push(perSecond);
         if (kind === 'pipeline') for (const source of Object.keys(pipelineCpu) as CpuSource[]) pipelineCpu[source].push(cpu[source]);
       }
       // Scale-out: two pipeline processes share the topic's partitions in one fresh group.
-      await sql.query('TRUNCATE risk_scores, latest_risk_scores, customer_risk_states, consumer_checkpoints');
+      await sql.query('TRUNCATE risk_scores, latest_risk_scores, risk_state_chunks, consumer_checkpoints');
       const group = `${world.config.KAFKA_TOPIC_PREFIX}bench-scale-out-${suffix()}`;
       const pair = await Promise.all([0, 1].map(() => consumeOnce(ctx, world, 'pipeline', kafka.topics.transactions, events, seconds, group)));
       // (In a smoke run one process may finish the small topic before the other gets partitions: 0 events/s.)

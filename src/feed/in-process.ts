@@ -40,6 +40,7 @@ export async function startInProcessFeed(services: Services, options: { rate: nu
     // Every batch: embedded, the latest scores are read from Postgres, which the checkpoint writes.
     checkpointIntervalMs: 0,
     checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
+    checkpointLatest: true,
   });
   const topic = riskTopics(config).transactions;
   let offset = await pipeline.load(topic, 0);

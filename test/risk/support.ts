@@ -9,6 +9,7 @@ import { createLogger } from '../../src/ops/logger';
 import { decodeTransaction, type TransactionEvent } from '../../src/risk/contract';
 import { ensureRiskTopics, riskGroupId, riskTopics, type RiskTopics } from '../../src/risk/kafka/topics';
 import { assess } from '../../src/risk/model/score';
+import { loadGroupStates } from '../../src/risk/pipeline/store';
 import { newCustomerState, type Channel, type CustomerState, type RiskFactor } from '../../src/risk/model/types';
 import type { Services } from '../../src/services';
 import { freePort, runBuilt, waitFor } from '../support/process';
@@ -148,8 +149,7 @@ export async function storedScores(services: Services, customerId?: string): Pro
 }
 
 export async function storedStates(services: Services, groupId: string): Promise<Map<string, CustomerState>> {
-  const rows = await services.db.sql.query<{ customer_id: string; state: CustomerState }>(`SELECT customer_id, state FROM customer_risk_states WHERE group_id = $1`, [groupId]);
-  return new Map(rows.map((row) => [row.customer_id, row.state]));
+  return loadGroupStates(services.db.sql, groupId);
 }
 
 export async function checkpointTotal(services: Services, groupId: string): Promise<number> {

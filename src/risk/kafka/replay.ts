@@ -1,6 +1,7 @@
 import type { Services } from '../../services';
 import { startRiskConsumer } from './consumer';
 import { riskTopics } from './topics';
+import { dropGroup } from '../pipeline/store';
 
 export interface ReplayOptions {
   /** Rewrite history for events at or after this event time (default: all of it). */
@@ -80,8 +81,7 @@ export async function replayRiskHistory(services: Services, options: ReplayOptio
   }
   if (!options.keepState) {
     const sql = services.db.sql;
-    await sql.query(`DELETE FROM customer_risk_states WHERE group_id = $1`, [groupId]);
-    await sql.query(`DELETE FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
+    await dropGroup(sql, groupId);
     const cleanup = kafka.admin();
     await cleanup.connect();
     await cleanup.deleteGroups([groupId]).catch(() => undefined);

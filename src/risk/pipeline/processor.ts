@@ -8,7 +8,7 @@ import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
-import { findScored, loadPartition, readCheckpoint, takeCheckpoint, writeCheckpoint, type ScoreRow, type StateRow } from './store';
+import { encodeLatestRows, encodeStates, findScored, loadPartition, readCheckpoint, writeCheckpoint, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -46,6 +46,8 @@ export interface PipelineOptions {
    */
   checkpointIntervalMs: number;
   checkpointEvents: number;
+  /** Each checkpoint writes each customer's newest score since the last one to latest_risk_scores. */
+  checkpointLatest: boolean;
 }
 
 export type BatchResult =
@@ -63,6 +65,9 @@ interface Counts {
   late: number;
   dlq: Map<string, number>;
 }
+
+/** A full state chunk once the deltas since the last one add up to this many times its size. */
+const FULL_AFTER = 2;
 
 /** Spreads any number of partitions evenly over an interval. */
 const GOLDEN = 0.6180339887;
@@ -83,6 +88,9 @@ interface PartitionState {
   /** Since that checkpoint: customers whose state changed, and each one's newest score. */
   changed: Set<string>;
   newest: Map<string, RiskScoreView>;
+  /** The state chunks a restore would read now: the last full one, and the deltas since. */
+  fullBytes: number;
+  deltaBytes: number;
   counts: Counts;
   /** The checkpoint being written (one at a time per partition, off the batches' path). */
   checkpointing?: Promise<void>;
@@ -168,6 +176,8 @@ export class RiskPipeline {
       checkpointedAt: Date.now() - this.options.checkpointIntervalMs * ((partition * GOLDEN) % 1),
       changed: new Set(),
       newest: new Map(),
+      fullBytes: snapshot.fullBytes,
+      deltaBytes: snapshot.deltaBytes,
       counts: noCounts(),
     };
     this.partitions.set(key, state);
@@ -246,12 +256,17 @@ export class RiskPipeline {
    */
   private checkpoint(topic: string, partition: number, ps: PartitionState): Promise<void> {
     if (ps.checkpointing) return ps.checkpointing;
-    const states: StateRow[] = [];
-    for (const customerId of ps.changed) {
-      const state = ps.states.get(customerId)!;
-      states.push({ customer_id: customerId, state, last_event_time: new Date(state.last).toISOString(), event_count: state.n });
-    }
-    const checkpoint = takeCheckpoint(topic, partition, ps.checkpointOffset, ps.nextOffset, states, ps.newest.values());
+    // A delta chunk holds the states that changed; once the deltas since the last full chunk add
+    // up to FULL_AFTER times its size, a full chunk replaces them (a restore reads at most about
+    // 1 + FULL_AFTER times the state).
+    const full = ps.deltaBytes >= FULL_AFTER * ps.fullBytes;
+    const states = full ? encodeStates(ps.states.keys(), ps.states) : ps.changed.size ? encodeStates(ps.changed, ps.states) : null;
+    if (full) {
+      ps.fullBytes = states!.length;
+      ps.deltaBytes = 0;
+    } else ps.deltaBytes += states?.length ?? 0;
+    const latest = this.options.checkpointLatest ? encodeLatestRows(ps.newest.values()) : null;
+    const checkpoint = { topic, partition, fromOffset: BigInt(ps.checkpointOffset), toOffset: BigInt(ps.nextOffset), states, full, latest };
     const counts = ps.counts;
     ps.changed.clear();
     ps.newest.clear();
@@ -381,7 +396,7 @@ export class RiskPipeline {
     const history = await this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } });
     ps.nextOffset = Number(messages[messages.length - 1].offset) + 1;
     for (const customerId of touched) ps.changed.add(customerId);
-    for (const [customerId, view] of latest) ps.newest.set(customerId, view);
+    if (options.checkpointLatest) for (const [customerId, view] of latest) ps.newest.set(customerId, view);
     const counts = ps.counts;
     counts.scored += counted;
     counts.duplicates += duplicates;

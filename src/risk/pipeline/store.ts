@@ -1,4 +1,4 @@
-import type { Sql } from '../../db/sql';
+import { copyText, type Sql } from '../../db/sql';
 import type { CustomerState } from '../model/types';
 import { encodeView, type RiskScoreView } from '../view';
 
@@ -33,21 +33,27 @@ function appendScoreRows(out: string, rows: ScoreRow[], b: number): string {
   return out;
 }
 
-export interface StateRow {
-  customer_id: string;
-  state: CustomerState;
-  last_event_time: string;
-  event_count: number;
-}
-
 export interface PartitionSnapshot {
   nextOffset: bigint;
   states: Map<string, CustomerState>;
+  /** Sizes of the chunks it was restored from: the full one, and the deltas after it. */
+  fullBytes: number;
+  deltaBytes: number;
+}
+
+/** Chunks in `id` order; a full chunk replaces what came before it. */
+function foldChunks(chunks: Array<{ full: boolean; states: string }>): PartitionSnapshot['states'] {
+  const states = new Map<string, CustomerState>();
+  for (const chunk of chunks) {
+    if (chunk.full) states.clear();
+    for (const [customerId, state] of JSON.parse(chunk.states) as Array<[string, CustomerState]>) states.set(customerId, state);
+  }
+  return states;
 }
 
 /**
- * The partition's checkpoint (created at `initialOffset` if the group never owned it) and every
- * customer state stored with it.
+ * The partition's checkpoint (created at `initialOffset` if the group never owned it) and the
+ * customer states stored with it: its last full chunk and the deltas after it.
  */
 export async function loadPartition(sql: Sql, groupId: string, topic: string, partition: number, initialOffset: bigint, owner: string): Promise<PartitionSnapshot> {
   await sql.query(
@@ -58,13 +64,37 @@ export async function loadPartition(sql: Sql, groupId: string, topic: string, pa
     `SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3`,
     [groupId, topic, partition],
   );
-  const rows = await sql.query<{ customer_id: string; state: CustomerState | string }>(
-    `SELECT customer_id, state FROM customer_risk_states WHERE group_id = $1 AND topic = $2 AND partition = $3`,
+  const chunks = await sql.query<{ full: boolean; states: string }>(
+    `SELECT is_full AS full, states FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3
+       AND id >= coalesce((SELECT max(id) FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3 AND is_full), 0)
+     ORDER BY id`,
     [groupId, topic, partition],
   );
-  const states = new Map<string, CustomerState>();
-  for (const row of rows) states.set(row.customer_id, typeof row.state === 'string' ? JSON.parse(row.state) : row.state);
-  return { nextOffset: BigInt(checkpoint.next_offset), states };
+  const full = chunks[0]?.full ? chunks[0].states.length : 0;
+  const all = chunks.reduce((bytes, chunk) => bytes + chunk.states.length, 0);
+  return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks(chunks), fullBytes: full, deltaBytes: all - full };
+}
+
+/** Every customer state a group's checkpoints hold, across its partitions (tests and diagnostics). */
+export async function loadGroupStates(sql: Sql, groupId: string): Promise<Map<string, CustomerState>> {
+  const chunks = await sql.query<{ topic: string; partition: number; full: boolean; states: string }>(
+    `SELECT topic, partition, is_full AS full, states FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`,
+    [groupId],
+  );
+  const byPartition = new Map<string, typeof chunks>();
+  for (const chunk of chunks) {
+    const key = `${chunk.topic}:${chunk.partition}`;
+    byPartition.set(key, [...(byPartition.get(key) ?? []), chunk]);
+  }
+  const out = new Map<string, CustomerState>();
+  for (const partitionChunks of byPartition.values()) for (const [customerId, state] of foldChunks(partitionChunks)) out.set(customerId, state);
+  return out;
+}
+
+/** Forgets a group's checkpoints and states (a replay's scratch group, once it is done). */
+export async function dropGroup(sql: Sql, groupId: string): Promise<void> {
+  await sql.query(`DELETE FROM risk_state_chunks WHERE group_id = $1`, [groupId]);
+  await sql.query(`DELETE FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
 }
 
 export async function readCheckpoint(sql: Sql, groupId: string, topic: string, partition: number): Promise<bigint | undefined> {
@@ -128,20 +158,49 @@ SELECT b, restored, changed FROM diff`;
 const HISTORY = { live: historyStatement('live'), replay: historyStatement('replay') };
 
 /**
- * Appends several batches' scores to the history (risk_scores) in one statement, idempotently: a
- * score is keyed by its event id and is the same however often its event is scored again from the
- * same checkpoint (the model is deterministic), so live runs keep the first copy and a re-run after
- * a crash adds nothing. Not tied to the checkpoint: a sink that runs before it. Results in the
- * order of `batches` (counts only in replay mode).
+ * Appends several batches' scores to the history (risk_scores), idempotently: a score is keyed by
+ * its event id and is the same however often its event is scored again from the same checkpoint
+ * (the model is deterministic), so live runs keep the first copy and a re-run after a crash adds
+ * nothing. Not tied to the checkpoint: a sink that runs before it. Results in the order of
+ * `batches` (counts only in replay mode).
+ *
+ * Live runs bulk-load with COPY, which has no ON CONFLICT: when a row is there already (the
+ * batches after a restart, whose scores the sink wrote before the crash), Postgres refuses the
+ * whole COPY and the same rows go through the idempotent INSERT instead, so a crash rewrites and
+ * never duplicates, at the INSERT's cost for as long as the crash's batches take.
  */
 export async function appendHistory(sql: Sql, batches: ScoreRow[][], mode: HistoryMode): Promise<HistoryResult[]> {
   const results = batches.map(() => ({ restored: 0, changed: 0 }));
+  if (batches.every((batch) => batch.length === 0)) return results;
+  if (mode === 'live') {
+    try {
+      await sql.copyIn(COPY_HISTORY, copyRows(batches));
+      return results;
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    }
+  }
   let rows = '[';
   batches.forEach((batch, b) => (rows = appendScoreRows(rows, batch, b)));
-  if (rows.length === 1) return results;
   const counts = await sql.query<HistoryResult & { b: number }>(HISTORY[mode], [`${rows}]`, mode === 'replay'], `tollgraph-risk-history-${mode}`);
   for (const { b, restored, changed } of counts) results[b] = { restored, changed };
   return results;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+const COPY_HISTORY = `COPY risk_scores (event_id, customer_id, score, band, factors, model_version, event_time, computed_at,
+  merchant_id, mcc, amount, currency, country, channel, device_id, partition, "offset")`;
+
+/** The rows in COPY's text format, in COPY_HISTORY's column order. */
+function copyRows(batches: ScoreRow[][]): string {
+  let out = '';
+  for (const batch of batches) {
+    for (const { view, details: d } of batch) {
+      out += `${copyText(view.eventId)}\t${copyText(view.customerId)}\t${view.score}\t${view.band}\t${copyText(JSON.stringify(view.factors))}\t${copyText(view.modelVersion)}\t${view.eventTime}\t${view.computedAt}\t${copyText(d.merchantId)}\t${copyText(d.mcc)}\t${copyText(d.amount)}\t${copyText(d.currency)}\t${copyText(d.country)}\t${d.channel}\t${copyText(d.deviceId)}\t${copyText(d.partition)}\t${copyText(d.offset)}\n`;
+    }
+  }
+  return out;
 }
 
 /**
@@ -154,27 +213,40 @@ export interface PartitionCheckpoint {
   /** The checkpoint as this consumer last wrote (or read) it (compare-and-set), and where it moves. */
   fromOffset: bigint;
   toOffset: bigint;
-  /** JSON array of StateRow: the customers whose state changed since the last checkpoint, as they are now. */
-  states: string;
-  /** JSON array of RiskScoreView: each customer's newest score since the last checkpoint, for latest_risk_scores. */
-  latest: string;
+  /** The state chunk: JSON array of [customerId, state] pairs (null: no state changed). */
+  states: string | null;
+  /** The chunk holds every state of the partition and replaces the chunks before it. */
+  full: boolean;
+  /** JSON array of RiskScoreView for latest_risk_scores, each customer's newest score since the last checkpoint (null: the latest scores live in Redis). */
+  latest: string | null;
 }
 
-/** Serialises a checkpoint now. */
-export function takeCheckpoint(topic: string, partition: number, fromOffset: number, toOffset: number, states: StateRow[], latest: Iterable<RiskScoreView>): PartitionCheckpoint {
+/** The chunk of states: every one of `customers` as it is now. */
+export function encodeStates(customers: Iterable<string>, states: ReadonlyMap<string, CustomerState>): string {
+  const pairs: Array<[string, CustomerState]> = [];
+  for (const customerId of customers) pairs.push([customerId, states.get(customerId)!]);
+  return JSON.stringify(pairs);
+}
+
+export function encodeLatestRows(latest: Iterable<RiskScoreView>): string {
   let views = '[';
   for (const view of latest) views += `${views.length > 1 ? ',' : ''}${encodeView(view)}`;
-  return { topic, partition, fromOffset: BigInt(fromOffset), toOffset: BigInt(toOffset), states: JSON.stringify(states), latest: `${views}]` };
+  return `${views}]`;
 }
 
 /**
  * A partition's checkpoint in one statement (one transaction): its offset moves from `fromOffset`
- * to `toOffset` only if it is still at `fromOffset`, and its states and latest scores are written
- * only if it moved. False: another consumer owns the partition now; nothing was written.
+ * to `toOffset` only if it is still at `fromOffset`, and its state chunk (a full one deletes the
+ * chunks before it) and latest scores are written only if it moved. False: another consumer owns
+ * the partition now; nothing was written.
  */
 export async function writeCheckpoint(sql: Sql, groupId: string, owner: string, checkpoint: PartitionCheckpoint): Promise<boolean> {
-  const { topic, partition, fromOffset, toOffset, states, latest } = checkpoint;
-  const [row] = await sql.query<{ committed: boolean }>(CHECKPOINT, [groupId, topic, partition, fromOffset.toString(), toOffset.toString(), owner, states, latest], 'tollgraph-risk-checkpoint');
+  const { topic, partition, fromOffset, toOffset, states, full, latest } = checkpoint;
+  const [row] = await sql.query<{ committed: boolean }>(
+    CHECKPOINT,
+    [groupId, topic, partition, fromOffset.toString(), toOffset.toString(), owner, states, full, latest],
+    'tollgraph-risk-checkpoint',
+  );
   return row.committed;
 }
 
@@ -182,17 +254,17 @@ const CHECKPOINT = `
 WITH cp AS (
   UPDATE consumer_checkpoints SET next_offset = $5, owner = $6, updated_at = now()
   WHERE group_id = $1 AND topic = $2 AND partition = $3 AND next_offset = $4
-  RETURNING topic, partition
-), states AS (
-  INSERT INTO customer_risk_states AS s (group_id, customer_id, topic, partition, state, last_event_time, event_count, updated_at)
-  SELECT $1, x.customer_id, cp.topic, cp.partition, x.state, x.last_event_time, x.event_count, now()
-  FROM json_to_recordset($7::json) AS x(customer_id text, state jsonb, last_event_time timestamptz, event_count int), cp
-  ON CONFLICT (group_id, customer_id) DO UPDATE SET state = excluded.state, last_event_time = excluded.last_event_time,
-    event_count = excluded.event_count, topic = excluded.topic, partition = excluded.partition, updated_at = excluded.updated_at
+  RETURNING 1
+), superseded AS (
+  DELETE FROM risk_state_chunks
+  WHERE $8::boolean AND group_id = $1 AND topic = $2 AND partition = $3 AND EXISTS (SELECT 1 FROM cp)
+), chunk AS (
+  INSERT INTO risk_state_chunks (group_id, topic, partition, to_offset, is_full, states)
+  SELECT $1, $2, $3, $5, $8::boolean, $7::text FROM cp WHERE $7::text IS NOT NULL
 ), latest AS (
   INSERT INTO latest_risk_scores AS l (customer_id, event_id, score, band, factors, model_version, event_time, computed_at)
   SELECT x."customerId", x."eventId", x.score, x.band::"RiskBand", x.factors, x."modelVersion", x."eventTime", x."computedAt"
-  FROM json_to_recordset($8::json) AS x(${VIEW_COLUMNS}), cp
+  FROM json_to_recordset($9::json) AS x(${VIEW_COLUMNS}), cp
   ON CONFLICT (customer_id) DO UPDATE SET event_id = excluded.event_id, score = excluded.score, band = excluded.band, factors = excluded.factors,
     model_version = excluded.model_version, event_time = excluded.event_time, computed_at = excluded.computed_at
   WHERE l.event_time <= excluded.event_time
