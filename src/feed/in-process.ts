@@ -37,10 +37,10 @@ export async function startInProcessFeed(services: Services, options: { rate: nu
     maxEventBytes: config.RISK_MAX_EVENT_BYTES,
     mode: 'live',
     provenance: false,
-    // Every batch: embedded, the latest scores are read from Postgres, which the checkpoint writes.
+    // Every batch: embedded (no Redis), the latest scores are read from Postgres, which the checkpoint writes.
     checkpointIntervalMs: 0,
     checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
-    checkpointLatest: true,
+    checkpointLatest: !services.redis,
   });
   const topic = riskTopics(config).transactions;
   let offset = await pipeline.load(topic, 0);

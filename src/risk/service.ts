@@ -4,7 +4,8 @@ import type { Logger } from '../ops/logger';
 import type { PubSub } from '../pubsub/pubsub';
 import { BAND_FLOORS } from './model/parameters';
 import type { Band, Channel, RiskFactor } from './model/types';
-import { decodeLatest, latestKey, SCORES_CHANNEL, type RiskScoreView } from './view';
+import { TollgraphError } from '../errors';
+import { decodeLatest, latestKey, rankingKey, SCORES_CHANNEL, type RiskScoreView } from './view';
 
 export interface TransactionRiskView {
   eventId: string;
@@ -39,6 +40,13 @@ interface StoredScore {
   eventTime: Date;
   computedAt: Date;
   modelVersion: string;
+}
+
+/** ZRANGE ... WITHSCORES: member, score, member, score... */
+function pairs(flat: string[]): Array<{ customerId: string; score: number }> {
+  const out: Array<{ customerId: string; score: number }> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ customerId: flat[i], score: Number(flat[i + 1]) });
+  return out;
 }
 
 function viewOf(row: StoredScore): RiskScoreView {
@@ -87,12 +95,16 @@ export class RiskService {
     return (await this.latestMany([customerId]))[0];
   }
 
-  /** In the order asked, null where a customer has no score. */
+  /**
+   * In the order asked, null where a customer has no score. The latest scores live in Redis when
+   * it is configured (the pipeline sets them with every batch); a key Redis lacks (or Redis down)
+   * is read from the history. Without Redis, from latest_risk_scores, which the checkpoint keeps.
+   */
   async latestMany(customerIds: string[]): Promise<Array<RiskScoreView | null>> {
     const out: Array<RiskScoreView | null> = customerIds.map(() => null);
     if (customerIds.length === 0) return out;
     let missing = customerIds.map((_, i) => i);
-    const { redis, redisKeyPrefix, prisma } = this.deps;
+    const { redis, redisKeyPrefix } = this.deps;
     if (redis) {
       try {
         const values = await redis.mget(customerIds.map((id) => latestKey(redisKeyPrefix, id)));
@@ -106,11 +118,23 @@ export class RiskService {
       }
     }
     if (missing.length) {
-      const rows = await prisma.latestRiskScore.findMany({ where: { customerId: { in: [...new Set(missing.map((i) => customerIds[i]))] } } });
-      const byCustomer = new Map(rows.map((row) => [row.customerId, viewOf(row)]));
+      const wanted = [...new Set(missing.map((i) => customerIds[i]))];
+      const byCustomer = new Map((redis ? await this.newestInHistory(wanted) : await this.latestRows(wanted)).map((view) => [view.customerId, view]));
       for (const i of missing) out[i] = byCustomer.get(customerIds[i]) ?? null;
     }
     return out;
+  }
+
+  private async latestRows(customerIds: string[]): Promise<RiskScoreView[]> {
+    return (await this.deps.prisma.latestRiskScore.findMany({ where: { customerId: { in: customerIds } } })).map(viewOf);
+  }
+
+  /** Each customer's newest score in the history (one index probe per customer). */
+  private async newestInHistory(customerIds: string[]): Promise<RiskScoreView[]> {
+    const rows = await Promise.all(
+      customerIds.map((customerId) => this.deps.prisma.riskScore.findFirst({ where: { customerId }, orderBy: [{ eventTime: 'desc' }, { eventId: 'desc' }] })),
+    );
+    return rows.filter((row) => row !== null).map(viewOf);
   }
 
   /** Newest first; `from` inclusive, `to` exclusive. */
@@ -129,14 +153,45 @@ export class RiskService {
     return { nodes: rows.slice(0, options.first).map(viewOf), hasNextPage: rows.length > options.first };
   }
 
-  /** Customers whose latest score is in `minBand` or above, highest first. */
+  /**
+   * Customers whose latest score is in `minBand` or above, highest first (ties by customer id).
+   * From the Redis ranking the pipeline keeps beside the latest scores, or, without Redis, from
+   * latest_risk_scores.
+   */
   async top(minBand: Band, first: number): Promise<RiskScoreView[]> {
-    const rows = await this.deps.prisma.latestRiskScore.findMany({
-      where: { score: { gte: BAND_FLOORS[minBand] } },
-      orderBy: [{ score: 'desc' }, { customerId: 'asc' }],
-      take: first,
-    });
-    return rows.map(viewOf);
+    const { redis } = this.deps;
+    if (!redis) {
+      const rows = await this.deps.prisma.latestRiskScore.findMany({
+        where: { score: { gte: BAND_FLOORS[minBand] } },
+        orderBy: [{ score: 'desc' }, { customerId: 'asc' }],
+        take: first,
+      });
+      return rows.map(viewOf);
+    }
+    try {
+      return await this.topInRedis(redis, BAND_FLOORS[minBand], first);
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'redis unavailable for the risk ranking');
+      throw new TollgraphError('SERVICE_UNAVAILABLE', 'The risk ranking is unavailable for a moment; try again.', { headers: { 'retry-after': '1' } });
+    }
+  }
+
+  private async topInRedis(redis: Redis, floor: number, first: number): Promise<RiskScoreView[]> {
+    const key = rankingKey(this.deps.redisKeyPrefix);
+    const ranked = pairs(await redis.zrange(key, '+inf', String(floor), 'BYSCORE', 'REV', 'LIMIT', 0, first, 'WITHSCORES'));
+    // A sorted set orders equal scores by member, descending in REV: the lowest score taken may
+    // tie with members left out. Those with a higher score are all in; the lowest score's places
+    // go to its smallest customer ids.
+    if (ranked.length === first && first > 0) {
+      const lowest = ranked[ranked.length - 1].score;
+      const above = ranked.filter((entry) => entry.score > lowest);
+      const ties = await redis.zrange(key, String(lowest), String(lowest), 'BYSCORE', 'LIMIT', 0, first - above.length);
+      ranked.splice(0, ranked.length, ...above, ...ties.map((customerId) => ({ customerId, score: lowest })));
+    }
+    ranked.sort((a, b) => b.score - a.score || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
+    if (ranked.length === 0) return [];
+    const values = await redis.mget(ranked.map((entry) => latestKey(this.deps.redisKeyPrefix, entry.customerId)));
+    return values.filter((value) => value !== null).map(decodeLatest);
   }
 
   async transaction(eventId: string): Promise<TransactionRiskView | null> {

@@ -51,12 +51,21 @@ export function decodeLatest(value: string): RiskScoreView {
   return JSON.parse(value.slice(13)) as RiskScoreView;
 }
 
-/** Sets each key unless it already holds a score of a newer event. */
+/** The ranking of customers by their latest score (a sorted set: member customer id, score the risk score), for `topRisks`. */
+export const rankingKey = (prefix: string) => `${prefix}risk:top`;
+
+/**
+ * KEYS[1] the ranking, KEYS[2..] the customers' latest-score keys; ARGV three per customer: the
+ * encoded latest score, the risk score, the customer id. Sets each latest score unless the key
+ * holds a score of a newer event, and ranks the customer by the score it set.
+ */
 export const SET_IF_NEWER = `
-for i = 1, #KEYS do
+for i = 2, #KEYS do
+  local j = (i - 2) * 3
   local current = redis.call('GET', KEYS[i])
-  if (not current) or string.sub(current, 1, 13) <= string.sub(ARGV[i], 1, 13) then
-    redis.call('SET', KEYS[i], ARGV[i])
+  if (not current) or string.sub(current, 1, 13) <= string.sub(ARGV[j + 1], 1, 13) then
+    redis.call('SET', KEYS[i], ARGV[j + 1])
+    redis.call('ZADD', KEYS[1], ARGV[j + 2], ARGV[j + 3])
   end
 end
-return #KEYS`;
+return #KEYS - 1`;

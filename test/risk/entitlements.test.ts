@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
+import { riskOutputs } from '../../src/risk/pipeline/outputs';
 import { startTestGateway, type TestGateway } from '../support/harness';
 
 /** What each plan may read is data (plan grants); a field outside the plan is FORBIDDEN, the rest still resolves. */
@@ -11,9 +12,13 @@ describe('risk entitlements by plan', () => {
 
   beforeAll(async () => {
     gateway = await startTestGateway();
-    const now = new Date();
-    await gateway.services.db.prisma.latestRiskScore.create({
-      data: { customerId, eventId: randomUUID(), score: 612, band: 'HIGH', factors: [{ code: 'NEW_DEVICE', contribution: 612, detail: 'first time seen' }], modelVersion: 'test', eventTime: now, computedAt: now },
+    // Where the pipeline puts a customer's latest score: Redis, through the pipeline's own outputs.
+    const now = new Date().toISOString();
+    const { services } = gateway;
+    await riskOutputs({ logger: services.logger, redis: services.redis, redisKeyPrefix: services.config.REDIS_KEY_PREFIX }).beforeCommit({
+      scores: [],
+      latest: [{ customerId, eventId: randomUUID(), score: 612, band: 'HIGH', factors: [{ code: 'NEW_DEVICE', contribution: 612, detail: 'first time seen' }], modelVersion: 'test', eventTime: now, computedAt: now }],
+      dlq: [],
     });
   });
   afterAll(() => gateway?.stop());

@@ -1,6 +1,6 @@
 import { TransactionFeed } from '../../src/feed/generator';
 import { decodeTransaction } from '../../src/risk/contract';
-import { decodeLatest, latestKey } from '../../src/risk/view';
+import { decodeLatest, latestKey, rankingKey } from '../../src/risk/view';
 import { waitFor } from '../support/process';
 import { checkpointTotal, consumerProcess, endOffsetTotal, readTopic, referenceRun, riskEnv, storedScores, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from './support';
 
@@ -114,13 +114,15 @@ describe('five SIGKILLs during one run (real Kafka, Redis, Postgres)', () => {
     expect(sameEntries(await storedScores(env.services), reference.scores)).toEqual({ size: reference.scores.size, mismatches: 0, first: [] });
     // States, as checkpointed.
     expect(sameEntries(await storedStates(env.services, env.groupId), reference.states)).toEqual({ size: reference.states.size, mismatches: 0, first: [] });
-    // Latest scores, in Redis and in Postgres: each customer's newest event.
+    // Latest scores in Redis: each customer's newest event, ranked by its score.
     const latest = referenceLatest(records);
     const customers = [...latest.keys()];
     const cached = await env.services.redis!.mget(customers.map((customer) => latestKey(env.config.REDIS_KEY_PREFIX, customer)));
     expect(customers.filter((customer, i) => !cached[i] || decodeLatest(cached[i]!).eventId !== latest.get(customer))).toEqual([]);
-    const rows = await env.services.db.sql.query<{ customer_id: string; event_id: string }>(`SELECT customer_id, event_id FROM latest_risk_scores`);
-    expect(new Map(rows.map((row) => [row.customer_id, row.event_id]))).toEqual(latest);
+    const ranking = await env.services.redis!.zrange(rankingKey(env.config.REDIS_KEY_PREFIX), '0', '-1', 'WITHSCORES');
+    const ranked = new Map<string, number>();
+    for (let i = 0; i < ranking.length; i += 2) ranked.set(ranking[i], Number(ranking[i + 1]));
+    expect(ranked).toEqual(new Map(customers.map((customer) => [customer, reference.scores.get(latest.get(customer)!)!.score])));
     // The risk-scores topic, de-duplicated by event id as its readers do: every score, as computed.
     const published = await readTopic(env.kafka, env.topics.scores, await endOffsetTotal(env.kafka, env.topics.scores), 60_000);
     const byEvent = new Map(published.map((record) => {

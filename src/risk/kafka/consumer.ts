@@ -92,7 +92,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       // A replay checkpoints every batch: its end state is what it is run for.
       checkpointIntervalMs: mode === 'live' ? config.RISK_CHECKPOINT_INTERVAL_MS : 0,
       checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
-      checkpointLatest: true,
+      checkpointLatest: !services.redis,
     });
 
     const settings = riskConsumerSettings(config);

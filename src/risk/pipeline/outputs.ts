@@ -3,7 +3,7 @@ import type { Producer, Message } from 'kafkajs';
 import type { Logger } from '../../ops/logger';
 import type { PubSub } from '../../pubsub/pubsub';
 import type { DlqReason } from '../contract';
-import { encodeLatest, encodeView, encodeViews, latestKey, SCORES_CHANNEL, SET_IF_NEWER, type RiskScoreView } from '../view';
+import { encodeLatest, encodeView, encodeViews, latestKey, rankingKey, SCORES_CHANNEL, SET_IF_NEWER, type RiskScoreView } from '../view';
 
 /** A refused message, as it goes to `transactions.dlq`: the original bytes plus why. */
 export interface DlqRecord {
@@ -86,7 +86,9 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       const work: Array<Promise<unknown>> = [];
       if (redis && latest.length) {
         for (const part of chunks(latest)) {
-          work.push(redis.eval(SET_IF_NEWER, part.length, ...part.map((view) => latestKey(prefix, view.customerId)), ...part.map(encodeLatest)));
+          const args: Array<string | number> = [];
+          for (const view of part) args.push(encodeLatest(view), view.score, view.customerId);
+          work.push(redis.eval(SET_IF_NEWER, part.length + 1, rankingKey(prefix), ...part.map((view) => latestKey(prefix, view.customerId)), ...args));
         }
       }
       if (producer) {

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { TollgraphError } from '../../src/errors';
+import type { PubSub } from '../../src/pubsub/pubsub';
+import { riskOutputs } from '../../src/risk/pipeline/outputs';
+import { RiskService } from '../../src/risk/service';
+import { rankingKey, type RiskScoreView } from '../../src/risk/view';
+import { serviceUrl } from '../support/throwaway-database';
+
+/** topRisks from the Redis ranking the pipeline's outputs keep beside the latest scores (real Redis). */
+describe('risk ranking in Redis', () => {
+  const logger = pino({ level: 'silent' });
+  let redis: Redis;
+  let prefix: string;
+  let service: RiskService;
+  // Neither is touched while Redis answers: the ranking and the latest scores are both in Redis.
+  const unused = undefined as never as PubSub;
+
+  const view = (customerId: string, score: number, eventTime: string): RiskScoreView => ({
+    customerId,
+    eventId: `${customerId}-${eventTime}`,
+    score,
+    band: score >= 700 ? 'CRITICAL' : score >= 400 ? 'HIGH' : score >= 200 ? 'MEDIUM' : 'LOW',
+    factors: [],
+    eventTime,
+    computedAt: eventTime,
+    modelVersion: 'test',
+  });
+
+  beforeAll(() => {
+    redis = new Redis(serviceUrl('REDIS_URL'));
+  });
+  beforeEach(() => {
+    prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    service = new RiskService({ prisma: undefined as never, redis, redisKeyPrefix: prefix, pubsub: unused, logger });
+  });
+  afterAll(() => redis.quit());
+
+  const write = (views: RiskScoreView[]) => riskOutputs({ logger, redis, redisKeyPrefix: prefix }).beforeCommit({ scores: [], latest: views, dlq: [] });
+  const top = async (minBand: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL', first: number) => (await service.top(minBand, first)).map((v) => `${v.customerId}:${v.score}`);
+
+  it('ranks each customer by the score of its newest event, highest first, ties by customer id', async () => {
+    await write([view('c-b', 500, '2026-11-24T10:00:00.000Z'), view('c-a', 500, '2026-11-24T10:00:00.000Z'), view('c-d', 900, '2026-11-24T10:00:00.000Z')]);
+    await write([view('c-c', 500, '2026-11-24T10:00:00.000Z'), view('c-e', 100, '2026-11-24T10:00:00.000Z')]);
+    // An older event of c-d arrives late: neither its latest score nor its rank moves.
+    await write([view('c-d', 50, '2026-11-24T09:00:00.000Z')]);
+    // A newer one of c-e moves it up.
+    await write([view('c-e', 450, '2026-11-24T11:00:00.000Z')]);
+
+    expect(await top('LOW', 10)).toEqual(['c-d:900', 'c-a:500', 'c-b:500', 'c-c:500', 'c-e:450']);
+    // `first` cuts inside a tie: the smallest customer ids keep their places.
+    expect(await top('LOW', 2)).toEqual(['c-d:900', 'c-a:500']);
+    expect(await top('LOW', 3)).toEqual(['c-d:900', 'c-a:500', 'c-b:500']);
+    expect(await top('CRITICAL', 10)).toEqual(['c-d:900']);
+    expect(await top('HIGH', 10)).toEqual(['c-d:900', 'c-a:500', 'c-b:500', 'c-c:500']);
+    expect(await redis.zcard(rankingKey(prefix))).toBe(5);
+  });
+
+  it('answers nothing for a band nobody is in', async () => {
+    await write([view('c-a', 100, '2026-11-24T10:00:00.000Z')]);
+    expect(await top('CRITICAL', 5)).toEqual([]);
+  });
+
+  it('refuses with SERVICE_UNAVAILABLE, not a stale answer, while Redis is down', async () => {
+    const down = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const offline = new RiskService({ prisma: undefined as never, redis: down, redisKeyPrefix: prefix, pubsub: unused, logger });
+    const error = await offline.top('LOW', 5).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TollgraphError);
+    expect((error as TollgraphError).code).toBe('SERVICE_UNAVAILABLE');
+    down.disconnect();
+  });
+});
