@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Partitioners } from 'kafkajs';
+import { KeyHashPartitioner } from '../kafka/partitioner';
 import { configOrExit } from '../cli/with-services';
 import { createKafka } from '../kafka/client';
 import { createLogger } from '../ops/logger';
@@ -99,7 +99,7 @@ export function registerFeedCommand(program: Command): void {
       const admin = kafka.admin();
       await admin.connect();
       const topics = await ensureRiskTopics(admin, config, logger).finally(() => admin.disconnect());
-      const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
       await producer.connect();
       try {
         await pump((messages) => producer.send({ topic: topics.transactions, acks: -1, messages: messages.map(({ key, value }) => ({ key, value })) }));

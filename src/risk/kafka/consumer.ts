@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { KeyHashPartitioner } from '../../kafka/partitioner';
 import type { Config } from '../../config/schema';
 import type { Services } from '../../services';
 import { riskMetrics } from '../pipeline/metrics';
@@ -69,7 +70,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
   try {
     const topics = await ensureRiskTopics(admin, config, log);
     if (mode === 'live') {
-      producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
       await producer.connect();
     }
     const outputs: RiskOutputs =
