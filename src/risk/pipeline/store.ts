@@ -36,24 +36,19 @@ function appendScoreRows(out: string, rows: ScoreRow[], b: number): string {
 export interface PartitionSnapshot {
   nextOffset: bigint;
   states: Map<string, CustomerState>;
-  /** Sizes of the chunks it was restored from: the full one, and the deltas after it. */
-  fullBytes: number;
-  deltaBytes: number;
 }
 
-/** Chunks in `id` order; a full chunk replaces what came before it. */
-function foldChunks(chunks: Array<{ full: boolean; states: string }>): PartitionSnapshot['states'] {
-  const states = new Map<string, CustomerState>();
+/** Chunks in `id` order: a later copy of a state replaces an earlier one (states are never removed). */
+function foldChunks(chunks: Array<{ states: string }>, into = new Map<string, CustomerState>()): Map<string, CustomerState> {
   for (const chunk of chunks) {
-    if (chunk.full) states.clear();
-    for (const [customerId, state] of JSON.parse(chunk.states) as Array<[string, CustomerState]>) states.set(customerId, state);
+    for (const [customerId, state] of JSON.parse(chunk.states) as Array<[string, CustomerState]>) into.set(customerId, state);
   }
-  return states;
+  return into;
 }
 
 /**
  * The partition's checkpoint (created at `initialOffset` if the group never owned it) and the
- * customer states stored with it: its last full chunk and the deltas after it.
+ * customer states stored with it: its chunks, in order.
  */
 export async function loadPartition(sql: Sql, groupId: string, topic: string, partition: number, initialOffset: bigint, owner: string): Promise<PartitionSnapshot> {
   await sql.query(
@@ -64,31 +59,16 @@ export async function loadPartition(sql: Sql, groupId: string, topic: string, pa
     `SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3`,
     [groupId, topic, partition],
   );
-  const chunks = await sql.query<{ full: boolean; states: string }>(
-    `SELECT is_full AS full, states FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3
-       AND id >= coalesce((SELECT max(id) FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3 AND is_full), 0)
-     ORDER BY id`,
+  const chunks = await sql.query<{ states: string }>(
+    `SELECT states FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3 ORDER BY id`,
     [groupId, topic, partition],
   );
-  const full = chunks[0]?.full ? chunks[0].states.length : 0;
-  const all = chunks.reduce((bytes, chunk) => bytes + chunk.states.length, 0);
-  return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks(chunks), fullBytes: full, deltaBytes: all - full };
+  return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks(chunks) };
 }
 
 /** Every customer state a group's checkpoints hold, across its partitions (tests and diagnostics). */
 export async function loadGroupStates(sql: Sql, groupId: string): Promise<Map<string, CustomerState>> {
-  const chunks = await sql.query<{ topic: string; partition: number; full: boolean; states: string }>(
-    `SELECT topic, partition, is_full AS full, states FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`,
-    [groupId],
-  );
-  const byPartition = new Map<string, typeof chunks>();
-  for (const chunk of chunks) {
-    const key = `${chunk.topic}:${chunk.partition}`;
-    byPartition.set(key, [...(byPartition.get(key) ?? []), chunk]);
-  }
-  const out = new Map<string, CustomerState>();
-  for (const partitionChunks of byPartition.values()) for (const [customerId, state] of foldChunks(partitionChunks)) out.set(customerId, state);
-  return out;
+  return foldChunks(await sql.query<{ states: string }>(`SELECT states FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId]));
 }
 
 /** Forgets a group's checkpoints and states (a replay's scratch group, once it is done). */
@@ -213,10 +193,10 @@ export interface PartitionCheckpoint {
   /** The checkpoint as this consumer last wrote (or read) it (compare-and-set), and where it moves. */
   fromOffset: bigint;
   toOffset: bigint;
-  /** The state chunk: JSON array of [customerId, state] pairs (null: no state changed). */
+  /** The state chunk: JSON array of [customerId, state] pairs (null: nothing to write). */
   states: string | null;
-  /** The chunk holds every state of the partition and replaces the chunks before it. */
-  full: boolean;
+  /** Every state has a copy in the chunks from this offset on: the partition's older chunks are deleted. */
+  supersedes: number | null;
   /** JSON array of RiskScoreView for latest_risk_scores, each customer's newest score since the last checkpoint (null: the latest scores live in Redis). */
   latest: string | null;
 }
@@ -236,15 +216,15 @@ export function encodeLatestRows(latest: Iterable<RiskScoreView>): string {
 
 /**
  * A partition's checkpoint in one statement (one transaction): its offset moves from `fromOffset`
- * to `toOffset` only if it is still at `fromOffset`, and its state chunk (a full one deletes the
- * chunks before it) and latest scores are written only if it moved. False: another consumer owns
+ * to `toOffset` only if it is still at `fromOffset`, and its state chunk (and the deletion of the
+ * chunks it supersedes) and latest scores are written only if it moved. False: another consumer owns
  * the partition now; nothing was written.
  */
 export async function writeCheckpoint(sql: Sql, groupId: string, owner: string, checkpoint: PartitionCheckpoint): Promise<boolean> {
-  const { topic, partition, fromOffset, toOffset, states, full, latest } = checkpoint;
+  const { topic, partition, fromOffset, toOffset, states, supersedes, latest } = checkpoint;
   const [row] = await sql.query<{ committed: boolean }>(
     CHECKPOINT,
-    [groupId, topic, partition, fromOffset.toString(), toOffset.toString(), owner, states, full, latest],
+    [groupId, topic, partition, fromOffset.toString(), toOffset.toString(), owner, states, supersedes, latest],
     'tollgraph-risk-checkpoint',
   );
   return row.committed;
@@ -257,10 +237,10 @@ WITH cp AS (
   RETURNING 1
 ), superseded AS (
   DELETE FROM risk_state_chunks
-  WHERE $8::boolean AND group_id = $1 AND topic = $2 AND partition = $3 AND EXISTS (SELECT 1 FROM cp)
+  WHERE group_id = $1 AND topic = $2 AND partition = $3 AND to_offset < $8::bigint AND EXISTS (SELECT 1 FROM cp)
 ), chunk AS (
-  INSERT INTO risk_state_chunks (group_id, topic, partition, to_offset, is_full, states)
-  SELECT $1, $2, $3, $5, $8::boolean, $7::text FROM cp WHERE $7::text IS NOT NULL
+  INSERT INTO risk_state_chunks (group_id, topic, partition, to_offset, states)
+  SELECT $1, $2, $3, $5, $7::text FROM cp WHERE $7::text IS NOT NULL
 ), latest AS (
   INSERT INTO latest_risk_scores AS l (customer_id, event_id, score, band, factors, model_version, event_time, computed_at)
   SELECT x."customerId", x."eventId", x.score, x.band::"RiskBand", x.factors, x."modelVersion", x."eventTime", x."computedAt"
