@@ -1,6 +1,7 @@
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { createLogger } from '../src/ops/logger';
 import { ensureRiskTopics, type RiskTopics } from '../src/risk/kafka/topics';
+import { stageCosts, type StageCost } from './stages';
 import type { BenchContext } from './context';
 import { forkChild, suffix, type Child } from './lib/common';
 import { processesStartingWith, startCpuMeter } from './lib/cpu';
@@ -34,6 +35,8 @@ export interface IngestionResult {
    */
   decodeShare: Figure;
   scoreShare: Figure;
+  /** Each stage of the pipeline alone, in one process, on the real services (bench/stages.ts). */
+  stages: { events: number; costs: StageCost[] };
 }
 
 /** Topics under the world's prefix, and a producer on them. */
@@ -135,6 +138,9 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       scaleOut.total.push(((pair[0].events + pair[1].events) / Math.max(1, pair[0].ms, pair[1].ms)) * 1000);
       log(`ingestion: two pipeline processes: ${Math.round(first)} + ${Math.round(second)} events/s, together ${Math.round(scaleOut.total.at(-1)!)} events/s`);
     }
+    const stages = { events: smoke ? 4_000 : 40_000, costs: [] as StageCost[] };
+    stages.costs = await stageCosts(world, kafka.kafka, kafka.topics, stages.events);
+    for (const { stage, consumerUs, service, serviceUs } of stages.costs) log(`ingestion: stage ${stage}: ${consumerUs.toFixed(1)} µs/event${service ? `, ${service} ${serviceUs!.toFixed(1)}` : ''}`);
     return {
       events,
       partitions: world.config.TRANSACTIONS_PARTITIONS,
@@ -146,6 +152,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       pipelineCpu: { consumer: figure(pipelineCpu.consumer), postgres: figure(pipelineCpu.postgres), redis: figure(pipelineCpu.redis), broker: figure(pipelineCpu.broker) },
       decodeShare: shareOfRaw(rates.decode),
       scoreShare: shareOfRaw(rates.score),
+      stages,
     };
   } finally {
     await kafka.close();

@@ -276,21 +276,43 @@ So at today's cost per event the mission's rate needs about ${fmt((cpuTotal * MI
 ${fmt((ing.pipelineCpu.postgres.median * MISSION_RATE) / 1e6, 0)} for PostgreSQL; the 10 consumer processes alone need ${fmt((ing.pipelineCpu.consumer.median * MISSION_RATE) / 1e6, 0)} (one core each can do
 about ${fmt(1e6 / Math.max(1, ing.pipelineCpu.consumer.median))} events/s of consumer work). On this machine the consumer and PostgreSQL share 2 cores.
 
-**What limits the pipeline now.** The state is kept in memory and checkpointed per partition
-every \`RISK_CHECKPOINT_INTERVAL_MS\` (1 s) in the background; each batch goes to idempotent
-sinks (history, Redis latest, risk-scores topic, DLQ), shared across the partitions of a fetch
-(\`GroupCommit\`). Both cores are busy: the consumer about 88 % (a fifth of it garbage
-collection, a sixth kafkajs) and PostgreSQL the rest. Taking one sink out at a time (2026-12-01,
-one run each, 13-15k events/s with all of them): without the risk-scores topic 18.6k, without the
-history 16.7k, without Redis 14.8k, without all three but with checkpoints 25.6k, and with
-neither sinks nor checkpoints 43-57k events/s: the per-event writes, not scoring, set the rate.
-In PostgreSQL (the same kind of ablation, CPU read from /proc) the history insert costs about
-18-22 µs per event, the checkpoint's states about 27 µs and its latest scores about 22 µs, while
-customers rarely repeat within a second, as in this feed; storing the state as text instead of jsonb saved nothing measurable. Letting batches go on
-before their sinks return (overlap) gained only about a fifth, because both cores are already busy.
-**What would raise it:** less CPU per event in PostgreSQL (COPY for the history; checkpoints that
-coalesce more per customer; latest scores for \`topRisks\` in Redis), a cheaper producer for the
-risk-scores topic, and PostgreSQL, Redis and the broker on cores of their own.`);
+**The ceiling on this machine.** Every process here shares 2 cores, so no consumer process can go
+faster than 2 cores divided by the CPU all of them spend per event: ${fmt(2e6 / Math.max(1, cpuTotal))} events/s at the
+${fmt(cpuTotal, 1)} µs measured above. ${fmt(MISSION_RATE / ing.partitions)} events/s in one process needs the whole chain below
+${fmt(2e6 / (MISSION_RATE / ing.partitions), 0)} µs per event on this machine; the references above show that the consumer's decoding and
+model alone (no output) take about ${fmt(1e6 / Math.max(1, ing.rates.score.median), 0)} µs.
+
+Target: one pipeline process ≥ ${fmt(MISSION_RATE / ing.partitions)} events/s: ${verdict(perProcess >= MISSION_RATE / ing.partitions)} (${fmt(perProcess)}).
+
+**Each stage alone.** The pipeline's own functions one stage at a time, in one process, over
+${fmt(ing.stages.events)} events of the same feed, on the real services (\`bench/stages.ts\`; rounds of 500 events, 4 in
+flight, as the pipeline sends them): CPU per event in the consumer and in the service the stage talks to.
+
+${table(
+    ['stage', 'consumer CPU µs per event', 'service', 'service CPU µs per event'],
+    ing.stages.costs.map(({ stage, consumerUs, service, serviceUs }) => [stage, fmt(consumerUs, 1), service ? CPU_NAMES[service] : '', service ? fmt(serviceUs!, 1) : '']),
+  )}
+
+The stages add up to less than the consumer's CPU per event in the table above: the rest is
+kafkajs fetching and decoding record batches, garbage collection of a heap holding every
+customer's state (a fifth of the consumer's time in a profile), metrics and the batch bookkeeping.
+
+**What changed (2026-12-01), and what each step bought** (ingestion probe: the same 400k-event
+topic, one pipeline process, CPU from /proc; this machine is noisy, so single runs):
+the history by \`COPY\` instead of an \`INSERT\` from JSON (9 against 22 µs of PostgreSQL per row
+alone; a \`COPY\` that meets a row already there falls back to the idempotent \`INSERT\`); the
+customer states checkpointed as one chunk per partition and checkpoint (changed states plus a
+rolling rewrite of the others) instead of an upsert per customer; the latest scores and the
+\`topRisks\` ranking in Redis only, out of the checkpoint. PostgreSQL went from about 72 to 15-18 µs
+per event (Redis from 5 to 11, for the ranking); the rate from 11-14k to 12-15k events/s, because
+the consumer (75-90 µs per event) was and is the limit. Kafka's murmur2 in 32-bit arithmetic
+instead of kafkajs' Long emulation took producing a score from 24 to 14 µs in isolation.
+Tried and dropped: letting batches go on before their sinks return (overlap; the consumer is
+already busy), a larger young generation (\`--max-semi-space-size\` 16 and 64: within the noise).
+**What would raise it:** a consumer that spends less per event than kafkajs and JSON allow (a
+native Kafka client is not installable here: its binaries come from outside the registries), the
+scoring spread over worker threads where cores are free, and PostgreSQL, Redis and the broker on
+cores of their own.`);
 
   // 4
   out.push(`## 4. Freshness
