@@ -4,6 +4,7 @@ import { openDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { TransactionFeed } from '../../src/feed/generator';
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
+import type { RiskOutputs } from '../../src/risk/pipeline/outputs';
 import { RiskPipeline, type RawMessage } from '../../src/risk/pipeline/processor';
 import { loadPartition } from '../../src/risk/pipeline/store';
 import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
@@ -28,10 +29,16 @@ describe('risk state checkpoints (real Postgres)', () => {
     await database?.drop();
   });
 
-  const pipeline = (groupId: string) =>
+  const pipeline = (
+    groupId: string,
+    outputs: RiskOutputs = { beforeCommit: async () => undefined, afterCommit: async () => undefined },
+    checkpointIntervalMs = 0,
+    onSinksFailed?: (topic: string, partition: number, offset: number) => void,
+  ) =>
     new RiskPipeline({
+      onSinksFailed,
       sql: db.sql,
-      outputs: { beforeCommit: async () => undefined, afterCommit: async () => undefined },
+      outputs,
       metrics: riskMetrics(new Registry()),
       logger: pino({ level: 'silent' }),
       groupId,
@@ -39,7 +46,7 @@ describe('risk state checkpoints (real Postgres)', () => {
       maxEventBytes: 65_536,
       mode: 'live',
       provenance: true,
-      checkpointIntervalMs: 0,
+      checkpointIntervalMs,
       checkpointEvents: 100_000,
       checkpointLatest: false,
     });
@@ -102,5 +109,119 @@ describe('risk state checkpoints (real Postgres)', () => {
     const restored = await loadPartition(db.sql, groupId, topic, 0, 0n, 'third');
     expect(restored.states).toEqual(second.statesOf(topic, 0));
     expect((await chunks(groupId)).length).toBeLessThanOrEqual(120);
+  });
+
+  describe('while the sinks of earlier batches are still being written (live runs with a backlog)', () => {
+    /** Events still in the partition after each batch: enough for a live run to score ahead of its sinks. */
+    const BACKLOG = 10_000;
+    const checkpointOf = async (groupId: string) =>
+      Number((await db.sql.query<{ next_offset: string }>(`SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1`, [groupId]))[0].next_offset);
+    /** History rows of these messages' events. */
+    const historyOf = async (messages: RawMessage[]) => {
+      const ids = messages.flatMap((message) => {
+        try {
+          return [String((JSON.parse(message.value!.toString()) as { eventId?: unknown }).eventId)];
+        } catch {
+          return [];
+        }
+      });
+      return (await db.sql.query<{ event_id: string }>(`SELECT event_id FROM risk_scores WHERE event_id = ANY($1::text[])`, [ids])).map((row) => row.event_id);
+    };
+    const batchesOf = (seed: number, base: number, count: number, size: number): RawMessage[][] => {
+      const feed = new TransactionFeed({ seed, customers: 200, rate: 1_000, start: Date.parse('2026-11-24T10:00:00Z'), invalid: 0.01, duplicates: 0.02 });
+      let offset = base;
+      return Array.from({ length: count }, () =>
+        Array.from({ length: size }, () => {
+          const { key, value } = feed.next();
+          return { offset: String(offset++), key, value };
+        }),
+      );
+    };
+
+    it('scores the next batches meanwhile, but writes no checkpoint before the sinks it covers', async () => {
+      const groupId = 'g-overlap';
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let calls = 0;
+      const live = pipeline(groupId, { beforeCommit: async () => void (calls++ === 0 && (await held)), afterCommit: async () => undefined }, 60_000);
+      const base = await live.load(topic, 0);
+      const batches = batchesOf(3, base, 2, 50);
+      // Batch 1's sinks hang; batch 2 is scored all the same.
+      expect((await live.processBatch(topic, 0, batches[0], BACKLOG)).kind).toBe('done');
+      expect((await live.processBatch(topic, 0, batches[1], BACKLOG)).kind).toBe('done');
+      expect(live.position(topic, 0)).toBe(base + 100);
+      const stopping = live.checkpointIdle(true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await checkpointOf(groupId)).toBe(base);
+      release();
+      await stopping;
+      expect(await checkpointOf(groupId)).toBe(base + 100);
+    });
+
+    it('goes back to the last checkpoint when a sink fails after its batch was scored, and ends like a run without the failure', async () => {
+      // The first sink round after the checkpoint fails.
+      let armed = false;
+      const failing = {
+        beforeCommit: async () => {
+          if (!armed) return;
+          armed = false;
+          throw new Error('broker gone');
+        },
+        afterCommit: async () => undefined,
+      };
+      // As the consumer does: a failed sink makes it fetch again from the last checkpoint.
+      let seekTo: number | undefined;
+      const live = pipeline('g-sink-failure', failing, 60_000, (_topic, _partition, offset) => (seekTo = offset));
+      const base = await live.load(topic, 0);
+      const batches = batchesOf(5, base, 8, 40);
+      const at = (offset: number) => batches.findIndex((batch) => Number(batch[0].offset) === offset);
+
+      // Batches in order; after a seek, or a batch that comes back `fenced`, from that offset on.
+      let next = 0;
+      let fenced = 0;
+      let seeks = 0;
+      while (next < batches.length || seekTo !== undefined) {
+        if (seekTo !== undefined) {
+          next = at(seekTo);
+          seekTo = undefined;
+          seeks++;
+          expect(next).toBe(2);
+          continue;
+        }
+        const result = await live.processBatch(topic, 0, batches[next], BACKLOG);
+        if (result.kind === 'done') {
+          next++;
+          if (next === 2 && seeks === 0) {
+            await live.checkpointIdle(true); // a checkpoint before the failure
+            armed = true;
+          }
+          if (next === batches.length) await live.checkpointIdle(true); // the last sinks land (or fail)
+        } else {
+          expect(result.kind).toBe('fenced');
+          fenced++;
+          next = at(result.offset);
+          expect(next).toBe(2);
+        }
+      }
+      expect(seeks).toBe(1);
+      await live.checkpointIdle(true);
+      expect(fenced).toBe(1);
+      const rows = await historyOf(batches.flat());
+
+      // The same batches without a failure, in a group of their own.
+      const reference = pipeline('g-sink-reference', undefined, 60_000);
+      await reference.load(topic, 0);
+      let scored = 0;
+      for (const batch of batches) {
+        const result = await reference.processBatch(topic, 0, batch);
+        if (result.kind === 'done') scored += result.scored;
+      }
+      await reference.checkpointIdle(true);
+      expect(live.statesOf(topic, 0)).toEqual(reference.statesOf(topic, 0));
+      expect((await loadPartition(db.sql, 'g-sink-failure', topic, 0, 0n, 'x')).states).toEqual(reference.statesOf(topic, 0));
+      expect(await checkpointOf('g-sink-failure')).toBe(base + 320);
+      // Every scored event in the history once, none lost to the failed sink.
+      expect(rows.length).toBe(scored);
+    });
   });
 });

@@ -94,6 +94,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       checkpointIntervalMs: mode === 'live' ? config.RISK_CHECKPOINT_INTERVAL_MS : 0,
       checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
       checkpointLatest: !services.redis,
+      onSinksFailed: (topic, partition, offset) => consumer?.seek({ topic, partition, offset: String(offset) }),
     });
 
     // The first Prisma query of a process loads its query compiler (WebAssembly): a pause of a
@@ -142,7 +143,8 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
         const { topic, partition } = batch;
         let result: BatchResult;
         try {
-          result = await pipeline.processBatch(topic, partition, batch.messages);
+          const behind = batch.isEmpty() ? 0 : Number(batch.highWatermark) - Number(batch.lastOffset()) - 1;
+          result = await pipeline.processBatch(topic, partition, batch.messages, behind);
         } catch (error) {
           // Nothing of the batch was committed and the partition's state was dropped: it is
           // reloaded and the batch fetched again (its offsets were not resolved).

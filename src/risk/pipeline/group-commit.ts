@@ -38,7 +38,8 @@ const ROUND_EVENTS = 4_000;
  * (kafkajs hands the partitions of one fetch to concurrent `eachBatch` calls) share one round of
  * sinks, sent at once: Redis latest scores, the risk-scores topic and the DLQ, and one history
  * statement. Up to ROUNDS_IN_FLIGHT rounds run at once, on disjoint partitions (customers, and so
- * every row, belong to one partition each); a partition is in at most one round at a time. If a
+ * every row, belong to one partition each); a partition is in at most one round at a time, with
+ * every batch it has waiting. If a
  * round fails, every batch in it fails: its sinks are idempotent and are sent again from the
  * partition's last checkpoint.
  */
@@ -86,21 +87,31 @@ export class GroupCommit {
     }
   }
 
-  /** Queued batches of partitions not in a round already, at most one per partition, up to ROUND_EVENTS events. */
+  /**
+   * Queued batches of partitions not in a round already, up to ROUND_EVENTS events: every batch
+   * a partition has waiting goes in the same round, in order (while a live run scores ahead of
+   * its sinks, a partition's next batches queue up behind its round and then go as one).
+   */
   private take(): Waiting[] {
     const round: Waiting[] = [];
     const later: Waiting[] = [];
+    const taken = new Set<string>();
+    const deferred = new Set<string>();
     let events = 0;
     for (const waiting of this.queue) {
       const key = keyOf(waiting.batch);
       const size = waiting.batch.history.length + waiting.batch.outputs.dlq.length;
-      if (this.busy.has(key) || (round.length > 0 && events + size > ROUND_EVENTS)) later.push(waiting);
-      else {
-        this.busy.add(key);
+      if (this.busy.has(key) || deferred.has(key) || (round.length > 0 && events + size > ROUND_EVENTS)) {
+        // A partition's batches keep their order: once one waits, the ones after it wait too.
+        deferred.add(key);
+        later.push(waiting);
+      } else {
+        taken.add(key);
         round.push(waiting);
         events += size;
       }
     }
+    for (const key of taken) this.busy.add(key);
     this.queue = later;
     return round;
   }

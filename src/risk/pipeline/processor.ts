@@ -48,6 +48,12 @@ export interface PipelineOptions {
   checkpointEvents: number;
   /** Each checkpoint writes each customer's newest score since the last one to latest_risk_scores. */
   checkpointLatest: boolean;
+  /**
+   * The sinks of a batch failed after it was scored (a live run with a backlog scores ahead of
+   * them): the caller fetches again from the partition's last checkpoint, whose first batch then
+   * reloads it. Without a new fetch the events of the failed sinks would wait for the next event.
+   */
+  onSinksFailed?: (topic: string, partition: number, checkpointOffset: number) => void;
 }
 
 export type BatchResult =
@@ -65,6 +71,11 @@ interface Counts {
   late: number;
   dlq: Map<string, number>;
 }
+
+/** Batches of one partition whose sinks may be under way at once while the next ones are scored. */
+const SINKS_IN_FLIGHT = 4;
+/** A partition this many events behind (a backlog) scores ahead of its sinks. */
+const OVERLAP_BACKLOG = 2_000;
 
 /** A rewrite cycle covers every state in at most this many checkpoints (bounds the chunks a restore reads). */
 const MAX_CYCLE = 60;
@@ -98,6 +109,8 @@ interface PartitionState {
   counts: Counts;
   /** The checkpoint being written (one at a time per partition, off the batches' path). */
   checkpointing?: Promise<void>;
+  /** Sinks of this partition's batches still under way, oldest first (live runs go on scoring meanwhile). */
+  sinking: Array<Promise<unknown>>;
   /**
    * This process must not go on from its in-memory state: a checkpoint found the partition moved
    * (another consumer owns it) or could not be written. The next batch reloads the checkpoint.
@@ -181,6 +194,7 @@ export class RiskPipeline {
       changed: new Set(),
       newest: new Map(),
       counts: noCounts(),
+      sinking: [],
     };
     this.partitions.set(key, state);
     this.options.logger.debug({ topic, partition, nextOffset: state.nextOffset, customers: state.states.size }, 'partition state loaded');
@@ -192,7 +206,8 @@ export class RiskPipeline {
     return (await this.partition(topic, partition)).nextOffset;
   }
 
-  async processBatch(topic: string, partition: number, messages: RawMessage[]): Promise<BatchResult> {
+  /** `behind`: how many events the partition holds after this batch (its lag), as far as the caller knows. */
+  async processBatch(topic: string, partition: number, messages: RawMessage[], behind = 0): Promise<BatchResult> {
     const key = `${topic}:${partition}`;
     this.busy.add(key);
     try {
@@ -213,7 +228,7 @@ export class RiskPipeline {
       let start = 0;
       while (start < messages.length && Number(messages[start].offset) < ps.nextOffset) start++;
       if (start === messages.length) return none;
-      return await this.process(topic, partition, ps, messages, start, performance.now());
+      return await this.process(topic, partition, ps, messages, start, performance.now(), behind);
     } catch (error) {
       // The in-memory states may be ahead of what the sinks hold: go back to the checkpoint.
       this.partitions.delete(key);
@@ -258,6 +273,8 @@ export class RiskPipeline {
    */
   private checkpoint(topic: string, partition: number, ps: PartitionState): Promise<void> {
     if (ps.checkpointing) return ps.checkpointing;
+    // A sink failed after its batch was scored: the memory is ahead of what the sinks hold.
+    if (ps.lost) return Promise.resolve();
     const { states, supersedes } = this.stateChunk(ps);
     const latest = this.options.checkpointLatest ? encodeLatestRows(ps.newest.values()) : null;
     const checkpoint = { topic, partition, fromOffset: BigInt(ps.checkpointOffset), toOffset: BigInt(ps.nextOffset), states, supersedes, latest };
@@ -267,7 +284,11 @@ export class RiskPipeline {
     ps.counts = noCounts();
     ps.checkpointedAt = Date.now();
     const { sql, groupId, owner, logger } = this.options;
-    ps.checkpointing = writeCheckpoint(sql, groupId, owner, checkpoint)
+    // Taken now (the states at `toOffset`), written once the sinks of every batch up to
+    // `toOffset` hold their results: Flink's checkpoint, which commits after the sinks flushed.
+    const covered = Promise.all(ps.sinking);
+    ps.checkpointing = covered
+      .then(() => writeCheckpoint(sql, groupId, owner, checkpoint))
       .then(
         (moved) => {
           if (!moved) ps.lost = 'fenced';
@@ -277,7 +298,7 @@ export class RiskPipeline {
           }
         },
         (error: unknown) => {
-          logger.error({ err: error, topic, partition }, 'could not write the checkpoint');
+          logger.error({ err: error, topic, partition }, 'could not write the checkpoint (or a sink it covers failed)');
           ps.lost = 'failed';
         },
       )
@@ -323,9 +344,9 @@ export class RiskPipeline {
     if (late) metrics.late.inc(late);
   }
 
-  private async process(topic: string, partition: number, ps: PartitionState, messages: RawMessage[], start: number, started: number): Promise<BatchResult> {
+  private async process(topic: string, partition: number, ps: PartitionState, messages: RawMessage[], start: number, started: number, behind: number): Promise<BatchResult> {
     const { options } = this;
-    const { metrics, mode } = options;
+    const { mode } = options;
 
     // 1. Validate.
     const accepted: Transaction[] = [];
@@ -343,6 +364,8 @@ export class RiskPipeline {
     // 2. De-duplication, slow path: events older than what a customer's state can tell apart
     //    are looked up in the history, once for the whole batch (normally none are).
     const candidates = this.beyondHorizon(ps.states, accepted);
+    // An earlier copy may be in a batch whose sinks are still under way: let them land first.
+    if (candidates.length && ps.sinking.length) await Promise.allSettled(ps.sinking);
     const scoredBefore = candidates.length ? await findScored(options.sql, candidates) : undefined;
     const seenInBatch = candidates.length ? new Set<string>() : undefined;
 
@@ -411,9 +434,36 @@ export class RiskPipeline {
     }
 
     // 4. The sinks (at least once, idempotent), shared with the other partitions' batches that
-    //    are ready at the same time (GroupCommit); then, when it is due, the checkpoint of what
-    //    they hold, written in the background.
-    const history = await this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } });
+    //    are ready at the same time (GroupCommit). Behind by OVERLAP_BACKLOG events or more, a
+    //    live run goes on scoring the next batches while they are written (at most
+    //    SINKS_IN_FLIGHT batches a partition, which then share a round): the state moves on in
+    //    memory, and a checkpoint taken meanwhile is written only once the sinks it covers have
+    //    returned; a sink that fails loses the partition, whose next batch goes back to the last
+    //    checkpoint. Caught up, it waits for them: the events that arrive meanwhile make the next
+    //    fetch's batch, instead of a stream of small batches, each with its round of sinks, that
+    //    queue behind each other (the freshness benchmark's p50 at 5,000 events/s went from 20
+    //    to 80 ms when it never waited). Replays and the embedded feed (a checkpoint after every
+    //    batch) always wait.
+    const overlap = mode === 'live' && options.checkpointIntervalMs > 0 && behind >= OVERLAP_BACKLOG;
+    if (overlap && ps.sinking.length >= SINKS_IN_FLIGHT) await ps.sinking[0].catch(() => undefined);
+    const sinking = this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } });
+    ps.sinking.push(sinking);
+    const sunk = sinking.then(
+      (history) => {
+        ps.sinking.splice(ps.sinking.indexOf(sinking), 1);
+        this.sunk(views, accepted, messages.length - start, dlq.length, counted, duplicates, started);
+        return history;
+      },
+      (error: unknown) => {
+        ps.sinking.splice(ps.sinking.indexOf(sinking), 1);
+        if (!overlap) throw error;
+        options.logger.error({ err: error, topic, partition }, 'the sinks of a batch failed; going back to the last checkpoint');
+        ps.lost = 'failed';
+        options.onSinksFailed?.(topic, partition, ps.checkpointOffset);
+        return { restored: 0, changed: 0 };
+      },
+    );
+    const history = overlap ? { restored: 0, changed: 0 } : await sunk;
     ps.nextOffset = Number(messages[messages.length - 1].offset) + 1;
     for (const customerId of touched) ps.changed.add(customerId);
     if (options.checkpointLatest) for (const [customerId, view] of latest) ps.newest.set(customerId, view);
@@ -427,27 +477,29 @@ export class RiskPipeline {
       // Without a delay between checkpoints, each batch waits for its own (the embedded feed, replays).
       if (options.checkpointIntervalMs === 0) await checkpoint;
     }
+    return { kind: 'done', nextOffset: ps.nextOffset, scored: counted, duplicates, invalid: dlq.length, restored: history.restored, changed: history.changed };
+  }
 
-    // 5. Account for what the sinks now hold (event counts wait for the checkpoint).
-    const sunk = Date.now();
+  /**
+   * A batch's sinks returned: account for what they now hold (event counts wait for the
+   * checkpoint), then announce the scores to live subscribers (best effort, not awaited: the next
+   * batch need not wait for it, and pub/sub keeps the order of one connection).
+   */
+  private sunk(views: RiskScoreView[], accepted: Transaction[], events: number, invalid: number, scored: number, duplicates: number, started: number): void {
+    const { metrics, mode, quality, outputs, logger } = this.options;
+    const now = Date.now();
     metrics.scoresOut.inc(views.length);
-    metrics.batchSize.observe(messages.length - start);
+    metrics.batchSize.observe(events);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
     if (mode === 'live') {
       for (const tx of accepted) {
-        const ms = sunk - tx.time;
+        const ms = now - tx.time;
         metrics.latency.observe(ms / 1000);
-        options.quality?.latency(ms);
+        quality?.latency(ms);
       }
     }
-    options.quality?.record({ events: messages.length - start, invalid: dlq.length, accepted: accepted.length - duplicates, scored: counted });
-
-    // 6. Announce to live subscribers (best effort, not awaited: the next batch need not wait
-    //    for it, and pub/sub keeps the order of one connection).
-    if (views.length) {
-      options.outputs.afterCommit(views).catch((error) => options.logger.warn({ err: error }, 'could not announce scores to live subscribers'));
-    }
-    return { kind: 'done', nextOffset: ps.nextOffset, scored: counted, duplicates, invalid: dlq.length, restored: history.restored, changed: history.changed };
+    quality?.record({ events, invalid, accepted: accepted.length - duplicates, scored });
+    if (views.length) outputs.afterCommit(views).catch((error) => logger.warn({ err: error }, 'could not announce scores to live subscribers'));
   }
 
   /**
