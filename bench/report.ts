@@ -352,16 +352,23 @@ its capacity (the backlog only grows there).
 the gateway and the prober share 2 cores. The partitions of one fetch (all 10:
 ${'`RISK_CONSUMER_CONCURRENCY`'} is 10) are scored together and share one round of sinks, sent at
 once (Redis, the history statement, the risk-scores topic with acks=all); a score is readable when
-the Redis write returns, and kafkajs fetches again only when the round is done. Each partition's
-checkpoint (states and Postgres latest scores, every second) is written in the background. The
-tail (p99, max) comes from stalls of any of these processes (garbage collection in Node.js and in
-the broker's JVM, a checkpoint's Postgres work competing for the cores) and from the other load
-on the machine, which varies from hour to hour: run back to back on 2026-12-01 13:45 UTC, the
-per-batch-commit pipeline before the checkpoint design gave p99 259 / 262 / 153 ms at 5,000
-events/s and this one 139 / 331 / 252 ms (p50 33-48 vs 19-37 ms); a checkpoint every 200 ms or
-every 5 s did worse than every second. Beyond the pipeline's capacity (${fmt(perProcess)} events/s
-per process measured above) the backlog grows for as long as the rate lasts, and so does the
-latency. **What would raise it:** less Postgres work per event (see Ingestion), partitions spread
+the Redis write returns, and kafkajs fetches again only when the round is done (caught up, a
+batch waits for its sinks; only a partition 2,000 events behind scores ahead of them). Each
+partition's checkpoint (a chunk of states, every second) is written in the background. The tail
+(p99, max) comes from stalls of any of these processes (garbage collection in Node.js and in the
+broker's JVM) and from the other load on the machine, which varies from hour to hour. Two stalls
+of the consumer itself were found and removed on 2026-12-01, by logging its event-loop delay and
+its own produce-to-sink latency during the benchmark: full state snapshots (60-250 ms every few
+seconds; now a rolling rewrite) and the first Prisma query loading its query compiler 30 s in
+(about 240 ms; now before the first batch). With both gone the consumer's own produce-to-sink
+p99 at 1,000 events/s is 15-80 ms; the rest of the tail is the gateway and the prober on the same
+cores. The freshness figures move with the machine: caught up, the pipeline gave a p99 median of
+120 ms at 5,000 events/s in one full run (16:00 UTC) and 232-292 ms an hour later, when the same
+stages cost half as much again (bench/stages.ts); an A/B then, scoring ahead of the sinks on and
+off, gave p99 237 / 672 / 218 against 291 / 292 / 232 ms (it never starts while caught up). Beyond the pipeline's capacity (${fmt(perProcess)} events/s
+per process measured above, with no gateway or prober beside it) the backlog grows for as long
+as the rate lasts, and so does the latency. **What would raise it:** less CPU per event in the
+consumer (see Ingestion), partitions spread
 over more consumer processes and cores; a broker and database not sharing the consumer's cores.`);
 
   // 5
