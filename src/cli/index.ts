@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAccountCommands } from '../accounts/cli';
 import { registerBillingCommands } from '../billing/cli';
+import { printableConfig } from '../config/printable';
 import { configOrExit } from './with-services';
 import { openDatabase } from '../db/client';
 import { applyMigrations } from '../db/migrate';
@@ -26,8 +27,7 @@ export function buildCli(): Command {
     .action((options: { json?: boolean }) => {
       const config = configOrExit();
       if (options.json) {
-        const hidden = Object.fromEntries(Object.entries(config).map(([name, value]) => [name, /SECRET|PASSWORD/.test(name) && value ? '[set]' : value]));
-        process.stdout.write(`${JSON.stringify(hidden, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(printableConfig(config), null, 2)}\n`);
       } else process.stdout.write('configuration is valid\n');
     });
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { configSchema, type Config } from './schema';
+import { SECRET_NAME, withoutPassword } from './printable';
 
 /** Thrown when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
@@ -25,7 +26,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = environmentWithDotEnv(proces
   if (result.success) return Object.freeze(result.data);
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');
-    const given = env[name];
+    // A secret is never echoed; a URL's password is masked.
+    const given = env[name] === undefined ? undefined : SECRET_NAME.test(name) ? '[set]' : withoutPassword(env[name]!);
     const shown = given === undefined ? 'unset' : `got ${JSON.stringify(given.length > 60 ? `${given.slice(0, 60)}…` : given)}`;
     return `${name}: expected ${issue.message} (${shown})`;
   });

@@ -1,7 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ConfigError, environmentWithDotEnv, loadConfig } from '../../src/config/load';
+import { printableConfig } from '../../src/config/printable';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -55,5 +58,43 @@ describe('config', () => {
     const env = environmentWithDotEnv({ PORT: '6000' }, file);
     expect(loadConfig(env)).toMatchObject({ PORT: 6000, HOST: '0.0.0.0' });
     expect(environmentWithDotEnv({ PORT: '1' }, join(dir, 'missing'))).toEqual({ PORT: '1' });
+  });
+
+  describe('printed', () => {
+    const env = {
+      DATABASE_URL: 'postgresql://tollgraph:db-hunter2@db.internal:5432/tollgraph',
+      REDIS_URL: 'redis://:redis-hunter2@cache.internal:6379/0',
+      KAFKA_BROKERS: 'kafka-1:9092,kafka-2:9092',
+      STRIPE_SECRET_KEY: 'sk_test_stripehunter2',
+      STRIPE_WEBHOOK_SECRET: 'whsec_hookhunter2',
+    };
+
+    it('masks secret variables and the passwords inside URLs, and keeps where they point', () => {
+      const printed = printableConfig(loadConfig(env));
+      expect(JSON.stringify(printed)).not.toMatch(/hunter2/);
+      expect(printed).toMatchObject({
+        DATABASE_URL: 'postgresql://tollgraph:***@db.internal:5432/tollgraph',
+        REDIS_URL: 'redis://:***@cache.internal:6379/0',
+        KAFKA_BROKERS: ['kafka-1:9092', 'kafka-2:9092'],
+        STRIPE_SECRET_KEY: '[set]',
+        STRIPE_WEBHOOK_SECRET: '[set]',
+        REDIS_KEY_PREFIX: loadConfig(env).REDIS_KEY_PREFIX,
+      });
+    });
+
+    it('never echoes a secret or a URL password in a configuration error', () => {
+      const problems = problemsOf({ DATABASE_URL: 'mysql://tollgraph:db-hunter2@db.internal/tollgraph', STRIPE_SECRET_KEY: 'pk_live_hunter2' });
+      expect(problems.join('\n')).not.toMatch(/hunter2/);
+      expect(problems).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^DATABASE_URL: .*got "mysql:\/\/tollgraph:\*\*\*@db\.internal\/tollgraph"/), expect.stringMatching(/^STRIPE_SECRET_KEY: .*got "\[set\]"/)]),
+      );
+    });
+
+    it('`tollgraph config check --json` prints no password', async () => {
+      const bin = join(__dirname, '..', '..', 'bin', 'tollgraph.js');
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], { env: { PATH: process.env.PATH, ...env }, cwd: mkdtempSync(join(tmpdir(), 'tg-config-')) });
+      expect(stdout).not.toMatch(/hunter2/);
+      expect(JSON.parse(stdout)).toMatchObject({ DATABASE_URL: 'postgresql://tollgraph:***@db.internal:5432/tollgraph', STRIPE_WEBHOOK_SECRET: '[set]' });
+    });
   });
 });
