@@ -1,3 +1,4 @@
+import type { Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { z } from 'zod';
 
@@ -70,6 +71,13 @@ export function httpHeadOf(error: GraphQLError): { status: number; headers: Map<
 /** A GraphQL-shaped JSON body for an error answered before GraphQL runs (every error on /graphql is one). */
 export function errorBody(error: GraphQLError): { errors: Array<{ message: string; extensions: Record<string, unknown> }> } {
   return { errors: [{ message: error.message, extensions: { ...withoutHttp(error).extensions } }] };
+}
+
+/** Answers an HTTP request with the error: its status, headers and GraphQL-shaped body (every route, not only /graphql). */
+export function sendError(res: Response, error: GraphQLError): void {
+  const { status, headers } = httpHeadOf(error);
+  for (const [name, value] of headers) res.setHeader(name, value);
+  res.status(status).json(errorBody(error));
 }
 
 export const badInput = (message: string, extensions?: Record<string, unknown>) => new TollgraphError('BAD_USER_INPUT', message, { extensions });

@@ -5,7 +5,7 @@ import { unauthenticated } from '../auth/access';
 import { authenticate } from '../auth/authenticate';
 import type { AuthState } from '../auth/viewer';
 import { parseWithinLimits } from '../cost/shape';
-import { errorBody, httpHeadOf, TollgraphError, type ErrorCode } from '../errors';
+import { errorBody, httpHeadOf, sendError, TollgraphError, type ErrorCode } from '../errors';
 import { credentialParams } from '../keys/secret';
 import { requestLogger } from '../ops/request-log';
 import type { Services } from '../services';
@@ -14,12 +14,6 @@ import { GuardedOperation } from './guard';
 
 /** A GraphQL request body larger than this is refused (413) before it is read in full. */
 export const MAX_BODY_BYTES = 256 * 1024;
-
-export function sendError(res: Response, error: GraphQLError): void {
-  const { status, headers } = httpHeadOf(error);
-  for (const [name, value] of headers) res.setHeader(name, value);
-  res.status(status).json(errorBody(error));
-}
 
 /** Where keys go; a key anywhere else is refused before it is looked at (and never logged). */
 export function keyInUrlError(names: string[]): TollgraphError {

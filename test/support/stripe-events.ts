@@ -151,7 +151,8 @@ export function signatureFor(payload: string, { secret = WEBHOOK_SECRET, timesta
 
 export interface Delivery {
   status: number;
-  body: { received?: boolean; status?: string; error?: string };
+  /** 200: `{ received, status }`; a refusal: the gateway's error body (docs/contract.md); not JSON: `raw`. */
+  body: { received?: boolean; status?: string; errors?: Array<{ message: string; extensions: { code: string } }>; raw?: string };
 }
 
 /**
@@ -176,7 +177,7 @@ export async function deliver(
   try {
     body = JSON.parse(text) as Delivery['body'];
   } catch {
-    body = { error: text };
+    body = { raw: text };
   }
   return { status: response.status, body };
 }

@@ -1,6 +1,7 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import Stripe from 'stripe';
 import type { Config } from '../../config/schema';
+import { sendError, TollgraphError } from '../../errors';
 import type { Logger } from '../../ops/logger';
 import { MalformedEvent, WebhookNotApplied, type StripeWebhooks } from './service';
 
@@ -19,14 +20,16 @@ interface StripeWebhookRouteOptions {
  * - no STRIPE_WEBHOOK_SECRET configured: 503 (logged), so Stripe keeps the events for later.
  * - verified: 200 once the event is stored and applied (or was already); 500 when it could not be
  *   applied (kept as FAILED), 503 when the database is down. Never 200 for an event not applied.
+ * Refusals carry the gateway's one error body (`{ errors: [{ message, extensions: { code } }] }`,
+ * docs/contract.md): BAD_REQUEST, PAYLOAD_TOO_LARGE, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR.
  */
 export function stripeWebhookRoute({ config, webhooks, logger }: StripeWebhookRouteOptions): Router {
   const router = Router();
   const log = logger.child({ component: 'stripe-webhooks' });
 
-  const reject = (res: Response, status: number, error: string) => {
+  const reject = (res: Response, code: 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE', message: string) => {
     webhooks.count('rejected');
-    res.status(status).json({ error });
+    sendError(res, new TollgraphError(code, message));
   };
 
   router.post(STRIPE_WEBHOOK_PATH, express.raw({ type: 'application/json', limit: config.STRIPE_WEBHOOK_MAX_BYTES }), async (req: Request, res: Response) => {
@@ -34,12 +37,12 @@ export function stripeWebhookRoute({ config, webhooks, logger }: StripeWebhookRo
     if (!secret) {
       log.error('a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set: answering 503 (Stripe will retry); set the endpoint signing secret');
       webhooks.count('unavailable');
-      res.status(503).json({ error: 'Stripe webhooks are not configured on this gateway (STRIPE_WEBHOOK_SECRET is not set)' });
+      sendError(res, new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe webhooks are not configured on this gateway (STRIPE_WEBHOOK_SECRET is not set)'));
       return;
     }
     const header = req.headers['stripe-signature'];
-    if (typeof header !== 'string' || header.length === 0) return reject(res, 400, 'missing Stripe-Signature header');
-    if (!Buffer.isBuffer(req.body)) return reject(res, 400, 'expected a JSON body (content-type: application/json)');
+    if (typeof header !== 'string' || header.length === 0) return reject(res, 'BAD_REQUEST', 'missing Stripe-Signature header');
+    if (!Buffer.isBuffer(req.body)) return reject(res, 'BAD_REQUEST', 'expected a JSON body (content-type: application/json)');
 
     let verified: unknown;
     try {
@@ -48,29 +51,26 @@ export function stripeWebhookRoute({ config, webhooks, logger }: StripeWebhookRo
       // Stripe's own reason (no matching signature, timestamp outside the tolerance…), first line only.
       const reason = String((error as Error).message).split('\n')[0].trim();
       log.warn({ reason }, 'Stripe webhook refused: signature does not verify');
-      return reject(res, 400, `signature verification failed: ${reason}`);
+      return reject(res, 'BAD_REQUEST', `signature verification failed: ${reason}`);
     }
 
     try {
       const status = await webhooks.receive(verified);
       res.status(200).json({ received: true, status });
     } catch (error) {
-      if (error instanceof MalformedEvent) return reject(res, 400, error.message);
-      if (error instanceof WebhookNotApplied) {
-        res.status(error.status).json({ error: error.message });
-        return;
-      }
+      if (error instanceof MalformedEvent) return reject(res, 'BAD_REQUEST', error.message);
+      if (error instanceof WebhookNotApplied) return sendError(res, new TollgraphError(error.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR', error.message));
       log.error({ err: error }, 'Stripe webhook failed');
-      res.status(500).json({ error: 'internal error' });
+      sendError(res, new TollgraphError('INTERNAL_SERVER_ERROR', 'internal error'));
     }
   });
 
   // Body errors (too large, bad encoding, aborted): refused before anything is read or stored.
   const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number; message?: string }, req, res, next) => {
     if (req.path !== STRIPE_WEBHOOK_PATH || res.headersSent) return next(error);
-    const status = error.type === 'entity.too.large' ? 413 : 400;
+    const tooLarge = error.type === 'entity.too.large';
     log.warn({ reason: error.message, type: error.type }, 'Stripe webhook refused: unreadable body');
-    reject(res, status, error.type === 'entity.too.large' ? `body larger than ${config.STRIPE_WEBHOOK_MAX_BYTES} bytes` : 'unreadable body');
+    reject(res, tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', tooLarge ? `body larger than ${config.STRIPE_WEBHOOK_MAX_BYTES} bytes` : 'unreadable body');
   };
   router.use(bodyErrors);
   return router;

@@ -34,7 +34,7 @@ describe('Stripe events for admins', () => {
 
     const failed = await deliver(gateway.url, event);
     expect(failed.status).toBe(500);
-    expect(failed.body.error).toMatch(/no account to apply it to/);
+    expect(failed.body.errors).toEqual([{ message: expect.stringMatching(/no account to apply it to/), extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
     expect(await deliver(gateway.url, event)).toMatchObject({ status: 500 }); // Stripe's retry meets the same cause
     expect(await prisma().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({ status: 'FAILED', attempts: 2, error: expect.stringMatching(/no account/) });
     expect(await planOf(gateway, accountId)).toBe('FREE');

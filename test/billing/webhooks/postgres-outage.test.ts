@@ -27,7 +27,7 @@ describe('Stripe webhooks while Postgres is down', () => {
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         const { status, body } = await deliver(gateway.url, event);
-        expect({ status, body }).toEqual({ status: 503, body: { error: expect.stringMatching(/database is unavailable/) } });
+        expect({ status, body }).toEqual({ status: 503, body: { errors: [{ message: expect.stringMatching(/database is unavailable/), extensions: { code: 'SERVICE_UNAVAILABLE' } }] } });
       }
     } finally {
       await postgres.start();

@@ -1,5 +1,5 @@
 import { startTestGateway, type TestGateway } from '../../support/harness';
-import { deliver, seconds, signatureFor, stripeEvent, WEBHOOK_SECRET, type StripeEventPayload } from '../../support/stripe-events';
+import { deliver, seconds, signatureFor, stripeEvent, WEBHOOK_SECRET, type Delivery, type StripeEventPayload } from '../../support/stripe-events';
 import { planOf, setUpPrices, subscriptionOf } from './helpers';
 
 /** Anything that does not verify is refused with a 4xx and leaves no trace: no event row, no plan change. */
@@ -24,7 +24,7 @@ describe('POST /webhooks/stripe refuses what does not verify', () => {
   }
 
   const now = () => seconds(Date.now());
-  const cases: Array<[string, (event: StripeEventPayload) => Promise<{ status: number; body: { error?: string } }>]> = [
+  const cases: Array<[string, (event: StripeEventPayload) => Promise<Delivery>]> = [
     ['a bad signature', (event) => deliver(gateway.url, event, { signature: `t=${now()},v1=${'0'.repeat(64)}` })],
     ['a signature made with another secret', (event) => deliver(gateway.url, event, { secret: 'whsec_someone_else_entirely' })],
     ['a stale timestamp (older than the 300 s tolerance)', (event) => deliver(gateway.url, event, { timestamp: now() - 301 })],
@@ -44,7 +44,7 @@ describe('POST /webhooks/stripe refuses what does not verify', () => {
     const event = upgrade();
     const { status, body } = await send(event);
     expect(status).toBe(400);
-    expect(body.error).toEqual(expect.any(String));
+    expect(body.errors).toEqual([{ message: expect.any(String), extensions: { code: 'BAD_REQUEST' } }]);
     await expectNoEffect(event);
   });
 
@@ -53,14 +53,14 @@ describe('POST /webhooks/stripe refuses what does not verify', () => {
     event.data.object.metadata = { ...(event.data.object.metadata as object), padding: 'x'.repeat(70_000) };
     const { status, body } = await deliver(gateway.url, event);
     expect(status).toBe(413);
-    expect(body.error).toMatch(/larger than 65536 bytes/);
+    expect(body.errors).toEqual([{ message: expect.stringMatching(/larger than 65536 bytes/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }]);
     await expectNoEffect(event);
   });
 
   it('answers 400 to a correctly signed body that is not a Stripe event', async () => {
     const { status, body } = await deliver(gateway.url, JSON.stringify({ hello: 'world' }));
     expect(status).toBe(400);
-    expect(body.error).toMatch(/not a Stripe event/);
+    expect(body.errors).toEqual([{ message: expect.stringMatching(/not a Stripe event/), extensions: { code: 'BAD_REQUEST' } }]);
   });
 
   it('applies the same event once it is signed with the endpoint secret (the control)', async () => {
@@ -75,7 +75,7 @@ describe('POST /webhooks/stripe refuses what does not verify', () => {
       const event = stripeEvent('customer.created', { id: 'cus_x', object: 'customer' });
       const { status, body } = await deliver(unconfigured.url, event);
       expect(status).toBe(503);
-      expect(body.error).toMatch(/STRIPE_WEBHOOK_SECRET is not set/);
+      expect(body.errors).toEqual([{ message: expect.stringMatching(/STRIPE_WEBHOOK_SECRET is not set/), extensions: { code: 'SERVICE_UNAVAILABLE' } }]);
       expect(await unconfigured.services.db.prisma.stripeEvent.count()).toBe(0);
     } finally {
       await unconfigured.stop();
