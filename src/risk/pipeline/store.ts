@@ -39,7 +39,8 @@ export interface PartitionSnapshot {
 }
 
 /** Chunks in `id` order: a later copy of a state replaces an earlier one (states are never removed). */
-function foldChunks(chunks: Array<{ states: string }>, into = new Map<string, CustomerState>()): Map<string, CustomerState> {
+function foldChunks(chunks: Array<{ states: string }>): Map<string, CustomerState> {
+  const into = new Map<string, CustomerState>();
   for (const chunk of chunks) {
     for (const [customerId, state] of JSON.parse(chunk.states) as Array<[string, CustomerState]>) into.set(customerId, state);
   }
