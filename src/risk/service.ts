@@ -129,12 +129,16 @@ export class RiskService {
     return (await this.deps.prisma.latestRiskScore.findMany({ where: { customerId: { in: customerIds } } })).map(viewOf);
   }
 
-  /** Each customer's newest score in the history (one index probe per customer). */
+  /** Each customer's newest score in the history: one statement, one index probe per customer. */
   private async newestInHistory(customerIds: string[]): Promise<RiskScoreView[]> {
-    const rows = await Promise.all(
-      customerIds.map((customerId) => this.deps.prisma.riskScore.findFirst({ where: { customerId }, orderBy: [{ eventTime: 'desc' }, { eventId: 'desc' }] })),
-    );
-    return rows.filter((row) => row !== null).map(viewOf);
+    const rows = await this.deps.prisma.$queryRaw<StoredScore[]>`
+      SELECT r.customer_id AS "customerId", r.event_id AS "eventId", r.score, r.band::text AS band, r.factors,
+             r.event_time AS "eventTime", r.computed_at AS "computedAt", r.model_version AS "modelVersion"
+      FROM unnest(${customerIds}::text[]) AS c(id)
+      CROSS JOIN LATERAL (
+        SELECT * FROM risk_scores WHERE customer_id = c.id ORDER BY event_time DESC, event_id DESC LIMIT 1
+      ) r`;
+    return rows.map(viewOf);
   }
 
   /** Newest first; `from` inclusive, `to` exclusive. */

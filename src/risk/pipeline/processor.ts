@@ -448,14 +448,15 @@ export class RiskPipeline {
     if (overlap && ps.sinking.length >= SINKS_IN_FLIGHT) await ps.sinking[0].catch(() => undefined);
     const sinking = this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } });
     ps.sinking.push(sinking);
+    const settled = () => ps.sinking.splice(ps.sinking.indexOf(sinking), 1);
     const sunk = sinking.then(
       (history) => {
-        ps.sinking.splice(ps.sinking.indexOf(sinking), 1);
+        settled();
         this.sunk(views, accepted, messages.length - start, dlq.length, counted, duplicates, started);
         return history;
       },
       (error: unknown) => {
-        ps.sinking.splice(ps.sinking.indexOf(sinking), 1);
+        settled();
         if (!overlap) throw error;
         options.logger.error({ err: error, topic, partition }, 'the sinks of a batch failed; going back to the last checkpoint');
         ps.lost = 'failed';
