@@ -245,8 +245,10 @@ export class RiskService {
       waiting = undefined;
       return { value: undefined, done: true };
     };
-    this.listeners.add(listener);
+    // Counted as a subscriber once the channel subscription is live, not before: a score published
+    // in between would be missed by a subscriber already counted (a flaky live-usage test showed it).
     await this.listen();
+    this.listeners.add(listener);
     const iterator: AsyncIterableIterator<RiskScoreView> = {
       next: () => {
         if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
