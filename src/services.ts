@@ -11,7 +11,10 @@ import { KeyService } from './keys/service';
 import { AbuseGuard } from './limits/abuse';
 import { QuotaAlerts } from './limits/alerts';
 import { memoryLimiters, redisLimiters } from './limits/limiter-factory';
-import { registerLimitMetrics } from './limits/metrics';
+import { registerLimitMetrics, reservationCounter } from './limits/metrics';
+import { LeaseBook } from './limits/lease-book';
+import { LEASE_GRACE_MS, LEASE_SHARE, QuotaLeaseStore } from './limits/leases';
+import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC } from './limits/quota-window';
 import { LimitService } from './limits/service';
 import { UsageLedger } from './metering/ledger';
 import { ledgerMetrics } from './metering/metrics';
@@ -110,8 +113,16 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     ? redisLimiters(redis, config.REDIS_KEY_PREFIX, config.LIMITS_REDIS_DOWN_POLICY, config.LIMITS_INSURANCE_SHARE)
     : memoryLimiters();
   const quotaAlerts = new QuotaAlerts(db.prisma, pubsub, logger);
-  const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger);
   const metrics = createMetrics();
+  const leases = redis
+    ? await LeaseBook.create(
+        new QuotaLeaseStore(redis, pubsub, { burstWindowSec: BURST_WINDOW_SEC, dailyTtlSec: DAILY_KEY_TTL_SEC, share: LEASE_SHARE, maxSurplus: config.LIMITS_MAX_LEASE, graceMs: LEASE_GRACE_MS }),
+        logger,
+        reservationCounter(metrics.registry),
+      )
+    : undefined;
+  const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger, leases);
+  closers.push(() => limits.close());
   registerLimitMetrics(metrics.registry, limits);
   const ledger = new UsageLedger(db.sql, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH, onWrite: ledgerMetrics(metrics.registry) }, logger);
   closers.push(() => ledger.drain());

@@ -75,6 +75,7 @@ export const configSchema = z.object({
     .gt(0, { error: 'a fraction between 0 and 1, e.g. 0.5' })
     .max(1, { error: 'a fraction between 0 and 1, e.g. 0.5' })
     .default(0.5),
+  LIMITS_MAX_LEASE: nonNegativeInt('cost units (0: a Redis round trip for every request)').default(1000),
   AUTH_FAILURES_PER_MINUTE: positiveInt('failed authentications per client address per minute').default(30),
   ANONYMOUS_REQUESTS_PER_MINUTE: positiveInt('requests without a key per client address per minute').default(600),
   METERING_FLUSH_MS: positiveInt('milliseconds').default(5),

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { redisReserveBoth, type ReserveBoth } from './atomic-reserve';
 
 /**
  * What to do while Redis cannot be reached:
@@ -15,11 +14,6 @@ export interface LimiterFactory {
   get(name: string, points: number, durationSec: number): RateLimiterAbstract;
   /** True while Redis is configured but unreachable, so limits fall back to the policy. */
   degraded(): boolean;
-  /**
-   * Draws from two limits in one atomic step, where the store can (Redis); rejects when the
-   * store cannot be reached, so the caller falls back to the limiters and their policy.
-   */
-  reserveBoth?: ReserveBoth;
 }
 
 function memoise(build: (name: string, points: number, durationSec: number) => RateLimiterAbstract) {
@@ -60,6 +54,5 @@ export function redisLimiters(redis: Redis, prefix: string, policy: RedisDownPol
         }),
     ),
     degraded: () => redis.status !== 'ready',
-    reserveBoth: redisReserveBoth(redis),
   };
 }

@@ -4,7 +4,8 @@ import { TollgraphError } from '../errors';
 import type { Logger } from '../ops/logger';
 import type { PlanCatalog } from '../plans/service';
 import type { QuotaAlerts } from './alerts';
-import type { ReserveCounts } from './atomic-reserve';
+import type { LeaseBook, ReserveCounts } from './lease-book';
+import type { Lease, LeaseKeys } from './leases';
 import type { LimiterFactory, RedisDownPolicy } from './limiter-factory';
 import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC, utcDay } from './quota-window';
 
@@ -21,6 +22,8 @@ export interface Reservation {
   units: number;
   /** When the burst window the units were drawn from ends (ms since the epoch); 0: not drawn from the burst. */
   burstWindowEndsAt: number;
+  /** The lease the units came from, when they did. */
+  lease?: Lease;
   status: LimitStatus;
 }
 
@@ -28,7 +31,8 @@ const isRejection = (value: unknown): value is RateLimiterRes => value instanceo
 
 /**
  * Burst and daily limits per account (after GitHub and Shopify): reserve the requested cost
- * before the query runs, refund what it did not use afterwards.
+ * before the query runs, refund what it did not use afterwards. With Redis, units come from
+ * quota leases (`LeaseBook`): a round trip per lease, not per request.
  */
 export class LimitService {
   constructor(
@@ -37,6 +41,7 @@ export class LimitService {
     private readonly alerts: QuotaAlerts,
     private readonly policy: RedisDownPolicy,
     private readonly logger: Logger,
+    private readonly leases?: LeaseBook,
   ) {}
 
   private burst(access: AccountAccess) {
@@ -54,7 +59,7 @@ export class LimitService {
   async reserve(access: AccountAccess, units: number, { burst = true } = {}): Promise<Reservation | undefined> {
     const { account, limits } = access;
     const { day, resetAt } = utcDay();
-    const counts = await this.draw(access, `${account.id}:${day}`, units, burst);
+    const counts = await this.draw(access, day, units, burst);
     if (!counts) return undefined;
     if (counts.verdict === 'burst') {
       const retryAfterSeconds = Math.max(1, Math.ceil(counts.burstResetMs / 1000));
@@ -85,23 +90,29 @@ export class LimitService {
       day,
       units,
       burstWindowEndsAt: burst ? Date.now() + counts.burstResetMs : 0,
-      status: {
-        burst: { limit: limits.burstPerSecond, remaining: Math.max(0, limits.burstPerSecond - counts.burstUsed), resetInMs: counts.burstResetMs },
-        daily: { limit: limits.dailyQuota, used, remaining: Math.max(0, limits.dailyQuota - used), resetAt },
-      },
+      lease: counts.lease,
+      status: statusOf(access, counts, resetAt),
     };
   }
 
+  private keys(access: AccountAccess, day: string): LeaseKeys {
+    const daily = this.daily(access).getKey(`${access.account.id}:${day}`);
+    return { burst: this.burst(access).getKey(access.account.id), daily, holders: `${daily}:holders` };
+  }
+
   /**
-   * Burst (unless left out), then daily: in one atomic step when the store offers it, else (and while Redis is
-   * unreachable) limiter by limiter, where the Redis-down policy applies. Undefined: fail-open.
+   * Burst (unless left out), then daily: from a lease (or, without the burst, one atomic draw) when Redis is
+   * there, else (and while Redis is unreachable) limiter by limiter, where the Redis-down policy applies.
+   * Undefined: fail-open.
    */
-  private async draw(access: AccountAccess, dailyKey: string, units: number, withBurst: boolean): Promise<ReserveCounts | undefined> {
+  private async draw(access: AccountAccess, day: string, units: number, withBurst: boolean): Promise<ReserveCounts | undefined> {
+    const dailyKey = `${access.account.id}:${day}`;
     const burst = { limiter: this.burst(access), key: access.account.id };
     const daily = { limiter: this.daily(access), key: dailyKey };
-    if (withBurst && this.limiters.reserveBoth) {
+    if (this.leases) {
       try {
-        return await this.limiters.reserveBoth(burst, daily, units);
+        const request = { accountId: access.account.id, day, keys: this.keys(access, day), limits: access.limits, units };
+        return await (withBurst ? this.leases.take(request) : this.leases.drawDaily(request));
       } catch {
         // Redis unreachable: the limiters below apply the policy (insurance, fail-closed or fail-open).
       }
@@ -130,6 +141,8 @@ export class LimitService {
   /** Gives back what a request reserved but did not use; returns the status after the refund. */
   async refund(access: AccountAccess, reservation: Reservation, unused: number): Promise<LimitStatus> {
     if (unused <= 0) return reservation.status;
+    const { lease } = reservation;
+    if (lease && this.leases?.refund(lease, unused)) return statusOf(access, this.leases.countsAfterRefund(lease), reservation.status.daily.resetAt);
     // Burst units go back only into the window they came from: a later window never gets more
     // than its limit (a refund racing the window's end can add at most `unused` to the next).
     const sameWindow = Date.now() < reservation.burstWindowEndsAt;
@@ -155,9 +168,11 @@ export class LimitService {
       this.burst(access).get(access.account.id).catch(() => null),
       this.daily(access).get(`${access.account.id}:${day}`).catch(() => null),
     ]);
-    const used = Math.max(0, daily?.consumedPoints ?? 0);
+    // Units this process leased and has not spent are not used (other processes' are counted: they may be).
+    const unspent = this.leases?.unspent(access.account.id, day) ?? 0;
+    const used = Math.max(0, (daily?.consumedPoints ?? 0) - unspent);
     return {
-      burst: { limit: burstPerSecond, remaining: Math.max(0, burstPerSecond - (burst?.consumedPoints ?? 0)), resetInMs: burst?.msBeforeNext ?? 0 },
+      burst: { limit: burstPerSecond, remaining: Math.max(0, burstPerSecond - (burst?.consumedPoints ?? 0) + unspent), resetInMs: burst?.msBeforeNext ?? 0 },
       daily: { limit: dailyQuota, used, remaining: Math.max(0, dailyQuota - used), resetAt },
     };
   }
@@ -167,9 +182,22 @@ export class LimitService {
     return this.limiters.degraded();
   }
 
+  /** Gives every lease back (shutdown). */
+  async close(): Promise<void> {
+    await this.leases?.close();
+  }
+
   private storeDown(error: unknown): undefined {
     this.logger.warn({ err: error, policy: this.policy }, 'limit store unavailable');
     if (this.policy === 'fail-open') return undefined;
     throw new TollgraphError('SERVICE_UNAVAILABLE', 'Limits cannot be checked right now; retry shortly.', { headers: { 'retry-after': '1' } });
   }
+}
+
+function statusOf({ limits }: AccountAccess, counts: ReserveCounts, resetAt: Date): LimitStatus {
+  const used = counts.dailyUsed;
+  return {
+    burst: { limit: limits.burstPerSecond, remaining: Math.max(0, limits.burstPerSecond - counts.burstUsed), resetInMs: counts.burstResetMs },
+    daily: { limit: limits.dailyQuota, used, remaining: Math.max(0, limits.dailyQuota - used), resetAt },
+  };
 }
