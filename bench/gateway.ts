@@ -3,6 +3,7 @@ import { closedLoop, graphqlOnce, openLoop, type ClosedLoopResult, type GraphqlL
 import { processesStartingWith, startCpuMeter } from './lib/cpu';
 import { histogramDelta, quantileBound, scrapeHistogram } from './lib/prometheus';
 import { figure, type Figure } from './lib/stats';
+import { STEPS, stepsPerRequest, type CpuProfile, type Step } from './lib/steps';
 import { createWorld, seedLatestScores } from './lib/world';
 import type { BenchContext } from './context';
 
@@ -31,6 +32,9 @@ export interface OverheadResult {
   light: LoadPoint;
   /** The usage ledger's writes during the full side's half-load runs, from its own /metrics. */
   ledgerAtHalf: LedgerWrites;
+  /** CPU µs per request by step of the path, from CPU profiles of extra maximum-load runs (medians). */
+  steps: Array<{ step: Step; bare: number; full: number }>;
+  stepRuns: number;
 }
 
 /** CPU microseconds per request at maximum load, by process group. */
@@ -100,7 +104,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       });
       children.push(child);
       const { url } = await child.next<{ type: 'ready'; url: string }>('ready');
-      return { url: url as string, pid: child.process.pid! };
+      return { url: url as string, pid: child.process.pid!, child };
     };
     const [bareServer, fullServer] = await Promise.all([start('bare'), start('full')]);
     const [bareUrl, fullUrl] = [bareServer.url, fullServer.url];
@@ -145,6 +149,22 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
         log(`gateway overhead: ${side} max run ${run + 1}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99Ms} ms; CPU µs/request server ${used.server.toFixed(0)}, postgres ${used.postgres.toFixed(0)}, redis ${used.redis.toFixed(0)}`);
       }
     }
+    // Where each side's CPU goes, by step: a CPU profile of one more maximum-load run per side and run.
+    const profiled = { bare: [] as Array<Record<Step, number>>, full: [] as Array<Record<Step, number>> };
+    for (let run = 0; run < runs; run++) {
+      for (const side of ['bare', 'full'] as const) {
+        const { child } = side === 'bare' ? bareServer : fullServer;
+        child.send({ type: 'profile-start' });
+        await child.next('profiling');
+        const measured = await closedLoop(side === 'bare' ? bare : full, CONNECTIONS, seconds);
+        child.send({ type: 'profile-stop' });
+        const { profile } = await child.next<{ type: 'profile'; profile: string }>('profile');
+        profiled[side].push(stepsPerRequest(JSON.parse(profile) as CpuProfile, measured.total));
+      }
+      log(`gateway overhead: profiled run ${run + 1}: ${STEPS.map((step) => `${step.split(' (')[0]} ${profiled.bare.at(-1)![step].toFixed(0)}/${profiled.full.at(-1)![step].toFixed(0)}`).join(', ')} µs (bare/full)`);
+    }
+    const steps = STEPS.map((step) => ({ step, bare: figure(profiled.bare.map((p) => p[step])).median, full: figure(profiled.full.map((p) => p[step])).median }));
+
     const bareRps = figure(result.bare.max.map((r) => r.requestsPerSecond));
     const fullRps = figure(result.full.max.map((r) => r.requestsPerSecond));
     // Half of what the full path sustains: the load at which the added latency is judged.
@@ -192,6 +212,8 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       bareRps,
       fullRps,
       ledgerAtHalf,
+      steps,
+      stepRuns: runs,
       light: await lightLoad(),
     };
 

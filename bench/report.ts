@@ -158,6 +158,16 @@ ${table(['process', 'bare µs/request', 'Tollgraph µs/request', 'added'], (['se
     return [name === 'server' ? 'server (Node.js)' : name, fmt(bare), fmt(full), fmt(full - bare)];
   }))}
 
+**Per step of the request path** (CPU µs per answered request, from V8 CPU profiles of
+${fmt(overhead.stepRuns)} more maximum-load run(s) per server, medians; \`bench/lib/steps.ts\` charges each sample to the
+innermost frame that is ours, by folder, or a framework's, and client libraries to their caller;
+profiling itself adds some CPU to both sides):
+
+${table(['step', 'bare µs/request', 'Tollgraph µs/request', 'added'], [
+    ...overhead.steps.map(({ step, bare, full }) => [step, fmt(bare, 1), fmt(full, 1), fmt(full - bare, 1)]),
+    ['total', fmt(overhead.steps.reduce((sum, s) => sum + s.bare, 0), 1), fmt(overhead.steps.reduce((sum, s) => sum + s.full, 0), 1), fmt(overhead.steps.reduce((sum, s) => sum + s.full - s.bare, 0), 1)],
+  ])}
+
 **At half of Tollgraph's maximum** (${fmt(overhead.halfRate)} req/s, open loop, both servers):
 
 ${loadTable({ bare: overhead.bare.half, full: overhead.full.half, addedP50: overhead.addedP50, addedP99: overhead.addedP99 })}

@@ -11,6 +11,7 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { startGateway } from '../../src/app';
 import { loadConfig } from '../../src/config/load';
@@ -18,9 +19,31 @@ import type { GatewayContext } from '../../src/gateway/context';
 import { buildGatewaySchema } from '../../src/gateway/schema';
 import { createLogger } from '../../src/ops/logger';
 import { buildServices } from '../../src/services';
-import { childMain, tell } from '../lib/common';
+import { childMain, tell, type ChildMessage } from '../lib/common';
+
+/**
+ * A CPU profile of this process on request (`profile-start`, then `profile-stop`, answered by
+ * `profile` with the profile as JSON text), so the parent can profile one run, not the whole life.
+ */
+function answerProfileRequests(): void {
+  const session = new Session();
+  session.connect();
+  process.on('message', (message: ChildMessage) => {
+    if (message.type === 'profile-start') {
+      void (async () => {
+        await session.post('Profiler.enable');
+        await session.post('Profiler.setSamplingInterval', { interval: 100 });
+        await session.post('Profiler.start');
+        tell({ type: 'profiling' });
+      })();
+    } else if (message.type === 'profile-stop') {
+      void session.post('Profiler.stop').then(({ profile }) => tell({ type: 'profile', profile: JSON.stringify(profile) }));
+    }
+  });
+}
 
 childMain(async () => {
+  answerProfileRequests();
   const config = loadConfig({ ...process.env });
   const logger = createLogger(config);
   const mode = process.env.BENCH_MODE;
