@@ -43,6 +43,9 @@ export function effectiveLimits(account: Account, plan: Plan): EffectiveLimits {
 
 /** Accounts and their plans. Every read on the request path goes through a cache that all processes refresh on change. */
 export class AccountService {
+  /** What `access` answered for each cached account row (a changed account is a new row). */
+  private readonly accessOf = new WeakMap<Account, AccountAccess>();
+
   private constructor(
     private readonly prisma: PrismaClient,
     private readonly plans: PlanCatalog,
@@ -55,15 +58,26 @@ export class AccountService {
 
   find(id: string): Promise<Account | null> {
     if (!accountId.safeParse(id).success) return Promise.resolve(null);
+    return this.cached(id);
+  }
+
+  private cached(id: string): Promise<Account | null> {
     return this.cache.get(id, () => this.prisma.account.findUnique({ where: { id } }));
   }
 
-  /** Plan, limits and grants for a request; null when the account is gone or disabled. */
+  /**
+   * Plan, limits and grants for a request, for the account of a verified key (its id needs no
+   * checking); null when the account is gone or disabled. Made once per cached account and plan.
+   */
   async access(id: string): Promise<AccountAccess | null> {
-    const account = await this.find(id);
+    const account = await this.cached(id);
     if (!account || account.disabledAt) return null;
     const plan = await this.plans.get(account.planCode);
-    return { account, plan, limits: effectiveLimits(account, plan) };
+    const known = this.accessOf.get(account);
+    if (known?.plan === plan) return known;
+    const access = { account, plan, limits: effectiveLimits(account, plan) };
+    this.accessOf.set(account, access);
+    return access;
   }
 
   async list({ first, after }: { first: number; after?: string }): Promise<{ accounts: Account[]; hasNextPage: boolean }> {

@@ -27,7 +27,19 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export const clientIpOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** `clientIpOf`'s answer, kept: express works `req.ip` out from the proxy headers on every read. */
+    clientIp?: string;
+  }
+}
+
+/**
+ * The client's address: the peer's, or (behind a trusted proxy) the one the proxy forwarded.
+ * Without an X-Forwarded-For header both are the peer's, so express's proxy walk is skipped.
+ */
+export const clientIpOf = (req: Request): string =>
+  (req.clientIp ??= (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : req.ip) ?? 'unknown');
 
 /**
  * What is decided from the request line and headers alone, before the body is read or parsed,

@@ -36,16 +36,13 @@ export async function createGateway(services: Services): Promise<Gateway> {
 
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(requestLogging(logger));
-  app.use((req, res, next) => {
-    const stopTimer = metrics.httpDuration.startTimer({ method: req.method });
-    res.on('finish', () => stopTimer({ route: req.route?.path ?? req.baseUrl ?? 'unmatched', status: res.statusCode }));
-    next();
-  });
+  app.use(
+    requestLogging(logger, (req, res, seconds) => {
+      const { route, baseUrl } = req as express.Request;
+      metrics.httpDuration.observe({ method: req.method, route: route?.path ?? baseUrl ?? 'unmatched', status: res.statusCode }, seconds);
+    }),
+  );
 
-  app.use(opsRoutes({ checks: services.readiness, timeoutMs: config.READINESS_TIMEOUT_MS, metrics, isDraining: () => draining }));
-  // Raw body (the signature covers the exact bytes), so before any JSON parser.
-  app.use(stripeWebhookRoute({ config, webhooks: services.stripeWebhooks, logger }));
   // Grace periods of past_due subscriptions that run out between Stripe events.
   const stopGraceChecks = services.stripeWebhooks.startGraceChecks(config.BILLING_GRACE_CHECK_INTERVAL_MS);
 
@@ -68,11 +65,11 @@ export async function createGateway(services: Services): Promise<Gateway> {
   });
   await apollo.start();
 
-  // The HTTP request path, in order: a browser opening /graphql gets the portal's GraphiQL (bundled;
-  // Apollo's landing page loads from a CDN and is blank on a closed network); then who is calling,
-  // from the headers alone (refusals cost no body read); then the body, bounded; then the document
-  // within the token and shape limits; then Apollo: validation, and the guard around execution
-  // (src/gateway/guard.ts).
+  // The GraphQL path first, so its requests enter no other router. In order: a browser opening
+  // /graphql gets the portal's GraphiQL (bundled; Apollo's landing page loads from a CDN and is
+  // blank on a closed network); then who is calling, from the headers alone (refusals cost no body
+  // read); then the body, bounded; then the document within the token and shape limits; then
+  // Apollo: validation, and the guard around execution (src/gateway/guard.ts).
   app.get('/graphql', (req, res, next) => (req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next()));
   app.use(
     '/graphql',
@@ -89,6 +86,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
       }),
     }),
   );
+  app.use(opsRoutes({ checks: services.readiness, timeoutMs: config.READINESS_TIMEOUT_MS, metrics, isDraining: () => draining }));
+  // Raw body (the signature covers the exact bytes): its own parser, on its own path.
+  app.use(stripeWebhookRoute({ config, webhooks: services.stripeWebhooks, logger }));
   // The developer portal (static build) at `/`; after every API route, so it shadows none.
   app.use(portalRoutes());
   app.use((_req, res) => sendError(res, new TollgraphError('NOT_FOUND', 'Not found.')));

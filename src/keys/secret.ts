@@ -1,4 +1,4 @@
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export type KeyEnvironment = 'live' | 'test';
 
@@ -39,13 +39,6 @@ export function newKeySecret(environment: KeyEnvironment): NewKeySecret {
 
 export function isWellFormedKey(candidate: string): boolean {
   return KEY_FORMAT.test(candidate);
-}
-
-/** Constant-time equality of two hex digests. */
-export function sameHash(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /** The key from `Authorization: Bearer …` or `x-api-key`; undefined when neither is sent. */

@@ -4,7 +4,7 @@ import { recordAudit, type Actor } from '../audit/audit';
 import { InvalidatingCache } from '../cache/invalidating-cache';
 import type { Logger } from '../ops/logger';
 import type { PubSub } from '../pubsub/pubsub';
-import { hashKey, isWellFormedKey, newKeySecret, sameHash, type KeyEnvironment } from './secret';
+import { hashKey, isWellFormedKey, newKeySecret, type KeyEnvironment } from './secret';
 
 /** What a verified key tells the rest of the request. */
 export interface VerifiedKey {
@@ -40,7 +40,10 @@ export function publicKey({ hash: _hash, updatedAt: _updatedAt, ...key }: ApiKey
  * on revocation (pub/sub), and last-used times written in batches in the background.
  */
 export class KeyService {
-  private readonly lastUsed = new Map<string, Date>();
+  /** Last use (ms since the epoch) of each key since the last flush. */
+  private readonly lastUsed = new Map<string, number>();
+  /** The answer for each cached row, made once: a row is replaced, never changed, when its key changes. */
+  private readonly verified = new WeakMap<ApiKey, KeyVerification & { valid: true }>();
   private readonly flushTimer: NodeJS.Timeout;
 
   private constructor(
@@ -60,16 +63,19 @@ export class KeyService {
   async verify(secret: string): Promise<KeyVerification> {
     if (!isWellFormedKey(secret)) return { valid: false, reason: 'MALFORMED' };
     const hash = hashKey(secret);
+    // Looked up by its hash, so a row found is the key's own: nothing to compare.
     const row = await this.cache.get(hash, () => this.prisma.apiKey.findUnique({ where: { hash } }));
     // Misses are not cached: random guesses must not fill the cache.
-    if (!row || !sameHash(row.hash, hash)) {
+    if (!row) {
       this.cache.forget(hash);
       return { valid: false, reason: 'NOT_FOUND' };
     }
     if (row.revokedAt) return { valid: false, reason: 'REVOKED' };
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return { valid: false, reason: 'EXPIRED' };
-    this.lastUsed.set(row.id, new Date());
-    return { valid: true, key: { id: row.id, accountId: row.accountId, role: row.role, prefix: row.prefix, name: row.name, expiresAt: row.expiresAt } };
+    this.lastUsed.set(row.id, Date.now());
+    let verified = this.verified.get(row);
+    if (!verified) this.verified.set(row, (verified = { valid: true, key: { id: row.id, accountId: row.accountId, role: row.role, prefix: row.prefix, name: row.name, expiresAt: row.expiresAt } }));
+    return verified;
   }
 
   /** Creates a key; the returned secret exists nowhere else. */
@@ -115,7 +121,7 @@ export class KeyService {
     const batch = [...this.lastUsed];
     this.lastUsed.clear();
     const ids = batch.map(([id]) => id);
-    const times = batch.map(([, at]) => at.toISOString());
+    const times = batch.map(([, at]) => new Date(at).toISOString());
     try {
       await this.prisma.$executeRaw`
         UPDATE api_keys SET last_used_at = GREATEST(COALESCE(api_keys.last_used_at, used.at), used.at)

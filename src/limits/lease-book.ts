@@ -59,17 +59,23 @@ export class LeaseBook {
     return book;
   }
 
+  /** Admits `units` from the account's lease when it can, without waiting for anything. */
+  takeLocal(accountId: string, day: string, limits: LeaseLimits, units: number): ReserveCounts | undefined {
+    const lease = this.leases.get(accountId);
+    const now = Date.now();
+    if (!lease || lease.day !== day || now >= lease.endsAt || !sameLimits(lease.limits, limits) || lease.left < units) return undefined;
+    lease.left -= units;
+    lease.spent += units;
+    this.observe('lease');
+    return countsOf('admitted', lease, now);
+  }
+
   /** Admits `units` from the account's lease, taking a new one when needed; rejects when Redis cannot be reached. */
   async take(request: LeaseRequest): Promise<ReserveCounts> {
     for (;;) {
+      const local = this.takeLocal(request.accountId, request.day, request.limits, request.units);
+      if (local) return local;
       const lease = this.leases.get(request.accountId);
-      const now = Date.now();
-      if (lease && lease.day === request.day && now < lease.endsAt && sameLimits(lease.limits, request.limits) && lease.left >= request.units) {
-        lease.left -= request.units;
-        lease.spent += request.units;
-        this.observe('lease');
-        return countsOf('admitted', lease, now);
-      }
       const inFlight = this.granting.get(request.accountId);
       if (inFlight) {
         await inFlight.catch(() => undefined);

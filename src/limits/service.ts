@@ -106,10 +106,10 @@ export class LimitService {
    * Undefined: fail-open.
    */
   private async draw(access: AccountAccess, day: string, units: number, withBurst: boolean): Promise<ReserveCounts | undefined> {
-    const dailyKey = `${access.account.id}:${day}`;
-    const burst = { limiter: this.burst(access), key: access.account.id };
-    const daily = { limiter: this.daily(access), key: dailyKey };
     if (this.leases) {
+      // Most requests of a busy account end here, with no key built and no round trip.
+      const local = withBurst ? this.leases.takeLocal(access.account.id, day, access.limits, units) : undefined;
+      if (local) return local;
       try {
         const request = { accountId: access.account.id, day, keys: this.keys(access, day), limits: access.limits, units };
         return await (withBurst ? this.leases.take(request) : this.leases.drawDaily(request));
@@ -117,6 +117,8 @@ export class LimitService {
         // Redis unreachable: the limiters below apply the policy (insurance, fail-closed or fail-open).
       }
     }
+    const burst = { limiter: this.burst(access), key: access.account.id };
+    const daily = { limiter: this.daily(access), key: `${access.account.id}:${day}` };
     let counts = { burstUsed: 0, burstResetMs: 0 };
     if (withBurst) {
       try {
