@@ -67,8 +67,9 @@ export class MeterSync {
     while (Date.now() < deadline) {
       await this.runOnce();
       const open = await this.prisma.meterReport.findFirst({ where: { status: 'PENDING' }, orderBy: { nextAttemptAt: 'asc' } });
-      const unassigned = await this.prisma.usageRecord.count({ where: { meterReportId: null, account: { stripeCustomerId: { not: null } } } });
-      if (!open && unassigned === 0) return;
+      const [{ unassigned }] = await this.prisma.$queryRaw<Array<{ unassigned: boolean }>>`
+        SELECT EXISTS (SELECT 1 FROM usage_records u JOIN accounts a ON a.id = u.account_id WHERE u.meter_report_id IS NULL AND a.stripe_customer_id IS NOT NULL) AS unassigned`;
+      if (!open && !unassigned) return;
       const wait = open?.nextAttemptAt ? open.nextAttemptAt.getTime() - Date.now() : 0;
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(10, wait))));
     }
