@@ -52,6 +52,19 @@ describe('embedded start', () => {
     expect(second).toEqual(first);
   });
 
+  it('stops on SIGTERM within seconds with exit code 0, on a first and a later start, as `npm start` runs it', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'tg-embedded-'));
+    // Not NODE_ENV=test (which jest sets): Apollo Server installs its own signal handlers outside it.
+    for (const start of ['first', 'second']) {
+      const gateway = await startGatewayProcess({ DATA_DIR: fresh, NODE_ENV: 'development' });
+      await graphql(gateway.url, '{ health { status } }');
+      const began = Date.now();
+      expect({ start, exit: await gateway.stop('SIGTERM') }).toEqual({ start, exit: 0 });
+      expect(Date.now() - began).toBeLessThan(5000);
+      expect(gateway.output()).toContain('stopped cleanly');
+    }
+  });
+
   it.each([
     [{ PORT: 'abc' }, /PORT: expected a TCP port number/],
     [{ REDIS_URL: 'nope' }, /REDIS_URL: expected a URL like redis:\/\//],
