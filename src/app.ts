@@ -8,6 +8,7 @@ import { seedPlans } from './plans/seed';
 import { startInProcessFeed } from './feed/in-process';
 import { seedDataProducts } from './catalog/seed';
 import { buildServices, type Services } from './services';
+import { utcDay } from './limits/quota-window';
 
 export interface RunningGateway {
   url: string;
@@ -39,6 +40,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const services = await prepareServices(config, logger);
   try {
     const demoKeys = services.db.kind === 'embedded' ? await ensureDemoKeys(services, config.DATA_DIR) : undefined;
+    if (!services.redis) {
+      const { resetAt } = utcDay();
+      await services.limits.restoreDaily(await services.ledger.usedSince(new Date(resetAt.getTime() - 86_400_000)), (id) => services.accounts.access(id));
+    }
     const gateway = await createGateway(services);
     const url = await gateway.listen();
     // Fully embedded (no database, no broker configured): live scores from the synthetic feed, in-process.

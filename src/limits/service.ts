@@ -184,6 +184,18 @@ export class LimitService {
     return this.limiters.degraded();
   }
 
+  /**
+   * Where limits live in this process's memory (no Redis), today's daily counters start from what
+   * the usage ledger recorded, so a restart (or a kill -9) does not hand every account a fresh day.
+   */
+  async restoreDaily(used: Array<{ accountId: string; units: number }>, accessOf: (accountId: string) => Promise<AccountAccess | null>): Promise<void> {
+    const { day } = utcDay();
+    for (const { accountId, units } of used) {
+      const access = await accessOf(accountId);
+      if (access && units > 0) await this.daily(access).set(`${accountId}:${day}`, units, DAILY_KEY_TTL_SEC);
+    }
+  }
+
   /** Gives every lease back (shutdown). */
   async close(): Promise<void> {
     await this.leases?.close();

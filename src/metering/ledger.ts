@@ -79,6 +79,15 @@ export class UsageLedger {
     });
   }
 
+  /** Cost units each account has recorded since `since` (a process that keeps its limits in memory starts from these). */
+  async usedSince(since: Date): Promise<Array<{ accountId: string; units: number }>> {
+    const rows = await this.sql.query<{ account_id: string; units: string }>(
+      'SELECT account_id, sum(cost_units) AS units FROM usage_records WHERE occurred_at >= $1 GROUP BY account_id',
+      [since],
+    );
+    return rows.map((row) => ({ accountId: row.account_id, units: Number(row.units) }));
+  }
+
   /** Writes what is queued now and waits for every write in flight (shutdown). */
   async drain(): Promise<void> {
     this.flush();

@@ -65,6 +65,28 @@ describe('embedded start', () => {
     }
   });
 
+  it('keeps what each account used today across a restart and a kill -9 (limits in memory start from the ledger)', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'tg-embedded-'));
+    let gateway = await startGatewayProcess({ DATA_DIR: fresh });
+    const { subscriberKey } = JSON.parse(readFileSync(join(fresh, 'demo-keys.json'), 'utf8'));
+    const headers = { authorization: `Bearer ${subscriberKey}` };
+    const used = async () => (await graphql(gateway.url, '{ rateLimit { used } }', { headers })).body.data.rateLimit.used as number;
+    try {
+      const { id } = (await graphql(gateway.url, '{ me { account { id } } }', { headers })).body.data.me.account;
+      for (let i = 0; i < 3; i++) expect((await graphql(gateway.url, 'query($a: ID!) { account(id: $a) { id } }', { headers, variables: { a: id } })).status).toBe(200);
+      const before = await used();
+      expect(before).toBe(3);
+      await gateway.stop('SIGKILL');
+      gateway = await startGatewayProcess({ DATA_DIR: fresh });
+      expect(await used()).toBe(before);
+      await gateway.stop('SIGTERM');
+      gateway = await startGatewayProcess({ DATA_DIR: fresh });
+      expect(await used()).toBe(before);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it.each([
     [{ PORT: 'abc' }, /PORT: expected a TCP port number/],
     [{ REDIS_URL: 'nope' }, /REDIS_URL: expected a URL like redis:\/\//],
