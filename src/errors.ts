@@ -74,10 +74,11 @@ export function errorBody(error: GraphQLError): { errors: Array<{ message: strin
 }
 
 /** Answers an HTTP request with the error: its status, headers and GraphQL-shaped body (every route, not only /graphql). */
-export function sendError(res: Response, error: GraphQLError): void {
-  const { status, headers } = httpHeadOf(error);
-  for (const [name, value] of headers) res.setHeader(name, value);
-  res.status(status).json(errorBody(error));
+/** Answers with `error` alone, at its own HTTP status unless `status` says otherwise. */
+export function sendError(res: Response, error: GraphQLError, status?: number): void {
+  const head = httpHeadOf(error);
+  for (const [name, value] of head.headers) res.setHeader(name, value);
+  res.status(status ?? head.status).json(errorBody(error));
 }
 
 export const badInput = (message: string, extensions?: Record<string, unknown>) => new TollgraphError('BAD_USER_INPUT', message, { extensions });

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GraphQLError } from 'graphql';
+import Negotiator from 'negotiator';
 import { unauthenticated } from '../auth/access';
 import { authenticate } from '../auth/authenticate';
 import type { AuthState } from '../auth/viewer';
@@ -106,8 +107,9 @@ export function documentWithinLimits(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
     const refusal = typeof query === 'string' ? verdictOn(query) : null;
-    if (refusal) sendError(res, refusal);
-    else next();
+    if (!refusal) return next();
+    const status = requestErrorStatus(req.headers.accept, httpHeadOf(refusal).status, [refusal]);
+    sendError(res, refusal, status);
   };
 }
 
@@ -129,6 +131,22 @@ export const jsonErrors: ErrorRequestHandler = (error: unknown, req, res, _next)
   sendError(res, new TollgraphError('INTERNAL_SERVER_ERROR', 'Internal server error'));
 };
 
+/** A document that could not be parsed, validated or given its variables (no path: not a field's error). */
+const REQUEST_ERRORS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+const isRequestError = (error: GraphQLError) => !error.path && REQUEST_ERRORS.has(String(error.extensions.code));
+const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/**
+ * GraphQL over HTTP: an `application/json` answer uses 200 for GraphQL request errors too (what
+ * clients of that media type expect); `application/graphql-response+json` keeps the 4xx. The media
+ * type is the one Apollo answers with (the same negotiation, no Accept meaning application/json).
+ */
+export function requestErrorStatus(accept: string | undefined, status: number | undefined, errors: ReadonlyArray<GraphQLError> | undefined): number | undefined {
+  if (status !== 400 || !errors?.length || !errors.every(isRequestError)) return status;
+  const mediaType = accept ? new Negotiator({ headers: { accept } }).mediaType(JSON_TYPES) : 'application/json';
+  return mediaType === 'application/json' ? 200 : status;
+}
+
 /**
  * The guard on Apollo's HTTP request path: the operation is admitted before execution and settled
  * after it (src/gateway/guard.ts).
@@ -144,7 +162,8 @@ export function guardPlugin(): ApolloServerPlugin<GatewayContext> {
           guarded = new GuardedOperation({ transport: 'http', schema, document, operation, variables: request.variables ?? {}, context: contextValue });
           await guarded.admit();
         },
-        async willSendResponse({ response }) {
+        async willSendResponse({ request, response, errors }) {
+          response.http.status = requestErrorStatus(request.http?.headers.get('accept'), response.http.status, errors);
           if (!guarded || response.body.kind !== 'single') return;
           const { headers, cost, withheld } = await guarded.settle(response.body.singleResult);
           for (const [name, value] of Object.entries(headers)) response.http.headers.set(name, value);

@@ -70,7 +70,9 @@ describe('cheap refusals before expensive work (a gateway process, real Postgres
     ['a 200 KB alias document (past the token limit)', aliasDocument(200_000), 400, 'GRAPHQL_PARSE_FAILED'],
     ['a 1 MB alias document (past the body limit)', aliasDocument(1_000_000), 413, 'PAYLOAD_TOO_LARGE'],
   ])('refuses %s without a key, in JSON, and stays responsive', async (_name, query, status, code) => {
-    const answers = await whileHealthy(() => Promise.all(Array.from({ length: 8 }, () => post(server.url, JSON.stringify({ query })))));
+    // The GraphQL-over-HTTP media type that keeps 4xx for request errors (application/json answers them with 200).
+    const accept = { accept: 'application/graphql-response+json' };
+    const answers = await whileHealthy(() => Promise.all(Array.from({ length: 8 }, () => post(server.url, JSON.stringify({ query }), accept))));
     for (const answer of answers) {
       expect(answer.status).toBe(status);
       expect(answer.type).toMatch(/application\/json/);

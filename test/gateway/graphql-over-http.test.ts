@@ -1,0 +1,53 @@
+import { startTestGateway, type TestGateway } from '../support/harness';
+
+/**
+ * GraphQL over HTTP: request errors (a document that does not parse, validate or take its
+ * variables) answer 200 for `application/json` (what clients of that media type expect) and keep
+ * their 4xx for `application/graphql-response+json`; a field's own error keeps its status.
+ */
+describe('status codes by response media type', () => {
+  let gateway: TestGateway;
+  let key: string;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    ({ key } = await gateway.newKey({ plan: 'PROFESSIONAL' }));
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  const ask = async (body: unknown, accept?: string) => {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(accept ? { accept } : {}) },
+      body: JSON.stringify(body),
+    });
+    const json = (await response.json()) as { data?: unknown; errors?: Array<{ extensions: { code: string } }> };
+    return { status: response.status, type: response.headers.get('content-type'), code: json.errors?.[0]?.extensions.code, data: json.data };
+  };
+
+  const requestErrors: Array<[string, unknown, string]> = [
+    ['a document that does not parse', { query: '{ health { status ' }, 'GRAPHQL_PARSE_FAILED'],
+    ['a document that does not validate', { query: '{ nope }' }, 'GRAPHQL_VALIDATION_FAILED'],
+    ['variables of the wrong type', { query: 'query($id: ID!) { riskScore(customerId: $id) { score } }', variables: { id: { not: 'an id' } } }, 'BAD_USER_INPUT'],
+  ];
+
+  it.each(requestErrors)('answers %s with 200 for application/json (or no Accept) and 400 for application/graphql-response+json', async (_name, body, code) => {
+    for (const accept of [undefined, 'application/json', '*/*']) expect({ accept, ...(await ask(body, accept)) }).toMatchObject({ accept, status: 200, code });
+    for (const accept of ['application/graphql-response+json', 'application/graphql-response+json, application/json;q=0.9']) {
+      expect({ accept, ...(await ask(body, accept)) }).toMatchObject({ accept, status: 400, code });
+    }
+  });
+
+  it('keeps the status of errors that are not request errors, whatever the media type', async () => {
+    // A resolver's refusal of bad input (it has a path): 400 both ways.
+    for (const accept of [undefined, 'application/graphql-response+json']) {
+      const bad = await ask({ query: '{ riskHistory(customerId: "c-42", after: "nonsense") { nodes { eventId } } }' }, accept);
+      expect({ accept, status: bad.status, code: bad.code }).toEqual({ accept, status: 400, code: 'BAD_USER_INPUT' });
+    }
+    // No key where one is needed: 401 both ways.
+    const anonymous = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { key { id } } }' }) });
+    expect(anonymous.status).toBe(401);
+  });
+});
