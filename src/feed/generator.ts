@@ -254,6 +254,38 @@ export class TransactionFeed {
     }
   }
 
+  /**
+   * A demo's first seconds: three customers whose stories end MEDIUM (card testing), HIGH
+   * (cash abroad minutes after a purchase at home) and CRITICAL (a takeover: cash abroad, then
+   * crypto and electronics on a new device), each after a few ordinary purchases, all within
+   * about `spanMs` of event time from now. Scheduled like any scenario (same seed, same events).
+   */
+  showcase(spanMs = 8_000): void {
+    const r = this.random;
+    const start = Math.floor(this.clock);
+    const at = (share: number) => start + Math.floor(share * spanMs);
+    const [tester, traveller, victim] = [0, 1, 2].map((index) => this.customer(index % this.options.customers));
+    for (const [k, customer] of [tester, traveller, victim].entries()) {
+      for (let i = 0; i < 6; i++) this.schedule(at((k * 6 + i) / 60), 'normal', (time) => this.normalAt(customer, time, 'CARD_PRESENT', customer.home));
+    }
+    const testerDevice = `d-x${r.int(0, 1e9)}`;
+    for (let i = 0; i < 5; i++) {
+      this.schedule(at(0.45 + i * 0.04), 'card-testing', (time) =>
+        this.event(tester, time, { merchant: r.int(0, MERCHANTS - 1), amount: 0.5 + r.next() * 2.5, channel: 'ECOMMERCE', country: tester.home, deviceId: testerDevice, mcc: '5999' }),
+      );
+    }
+    const far = FAR_AWAY[0];
+    this.schedule(at(0.7), 'takeover', (time) =>
+      this.event(traveller, time, { merchant: r.int(0, MERCHANTS - 1), amount: traveller.typical, channel: 'ATM', country: far, deviceId: `atm-${far}-1`, mcc: '6011' }),
+    );
+    this.schedule(at(0.75), 'takeover', (time) =>
+      this.event(victim, time, { merchant: r.int(0, MERCHANTS - 1), amount: victim.typical * 10, channel: 'ATM', country: far, deviceId: `atm-${far}-2`, mcc: '6011' }),
+    );
+    this.schedule(at(0.85), 'takeover', (time) =>
+      this.event(victim, time, { merchant: r.int(0, MERCHANTS - 1), amount: victim.typical * 80, channel: 'ECOMMERCE', country: far, deviceId: `d-x${r.int(0, 1e9)}`, mcc: '6051' }),
+    );
+  }
+
   /** One purchase far above the customer's usual spend. */
   private scheduleSpike(customer: Customer): void {
     const r = this.random;

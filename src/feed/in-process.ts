@@ -46,6 +46,8 @@ export async function startInProcessFeed(services: Services, options: { rate: nu
   let offset = await pipeline.load(topic, 0);
   const startedAt = Date.now();
   const feed = new TransactionFeed({ seed: startedAt >>> 0, profileSeed: PROFILE_SEED, customers: options.customers, rate: options.rate, start: startedAt });
+  // Every band within seconds, so a newcomer's first queries (README) return something to look at.
+  feed.showcase();
   let produced = 0;
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { graphql, runBuilt, startGatewayProcess } from '../support/process';
+import { graphql, runBuilt, startGatewayProcess, waitFor } from '../support/process';
 
 /** What a newcomer gets from `npm ci && npm start`: no services, data under DATA_DIR. */
 describe('embedded start', () => {
@@ -29,6 +29,10 @@ describe('embedded start', () => {
       expect(me.body.data.me).toEqual({ account: { name: 'Demo Subscriber' }, plan: { code: 'PROFESSIONAL' }, key: { role: 'SUBSCRIBER' } });
       const admin = await graphql(gateway.url, '{ accounts { nodes { name } } }', { headers: { 'x-api-key': demo.adminKey } });
       expect(admin.body.data.accounts.nodes.map((a: { name: string }) => a.name)).toEqual(['Tollgraph Admin', 'Demo Subscriber']);
+
+      // The README's first query returns every band within seconds (the demo feed's showcase).
+      const bands = async () => new Set(((await graphql(gateway.url, '{ topRisks(minBand: MEDIUM) { band } }', { headers: { authorization: `Bearer ${demo.subscriberKey}` } })).body.data?.topRisks ?? []).map((risk: { band: string }) => risk.band));
+      await waitFor('MEDIUM, HIGH and CRITICAL customers', async () => (await bands()).size === 3, 20_000, 250);
     } finally {
       expect(await gateway.stop()).toBe(0);
     }
