@@ -79,6 +79,9 @@ describe('portal API client', () => {
     const now = Date.now();
     expect(formatRelative(new Date(now + 5 * 3600_000 + 3 * 60_000 + 10_000), now)).toBe('in 5 h 3 min');
     expect(formatRelative(new Date(now - 90_000), now)).toBe('2 min ago');
+    // Rounded as a whole: never "12 h 60 min".
+    expect(formatRelative(new Date(now + 12 * 3600_000 + 59 * 60_000 + 40_000), now)).toBe('in 13 h');
+    expect(formatRelative(new Date(now + 3 * 3600_000 + 29 * 60_000 + 50_000), now)).toBe('in 3 h 30 min');
     expect(formatReset(new Date('2026-11-26T00:00:00Z'))).toMatch(/^2026-11-26 00:00 UTC \((in|.* ago)/);
   });
 });

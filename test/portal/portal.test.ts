@@ -156,6 +156,28 @@ describe('developer portal in a browser', () => {
     await screenshot(page, 'catalog-desktop');
   }, 40_000);
 
+  it('opens GraphiQL from /graphql in a browser without signing in, and runs public fields with no key', async () => {
+    const { context, page, problems } = await newPage(browser);
+    const sent: Array<string | undefined> = [];
+    page.on('request', (request) => void (request.url().endsWith('/graphql') && request.method() === 'POST' && sent.push(request.headers().authorization)));
+    await page.goto(`${gateway.url}/graphql`);
+    await page.locator('.graphiql-container').waitFor({ timeout: 20_000 });
+    expect(await page.getByRole('status').textContent()).toMatch(/Not signed in/);
+    await waitFor('the public query in the editor', async () => ((await page.locator('.graphiql-query-editor').textContent()) ?? '').includes('health'), 20_000);
+    const answered = async () => ((await page.locator('.graphiql-response').textContent()) ?? '').replace(/\s+/g, ' ').includes('"status": "ok"');
+    const execute = page.getByRole('button', { name: /execute query/i });
+    await execute.click();
+    await waitFor('the public answer', answered, 15_000).catch(async () => {
+      await execute.click();
+      await waitFor('the public answer', answered, 15_000);
+    });
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((authorization) => authorization === undefined)).toBe(true);
+    await screenshot(page, 'explorer-public-desktop');
+    expect(problems.list).toEqual([]);
+    await context.close();
+  }, 60_000);
+
   it('runs queries in the embedded GraphiQL with the signed-in key', async () => {
     const { page } = subscriber;
     await page.getByRole('link', { name: 'Explorer' }).click();

@@ -61,7 +61,26 @@ function takeCheckoutResult(): string | null {
   return result;
 }
 
+/** The explorer without a key (a browser opening /graphql lands here): public fields, a way to sign in. */
+function PublicExplorer() {
+  useEffect(() => {
+    document.title = 'GraphQL explorer · Tollgraph portal';
+  }, []);
+  return (
+    <div className="public-explorer">
+      <p className="notice" role="status">
+        Not signed in: the explorer runs public fields only (<code>health</code>, <code>plans</code>). <a href="#/">Sign in with an API key</a> to query
+        scores, history and usage.
+      </p>
+      <Suspense fallback={<Loading what="Loading GraphiQL" />}>
+        <Explorer apiKey={null} />
+      </Suspense>
+    </div>
+  );
+}
+
 export function App() {
+  const route = useHashRoute();
   const [key, setKey] = useState<string | null>(storedKey);
   const [reason, setReason] = useState<string | null>(null);
   const [checkoutResult] = useState(takeCheckoutResult);
@@ -72,6 +91,7 @@ export function App() {
     setReason(why);
   }, []);
 
+  if (!key && route.path === '/explorer') return <PublicExplorer />;
   if (!key) {
     return (
       <SignIn

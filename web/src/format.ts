@@ -29,7 +29,11 @@ export function formatRelative(target: Date, now = Date.now()): string {
   let text: string;
   if (abs < 60) text = `${abs} s`;
   else if (abs < 3600) text = `${Math.round(abs / 60)} min`;
-  else if (abs < 86400) text = `${Math.floor(abs / 3600)} h ${Math.round((abs % 3600) / 60)} min`;
+  else if (abs < 86400) {
+    // Rounded to the minute first, so 12 h 59 min 40 s reads "13 h", never "12 h 60 min".
+    const minutes = Math.round(abs / 60);
+    text = minutes % 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes / 60} h`;
+  }
   else text = `${Math.round(abs / 86400)} d`;
   return seconds >= 0 ? `in ${text}` : `${text} ago`;
 }

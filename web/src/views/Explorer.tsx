@@ -23,8 +23,20 @@ query WhoAmI {
 # subscription { riskScoreUpdated { customerId band } }
 `;
 
-/** GraphiQL (lazy-loaded: its editor is most of the portal's bytes), bound to the signed-in key. */
-export default function Explorer({ apiKey }: { apiKey: string }) {
+const PUBLIC_QUERY = `# Not signed in: public fields only, no key sent, nothing metered.
+# Sign in (link above) to query scores, history and your usage.
+# Run with Ctrl-Enter (Cmd-Enter).
+query Public {
+  health { status version }
+  plans { code dailyQuota burstPerSecond }
+}
+`;
+
+/**
+ * GraphiQL (lazy-loaded: its editor is most of the portal's bytes), bound to the signed-in key,
+ * or to no key at all (public fields), which is where a browser opening /graphql lands.
+ */
+export default function Explorer({ apiKey }: { apiKey: string | null }) {
   const fetcher = useMemo(
     () =>
       createGraphiQLFetcher({
@@ -37,7 +49,7 @@ export default function Explorer({ apiKey }: { apiKey: string }) {
   );
   return (
     <div className="explorer" data-testid="explorer">
-      <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} forcedTheme="light" defaultEditorToolsVisibility={false} />
+      <GraphiQL fetcher={fetcher} defaultQuery={apiKey ? DEFAULT_QUERY : PUBLIC_QUERY} forcedTheme="light" defaultEditorToolsVisibility={false} />
     </div>
   );
 }

@@ -96,7 +96,7 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn(key: string): void; 
             </div>
             <p id="key-help" className="muted small">
               The key stays in this tab’s session storage and is sent only to this gateway’s /graphql. Running <code>npm start</code> locally? The demo keys are printed at start and kept in{' '}
-              <code>.data/demo-keys.json</code>.
+              <code>demo-keys.json</code> in its data directory (<code>DATA_DIR</code>, <code>.data/</code> unless set).
             </p>
           </div>
           <button type="submit" className="button" disabled={busy}>
