@@ -5,18 +5,34 @@ import { ConfigError, loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { createLogger } from './ops/logger';
 
-function banner({ url, demoKeys }: RunningGateway, config: Config): string {
+/**
+ * What the first lines on the terminal say: where to go, and with the embedded start the demo keys.
+ * The keys themselves only when `toTerminal` (output captured to a file or a log collector gets
+ * the file's path and a command that reads it, never a secret).
+ */
+export function banner({ url, demoKeys }: Pick<RunningGateway, 'url' | 'demoKeys'>, config: Config, toTerminal: boolean): string {
   const mode = config.DATABASE_URL ? 'Postgres' : `embedded Postgres in ${config.DATA_DIR}`;
   const lines = ['', `  Tollgraph is listening on ${url}/graphql  (${mode})`, `  Developer portal: ${url}/`, ''];
-  if (demoKeys) {
+  const file = join(config.DATA_DIR, 'demo-keys.json');
+  if (demoKeys && toTerminal) {
     lines.push(
-      `  Demo keys (also in ${join(config.DATA_DIR, 'demo-keys.json')}):`,
+      `  Demo keys (also in ${file}):`,
       `    subscriber (PROFESSIONAL): ${demoKeys.subscriberKey}`,
       `    admin:                     ${demoKeys.adminKey}`,
       '',
       '  Try it:',
       `    curl -s ${url}/graphql -H 'content-type: application/json' \\`,
       `      -H 'authorization: Bearer ${demoKeys.subscriberKey}' \\`,
+      `      -d '{"query":"{ me { account { name } plan { code dailyQuota } } }"}'`,
+    );
+  } else if (demoKeys) {
+    lines.push(
+      `  Demo keys: in ${file} (not printed: this output is not a terminal).`,
+      '',
+      '  Try it:',
+      `    KEY=$(node -p "require('${file.startsWith('/') ? file : `./${file}`}').subscriberKey")`,
+      `    curl -s ${url}/graphql -H 'content-type: application/json' \\`,
+      `      -H "authorization: Bearer $KEY" \\`,
       `      -d '{"query":"{ me { account { name } plan { code dailyQuota } } }"}'`,
     );
   } else {
@@ -48,7 +64,7 @@ export async function main(): Promise<void> {
     process.exit(1);
   });
   logger.info({ url: `${gateway.url}/graphql` }, 'tollgraph ready');
-  process.stderr.write(banner(gateway, config));
+  process.stderr.write(banner(gateway, config, process.stderr.isTTY === true));
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
