@@ -496,28 +496,20 @@ because the machine's noise is larger than some of the gains.
 | cost analysis (\`src/cost/analyze.ts\`) | the document analysed three times per request (access, cost, settle), fragments indexed each time | the requested cost is kept per operation when no variable decided it (Apollo hands back the same parsed document); fragment index per document; one-shot SHA-256; the UTC day computed once a day | 61 % (2,780 vs 4,570) → 61 % (3,023 vs 4,986): inside the noise |
 | pipeline commits (\`src/risk/pipeline/group-commit.ts\`) | each partition's batch waited for its own outputs and Postgres commit, partitions handed out 4 at a time (\`RISK_CONSUMER_CONCURRENCY\`), so a score waited for about three such waves per fetch | batches of several partitions ready together share one round of outputs and one statement (each partition keeps its own compare-and-set; a fenced one writes nothing), up to 4 rounds of at most 4,000 events in flight on disjoint partitions; concurrency 10 (the partition count); \`json_to_recordset\` (≈ 25 % cheaper than \`jsonb_\` for 35k rows); the unused \`risk_scores(event_time)\` index dropped; one \`Date.parse\` per event and no spread in the model | freshness at 5,000 events/s p99 139 → 44 / 50 ms (two runs), at 1,000 events/s 69 → 39 / 44 ms; throughput unchanged (15,071 → 15,133 / 14,927 events/s): Postgres and the outputs, not the waiting, bound it |
 | accounts (\`src/accounts/service.ts\`) | \`z.uuid()\` built anew on every authenticated request | the schema is built once | (inside the noise of the throughput runs) |
+| limits (\`src/limits/leases.ts\`, \`src/limits/lease-book.ts\`) | one Redis script per request: Redis 27 µs of CPU per request above the bare server's, and the script's round trip on every response | quota leases: a process takes a request's units plus a surplus (sized from its recent rate, at most 1/8 of what remains) and admits from it locally; exact across processes (test/limits/leases.test.ts) | Redis CPU per request 35 → 10-12 µs (bare: 8); server CPU inside the noise |
+| request front (\`src/gateway/server.ts\`, \`src/ops/request-log.ts\`, \`src/gateway/http.ts\`, \`src/keys/service.ts\`) | per-step profile: express's proxy walk for \`req.ip\` (~7 µs, twice), the ops and webhook routers entered by every GraphQL request, a WeakMap and two listeners per request, a second hash comparison and objects rebuilt per request on the key path | GraphQL routes first, one completion listener, the socket's address without a proxy header, verified keys and account access made once per cached row | key check 19 → 13 µs per request in the step table; throughput inside the noise |
+| usage ledger (\`prisma/migrations/20261201180000_…\`) | PostgreSQL's CPU per record on the shared core, a third of it the two foreign-key checks | no foreign keys on the append-only ledger (written only for verified keys of existing accounts) | PostgreSQL 31.5 → 22.5 µs per record, 21.5k → 29.5k records/s (batches of 12); gateway Postgres CPU per request 62 → 44-52 µs |
 
 **Left undone, and why.**
-- *COPY into \`risk_scores\`* (pg-copy-streams): per event the Postgres statement (three tables
-  and their indexes) costs about 40-65 µs and the outputs (Redis, the risk-scores topic) 30-45 µs,
-  the model 8 µs; the consumer process is about 72 % busy (garbage collection 21 %, kafkajs 18 %).
-  COPY needs a staging table and several round trips per round (BEGIN, COPY, INSERT … SELECT …
-  ON CONFLICT, COMMIT) instead of one statement; not tried, worth measuring when PostgreSQL has
-  its own cores.
-- *Pipelining across fetches*: kafkajs fetches again only when every batch of the last fetch is
-  done, so decoding and scoring the next fetch never overlaps the previous commit. Letting
-  \`eachBatch\` return before its commit (the compare-and-set already makes that safe) needs the
-  consumer to seek back after a failed round; up to about 2× on these cores, not done for the risk.
-- *The 85 % throughput target*: not reached, and not reachable by trimming. A 10-second profile of
-  each server at maximum load (this code, one after the other) showed the bare server at about
-  266 µs of CPU per request, so 85 % leaves about 47 µs per request for everything Tollgraph adds,
-  on every process of the machine. The two round trips the path needs by design (the Redis
-  script that makes limits atomic across processes, and the ledger commit that makes every
-  answer billed) cost more than that in socket writes alone on this virtual machine: about 24 µs
-  per request for the Redis writes and 25 µs for the PostgreSQL writes in the gateway process
-  (the HTTP response write, which both servers make, costs 26-29 µs), before Redis's and
-  PostgreSQL's own CPU (the table above). Where syscalls are cheaper, or with the servers on
-  their own cores, the same code gets closer.
-- *Reserving for many requests at once* (a batch of concurrent reservations in one script, as
-  the ledger batches rows): would take Redis work off each request, but a refusal must still be
-  exact per request; not done.`;
+- *The 85 % throughput target*: not reached. The per-step table shows what Tollgraph adds,
+  spread thin: the usage ledger (each group commit costs the server a loopback send and pg's
+  per-query work whatever its size; batches are already about 12 records at maximum load), the
+  larger response with its three headers, the plugin hooks' promise hops, the logging hook, and
+  more garbage collection. Not answering before the ledger row is durable would remove the
+  largest step but breaks "every 200 billed exactly once after kill -9". Next designs to measure:
+  the ledger's pg client on a worker thread (same CPU, off the event loop), a local append-only
+  log with fsync group commit shipped to PostgreSQL (durable before the answer, no database
+  round trip), folding the metrics hooks into the guard's.
+- *Pipeline CPU per event*: the consumer process is the limit of benchmark 3 (garbage collection
+  about a quarter of it, the kafkajs producer's encoding next); worker threads per partition and
+  a leaner producer are the next designs to measure.`;
