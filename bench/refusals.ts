@@ -112,7 +112,9 @@ interface Answer {
 function call(agent: Agent, url: URL, timeoutMs: number, body?: Buffer): Promise<Answer> {
   return new Promise((resolve) => {
     const began = performance.now();
-    const headers = body ? { 'content-type': 'application/json', 'content-length': body.length } : {};
+    // application/graphql-response+json: the media type whose GraphQL request errors keep their 4xx
+    // (application/json answers them with 200, docs/contract.md), so a refusal is told by its status.
+    const headers = body ? { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'content-length': body.length } : {};
     const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: body ? 'POST' : 'GET', headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
