@@ -67,6 +67,7 @@ export const configSchema = z.object({
   DATABASE_URL: optional(urlWithScheme(['postgres', 'postgresql'], 'postgresql://user:pass@127.0.0.1:5432/tollgraph')),
   DATABASE_POOL_SIZE: positiveInt('pool size').default(10),
   MIGRATE_ON_START: boolean.default(true),
+  GRAPHQL_INTROSPECTION: boolean.default(true),
   REDIS_URL: optional(urlWithScheme(['redis', 'rediss'], 'redis://127.0.0.1:6379')),
   REDIS_KEY_PREFIX: z.string().default('tg:'),
   LIMITS_REDIS_DOWN_POLICY: z.enum(['insurance', 'fail-closed', 'fail-open'], { error: 'insurance, fail-closed or fail-open' }).default('insurance'),

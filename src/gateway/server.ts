@@ -55,6 +55,8 @@ export async function createGateway(services: Services): Promise<Gateway> {
     formatError: formatError(logger),
     // Stacks go to the log (formatError), never to clients.
     includeStacktraceInErrorResponses: false,
+    // Not tied to NODE_ENV (Apollo's default): the schema is public and introspection is cost-limited.
+    introspection: config.GRAPHQL_INTROSPECTION,
     // The process's runner owns SIGTERM/SIGINT and stops everything in order (src/main.ts); Apollo's
     // own handlers (on outside NODE_ENV=test) started a second drain that the runner's waited on.
     stopOnTerminationSignals: false,
