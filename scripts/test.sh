@@ -6,6 +6,7 @@
 # (e.g. `npm test -- test/config`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-lts.sh
 
 wanted=()
 [[ -n "${DATABASE_URL:-}" ]] || wanted+=(postgres)
