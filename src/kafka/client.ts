@@ -1,5 +1,8 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../ops/logger';
+import { fixRequestQueueSchedule } from './request-queue-fix';
+
+fixRequestQueueSchedule();
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
