@@ -40,5 +40,6 @@ fi
 
 npm run build --silent
 npx tsc -p tsconfig.json --noEmit
-# PGlite (embedded Postgres) is an ES module loaded with import(); jest needs this flag for that.
-NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" npx jest "$@"
+# PGlite (embedded Postgres) is an ES module loaded with import(); jest needs this flag for that
+# (and Node's notice that the flag is experimental is said once here, not by every test worker).
+NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning ${NODE_OPTIONS:-}" npx jest "$@"
