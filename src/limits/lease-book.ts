@@ -136,10 +136,14 @@ export class LeaseBook {
     return countsOf('admitted', lease, Date.now());
   }
 
-  /** Units of the account's day this process holds and has not spent. */
-  unspent(accountId: string, day: string): number {
+  /**
+   * Units this process holds and has not spent: of the account's day (until the lease is given
+   * back), and of the current burst window (while the lease lasts).
+   */
+  unspent(accountId: string, day: string): { daily: number; burst: number } {
     const lease = this.leases.get(accountId);
-    return lease && lease.day === day ? lease.left : 0;
+    if (!lease || lease.day !== day) return { daily: 0, burst: 0 };
+    return { daily: lease.left, burst: Date.now() < lease.endsAt ? lease.left : 0 };
   }
 
   private giveBack(accountId: string): void {

@@ -171,10 +171,10 @@ export class LimitService {
       this.daily(access).get(`${access.account.id}:${day}`).catch(() => null),
     ]);
     // Units this process leased and has not spent are not used (other processes' are counted: they may be).
-    const unspent = this.leases?.unspent(access.account.id, day) ?? 0;
-    const used = Math.max(0, (daily?.consumedPoints ?? 0) - unspent);
+    const unspent = this.leases?.unspent(access.account.id, day) ?? { daily: 0, burst: 0 };
+    const used = Math.max(0, (daily?.consumedPoints ?? 0) - unspent.daily);
     return {
-      burst: { limit: burstPerSecond, remaining: Math.max(0, burstPerSecond - (burst?.consumedPoints ?? 0) + unspent), resetInMs: burst?.msBeforeNext ?? 0 },
+      burst: { limit: burstPerSecond, remaining: Math.max(0, burstPerSecond - (burst?.consumedPoints ?? 0) + unspent.burst), resetInMs: burst?.msBeforeNext ?? 0 },
       daily: { limit: dailyQuota, used, remaining: Math.max(0, dailyQuota - used), resetAt },
     };
   }
