@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
@@ -41,6 +42,23 @@ describe('tollgraph CLI for scripts and bootstrap', () => {
     const revoked = await json('keys', 'revoke', created.apiKey.id);
     expect(revoked.revokedAt).toEqual(expect.any(String));
     expect((await json('keys', 'list', '--account', account.id))[0].revokedAt).toEqual(revoked.revokedAt);
+  });
+
+  it('migrates a database, prints the schema the repository keeps, checks the configuration and lists accounts', async () => {
+    const fresh = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
+    try {
+      const migrate = async () => (await run(process.execPath, [BIN, 'db', 'migrate'], { env: { ...env(), DATABASE_URL: fresh.url } })).stdout;
+      const migrations = readdirSync(join(__dirname, '..', '..', 'prisma', 'migrations')).filter((name) => /^\d+_/.test(name)).sort();
+      expect(await migrate()).toBe(`applied: ${migrations.join(', ')}\n`);
+      expect(await migrate()).toBe('database is up to date\n');
+    } finally {
+      await fresh.drop();
+    }
+    expect(await tollgraph('schema', 'print')).toBe(readFileSync(join(__dirname, '..', '..', 'schema.graphql'), 'utf8'));
+    expect(await tollgraph('config', 'check')).toBe('configuration is valid\n');
+    const created = await json('accounts', 'create', '--name', 'Lister', '--email', 'lister@example.com');
+    const listed = await json('accounts', 'list');
+    expect(listed.find((account: { id: string }) => account.id === created.id)).toMatchObject({ name: 'Lister', email: 'lister@example.com', planCode: 'FREE' });
   });
 
   it('fails with a clear message and exit code on bad input', async () => {
