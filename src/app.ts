@@ -41,8 +41,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   try {
     const demoKeys = services.db.kind === 'embedded' ? await ensureDemoKeys(services, config.DATA_DIR) : undefined;
     if (!services.redis) {
-      const { resetAt } = utcDay();
-      await services.limits.restoreDaily(await services.ledger.usedSince(new Date(resetAt.getTime() - 86_400_000)), (id) => services.accounts.access(id));
+      await services.limits.restoreDaily(await services.ledger.usedSince(new Date(utcDay().start)), (id) => services.accounts.access(id));
     }
     const gateway = await createGateway(services);
     const url = await gateway.listen();

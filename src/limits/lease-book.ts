@@ -123,16 +123,11 @@ export class LeaseBook {
     return { verdict: admitted ? 'admitted' : 'daily', burstUsed: 0, burstResetMs: 0, dailyUsed: dailyCounted };
   }
 
-  /** Puts refunded units back into the lease they came from while it lasts; false: the lease is over. */
-  refund(lease: Lease, units: number): boolean {
-    if (this.leases.get(lease.accountId) !== lease || Date.now() >= lease.endsAt) return false;
+  /** Puts refunded units back into the lease they came from while it lasts; the counts after it, or undefined when the lease is over. */
+  refund(lease: Lease, units: number): ReserveCounts | undefined {
+    if (this.leases.get(lease.accountId) !== lease || Date.now() >= lease.endsAt) return undefined;
     lease.left += units;
     lease.spent -= units;
-    return true;
-  }
-
-  /** Counts after a refund into `lease`. */
-  countsAfterRefund(lease: Lease): ReserveCounts {
     return countsOf('admitted', lease, Date.now());
   }
 

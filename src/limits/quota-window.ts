@@ -1,9 +1,11 @@
 export interface UtcDay {
   day: string;
+  /** When the day began (ms since the epoch). */
+  start: number;
   resetAt: Date;
 }
 
-let current: (UtcDay & { start: number }) | undefined;
+let current: UtcDay | undefined;
 
 /** The UTC day a request counts against, and when that day's quota resets (computed once a day). */
 export function utcDay(now = Date.now()): UtcDay {

@@ -143,8 +143,8 @@ export class LimitService {
   /** Gives back what a request reserved but did not use; returns the status after the refund. */
   async refund(access: AccountAccess, reservation: Reservation, unused: number): Promise<LimitStatus> {
     if (unused <= 0) return reservation.status;
-    const { lease } = reservation;
-    if (lease && this.leases?.refund(lease, unused)) return statusOf(access, this.leases.countsAfterRefund(lease), reservation.status.daily.resetAt);
+    const refunded = reservation.lease && this.leases?.refund(reservation.lease, unused);
+    if (refunded) return statusOf(access, refunded, reservation.status.daily.resetAt);
     // Burst units go back only into the window they came from: a later window never gets more
     // than its limit (a refund racing the window's end can add at most `unused` to the next).
     const sameWindow = Date.now() < reservation.burstWindowEndsAt;
