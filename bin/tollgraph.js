@@ -6,4 +6,6 @@ try {
   process.stderr.write('tollgraph: dist/ is missing; run `npm run build` first.\n');
   process.exit(1);
 }
+// Tracing first: its instrumentations patch ioredis, pg, express and graphql as the CLI loads them.
+require('../dist/cli/tracing-role.js').startTracingForCommand(process.argv);
 require('../dist/cli/index.js').run(process.argv);

@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+// Before './app' loads: the tracing instrumentations patch ioredis, pg, express and graphql as they are required.
+import { startTracingFromEnvironment, stopTracing, tracing } from './ops/tracing';
+if (require.main === module) startTracingFromEnvironment('gateway');
 import { join } from 'node:path';
 import { startGateway, type RunningGateway } from './app';
 import { ConfigError, loadConfig } from './config/load';
@@ -63,7 +66,7 @@ export async function main(): Promise<void> {
     logger.flush();
     process.exit(1);
   });
-  logger.info({ url: `${gateway.url}/graphql` }, 'tollgraph ready');
+  logger.info({ url: `${gateway.url}/graphql`, tracing: tracing.on ? tracing.service : 'off' }, 'tollgraph ready');
   process.stderr.write(banner(gateway, config, process.stderr.isTTY === true));
 
   let stopping = false;
@@ -76,7 +79,10 @@ export async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS + 5000);
     deadline.unref();
-    gateway.stop().then(
+    gateway
+      .stop()
+      .then(() => stopTracing())
+      .then(
       () => {
         logger.info('stopped cleanly');
         process.exit(0);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR, output, withServices } from '../cli/with-services';
+import { stopTracing } from '../ops/tracing';
 import { reconcile } from './reconcile';
 import { METER_SETTING, setupStripe } from './setup';
 import { startBillingWorker } from './worker';
@@ -40,6 +41,7 @@ export function registerBillingCommands(program: Command): void {
           process.once('SIGINT', resolve);
         });
         await stop();
+        await stopTracing();
       }),
     );
 

@@ -109,6 +109,21 @@ export const configSchema = z.object({
     .min(0, { error: 'days (0 or more; fractions allowed, e.g. 0.5)' })
     .default(7),
   BILLING_GRACE_CHECK_INTERVAL_MS: positiveInt('milliseconds').default(60_000),
+  OTEL_SDK_DISABLED: boolean.default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(urlWithScheme(['http', 'https'], 'http://127.0.0.1:4318')),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(urlWithScheme(['http', 'https'], 'http://127.0.0.1:4318/v1/traces')),
+  OTEL_SERVICE_NAME: optional(z.string().trim().min(1, { error: 'a service name' })),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'], {
+      error: 'parentbased_always_on, parentbased_always_off, parentbased_traceidratio, always_on, always_off or traceidratio',
+    })
+    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number({ error: 'a sampling ratio between 0 and 1, e.g. 0.01' })
+    .min(0, { error: 'a sampling ratio between 0 and 1, e.g. 0.01' })
+    .max(1, { error: 'a sampling ratio between 0 and 1, e.g. 0.01' })
+    .default(1),
+  OTEL_BSP_SCHEDULE_DELAY: positiveInt('milliseconds').default(5000),
   READINESS_TIMEOUT_MS: positiveInt('milliseconds').default(1000),
   SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds').default(15000),
 });

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import type { Message } from 'kafkajs';
 import { KeyHashPartitioner } from '../kafka/partitioner';
 import { configOrExit } from '../cli/with-services';
 import { createKafka } from '../kafka/client';
 import { createLogger } from '../ops/logger';
+import { stopTracing, traceSends, tracing } from '../ops/tracing';
 import { ensureRiskTopics } from '../risk/kafka/topics';
 import { TransactionFeed, type FeedMessage } from './generator';
 
@@ -102,9 +104,20 @@ export function registerFeedCommand(program: Command): void {
       const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
       await producer.connect();
       try {
-        await pump((messages) => producer.send({ topic: topics.transactions, acks: -1, messages: messages.map(({ key, value }) => ({ key, value })) }));
+        await pump(async (messages) => {
+          const out: Message[] = messages.map(({ key, value }) => ({ key, value }));
+          const sent = tracing.on ? traceSends(topics.transactions, out) : undefined;
+          await producer.send({ topic: topics.transactions, acks: -1, messages: out }).then(
+            () => sent?.(),
+            (error: unknown) => {
+              sent?.(error);
+              throw error;
+            },
+          );
+        });
       } finally {
         await producer.disconnect();
+        await stopTracing();
       }
       const seconds = (Date.now() - began) / 1000;
       process.stderr.write(

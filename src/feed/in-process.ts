@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { traceSends, tracing } from '../ops/tracing';
 import type { Services } from '../services';
 import { riskMetrics } from '../risk/pipeline/metrics';
 import { riskOutputs } from '../risk/pipeline/outputs';
@@ -62,6 +63,9 @@ export async function startInProcessFeed(services: Services, options: { rate: nu
       messages.push({ offset: String(offset + i), key, value });
     }
     produced += due;
+    // Traced like a Kafka producer would be: the pipeline continues each sampled event's trace.
+    const sent = tracing.on ? traceSends(topic, messages) : undefined;
+    sent?.();
     try {
       const result = await pipeline.processBatch(topic, 0, messages);
       offset = result.kind === 'done' ? result.nextOffset : result.offset;

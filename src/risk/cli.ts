@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { prepareServices } from '../app';
 import { configOrExit } from '../cli/with-services';
 import { createLogger } from '../ops/logger';
+import { stopTracing, tracing } from '../ops/tracing';
 import type { Services } from '../services';
 import { startRiskConsumer } from './kafka/consumer';
 import { replayRiskHistory } from './kafka/replay';
@@ -54,7 +55,10 @@ export function registerRiskCommands(program: Command): void {
       try {
         server = await opsServer(services, Number(options.metricsPort), services.config.HOST);
         const consumer = await startRiskConsumer(services);
-        logger.info({ topic: consumer.topics.transactions, groupId: consumer.groupId, metricsPort: server ? Number(options.metricsPort) : null }, 'risk consumer running');
+        logger.info(
+          { topic: consumer.topics.transactions, groupId: consumer.groupId, metricsPort: server ? Number(options.metricsPort) : null, tracing: tracing.on ? tracing.service : 'off' },
+          'risk consumer running',
+        );
         void consumer.crashed.then((error) => {
           logger.fatal({ err: error }, 'the Kafka consumer crashed and will not restart; exiting');
           logger.flush();
@@ -71,6 +75,7 @@ export function registerRiskCommands(program: Command): void {
             await consumer.stop();
             server?.close();
             await services.close();
+            await stopTracing();
             logger.info('risk consumer stopped');
             process.exit(0);
           })();
@@ -106,6 +111,7 @@ export function registerRiskCommands(program: Command): void {
         }
       } finally {
         await services.close();
+        await stopTracing();
       }
     });
 

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../ops/logger';
+import { SpanKind } from '@opentelemetry/api';
+import { contextOfTraceparent, tracer, tracing, withSpan } from '../ops/tracing';
 import type { PubSub } from '../pubsub/pubsub';
 import { BAND_FLOORS } from './model/parameters';
 import type { Band, Channel, RiskFactor } from './model/types';
@@ -279,10 +281,33 @@ export class RiskService {
       } catch {
         return;
       }
-      for (const view of views) for (const listener of this.listeners) listener(view);
+      for (const view of views) {
+        const { traceparent } = view as { traceparent?: string };
+        if (traceparent === undefined) for (const listener of this.listeners) listener(view);
+        else this.deliverTraced(view, traceparent);
+      }
     });
     this.subscription.catch(() => (this.subscription = undefined));
     return this.subscription;
+  }
+
+  /** A traced score (see risk/tracing.ts): its delivery to this process's subscribers continues the trace. */
+  private deliverTraced(view: RiskScoreView, traceparent: string): void {
+    delete (view as { traceparent?: string }).traceparent;
+    const parent = tracing.on ? contextOfTraceparent(traceparent) : undefined;
+    if (!parent) {
+      for (const listener of this.listeners) listener(view);
+      return;
+    }
+    const span = tracer.startSpan(
+      'deliver riskScoreUpdated',
+      { kind: SpanKind.CONSUMER, attributes: { 'graphql.operation.type': 'subscription', 'risk.customer_id': view.customerId, 'risk.event_id': view.eventId, 'tollgraph.subscribers': this.listeners.size } },
+      parent,
+    );
+    withSpan(span, () => {
+      for (const listener of this.listeners) listener(view);
+    });
+    span.end();
   }
 
   async close(): Promise<void> {

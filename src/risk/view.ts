@@ -32,10 +32,18 @@ export function encodeView(view: RiskScoreView): string {
   return json;
 }
 
-/** A JSON array of scores, byte for byte what JSON.stringify(views) gives, from their cached JSON. */
-export function encodeViews(views: RiskScoreView[]): string {
+/**
+ * A JSON array of scores, byte for byte what JSON.stringify(views) gives, from their cached JSON.
+ * With `traceparentOf` (the pub/sub announcement of traced scores), a score whose trace goes on
+ * carries one more property, `traceparent` (W3C trace context), which the receiver removes.
+ */
+export function encodeViews(views: RiskScoreView[], traceparentOf?: (view: RiskScoreView) => string | undefined): string {
   let out = '[';
-  for (let i = 0; i < views.length; i++) out += (i ? ',' : '') + encodeView(views[i]);
+  for (let i = 0; i < views.length; i++) {
+    const json = encodeView(views[i]);
+    const traceparent = traceparentOf?.(views[i]);
+    out += (i ? ',' : '') + (traceparent ? `${json.slice(0, -1)},"traceparent":${JSON.stringify(traceparent)}}` : json);
+  }
   return `${out}]`;
 }
 

@@ -18,6 +18,7 @@ import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../
 export interface KafkaRecord {
   key: string | null;
   value: Buffer;
+  headers?: Record<string, string>;
 }
 
 export interface ScoreSummary {

@@ -2,7 +2,9 @@ import type { Redis } from 'ioredis';
 import type { Producer, Message } from 'kafkajs';
 import type { Logger } from '../../ops/logger';
 import type { PubSub } from '../../pubsub/pubsub';
+import { tracing } from '../../ops/tracing';
 import type { DlqReason } from '../contract';
+import { scoreTraceparent } from '../tracing';
 import { encodeLatest, encodeView, encodeViews, latestKey, rankingKey, SCORES_CHANNEL, SET_IF_NEWER, type RiskScoreView } from '../view';
 
 /** A refused message, as it goes to `transactions.dlq`: the original bytes plus why. */
@@ -94,7 +96,7 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       if (producer) {
         if (scores.length && targets.scoresTopic) {
           const topic = targets.scoresTopic;
-          const messages = scores.map((view) => ({ key: view.customerId, value: encodeView(view) }));
+          const messages: Message[] = tracing.on ? scores.map(tracedMessage) : scores.map((view) => ({ key: view.customerId, value: encodeView(view) }));
           for (const part of bySize(messages)) work.push(producer.send({ topic, messages: part, acks: -1 }));
         }
         if (dlq.length && targets.dlqTopic) {
@@ -108,9 +110,16 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
     },
     async afterCommit(scores) {
       if (!pubsub || scores.length === 0) return;
-      await Promise.all(chunks(scores).map((part) => pubsub.publish(SCORES_CHANNEL, encodeViews(part))));
+      const traceparentOf = tracing.on ? scoreTraceparent : undefined;
+      await Promise.all(chunks(scores).map((part) => pubsub.publish(SCORES_CHANNEL, encodeViews(part, traceparentOf))));
     },
   };
+}
+
+/** A score's risk-scores message, with the W3C `traceparent` header when its event was traced. */
+function tracedMessage(view: RiskScoreView): Message {
+  const traceparent = scoreTraceparent(view);
+  return { key: view.customerId, value: encodeView(view), ...(traceparent ? { headers: { traceparent } } : {}) };
 }
 
 function dlqMessage(record: DlqRecord): Message {

@@ -1,8 +1,11 @@
+import type { Context, Span } from '@opentelemetry/api';
 import type { Logger } from '../../ops/logger';
+import { sampledContextOf, tracing, withSpan } from '../../ops/tracing';
 import { decodeTransaction } from '../contract';
 import { MAX_RETAINED_EVENTS, MODEL_VERSION, RETAIN_MS } from '../model/parameters';
 import { assess, duplicateStatus } from '../model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../model/types';
+import { endScoreSpans, traceScore } from '../tracing';
 import type { RiskScoreView } from '../view';
 import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
@@ -17,6 +20,8 @@ export interface RawMessage {
   key: Buffer | string | null;
   value: Buffer | null;
   timestamp?: string;
+  /** Kafka record headers; a sampled W3C `traceparent` among them makes the event traced. */
+  headers?: Record<string, Buffer | string | Array<Buffer | string> | undefined>;
 }
 
 export interface PipelineOptions {
@@ -352,10 +357,14 @@ export class RiskPipeline {
     const accepted: Transaction[] = [];
     const offsets: number[] = [];
     const dlq: DlqRecord[] = [];
+    /** Traced events (by index in `accepted`): their producers' contexts. */
+    let parents: Map<number, Context> | undefined;
     for (let i = start; i < messages.length; i++) {
       const message = messages[i];
       const decoded = decodeTransaction(message.value, message.key, options.maxEventBytes);
       if (decoded.ok) {
+        const parent = tracing.on ? sampledContextOf(message.headers) : undefined;
+        if (parent) (parents ??= new Map()).set(accepted.length, parent);
         accepted.push(decoded.tx);
         offsets.push(Number(message.offset));
       } else dlq.push({ key: message.key, value: message.value, reason: decoded.reason, detail: decoded.detail, topic, partition, offset: message.offset, timestamp: message.timestamp });
@@ -375,6 +384,7 @@ export class RiskPipeline {
     const views: RiskScoreView[] = [];
     const latest = new Map<string, RiskScoreView>();
     const touched = new Set<string>();
+    const traced: Span[] = [];
     let duplicates = 0;
     let late = 0;
     let counted = 0;
@@ -415,6 +425,8 @@ export class RiskPipeline {
         modelVersion: MODEL_VERSION,
       };
       views.push(view);
+      const parent = parents?.get(i);
+      if (parent) traced.push(traceScore(view, parent, { topic, partition, offset: offsets[i] }));
       const row: ScoreRow = {
         view,
         details: {
@@ -446,17 +458,19 @@ export class RiskPipeline {
     //    batch) always wait.
     const overlap = mode === 'live' && options.checkpointIntervalMs > 0 && behind >= OVERLAP_BACKLOG;
     if (overlap && ps.sinking.length >= SINKS_IN_FLIGHT) await ps.sinking[0].catch(() => undefined);
-    const sinking = this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } });
+    // The sinks' own spans (Postgres, Redis) join the trace of the batch's first traced event.
+    const sinking = withSpan(traced[0], () => this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } }));
     ps.sinking.push(sinking);
     const settled = () => ps.sinking.splice(ps.sinking.indexOf(sinking), 1);
     const sunk = sinking.then(
       (history) => {
         settled();
-        this.sunk(views, accepted, messages.length - start, dlq.length, counted, duplicates, started);
+        this.sunk(views, accepted, messages.length - start, dlq.length, counted, duplicates, started, traced);
         return history;
       },
       (error: unknown) => {
         settled();
+        endScoreSpans(traced, error);
         if (!overlap) throw error;
         options.logger.error({ err: error, topic, partition }, 'the sinks of a batch failed; going back to the last checkpoint');
         ps.lost = 'failed';
@@ -486,7 +500,7 @@ export class RiskPipeline {
    * checkpoint), then announce the scores to live subscribers (best effort, not awaited: the next
    * batch need not wait for it, and pub/sub keeps the order of one connection).
    */
-  private sunk(views: RiskScoreView[], accepted: Transaction[], events: number, invalid: number, scored: number, duplicates: number, started: number): void {
+  private sunk(views: RiskScoreView[], accepted: Transaction[], events: number, invalid: number, scored: number, duplicates: number, started: number, traced: Span[]): void {
     const { metrics, mode, quality, outputs, logger } = this.options;
     const now = Date.now();
     metrics.scoresOut.inc(views.length);
@@ -500,7 +514,15 @@ export class RiskPipeline {
       }
     }
     quality?.record({ events, invalid, accepted: accepted.length - duplicates, scored });
-    if (views.length) outputs.afterCommit(views).catch((error) => logger.warn({ err: error }, 'could not announce scores to live subscribers'));
+    if (views.length) {
+      withSpan(traced[0], () => outputs.afterCommit(views)).then(
+        () => endScoreSpans(traced),
+        (error) => {
+          endScoreSpans(traced, error);
+          logger.warn({ err: error }, 'could not announce scores to live subscribers');
+        },
+      );
+    }
   }
 
   /**
