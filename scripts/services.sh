@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # Local backing services for Tollgraph, without Docker: PostgreSQL, Redis, Kafka (KRaft) and
-# stripe-mock. Installs what is missing, runs each as a plain process bound to 127.0.0.1 and keeps
-# every byte of state in the git-ignored folder .services/ at the project root.
+# stripe-mock, plus an optional Jaeger for traces. Installs what is missing, runs each as a plain
+# process bound to 127.0.0.1 and keeps every byte of state in the git-ignored folder .services/.
 #
-#   scripts/services.sh up [service...]      install + start (all, or the named ones) and wait
-#                                            until each really answers; writes .services/env
-#   scripts/services.sh down [service...]    stop cleanly (data is kept)
+#   scripts/services.sh up [service...]      install + start (all but jaeger, or the named ones)
+#                                            and wait until each answers; writes .services/env
+#   scripts/services.sh down [service...]    stop cleanly (all, or the named ones; data is kept)
 #   scripts/services.sh start NAME / stop NAME   the same for one service (outage tests)
 #   scripts/services.sh status               one line per service; always exits 0
 #   scripts/services.sh env                  export lines for the running services
 #
-# Services: postgres redis kafka stripe-mock. Safe to re-run: a second `up` reuses what is
-# installed and running and downloads nothing. docker-compose.yml describes the same services.
+# Services: postgres redis kafka stripe-mock, and jaeger (optional: only `up jaeger` starts it;
+# OTLP on 4318, query API on 16686). Safe to re-run: a second `up` reuses what is installed and
+# running and downloads nothing. docker-compose.yml describes the same services.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # SERVICES_DIR, PG_PORT and REDIS_PORT may be overridden to run a second, private instance
 # (outage tests stop and start their own Postgres or Redis without disturbing the shared one).
 SVC_DIR="${SERVICES_DIR:-$ROOT/.services}"
-ALL_SERVICES=(postgres redis kafka stripe-mock)
+ALL_SERVICES=(postgres redis kafka stripe-mock jaeger)
+# what a bare `up` starts; jaeger (tracing) is optional. A bare `down` stops all of ALL_SERVICES.
+DEFAULT_SERVICES=(postgres redis kafka stripe-mock)
 
 # ---- addresses, credentials and versions (keep docker-compose.yml in step) -------------------
 HOST=127.0.0.1
@@ -34,12 +37,22 @@ STRIPE_MOCK_HTTPS_PORT=12112
 STRIPE_MOCK_VERSION=v0.203.0
 STRIPE_SECRET_KEY=sk_test_123
 KAFKA_POM="$ROOT/scripts/services/kafka/pom.xml"
+# Jaeger v2 (OpenTelemetry-collector based). Each release has two tags on one commit: the Go
+# module's v1.x (what `go get` needs) and v2.x (the binary's version, the image tag).
+JAEGER_VERSION=v1.76.0
+JAEGER_IMAGE_VERSION=2.13.0
+JAEGER_OTLP_HTTP_PORT=4318
+JAEGER_OTLP_GRPC_PORT=4317
+JAEGER_QUERY_PORT=16686
+JAEGER_QUERY_GRPC_PORT=16685
+JAEGER_MAX_TRACES=100000
 
 # ---- timeouts (seconds) ----------------------------------------------------------------------
 PG_START_TIMEOUT=60
 REDIS_START_TIMEOUT=30
 KAFKA_START_TIMEOUT=90
 STRIPE_MOCK_START_TIMEOUT=30
+JAEGER_START_TIMEOUT=30
 STOP_TIMEOUT=60
 
 # ---- paths -----------------------------------------------------------------------------------
@@ -66,6 +79,13 @@ SM_BIN="$SVC_DIR/bin/stripe-mock"
 SM_MARKER="$SVC_DIR/bin/.stripe-mock.version"
 SM_LOG="$SM_DIR/stripe-mock.log"
 SM_PID="$SM_DIR/stripe-mock.pid"
+JAEGER_DIR="$SVC_DIR/jaeger"
+JAEGER_BUILD="$JAEGER_DIR/build"
+JAEGER_BIN="$SVC_DIR/bin/jaeger"
+JAEGER_MARKER="$SVC_DIR/bin/.jaeger.version"
+JAEGER_CONF="$JAEGER_DIR/config.yaml"
+JAEGER_LOG="$JAEGER_DIR/jaeger.log"
+JAEGER_PID="$JAEGER_DIR/jaeger.pid"
 ENV_FILE="$SVC_DIR/env"
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -88,7 +108,7 @@ fail() {
 }
 
 usage() { # usage EXIT_CODE
-  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
@@ -755,6 +775,144 @@ sm_status() {
 }
 
 # =============================================================================================
+# Jaeger (optional): built from source with Go into .services/bin, in-memory storage.
+# `go install pkg@version` refuses Jaeger's go.mod (it has replace directives), so the binary is
+# built from a scratch module that requires it as a tool. The Go module carries no UI assets (the
+# jaeger-ui build is not in it): port 16686 serves the query API (/api/services, /api/traces/ID,
+# /api/traces?service=...) and a placeholder page; the Docker image (docker-compose.yml) has the UI.
+# =============================================================================================
+jaeger_install() {
+  if [[ -x $JAEGER_BIN && -f $JAEGER_MARKER && $(<"$JAEGER_MARKER") == "$JAEGER_VERSION" ]]; then return 0; fi
+  local go
+  go=$(go_cmd) || true
+  [[ -n $go ]] || fail jaeger "" "Go (>= 1.24) is needed to build Jaeger and was not found on PATH or in /usr/local/go"
+  mkdir -p "$SVC_DIR/bin" "$JAEGER_DIR"
+  log "jaeger: building github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION (once; takes a few minutes)"
+  rm -rf "$JAEGER_BUILD" "$JAEGER_BIN.tmp"
+  mkdir -p "$JAEGER_BUILD"
+  if ! (cd "$JAEGER_BUILD" && export GOFLAGS=-buildvcs=false &&
+    "$go" mod init tollgraph-jaeger-build &&
+    "$go" get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" &&
+    "$go" build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger) >"$JAEGER_DIR/install.log" 2>&1; then
+    rm -f "$JAEGER_BIN.tmp"
+    fail jaeger "$JAEGER_DIR/install.log" "building Jaeger failed"
+  fi
+  mv -f "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+  rm -rf "$JAEGER_BUILD"
+  echo "$JAEGER_VERSION" >"$JAEGER_MARKER"
+}
+
+# Adapted from Jaeger's own cmd/jaeger/internal/all-in-one.yaml, which it uses without --config:
+# OTLP receiver only, no sampling/health/expvar/zpages extensions, every listener on $HOST.
+jaeger_write_config() {
+  cat >"$JAEGER_CONF" <<EOF
+# written by scripts/services.sh on every start; edit the script, not this file
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    # no metrics endpoint of Jaeger's own (the default would listen on port 8888)
+    metrics:
+      level: none
+    logs:
+      level: info
+
+extensions:
+  jaeger_query:
+    storage:
+      traces: memstore
+    # Jaeger does not trace its own queries (they would show up as a service 'jaeger')
+    enable_tracing: false
+    http:
+      endpoint: $HOST:$JAEGER_QUERY_PORT
+    grpc:
+      endpoint: $HOST:$JAEGER_QUERY_GRPC_PORT
+
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: $JAEGER_MAX_TRACES
+
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: $HOST:$JAEGER_OTLP_GRPC_PORT
+      http:
+        endpoint: $HOST:$JAEGER_OTLP_HTTP_PORT
+
+processors:
+  batch:
+
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+EOF
+}
+
+jaeger_running() { proc_alive "$JAEGER_PID" bin/jaeger; }
+
+# the query API answers with 200 (it starts after the storage) and the OTLP/HTTP port accepts
+jaeger_answers() {
+  port_open "$JAEGER_OTLP_HTTP_PORT" || return 1
+  if command -v curl >/dev/null; then
+    [[ $(curl -s -o /dev/null -m 3 -w '%{http_code}' "http://$HOST:$JAEGER_QUERY_PORT/api/services" || true) == 200 ]]
+  else
+    timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$JAEGER_QUERY_PORT; printf 'GET /api/services HTTP/1.0\r\nHost: x\r\n\r\n' >&3; head -c 12 <&3" 2>/dev/null | grep -q '^HTTP/1\.[01] 200'
+  fi
+}
+
+jaeger_up() {
+  jaeger_install
+  mkdir -p "$JAEGER_DIR"
+  if jaeger_running; then
+    log "jaeger: already running"
+  else
+    local port
+    for port in "$JAEGER_OTLP_HTTP_PORT" "$JAEGER_OTLP_GRPC_PORT" "$JAEGER_QUERY_PORT" "$JAEGER_QUERY_GRPC_PORT"; do
+      assert_port_free jaeger "$port"
+    done
+    jaeger_write_config
+    log "jaeger: starting $JAEGER_VERSION (v$JAEGER_IMAGE_VERSION) on $HOST: OTLP $JAEGER_OTLP_HTTP_PORT (HTTP) $JAEGER_OTLP_GRPC_PORT (gRPC), query API $JAEGER_QUERY_PORT"
+    {
+      echo
+      echo "==== $(date -u +%FT%TZ) services.sh start ===="
+    } >>"$JAEGER_LOG"
+    bg_start "$JAEGER_PID" "$JAEGER_LOG" "$JAEGER_BIN" --config "$JAEGER_CONF" ||
+      fail jaeger "$JAEGER_LOG" "could not launch jaeger"
+  fi
+  local deadline=$((SECONDS + JAEGER_START_TIMEOUT))
+  until jaeger_answers; do
+    jaeger_running || fail jaeger "$JAEGER_LOG" "jaeger exited during startup"
+    ((SECONDS < deadline)) ||
+      fail jaeger "$JAEGER_LOG" "no 200 from http://$HOST:$JAEGER_QUERY_PORT/api/services within ${JAEGER_START_TIMEOUT}s"
+    sleep 0.2
+  done
+  log "jaeger: ready: OTLP http://$HOST:$JAEGER_OTLP_HTTP_PORT, query API http://$HOST:$JAEGER_QUERY_PORT/api/traces/TRACE_ID"
+}
+
+jaeger_down() {
+  if ! jaeger_running; then log "jaeger: not running"; rm -f "$JAEGER_PID"; return 0; fi
+  log "jaeger: stopping (its traces are in memory only and are gone)"
+  proc_stop jaeger "$JAEGER_PID" bin/jaeger 15
+}
+
+jaeger_status() {
+  if jaeger_running; then
+    echo "jaeger       running  $HOST:$JAEGER_QUERY_PORT  (pid $(<"$JAEGER_PID"), $JAEGER_VERSION = v$JAEGER_IMAGE_VERSION, OTLP HTTP $HOST:$JAEGER_OTLP_HTTP_PORT gRPC $HOST:$JAEGER_OTLP_GRPC_PORT)"
+  else
+    echo "jaeger       stopped  $HOST:$JAEGER_QUERY_PORT  (optional: scripts/services.sh up jaeger)"
+  fi
+}
+
+# =============================================================================================
 # env + dispatch
 # =============================================================================================
 env_lines() {
@@ -765,6 +923,7 @@ env_lines() {
     echo "export STRIPE_API_BASE=http://$HOST:$STRIPE_MOCK_PORT"
     echo "export STRIPE_SECRET_KEY=$STRIPE_SECRET_KEY"
   fi
+  if jaeger_running; then echo "export OTEL_EXPORTER_OTLP_ENDPOINT=http://$HOST:$JAEGER_OTLP_HTTP_PORT"; fi
 }
 
 write_env_file() {
@@ -775,7 +934,8 @@ write_env_file() {
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
-# resolve_services ARGS...: validate names; none means all (in dependency-free start order)
+# resolve_services ARGS...: validate names; none means all of ALL_SERVICES (in dependency-free
+# start order; cmd_up passes DEFAULT_SERVICES instead)
 resolve_services() {
   local s a ok
   if (($# == 0)); then printf '%s\n' "${ALL_SERVICES[@]}"; return; fi
@@ -796,11 +956,13 @@ svc_fn() {
     redis) echo redis ;;
     kafka) echo kafka ;;
     stripe-mock) echo sm ;;
+    jaeger) echo jaeger ;;
   esac
 }
 
 cmd_up() {
   local names s
+  (($# > 0)) || set -- "${DEFAULT_SERVICES[@]}"
   names=$(resolve_services "$@")
   lock
   for s in $names; do "$(svc_fn "$s")_up"; done

@@ -18,7 +18,9 @@ if ((${#wanted[@]})); then
   while read -r line; do
     name=${line#export }
     name=${name%%=*}
-    # only the variables the caller did not set
+    # only the variables the caller did not set; tracing stays off even while a local Jaeger
+    # (`services.sh up jaeger`) runs and `env` prints OTEL_EXPORTER_OTLP_ENDPOINT
+    [[ $name != OTEL_* ]] || continue
     [[ -n "${!name:-}" ]] || eval "$line"
   done < <(bash scripts/services.sh env)
 fi

@@ -18,6 +18,15 @@ function scriptSetting(name: string): string {
   return match[1] ?? match[2];
 }
 
+/** The `export NAME=value` lines of services.sh's env_lines, with the script's settings filled in. */
+function scriptEnvLines(): Record<string, string> {
+  const start = servicesScript.indexOf('env_lines() {');
+  const body = servicesScript.slice(start, servicesScript.indexOf('\n}\n', start));
+  return Object.fromEntries(
+    [...body.matchAll(/export (\w+)=([^"]+)"/g)].map(([, name, template]) => [name, template.replace(/\$(\w+)/g, (_, setting: string) => scriptSetting(setting))]),
+  );
+}
+
 function publishedPorts(service: string): string[] {
   return (compose.services[service].ports as string[]).map((mapping) => {
     const [host, published, target] = mapping.split(':');
@@ -61,10 +70,21 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
   });
 
   it('has the values services.sh writes to .services/env', () => {
-    const body = servicesScript.slice(servicesScript.indexOf('env_lines() {'), servicesScript.indexOf('\n}\n', servicesScript.indexOf('env_lines() {')));
-    const written = Object.fromEntries(
-      [...body.matchAll(/export (\w+)=([^"]+)"/g)].map(([, name, template]) => [name, template.replace(/\$(\w+)/g, (_, setting: string) => scriptSetting(setting))]),
-    );
-    expect(written).toEqual(gatewayEnv);
+    // the optional Jaeger's line (written only while it runs) is checked in the next test
+    const written = Object.entries(scriptEnvLines()).filter(([name]) => name !== 'OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(Object.fromEntries(written)).toEqual(gatewayEnv);
+  });
+
+  it('runs the optional Jaeger (profile tracing) in the version and on the ports services.sh uses', () => {
+    // one Jaeger release has two tags: the Go module's v1.x that services.sh builds and the v2.x
+    // of the binary and the image, 63 minor versions apart (v1.63.0 = v2.0.0 ... v1.76.0 = v2.13.0)
+    const [, minor, patch] = /^v1\.(\d+)\.(\d+)$/.exec(scriptSetting('JAEGER_VERSION')) ?? [];
+    expect(minor).toBeDefined();
+    expect(scriptSetting('JAEGER_IMAGE_VERSION')).toBe(`2.${Number(minor) - 63}.${patch}`);
+    expect(compose.services.jaeger.image).toBe(`jaegertracing/jaeger:${scriptSetting('JAEGER_IMAGE_VERSION')}`);
+    expect(compose.services.jaeger.profiles).toEqual(['tracing']);
+    expect(publishedPorts('jaeger')).toEqual([scriptSetting('JAEGER_OTLP_HTTP_PORT'), scriptSetting('JAEGER_OTLP_GRPC_PORT'), scriptSetting('JAEGER_QUERY_PORT')]);
+    expect(scriptEnvLines().OTEL_EXPORTER_OTLP_ENDPOINT).toBe(`http://127.0.0.1:${scriptSetting('JAEGER_OTLP_HTTP_PORT')}`);
+    expect(Object.keys(envExample)).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
   });
 });
