@@ -20,6 +20,8 @@ export const ErrorCode = {
   NOT_FOUND: 404,
   INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  /** The gateway process is saturated and sheds this caller's tier first (src/limits/overload.ts). */
+  OVERLOADED: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCode;

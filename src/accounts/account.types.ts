@@ -15,6 +15,9 @@ export class Limits {
 
   @Field(() => Int)
   maxDepth!: number;
+
+  @Field(() => Int, { description: 'Requests in flight each gateway process holds for this account under overload (0: none)' })
+  reservedConcurrency!: number;
 }
 
 @ObjectType({ description: 'Per-account limit overrides; null means the plan decides' })
@@ -30,6 +33,9 @@ export class LimitOverrides {
 
   @Field(() => Int, { nullable: true })
   maxDepth!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  reservedConcurrency!: number | null;
 }
 
 @ObjectType({ description: 'A customer of the API' })
@@ -78,4 +84,7 @@ export class PlanOverridesInput {
 
   @Field(() => Int, { nullable: true })
   maxDepth?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Requests in flight each gateway process holds for this account under overload; 0 for none' })
+  reservedConcurrency?: number | null;
 }

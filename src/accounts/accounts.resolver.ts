@@ -78,6 +78,7 @@ export class AccountsResolver {
 
   @FieldResolver(() => LimitOverrides, { description: 'Overrides set for this account' })
   overrides(@Root() account: AccountRow): LimitOverrides {
-    return { dailyQuota: account.dailyQuota, burstPerSecond: account.burstPerSecond, maxQueryCost: account.maxQueryCost, maxDepth: account.maxDepth };
+    const { dailyQuota, burstPerSecond, maxQueryCost, maxDepth, reservedConcurrency } = account;
+    return { dailyQuota, burstPerSecond, maxQueryCost, maxDepth, reservedConcurrency };
   }
 }

@@ -14,6 +14,8 @@ export interface EffectiveLimits {
   burstPerSecond: number;
   maxQueryCost: number;
   maxDepth: number;
+  /** Requests in flight held for the account in each gateway process under overload (0: none). */
+  reservedConcurrency: number;
 }
 
 export interface AccountAccess {
@@ -24,7 +26,7 @@ export interface AccountAccess {
 
 export type LimitOverrides = Partial<Record<keyof EffectiveLimits, number | null>>;
 
-const LIMITS = ['dailyQuota', 'burstPerSecond', 'maxQueryCost', 'maxDepth'] as const;
+const LIMITS = ['dailyQuota', 'burstPerSecond', 'maxQueryCost', 'maxDepth', 'reservedConcurrency'] as const;
 
 const newAccount = z.object({
   name: z.string().trim().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters'),
@@ -32,7 +34,11 @@ const newAccount = z.object({
 });
 
 const overrideValue = z.number().int('limits are whole numbers').positive('limits must be positive').max(2_000_000_000, 'limit too large').nullable().optional();
-const overrides = z.object(Object.fromEntries(LIMITS.map((name) => [name, overrideValue])) as Record<(typeof LIMITS)[number], typeof overrideValue>);
+const overrides = z.object({
+  ...(Object.fromEntries(LIMITS.map((name) => [name, overrideValue])) as Record<(typeof LIMITS)[number], typeof overrideValue>),
+  // 0 is a valid override here: no reservation for this account whatever its plan holds.
+  reservedConcurrency: z.number().int('limits are whole numbers').min(0, 'reservedConcurrency must not be negative').max(10_000, 'reservedConcurrency must be at most 10000').nullable().optional(),
+});
 
 /** Built once: `find` runs on every authenticated request. */
 const accountId = z.uuid();

@@ -8,6 +8,7 @@ import type { AuthState } from '../auth/viewer';
 import { parseWithinLimits } from '../cost/shape';
 import { errorBody, httpHeadOf, sendError, TollgraphError, type ErrorCode } from '../errors';
 import { credentialParams } from '../keys/secret';
+import type { AdmissionControl, Admitted } from '../limits/overload';
 import { requestLogger } from '../ops/request-log';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
@@ -72,6 +73,25 @@ export function callerBeforeBody(services: Services): RequestHandler {
     } catch (error) {
       next(error);
     }
+  };
+}
+
+/**
+ * Plan-aware admission (src/limits/overload.ts), still before the body is read: a saturated
+ * process refuses the lowest tiers first with 503 OVERLOADED. The admitted request holds its slot
+ * until its answer is out.
+ */
+export function admissionBeforeBody(admission: AdmissionControl): RequestHandler {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const access = res.locals.auth?.viewer?.access;
+    let slot: Admitted;
+    try {
+      slot = access ? admission.admit(access.plan.code, access.account.id, access.limits.reservedConcurrency) : admission.admit('ANONYMOUS');
+    } catch (error) {
+      return next(error);
+    }
+    res.once('close', slot.release);
+    next();
   };
 }
 

@@ -10,7 +10,9 @@ import { sendError, TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { enforceAccessAtRootFields } from './field-access';
-import { callerBeforeBody, clientIpOf, documentWithinLimits, graphqlBody, guardPlugin, jsonErrors } from './http';
+import { admissionBeforeBody, callerBeforeBody, clientIpOf, documentWithinLimits, graphqlBody, guardPlugin, jsonErrors } from './http';
+import { overloadMetrics } from '../limits/metrics';
+import { AdmissionControl, EventLoopDelay } from '../limits/overload';
 import { opsRoutes } from './ops-routes';
 import { requestLogger, requestLogging } from '../ops/request-log';
 import { portalRoutes } from '../portal/static';
@@ -46,8 +48,15 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // Grace periods of past_due subscriptions that run out between Stripe events.
   const stopGraceChecks = services.stripeWebhooks.startGraceChecks(config.BILLING_GRACE_CHECK_INTERVAL_MS);
 
+  const eventLoopDelay = new EventLoopDelay();
+  const admission: AdmissionControl = new AdmissionControl(
+    { enabled: config.OVERLOAD_SHEDDING, maxInFlight: config.OVERLOAD_MAX_IN_FLIGHT, maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS },
+    () => eventLoopDelay.current(),
+    overloadMetrics(metrics.registry, () => admission.pressure()),
+  );
+
   const schema = enforceAccessAtRootFields(await buildGatewaySchema());
-  const graphqlWs = websocketServer(httpServer, schema, services);
+  const graphqlWs = websocketServer(httpServer, schema, services, admission);
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
@@ -73,12 +82,13 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // The GraphQL path first, so its requests enter no other router. In order: a browser opening
   // /graphql gets the portal's GraphiQL (bundled; Apollo's landing page loads from a CDN and is
   // blank on a closed network); then who is calling, from the headers alone (refusals cost no body
-  // read); then the body, bounded; then the document within the token and shape limits; then
+  // read); then admission under overload (lowest tiers shed first); then the body, bounded; then the document within the token and shape limits; then
   // Apollo: validation, and the guard around execution (src/gateway/guard.ts).
   app.get('/graphql', (req, res, next) => (req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next()));
   app.use(
     '/graphql',
     callerBeforeBody(services),
+    admissionBeforeBody(admission),
     graphqlBody(),
     documentWithinLimits(),
     expressMiddleware(apollo, {
@@ -112,6 +122,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
       }),
     stop: async () => {
       draining = true;
+      eventLoopDelay.stop();
       await stopGraceChecks();
       await apollo.stop();
     },

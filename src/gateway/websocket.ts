@@ -8,6 +8,7 @@ import type { AuthState } from '../auth/viewer';
 import { parseWithinLimits } from '../cost/shape';
 import { TollgraphError, withoutHttp } from '../errors';
 import { credentialParams } from '../keys/secret';
+import type { AdmissionControl } from '../limits/overload';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { GuardedOperation } from './guard';
@@ -43,7 +44,7 @@ function prepareDocument(schema: GraphQLSchema, query: string): DocumentNode | r
  * an HTTP request (src/gateway/guard.ts): queries and mutations are refused there (they belong on
  * HTTP), subscriptions are admitted by the same access and complexity checks and billed per event.
  */
-export function websocketServer(httpServer: Server, schema: GraphQLSchema, services: Services) {
+export function websocketServer(httpServer: Server, schema: GraphQLSchema, services: Services, admission: AdmissionControl) {
   const { abuse, keys, accounts, logger } = services;
   const sockets = new WebSocketServer({
     server: httpServer,
@@ -84,6 +85,13 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
       onSubscribe: async (ctx, _id, payload) => {
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [withoutHttp(new TollgraphError('RATE_LIMITED', `A connection holds at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} live feeds at once; complete one first.`))];
+        }
+        // A live feed holds no request slot, but starting one under overload is shed like a request.
+        try {
+          admission.check(ctx.extra.auth?.viewer?.access.plan.code ?? 'ANONYMOUS');
+        } catch (error) {
+          if (error instanceof GraphQLError) return [withoutHttp(error)];
+          throw error;
         }
         const document = prepareDocument(schema, payload.query);
         if (!('kind' in document)) return document;

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ReservationPath } from './lease-book';
+import type { AdmissionMetrics } from './overload';
 import type { LimitService } from './service';
 
 /** `tollgraph_limits_degraded`: 1 while Redis is configured but unreachable. */
@@ -12,6 +13,25 @@ export function registerLimitMetrics(registry: Registry, limits: LimitService): 
       this.set(limits.degraded() ? 1 : 0);
     },
   });
+}
+
+/** `tollgraph_overload_shed_total{priority}` and `tollgraph_overload_pressure`: plan-aware shedding (src/limits/overload.ts). */
+export function overloadMetrics(registry: Registry, pressure: () => number): AdmissionMetrics {
+  const shed = new Counter({
+    name: 'tollgraph_overload_shed_total',
+    help: 'Requests and live feeds refused with OVERLOADED, by priority (ANONYMOUS, FREE, PROFESSIONAL)',
+    labelNames: ['priority'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'tollgraph_overload_pressure',
+    help: 'How saturated this gateway process is (1 = OVERLOAD_MAX_IN_FLIGHT or OVERLOAD_MAX_EVENT_LOOP_DELAY_MS reached); tiers are shed from 0.5',
+    registers: [registry],
+    collect() {
+      this.set(pressure());
+    },
+  });
+  return { shed: (priority) => shed.inc({ priority }) };
 }
 
 /** `tollgraph_limits_reservations_total{path}`: reservations admitted from a lease here, and those that took a Redis round trip. */

@@ -26,6 +26,7 @@ export interface PlanDefaults {
   burstPerSecond: number;
   maxQueryCost: number;
   maxDepth: number;
+  reservedConcurrency: number;
   sla: string | null;
   features: string[];
   grants: Grant[];
@@ -44,6 +45,7 @@ export const DEFAULT_PLANS: readonly PlanDefaults[] = [
     burstPerSecond: 10,
     maxQueryCost: 10,
     maxDepth: 8,
+    reservedConcurrency: 0,
     sla: null,
     features: ['Risk band per customer', 'Data-product catalog', '1,000 cost units per day'],
     grants: FREE_GRANTS,
@@ -56,6 +58,7 @@ export const DEFAULT_PLANS: readonly PlanDefaults[] = [
     burstPerSecond: 500,
     maxQueryCost: 500,
     maxDepth: 12,
+    reservedConcurrency: 0,
     sla: '99.9% monthly availability; riskScore p99 under 150 ms; support answers within 4 business hours',
     features: ['Numeric scores and explaining factors', 'Score history', 'Live score subscriptions', '1,000,000 cost units per day'],
     grants: PROFESSIONAL_GRANTS,
@@ -68,6 +71,7 @@ export const DEFAULT_PLANS: readonly PlanDefaults[] = [
     burstPerSecond: 5_000,
     maxQueryCost: 5_000,
     maxDepth: 16,
+    reservedConcurrency: 0,
     sla: '99.95% monthly availability; dedicated capacity; named support engineer, 1-hour response',
     features: ['Everything in Professional', 'Bulk queries', 'Replay-scale history', 'Custom limits per contract'],
     grants: [...PROFESSIONAL_GRANTS, GRANTS.riskBulk, GRANTS.riskReplayHistory],

@@ -15,6 +15,7 @@ const planChanges = z.object({
   burstPerSecond: limit.optional(),
   maxQueryCost: limit.optional(),
   maxDepth: z.number().int().min(1, 'maxDepth must be at least 1').max(50, 'maxDepth must be at most 50').optional(),
+  reservedConcurrency: z.number().int().min(0, 'reservedConcurrency must not be negative').max(10_000, 'reservedConcurrency must be at most 10000').optional(),
   sla: z.string().max(1000, 'sla must be at most 1000 characters').nullable().optional(),
   features: z.array(z.string().min(1).max(200)).max(50).optional(),
   grants: z
@@ -29,7 +30,7 @@ export function toPlan({ entitlements, ...row }: PlanRow): Plan {
   return { ...row, grants: Array.isArray(grants) ? grants.map(String) : [] };
 }
 
-export type PlanChanges = Partial<Pick<Plan, 'name' | 'monthlyPriceCents' | 'dailyQuota' | 'burstPerSecond' | 'maxQueryCost' | 'maxDepth' | 'sla' | 'features' | 'grants'>>;
+export type PlanChanges = Partial<Pick<Plan, 'name' | 'monthlyPriceCents' | 'dailyQuota' | 'burstPerSecond' | 'maxQueryCost' | 'maxDepth' | 'reservedConcurrency' | 'sla' | 'features' | 'grants'>>;
 
 /** The plan catalogue, cached in every process and refreshed on every process when an admin edits it. */
 export class PlanCatalog {

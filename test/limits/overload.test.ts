@@ -1,0 +1,204 @@
+import { connect, type Socket } from 'node:net';
+import WebSocket from 'ws';
+import { AdmissionControl, SHED_AT, type Admitted, type Priority } from '../../src/limits/overload';
+import { TollgraphError } from '../../src/errors';
+import { startTestGateway, type TestGateway } from '../support/harness';
+
+/** What `admit` answered: admitted, or the refusal's code, status, Retry-After and priority. */
+function outcome(control: AdmissionControl, priority: Priority, accountId?: string, reserved = 0): Admitted | string {
+  try {
+    return control.admit(priority, accountId, reserved);
+  } catch (error) {
+    if (!(error instanceof TollgraphError)) throw error;
+    const http = error.extensions.http as { status: number; headers: Map<string, string> };
+    return `${error.code} ${http.status} retry-after=${http.headers.get('retry-after')} ${String(error.extensions.priority)}`;
+  }
+}
+
+const admitted = (result: Admitted | string): result is Admitted => typeof result !== 'string';
+
+describe('admission under overload (the policy)', () => {
+  it('sheds the lowest tiers first as requests in flight rise, and admits again as they finish', () => {
+    const control = new AdmissionControl({ enabled: true, maxInFlight: 8, maxEventLoopDelayMs: 100 }, () => 0);
+    const held: Admitted[] = [];
+    const fill = (n: number) => {
+      for (let i = 0; i < n; i++) held.push(control.admit('ENTERPRISE'));
+    };
+    fill(3);
+    expect(admitted(outcome(control, 'ANONYMOUS'))).toBe(true); // 3/8 in flight before it: below one half
+    // 4 in flight: pressure 0.5.
+    expect(outcome(control, 'ANONYMOUS')).toBe('OVERLOADED 503 retry-after=1 ANONYMOUS');
+    expect(admitted(outcome(control, 'FREE'))).toBe(true); // now 5
+    fill(1); // 6: pressure 0.75
+    expect(outcome(control, 'FREE')).toBe('OVERLOADED 503 retry-after=1 FREE');
+    expect(admitted(outcome(control, 'PROFESSIONAL'))).toBe(true); // 7
+    fill(1); // 8: pressure 1
+    expect(outcome(control, 'PROFESSIONAL')).toBe('OVERLOADED 503 retry-after=1 PROFESSIONAL');
+    expect(admitted(outcome(control, 'ENTERPRISE'))).toBe(true); // never shed by pressure
+    expect(control.requestsInFlight).toBe(9);
+    for (const slot of held) slot.release();
+    expect(control.requestsInFlight).toBe(9 - held.length); // 4: pressure 0.5 again
+    expect(outcome(control, 'ANONYMOUS')).toBe('OVERLOADED 503 retry-after=1 ANONYMOUS');
+    expect(admitted(outcome(control, 'FREE'))).toBe(true);
+  });
+
+  it('sheds by event-loop delay the same way (CPU-heavy requests, few in flight)', () => {
+    let delay = 0;
+    const control = new AdmissionControl({ enabled: true, maxInFlight: 1000, maxEventLoopDelayMs: 100 }, () => delay);
+    const shedAt = (ms: number) => {
+      delay = ms;
+      return (['ANONYMOUS', 'FREE', 'PROFESSIONAL', 'ENTERPRISE'] as const).filter((priority) => !admitted(outcome(control, priority)));
+    };
+    expect(shedAt(10)).toEqual([]);
+    expect(shedAt(50)).toEqual(['ANONYMOUS']);
+    expect(shedAt(80)).toEqual(['ANONYMOUS', 'FREE']);
+    expect(shedAt(250)).toEqual(['ANONYMOUS', 'FREE', 'PROFESSIONAL']);
+    expect(SHED_AT.ENTERPRISE).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('honours reserved concurrency: the account always gets its slots, and the others share what remains', () => {
+    const control = new AdmissionControl({ enabled: true, maxInFlight: 10, maxEventLoopDelayMs: 100 }, () => 0);
+    // Until the process knows of the reservation, FREE is shed at 7.5 of 10 in flight.
+    const a = control.admit('PROFESSIONAL', 'account-a', 4); // the reservation is now known: shared capacity 6
+    for (let i = 0; i < 4; i++) control.admit('FREE', 'account-f');
+    // 4 of 6 shared in use: 0.67 (the reserved request does not count against the shared capacity).
+    expect(admitted(outcome(control, 'FREE', 'account-f'))).toBe(true); // 5 of 6
+    expect(outcome(control, 'FREE', 'account-f')).toBe('OVERLOADED 503 retry-after=1 FREE');
+    control.admit('PROFESSIONAL', 'account-p');
+    expect(outcome(control, 'PROFESSIONAL', 'account-p')).toBe('OVERLOADED 503 retry-after=1 PROFESSIONAL'); // shared capacity full
+    // The reserved account still gets its remaining 3 slots, then is shed like its tier.
+    for (let i = 0; i < 3; i++) expect(admitted(outcome(control, 'PROFESSIONAL', 'account-a', 4))).toBe(true);
+    expect(outcome(control, 'PROFESSIONAL', 'account-a', 4)).toBe('OVERLOADED 503 retry-after=1 PROFESSIONAL');
+    a.release();
+    expect(admitted(outcome(control, 'PROFESSIONAL', 'account-a', 4))).toBe(true);
+    // A lowered reservation applies from the account's next request: the shared capacity grows
+    // back to 8, of which 6 are in use (0.75: FREE is shed, PROFESSIONAL admitted).
+    expect(admitted(outcome(control, 'PROFESSIONAL', 'account-a', 2))).toBe(true);
+    expect(outcome(control, 'FREE', 'account-f')).toBe('OVERLOADED 503 retry-after=1 FREE');
+  });
+
+  it('admits everything when shedding is off (and a slot is released once however often)', () => {
+    const control = new AdmissionControl({ enabled: false, maxInFlight: 1, maxEventLoopDelayMs: 1 }, () => 1000);
+    const slots = [control.admit('ANONYMOUS'), control.admit('FREE'), control.admit('FREE')];
+    expect(control.requestsInFlight).toBe(3);
+    slots[0].release();
+    slots[0].release();
+    expect(control.requestsInFlight).toBe(2);
+  });
+});
+
+/** Blocks this process's event loop, as a burst of CPU-heavy requests would. */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+/** A raw HTTP/1.1 request on an open socket: written to the kernel now, read by the server on its next turn. */
+function rawRequest(socket: Socket, key: string | undefined, query: string): Promise<{ status: number; retryAfter?: string; body: any }> {
+  const body = JSON.stringify({ query });
+  const head = [`POST /graphql HTTP/1.1`, 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', ...(key ? [`Authorization: Bearer ${key}`] : [])];
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk));
+  const done = new Promise<{ status: number; retryAfter?: string; body: any }>((resolve) =>
+    socket.on('close', () => {
+      const [headText, ...rest] = received.split('\r\n\r\n');
+      const status = Number(headText.split(' ')[1]);
+      const retryAfter = /\r\nretry-after: (\S+)/i.exec(headText)?.[1];
+      const text = rest.join('\r\n\r\n');
+      // Chunked or not, the JSON is the text between the first { and the last }.
+      resolve({ status, retryAfter, body: JSON.parse(text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)) });
+    }),
+  );
+  socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
+  return done;
+}
+
+const opened = (url: string) =>
+  new Promise<Socket>((resolve, reject) => {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname, () => resolve(socket));
+    socket.once('error', reject);
+  });
+
+describe('admission under overload (a gateway on the real services)', () => {
+  let gateway: TestGateway;
+  const keys: Partial<Record<Priority | 'RESERVED', { key: string; accountId: string }>> = {};
+  /** Costs exactly 1 (a billable call). */
+  const ownAccount = (plan: keyof typeof keys) => `{ account(id: "${keys[plan]!.accountId}") { id } }`;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    // A PROFESSIONAL account with 2 requests in flight reserved in each process (an admin override).
+    keys.RESERVED = await gateway.newKey({ plan: 'PROFESSIONAL' });
+    await gateway.services.accounts.setOverrides(keys.RESERVED.accountId, { reservedConcurrency: 2 }, { type: 'system:test' });
+    for (const plan of ['FREE', 'PROFESSIONAL', 'ENTERPRISE', 'RESERVED'] as const) {
+      keys[plan] ??= await gateway.newKey({ plan: plan === 'RESERVED' ? 'PROFESSIONAL' : plan });
+      // Verified once, so the stalled requests find it in the process's cache.
+      expect((await gateway.query(ownAccount(plan), { key: keys[plan]!.key })).status).toBe(200);
+    }
+  });
+  afterAll(() => gateway?.stop());
+
+  const usageOf = (accountId: string) => gateway.services.db.prisma.usageRecord.count({ where: { accountId } });
+
+  it('after a stall of the event loop, sheds anonymous, FREE and PROFESSIONAL requests (503 OVERLOADED, Retry-After, uncharged) and serves ENTERPRISE', async () => {
+    const usageBefore = { FREE: await usageOf(keys.FREE!.accountId), PROFESSIONAL: await usageOf(keys.PROFESSIONAL!.accountId), ENTERPRISE: await usageOf(keys.ENTERPRISE!.accountId) };
+    const sockets = await Promise.all([0, 1, 2, 3, 4].map(() => opened(gateway.url)));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the server has accepted them
+    const answers = Promise.all([
+      rawRequest(sockets[0], undefined, '{ health { status } }'),
+      rawRequest(sockets[1], keys.FREE!.key, ownAccount('FREE')),
+      rawRequest(sockets[2], keys.PROFESSIONAL!.key, ownAccount('PROFESSIONAL')),
+      rawRequest(sockets[3], keys.ENTERPRISE!.key, ownAccount('ENTERPRISE')),
+      rawRequest(sockets[4], keys.RESERVED!.key, ownAccount('RESERVED')),
+    ]);
+    stall(1_000);
+    const [anonymous, free, professional, enterprise, reserved] = await answers;
+
+    for (const [answer, priority] of [[anonymous, 'ANONYMOUS'], [free, 'FREE'], [professional, 'PROFESSIONAL']] as const) {
+      expect(answer.status).toBe(503);
+      expect(answer.retryAfter).toBe('1');
+      expect(answer.body.errors[0].extensions).toMatchObject({ code: 'OVERLOADED', priority, retryAfterSeconds: 1 });
+    }
+    expect(enterprise.status).toBe(200);
+    expect(enterprise.body.data.account.id).toBe(keys.ENTERPRISE!.accountId);
+    // Its reserved concurrency serves the PROFESSIONAL account whose tier is shed.
+    expect(reserved.status).toBe(200);
+
+    // Shed requests were never charged; the served one was.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await usageOf(keys.FREE!.accountId)).toBe(usageBefore.FREE);
+    expect(await usageOf(keys.PROFESSIONAL!.accountId)).toBe(usageBefore.PROFESSIONAL);
+    expect(await usageOf(keys.ENTERPRISE!.accountId)).toBe(usageBefore.ENTERPRISE + 1);
+
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    for (const priority of ['ANONYMOUS', 'FREE', 'PROFESSIONAL']) expect(metrics).toMatch(new RegExp(`tollgraph_overload_shed_total\\{priority="${priority}"\\} [1-9]`));
+
+    // Once the stall is over, everyone is served again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await gateway.query(ownAccount('FREE'), { key: keys.FREE!.key })).status).toBe(200);
+    expect((await gateway.query('{ health { status } }')).status).toBe(200);
+  });
+
+  it('sheds a live feed starting under overload over the WebSocket, by the same policy', async () => {
+    const socket = new WebSocket(`${gateway.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const messages: any[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${keys.FREE!.key}` } }));
+    await new Promise<void>((resolve) => {
+      const wait = () => (messages.some((m) => m.type === 'connection_ack') ? resolve() : setTimeout(wait, 10));
+      wait();
+    });
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { riskScoreUpdated { customerId band } }' } }));
+    stall(1_000);
+    await new Promise<void>((resolve) => {
+      const wait = () => (messages.some((m) => m.id === '1') ? resolve() : setTimeout(wait, 10));
+      wait();
+    });
+    socket.close();
+    const answer = messages.find((m) => m.id === '1');
+    expect(answer.type).toBe('error');
+    expect(answer.payload[0].extensions).toMatchObject({ code: 'OVERLOADED', priority: 'FREE' });
+  });
+});
