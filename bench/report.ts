@@ -5,7 +5,8 @@ import type { Machine } from './machine';
 import type { MeteringResult } from './metering';
 import type { OpenLoopResult } from './lib/load';
 import type { Expected, LatencySummary, RefusalRun, RefusalsResult } from './refusals';
-import { figure, fmt, pct, type Figure } from './lib/stats';
+import type { OverloadResult, Policy } from './overload';
+import { figure, fmt, median, pct, type Figure } from './lib/stats';
 
 export interface BenchResults {
   startedAt: string;
@@ -17,10 +18,12 @@ export interface BenchResults {
   freshness: FreshnessResult;
   metering: MeteringResult;
   refusals: RefusalsResult;
+  /** Absent in reports written before section 7 existed. */
+  overload?: OverloadResult;
 }
 
 /** The sections every report has (the smoke test checks each is there, with numbers). */
-export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## What was optimised'] as const;
+export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## 7. Overload: plan-aware shedding', '## What was optimised'] as const;
 
 const MISSION_RATE = 500_000;
 /** Issue 14: server CPU per refused document, at most (ms). */
@@ -72,6 +75,7 @@ Written by \`npm run bench\`${r.smoke ? ' **--smoke** (a few seconds each: prove
 | ledger records/s, group commit / one insert per request | — | ${fmt(r.metering.speedup.median, 1)}× (${fmt(group.rate.median)} vs ${fmt(single.rate.median)} records/s) | |
 | server CPU per refusal, costliest attack (${costliest.name}) | ≤ ${REFUSAL_GOAL_MS} ms | ${ms(costliest.cpuMsPerRequest, 2)}; ${fmt(unexpected)} of ${fmt(refused)} answers not the expected status | ${unexpected ? '**not judged** (section 6)' : verdict(costliest.cpuMsPerRequest <= REFUSAL_GOAL_MS)} |
 | /healthz p99 during refusal bursts, worst (${slowestHealthz.name}) / idle | — | ${ms(slowestHealthz.healthz.p99Ms, 1)} / ${ms(refusals.idle.healthz.p99Ms, 1)} | |
+${r.overload ? overloadSummary(r.overload) : ''}
 
 Every ratio is measured within one run against its baseline (same machine, same minute); the
 absolute figures are for reference only: this machine has 2 cores shared by the load generator,
@@ -405,9 +409,70 @@ COPY for large batches; fewer indexes on \`usage_records\`; \`synchronous_commit
 set here (see Machine).`);
 
   out.push(renderRefusals(refusals));
+  if (r.overload) out.push(renderOverload(r.overload));
 
   out.push(OPTIMISED);
   return `${out.join('\n\n')}\n`;
+}
+
+/** ENTERPRISE p99 under attack over its p99 alone, per run, for one policy. */
+function overloadRatios(result: OverloadResult, policy: Policy): number[] {
+  return result.runs.filter((run) => run.policy === policy).map((run) => run.loaded.p99Ms / run.unloaded.p99Ms);
+}
+
+function overloadSummary(result: OverloadResult): string {
+  const [off, defaults, tight] = (['off', 'defaults', 'tight'] as const).map((policy) => median(overloadRatios(result, policy)));
+  const failures = result.runs.filter((run) => run.policy === 'tight').reduce((sum, run) => sum + run.loaded.failures, 0);
+  return `| ENTERPRISE p99 under 2× overload / alone: tight thresholds (defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(tight, 1)}× (${fmt(defaults, 1)}×; ${fmt(off, 1)}×); ${fmt(failures)} failed | ${verdict(tight <= 2 && failures === 0)} |`;
+}
+
+function renderOverload(result: OverloadResult): string {
+  const shed = (r: OpenLoopResult) => pct((r.failureKinds['HTTP 503'] ?? 0) / r.samples, 0);
+  const rows = result.runs.map((run) => [
+    run.policy,
+    String(run.run),
+    `${fmt(run.capacity.free)} / ${fmt(run.capacity.anonymous)}`,
+    `${fmt(run.unloaded.p50Ms, 1)} / ${fmt(run.unloaded.p99Ms, 1)}`,
+    `${fmt(run.loaded.p50Ms, 1)} / ${fmt(run.loaded.p99Ms, 1)}`,
+    `${fmt(run.loaded.p99Ms / run.unloaded.p99Ms, 1)}×`,
+    fmt(run.loaded.failures),
+    `${fmt(run.free.achievedRate)} (${shed(run.free)})`,
+    `${fmt(run.anonymous.achievedRate)} (${shed(run.anonymous)})`,
+  ]);
+  const ratios = (policy: Policy) => {
+    const runs = overloadRatios(result, policy);
+    return `**${fmt(median(runs), 1)}×** (runs: ${runs.map((x) => fmt(x, 1)).join(' / ')})`;
+  };
+  const tightFailures = result.runs.filter((run) => run.policy === 'tight').reduce((sum, run) => sum + run.loaded.failures, 0);
+  return `## 7. Overload: plan-aware shedding
+
+One full gateway process, in three settings: shedding off (\`OVERLOAD_SHEDDING=false\`), on with the
+defaults (pressure 1 at a 50 ms event-loop delay or 512 requests in flight), and on with tight
+thresholds (10 ms, 64 in flight: a latency-sensitive deployment).
+An ENTERPRISE client asks \`riskScore\` at ${fmt(result.enterpriseRate)} req/s (open loop: latency from when each request was
+due) for ${fmt(result.seconds)} s alone, then for ${fmt(result.seconds)} s beside two attacking loads from processes of their
+own: FREE \`riskScore\` (band only; the FREE accounts' own rate limits lifted, as many sign-ups would add up
+to) and anonymous introspection (\`getIntrospectionQuery()\`, per-address limits lifted, as many
+addresses would), each offered at ${fmt(result.attackFactor)}× what the gateway serves of it alone (capacity: a closed
+loop of 32 and 8 connections on the gateway without the policy), so twice the gateway's capacity in all.
+Each run on a fresh gateway.
+
+${table(['shedding', 'run', 'capacity FREE / introspection req/s', 'ENTERPRISE alone p50 / p99 ms', 'under attack p50 / p99 ms', 'p99 ratio', 'failed', 'FREE answered/s (shed)', 'anonymous answered/s (shed)'], rows)}
+
+ENTERPRISE p99 under attack over its p99 alone, median: tight ${ratios('tight')}, defaults ${ratios('defaults')},
+shedding off ${ratios('off')}. Target ≤ 2× with 0 failures (tight): ${verdict(median(overloadRatios(result, 'tight')) <= 2 && tightFailures === 0)}.
+
+**What limits it.** The attacking clients run at the lowest CPU priority (attackers are on other
+machines; here they share the two cores). With tight thresholds the process sheds a large share of
+the FREE load and nearly all the anonymous one and keeps its event-loop delay near 10 ms on
+average; an ENTERPRISE request still waits behind whatever the process has read in the same turn
+of its event loop (each ready connection's request line, headers and key check: the least an HTTP
+server must read to learn the caller's plan) and behind the FREE requests it admitted. The
+defaults (50 ms, 512 in flight) act only when the process is far gone: they stop the collapse into
+seconds of queueing, not the added latency. **What would hold 2×:** the ENTERPRISE traffic off the
+attacked process (dedicated capacity: a pool of gateway processes for an account's keys, issue
+22's next step), or a priority queue inside the process that lets ENTERPRISE requests overtake
+admitted lower-tier work (after CoDel and adaptive LIFO queues).`;
 }
 
 function renderRefusals(ref: RefusalsResult): string {

@@ -6,7 +6,7 @@
  *   npm run bench -- --smoke          a few seconds each (CI proves they still work)
  *   npm run bench -- --out FILE       write the report elsewhere (raw figures: FILE.json; default bench/results.json)
  *   npm run bench -- --profile        also write CPU profiles of every server and consumer to bench/.profiles/
- *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering, refusals) while working on
+ *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering, refusals, overload) while working on
  *                                     one; prints their raw figures and writes no report
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { ingestionBenchmark } from './ingestion';
 import { ensureServices, ROOT } from './lib/common';
 import { describeMachine } from './machine';
 import { meteringBenchmark } from './metering';
+import { overloadBenchmark } from './overload';
 import { refusalsBenchmark } from './refusals';
 import { renderReport, type BenchResults } from './report';
 
@@ -29,7 +30,7 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering', 'refusals'] as const;
+const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering', 'refusals', 'overload'] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
 
 function parseOnly(list: string): BenchName[] {
@@ -70,6 +71,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
     freshness: () => freshnessBenchmark(ctx),
     metering: () => meteringBenchmark(ctx),
     refusals: () => refusalsBenchmark(ctx),
+    overload: () => overloadBenchmark(ctx),
   };
   if (options.only) {
     const partial: Record<string, unknown> = {};
@@ -90,8 +92,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
   const metering = (await runs.metering()) as BenchResults['metering'];
   log('6. refusals before execution');
   const refusals = (await runs.refusals()) as BenchResults['refusals'];
+  log('7. overload');
+  const overload = (await runs.overload()) as BenchResults['overload'];
 
-  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering, refusals };
+  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering, refusals, overload };
   writeFileSync(options.out, renderReport(results));
   // The raw figures beside the report (bench/results.json for BENCHMARKS.md).
   const json = options.out === join(ROOT, 'BENCHMARKS.md') ? join(ROOT, 'bench', 'results.json') : `${options.out.replace(/\.md$/, '')}.json`;

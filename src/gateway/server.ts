@@ -18,6 +18,7 @@ import { requestLogger, requestLogging } from '../ops/request-log';
 import { portalRoutes } from '../portal/static';
 import { stripeWebhookRoute } from '../billing/webhooks/route';
 import { formatError } from './plugins/errors';
+import { introspectionCachePlugin } from './plugins/introspection-cache';
 import { metricsPlugin } from './plugins/metrics';
 import { buildGatewaySchema } from './schema';
 import { websocketServer } from './websocket';
@@ -48,10 +49,11 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // Grace periods of past_due subscriptions that run out between Stripe events.
   const stopGraceChecks = services.stripeWebhooks.startGraceChecks(config.BILLING_GRACE_CHECK_INTERVAL_MS);
 
-  const eventLoopDelay = new EventLoopDelay();
+  // Sampled from when the gateway listens: building the schema and starting Apollo are not overload.
+  let eventLoopDelay: EventLoopDelay | undefined;
   const admission: AdmissionControl = new AdmissionControl(
     { enabled: config.OVERLOAD_SHEDDING, maxInFlight: config.OVERLOAD_MAX_IN_FLIGHT, maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS },
-    () => eventLoopDelay.current(),
+    () => eventLoopDelay?.current() ?? 0,
     overloadMetrics(metrics.registry, () => admission.pressure()),
   );
 
@@ -75,6 +77,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
       metricsPlugin(metrics),
       { serverWillStart: async () => ({ drainServer: async () => void (await graphqlWs.dispose()) }) },
       guardPlugin(),
+      introspectionCachePlugin(),
     ],
   });
   await apollo.start();
@@ -116,13 +119,14 @@ export async function createGateway(services: Services): Promise<Gateway> {
         httpServer.once('error', reject);
         httpServer.listen(config.PORT, config.HOST, () => {
           httpServer.off('error', reject);
+          eventLoopDelay ??= new EventLoopDelay();
           const { address, port } = httpServer.address() as AddressInfo;
           resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`);
         });
       }),
     stop: async () => {
       draining = true;
-      eventLoopDelay.stop();
+      eventLoopDelay?.stop();
       await stopGraceChecks();
       await apollo.stop();
     },

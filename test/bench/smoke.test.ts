@@ -45,6 +45,12 @@ describe('benchmarks (smoke)', () => {
     expect(results.freshness.runs.every((run: { p50Ms: number; samples: number }) => positive(run.samples) && Number.isFinite(run.p50Ms))).toBe(true);
     expect(results.metering.modes.every((mode: { rate: { median: number } }) => positive(mode.rate.median))).toBe(true);
     // Every attack answered (what it answered is reported, not asserted: the report says when it is not the expected status).
+    // Shedding on and off, each with the ENTERPRISE load measured alone and beside the attack.
+    expect(results.overload.runs.map((run: { policy: string; unloaded: { samples: number }; loaded: { samples: number } }) => [run.policy, positive(run.unloaded.samples) && positive(run.loaded.samples)])).toEqual([
+      ['off', true],
+      ['defaults', true],
+      ['tight', true],
+    ]);
     expect(results.refusals.attacks.every((attack: { requests: number; wall: { failures: number } }) => positive(attack.requests) && attack.wall.failures === 0)).toBe(true);
   }, 600_000);
 });
