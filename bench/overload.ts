@@ -14,14 +14,16 @@ const ATTACK_CONNECTIONS = 64;
 const LIFTED = String(2_000_000_000);
 
 /**
- * The settings compared: shedding off, on with the defaults, and on with thresholds for a
+ * The settings compared: shedding off, on with the defaults, on with thresholds for a
  * latency-sensitive deployment (a pressure that reaches 1 at 10 ms of event-loop delay or 64
- * requests in flight).
+ * requests in flight), and dedicated capacity (the ENTERPRISE account served by a gateway process
+ * of its own, DEDICATED_ACCOUNTS; the attack on the shared one, with the defaults).
  */
 export const POLICIES = {
   off: { OVERLOAD_SHEDDING: 'false' },
   defaults: { OVERLOAD_SHEDDING: 'true' },
   tight: { OVERLOAD_SHEDDING: 'true', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '10', OVERLOAD_MAX_IN_FLIGHT: '64' },
+  dedicated: { OVERLOAD_SHEDDING: 'true' },
 } as const;
 export type Policy = keyof typeof POLICIES;
 
@@ -78,10 +80,10 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
       freeKeys.push((await world.services.keys.create({ accountId: account.id, name: 'bench', role: 'SUBSCRIBER' }, { type: 'system:bench' })).secret);
     }
 
-    const start = async (policy: Policy): Promise<Gateway> => {
+    const start = async (policy: Policy, extra: Record<string, string> = {}): Promise<Gateway> => {
       const child = forkChild('gateway', {
-        name: `gateway-overload-${policy}`,
-        env: { ...world.env, BENCH_MODE: 'full', PORT: String(await freePort()), ...POLICIES[policy], ANONYMOUS_REQUESTS_PER_MINUTE: LIFTED, AUTH_FAILURES_PER_MINUTE: LIFTED },
+        name: `gateway-overload-${policy}${extra.DEDICATED_ACCOUNTS ? '-pool' : ''}`,
+        env: { ...world.env, BENCH_MODE: 'full', PORT: String(await freePort()), ...POLICIES[policy], ...extra, ANONYMOUS_REQUESTS_PER_MINUTE: LIFTED, AUTH_FAILURES_PER_MINUTE: LIFTED },
         profileDir: ctx.profileDir,
       });
       const gateway = { child, url: (await child.next<{ type: 'ready'; url: string }>('ready')).url };
@@ -95,7 +97,8 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
       let capacity = { free: 0, anonymous: 0 };
       for (const policy of Object.keys(POLICIES) as Policy[]) {
         const gateway = await start(policy);
-        const enterprise: GraphqlLoad = { url: gateway.url, headers: { authorization: `Bearer ${world.apiKey}` }, bodies: bodies(ENTERPRISE_QUERY) };
+        const pool = policy === 'dedicated' ? await start(policy, { DEDICATED_ACCOUNTS: world.accountId }) : gateway;
+        const enterprise: GraphqlLoad = { url: pool.url, headers: { authorization: `Bearer ${world.apiKey}` }, bodies: bodies(ENTERPRISE_QUERY) };
         const free: GraphqlLoad = { url: gateway.url, headers: { authorization: `Bearer ${freeKeys[run % freeKeys.length]}` }, bodies: bodies(FREE_QUERY) };
         const anonymous: GraphqlLoad = { url: gateway.url, headers: {}, bodies: [JSON.stringify({ query: getIntrospectionQuery() })] };
         for (const [load, body] of [[enterprise, enterprise.bodies[0]], [free, free.bodies[0]], [anonymous, anonymous.bodies[0]]] as const) {
@@ -138,6 +141,7 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
             `FREE ${shedShare(freeResult.result)}, anonymous ${shedShare(anonymousResult.result)}`,
         );
         await gateway.child.stop();
+        await pool.child.stop();
       }
     }
     return { enterpriseRate: ENTERPRISE_RATE, attackFactor: ATTACK_FACTOR, seconds, runs };

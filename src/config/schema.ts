@@ -45,6 +45,13 @@ const brokerList = z
   })
   .transform((value) => value.split(',').map((broker) => broker.trim()));
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const accountIds = z
+  .string()
+  .trim()
+  .refine((value) => value.split(',').every((id) => UUID.test(id.trim())), { error: 'a comma-separated list of account ids (UUIDs)' })
+  .transform((value) => value.split(',').map((id) => id.trim().toLowerCase()));
+
 const boolean = z
   .enum(['true', 'false', '1', '0'], { error: 'true or false' })
   .transform((value) => value === 'true' || value === '1');
@@ -80,6 +87,7 @@ export const configSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: positiveInt('failed authentications per client address per minute').default(30),
   ANONYMOUS_REQUESTS_PER_MINUTE: positiveInt('requests without a key per client address per minute').default(600),
   OVERLOAD_SHEDDING: boolean.default(true),
+  DEDICATED_ACCOUNTS: optional(accountIds),
   OVERLOAD_MAX_IN_FLIGHT: positiveInt('requests in flight per gateway process').default(512),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: positiveInt('milliseconds').default(50),
   METERING_FLUSH_MS: positiveInt('milliseconds').default(5),

@@ -51,6 +51,7 @@ export const clientIpOf = (req: Request): string =>
  */
 export function callerBeforeBody(services: Services): RequestHandler {
   const { abuse, keys, accounts } = services;
+  const dedicated = services.config.DEDICATED_ACCOUNTS ? new Set(services.config.DEDICATED_ACCOUNTS) : undefined;
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const inUrl = credentialParams(req.originalUrl);
@@ -67,6 +68,8 @@ export function callerBeforeBody(services: Services): RequestHandler {
         await abuse.authenticationFailed(clientIp);
         throw unauthenticated();
       }
+      const elsewhere = dedicatedRefusal(dedicated, auth);
+      if (elsewhere) throw elsewhere;
       if (!auth.viewer) await abuse.anonymousRequest(clientIp);
       res.locals.auth = auth;
       next();
@@ -74,6 +77,16 @@ export function callerBeforeBody(services: Services): RequestHandler {
       next(error);
     }
   };
+}
+
+/**
+ * Dedicated capacity (DEDICATED_ACCOUNTS): a process that serves only some accounts refuses every
+ * other caller, keyed or not, before the body is read, so no other tenant's load can reach it
+ * however it is routed. Returns the refusal, or undefined when the caller may be served here.
+ */
+export function dedicatedRefusal(dedicated: ReadonlySet<string> | undefined, auth: AuthState): TollgraphError | undefined {
+  if (!dedicated || (auth.viewer && dedicated.has(auth.viewer.access.account.id))) return undefined;
+  return new TollgraphError('FORBIDDEN', 'This gateway serves dedicated capacity for other accounts; send your requests to the shared endpoint.', { extensions: { reason: 'DEDICATED_CAPACITY' } });
 }
 
 /**

@@ -12,7 +12,7 @@ import type { AdmissionControl } from '../limits/overload';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { GuardedOperation } from './guard';
-import { keyInUrlError, MAX_BODY_BYTES } from './http';
+import { dedicatedRefusal, keyInUrlError, MAX_BODY_BYTES } from './http';
 
 /** Live feeds one connection may hold open at once. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 20;
@@ -46,6 +46,7 @@ function prepareDocument(schema: GraphQLSchema, query: string): DocumentNode | r
  */
 export function websocketServer(httpServer: Server, schema: GraphQLSchema, services: Services, admission: AdmissionControl) {
   const { abuse, keys, accounts, logger } = services;
+  const dedicated = services.config.DEDICATED_ACCOUNTS ? new Set(services.config.DEDICATED_ACCOUNTS) : undefined;
   const sockets = new WebSocketServer({
     server: httpServer,
     path: '/graphql',
@@ -79,6 +80,8 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
         });
         if (auth?.refused) await abuse.authenticationFailed(clientIp).catch(() => undefined);
         if (!auth?.viewer) return false;
+        // Another tenant's connection has no place on a dedicated pool (the socket closes with 4403).
+        if (dedicatedRefusal(dedicated, auth)) return false;
         Object.assign(ctx.extra, { auth, reauthenticate });
         return true;
       },

@@ -50,6 +50,7 @@ describe('benchmarks (smoke)', () => {
       ['off', true],
       ['defaults', true],
       ['tight', true],
+      ['dedicated', true],
     ]);
     expect(results.refusals.attacks.every((attack: { requests: number; wall: { failures: number } }) => positive(attack.requests) && attack.wall.failures === 0)).toBe(true);
   }, 600_000);
