@@ -34,36 +34,40 @@ interface Reservation {
   inFlight: number;
 }
 
-/** How often the event loop's delay is sampled, and each sample's weight in the average. */
+/** How often the event loop's delay is sampled, and how many samples make the estimate. */
 const SAMPLE_MS = 20;
-const WEIGHT = 0.2;
+const WINDOW = 5;
 
 /**
  * Event-loop delay, the saturation signal that covers CPU-heavy requests (a queued request waits
- * about this long before the process even reads it): a timer's lateness, sampled every SAMPLE_MS,
- * as a moving average (time constant about 100 ms). Saturated, every sample is late and the
- * average climbs to the delay; a single pause (a garbage collection, a large synchronous task)
- * moves it by a fifth of its length and is forgotten within a few samples.
+ * about this long before the process even reads it): a timer's lateness, sampled every
+ * SAMPLE_MS, as the median of the last WINDOW samples (about 100 ms). Saturated, every sample is
+ * late and the median is the delay; a single pause (a garbage collection, a large synchronous
+ * task such as loading a WebAssembly module) is one late sample and does not move it.
  */
 export class EventLoopDelay {
-  private estimate = 0;
+  private readonly samples = new Float64Array(WINDOW);
+  private next = 0;
   private expected = performance.now() + SAMPLE_MS;
   private readonly timer: NodeJS.Timeout;
 
   constructor() {
     this.timer = setInterval(() => {
       const now = performance.now();
-      const late = Math.max(0, now - this.expected);
+      this.samples[this.next] = Math.max(0, now - this.expected);
+      this.next = (this.next + 1) % WINDOW;
       this.expected = now + SAMPLE_MS;
-      this.estimate += WEIGHT * (late - this.estimate);
     }, SAMPLE_MS);
     this.timer.unref();
   }
 
-  /** Milliseconds: the average as the next sample would make it (a stall under way counts already). */
+  /** Milliseconds: the median of the window, a stall under way (the timer overdue) counting as its newest sample. */
   current(): number {
-    const late = performance.now() - this.expected;
-    return late > this.estimate ? this.estimate + WEIGHT * (late - this.estimate) : this.estimate;
+    const window = Float64Array.from(this.samples);
+    const overdue = performance.now() - this.expected;
+    if (overdue > 0) window[this.next] = overdue;
+    window.sort();
+    return window[WINDOW >> 1];
   }
 
   stop(): void {

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { AdmissionControl, SHED_AT, type Admitted, type Priority } from '../../src/limits/overload';
+import { AdmissionControl, EventLoopDelay, SHED_AT, type Admitted, type Priority } from '../../src/limits/overload';
 import { TollgraphError } from '../../src/errors';
 import { startTestGateway, type TestGateway } from '../support/harness';
 
@@ -87,11 +87,37 @@ describe('admission under overload (the policy)', () => {
   });
 });
 
-/** Blocks this process's event loop, as a burst of CPU-heavy requests would. */
+/** Blocks this process's event loop for `ms`. */
 function stall(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until);
 }
+
+/** Long tasks back to back, each followed by one turn of the event loop: a saturated process, as a flood of CPU-heavy requests makes it. */
+async function saturate(tasks: number, ms: number): Promise<void> {
+  for (let i = 0; i < tasks; i++) {
+    stall(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('event-loop delay (the saturation signal)', () => {
+  it('ignores a single pause and reports a sustained delay', async () => {
+    const delay = new EventLoopDelay();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      stall(300); // one pause: a garbage collection, a WebAssembly module loading
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(delay.current()).toBeLessThan(20);
+      await saturate(6, 100);
+      expect(delay.current()).toBeGreaterThanOrEqual(60);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(delay.current()).toBeLessThan(20);
+    } finally {
+      delay.stop();
+    }
+  });
+});
 
 /** A raw HTTP/1.1 request on an open socket: written to the kernel now, read by the server on its next turn. */
 function rawRequest(socket: Socket, key: string | undefined, query: string): Promise<{ status: number; retryAfter?: string; body: any }> {
@@ -141,10 +167,11 @@ describe('admission under overload (a gateway on the real services)', () => {
 
   const usageOf = (accountId: string) => gateway.services.db.prisma.usageRecord.count({ where: { accountId } });
 
-  it('after a stall of the event loop, sheds anonymous, FREE and PROFESSIONAL requests (503 OVERLOADED, Retry-After, uncharged) and serves ENTERPRISE', async () => {
+  it('while the event loop is saturated, sheds anonymous, FREE and PROFESSIONAL requests (503 OVERLOADED, Retry-After, uncharged) and serves ENTERPRISE', async () => {
     const usageBefore = { FREE: await usageOf(keys.FREE!.accountId), PROFESSIONAL: await usageOf(keys.PROFESSIONAL!.accountId), ENTERPRISE: await usageOf(keys.ENTERPRISE!.accountId) };
     const sockets = await Promise.all([0, 1, 2, 3, 4].map(() => opened(gateway.url)));
     await new Promise((resolve) => setTimeout(resolve, 50)); // the server has accepted them
+    await saturate(4, 250);
     const answers = Promise.all([
       rawRequest(sockets[0], undefined, '{ health { status } }'),
       rawRequest(sockets[1], keys.FREE!.key, ownAccount('FREE')),
@@ -152,7 +179,7 @@ describe('admission under overload (a gateway on the real services)', () => {
       rawRequest(sockets[3], keys.ENTERPRISE!.key, ownAccount('ENTERPRISE')),
       rawRequest(sockets[4], keys.RESERVED!.key, ownAccount('RESERVED')),
     ]);
-    stall(1_000);
+    stall(250);
     const [anonymous, free, professional, enterprise, reserved] = await answers;
 
     for (const [answer, priority] of [[anonymous, 'ANONYMOUS'], [free, 'FREE'], [professional, 'PROFESSIONAL']] as const) {
@@ -174,7 +201,7 @@ describe('admission under overload (a gateway on the real services)', () => {
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     for (const priority of ['ANONYMOUS', 'FREE', 'PROFESSIONAL']) expect(metrics).toMatch(new RegExp(`tollgraph_overload_shed_total\\{priority="${priority}"\\} [1-9]`));
 
-    // Once the stall is over, everyone is served again.
+    // Once the process is no longer saturated, everyone is served again.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await gateway.query(ownAccount('FREE'), { key: keys.FREE!.key })).status).toBe(200);
     expect((await gateway.query('{ health { status } }')).status).toBe(200);
@@ -190,8 +217,9 @@ describe('admission under overload (a gateway on the real services)', () => {
       const wait = () => (messages.some((m) => m.type === 'connection_ack') ? resolve() : setTimeout(wait, 10));
       wait();
     });
+    await saturate(4, 250);
     socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { riskScoreUpdated { customerId band } }' } }));
-    stall(1_000);
+    stall(250);
     await new Promise<void>((resolve) => {
       const wait = () => (messages.some((m) => m.id === '1') ? resolve() : setTimeout(wait, 10));
       wait();
