@@ -25,6 +25,8 @@ import { DataProductCatalog } from './catalog/service';
 import { memoryPubSub, redisPubSub, type PubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/client';
 import { RiskService } from './risk/service';
+import { SlaRecorder } from './sla/recorder';
+import { SlaService } from './sla/service';
 
 /**
  * Everything built once per process and passed through the request context: no resolver or
@@ -54,11 +56,16 @@ export interface Services {
   stripeWebhooks: StripeWebhooks;
   quotaAlerts: QuotaAlerts;
   abuse: AbuseGuard;
+  /** Service levels: every answered request counted per account (src/sla). */
+  sla: SlaService;
   /** Dependencies `/readyz` checks: exactly the configured ones. */
   readiness: DependencyCheck[];
   /** Closes clients in reverse order of opening. */
   close(): Promise<void>;
 }
+
+/** How often each process adds its SLA counts to the database. */
+const SLA_FLUSH_MS = 5_000;
 
 export async function buildServices(config: Config, logger: Logger): Promise<Services> {
   const closers: Array<() => Promise<unknown>> = [];
@@ -129,6 +136,8 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const stripe = createStripe(config);
   const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs: config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000 });
   const abuse = new AbuseGuard(limiters, config.AUTH_FAILURES_PER_MINUTE, config.ANONYMOUS_REQUESTS_PER_MINUTE);
+  const sla = new SlaService(db.prisma, new SlaRecorder(db.sql, logger, SLA_FLUSH_MS));
+  closers.push(() => sla.recorder.close());
 
   return {
     config,
@@ -149,6 +158,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     stripeWebhooks,
     quotaAlerts,
     abuse,
+    sla,
     readiness,
     close: async () => {
       for (const close of closers.reverse()) {

@@ -14,4 +14,6 @@ export interface GatewayContext {
   reauthenticate?: () => Promise<AuthState>;
   /** The caller's address, for limits on what has no account (failed auth, anonymous requests). */
   clientIp: string;
+  /** Tells the transport which operation (root fields) this request runs, for its SLA record. */
+  noteOperation?: (label: string) => void;
 }

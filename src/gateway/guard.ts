@@ -42,20 +42,31 @@ function tooComplex(message: string, extensions: Record<string, unknown>): Tollg
   return new TollgraphError('QUERY_TOO_COMPLEX', message, { extensions });
 }
 
-// The levels an operation's root fields require depend on the document alone (Apollo hands back
-// the same parsed document for a repeated query): worked out once per operation.
-const levelsByOperation = new WeakMap<OperationDefinitionNode, Set<AccessLevel>>();
+interface RootFacts {
+  /** The access levels its root fields require. */
+  levels: Set<AccessLevel>;
+  /** Its root fields, sorted and joined by "," (what the SLA records call the operation). */
+  label: string;
+}
 
-function accessLevels({ schema, document, operation }: OperationRequest): Set<AccessLevel> {
-  let levels = levelsByOperation.get(operation);
-  if (!levels) {
+// What an operation's root fields require depends on the document alone (Apollo hands back the
+// same parsed document for a repeated query): worked out once per operation.
+const factsByOperation = new WeakMap<OperationDefinitionNode, RootFacts>();
+
+function rootFacts({ schema, document, operation }: OperationRequest): RootFacts {
+  let facts = factsByOperation.get(operation);
+  if (!facts) {
     const root = schema.getRootType(operation.operation);
     const fields = root?.getFields() ?? {};
     const groups = collectFields([operation.selectionSet], { schema, fragments: fragmentsOf(document), variables: {} });
-    levels = new Set(groups.map(([node]) => (node.name.value.startsWith('__') ? 'public' : accessOf(fields[node.name.value]))));
-    levelsByOperation.set(operation, levels);
+    const names = groups.map(([node]) => node.name.value);
+    facts = {
+      levels: new Set(names.map((name) => (name.startsWith('__') ? 'public' : accessOf(fields[name])))),
+      label: [...new Set(names)].sort().join(','),
+    };
+    factsByOperation.set(operation, facts);
   }
-  return levels;
+  return facts;
 }
 
 /**
@@ -90,7 +101,8 @@ export class GuardedOperation {
 
     const { auth } = context;
     if (auth.refused) throw unauthenticated();
-    const levels = accessLevels(this.request);
+    const { levels, label } = rootFacts(this.request);
+    context.noteOperation?.(label);
     if ((levels.has('subscriber') || levels.has('admin')) && !auth.viewer) throw unauthenticated();
     if (levels.has('admin') && auth.viewer?.key.role !== 'ADMIN') throw adminRequired();
 

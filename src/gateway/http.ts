@@ -26,6 +26,8 @@ declare module 'express-serve-static-core' {
   interface Locals {
     /** Who is calling, decided before the body is read. */
     auth?: AuthState;
+    /** The operation's root fields (the guard's label), once known: the request's SLA record. */
+    operation?: string;
   }
 }
 

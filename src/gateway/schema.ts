@@ -13,9 +13,10 @@ import { RateLimitResolver } from '../limits/rate-limit.resolver';
 import { UsageResolver } from '../metering/usage.resolver';
 import { PlansResolver } from '../plans/plans.resolver';
 import { RiskResolver, SUBSCRIBE_ONLY } from '../risk/risk.resolver';
+import { SlaResolver } from '../sla/sla.resolver';
 
 /** Every domain's resolvers, composed into the one public schema. */
-const resolvers = [HealthResolver, PlansResolver, MeResolver, AccountsResolver, AccountKeysResolver, KeysResolver, AuditResolver, RateLimitResolver, UsageResolver, BillingResolver, BillingAdminResolver, StripeWebhooksResolver, MeSubscriptionResolver, DataProductsResolver, RiskResolver] as const;
+const resolvers = [HealthResolver, PlansResolver, MeResolver, AccountsResolver, AccountKeysResolver, KeysResolver, AuditResolver, RateLimitResolver, UsageResolver, BillingResolver, BillingAdminResolver, StripeWebhooksResolver, MeSubscriptionResolver, DataProductsResolver, RiskResolver, SlaResolver] as const;
 
 export function buildGatewaySchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers, validate: false, pubSub: SUBSCRIBE_ONLY, scalarsMap: [{ type: Date, scalar: DateTimeResolver }] });

@@ -43,6 +43,10 @@ export async function createGateway(services: Services): Promise<Gateway> {
     requestLogging(logger, (req, res, seconds) => {
       const { route, baseUrl } = req as express.Request;
       metrics.httpDuration.observe({ method: req.method, route: route?.path ?? baseUrl ?? 'unmatched', status: res.statusCode }, seconds);
+      // Every answered request of an account counts for its service level (src/sla).
+      const { locals } = res as express.Response;
+      const accountId = locals?.auth?.viewer?.access.account.id;
+      if (accountId && baseUrl === '/graphql') services.sla.recorder.record(accountId, locals.operation ?? '-', res.statusCode, seconds * 1000);
     }),
   );
 
@@ -101,6 +105,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
         services,
         clientIp: clientIpOf(req),
         auth: res.locals.auth ?? {},
+        noteOperation: (label) => (res.locals.operation = label),
       }),
     }),
   );
