@@ -36,6 +36,7 @@ const INVALID_PRODUCT = `{ slug: "Not A Slug", name: "", description: "", domain
 const TABLE: Record<Root, Record<string, Row>> = {
   Query: {
     account: { level: 'subscriber', operation: `{ account(id: "${NO_SUCH_ID}") { id } }` },
+    accountSlaReport: { level: 'admin', operation: `{ accountSlaReport(accountId: "${NO_SUCH_ID}", month: "2026-01") { requests } }` },
     accountUsage: { level: 'admin', operation: `{ accountUsage(accountId: "${NO_SUCH_ID}", ${DAY}) { costUnits } }` },
     accounts: { level: 'admin', operation: '{ accounts(first: 1) { nodes { id } } }' },
     auditLog: { level: 'admin', operation: '{ auditLog(first: 1) { nodes { id } } }' },
@@ -52,6 +53,7 @@ const TABLE: Record<Root, Record<string, Row>> = {
     riskHistory: { level: 'subscriber', grant: 'risk.history', operation: '{ riskHistory(customerId: "c-no-such", first: 1) { nodes { band } } }' },
     riskScore: { level: 'subscriber', operation: '{ riskScore(customerId: "c-no-such") { band } }' },
     riskScores: { level: 'subscriber', operation: '{ riskScores(customerIds: ["c-no-such"]) { band } }' },
+    slaReport: { level: 'subscriber', operation: '{ slaReport(month: "2026-01") { requests } }' },
     stripeEvents: { level: 'admin', operation: '{ stripeEvents(first: 1) { nodes { id } } }' },
     topRisks: { level: 'subscriber', operation: '{ topRisks(first: 1) { band } }' },
     transactionRisk: { level: 'subscriber', operation: `{ transactionRisk(eventId: "${NO_SUCH_ID}") { eventId } }` },
