@@ -4,6 +4,7 @@ import { stopTracing } from '../ops/tracing';
 import { reconcile } from './reconcile';
 import { METER_SETTING, setupStripe } from './setup';
 import { startBillingWorker } from './worker';
+import { issueSlaCredits, previousMonth } from '../sla/credits';
 
 function date(value: string, name: string): Date {
   const parsed = new Date(value);
@@ -45,9 +46,8 @@ export function registerBillingCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('billing')
-    .description('billing tasks')
+  const billing = program.command('billing').description('billing tasks');
+  billing
     .command('reconcile')
     .description('compare, per account, ledger units with units reported to Stripe and pending ones')
     .requiredOption('--from <time>', 'start (ISO date or date-time, inclusive)')
@@ -73,6 +73,19 @@ export function registerBillingCommands(program: Command): void {
           })),
         );
         if (rows.some((row) => row.difference !== 0)) process.exitCode = 3;
+      }),
+    );
+
+  billing
+    .command('sla-credits')
+    .description('issue the service credits of a finished month: accounts below their plan’s availability promise get its share of the price, once, on their Stripe balance')
+    .option('--month <YYYY-MM>', 'the UTC month (default: the previous one)')
+    .option('--json', 'print the credits as JSON')
+    .action((options: { month?: string; json?: boolean }) =>
+      withServices(async (services) => {
+        const month = options.month ?? previousMonth();
+        const credits = await issueSlaCredits({ prisma: services.db.prisma, plans: services.plans, sla: services.sla, logger: services.logger, stripe: services.stripe }, month);
+        output(options.json, credits, credits.map(({ accountId, availability, promised, amountCents, currency, stripeBalanceTransactionId }) => ({ month, accountId, availability, promised, amountCents, currency, stripe: stripeBalanceTransactionId })));
       }),
     );
 }

@@ -28,6 +28,10 @@ export interface PlanDefaults {
   maxDepth: number;
   reservedConcurrency: number;
   sla: string | null;
+  /** The monthly availability promised (0-1); null: no promise. */
+  slaAvailability: number | null;
+  /** Share of the monthly price credited for a month below the promise, in percent. */
+  slaCreditPercent: number;
   features: string[];
   grants: Grant[];
 }
@@ -47,6 +51,8 @@ export const DEFAULT_PLANS: readonly PlanDefaults[] = [
     maxDepth: 8,
     reservedConcurrency: 0,
     sla: null,
+    slaAvailability: null,
+    slaCreditPercent: 0,
     features: ['Risk band per customer', 'Data-product catalog', '1,000 cost units per day'],
     grants: FREE_GRANTS,
   },
@@ -60,6 +66,8 @@ export const DEFAULT_PLANS: readonly PlanDefaults[] = [
     maxDepth: 12,
     reservedConcurrency: 0,
     sla: '99.9% monthly availability; riskScore p99 under 150 ms; support answers within 4 business hours',
+    slaAvailability: 0.999,
+    slaCreditPercent: 10,
     features: ['Numeric scores and explaining factors', 'Score history', 'Live score subscriptions', '1,000,000 cost units per day'],
     grants: PROFESSIONAL_GRANTS,
   },
@@ -73,6 +81,8 @@ export const DEFAULT_PLANS: readonly PlanDefaults[] = [
     maxDepth: 16,
     reservedConcurrency: 0,
     sla: '99.95% monthly availability; dedicated capacity; named support engineer, 1-hour response',
+    slaAvailability: 0.9995,
+    slaCreditPercent: 25,
     features: ['Everything in Professional', 'Bulk queries', 'Replay-scale history', 'Custom limits per contract'],
     grants: [...PROFESSIONAL_GRANTS, GRANTS.riskBulk, GRANTS.riskReplayHistory],
   },

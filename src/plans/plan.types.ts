@@ -1,4 +1,4 @@
-import { Field, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PlanCode } from '../generated/prisma/enums';
 
 registerEnumType(PlanCode, { name: 'PlanCode', description: 'The plans a subscriber can be on' });
@@ -35,6 +35,12 @@ export class Plan {
   @Field(() => String, { nullable: true, description: 'Service level the plan promises' })
   sla!: string | null;
 
+  @Field(() => Float, { nullable: true, description: 'Monthly availability promised (0-1); a month below it earns a service credit' })
+  slaAvailability!: number | null;
+
+  @Field(() => Int, { description: 'Share of the monthly price credited for a month below the promise, in percent' })
+  slaCreditPercent!: number;
+
   @Field(() => [String])
   features!: string[];
 
@@ -67,6 +73,12 @@ export class UpdatePlanInput {
 
   @Field(() => String, { nullable: true })
   sla?: string;
+
+  @Field(() => Float, { nullable: true })
+  slaAvailability?: number;
+
+  @Field(() => Int, { nullable: true })
+  slaCreditPercent?: number;
 
   @Field(() => [String], { nullable: true })
   features?: string[];

@@ -17,6 +17,8 @@ const planChanges = z.object({
   maxDepth: z.number().int().min(1, 'maxDepth must be at least 1').max(50, 'maxDepth must be at most 50').optional(),
   reservedConcurrency: z.number().int().min(0, 'reservedConcurrency must not be negative').max(10_000, 'reservedConcurrency must be at most 10000').optional(),
   sla: z.string().max(1000, 'sla must be at most 1000 characters').nullable().optional(),
+  slaAvailability: z.number().gt(0, 'slaAvailability must be above 0').lt(1, 'slaAvailability must be below 1 (e.g. 0.999)').nullable().optional(),
+  slaCreditPercent: z.number().int().min(0, 'slaCreditPercent must not be negative').max(100, 'slaCreditPercent must be at most 100').optional(),
   features: z.array(z.string().min(1).max(200)).max(50).optional(),
   grants: z
     .array(z.enum(Object.values(GRANTS) as [Grant, ...Grant[]], { error: `grants must be among ${Object.values(GRANTS).join(', ')}` }))
@@ -30,7 +32,7 @@ export function toPlan({ entitlements, ...row }: PlanRow): Plan {
   return { ...row, grants: Array.isArray(grants) ? grants.map(String) : [] };
 }
 
-export type PlanChanges = Partial<Pick<Plan, 'name' | 'monthlyPriceCents' | 'dailyQuota' | 'burstPerSecond' | 'maxQueryCost' | 'maxDepth' | 'reservedConcurrency' | 'sla' | 'features' | 'grants'>>;
+export type PlanChanges = Partial<Pick<Plan, 'name' | 'monthlyPriceCents' | 'dailyQuota' | 'burstPerSecond' | 'maxQueryCost' | 'maxDepth' | 'reservedConcurrency' | 'sla' | 'slaAvailability' | 'slaCreditPercent' | 'features' | 'grants'>>;
 
 /** The plan catalogue, cached in every process and refreshed on every process when an admin edits it. */
 export class PlanCatalog {

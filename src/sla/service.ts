@@ -1,5 +1,5 @@
 import { badInput } from '../errors';
-import type { PrismaClient } from '../generated/prisma/client';
+import type { PrismaClient, SlaCredit } from '../generated/prisma/client';
 import { LATENCY_BOUNDS_MS, BUCKETS, quantileBound } from './buckets';
 import type { SlaRecorder } from './recorder';
 
@@ -46,6 +46,11 @@ export class SlaService {
     private readonly prisma: PrismaClient,
     readonly recorder: SlaRecorder,
   ) {}
+
+  /** The service credit the account's month earned, if any (src/sla/credits.ts issues them). */
+  credit(accountId: string, month: string): Promise<SlaCredit | null> {
+    return this.prisma.slaCredit.findUnique({ where: { accountId_month: { accountId, month } } });
+  }
 
   async report(accountId: string, month: string): Promise<SlaFigures> {
     const { from, to } = monthRange(month);

@@ -30,6 +30,27 @@ export class OperationSla {
   latencyBuckets!: number[];
 }
 
+@ObjectType({ description: 'The service credit a month below the plan’s availability promise earned' })
+export class SlaCreditView {
+  @Field(() => Int, { description: 'Credited to the Stripe customer balance, in the smallest currency unit' })
+  amountCents!: number;
+
+  @Field()
+  currency!: string;
+
+  @Field(() => Float)
+  availability!: number;
+
+  @Field(() => Float)
+  promised!: number;
+
+  @Field(() => String, { nullable: true, description: 'Set once Stripe has it (null while billing is off or the account has no Stripe customer)' })
+  stripeBalanceTransactionId!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
 @ObjectType({ description: 'Service level of an account in one UTC month, from every gateway’s own counts of every answered request' })
 export class SlaReport {
   @Field({ description: 'YYYY-MM (UTC)' })
@@ -58,6 +79,9 @@ export class SlaReport {
 
   @Field(() => [OperationSla])
   operations!: OperationSla[];
+
+  @Field(() => SlaCreditView, { nullable: true, description: 'The service credit this month earned (issued after the month, by `tollgraph billing sla-credits`)' })
+  credit!: SlaCreditView | null;
 }
 
 async function reportOf(context: GatewayContext, accountId: string, month: string): Promise<SlaReport> {
@@ -65,7 +89,7 @@ async function reportOf(context: GatewayContext, accountId: string, month: strin
   const access = await accounts.access(accountId);
   if (!access) throw notFound('account');
   const figures: SlaFigures = await sla.report(accountId, month);
-  return { ...figures, promise: access.plan.sla, latencyBoundsMs: [...LATENCY_BOUNDS_MS] };
+  return { ...figures, promise: access.plan.sla, latencyBoundsMs: [...LATENCY_BOUNDS_MS], credit: await sla.credit(accountId, month) };
 }
 
 @Resolver()

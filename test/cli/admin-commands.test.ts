@@ -59,6 +59,9 @@ describe('tollgraph CLI for scripts and bootstrap', () => {
     const created = await json('accounts', 'create', '--name', 'Lister', '--email', 'lister@example.com');
     const listed = await json('accounts', 'list');
     expect(listed.find((account: { id: string }) => account.id === created.id)).toMatchObject({ name: 'Lister', email: 'lister@example.com', planCode: 'FREE' });
+    // No traffic in that month: no credits; a month not over yet is refused.
+    expect(await json('billing', 'sla-credits', '--month', '2026-10')).toEqual([]);
+    await expect(tollgraph('billing', 'sla-credits', '--month', '2999-01')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('2999-01 is not over yet') });
   });
 
   it('fails with a clear message and exit code on bad input', async () => {

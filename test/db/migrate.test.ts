@@ -30,6 +30,7 @@ const EXPECTED_TABLES = [
   'risk_scores',
   'risk_state_chunks',
   'settings',
+  'sla_credits',
   'sla_hours',
   'stripe_events',
   'subscriptions',

@@ -63,6 +63,8 @@ export class FakeStripe {
       res.end(JSON.stringify(payload));
     };
     if (req.method === 'POST' && url.pathname === '/v1/billing/meter_events') return this.meterEvent(new URLSearchParams(body), reply, res);
+    const balance = url.pathname.match(/^\/v1\/customers\/([^/]+)\/balance_transactions$/);
+    if (req.method === 'POST' && balance) return reply(200, this.balanceTransaction(balance[1], new URLSearchParams(body), String(req.headers['idempotency-key'] ?? '')));
     const summaries = url.pathname.match(/^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/);
     if (req.method === 'GET' && summaries) return reply(200, this.summaries(summaries[1], url.searchParams));
     reply(404, { error: { type: 'invalid_request_error', message: `fake Stripe has no ${req.method} ${url.pathname}` } });
@@ -95,6 +97,17 @@ export class FakeStripe {
     }
     this.calls.push({ identifier, outcome: 'ok' });
     reply(200, { object: 'billing.meter_event', event_name: form.get('event_name'), identifier, payload: { stripe_customer_id: event.customer, value: String(event.value) }, timestamp: event.timestamp, created: Math.floor(Date.now() / 1000), livemode: false });
+  }
+
+  /** Customer balance credits and debits, replayed by idempotency key as Stripe does (the same answer, nothing new). */
+  readonly balanceTransactions = new Map<string, { id: string; customer: string; amount: number; currency: string; description: string }>();
+
+  private balanceTransaction(customer: string, form: URLSearchParams, idempotencyKey: string) {
+    const known = idempotencyKey ? this.balanceTransactions.get(idempotencyKey) : undefined;
+    const transaction = known ?? { id: `cbtxn_fake${this.balanceTransactions.size + 1}`, customer, amount: Number(form.get('amount')), currency: form.get('currency') ?? '', description: form.get('description') ?? '' };
+    this.balanceTransactions.set(idempotencyKey || transaction.id, transaction);
+    this.calls.push({ identifier: idempotencyKey, outcome: known ? 'replayed' : 'ok' });
+    return { object: 'customer_balance_transaction', type: 'adjustment', created: Math.floor(Date.now() / 1000), livemode: false, ...transaction };
   }
 
   private summaries(meterId: string, query: URLSearchParams) {
