@@ -77,6 +77,11 @@ describe('developer portal in a browser', () => {
     await waitFor('the gauge to count the 15 units spent', async () => Number((await page.getByTestId('quota-used').textContent())?.replace(/,/g, '')) >= 15, 10_000);
     await waitFor('the usage chart to show them', async () => Number((await page.getByTestId('usage-total').textContent())?.replace(/,/g, '')) >= 15, 10_000);
     expect(await page.getByRole('meter', { name: 'Daily quota used' }).getAttribute('aria-valuenow')).toMatch(/^\d+$/);
+    // This month's service level from the gateway's own counts, beside the plan's promise.
+    await page.getByTestId('sla-requests').waitFor();
+    expect(await page.getByTestId('sla-availability').textContent()).toBe('100.000 %');
+    expect(await page.getByTestId('sla-promise').textContent()).toBe('99.900 %');
+    expect(Number((await page.getByTestId('sla-requests').textContent())?.replace(/,/g, ''))).toBeGreaterThanOrEqual(3);
     expect(await page.locator('svg[role="img"] title').first().textContent()).toMatch(/Cost units per day over the last 30 days/);
 
     // The key is in this tab's session storage only.

@@ -3,7 +3,7 @@ import { useMutation, useQuery } from '../client';
 import { QuotaGauge, type RateLimitStatus } from '../components/QuotaGauge';
 import { UsageChart, type UsageBucket } from '../components/UsageChart';
 import { ErrorState, Loading, Panel, StatusBadge } from '../components/ui';
-import { formatDateTime, formatInt, formatMoney } from '../format';
+import { formatDateTime, formatInt, formatMoney, formatPercent } from '../format';
 
 export interface PlanSummary {
   code: string;
@@ -13,7 +13,19 @@ export interface PlanSummary {
   dailyQuota: number;
   burstPerSecond: number;
   sla: string | null;
+  slaAvailability: number | null;
   features: string[];
+}
+
+interface SlaReportData {
+  slaReport: {
+    month: string;
+    requests: number;
+    serverErrors: number;
+    availability: number | null;
+    operations: Array<{ operation: string; requests: number; p99Ms: number | null }>;
+    credit: { amountCents: number; currency: string } | null;
+  };
 }
 
 interface OverviewData {
@@ -41,13 +53,19 @@ const OVERVIEW = /* GraphQL */ `
   query PortalOverview {
     me {
       account { id name email }
-      plan { code name monthlyPriceCents currency dailyQuota burstPerSecond sla features }
+      plan { code name monthlyPriceCents currency dailyQuota burstPerSecond sla slaAvailability features }
       limits { dailyQuota burstPerSecond maxQueryCost maxDepth }
       key { name prefix role }
       subscription { status planCode currentPeriodEnd graceEndsAt pastDueSince cancelAtPeriodEnd trialEnd }
     }
     rateLimit { plan limit used remaining resetAt degraded burst { limit remaining resetInMs } }
-    plans { code name monthlyPriceCents currency dailyQuota burstPerSecond sla features }
+    plans { code name monthlyPriceCents currency dailyQuota burstPerSecond sla slaAvailability features }
+  }
+`;
+
+const SLA = /* GraphQL */ `
+  query PortalSla($month: String!) {
+    slaReport(month: $month) { month requests serverErrors availability operations { operation requests p99Ms } credit { amountCents currency } }
   }
 `;
 
@@ -108,11 +126,67 @@ export function Overview({ checkoutResult }: { checkoutResult: string | null }) 
         <QuotaGauge status={rateLimit} />
       </Panel>
       <PlanPanel me={me} plans={plans} />
+      <ServiceLevelPanel promise={me.plan.slaAvailability} />
       <Panel title={`Usage, last ${USAGE_DAYS} days`} className="span-all">
         {usage.error && <ErrorState error={usage.error} onRetry={usage.reload} compact />}
         {usage.data ? <UsageChart buckets={usage.data.usage} days={USAGE_DAYS} /> : !usage.error && <Loading what="Loading usage" />}
       </Panel>
     </div>
+  );
+}
+
+/** This month's service level from the gateway's own counts, beside the plan's promise. */
+function ServiceLevelPanel({ promise }: { promise: number | null }) {
+  const month = useMemo(() => new Date().toISOString().slice(0, 7), []);
+  const report = useQuery<SlaReportData>(SLA, { month }, { pollMs: 30_000 });
+  const sla = report.data?.slaReport;
+  return (
+    <Panel title={`Service level, ${month}`} className="span-all">
+      {report.error && <ErrorState error={report.error} onRetry={report.reload} compact />}
+      {!sla ? (
+        !report.error && <Loading what="Loading the service level" />
+      ) : (
+        <dl className="facts">
+          <div>
+            <dt>Availability</dt>
+            <dd>
+              <span data-testid="sla-availability">{formatPercent(sla.availability, 3)}</span>
+              {promise !== null && (
+                <>
+                  {' '}
+                  <span className="muted">
+                    (promised <span data-testid="sla-promise">{formatPercent(promise, 3)}</span>)
+                  </span>{' '}
+                  {sla.availability !== null && <StatusBadge tone={sla.availability >= promise ? 'ok' : 'bad'}>{sla.availability >= promise ? 'kept' : 'below'}</StatusBadge>}
+                </>
+              )}
+            </dd>
+          </div>
+          <div>
+            <dt>Requests</dt>
+            <dd>
+              <span data-testid="sla-requests">{formatInt(sla.requests)}</span> answered, {formatInt(sla.serverErrors)} server errors
+            </dd>
+          </div>
+          {sla.operations.slice(0, 5).map((op) => (
+            <div key={op.operation}>
+              <dt>
+                <code>{op.operation}</code>
+              </dt>
+              <dd>
+                p99 {op.p99Ms === null ? 'over 5 s' : `≤ ${formatInt(op.p99Ms)} ms`} <span className="muted">({formatInt(op.requests)} requests)</span>
+              </dd>
+            </div>
+          ))}
+          {sla.credit && (
+            <div>
+              <dt>Service credit</dt>
+              <dd data-testid="sla-credit">{formatMoney(sla.credit.amountCents, sla.credit.currency)} credited to your balance</dd>
+            </div>
+          )}
+        </dl>
+      )}
+    </Panel>
   );
 }
 
