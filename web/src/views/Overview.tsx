@@ -174,7 +174,9 @@ function ServiceLevelPanel({ promise }: { promise: number | null }) {
                 <code>{op.operation}</code>
               </dt>
               <dd>
-                p99 {op.p99Ms === null ? 'over 5 s' : `≤ ${formatInt(op.p99Ms)} ms`} <span className="muted">({formatInt(op.requests)} requests)</span>
+                p99 {op.p99Ms === null ? 'over 5 s' : `≤ ${formatInt(op.p99Ms)} ms`} <span className="muted">
+                  ({formatInt(op.requests)} {op.requests === 1 ? 'request' : 'requests'})
+                </span>
               </dd>
             </div>
           ))}
