@@ -54,6 +54,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
   const stopGraceChecks = services.stripeWebhooks.startGraceChecks(config.BILLING_GRACE_CHECK_INTERVAL_MS);
 
   // Sampled from when the gateway listens: building the schema and starting Apollo are not overload.
+  // Not with the embedded database: PGlite runs every query on this event loop, so its delay
+  // measures the database's work, not requests waiting (requests in flight still count).
+  const sampleDelay = Boolean(config.DATABASE_URL);
   let eventLoopDelay: EventLoopDelay | undefined;
   const admission: AdmissionControl = new AdmissionControl(
     { enabled: config.OVERLOAD_SHEDDING, maxInFlight: config.OVERLOAD_MAX_IN_FLIGHT, maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS },
@@ -124,7 +127,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
         httpServer.once('error', reject);
         httpServer.listen(config.PORT, config.HOST, () => {
           httpServer.off('error', reject);
-          eventLoopDelay ??= new EventLoopDelay();
+          if (sampleDelay) eventLoopDelay ??= new EventLoopDelay();
           const { address, port } = httpServer.address() as AddressInfo;
           resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`);
         });
