@@ -101,7 +101,9 @@ export function registerFeedCommand(program: Command): void {
       const admin = kafka.admin();
       await admin.connect();
       const topics = await ensureRiskTopics(admin, config, logger).finally(() => admin.disconnect());
-      const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
+      // Idempotent, as Kafka's own producers are by default: a send retried after an error (the
+      // topics' leaders are still being elected just after they are created) is written once.
+      const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       try {
         await pump(async (messages) => {
