@@ -153,7 +153,7 @@ describe('admission under overload (a gateway on the real services)', () => {
   const ownAccount = (plan: keyof typeof keys) => `{ account(id: "${keys[plan]!.accountId}") { id } }`;
 
   beforeAll(async () => {
-    gateway = await startTestGateway();
+    gateway = await startTestGateway({ OVERLOAD_SHEDDING: 'true' });
     // A PROFESSIONAL account with 2 requests in flight reserved in each process (an admin override).
     keys.RESERVED = await gateway.newKey({ plan: 'PROFESSIONAL' });
     await gateway.services.accounts.setOverrides(keys.RESERVED.accountId, { reservedConcurrency: 2 }, { type: 'system:test' });

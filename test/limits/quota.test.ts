@@ -17,9 +17,7 @@ describe('quotas and burst limits across two gateway processes', () => {
   let b: RunningProcess;
 
   beforeAll(async () => {
-    // Exactness under a load that saturates this 2-core machine: plan-aware shedding (which would
-    // refuse some of these FREE requests with OVERLOADED, uncharged) is tested in overload.test.ts.
-    a = await startTestGateway({ OVERLOAD_SHEDDING: 'false' });
+    a = await startTestGateway();
     b = await startGatewayProcess({ ...a.env, LOG_LEVEL: 'warn' });
   });
   afterAll(async () => {

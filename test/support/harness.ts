@@ -26,9 +26,16 @@ export interface TestGateway {
  * database (migrated and seeded by the same start-up code as production), its own Redis key
  * prefix, a free port.
  */
+/**
+ * Plan-aware shedding answers 503 when the process is saturated, which a shared test machine
+ * makes it now and then: off unless a test turns it on (test/limits/overload.test.ts does), so
+ * every other test sees the same answers whatever the machine is doing.
+ */
+export const SHEDDING_OFF = { OVERLOAD_SHEDDING: 'false' } as const;
+
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
-  const shared = { DATABASE_URL: database.url, REDIS_URL: serviceUrl('REDIS_URL'), REDIS_KEY_PREFIX: `tg-test-${randomBytes(4).toString('hex')}:`, ...env };
+  const shared = { DATABASE_URL: database.url, REDIS_URL: serviceUrl('REDIS_URL'), REDIS_KEY_PREFIX: `tg-test-${randomBytes(4).toString('hex')}:`, ...SHEDDING_OFF, ...env };
   const config = loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...shared, PORT: String(await freePort()) });
   let gateway: RunningGateway;
   try {

@@ -31,7 +31,8 @@ const SERVICE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'STRIPE
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of SERVICE_VARIABLES) delete env[name];
-  return { ...env, LOG_PRETTY: 'false', LOG_LEVEL: 'info', ...extra };
+  // Shedding off unless a test asks for it (see SHEDDING_OFF in harness.ts).
+  return { ...env, LOG_PRETTY: 'false', LOG_LEVEL: 'info', OVERLOAD_SHEDDING: 'false', ...extra };
 }
 
 /** Runs the built gateway (`node dist/main.js`, what `npm start` runs) in a child process. */
