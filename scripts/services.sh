@@ -705,6 +705,18 @@ kafka_status() {
   fi
 }
 
+# http_status PORT PATH [CURL_ARGS...]: the status code of GET http://$HOST:PORT/PATH (curl, or
+# bash's /dev/tcp where curl is missing); empty when nothing answers within 3 s.
+http_status() {
+  local port=$1 path=$2
+  shift 2
+  if command -v curl >/dev/null; then
+    curl -s -o /dev/null -m 3 -w '%{http_code}' "$@" "http://$HOST:$port$path" || true
+  else
+    timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$port; printf 'GET $path HTTP/1.0\r\nHost: x\r\n\r\n' >&3; head -c 12 <&3" 2>/dev/null | sed -n 's#^HTTP/1\.[01] \([0-9]*\).*#\1#p'
+  fi
+}
+
 # =============================================================================================
 # stripe-mock: built with `go install` into .services/bin.
 # =============================================================================================
@@ -728,16 +740,7 @@ sm_install() {
 
 sm_running() { proc_alive "$SM_PID" stripe-mock; }
 
-sm_answers() {
-  local code
-  if command -v curl >/dev/null; then
-    code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' -u "$STRIPE_SECRET_KEY:" \
-      "http://$HOST:$STRIPE_MOCK_PORT/v1/customers?limit=1" || true)
-    [[ $code =~ ^[1-5][0-9][0-9]$ ]]
-  else
-    timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$STRIPE_MOCK_PORT; printf 'GET /v1/customers HTTP/1.0\r\nHost: x\r\n\r\n' >&3; head -c 12 <&3" 2>/dev/null | grep -q '^HTTP/'
-  fi
-}
+sm_answers() { [[ $(http_status "$STRIPE_MOCK_PORT" '/v1/customers?limit=1' -u "$STRIPE_SECRET_KEY:") =~ ^[1-5][0-9][0-9]$ ]]; }
 
 sm_up() {
   sm_install
@@ -860,14 +863,7 @@ EOF
 jaeger_running() { proc_alive "$JAEGER_PID" bin/jaeger; }
 
 # the query API answers with 200 (it starts after the storage) and the OTLP/HTTP port accepts
-jaeger_answers() {
-  port_open "$JAEGER_OTLP_HTTP_PORT" || return 1
-  if command -v curl >/dev/null; then
-    [[ $(curl -s -o /dev/null -m 3 -w '%{http_code}' "http://$HOST:$JAEGER_QUERY_PORT/api/services" || true) == 200 ]]
-  else
-    timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$JAEGER_QUERY_PORT; printf 'GET /api/services HTTP/1.0\r\nHost: x\r\n\r\n' >&3; head -c 12 <&3" 2>/dev/null | grep -q '^HTTP/1\.[01] 200'
-  fi
-}
+jaeger_answers() { port_open "$JAEGER_OTLP_HTTP_PORT" && [[ $(http_status "$JAEGER_QUERY_PORT" /api/services) == 200 ]]; }
 
 jaeger_up() {
   jaeger_install
