@@ -53,7 +53,7 @@ export const clientIpOf = (req: Request): string =>
  */
 export function callerBeforeBody(services: Services): RequestHandler {
   const { abuse, keys, accounts } = services;
-  const dedicated = services.config.DEDICATED_ACCOUNTS ? new Set(services.config.DEDICATED_ACCOUNTS) : undefined;
+  const elsewhere = dedicatedPool(services.config.DEDICATED_ACCOUNTS);
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const inUrl = credentialParams(req.originalUrl);
@@ -70,8 +70,8 @@ export function callerBeforeBody(services: Services): RequestHandler {
         await abuse.authenticationFailed(clientIp);
         throw unauthenticated();
       }
-      const elsewhere = dedicatedRefusal(dedicated, auth);
-      if (elsewhere) throw elsewhere;
+      const refusal = elsewhere(auth);
+      if (refusal) throw refusal;
       if (!auth.viewer) await abuse.anonymousRequest(clientIp);
       res.locals.auth = auth;
       next();
@@ -84,11 +84,15 @@ export function callerBeforeBody(services: Services): RequestHandler {
 /**
  * Dedicated capacity (DEDICATED_ACCOUNTS): a process that serves only some accounts refuses every
  * other caller, keyed or not, before the body is read, so no other tenant's load can reach it
- * however it is routed. Returns the refusal, or undefined when the caller may be served here.
+ * however it is routed. The check answers the refusal, or undefined when the caller may be served here.
  */
-export function dedicatedRefusal(dedicated: ReadonlySet<string> | undefined, auth: AuthState): TollgraphError | undefined {
-  if (!dedicated || (auth.viewer && dedicated.has(auth.viewer.access.account.id))) return undefined;
-  return new TollgraphError('FORBIDDEN', 'This gateway serves dedicated capacity for other accounts; send your requests to the shared endpoint.', { extensions: { reason: 'DEDICATED_CAPACITY' } });
+export function dedicatedPool(accounts: readonly string[] | undefined): (auth: AuthState) => TollgraphError | undefined {
+  if (!accounts) return () => undefined;
+  const served = new Set(accounts);
+  return (auth) =>
+    auth.viewer && served.has(auth.viewer.access.account.id)
+      ? undefined
+      : new TollgraphError('FORBIDDEN', 'This gateway serves dedicated capacity for other accounts; send your requests to the shared endpoint.', { extensions: { reason: 'DEDICATED_CAPACITY' } });
 }
 
 /**

@@ -12,7 +12,7 @@ import type { AdmissionControl } from '../limits/overload';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { GuardedOperation } from './guard';
-import { dedicatedRefusal, keyInUrlError, MAX_BODY_BYTES } from './http';
+import { dedicatedPool, keyInUrlError, MAX_BODY_BYTES } from './http';
 
 /** Live feeds one connection may hold open at once. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 20;
@@ -46,7 +46,7 @@ function prepareDocument(schema: GraphQLSchema, query: string): DocumentNode | r
  */
 export function websocketServer(httpServer: Server, schema: GraphQLSchema, services: Services, admission: AdmissionControl) {
   const { abuse, keys, accounts, logger } = services;
-  const dedicated = services.config.DEDICATED_ACCOUNTS ? new Set(services.config.DEDICATED_ACCOUNTS) : undefined;
+  const elsewhere = dedicatedPool(services.config.DEDICATED_ACCOUNTS);
   const sockets = new WebSocketServer({
     server: httpServer,
     path: '/graphql',
@@ -81,7 +81,7 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
         if (auth?.refused) await abuse.authenticationFailed(clientIp).catch(() => undefined);
         if (!auth?.viewer) return false;
         // Another tenant's connection has no place on a dedicated pool (the socket closes with 4403).
-        if (dedicatedRefusal(dedicated, auth)) return false;
+        if (elsewhere(auth)) return false;
         Object.assign(ctx.extra, { auth, reauthenticate });
         return true;
       },

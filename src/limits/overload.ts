@@ -47,6 +47,9 @@ const WINDOW = 5;
  */
 export class EventLoopDelay {
   private readonly samples = new Float64Array(WINDOW);
+  /** Reused for sorting: `current` runs on every admission. */
+  private readonly sorted = new Float64Array(WINDOW);
+  private median = 0;
   private next = 0;
   private expected = performance.now() + SAMPLE_MS;
   private readonly timer: NodeJS.Timeout;
@@ -57,17 +60,23 @@ export class EventLoopDelay {
       this.samples[this.next] = Math.max(0, now - this.expected);
       this.next = (this.next + 1) % WINDOW;
       this.expected = now + SAMPLE_MS;
+      this.median = this.medianWith(-1);
     }, SAMPLE_MS);
     this.timer.unref();
   }
 
   /** Milliseconds: the median of the window, a stall under way (the timer overdue) counting as its newest sample. */
   current(): number {
-    const window = Float64Array.from(this.samples);
     const overdue = performance.now() - this.expected;
-    if (overdue > 0) window[this.next] = overdue;
-    window.sort();
-    return window[WINDOW >> 1];
+    return overdue > 0 ? this.medianWith(overdue) : this.median;
+  }
+
+  /** The median of the window, with `newest` in place of the oldest sample when it is not negative. */
+  private medianWith(newest: number): number {
+    this.sorted.set(this.samples);
+    if (newest >= 0) this.sorted[this.next] = newest;
+    this.sorted.sort();
+    return this.sorted[WINDOW >> 1];
   }
 
   stop(): void {

@@ -283,7 +283,7 @@ export class RiskService {
       }
       for (const view of views) {
         const { traceparent } = view as { traceparent?: string };
-        if (traceparent === undefined) for (const listener of this.listeners) listener(view);
+        if (traceparent === undefined) this.deliver(view);
         else this.deliverTraced(view, traceparent);
       }
     });
@@ -295,19 +295,18 @@ export class RiskService {
   private deliverTraced(view: RiskScoreView, traceparent: string): void {
     delete (view as { traceparent?: string }).traceparent;
     const parent = tracing.on ? contextOfTraceparent(traceparent) : undefined;
-    if (!parent) {
-      for (const listener of this.listeners) listener(view);
-      return;
-    }
+    if (!parent) return this.deliver(view);
     const span = tracer.startSpan(
       'deliver riskScoreUpdated',
       { kind: SpanKind.CONSUMER, attributes: { 'graphql.operation.type': 'subscription', 'risk.customer_id': view.customerId, 'risk.event_id': view.eventId, 'tollgraph.subscribers': this.listeners.size } },
       parent,
     );
-    withSpan(span, () => {
-      for (const listener of this.listeners) listener(view);
-    });
+    withSpan(span, () => this.deliver(view));
     span.end();
+  }
+
+  private deliver(view: RiskScoreView): void {
+    for (const listener of this.listeners) listener(view);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { badInput } from '../errors';
 import type { PrismaClient, SlaCredit } from '../generated/prisma/client';
-import { LATENCY_BOUNDS_MS, BUCKETS, quantileBound } from './buckets';
+import { BUCKETS, quantileBound } from './buckets';
 import type { SlaRecorder } from './recorder';
 
 export interface OperationSla {
@@ -78,5 +78,3 @@ export class SlaService {
     return { month, from, to, requests, serverErrors, availability: requests ? (requests - serverErrors) / requests : null, operations };
   }
 }
-
-export { LATENCY_BOUNDS_MS };

@@ -31,7 +31,7 @@ export interface TestGateway {
  * makes it now and then: off unless a test turns it on (test/limits/overload.test.ts does), so
  * every other test sees the same answers whatever the machine is doing.
  */
-export const SHEDDING_OFF = { OVERLOAD_SHEDDING: 'false' } as const;
+const SHEDDING_OFF = { OVERLOAD_SHEDDING: 'false' } as const;
 
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
