@@ -139,7 +139,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       log(`ingestion: two pipeline processes: ${Math.round(first)} + ${Math.round(second)} events/s, together ${Math.round(scaleOut.total.at(-1)!)} events/s`);
     }
     const stages = { events: smoke ? 4_000 : 40_000, costs: [] as StageCost[] };
-    stages.costs = await stageCosts(world, kafka.kafka, kafka.topics, stages.events);
+    stages.costs = await stageCosts(world, kafka.topics, stages.events);
     for (const { stage, consumerUs, service, serviceUs } of stages.costs) log(`ingestion: stage ${stage}: ${consumerUs.toFixed(1)} µs/event${service ? `, ${service} ${serviceUs!.toFixed(1)}` : ''}`);
     return {
       events,

@@ -1,5 +1,4 @@
-import type { Kafka } from 'kafkajs';
-import { KeyHashPartitioner } from '../src/kafka/partitioner';
+import { createRecordProducer } from '../src/kafka/record-producer';
 import { decodeTransaction } from '../src/risk/contract';
 import { MODEL_VERSION } from '../src/risk/model/parameters';
 import { assess } from '../src/risk/model/score';
@@ -33,7 +32,7 @@ const IN_FLIGHT = 4;
  * The state checkpoint writes one chunk per ROUND events holding each customer the round changed
  * (the pipeline's checkpoints also rewrite as many others again, in turn).
  */
-export async function stageCosts(world: World, kafka: Kafka, topics: RiskTopics, events: number): Promise<StageCost[]> {
+export async function stageCosts(world: World, topics: RiskTopics, events: number): Promise<StageCost[]> {
   const feed = benchFeed({ customers: 100_000, rate: 5_000, start: Date.now() - Math.ceil(events / 5_000) * 1000 });
   const messages = Array.from({ length: events }, () => feed.next());
   const database = new URL(world.env.DATABASE_URL!);
@@ -104,13 +103,12 @@ export async function stageCosts(world: World, kafka: Kafka, topics: RiskTopics,
   const redisOutputs = riskOutputs({ logger: world.services.logger, redis: world.services.redis, redisKeyPrefix: prefix });
   await measure('latest scores and ranking (Redis script)', 'redis', () => inRounds(views, (round) => redisOutputs.beforeCommit({ scores: [], latest: round, dlq: [] })), views.length);
 
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
-  await producer.connect();
+  const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-stages', [topics.scores, topics.dlq]);
   try {
     const topicOutputs = riskOutputs({ logger: world.services.logger, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq });
-    await measure('risk-scores topic (kafkajs, acks=all)', 'broker', () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, latest: [], dlq: [] })), views.length);
+    await measure('risk-scores topic (@platformatic/kafka, acks=all)', 'broker', () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, latest: [], dlq: [] })), views.length);
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 
   const announce = riskOutputs({ logger: world.services.logger, pubsub: world.services.pubsub });

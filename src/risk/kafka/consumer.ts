@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { KeyHashPartitioner } from '../../kafka/partitioner';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { createRecordProducer, type RecordProducer } from '../../kafka/record-producer';
 import type { Config } from '../../config/schema';
 import type { Services } from '../../services';
 import { riskMetrics } from '../pipeline/metrics';
@@ -56,22 +56,22 @@ const RETRY_MS = 1000;
 export async function startRiskConsumer(services: Services, options: RiskConsumerOptions = {}): Promise<RunningRiskConsumer> {
   const { config, logger } = services;
   const kafka = services.kafka;
-  if (!kafka) throw new Error('KAFKA_BROKERS is not set: the risk consumer needs Kafka (the embedded start scores its demo feed in-process)');
+  const brokers = config.KAFKA_BROKERS;
+  if (!kafka || !brokers) throw new Error('KAFKA_BROKERS is not set: the risk consumer needs Kafka (the embedded start scores its demo feed in-process)');
   const mode = options.mode ?? 'live';
   const groupId = options.groupId ?? riskGroupId(config);
   const log = logger.child({ component: 'risk-consumer', groupId });
 
   const admin = kafka.admin();
   await admin.connect();
-  let producer: Producer | undefined;
+  let producer: RecordProducer | undefined;
   let consumer: Consumer | undefined;
   const quality = new QualityWindow();
   let qualityTimer: NodeJS.Timeout | undefined;
   try {
     const topics = await ensureRiskTopics(admin, config, log);
     if (mode === 'live') {
-      producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
-      await producer.connect();
+      producer = await createRecordProducer(brokers, `${config.KAFKA_CLIENT_ID}-risk`, [topics.scores, topics.dlq]);
     }
     const outputs: RiskOutputs =
       mode === 'live'
@@ -200,7 +200,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
           await running.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
           // What was scored since the last checkpoints (a partition taken over meanwhile is fenced, not overwritten).
           await pipeline.checkpointIdle(true).catch((error) => log.warn({ err: error }, 'could not write the last checkpoints'));
-          await producer?.disconnect().catch(() => undefined);
+          await producer?.close().catch(() => undefined);
           await admin.disconnect().catch(() => undefined);
           if (mode === 'live') await writeRiskQuality(services.db.prisma, quality.snapshot()).catch(() => undefined);
         })()),
@@ -208,7 +208,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
   } catch (error) {
     clearInterval(qualityTimer);
     await consumer?.disconnect().catch(() => undefined);
-    await producer?.disconnect().catch(() => undefined);
+    await producer?.close().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     throw error;
   }

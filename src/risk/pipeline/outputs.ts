@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Producer, Message } from 'kafkajs';
+import type { KafkaRecord, RecordProducer } from '../../kafka/record-producer';
 import type { Logger } from '../../ops/logger';
 import type { PubSub } from '../../pubsub/pubsub';
 import { tracing } from '../../ops/tracing';
@@ -44,7 +44,7 @@ export interface OutputTargets {
   /** Live announcements (Redis pub/sub, or in-process when embedded). */
   pubsub?: PubSub;
   /** `risk-scores` and `transactions.dlq`; without Kafka, refused messages are only logged and counted. */
-  producer?: Producer;
+  producer?: RecordProducer;
   scoresTopic?: string;
   dlqTopic?: string;
 }
@@ -62,9 +62,9 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
  * risk-scores partition (same key, same partitioner), and the broker refuses record batches
  * over its message.max.bytes (1 MB by default).
  */
-function bySize(messages: Message[], limit = 512 * 1024): Message[][] {
-  const out: Message[][] = [];
-  let current: Message[] = [];
+function bySize(messages: KafkaRecord[], limit = 512 * 1024): KafkaRecord[][] {
+  const out: KafkaRecord[][] = [];
+  let current: KafkaRecord[] = [];
   let bytes = 0;
   for (const message of messages) {
     const size = (message.value?.length ?? 0) + (typeof message.key === 'string' ? message.key.length : (message.key?.length ?? 0)) + 64;
@@ -96,12 +96,12 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       if (producer) {
         if (scores.length && targets.scoresTopic) {
           const topic = targets.scoresTopic;
-          const messages: Message[] = tracing.on ? scores.map(tracedMessage) : scores.map((view) => ({ key: view.customerId, value: encodeView(view) }));
-          for (const part of bySize(messages)) work.push(producer.send({ topic, messages: part, acks: -1 }));
+          const messages: KafkaRecord[] = tracing.on ? scores.map(tracedMessage) : scores.map((view) => ({ key: view.customerId, value: encodeView(view) }));
+          for (const part of bySize(messages)) work.push(producer.send(topic, part));
         }
         if (dlq.length && targets.dlqTopic) {
           const topic = targets.dlqTopic;
-          for (const part of bySize(dlq.map(dlqMessage))) work.push(producer.send({ topic, messages: part, acks: -1 }));
+          for (const part of bySize(dlq.map(dlqMessage))) work.push(producer.send(topic, part));
         }
       } else {
         for (const record of dlq) logger.warn({ reason: record.reason, detail: record.detail, offset: record.offset }, 'refused a transaction (no DLQ topic without Kafka)');
@@ -117,12 +117,12 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
 }
 
 /** A score's risk-scores message, with the W3C `traceparent` header when its event was traced. */
-function tracedMessage(view: RiskScoreView): Message {
+function tracedMessage(view: RiskScoreView): KafkaRecord {
   const traceparent = scoreTraceparent(view);
   return { key: view.customerId, value: encodeView(view), ...(traceparent ? { headers: { traceparent } } : {}) };
 }
 
-function dlqMessage(record: DlqRecord): Message {
+function dlqMessage(record: DlqRecord): KafkaRecord {
   return {
     key: record.key,
     value: record.value,

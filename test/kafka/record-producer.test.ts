@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { KafkaMessage } from 'kafkajs';
+import { createKafka } from '../../src/kafka/client';
+import { createRecordProducer } from '../../src/kafka/record-producer';
+import { KeyHashPartitioner } from '../../src/kafka/partitioner';
+import { createLogger } from '../../src/ops/logger';
+import { serviceUrl } from '../support/throwaway-database';
+
+/**
+ * The pipeline's outputs go through @platformatic/kafka while everything else (the feed, tests,
+ * readers) uses kafkajs: a customer's scores must land on the partition every other client
+ * would choose for its key, with their headers and bytes intact.
+ */
+describe('record producer (real Kafka)', () => {
+  const brokers = serviceUrl('KAFKA_BROKERS').split(',');
+  const kafka = createKafka(brokers, 'record-producer-test', createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }));
+  const admin = kafka.admin();
+  const topic = `record-producer-${randomUUID()}`;
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 10 }], waitForLeaders: true });
+  });
+  afterAll(async () => {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('writes keyed records where the Java partitioner puts them, with headers and binary values', async () => {
+    const producer = await createRecordProducer(brokers, 'record-producer-test', [topic]);
+    const keys = Array.from({ length: 200 }, (_, i) => `c-${i}-${randomUUID().slice(0, i % 13)}`);
+    const binary = Buffer.from([0, 255, 1, 254]);
+    try {
+      await producer.send(topic, keys.map((key, i) => ({ key, value: i === 0 ? binary : `{"n":${i}}`, headers: i % 2 ? { traceparent: `t-${i}` } : undefined })));
+    } finally {
+      await producer.close();
+    }
+
+    const consumer = kafka.consumer({ groupId: `record-producer-${randomUUID()}` });
+    const seen = new Map<string, { partition: number; message: KafkaMessage }>();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          seen.set(message.key!.toString(), { partition, message });
+          if (seen.size === keys.length) resolve();
+        },
+      });
+    });
+    await done;
+    await consumer.disconnect();
+
+    const choose = KeyHashPartitioner();
+    const metadata = Array.from({ length: 10 }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+    const misplaced = keys.filter((key) => seen.get(key)!.partition !== choose({ topic, partitionMetadata: metadata, message: { key, value: null } }));
+    expect(misplaced).toEqual([]);
+    expect(new Set(keys.map((key) => seen.get(key)!.partition)).size).toBe(10);
+    expect(seen.get(keys[0])!.message.value).toEqual(binary);
+    expect(seen.get(keys[5])!.message.value!.toString()).toBe('{"n":5}');
+    expect(seen.get(keys[5])!.message.headers!.traceparent!.toString()).toBe('t-5');
+    expect(seen.get(keys[4])!.message.headers).toEqual({});
+  });
+
+  it('fails at creation, not at the first send, when a topic does not exist', async () => {
+    await expect(createRecordProducer(brokers, 'record-producer-test', [`missing-${randomUUID()}`])).rejects.toThrow();
+  });
+});
