@@ -105,7 +105,7 @@ export interface HistoryResult {
 }
 
 // The keys of RiskScoreView (camelCase, as serialised once for every output) and of ScoreDetails.
-const VIEW_COLUMNS = `"eventId" text, "customerId" text, score int, band text, factors jsonb, "modelVersion" text, "eventTime" timestamptz, "computedAt" timestamptz`;
+const VIEW_COLUMNS = `"eventId" text, "customerId" text, score int, band text, factors json, "modelVersion" text, "eventTime" timestamptz, "computedAt" timestamptz`;
 const SCORE_COLUMNS = `b int, ${VIEW_COLUMNS}, "merchantId" text, mcc text, amount text, currency text, country text, channel text, "deviceId" text, partition int, "offset" bigint`;
 
 const LIVE_SCORES = `ON CONFLICT (event_id) DO NOTHING`;
@@ -114,14 +114,14 @@ const REPLAY_SCORES = `ON CONFLICT (event_id) DO UPDATE SET customer_id = exclud
   partition = excluded.partition, "offset" = excluded."offset"`;
 
 // json_to_recordset, not jsonb_to_recordset: the rows are read once, so building the binary
-// jsonb of the whole array first is wasted work (only `factors` is stored as jsonb).
+// jsonb of the whole array first is wasted work.
 function historyStatement(mode: HistoryMode): string {
   return `
 WITH incoming AS (
   SELECT * FROM json_to_recordset($1::json) AS x(${SCORE_COLUMNS})
 ), diff AS (
   SELECT x.b, count(*) FILTER (WHERE r.event_id IS NULL)::int AS restored,
-         count(*) FILTER (WHERE r.event_id IS NOT NULL AND (r.score <> x.score OR r.band::text <> x.band OR r.factors <> x.factors))::int AS changed
+         count(*) FILTER (WHERE r.event_id IS NOT NULL AND (r.score <> x.score OR r.band::text <> x.band OR r.factors::jsonb <> x.factors::jsonb))::int AS changed
   FROM incoming x LEFT JOIN risk_scores r ON r.event_id = x."eventId"
   WHERE $2::boolean
   GROUP BY x.b
@@ -244,7 +244,7 @@ WITH cp AS (
   SELECT $1, $2, $3, $5, $7::text FROM cp WHERE $7::text IS NOT NULL
 ), latest AS (
   INSERT INTO latest_risk_scores AS l (customer_id, event_id, score, band, factors, model_version, event_time, computed_at)
-  SELECT x."customerId", x."eventId", x.score, x.band::"RiskBand", x.factors, x."modelVersion", x."eventTime", x."computedAt"
+  SELECT x."customerId", x."eventId", x.score, x.band::"RiskBand", x.factors::jsonb, x."modelVersion", x."eventTime", x."computedAt"
   FROM json_to_recordset($9::json) AS x(${VIEW_COLUMNS}), cp
   ON CONFLICT (customer_id) DO UPDATE SET event_id = excluded.event_id, score = excluded.score, band = excluded.band, factors = excluded.factors,
     model_version = excluded.model_version, event_time = excluded.event_time, computed_at = excluded.computed_at
