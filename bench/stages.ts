@@ -101,12 +101,12 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
 
   const prefix = `${world.config.REDIS_KEY_PREFIX}stages:`;
   const redisOutputs = riskOutputs({ logger: world.services.logger, redis: world.services.redis, redisKeyPrefix: prefix });
-  await measure('latest scores and ranking (Redis script)', 'redis', () => inRounds(views, (round) => redisOutputs.beforeCommit({ scores: [], latest: round, dlq: [] })), views.length);
+  await measure('latest scores and ranking (Redis script)', 'redis', () => inRounds(views, (round) => redisOutputs.writeLatest(round)), views.length);
 
   const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-stages', [topics.scores, topics.dlq]);
   try {
     const topicOutputs = riskOutputs({ logger: world.services.logger, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq });
-    await measure('risk-scores topic (@platformatic/kafka, acks=all)', 'broker', () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, latest: [], dlq: [] })), views.length);
+    await measure('risk-scores topic (@platformatic/kafka, acks=all)', 'broker', () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, dlq: [] })), views.length);
   } finally {
     await producer.close();
   }

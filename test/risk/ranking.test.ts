@@ -37,7 +37,7 @@ describe('risk ranking in Redis', () => {
   });
   afterAll(() => redis.quit());
 
-  const write = (views: RiskScoreView[]) => riskOutputs({ logger, redis, redisKeyPrefix: prefix }).beforeCommit({ scores: [], latest: views, dlq: [] });
+  const write = (views: RiskScoreView[]) => riskOutputs({ logger, redis, redisKeyPrefix: prefix }).writeLatest(views);
   const top = async (minBand: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL', first: number) => (await service.top(minBand, first)).map((v) => `${v.customerId}:${v.score}`);
 
   it('ranks each customer by the score of its newest event, highest first, ties by customer id', async () => {

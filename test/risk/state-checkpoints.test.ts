@@ -4,7 +4,7 @@ import { openDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { TransactionFeed } from '../../src/feed/generator';
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
-import type { RiskOutputs } from '../../src/risk/pipeline/outputs';
+import { NO_OUTPUTS, type RiskOutputs } from '../../src/risk/pipeline/outputs';
 import { RiskPipeline, type RawMessage } from '../../src/risk/pipeline/processor';
 import { loadPartition } from '../../src/risk/pipeline/store';
 import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
@@ -31,7 +31,7 @@ describe('risk state checkpoints (real Postgres)', () => {
 
   const pipeline = (
     groupId: string,
-    outputs: RiskOutputs = { beforeCommit: async () => undefined, afterCommit: async () => undefined },
+    outputs: RiskOutputs = NO_OUTPUTS,
     checkpointIntervalMs = 0,
     onSinksFailed?: (topic: string, partition: number, offset: number) => void,
   ) =>
@@ -143,7 +143,7 @@ describe('risk state checkpoints (real Postgres)', () => {
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
       let calls = 0;
-      const live = pipeline(groupId, { beforeCommit: async () => void (calls++ === 0 && (await held)), afterCommit: async () => undefined }, 60_000);
+      const live = pipeline(groupId, { ...NO_OUTPUTS, beforeCommit: async () => void (calls++ === 0 && (await held)) }, 60_000);
       const base = await live.load(topic, 0);
       const batches = batchesOf(3, base, 2, 50);
       // Batch 1's sinks hang; batch 2 is scored all the same.
@@ -158,10 +158,54 @@ describe('risk state checkpoints (real Postgres)', () => {
       expect(await checkpointOf(groupId)).toBe(base + 100);
     });
 
+    it('caught up, waits for the latest scores of a batch but not for its history round', async () => {
+      const groupId = 'g-latest-first';
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const written: string[][] = [];
+      const live = pipeline(groupId, { ...NO_OUTPUTS, writeLatest: async (views) => void written.push(views.map((view) => view.eventId)), beforeCommit: () => held }, 60_000);
+      const base = await live.load(topic, 0);
+      const [batch] = batchesOf(4, base, 1, 50);
+      // Nothing behind it: the batch returns once its latest scores are written, the round still hanging.
+      expect((await live.processBatch(topic, 0, batch, 0)).kind).toBe('done');
+      // One write: each customer's newest score of the batch.
+      expect(written.length).toBe(1);
+      expect(written[0].length).toBeGreaterThan(0);
+      expect(written[0].length).toBe(new Set(written[0]).size);
+      expect(await historyOf(batch)).toEqual([]);
+      const stopping = live.checkpointIdle(true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await checkpointOf(groupId)).toBe(base);
+      release();
+      await stopping;
+      expect(await checkpointOf(groupId)).toBe(base + 50);
+    });
+
+    it('caught up, a failed latest-score write fails the batch, which is scored again from the last checkpoint', async () => {
+      let failures = 1;
+      const live = pipeline('g-latest-failure', {
+        ...NO_OUTPUTS,
+        writeLatest: async () => {
+          if (failures-- > 0) throw new Error('redis gone');
+        },
+      }, 60_000);
+      const base = await live.load(topic, 0);
+      const [batch] = batchesOf(5, base, 1, 30);
+      await expect(live.processBatch(topic, 0, batch, 0)).rejects.toThrow('redis gone');
+      // The consumer fetches the batch again: the partition was reloaded from its checkpoint.
+      const again = await live.processBatch(topic, 0, batch, 0);
+      const reference = pipeline('g-latest-reference', undefined, 60_000);
+      await reference.load(topic, 0);
+      expect(again).toEqual(await reference.processBatch(topic, 0, batch, 0));
+      expect(again).toMatchObject({ kind: 'done', nextOffset: base + 30 });
+      expect(live.statesOf(topic, 0)).toEqual(reference.statesOf(topic, 0));
+    });
+
     it('goes back to the last checkpoint when a sink fails after its batch was scored, and ends like a run without the failure', async () => {
       // The first sink round after the checkpoint fails.
       let armed = false;
       const failing = {
+        ...NO_OUTPUTS,
         beforeCommit: async () => {
           if (!armed) return;
           armed = false;

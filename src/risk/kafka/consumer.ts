@@ -4,7 +4,7 @@ import { createRecordProducer, type RecordProducer } from '../../kafka/record-pr
 import type { Config } from '../../config/schema';
 import type { Services } from '../../services';
 import { riskMetrics } from '../pipeline/metrics';
-import { riskOutputs, type RiskOutputs } from '../pipeline/outputs';
+import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { RiskPipeline, type BatchResult } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
@@ -76,7 +76,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     const outputs: RiskOutputs =
       mode === 'live'
         ? riskOutputs({ logger: log, redis: services.redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub: services.pubsub, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq })
-        : { beforeCommit: async () => undefined, afterCommit: async () => undefined };
+        : NO_OUTPUTS;
     const pipeline = new RiskPipeline({
       sql: services.db.sql,
       outputs,

@@ -9,7 +9,7 @@ export interface PreparedBatch {
   partition: number;
   /** History rows (risk_scores). */
   history: ScoreRow[];
-  /** Redis latest scores, the risk-scores topic, the DLQ. */
+  /** The risk-scores topic and the DLQ. */
   outputs: BatchOutputs;
 }
 
@@ -36,7 +36,7 @@ const ROUND_EVENTS = 4_000;
 /**
  * Group commit of the sinks across partitions: the batches that are ready at the same moment
  * (kafkajs hands the partitions of one fetch to concurrent `eachBatch` calls) share one round of
- * sinks, sent at once: Redis latest scores, the risk-scores topic and the DLQ, and one history
+ * sinks, sent at once: the risk-scores topic and the DLQ, and one history
  * statement. Up to ROUNDS_IN_FLIGHT rounds run at once, on disjoint partitions (customers, and so
  * every row, belong to one partition each); a partition is in at most one round at a time, with
  * every batch it has waiting. If a
@@ -130,12 +130,10 @@ const keyOf = (batch: PreparedBatch) => `${batch.topic}:${batch.partition}`;
 
 function merged(batches: PreparedBatch[]): BatchOutputs {
   const scores: RiskScoreView[] = [];
-  const latest: RiskScoreView[] = [];
   const dlq: DlqRecord[] = [];
   for (const { outputs } of batches) {
     for (const view of outputs.scores) scores.push(view);
-    for (const view of outputs.latest) latest.push(view);
     for (const record of outputs.dlq) dlq.push(record);
   }
-  return { scores, latest, dlq };
+  return { scores, dlq };
 }

@@ -21,20 +21,25 @@ export interface DlqRecord {
 
 export interface BatchOutputs {
   scores: RiskScoreView[];
-  /** The newest score per customer in this batch (only those newer than what the customer had). */
-  latest: RiskScoreView[];
   dlq: DlqRecord[];
 }
 
 /**
- * Where a batch's results go besides Postgres. `beforeCommit` runs before the checkpoint moves,
- * so a crash re-sends them (at least once; same content, since scores are deterministic);
- * `afterCommit` only announces committed scores to live subscribers.
+ * Where a batch's results go besides Postgres, all idempotent and all before the checkpoint
+ * moves, so a crash sends them again (same content: scores are deterministic).
+ * `writeLatest` sets each customer's newest score (what `riskScore` reads) as soon as the batch
+ * is scored; `beforeCommit` writes the risk-scores topic and the DLQ with the history;
+ * `afterCommit` announces scores the sinks hold to live subscribers.
  */
 export interface RiskOutputs {
+  /** The newest score per customer in a batch (only those newer than what the customer had). */
+  writeLatest(latest: RiskScoreView[]): Promise<void>;
   beforeCommit(batch: BatchOutputs): Promise<void>;
   afterCommit(scores: RiskScoreView[]): Promise<void>;
 }
+
+/** Outputs of a run that writes only Postgres (a replay). */
+export const NO_OUTPUTS: RiskOutputs = { writeLatest: async () => undefined, beforeCommit: async () => undefined, afterCommit: async () => undefined };
 
 export interface OutputTargets {
   logger: Logger;
@@ -84,15 +89,18 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
   const { redis, producer, pubsub, logger } = targets;
   const prefix = targets.redisKeyPrefix ?? '';
   return {
-    async beforeCommit({ scores, latest, dlq }) {
+    async writeLatest(latest) {
+      if (!redis || latest.length === 0) return;
       const work: Array<Promise<unknown>> = [];
-      if (redis && latest.length) {
-        for (const part of chunks(latest)) {
-          const args: Array<string | number> = [];
-          for (const view of part) args.push(encodeLatest(view), view.score, view.customerId);
-          work.push(redis.eval(SET_IF_NEWER, part.length + 1, rankingKey(prefix), ...part.map((view) => latestKey(prefix, view.customerId)), ...args));
-        }
+      for (const part of chunks(latest)) {
+        const args: Array<string | number> = [];
+        for (const view of part) args.push(encodeLatest(view), view.score, view.customerId);
+        work.push(redis.eval(SET_IF_NEWER, part.length + 1, rankingKey(prefix), ...part.map((view) => latestKey(prefix, view.customerId)), ...args));
       }
+      await Promise.all(work);
+    },
+    async beforeCommit({ scores, dlq }) {
+      const work: Array<Promise<unknown>> = [];
       if (producer) {
         if (scores.length && targets.scoresTopic) {
           const topic = targets.scoresTopic;

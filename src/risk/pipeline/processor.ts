@@ -445,40 +445,47 @@ export class RiskPipeline {
       if (result.newest) latest.set(tx.customerId, view);
     }
 
-    // 4. The sinks (at least once, idempotent), shared with the other partitions' batches that
-    //    are ready at the same time (GroupCommit). Behind by OVERLAP_BACKLOG events or more, a
-    //    live run goes on scoring the next batches while they are written (at most
-    //    SINKS_IN_FLIGHT batches a partition, which then share a round): the state moves on in
-    //    memory, and a checkpoint taken meanwhile is written only once the sinks it covers have
-    //    returned; a sink that fails loses the partition, whose next batch goes back to the last
-    //    checkpoint. Caught up, it waits for them: the events that arrive meanwhile make the next
-    //    fetch's batch, instead of a stream of small batches, each with its round of sinks, that
-    //    queue behind each other (the freshness benchmark's p50 at 5,000 events/s went from 20
-    //    to 80 ms when it never waited). Replays and the embedded feed (a checkpoint after every
-    //    batch) always wait.
-    const overlap = mode === 'live' && options.checkpointIntervalMs > 0 && behind >= OVERLAP_BACKLOG;
-    if (overlap && ps.sinking.length >= SINKS_IN_FLIGHT) await ps.sinking[0].catch(() => undefined);
+    // 4. The sinks (at least once, idempotent). The latest scores (what `riskScore` reads) are
+    //    written at once, batch by batch; the history, the risk-scores topic and the DLQ go in
+    //    rounds shared with the other partitions' batches that are ready at the same time
+    //    (GroupCommit). A live run does not wait for those rounds: it goes on scoring the next
+    //    batches while they are written (at most SINKS_IN_FLIGHT batches a partition, which
+    //    then share a round), so a slow Postgres commit delays the history, not the next fetch
+    //    or the scores readers see. The state moves on in memory, and a checkpoint taken
+    //    meanwhile is written only once every sink it covers has returned; a sink that fails
+    //    loses the partition, whose next batch goes back to the last checkpoint. Caught up, a
+    //    batch waits for its latest scores (one Redis round trip); behind by OVERLAP_BACKLOG
+    //    events or more, not even for them. Replays and the embedded feed (a checkpoint after
+    //    every batch) wait for everything.
+    const background = mode === 'live' && options.checkpointIntervalMs > 0;
+    const overlap = background && behind >= OVERLAP_BACKLOG;
+    if (background && ps.sinking.length >= SINKS_IN_FLIGHT) await ps.sinking[0].catch(() => undefined);
+    const lose = (error: unknown) => {
+      options.logger.error({ err: error, topic, partition }, 'a sink of a scored batch failed; going back to the last checkpoint');
+      ps.lost = 'failed';
+      options.onSinksFailed?.(topic, partition, ps.checkpointOffset);
+    };
     // The sinks' own spans (Postgres, Redis) join the trace of the batch's first traced event.
-    const sinking = withSpan(traced[0], () => this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, latest: [...latest.values()], dlq } }));
-    ps.sinking.push(sinking);
-    const settled = () => ps.sinking.splice(ps.sinking.indexOf(sinking), 1);
+    const latestWritten = withSpan(traced[0], () => options.outputs.writeLatest([...latest.values()]));
+    const sinking = withSpan(traced[0], () => this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, dlq } }));
+    this.track(ps, Promise.all([latestWritten, sinking]));
     const sunk = sinking.then(
       (history) => {
-        settled();
         this.sunk(views, accepted, messages.length - start, dlq.length, counted, duplicates, started, traced);
         return history;
       },
       (error: unknown) => {
-        settled();
         endScoreSpans(traced, error);
-        if (!overlap) throw error;
-        options.logger.error({ err: error, topic, partition }, 'the sinks of a batch failed; going back to the last checkpoint');
-        ps.lost = 'failed';
-        options.onSinksFailed?.(topic, partition, ps.checkpointOffset);
+        if (!background) throw error;
+        lose(error);
         return { restored: 0, changed: 0 };
       },
     );
-    const history = overlap ? { restored: 0, changed: 0 } : await sunk;
+    let history = { restored: 0, changed: 0 };
+    if (!background) [history] = await Promise.all([sunk, latestWritten]);
+    else if (overlap) latestWritten.catch(lose);
+    // A failure throws: the partition goes back to the last checkpoint (processBatch).
+    else await latestWritten;
     ps.nextOffset = Number(messages[messages.length - 1].offset) + 1;
     for (const customerId of touched) ps.changed.add(customerId);
     if (options.checkpointLatest) for (const [customerId, view] of latest) ps.newest.set(customerId, view);
@@ -493,6 +500,13 @@ export class RiskPipeline {
       if (options.checkpointIntervalMs === 0) await checkpoint;
     }
     return { kind: 'done', nextOffset: ps.nextOffset, scored: counted, duplicates, invalid: dlq.length, restored: history.restored, changed: history.changed };
+  }
+
+  /** A batch's sinks, under way until they settle (a checkpoint waits for the ones it covers). */
+  private track(ps: PartitionState, sink: Promise<unknown>): void {
+    ps.sinking.push(sink);
+    const settled = () => ps.sinking.splice(ps.sinking.indexOf(sink), 1);
+    sink.then(settled, settled);
   }
 
   /**
