@@ -324,12 +324,26 @@ partition; a checkpoint is written only after the sinks it covers), and a partit
 batches share one round of sinks: 15-16.7k to 21.6-24.1k events/s, PostgreSQL 10-12 µs per event,
 because rounds grew larger, not because scoring got cheaper. Caught up, a batch still waits for
 its sinks: never waiting took the freshness p50 at 5,000 events/s from 20 to 80 ms.
+Then (2026-12-01, later): the risk-scores topic and the DLQ through @platformatic/kafka instead of
+kafkajs' producer (one buffer per record batch, a WebAssembly CRC; kafkajs builds a Buffer, a Long
+and an encoder per record): the consumer's CPU per event went from about 60 to 41 µs on the
+probe (35 with no topic output at all), because the producer's garbage had been paid for again by
+a collector tracing a heap of every customer's state; the rate barely moved, since every process
+shares the 2 cores and the consumer thread, the busiest, was still the limit. The history's
+\`factors\` stored as \`json\` and its per-customer index without \`event_id\` (9.0 against 12.6 µs
+of PostgreSQL per row alone). Last, the latest scores written per batch and awaited alone, the
+history and topic rounds in the background even when caught up: 20.4-27.1k events/s on the probe.
 Tried and dropped: a larger young generation (\`--max-semi-space-size\` 16 and 64: within the
-noise), each score's JSON kept on the score instead of a WeakMap (within the noise).
-**What would raise it:** a consumer that spends less per event than kafkajs and JSON allow (a
-native Kafka client is not installable here: its binaries come from outside the registries), the
-scoring spread over worker threads where cores are free, and PostgreSQL, Redis and the broker on
-cores of their own.`);
+noise), each score's JSON kept on the score instead of a WeakMap (within the noise), a
+hand-written serialiser for the checkpoint's states (2-3× slower than \`JSON.stringify\`), the
+latest-score script with one MGET and one MSET per batch instead of a call per customer (within
+the noise: the script's per-argument work dominates; a plain MSET and ZADD would cost Redis a
+quarter as much but lose the newest-wins guard against a consumer that lost its partitions).
+**What would raise it:** the consumer's main thread is its limit (about 41-50 µs per event, a
+quarter of it garbage collection): partitions spread over worker threads inside the process
+(each owning its partitions' states and sinks, as Kafka Streams' stream threads do) where cores are
+free; fewer objects per event (the collector traces every customer's state whenever young
+objects survive); and PostgreSQL, Redis and the broker on cores of their own.`);
 
   // 4
   out.push(`## 4. Freshness
@@ -339,7 +353,7 @@ pipeline process consumes it live; a prober asks the full gateway every ${r.fres
 (\`riskScores\` for the customers of up to 100 sampled events at a time, at most 100 samples a
 second) until each sampled event's score (or a newer one of the same customer) is there.
 Latency = that moment − event time: producing, the broker, the consumer's fetch, the batch's
-sinks (Redis, history, risk-scores topic; the checkpoint is written later) and the query. Resolution: the poll interval
+Redis write of the batch's latest scores (the history, the risk-scores topic and the checkpoint follow in the background) and the query. Resolution: the poll interval
 plus one query (about ${r.freshness.pollMs + 2} ms). ${r.freshness.seconds} s per rate after a warm-up at the same rate.
 
 ${table(
@@ -362,11 +376,12 @@ its capacity (the backlog only grows there).
 
 **What limits it.** On this machine the producer, the broker, the consumer, PostgreSQL, Redis,
 the gateway and the prober share 2 cores. The partitions of one fetch (all 10:
-${'`RISK_CONSUMER_CONCURRENCY`'} is 10) are scored together and share one round of sinks, sent at
-once (Redis, the history statement, the risk-scores topic with acks=all); a score is readable when
-the Redis write returns, and kafkajs fetches again only when the round is done (caught up, a
-batch waits for its sinks; only a partition 2,000 events behind scores ahead of them). Each
-partition's checkpoint (a chunk of states, every second) is written in the background. The tail
+${'`RISK_CONSUMER_CONCURRENCY`'} is 10) are scored together; each batch writes its customers'
+latest scores to Redis at once and waits only for that (a score is readable when it returns),
+while its history, its risk-scores records and its DLQ records go in rounds shared across
+partitions, in the background (at most 4 batches a partition; a checkpoint waits for every sink
+it covers). Each partition's checkpoint (a chunk of states, every second) is written in the
+background too. The tail
 (p99, max) comes from stalls of any of these processes (garbage collection in Node.js and in the
 broker's JVM) and from the other load on the machine, which varies from hour to hour. Two stalls
 of the consumer itself were found and removed on 2026-12-01, by logging its event-loop delay and
@@ -566,6 +581,9 @@ because the machine's noise is larger than some of the gains.
 | request logging (\`src/ops/request-log.ts\`) | pino-http made a child logger per request, serialising its bindings, though nothing is logged for a successful query at \`info\`: 3.7 % | a small middleware: same request ids and redaction, child logger made on first use; the context's \`log\` is a function (Apollo copies the context per request, which ran a getter) | (in the row above) |
 | cost analysis (\`src/cost/analyze.ts\`) | the document analysed three times per request (access, cost, settle), fragments indexed each time | the requested cost is kept per operation when no variable decided it (Apollo hands back the same parsed document); fragment index per document; one-shot SHA-256; the UTC day computed once a day | 61 % (2,780 vs 4,570) → 61 % (3,023 vs 4,986): inside the noise |
 | pipeline commits (\`src/risk/pipeline/group-commit.ts\`) | each partition's batch waited for its own outputs and Postgres commit, partitions handed out 4 at a time (\`RISK_CONSUMER_CONCURRENCY\`), so a score waited for about three such waves per fetch | batches of several partitions ready together share one round of outputs and one statement (each partition keeps its own compare-and-set; a fenced one writes nothing), up to 4 rounds of at most 4,000 events in flight on disjoint partitions; concurrency 10 (the partition count); \`json_to_recordset\` (≈ 25 % cheaper than \`jsonb_\` for 35k rows); the unused \`risk_scores(event_time)\` index dropped; one \`Date.parse\` per event and no spread in the model | freshness at 5,000 events/s p99 139 → 44 / 50 ms (two runs), at 1,000 events/s 69 → 39 / 44 ms; throughput unchanged (15,071 → 15,133 / 14,927 events/s): Postgres and the outputs, not the waiting, bound it |
+| pipeline outputs (\`src/kafka/record-producer.ts\`) | kafkajs' producer 20-25 % of the consumer's busy time (a Buffer, a Long and an encoder per record, a JS CRC), and its garbage traced again with the heap of customer states | the risk-scores topic and the DLQ through @platformatic/kafka (one buffer per record batch, CRC in WebAssembly), Java's partitioner; kafkajs still consumes | 10-16 → 5-7 µs per record in isolation; consumer CPU per event on the 400k-event probe 60 → 41 µs (35 µs with no topic output at all) |
+| history (\`prisma/migrations/20261201224516_history_lean_writes\`) | PostgreSQL's CPU per history row, the largest part of its share | \`factors\` as \`json\` (stored as written, never queried inside) and the per-customer index without the 36-character \`event_id\` | 100k rows, one backend: 12.6 → 11.4 (json) → 9.0 µs per row |
+| pipeline sinks (\`src/risk/pipeline/processor.ts\`) | caught up, a batch waited for its whole round (history COPY, topic, Redis), so a Postgres commit spike (30-80 ms here) held up the next fetch and every score behind it | the latest scores written per batch and awaited alone; history, topic and DLQ rounds in the background (at most 4 batches a partition; the checkpoint waits for them) | freshness at 5,000 events/s p99 (median of 3) 140 → 85 ms; probe 22.6-23.7k → 20.4-27.1k events/s |
 | accounts (\`src/accounts/service.ts\`) | \`z.uuid()\` built anew on every authenticated request | the schema is built once | (inside the noise of the throughput runs) |
 | limits (\`src/limits/leases.ts\`, \`src/limits/lease-book.ts\`) | one Redis script per request: Redis 27 µs of CPU per request above the bare server's, and the script's round trip on every response | quota leases: a process takes a request's units plus a surplus (sized from its recent rate, at most 1/8 of what remains) and admits from it locally; exact across processes (test/limits/leases.test.ts) | Redis CPU per request 35 → 10-12 µs (bare: 8); server CPU inside the noise |
 | request front (\`src/gateway/server.ts\`, \`src/ops/request-log.ts\`, \`src/gateway/http.ts\`, \`src/keys/service.ts\`) | per-step profile: express's proxy walk for \`req.ip\` (~7 µs, twice), the ops and webhook routers entered by every GraphQL request, a WeakMap and two listeners per request, a second hash comparison and objects rebuilt per request on the key path | GraphQL routes first, one completion listener, the socket's address without a proxy header, verified keys and account access made once per cached row | inside the noise: key check 18-20 µs per request in the step tables before and after, throughput ratio 61 % → 63 % with the leases and the ledger change together |
@@ -581,6 +599,6 @@ because the machine's noise is larger than some of the gains.
   the ledger's pg client on a worker thread (same CPU, off the event loop), a local append-only
   log with fsync group commit shipped to PostgreSQL (durable before the answer, no database
   round trip), folding the metrics hooks into the guard's.
-- *Pipeline CPU per event*: the consumer process is the limit of benchmark 3 (garbage collection
-  about a quarter of it, the kafkajs producer's encoding next); worker threads per partition and
-  a leaner producer are the next designs to measure.`;
+- *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3 (garbage
+  collection about a quarter of it); worker threads owning partitions, and fewer objects per
+  event, are the next designs to measure.`;
