@@ -60,6 +60,66 @@ describe('config', () => {
     expect(environmentWithDotEnv({ PORT: '1' }, join(dir, 'missing'))).toEqual({ PORT: '1' });
   });
 
+  describe('secrets from files (NAME_FILE)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-secrets-'));
+    const file = (name: string, content: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    };
+
+    it('reads each secret variable from the file NAME_FILE names, without its trailing newline', () => {
+      const config = loadConfig({
+        DATABASE_URL_FILE: file('db', 'postgresql://tollgraph:db-hunter2@db.internal:5432/tollgraph\n'),
+        REDIS_URL_FILE: file('redis', 'rediss://:redis-hunter2@cache.internal:6380/0'),
+        STRIPE_SECRET_KEY_FILE: file('stripe', 'sk_live_stripehunter2\r\n'),
+        STRIPE_WEBHOOK_SECRET_FILE: file('hook', 'whsec_hookhunter2\n'),
+      });
+      expect(config).toMatchObject({
+        DATABASE_URL: 'postgresql://tollgraph:db-hunter2@db.internal:5432/tollgraph',
+        REDIS_URL: 'rediss://:redis-hunter2@cache.internal:6380/0',
+        STRIPE_SECRET_KEY: 'sk_live_stripehunter2',
+        STRIPE_WEBHOOK_SECRET: 'whsec_hookhunter2',
+      });
+      expect(JSON.stringify(printableConfig(config))).not.toMatch(/hunter2/);
+    });
+
+    it('refuses both forms at once, unreadable or oversized files and files for variables that are not secret, naming each', () => {
+      const problems = problemsOf({
+        STRIPE_SECRET_KEY: 'sk_test_a',
+        STRIPE_SECRET_KEY_FILE: file('both', 'sk_test_b'),
+        DATABASE_URL_FILE: join(dir, 'missing'),
+        REDIS_URL_FILE: dir,
+        STRIPE_WEBHOOK_SECRET_FILE: file('huge', 'w'.repeat(70_000)),
+        PORT_FILE: file('port', '4000'),
+      });
+      expect(problems).toEqual([
+        expect.stringMatching(/^STRIPE_SECRET_KEY_FILE: STRIPE_SECRET_KEY is set too; set one of them$/),
+        expect.stringMatching(/^DATABASE_URL_FILE: expected a readable file holding DATABASE_URL \(.*missing: ENOENT/),
+        expect.stringMatching(/^REDIS_URL_FILE: expected a readable file holding REDIS_URL \(.*not a regular file\)$/),
+        expect.stringMatching(/^STRIPE_WEBHOOK_SECRET_FILE: expected a readable file .*70000 bytes; a secret file holds at most 65536\)$/),
+        expect.stringMatching(/^PORT_FILE: only secrets can be read from files \(DATABASE_URL_FILE, REDIS_URL_FILE, STRIPE_SECRET_KEY_FILE, STRIPE_WEBHOOK_SECRET_FILE\); set PORT itself$/),
+      ]);
+    });
+
+    it('never echoes what a secret file holds, even when it is malformed', () => {
+      const problems = problemsOf({ DATABASE_URL_FILE: file('bad-db', 'mysql://u:db-hunter2@db/x'), STRIPE_SECRET_KEY_FILE: file('bad-key', 'pk_live_hunter2') });
+      expect(problems.join('\n')).not.toMatch(/hunter2|mysql/);
+      expect(problems).toEqual([
+        expect.stringMatching(/^DATABASE_URL: expected a URL like .*\(got "\[from DATABASE_URL_FILE\]"\)$/),
+        expect.stringMatching(/^STRIPE_SECRET_KEY: expected a Stripe secret key.*\(got "\[set\]"\)$/),
+      ]);
+    });
+
+    it('`tollgraph config check` accepts NAME_FILE and prints no secret', async () => {
+      const bin = join(__dirname, '..', '..', 'bin', 'tollgraph.js');
+      const env = { PATH: process.env.PATH, DATABASE_URL_FILE: file('cli-db', 'postgresql://tollgraph:db-hunter2@db.internal:5432/tollgraph\n'), STRIPE_WEBHOOK_SECRET_FILE: file('cli-hook', 'whsec_hookhunter2') };
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], { env, cwd: mkdtempSync(join(tmpdir(), 'tg-config-')) });
+      expect(stdout).not.toMatch(/hunter2/);
+      expect(JSON.parse(stdout)).toMatchObject({ DATABASE_URL: 'postgresql://tollgraph:***@db.internal:5432/tollgraph', STRIPE_WEBHOOK_SECRET: '[set]' });
+    });
+  });
+
   describe('printed', () => {
     const env = {
       DATABASE_URL: 'postgresql://tollgraph:db-hunter2@db.internal:5432/tollgraph',
