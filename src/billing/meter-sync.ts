@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import type { MeterReport, PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../ops/logger';
+import { refreshReportedWindow } from '../metering/rollups';
 import { assignMeterReports, STRIPE_MAX_EVENT_AGE_MS } from './meter-reports';
 
 export interface MeterSyncOptions {
@@ -130,6 +131,10 @@ export class MeterSync {
       this.prisma.meterReport.update({ where: { id: report.id }, data: { status: 'SENT', sentAt, lastError: null } }),
       this.prisma.usageRecord.updateMany({ where: { meterReportId: report.id }, data: { reportedAt: sentAt } }),
     ]);
+    // Sent stays sent if this fails; the usage queries then show the window as pending until the next refresh.
+    await refreshReportedWindow(this.prisma, report.accountId, report.windowStart, report.windowEnd).catch((error: unknown) =>
+      this.logger.warn({ report: report.identifier, err: error }, 'could not refresh the usage rollups of a reported window'),
+    );
     return true;
   }
 }

@@ -39,3 +39,34 @@ export async function rebuildRollups(prisma: PrismaClient, from: Date, to: Date,
     );
   }
 }
+
+/**
+ * Usage records are durable before their response but stamped when the request arrived: one
+ * stamped just before a rebuild read the ledger may commit just after it. Each catch-up starts
+ * this far before the last one's mark.
+ */
+const SETTLE_MS = 60_000;
+
+/**
+ * Brings an account's rollups up to date before they are read: rebuilds every bucket from where
+ * the last catch-up left off (or from the account's first usage) until now, then moves the mark.
+ * A bucket rebuilt after it closed is final for requests and cost units; its reported units are
+ * refreshed by `refreshReportedWindow` as the billing worker reports it. So a past day shows what
+ * the ledger holds whether or not anyone asked for it that day, at the cost of rebuilding only
+ * what was recorded since the last read.
+ */
+export async function catchUpRollups(prisma: PrismaClient, accountId: string): Promise<void> {
+  const readAt = new Date();
+  const mark = await prisma.usageRollupMark.findUnique({ where: { accountId } });
+  const from = mark ? new Date(mark.through.getTime() - SETTLE_MS) : (await prisma.usageRecord.findFirst({ where: { accountId }, orderBy: { occurredAt: 'asc' }, select: { occurredAt: true } }))?.occurredAt;
+  if (from && from <= readAt) await rebuildRollups(prisma, from, new Date(readAt.getTime() + 1), accountId);
+  // Concurrent readers may finish in any order: the mark only moves forward.
+  await prisma.$executeRaw`
+    INSERT INTO usage_rollup_marks (account_id, through) VALUES (${accountId}::uuid, ${readAt})
+    ON CONFLICT (account_id) DO UPDATE SET through = GREATEST(usage_rollup_marks.through, EXCLUDED.through)`;
+}
+
+/** A usage window was reported to Stripe (or its report changed state): its buckets' reported units change. */
+export async function refreshReportedWindow(prisma: PrismaClient, accountId: string, windowStart: Date, windowEnd: Date): Promise<void> {
+  await rebuildRollups(prisma, windowStart, windowEnd, accountId);
+}

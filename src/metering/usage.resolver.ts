@@ -7,7 +7,7 @@ import { badInput } from '../errors';
 import { UsageGranularity } from '../generated/prisma/enums';
 import type { GatewayContext } from '../gateway/context';
 import type { PrismaClient } from '../generated/prisma/client';
-import { bucketEnd, bucketStart, rebuildRollups } from './rollups';
+import { bucketEnd, bucketStart, catchUpRollups } from './rollups';
 
 registerEnumType(UsageGranularity, { name: 'UsageGranularity' });
 
@@ -39,9 +39,7 @@ async function usageOf(prisma: PrismaClient, accountId: string, from: Date, to: 
   const first = bucketStart(from, granularity);
   const count = Math.ceil((to.getTime() - first.getTime()) / (bucketEnd(first, granularity).getTime() - first.getTime()));
   if (count > MAX_BUCKETS) throw badInput(`at most ${MAX_BUCKETS} buckets per query; narrow the range or use DAY`, { fields: ['from', 'to'] });
-  // The open buckets change by the second: bring them up to date before reading.
-  const now = new Date();
-  if (to > bucketStart(now, 'DAY')) await rebuildRollups(prisma, bucketStart(now, 'DAY'), now > to ? to : new Date(now.getTime() + 1), accountId);
+  await catchUpRollups(prisma, accountId);
   const rows = await prisma.usageRollup.findMany({
     where: { accountId, granularity, bucketStart: { gte: first, lt: to } },
     orderBy: { bucketStart: 'asc' },

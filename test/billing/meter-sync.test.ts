@@ -78,6 +78,43 @@ describe('billing sync to Stripe meters', () => {
     }
   });
 
+  it('shows reported units in usage once the worker has sent them, for windows read before and after they were sent', async () => {
+    const fake = new FakeStripe({});
+    const url = await fake.start();
+    try {
+      const { accountId, keyId, key } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+      await gateway.services.accounts.linkStripeCustomer(accountId, `cus_${randomUUID().slice(0, 12)}`, SYSTEM);
+      // Two closed hours of usage, read once before anything is sent.
+      const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+      const records = [
+        { occurredAt: new Date(hour - 2 * 3_600_000 + 10 * MINUTE), costUnits: 4 },
+        { occurredAt: new Date(hour - 2 * 3_600_000 + 20 * MINUTE), costUnits: 5 },
+        { occurredAt: new Date(hour - 3_600_000 + 5 * MINUTE), costUnits: 7 },
+      ];
+      for (const record of records) await gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', ...record });
+      const usage = async () => {
+        const { body } = await gateway.query(`{ usage(from: "${new Date(hour - 2 * 3_600_000).toISOString()}", to: "${new Date(hour).toISOString()}", granularity: HOUR) { start requests costUnits reportedUnits pendingUnits } }`, { key });
+        return body.data.usage;
+      };
+      const start = (at: number) => new Date(at).toISOString();
+      expect(await usage()).toEqual([
+        { start: start(hour - 2 * 3_600_000), requests: 2, costUnits: 9, reportedUnits: 0, pendingUnits: 9 },
+        { start: start(hour - 3_600_000), requests: 1, costUnits: 7, reportedUnits: 0, pendingUnits: 7 },
+      ]);
+
+      await syncTo(url).drain(Date.now() + 30_000);
+      expect(await prisma().meterReport.count({ where: { accountId, status: { not: 'SENT' } } })).toBe(0);
+      expect(await prisma().meterReport.count({ where: { accountId } })).toBeGreaterThan(0);
+      // Nothing new was recorded: the buckets changed because their windows were reported.
+      expect(await usage()).toEqual([
+        { start: start(hour - 2 * 3_600_000), requests: 2, costUnits: 9, reportedUnits: 9, pendingUnits: 0 },
+        { start: start(hour - 3_600_000), requests: 1, costUnits: 7, reportedUnits: 7, pendingUnits: 0 },
+      ]);
+    } finally {
+      await fake.stop();
+    }
+  });
+
   it('reports each window once when two workers run at the same time', async () => {
     const fake = new FakeStripe();
     const url = await fake.start();

@@ -35,6 +35,7 @@ const EXPECTED_TABLES = [
   'stripe_events',
   'subscriptions',
   'usage_records',
+  'usage_rollup_marks',
   'usage_rollups',
 ];
 
