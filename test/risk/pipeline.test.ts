@@ -1,3 +1,4 @@
+import { Partitioners } from 'kafkajs';
 import type { TransactionEvent } from '../../src/risk/contract';
 import { startRiskConsumer, type RunningRiskConsumer } from '../../src/risk/kafka/consumer';
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
@@ -19,6 +20,17 @@ describe('risk pipeline on real Kafka, Redis and Postgres', () => {
     await consumer?.stop();
     await env?.close();
   });
+
+  /** Each partition's end offset (where its next record will be written). */
+  const topicEnds = async (topic: string) => {
+    const admin = env.kafka.admin();
+    await admin.connect();
+    try {
+      return new Map((await admin.fetchTopicOffsets(topic)).map((entry) => [entry.partition, Number(entry.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  };
 
   const counter = async (name: 'eventsIn' | 'dlq', label: Record<string, string>) => {
     const metric = await riskMetrics(env.services.metrics.registry)[name].get();
@@ -83,7 +95,21 @@ describe('risk pipeline on real Kafka, Redis and Postgres', () => {
       { record: { key: 'c-someone-else', value: Buffer.from(JSON.stringify(event(customer, 12))) }, reason: 'KEY_MISMATCH' },
     ];
     const before = { schema: await counter('dlq', { reason: 'SCHEMA_VIOLATION' }), invalid: await counter('eventsIn', { outcome: 'invalid' }) };
-    await env.produce([valid[0], broken[0].record, broken[1].record, valid[1], broken[2].record, valid[2], broken[3].record, broken[4].record, valid[3]]);
+    const sent = [valid[0], broken[0].record, broken[1].record, valid[1], broken[2].record, valid[2], broken[3].record, broken[4].record, valid[3]];
+    // Where each record lands, worked out apart from the pipeline: the producer's own partitioner,
+    // and each partition's end offset now (nothing else writes the topic meanwhile).
+    const ends = await topicEnds(env.topics.transactions);
+    const choose = Partitioners.DefaultPartitioner();
+    const partitionMetadata = [...ends.keys()].map((partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+    const landed = new Map<KafkaRecord, { partition: number; offset: number }>();
+    for (const sentRecord of sent) {
+      const partition = choose({ topic: env.topics.transactions, partitionMetadata, message: { key: sentRecord.key, value: sentRecord.value } });
+      landed.set(sentRecord, { partition, offset: ends.get(partition)! });
+      ends.set(partition, ends.get(partition)! + 1);
+    }
+    // The customer's records and the one keyed to someone else go to different partitions: a wrong partition would show.
+    expect(landed.get(broken[4].record)!.partition).not.toBe(landed.get(broken[0].record)!.partition);
+    await env.produce(sent);
 
     await waitFor('the 4 valid events to be scored', async () => (await storedScores(env.services, customer)).size === 4, 30_000, 50);
     const dead = await readTopic(env.kafka, env.topics.dlq, broken.length);
@@ -92,7 +118,13 @@ describe('risk pipeline on real Kafka, Redis and Postgres', () => {
       const found = dead.find((r) => r.value?.equals(original.value));
       expect(found).toBeDefined();
       expect(found!.key).toBe(original.key);
-      expect(found!.headers).toMatchObject({ 'dlq-reason': reason, 'source-topic': env.topics.transactions, 'dlq-detail': expect.any(String), 'source-offset': expect.stringMatching(/^\d+$/) });
+      expect(found!.headers).toMatchObject({
+        'dlq-reason': reason,
+        'source-topic': env.topics.transactions,
+        'dlq-detail': expect.any(String),
+        'source-partition': String(landed.get(original)!.partition),
+        'source-offset': String(landed.get(original)!.offset),
+      });
     }
     expect(dead.find((r) => r.headers['dlq-reason'] === 'SCHEMA_VIOLATION')!.headers['dlq-detail']).toMatch(/^amount: expected a non-negative decimal/);
     await waitUntilConsumed(env);
