@@ -158,6 +158,25 @@ describe('risk state checkpoints (real Postgres)', () => {
       expect(await checkpointOf(groupId)).toBe(base + 100);
     });
 
+    it('writes the states as they were at the checkpoint while the next batch changes them (copy-on-write)', async () => {
+      const live = pipeline('g-copy-on-write', NO_OUTPUTS, 60_000);
+      const base = await live.load(topic, 0);
+      const [first, second] = batchesOf(6, base, 2, 300);
+      await live.processBatch(topic, 0, first, 0);
+      const atCheckpoint = structuredClone(new Map(live.statesOf(topic, 0)));
+      // The chunk is serialised in later turns; the next batch changes its customers before that.
+      const writing = live.checkpointIdle(true);
+      await live.processBatch(topic, 0, second, 0);
+      await writing;
+      expect(await checkpointOf('g-copy-on-write')).toBe(base + 300);
+      expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x')).states).toEqual(atCheckpoint);
+      // The second batch did change states the chunk holds (else this test proves nothing).
+      const changed = [...atCheckpoint.keys()].filter((customerId) => JSON.stringify(live.statesOf(topic, 0)!.get(customerId)) !== JSON.stringify(atCheckpoint.get(customerId)));
+      expect(changed.length).toBeGreaterThan(10);
+      await live.checkpointIdle(true);
+      expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x')).states).toEqual(live.statesOf(topic, 0));
+    });
+
     it('caught up, waits for the latest scores of a batch but not for its history round', async () => {
       const groupId = 'g-latest-first';
       let release: () => void = () => undefined;

@@ -11,7 +11,7 @@ import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
-import { encodeLatestRows, encodeStates, findScored, loadPartition, readCheckpoint, writeCheckpoint, type ScoreRow } from './store';
+import { encodeLatestRows, findScored, loadPartition, readCheckpoint, StateSnapshot, writeCheckpoint, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -114,6 +114,8 @@ interface PartitionState {
   counts: Counts;
   /** The checkpoint being written (one at a time per partition, off the batches' path). */
   checkpointing?: Promise<void>;
+  /** Its chunk of states while it is being serialised (a state about to change goes first). */
+  snapshot?: StateSnapshot;
   /** Sinks of this partition's batches still under way, oldest first (live runs go on scoring meanwhile). */
   sinking: Array<Promise<unknown>>;
   /**
@@ -274,15 +276,16 @@ export class RiskPipeline {
   /**
    * Takes the partition's checkpoint now (its sinks hold everything up to `nextOffset`) and writes
    * it in the background, the way Flink snapshots asynchronously: batches go on meanwhile. The
-   * states are serialised here, so what is written is exactly the state at `nextOffset`.
+   * states are those at `nextOffset` (a copy-on-write snapshot, serialised a slice at a time).
    */
   private checkpoint(topic: string, partition: number, ps: PartitionState): Promise<void> {
     if (ps.checkpointing) return ps.checkpointing;
     // A sink failed after its batch was scored: the memory is ahead of what the sinks hold.
     if (ps.lost) return Promise.resolve();
-    const { states, supersedes } = this.stateChunk(ps);
+    const { customers, supersedes } = this.stateChunk(ps);
+    const snapshot = (ps.snapshot = new StateSnapshot(customers, ps.states));
     const latest = this.options.checkpointLatest ? encodeLatestRows(ps.newest.values()) : null;
-    const checkpoint = { topic, partition, fromOffset: BigInt(ps.checkpointOffset), toOffset: BigInt(ps.nextOffset), states, supersedes, latest };
+    const taken = { topic, partition, fromOffset: BigInt(ps.checkpointOffset), toOffset: BigInt(ps.nextOffset), supersedes, latest };
     const counts = ps.counts;
     ps.changed.clear();
     ps.newest.clear();
@@ -292,13 +295,16 @@ export class RiskPipeline {
     // Taken now (the states at `toOffset`), written once the sinks of every batch up to
     // `toOffset` hold their results: Flink's checkpoint, which commits after the sinks flushed.
     const covered = Promise.all(ps.sinking);
-    ps.checkpointing = covered
-      .then(() => writeCheckpoint(sql, groupId, owner, checkpoint))
+    const serialised = snapshot.serialise().finally(() => {
+      if (ps.snapshot === snapshot) ps.snapshot = undefined;
+    });
+    ps.checkpointing = Promise.all([serialised, covered])
+      .then(([states]) => writeCheckpoint(sql, groupId, owner, { ...taken, states }))
       .then(
         (moved) => {
           if (!moved) ps.lost = 'fenced';
           else {
-            ps.checkpointOffset = Number(checkpoint.toOffset);
+            ps.checkpointOffset = Number(taken.toOffset);
             this.count(counts);
           }
         },
@@ -320,7 +326,7 @@ export class RiskPipeline {
    * benchmark showed as its tail). A restore reads the current cycle and the one before it: each
    * holds the state once in rewrites and at most once more in changes, so at most four times it.
    */
-  private stateChunk(ps: PartitionState): { states: string | null; supersedes: number | null } {
+  private stateChunk(ps: PartitionState): { customers: Set<string>; supersedes: number | null } {
     const rewrite = (ps.rewrite ??= { cursor: ps.states.keys(), from: ps.nextOffset });
     const customers = new Set(ps.changed);
     let quota = Math.max(ps.changed.size, Math.ceil(ps.states.size / MAX_CYCLE));
@@ -334,7 +340,7 @@ export class RiskPipeline {
       }
       customers.add(next.value);
     }
-    return { states: customers.size ? encodeStates(customers, ps.states) : null, supersedes };
+    return { customers, supersedes };
   }
 
   /** Event counts, once the checkpoint that covers them is written (so events scored again count once). */
@@ -409,6 +415,7 @@ export class RiskPipeline {
         }
         seenInBatch?.add(tx.eventId);
       }
+      ps.snapshot?.beforeChange(tx.customerId);
       const result = assess(state, tx);
       touched.add(tx.customerId);
       counted++;
