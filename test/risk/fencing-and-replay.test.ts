@@ -1,13 +1,12 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { openDatabase, type Database } from '../../src/db/client';
-import { applyMigrations } from '../../src/db/migrate';
+import type { Database } from '../../src/db/client';
 import { TransactionFeed } from '../../src/feed/generator';
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
 import { NO_OUTPUTS } from '../../src/risk/pipeline/outputs';
 import { RiskPipeline, type BatchResult, type RawMessage } from '../../src/risk/pipeline/processor';
 import { loadPartition } from '../../src/risk/pipeline/store';
-import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
+import { useMigratedDatabase } from '../support/throwaway-database';
 
 /**
  * Two guarantees of the pipeline on real Postgres, each with pipelines built directly (no Kafka):
@@ -15,19 +14,10 @@ import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../
  * replay counts, and repairs, every history row that differs from what the model computes.
  */
 describe('risk pipeline: fencing and replay differences (real Postgres)', () => {
-  let database: ThrowawayDatabase;
+  const scratch = useMigratedDatabase();
   let db: Database;
+  beforeAll(() => (db = scratch()));
   const topic = 'transactions';
-
-  beforeAll(async () => {
-    database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
-    db = await openDatabase({ url: database.url, poolSize: 4 });
-    await applyMigrations(db);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await database?.drop();
-  });
 
   const pipeline = (groupId: string, { owner = 'test', mode = 'live', checkpointIntervalMs = 0 }: { owner?: string; mode?: 'live' | 'replay'; checkpointIntervalMs?: number } = {}) =>
     new RiskPipeline({

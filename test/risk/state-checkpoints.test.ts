@@ -1,13 +1,12 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { openDatabase, type Database } from '../../src/db/client';
-import { applyMigrations } from '../../src/db/migrate';
+import type { Database } from '../../src/db/client';
 import { TransactionFeed } from '../../src/feed/generator';
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
 import { NO_OUTPUTS, type RiskOutputs } from '../../src/risk/pipeline/outputs';
 import { RiskPipeline, type RawMessage } from '../../src/risk/pipeline/processor';
 import { loadPartition } from '../../src/risk/pipeline/store';
-import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
+import { useMigratedDatabase } from '../support/throwaway-database';
 
 /**
  * The state checkpoint on real Postgres: chunks of the states that changed plus a rolling rewrite
@@ -15,19 +14,10 @@ import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../
  * no checkpoint writes the whole state at once.
  */
 describe('risk state checkpoints (real Postgres)', () => {
-  let database: ThrowawayDatabase;
+  const scratch = useMigratedDatabase();
   let db: Database;
+  beforeAll(() => (db = scratch()));
   const topic = 'transactions';
-
-  beforeAll(async () => {
-    database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
-    db = await openDatabase({ url: database.url, poolSize: 4 });
-    await applyMigrations(db);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await database?.drop();
-  });
 
   const pipeline = (
     groupId: string,

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { openDatabase, type Database } from '../../src/db/client';
+import { applyMigrations } from '../../src/db/migrate';
 
 export interface ThrowawayDatabase {
   /** Connection string of the new, empty database. */
@@ -58,4 +60,23 @@ export function serviceUrl(name: 'DATABASE_URL' | 'REDIS_URL' | 'KAFKA_BROKERS' 
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the suite with \`npm test\`, which starts the real services`);
   return value;
+}
+
+/**
+ * A throwaway database with every migration applied, for the tests of one file: created before
+ * them, dropped after them. Call at describe level; the function it returns gives the database.
+ */
+export function useMigratedDatabase(): () => Database {
+  let database: ThrowawayDatabase | undefined;
+  let db: Database | undefined;
+  beforeAll(async () => {
+    database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
+    db = await openDatabase({ url: database.url, poolSize: 4 });
+    await applyMigrations(db);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await database?.drop();
+  });
+  return () => db!;
 }
