@@ -17,7 +17,10 @@ export interface MeterSyncOptions {
 
 const CLAIM_BATCH = 100;
 
-type ClaimedReport = Pick<MeterReport, 'id' | 'identifier' | 'accountId' | 'stripeCustomerId' | 'eventName' | 'windowStart' | 'windowEnd' | 'units' | 'status' | 'attempts'>;
+type ClaimedReport = Pick<MeterReport, 'id' | 'identifier' | 'accountId' | 'stripeCustomerId' | 'eventName' | 'windowStart' | 'windowEnd' | 'units' | 'status' | 'attempts'> & {
+  /** When this worker's claim ends: its updates hold only while the report is still pending under it. */
+  leaseUntil: Date;
+};
 
 /** Rate limits, server errors and network trouble pass; anything else needs a person. */
 export function isRetryable(error: unknown): boolean {
@@ -86,7 +89,7 @@ export class MeterSync {
         ORDER BY window_start LIMIT ${CLAIM_BATCH}
         FOR UPDATE SKIP LOCKED)
       RETURNING id, identifier, account_id AS "accountId", stripe_customer_id AS "stripeCustomerId", event_name AS "eventName",
-                window_start AS "windowStart", window_end AS "windowEnd", units, status, attempts`;
+                window_start AS "windowStart", window_end AS "windowEnd", units, status, attempts, next_attempt_at AS "leaseUntil"`;
   }
 
   private async pace(): Promise<void> {
@@ -97,9 +100,20 @@ export class MeterSync {
     if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
   }
 
+  /**
+   * Records what became of a report this worker claimed, only if it is still pending under this
+   * worker's lease: a worker that outlived its lease (a long pause) must not mark FAILED, or put
+   * off, a report another worker has since claimed or sent. False: the report is someone else's now.
+   */
+  private async settle(report: ClaimedReport, data: { status?: 'TOO_OLD' | 'FAILED'; lastError: string; nextAttemptAt?: Date }): Promise<boolean> {
+    const { count } = await this.prisma.meterReport.updateMany({ where: { id: report.id, status: 'PENDING', nextAttemptAt: report.leaseUntil }, data });
+    if (count === 0) this.logger.warn({ report: report.identifier }, 'meter report taken over by another worker (this one outlived its lease): left as it is');
+    return count === 1;
+  }
+
   private async send(report: ClaimedReport): Promise<boolean> {
     if (Date.now() - report.windowStart.getTime() > STRIPE_MAX_EVENT_AGE_MS) {
-      await this.prisma.meterReport.update({ where: { id: report.id }, data: { status: 'TOO_OLD', lastError: 'older than Stripe accepts (35 days): bill it by hand' } });
+      if (!(await this.settle(report, { status: 'TOO_OLD', lastError: 'older than Stripe accepts (35 days): bill it by hand' }))) return false;
       this.logger.warn({ report: report.identifier, units: report.units }, 'usage too old for Stripe: flagged for manual billing');
       return false;
     }
@@ -117,12 +131,11 @@ export class MeterSync {
     } catch (error) {
       const retryable = isRetryable(error);
       const message = (error as Error).message;
-      await this.prisma.meterReport.update({
-        where: { id: report.id },
-        data: retryable
-          ? { lastError: message, nextAttemptAt: new Date(Date.now() + backoffMs(report.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)) }
-          : { lastError: message, status: 'FAILED' },
-      });
+      const settled = await this.settle(
+        report,
+        retryable ? { lastError: message, nextAttemptAt: new Date(Date.now() + backoffMs(report.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)) } : { lastError: message, status: 'FAILED' },
+      );
+      if (!settled) return false;
       this.logger[retryable ? 'warn' : 'error']({ report: report.identifier, attempt: report.attempts, err: error }, retryable ? 'meter event not sent; will retry' : 'meter event refused by Stripe');
       return false;
     }
