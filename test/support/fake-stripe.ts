@@ -8,6 +8,11 @@ export interface FakeStripeOptions {
   lostResponseRate?: number;
   /** How long a "timeout" failure holds the request. */
   hangMs?: number;
+  /**
+   * After this many meter events have been answered, store every further event but hold its
+   * answer (as when the sender dies mid-send); clear `holdAfter` to answer again.
+   */
+  holdAfter?: number;
   random?: () => number;
 }
 
@@ -24,11 +29,16 @@ interface StoredEvent {
  * service under load. Counts what was sent, which stripe-mock (stateless) cannot.
  */
 export class FakeStripe {
-  readonly calls: Array<{ identifier: string; outcome: string }> = [];
+  /** Every call, with when it was received (ms since the epoch, after its body was read). */
+  readonly calls: Array<{ identifier: string; outcome: string; at: number }> = [];
   readonly events = new Map<string, StoredEvent>();
+  /** See FakeStripeOptions.holdAfter; may be changed while running. */
+  holdAfter: number | undefined;
   private server?: Server;
 
-  constructor(private readonly options: FakeStripeOptions = {}) {}
+  constructor(private readonly options: FakeStripeOptions = {}) {
+    this.holdAfter = options.holdAfter;
+  }
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -46,6 +56,17 @@ export class FakeStripe {
     const totals = new Map<string, number>();
     for (const event of this.events.values()) totals.set(event.customer, (totals.get(event.customer) ?? 0) + event.value);
     return totals;
+  }
+
+  /** The most meter-event calls received within any `windowMs` (a sliding window over their times). */
+  mostCallsWithin(windowMs = 1000): number {
+    const times = this.calls.map((call) => call.at).sort((a, b) => a - b);
+    let most = 0;
+    for (let first = 0, last = 0; last < times.length; last++) {
+      while (times[last] - times[first] >= windowMs) first++;
+      most = Math.max(most, last - first + 1);
+    }
+    return most;
   }
 
   /** Simulates an event Stripe lost. */
@@ -74,28 +95,33 @@ export class FakeStripe {
     const random = this.options.random ?? Math.random;
     const identifier = form.get('identifier') ?? '';
     const event = { identifier, customer: form.get('payload[stripe_customer_id]') ?? '', value: Number(form.get('payload[value]')), timestamp: Number(form.get('timestamp')) };
+    const at = Date.now();
     const roll = random();
     const failureRate = this.options.failureRate ?? 0;
     if (roll < failureRate / 3) {
-      this.calls.push({ identifier, outcome: '429' });
+      this.calls.push({ identifier, outcome: '429', at });
       return reply(429, { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests' } });
     }
     if (roll < (2 * failureRate) / 3) {
-      this.calls.push({ identifier, outcome: '500' });
+      this.calls.push({ identifier, outcome: '500', at });
       return reply(500, { error: { type: 'api_error', message: 'Something went wrong' } });
     }
     if (roll < failureRate) {
-      this.calls.push({ identifier, outcome: 'timeout' });
+      this.calls.push({ identifier, outcome: 'timeout', at });
       setTimeout(() => res.destroy(), this.options.hangMs ?? 2000);
       return;
     }
     // Stripe deduplicates by identifier: a resend is accepted and changes nothing.
     if (!this.events.has(identifier)) this.events.set(identifier, event);
+    if (this.holdAfter !== undefined && this.calls.filter((call) => call.outcome === 'ok').length >= this.holdAfter) {
+      this.calls.push({ identifier, outcome: 'held', at });
+      return; // stored, never answered (stop() closes the connection)
+    }
     if (random() < (this.options.lostResponseRate ?? 0)) {
-      this.calls.push({ identifier, outcome: 'stored-500' });
+      this.calls.push({ identifier, outcome: 'stored-500', at });
       return reply(500, { error: { type: 'api_error', message: 'Stored, but the answer was lost' } });
     }
-    this.calls.push({ identifier, outcome: 'ok' });
+    this.calls.push({ identifier, outcome: 'ok', at });
     reply(200, { object: 'billing.meter_event', event_name: form.get('event_name'), identifier, payload: { stripe_customer_id: event.customer, value: String(event.value) }, timestamp: event.timestamp, created: Math.floor(Date.now() / 1000), livemode: false });
   }
 
@@ -106,7 +132,7 @@ export class FakeStripe {
     const known = idempotencyKey ? this.balanceTransactions.get(idempotencyKey) : undefined;
     const transaction = known ?? { id: `cbtxn_fake${this.balanceTransactions.size + 1}`, customer, amount: Number(form.get('amount')), currency: form.get('currency') ?? '', description: form.get('description') ?? '' };
     this.balanceTransactions.set(idempotencyKey || transaction.id, transaction);
-    this.calls.push({ identifier: idempotencyKey, outcome: known ? 'replayed' : 'ok' });
+    this.calls.push({ identifier: idempotencyKey, outcome: known ? 'replayed' : 'ok', at: Date.now() });
     return { object: 'customer_balance_transaction', type: 'adjustment', created: Math.floor(Date.now() / 1000), livemode: false, ...transaction };
   }
 
