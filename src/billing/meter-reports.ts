@@ -22,27 +22,42 @@ interface PickedUsage {
   cost_units: number;
 }
 
+/** Ledger records per transaction: a backlog (after a Stripe or worker outage) goes in many short transactions. */
+const ASSIGN_BATCH = 2_000;
+
 /**
- * Outbox step 1: turn unreported ledger records of Stripe customers into meter reports, in one
- * transaction. Records are claimed with SKIP LOCKED, so concurrent workers take disjoint
- * records, and each report is written with the records it covers before anything is sent.
+ * Outbox step 1: turn unreported ledger records of Stripe customers into meter reports, in
+ * transactions of at most `batch` records until none is left. Records are claimed with SKIP
+ * LOCKED, so concurrent workers take disjoint records, and each report is written with the records
+ * it covers before anything is sent. Returns the reports created.
  */
-export async function assignMeterReports(prisma: PrismaClient, eventName: string, now: Date, limit = 20_000): Promise<number> {
+export async function assignMeterReports(prisma: PrismaClient, eventName: string, now: Date, batch = ASSIGN_BATCH): Promise<number> {
+  let reports = 0;
+  for (;;) {
+    const { picked, windows } = await assignBatch(prisma, eventName, now, batch);
+    reports += windows;
+    if (picked < batch) return reports;
+  }
+}
+
+async function assignBatch(prisma: PrismaClient, eventName: string, now: Date, batch: number): Promise<{ picked: number; windows: number }> {
   return prisma.$transaction(async (tx) => {
     const picked = await tx.$queryRaw<PickedUsage[]>`
       SELECT u.request_id, u.account_id, a.stripe_customer_id, date_trunc('minute', u.occurred_at, 'UTC') AS window_start, u.cost_units
       FROM usage_records u JOIN accounts a ON a.id = u.account_id
       WHERE u.meter_report_id IS NULL AND a.stripe_customer_id IS NOT NULL AND u.occurred_at <= ${now}
       ORDER BY u.occurred_at
-      LIMIT ${limit}
+      LIMIT ${batch}
       FOR UPDATE OF u SKIP LOCKED`;
     const windows = new Map<string, PickedUsage[]>();
     for (const row of picked) {
       const key = `${row.account_id}|${row.window_start.toISOString()}`;
-      windows.set(key, [...(windows.get(key) ?? []), row]);
+      const rows = windows.get(key);
+      if (rows) rows.push(row);
+      else windows.set(key, [row]);
     }
     for (const rows of windows.values()) await createReport(tx, rows, eventName, now);
-    return windows.size;
+    return { picked: picked.length, windows: windows.size };
   });
 }
 

@@ -107,6 +107,24 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
     }
   });
 
+  it('assigns a backlog larger than one transaction takes, every record once, in short transactions', async () => {
+    const { accountId, customer, units } = await customerWithUsage(7);
+    // Batches of 3 records: 7 records in 7 windows take 3 transactions.
+    expect(await assignMeterReports(prisma(), EVENT_NAME, new Date(), 3)).toBe(7);
+    expect(await prisma().usageRecord.count({ where: { accountId, meterReportId: null } })).toBe(0);
+    const reports = await prisma().meterReport.findMany({ where: { accountId } });
+    expect(reports.reduce((sum, report) => sum + report.units, 0)).toBe(units);
+    expect(new Set(reports.map((report) => report.stripeCustomerId))).toEqual(new Set([customer]));
+    const fake = new FakeStripe();
+    const url = await fake.start();
+    try {
+      await syncTo(url).drain(Date.now() + 15_000);
+      expect(fake.unitsByCustomer().get(customer)).toBe(units);
+    } finally {
+      await fake.stop();
+    }
+  });
+
   it('a worker that outlived its lease leaves alone a report another worker has sent since', async () => {
     const fake = new FakeStripe();
     const url = await fake.start();
