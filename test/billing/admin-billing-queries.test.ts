@@ -42,8 +42,10 @@ describe('admin billing and usage queries', () => {
   const usage: Usage[] = [];
   const reports: Report[] = [];
   const now = new Date();
-  const today = new Date(Math.floor(now.getTime() / DAY) * DAY);
-  // Recent usage, all within today (UTC) and in the past.
+  // The UTC day the recent usage is in: today, or yesterday in the first minutes after midnight,
+  // so that every recent record (up to 400 s after `base`) is both within that day and in the past.
+  const today = new Date(Math.floor((now.getTime() - 420_000) / DAY) * DAY);
+  // Recent usage, all within that day and in the past.
   const base = Math.max(today.getTime(), now.getTime() - 20 * MINUTE);
   const recent = (i: number) => new Date(base + i * 1000);
   const old = new Date(today.getTime() - 40 * DAY + 5 * HOUR);
@@ -244,10 +246,12 @@ describe('admin billing and usage queries', () => {
       for (let i = 0; i < quota + 2; i++) statuses.push((await gateway.query(`{ account(id: "${subscriber.accountId}") { id } }`, { key: subscriber.key })).status);
       expect(statuses).toEqual([...Array(quota).fill(200), 429, 429]);
 
-      const yesterday = new Date(today.getTime() - DAY);
+      // Quota alerts belong to the UTC day the requests were made in (not the recent usage's day).
+      const alertDay = new Date(Math.floor(Date.now() / DAY) * DAY);
+      const yesterday = new Date(alertDay.getTime() - DAY);
       const earlier = await gateway.services.db.prisma.quotaAlert.create({ data: { accountId: paying.accountId, day: yesterday, threshold: 80, usedUnits: 800_000, quota: 1_000_000 } });
 
-      const day = iso(today).slice(0, 10);
+      const day = iso(alertDay).slice(0, 10);
       const { body } = await gateway.query('{ quotaAlerts { accountId day threshold usedUnits quota } }', { key: admin.key });
       // Newest first: 100 % was crossed after 80 %.
       expect(body.data.quotaAlerts).toEqual([

@@ -3,6 +3,7 @@ import { createStripe } from '../../src/billing/stripe-client';
 import { MeterSync } from '../../src/billing/meter-sync';
 import { reconcile } from '../../src/billing/reconcile';
 import { FakeStripe } from '../support/fake-stripe';
+import { mulberry32, testSeed } from '../support/random';
 import { startTestGateway, type TestGateway } from '../support/harness';
 
 const SYSTEM = { type: 'system:test' } as const;
@@ -43,8 +44,9 @@ describe('billing sync to Stripe meters', () => {
     return new MeterSync(prisma(), stripe, { eventName: 'tollgraph_cost_units', eventsPerSecond: 2000, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 200 }, gateway.services.logger);
   }
 
-  it('leaves Stripe holding exactly the ledger’s units per customer, through 20% failures and lost answers', async () => {
-    const fake = new FakeStripe({ failureRate: 0.2, lostResponseRate: 0.1, hangMs: 400 });
+  const SEED = testSeed();
+  it(`leaves Stripe holding exactly the ledger’s units per customer, through 20% failures and lost answers (failures drawn with TEST_SEED=${SEED})`, async () => {
+    const fake = new FakeStripe({ failureRate: 0.2, lostResponseRate: 0.1, hangMs: 400, random: mulberry32(SEED) });
     const url = await fake.start();
     try {
       const customers = await customersWithUsage(3, 400);

@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayProcess, waitFor } from '../support/process';
@@ -10,22 +10,27 @@ describe('graceful shutdown', () => {
     const body = JSON.stringify({ query: '{ health { status } }' });
     const half = Math.floor(body.length / 2);
 
-    // A slow client: headers and half the body now, the rest after the signal.
+    // A slow client: headers and half the body now, the rest once the drain has begun. It asks for
+    // 100 Continue, which the gateway sends once it has read the headers: from then on the request is in flight.
+    let req!: ClientRequest;
+    let continued!: () => void;
+    const inFlight = new Promise<void>((resolve) => (continued = resolve));
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+      req = request(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' } }, (res) => {
         let text = '';
         res.on('data', (chunk) => (text += chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       });
+      req.on('continue', continued);
       req.on('error', reject);
       req.write(body.slice(0, half));
-      setTimeout(() => req.end(body.slice(half)), 1500);
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await Promise.race([inFlight, response.then(() => Promise.reject(new Error('answered before the body was complete')))]);
     gateway.child.kill('SIGTERM');
-    await waitFor('the drain to begin', async () => gateway.output().includes('shutting down'), 5000, 20);
-    // New connections are refused while the slow request is still running.
-    await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+    await waitFor('the drain to begin', async () => gateway.output().includes('shutting down'), 30_000, 20);
+    // New connections are refused while the slow request is still running (it cannot end: half its body is missing).
+    await waitFor('new connections to be refused', () => fetch(`${gateway.url}/healthz`).then(() => false, () => true), 30_000, 20);
+    req.end(body.slice(half));
 
     const { status, text } = await response;
     expect(status).toBe(200);

@@ -64,10 +64,26 @@ describe('API key lifecycle against real Postgres and Redis', () => {
   it('answers missing, malformed, unknown, revoked and expired keys with the same 401 body', async () => {
     const revoked = await gateway.newKey();
     await gateway.services.keys.revoke(revoked.keyId, { type: 'system:test' });
-    const expiring = await gateway.newKey();
-    const { secret: expired } = await gateway.services.keys.create({ accountId: expiring.accountId, name: 'short-lived', role: 'SUBSCRIBER', expiresAt: new Date(Date.now() + 1000) }, { type: 'system:test' });
-    expect((await gateway.query(ME, { key: expired })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const owner = await gateway.newKey();
+    const system = { type: 'system:test' } as const;
+    // Expired a second ago: refused over HTTP below, and refused for being expired (not unknown or revoked).
+    const { secret: expired } = await gateway.services.keys.create({ accountId: owner.accountId, name: 'expired', role: 'SUBSCRIBER', expiresAt: new Date(Date.now() - 1000) }, system);
+    expect(await gateway.services.keys.verify(expired)).toEqual({ valid: false, reason: 'EXPIRED' });
+    // A key that works until its expiry, then stops, even though this process has its row cached (the
+    // cache keeps rows 30 s; this one expires in 20 s). No waiting: the check is asked at the expiry
+    // instant on a stopped clock.
+    const expiresAt = new Date(Date.now() + 20_000);
+    const { secret: expiring } = await gateway.services.keys.create({ accountId: owner.accountId, name: 'short-lived', role: 'SUBSCRIBER', expiresAt }, system);
+    expect((await gateway.query(ME, { key: expiring })).status).toBe(200);
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue(expiresAt.getTime() - 1);
+      expect(await gateway.services.keys.verify(expiring)).toMatchObject({ valid: true });
+      clock.mockReturnValue(expiresAt.getTime());
+      expect(await gateway.services.keys.verify(expiring)).toEqual({ valid: false, reason: 'EXPIRED' });
+    } finally {
+      clock.mockRestore();
+    }
 
     const answers = await Promise.all(
       [undefined, 'not-a-key', `tg_test_${'A'.repeat(32)}`, revoked.key, expired].map(async (key) => {

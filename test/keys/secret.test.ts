@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { PrismaClient } from '../../src/generated/prisma/client';
 import { hashKey, isWellFormedKey, keyFromHeaders, newKeySecret } from '../../src/keys/secret';
+import { KeyService } from '../../src/keys/service';
+import { createLogger } from '../../src/ops/logger';
+import { memoryPubSub } from '../../src/pubsub/pubsub';
 
 describe('API key secrets', () => {
   it('are tg_<env>_ plus 32 base62 characters, with a short display prefix and a SHA-256 hash', () => {
@@ -45,5 +49,30 @@ describe('API key secrets', () => {
     expect(keyFromHeaders({ 'x-api-key': 'tg_y' })).toBe('tg_y');
     expect(keyFromHeaders({ authorization: 'Basic abc' })).toBe('Basic abc');
     expect(keyFromHeaders({})).toBeUndefined();
+  });
+
+  // There is no string comparison whose timing could leak a secret: the presented key is hashed and
+  // the row is found by that hash (a unique index), so a row found is the key's own. This fails if a
+  // lookup used the plain secret (or its prefix, then compared the secret with ===).
+  it('are looked up by the SHA-256 hash of what was presented, never by or against the plain secret', async () => {
+    const { secret, prefix, hash } = newKeySecret('test');
+    const row = { id: '01900000-0000-7000-8000-000000000001', accountId: '01900000-0000-7000-8000-000000000002', role: 'SUBSCRIBER', prefix, name: 'k', hash, revokedAt: null, expiresAt: null };
+    const lookups: unknown[] = [];
+    const findUnique = jest.fn(async (args: { where: Record<string, unknown> }) => {
+      lookups.push(args);
+      return args.where.hash === hash ? row : null;
+    });
+    const prisma = { apiKey: { findUnique } } as unknown as PrismaClient;
+    const keys = await KeyService.create(prisma, memoryPubSub(), 'test', createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }));
+    try {
+      expect(await keys.verify(secret)).toMatchObject({ valid: true, key: { id: row.id } });
+      // Same prefix, last character changed: looked up by its own hash, and not found.
+      const nearMiss = secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A');
+      expect(await keys.verify(nearMiss)).toEqual({ valid: false, reason: 'NOT_FOUND' });
+      expect(lookups).toEqual([{ where: { hash: createHash('sha256').update(secret).digest('hex') } }, { where: { hash: createHash('sha256').update(nearMiss).digest('hex') } }]);
+      for (const candidate of [secret, nearMiss, secret.slice('tg_test_'.length)]) expect(JSON.stringify(lookups)).not.toContain(candidate);
+    } finally {
+      await keys.close();
+    }
   });
 });

@@ -69,19 +69,35 @@ describe('quotas and burst limits across two gateway processes', () => {
 
   it('answers a burst over the per-second limit with 429 and a Retry-After that works', async () => {
     const { accountId, key } = await a.newKey({ plan: 'FREE' }); // 10 cost units per second
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => ask(i % 2 ? a.url : b.url, key, OWN_ACCOUNT, { a: accountId })));
-    const admitted = answers.filter((answer) => answer.status === 200);
-    const limited = answers.filter((answer) => answer.status === 429);
-    expect(admitted.length).toBeGreaterThanOrEqual(1);
-    expect(admitted.length).toBeLessThanOrEqual(20); // at most two one-second windows' worth
-    expect(admitted.length + limited.length).toBe(30);
+    // 30 at once, timed: the limit allows 10 per one-second window, so the windows a volley touched
+    // (however slow the machine) bound what it may admit: two windows' worth when it took under a second.
+    const volley = async () => {
+      const sent = Date.now();
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => ({ ...(await ask(i % 2 ? a.url : b.url, key, OWN_ACCOUNT, { a: accountId })), receivedAt: Date.now() })),
+      );
+      const windowsTouched = Math.ceil((Date.now() - sent) / 1000) + 1;
+      const admitted = answers.filter((answer) => answer.status === 200).length;
+      expect({ admitted, windowsTouched, withinLimit: admitted <= 10 * windowsTouched }).toMatchObject({ withinLimit: true });
+      expect(answers.filter((answer) => answer.status !== 200 && answer.status !== 429)).toEqual([]);
+      return { admitted, limited: answers.filter((answer) => answer.status === 429) };
+    };
+    const first = await volley();
+    expect(first.admitted).toBeGreaterThanOrEqual(1);
+    // A machine slow enough to spread 30 requests over three windows admits them all: again until one is refused.
+    let limited = first.limited;
+    for (let again = 0; limited.length === 0 && again < 5; again++) limited = (await volley()).limited;
+    expect(limited.length).toBeGreaterThanOrEqual(1);
     for (const answer of limited) {
       expect(answer.code).toBe('RATE_LIMITED');
       const retryAfter = Number(answer.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(answer.body.errors[0].extensions.retryAfterSeconds).toBe(retryAfter);
     }
-    await new Promise((resolve) => setTimeout(resolve, Number(limited[0].headers.get('retry-after')) * 1000));
+    // A client that does what every Retry-After said (counted from when it got that answer) is admitted
+    // on its first try. The wait is the behaviour under test, not a guess at how long something takes.
+    const retryAt = Math.max(...limited.map((answer) => answer.receivedAt + Number(answer.headers.get('retry-after')) * 1000));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, retryAt - Date.now())));
     expect((await ask(b.url, key, OWN_ACCOUNT, { a: accountId })).status).toBe(200);
   });
 
@@ -124,7 +140,7 @@ describe('quotas and burst limits across two gateway processes', () => {
 
     // A query dearer than one second of burst could never run: the effective maximum is the smaller.
     await a.services.accounts.setOverrides(accountId, { burstPerSecond: 5, maxQueryCost: 50 }, SYSTEM);
-    await waitFor('the override', async () => (await ask(a.url, key, '{ rateLimit { limit } }')).headers.get('ratelimit-policy')?.includes('q=5;') ?? false, 5_000, 50);
+    await waitFor('the override', async () => (await ask(a.url, key, '{ rateLimit { limit } }')).headers.get('ratelimit-policy')?.includes('q=5;') ?? false, 30_000, 50);
     const six = await ask(a.url, key, 'query($ids: [ID!]!) { riskScores(customerIds: $ids) { band } }', { ids: ids(6) });
     expect(six.status).toBe(400);
     expect(six.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', requestedQueryCost: 6, maxQueryCost: 5 });

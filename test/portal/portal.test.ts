@@ -38,6 +38,17 @@ describe('developer portal in a browser', () => {
     expect(await gateway?.stop()).toBe(0);
   });
 
+  /**
+   * The session's page, signed in with `key` unless an earlier test left it so: each test sets up the
+   * page it needs and runs alone (`-t`) as well as after the others.
+   */
+  async function signedIn(session: { page: Page }, key: string): Promise<Page> {
+    const { page } = session;
+    const signOut = page.getByRole('button', { name: 'Sign out' });
+    if (!page.url().startsWith(gateway.url) || !(await signOut.isVisible())) await signIn(page, gateway.url, key);
+    return page;
+  }
+
   afterEach(() => {
     // No script errors and no content-security-policy violations on any page.
     expect([...(subscriber?.problems.list ?? []), ...(admin?.problems.list ?? [])]).toEqual([]);
@@ -93,7 +104,7 @@ describe('developer portal in a browser', () => {
   });
 
   it('creates a key, shows its secret once with a copy button, and revokes it', async () => {
-    const { page } = subscriber;
+    const page = await signedIn(subscriber, demo.subscriberKey);
     await page.getByRole('link', { name: 'Keys' }).click();
     await page.getByLabel('Name').fill('e2e key');
     await page.getByRole('button', { name: 'Create key' }).click();
@@ -124,7 +135,7 @@ describe('developer portal in a browser', () => {
   });
 
   it('shows live risk updates arriving over the WebSocket, bands coloured', async () => {
-    const { page } = subscriber;
+    const page = await signedIn(subscriber, demo.subscriberKey);
     await page.getByRole('link', { name: 'Live risk' }).click();
     await page.locator('[data-testid="feed-mode"][data-mode="live"]').waitFor({ timeout: 15_000 });
     const rows = page.getByTestId('risk-row');
@@ -151,7 +162,7 @@ describe('developer portal in a browser', () => {
   }, 120_000);
 
   it('lists the catalog with its SLO and live quality figures', async () => {
-    const { page } = subscriber;
+    const page = await signedIn(subscriber, demo.subscriberKey);
     await page.getByRole('link', { name: 'Catalog' }).click();
     await page.getByRole('heading', { name: /Customer risk scores/ }).waitFor();
     expect(await page.getByText('Read latency p99').count()).toBeGreaterThan(0);
@@ -184,7 +195,7 @@ describe('developer portal in a browser', () => {
   }, 60_000);
 
   it('runs queries in the embedded GraphiQL with the signed-in key', async () => {
-    const { page } = subscriber;
+    const page = await signedIn(subscriber, demo.subscriberKey);
     await page.getByRole('link', { name: 'Explorer' }).click();
     await page.locator('.graphiql-container').waitFor({ timeout: 20_000 });
     // Run only once the editor holds the default query (a run before that sends nothing).
@@ -209,7 +220,7 @@ describe('developer portal in a browser', () => {
   }, 40_000);
 
   it('shows the 403 state when a subscriber key opens an admin page', async () => {
-    const { page } = subscriber;
+    const page = await signedIn(subscriber, demo.subscriberKey);
     await page.goto(`${gateway.url}/#/admin/accounts`);
     const alert = page.locator('[data-error-code="FORBIDDEN"]');
     await alert.waitFor();
@@ -218,8 +229,11 @@ describe('developer portal in a browser', () => {
   });
 
   it('lets the admin change the subscriber’s plan and the plan itself; the subscriber’s page shows the new quota', async () => {
-    await signIn(admin.page, gateway.url, demo.adminKey);
-    const { page } = admin;
+    const page = await signedIn(admin, demo.adminKey);
+    // The subscriber's overview is open, to see the new quota arrive there.
+    await signedIn(subscriber, demo.subscriberKey);
+    await subscriber.page.getByRole('link', { name: 'Overview' }).click();
+    await subscriber.page.getByTestId('quota-limit').waitFor();
     await page.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Accounts' }).click();
     const row = page.locator('tr[data-account-name="Demo Subscriber"]');
     await row.waitFor();
@@ -256,7 +270,7 @@ describe('developer portal in a browser', () => {
   }, 90_000);
 
   it('shows the admin’s data products, publishing form and billing status', async () => {
-    const { page } = admin;
+    const page = await signedIn(admin, demo.adminKey);
     await page.getByRole('link', { name: 'Data products' }).click();
     await page.getByRole('button', { name: 'New version' }).first().click();
     await expect(page.getByLabel('Version (semver)').inputValue()).resolves.toBe('1.1.0');
@@ -270,9 +284,16 @@ describe('developer portal in a browser', () => {
     expect(await unlabelledControls(page)).toEqual([]);
     await screenshot(page, 'admin-products-desktop');
 
+    // Metered use of the subscriber's of this test's own, so the subscriber has a row to reconcile.
+    expect((await asSubscriber('{ topRisks(minBand: LOW, first: 5) { customerId } }')).status).toBe(200);
     await page.getByRole('link', { name: 'Billing', exact: true }).click();
-    await page.getByTestId('reconciliation-table').waitFor({ timeout: 20_000 });
-    expect(await page.getByTestId('reconciliation-table').textContent()).toContain('Demo Subscriber');
+    const reconciliation = page.getByTestId('reconciliation-table');
+    await waitFor('the subscriber in the reconciliation', async () => {
+      await reconciliation.waitFor({ timeout: 20_000 });
+      if ((await reconciliation.textContent())?.includes('Demo Subscriber')) return true;
+      await page.reload(); // the usage is written after the answer: read the page again
+      return false;
+    }, 30_000, 250);
     await page.getByRole('heading', { name: 'Stripe webhook events' }).waitFor();
     await screenshot(page, 'admin-billing-desktop');
   }, 60_000);
@@ -346,8 +367,8 @@ describe('developer portal in a browser', () => {
 
   it('shows the 429 state, with the reset time, once the daily quota is spent', async () => {
     // The admin gives the subscriber a tiny daily quota through the overrides form.
-    const { page } = admin;
-    await page.getByRole('link', { name: 'Accounts' }).click();
+    const page = await signedIn(admin, demo.adminKey);
+    await page.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Accounts' }).click();
     const row = page.locator('tr[data-account-name="Demo Subscriber"]');
     await row.getByRole('button', { name: 'Overrides of Demo Subscriber' }).click();
     const form = page.getByRole('form', { name: 'Limit overrides of Demo Subscriber' });
@@ -362,7 +383,7 @@ describe('developer portal in a browser', () => {
     expect(refused.body.errors?.[0].extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', resetAt: expect.any(String) });
     const resetAt = new Date(refused.body.errors![0].extensions.resetAt as string);
 
-    const sub = subscriber.page;
+    const sub = await signedIn(subscriber, demo.subscriberKey);
     await sub.getByRole('link', { name: 'Live risk' }).click();
     const state = sub.locator('[data-error-code="QUOTA_EXCEEDED"]').first();
     await state.waitFor({ timeout: 15_000 });

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/load';
 import { startTestGateway, type TestGateway } from '../support/harness';
 import { waitFor } from '../support/process';
-import { consumerProcess, exampleEventId, isolatedSettings, record, testTopics, workedExample, type TestTopics } from './support';
+import { consumerProcess, exampleEventId, isolatedSettings, record, storedScores, testTopics, workedExample, type TestTopics } from './support';
 
 const SCORE_FIELDS = 'customerId eventId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion';
 
@@ -32,8 +32,8 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
     await gateway?.stop();
   });
 
-  const wsClient = (connectionParams: Record<string, unknown>) => {
-    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
+  const wsClient = (connectionParams: Record<string, unknown>, keepAlive = 0) => {
+    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined, keepAlive });
     clients.push(client);
     return client;
   };
@@ -45,34 +45,64 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
     return { received, errors };
   }
 
+  /**
+   * The worked example for c-42 and one event of c-43, produced once per run of this file by
+   * whichever test needs it first (re-producing would be deduplicated, but need not be relied on).
+   */
+  let produced: Promise<{ rows: ReturnType<typeof workedExample>; other: ReturnType<typeof workedExample>[number]['event'] }> | undefined;
+  const produceWorkedExample = () =>
+    (produced ??= (async () => {
+      const rows = workedExample();
+      const other = { ...rows[0].event, eventId: exampleEventId(901), customerId: 'c-43' };
+      await topics.produce([...rows.map((row) => record(row.event)), record(other)]);
+      return { rows, other };
+    })());
+
   it('delivers scores that consumer process B commits to riskScoreUpdated subscribers on gateway process A, filtered', async () => {
-    const client = wsClient({ authorization: `Bearer ${key}` });
-    const mine = collect(client, `subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { ${SCORE_FIELDS} } }`, { ids: ['c-42'] });
+    // Fences: one first transaction (score 0, LOW) of a customer of its own on every partition, produced
+    // after the example. A partition is consumed and announced in order, so once a partition's fence
+    // has arrived, everything that partition holds has been delivered, or never will be.
+    const { TRANSACTIONS_PARTITIONS: partitions } = loadConfig(gateway.env);
+    const fences = Array.from({ length: partitions }, (_, partition) => ({ partition, customerId: `c-fence-${partition}`, eventId: exampleEventId(950 + partition) }));
+    // Pings every 50 ms: a pong answers after everything the gateway sent before it (one socket, in order).
+    const client = wsClient({ authorization: `Bearer ${key}` }, 50);
+    const pongs: number[] = [];
+    client.on('pong', () => pongs.push(Date.now()));
+    const mine = collect(client, `subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { ${SCORE_FIELDS} } }`, { ids: ['c-42', ...fences.map((fence) => fence.customerId)] });
     const high = collect(client, `subscription { riskScoreUpdated(minBand: HIGH) { customerId eventId score band } }`, {});
-    await waitFor('both subscriptions to listen', async () => gateway.services.risk.subscribers === 2, 10_000, 20);
+    await waitFor('both subscriptions to listen', async () => gateway.services.risk.subscribers === 2, 30_000, 20);
 
-    const rows = workedExample();
-    const other = { ...rows[0].event, eventId: exampleEventId(901), customerId: 'c-43' };
-    await topics.produce([...rows.map((row) => record(row.event)), record(other)]);
+    const { rows } = await produceWorkedExample();
+    await topics.produce(fences.map(({ partition, customerId, eventId }) => ({ ...record({ ...rows[0].event, customerId, eventId }), partition })));
 
-    await waitFor('the 16 scores of c-42', async () => mine.received.length >= 16, 30_000, 50);
-    await waitFor('the HIGH scores', async () => high.received.length >= 3, 10_000, 50).catch((error) => {
-      throw new Error(`${error.message}: ${JSON.stringify(high)}`);
+    const fenced = () => fences.every((fence) => mine.received.some((s) => s.eventId === fence.eventId));
+    await waitFor('the 16 scores of c-42 and every fence', async () => fenced() && mine.received.filter((s) => s.customerId === 'c-42').length >= 16, 90_000, 50).catch((error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(mine)}`);
     });
-    await new Promise((resolve) => setTimeout(resolve, 300)); // nothing else should arrive
+    // Every score is now delivered to both subscriptions in this process; two pongs later (the second
+    // one's ping sent after the fences arrived), everything the gateway sent them has arrived too.
+    const fencedAt = Date.now();
+    await waitFor('two pongs after the fences', async () => pongs.filter((at) => at >= fencedAt).length >= 2, 30_000, 20);
     expect(mine.errors).toEqual([]);
-    expect(mine.received).toHaveLength(16);
-    expect(new Set(mine.received.map((s) => s.customerId))).toEqual(new Set(['c-42']));
-    const byEvent = new Map(mine.received.map((s) => [s.eventId, s]));
+    expect(high.errors).toEqual([]);
+    // Each fence once; the rest is c-42 alone (c-43 is filtered out), each score once (duplicates are not rescored).
+    expect(fences.map((fence) => mine.received.filter((s) => s.eventId === fence.eventId).length)).toEqual(fences.map(() => 1));
+    const ofC42 = mine.received.filter((s) => !fences.some((fence) => fence.customerId === s.customerId));
+    expect(ofC42).toHaveLength(16);
+    expect(new Set(ofC42.map((s) => s.customerId))).toEqual(new Set(['c-42']));
+    const byEvent = new Map(ofC42.map((s) => [s.eventId, s]));
     for (const row of rows.filter((r) => !r.duplicateOf)) {
       expect(byEvent.get(row.event.eventId)).toMatchObject({ score: row.score, band: row.band, modelVersion: 'risk-v1', eventTime: new Date(row.event.timestamp).toISOString() });
     }
     expect(byEvent.get(exampleEventId(15)).factors[0]).toEqual({ code: 'VELOCITY_1M_COUNT', contribution: 200, detail: '8 transactions in the last minute (more than 3)' });
     // Rows 13, 14, 15 of the worked example are HIGH (510, 620, 548); nothing else reaches it.
     expect(high.received.map((s) => s.eventId).sort()).toEqual([13, 14, 15].map(exampleEventId));
-  });
+  }, 150_000);
 
   it('answers riskScore, riskScores, riskHistory, topRisks and transactionRisk from what the pipeline wrote', async () => {
+    // What it reads it produces itself (once per run of the file) and waits for the pipeline to write.
+    await produceWorkedExample();
+    await waitFor('the 16 scores of c-42 and the one of c-43 to be written', async () => (await storedScores(gateway.services, 'c-42')).size === 16 && (await storedScores(gateway.services, 'c-43')).size === 1, 90_000, 100);
     const latest = await gateway.query(`query($ids: [ID!]!) { riskScore(customerId: "c-42") { ${SCORE_FIELDS} } riskScores(customerIds: $ids) { customerId score } }`, {
       key,
       variables: { ids: ['c-43', 'nobody', 'c-42'] },
@@ -118,7 +148,7 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
       risk: { score: 430, band: 'MEDIUM', factors: [{ code: 'IMPOSSIBLE_TRAVEL', contribution: 300 }, { code: 'NEW_COUNTRY', contribution: 100 }, { code: 'NEW_MERCHANT', contribution: 30 }] },
     });
     expect((await gateway.query(`{ transactionRisk(eventId: "never") { eventId } }`, { key })).body.data.transactionRisk).toBeNull();
-  });
+  }, 150_000);
 
   it('refuses bad arguments', async () => {
     const tooMany = await gateway.query(`query($ids: [ID!]!) { riskScores(customerIds: $ids) { score } }`, { key, variables: { ids: Array.from({ length: 101 }, (_, i) => `c-${i}`) } });

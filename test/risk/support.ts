@@ -19,6 +19,8 @@ export interface KafkaRecord {
   key: string | null;
   value: Buffer;
   headers?: Record<string, string>;
+  /** Set: sent to this partition, not the one its key hashes to. */
+  partition?: number;
 }
 
 export interface ScoreSummary {

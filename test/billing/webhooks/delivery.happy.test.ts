@@ -1,6 +1,7 @@
 import type { SubscriptionStatus } from '../../../src/generated/prisma/enums';
 import { startTestGateway, type TestGateway } from '../../support/harness';
 import { deliver, invoiceObject, permutations, stripeEvent, WEBHOOK_SECRET, type StripeEventPayload } from '../../support/stripe-events';
+import { mulberry32, shuffled, testSeed } from '../../support/random';
 import { DAY, newAccount, planOf, PRICES, setUpPrices, subscriptionOf } from './helpers';
 
 /** At least once, in any order: the outcome is the state Stripe shows, reached once. */
@@ -109,7 +110,9 @@ describe('Stripe webhooks: redeliveries and order', () => {
     );
   });
 
-  it('reaches the same state when a subscription’s events and their redeliveries arrive all at once', async () => {
+  const SEED = testSeed();
+  it(`reaches the same state when a subscription’s events and their redeliveries arrive all at once (shuffled with TEST_SEED=${SEED})`, async () => {
+    const random = mulberry32(SEED);
     const t0 = new Date(Date.now() - 40 * DAY);
     for (let round = 0; round < 5; round++) {
       const accountId = await newAccount(gateway);
@@ -122,10 +125,12 @@ describe('Stripe webhooks: redeliveries and order', () => {
         subscription.event('updated', new Date(t0.getTime() + 30 * DAY), { status: 'past_due' }),
       ];
       // Invoices carry the subscription's metadata (accountId from Checkout), so any event may come first.
-      const deliveries = [...events, ...events, ...events].sort(() => Math.random() - 0.5);
+      // Seeded: the seed is in the test's name, and each failure below says which round and order it was.
+      const deliveries = shuffled([...events, ...events, ...events], random);
+      const order = deliveries.map((event) => events.indexOf(event));
       const answers = await Promise.all(deliveries.map((event) => deliver(gateway.url, event)));
-      expect(answers.filter((a) => a.status !== 200)).toEqual([]);
-      expect(answers.filter((a) => a.body.status === 'processed')).toHaveLength(events.length);
+      expect({ seed: SEED, round, order, failed: answers.filter((a) => a.status !== 200) }).toEqual({ seed: SEED, round, order, failed: [] });
+      expect({ seed: SEED, round, order, processed: answers.filter((a) => a.body.status === 'processed').length }).toEqual({ seed: SEED, round, order, processed: events.length });
       // Failed 10 days ago, grace 7 days: FREE limits.
       expect(await prisma().subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({ status: 'past_due', pastDueSince: new Date(Math.floor((t0.getTime() + 30 * DAY) / 1000) * 1000) });
       expect(await planOf(gateway, accountId)).toBe('FREE');

@@ -1,23 +1,25 @@
 import { startTestGateway, type TestGateway } from '../../support/harness';
 import { deliver, seconds, signatureFor, stripeEvent, WEBHOOK_SECRET, type Delivery, type StripeEventPayload } from '../../support/stripe-events';
-import { planOf, setUpPrices, subscriptionOf } from './helpers';
+import { newAccount, planOf, setUpPrices, subscriptionOf } from './helpers';
 
 /** Anything that does not verify is refused with a 4xx and leaves no trace: no event row, no plan change. */
 describe('POST /webhooks/stripe refuses what does not verify', () => {
   let gateway: TestGateway;
-  let accountId: string;
 
   beforeAll(async () => {
     gateway = await startTestGateway({ STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_WEBHOOK_MAX_BYTES: '65536' });
     await setUpPrices(gateway);
-    ({ accountId } = await gateway.newKey({ plan: 'FREE' }));
   });
   afterAll(() => gateway?.stop());
 
   const prisma = () => gateway.services.db.prisma;
-  const upgrade = () => subscriptionOf(accountId).event('created', new Date());
+  /** Each test its own FREE account and an upgrade of it: no test sees another's effects, whatever the order. */
+  const upgrade = async () => {
+    const accountId = await newAccount(gateway, 'FREE');
+    return { accountId, event: subscriptionOf(accountId).event('created', new Date()) };
+  };
 
-  async function expectNoEffect(event: StripeEventPayload) {
+  async function expectNoEffect(accountId: string, event: StripeEventPayload) {
     expect(await prisma().stripeEvent.count({ where: { id: event.id } })).toBe(0);
     expect(await prisma().subscription.count({ where: { accountId } })).toBe(0);
     expect(await planOf(gateway, accountId)).toBe('FREE');
@@ -41,20 +43,20 @@ describe('POST /webhooks/stripe refuses what does not verify', () => {
   ];
 
   it.each(cases)('answers 400 to %s, with no effect', async (_what, send) => {
-    const event = upgrade();
+    const { accountId, event } = await upgrade();
     const { status, body } = await send(event);
     expect(status).toBe(400);
     expect(body.errors).toEqual([{ message: expect.any(String), extensions: { code: 'BAD_REQUEST' } }]);
-    await expectNoEffect(event);
+    await expectNoEffect(accountId, event);
   });
 
   it('answers 413 to a body over STRIPE_WEBHOOK_MAX_BYTES, even signed correctly, with no effect', async () => {
-    const event = upgrade();
+    const { accountId, event } = await upgrade();
     event.data.object.metadata = { ...(event.data.object.metadata as object), padding: 'x'.repeat(70_000) };
     const { status, body } = await deliver(gateway.url, event);
     expect(status).toBe(413);
     expect(body.errors).toEqual([{ message: expect.stringMatching(/larger than 65536 bytes/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }]);
-    await expectNoEffect(event);
+    await expectNoEffect(accountId, event);
   });
 
   it('answers 400 to a correctly signed body that is not a Stripe event', async () => {
@@ -64,7 +66,8 @@ describe('POST /webhooks/stripe refuses what does not verify', () => {
   });
 
   it('applies the same event once it is signed with the endpoint secret (the control)', async () => {
-    const event = upgrade();
+    const { accountId, event } = await upgrade();
+    expect(await planOf(gateway, accountId)).toBe('FREE');
     expect(await deliver(gateway.url, event)).toEqual({ status: 200, body: { received: true, status: 'processed' } });
     expect(await planOf(gateway, accountId)).toBe('PROFESSIONAL');
   });
