@@ -2,7 +2,7 @@ import { TransactionFeed } from '../../src/feed/generator';
 import { decodeTransaction } from '../../src/risk/contract';
 import { decodeLatest, latestKey, rankingKey } from '../../src/risk/view';
 import { waitFor } from '../support/process';
-import { checkpointTotal, consumerProcess, endOffsetTotal, readTopic, referenceRun, riskEnv, storedScores, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from './support';
+import { aheadOfCheckpoint, checkpointTotal, consumerProcess, endOffsetTotal, readTopic, referenceRun, riskEnv, storedScores, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from './support';
 
 /** Synthetic traffic with every fraud pattern, redeliveries and broken messages, the same on every run. */
 function traffic(count: number, seed: number): KafkaRecord[] {
@@ -47,18 +47,10 @@ describe('five SIGKILLs during one run (real Kafka, Redis, Postgres)', () => {
   });
   afterAll(async () => env?.close());
 
-  /** History rows past their partition's checkpoint: what the sinks hold that no checkpoint covers yet. */
-  const aheadOfCheckpoint = async () => {
-    const [row] = await env.services.db.sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM risk_scores r JOIN consumer_checkpoints c ON c.group_id = $1 AND c.topic = $2 AND c.partition = r.partition WHERE r."offset" >= c.next_offset`,
-      [env.groupId, env.topics.transactions],
-    );
-    return row.n;
-  };
   const historyCount = async () => (await env.services.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM risk_scores`))[0].n;
 
   it('ends with the states, history, latest scores and risk-scores topic of a run without crashes', async () => {
-    // Where each kill lands: what the sinks held beyond the checkpoints, the checkpoint total, the history rows.
+    // Where each kill landed: what the sinks held beyond the checkpoints, the checkpoint total, the history rows.
     const kills: Array<{ point: string; ahead: number; checkpoint: number; history: number }> = [];
     let producing = true;
     const production = (async () => {
@@ -76,9 +68,9 @@ describe('five SIGKILLs during one run (real Kafka, Redis, Postgres)', () => {
     const killAt = async (point: string, when: () => Promise<boolean>) => {
       const consumer = await consumerProcess(env.env);
       await waitFor(`kill point "${point}"`, when, 30_000, 5).catch(() => undefined);
-      const at = { point, ahead: await aheadOfCheckpoint(), checkpoint: await checkpointTotal(env.services, env.groupId), history: await historyCount() };
       expect(await consumer.kill('SIGKILL')).toBe('SIGKILL');
-      kills.push(at);
+      // Measured once the process is dead, so nothing moves between the kill and the figures.
+      kills.push({ point, ahead: await aheadOfCheckpoint(env), checkpoint: await checkpointTotal(env.services, env.groupId), history: await historyCount() });
     };
 
     // 1. After its first sinks, before its first checkpoint.
@@ -90,7 +82,7 @@ describe('five SIGKILLs during one run (real Kafka, Redis, Postgres)', () => {
     const history3 = await historyCount();
     await killAt('mid-sink, re-scoring after a crash', async () => (await historyCount()) > history3 + 50);
     // 4. After a sink and before the checkpoint that would cover it.
-    await killAt('after a sink, before its checkpoint', async () => (await aheadOfCheckpoint()) > 200);
+    await killAt('after a sink, before its checkpoint', async () => (await aheadOfCheckpoint(env)) > 200);
     // 5. Soon after starting, whatever it is doing.
     await killAt('soon after a restart', async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));

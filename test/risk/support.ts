@@ -160,6 +160,18 @@ export async function checkpointTotal(services: Services, groupId: string): Prom
   return Number(row.total ?? 0);
 }
 
+/**
+ * History rows past their partition's checkpoint: what the sinks wrote that no checkpoint covers yet.
+ * Read after the consumer is dead, it is exactly the uncommitted work the crash left.
+ */
+export async function aheadOfCheckpoint(env: Pick<RiskEnv, 'services' | 'groupId' | 'topics'>): Promise<number> {
+  const [row] = await env.services.db.sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM risk_scores r JOIN consumer_checkpoints c ON c.group_id = $1 AND c.topic = $2 AND c.partition = r.partition WHERE r."offset" >= c.next_offset`,
+    [env.groupId, env.topics.transactions],
+  );
+  return row.n;
+}
+
 export async function endOffsetTotal(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
