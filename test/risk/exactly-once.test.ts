@@ -122,5 +122,5 @@ describe('five SIGKILLs during one run (real Kafka, Redis, Postgres)', () => {
       return [view.eventId, { score: view.score, band: view.band, factors: view.factors }];
     }));
     expect(sameEntries(byEvent, reference.scores)).toEqual({ size: reference.scores.size, mismatches: 0, first: [] });
-  });
+  }, 360_000); // its own waits: up to 120 s for the five kills and 120 s for the last consumer to catch up
 });

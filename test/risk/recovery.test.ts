@@ -90,7 +90,7 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
       }
       expectSameAsReference(await storedScores(env.services), reference.scores);
       expectSameAsReference(await storedStates(env.services, env.groupId), reference.states);
-    });
+    }, 240_000); // up to five aimed kills, each with a restart, then the catch-up
 
     /**
      * What the replay starts from, whether or not the crash test ran first (or finished): every record in
@@ -178,6 +178,6 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
       }
       expectSameAsReference(await storedScores(env.services), reference.scores);
       expectSameAsReference(await storedStates(env.services, env.groupId), reference.states);
-    });
+    }, 180_000); // its own waits: 30 s for the rebalance, 60 s for the catch-up
   });
 });
