@@ -1,3 +1,4 @@
+import type { AvroDecodeResult } from './avro';
 import type { FreshnessResult } from './freshness';
 import type { GatewayResults } from './gateway';
 import type { IngestionResult } from './ingestion';
@@ -20,10 +21,12 @@ export interface BenchResults {
   refusals: RefusalsResult;
   /** Absent in reports written before section 7 existed. */
   overload?: OverloadResult;
+  /** Absent in reports written before section 8 existed. */
+  avro?: AvroDecodeResult;
 }
 
 /** The sections every report has (the smoke test checks each is there, with numbers). */
-export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## 7. Overload: plan-aware shedding', '## What was optimised'] as const;
+export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## 7. Overload: plan-aware shedding', '## 8. Avro decoding', '## What was optimised'] as const;
 
 const MISSION_RATE = 500_000;
 /** Issue 14: server CPU per refused document, at most (ms). */
@@ -425,6 +428,7 @@ set here (see Machine).`);
 
   out.push(renderRefusals(refusals));
   if (r.overload) out.push(renderOverload(r.overload));
+  if (r.avro) out.push(renderAvro(r.avro));
 
   out.push(OPTIMISED);
   return `${out.join('\n\n')}\n`;
@@ -440,6 +444,23 @@ function overloadSummary(result: OverloadResult): string {
   const best = Math.min(tight, dedicated);
   const failures = result.runs.filter((run) => run.policy === 'tight' || run.policy === 'dedicated').reduce((sum, run) => sum + run.loaded.failures, 0);
   return `| ENTERPRISE p99 under 2× overload / alone: dedicated process; tight thresholds (defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(dedicated, 1)}×; ${fmt(tight, 1)}× (${fmt(defaults, 1)}×; ${fmt(off, 1)}×); ${fmt(failures)} failed | ${verdict(best <= 2 && failures === 0)} |`;
+}
+
+function renderAvro(a: AvroDecodeResult): string {
+  const rows: Array<[string, Figure]> = [
+    ['JSON (JSON.parse, contract rules, key)', a.json],
+    ['JSON, with the Avro reader passed (the consumer’s path)', a.jsonWithReader],
+    ['Confluent-framed Avro (avsc, contract rules, key)', a.avro],
+    ['half JSON, half Avro', a.mixed],
+  ];
+  return `## 8. Avro decoding
+
+The consumer's decoding of \`transactions\` alone, in one process, no services (\`bench/avro.ts\`): ${fmt(a.events)} feed
+events as JSON (${fmt(a.jsonBytes)} bytes each on average) and as Confluent-framed Avro (${fmt(a.avroBytes)} bytes), each
+through \`decodeTransaction\` with the writer schema already cached; runs alternate between the formats.
+A message's first byte tells the formats apart, so JSON pays one comparison for Avro's existence.
+
+${table(['format', 'events/s per run', 'median', 'spread', 'vs JSON'], rows.map(([name, f]) => [name, runsOf(f), fmt(f.median), pct(f.spread), pct(f.median / a.json.median, 0)]))}`;
 }
 
 function renderOverload(result: OverloadResult): string {

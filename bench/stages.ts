@@ -1,4 +1,5 @@
 import { createRecordProducer } from '../src/kafka/record-producer';
+import { kafkaSecurity } from '../src/kafka/security';
 import { decodeTransaction } from '../src/risk/contract';
 import { MODEL_VERSION } from '../src/risk/model/parameters';
 import { assess } from '../src/risk/model/score';
@@ -103,7 +104,7 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
   const redisOutputs = riskOutputs({ logger: world.services.logger, redis: world.services.redis, redisKeyPrefix: prefix });
   await measure('latest scores and ranking (Redis script)', 'redis', () => inRounds(views, (round) => redisOutputs.writeLatest(round)), views.length);
 
-  const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-stages', [topics.scores, topics.dlq]);
+  const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-stages', [topics.scores, topics.dlq], kafkaSecurity(world.config));
   try {
     const topicOutputs = riskOutputs({ logger: world.services.logger, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq });
     await measure('risk-scores topic (@platformatic/kafka, acks=all)', 'broker', () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, dlq: [] })), views.length);

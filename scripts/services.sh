@@ -9,6 +9,10 @@
 #   scripts/services.sh start NAME / stop NAME   the same for one service (outage tests)
 #   scripts/services.sh status               one line per service; always exits 0
 #   scripts/services.sh env                  export lines for the running services
+#   ... --secure (or SERVICES_PROFILE=secure)   the same for a second set with TLS and authentication
+#                                            (postgres 5433, redis 6380, kafka 9094; .services/secure;
+#                                            scripts/services/secure.sh); `certs --secure` only makes
+#                                            its certificates (for docker compose --profile secure)
 #
 # Services: postgres redis kafka stripe-mock, and jaeger (optional: only `up jaeger` starts it;
 # OTLP on 4318, query API on 16686). Safe to re-run: a second `up` reuses what is installed and
@@ -55,6 +59,20 @@ STRIPE_MOCK_START_TIMEOUT=30
 JAEGER_START_TIMEOUT=30
 STOP_TIMEOUT=60
 
+# ---- profile: `--secure` (or SERVICES_PROFILE=secure) is a second set with TLS and auth on ------
+# its own ports and data folder (scripts/services/secure.sh); the default set is never touched.
+REDIS_CLI_OPTS=()
+KAFKA_FORMAT_ARGS=()
+ARGS=()
+PROFILE=${SERVICES_PROFILE:-default}
+for arg in "$@"; do if [[ $arg == --secure ]]; then PROFILE=secure; else ARGS+=("$arg"); fi; done
+case $PROFILE in
+  default) ;;
+  # shellcheck source=services/secure.sh
+  secure) source "$ROOT/scripts/services/secure.sh" ;;
+  *) echo "services.sh: unknown SERVICES_PROFILE '$PROFILE' (default or secure)" >&2; exit 2 ;;
+esac
+
 # ---- paths -----------------------------------------------------------------------------------
 PG_DIR="$SVC_DIR/postgres"
 PG_DATA="$PG_DIR/data"
@@ -65,7 +83,7 @@ REDIS_CONF="$REDIS_DIR/redis.conf"
 REDIS_PID="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
 KAFKA_DIR="$SVC_DIR/kafka"
-KAFKA_LIBS="$KAFKA_DIR/libs"
+KAFKA_LIBS="${SHARED_KAFKA_LIBS:-$KAFKA_DIR/libs}"
 KAFKA_DATA="$KAFKA_DIR/data"
 KAFKA_PROPS="$KAFKA_DIR/server.properties"
 KAFKA_LOG4J="$KAFKA_DIR/log4j2.properties"
@@ -108,7 +126,7 @@ fail() {
 }
 
 usage() { # usage EXIT_CODE
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
@@ -316,6 +334,7 @@ log_line_prefix = '%m [%p] %q%u@%d '
 log_timezone = 'UTC'
 timezone = 'UTC'
 EOF
+  if declare -F pg_secure_prepare >/dev/null; then pg_secure_prepare; fi
   if is_root; then chown postgres:postgres "$PG_DATA/tollgraph.conf" "$PG_DATA/postgresql.conf"; fi
 }
 
@@ -426,7 +445,7 @@ redis_install() {
 
 redis_running() { proc_alive "$REDIS_PID" redis-server; }
 
-redis_cli() { redis-cli -h "$HOST" -p "$REDIS_PORT" "$@"; }
+redis_cli() { redis-cli -h "$HOST" -p "$REDIS_PORT" "${REDIS_CLI_OPTS[@]}" "$@"; }
 
 redis_up() {
   redis_install
@@ -453,6 +472,7 @@ save ""
 appendonly no
 databases 16
 EOF
+    if declare -F redis_secure_conf >/dev/null; then redis_secure_conf >>"$REDIS_CONF"; fi
     log "redis: starting on $HOST:$REDIS_PORT"
     rm -f "$REDIS_PID"
     redis-server "$REDIS_CONF" >>"$REDIS_LOG" 2>&1 </dev/null 9>&- || fail redis "$REDIS_LOG" "redis-server refused to start"
@@ -605,6 +625,11 @@ EOF
 request.timeout.ms=5000
 default.api.timeout.ms=10000
 EOF
+  # the secure profile's listener and its client settings (a later key wins in a properties file)
+  if declare -F kafka_secure_conf >/dev/null; then
+    kafka_secure_conf >>"$KAFKA_PROPS"
+    kafka_secure_admin_conf >>"$KAFKA_ADMIN_PROPS"
+  fi
 }
 
 # a short-lived JVM for the command-line tools (StorageTool, TopicCommand)
@@ -650,7 +675,7 @@ kafka_format() {
     echo "$id" >"$KAFKA_DIR/cluster-id"
   fi
   log "kafka: formatting $KAFKA_DATA (cluster id $id)"
-  kafka_tool_java kafka.tools.StorageTool format --ignore-formatted -t "$id" -c "$KAFKA_PROPS" \
+  kafka_tool_java kafka.tools.StorageTool format --ignore-formatted -t "$id" -c "$KAFKA_PROPS" "${KAFKA_FORMAT_ARGS[@]}" \
     >>"$KAFKA_DIR/format.log" 2>&1 || fail kafka "$KAFKA_DIR/format.log" "StorageTool format failed"
 }
 
@@ -912,6 +937,7 @@ jaeger_status() {
 # env + dispatch
 # =============================================================================================
 env_lines() {
+  if declare -F secure_env_lines >/dev/null; then secure_env_lines; return; fi
   if pg_running; then echo "export DATABASE_URL=postgresql://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/$PG_DB"; fi
   if redis_running; then echo "export REDIS_URL=redis://$HOST:$REDIS_PORT"; fi
   if kafka_running; then echo "export KAFKA_BROKERS=$HOST:$KAFKA_PORT"; fi
@@ -992,6 +1018,11 @@ main() {
       ;;
     status) cmd_status ;;
     env) env_lines ;;
+    certs)
+      declare -F certs_ensure >/dev/null || { echo "services.sh: certs belongs to the secure profile (certs --secure)" >&2; exit 2; }
+      lock
+      certs_ensure
+      ;;
     -h | --help | help) usage 0 ;;
     *)
       [[ -n $cmd ]] && echo "services.sh: unknown command '$cmd'" >&2
@@ -1000,4 +1031,4 @@ main() {
   esac
 }
 
-main "$@"
+main "${ARGS[@]}"

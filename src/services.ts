@@ -3,6 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config/schema';
 import { openDatabase, type Database } from './db/client';
 import { createKafka } from './kafka/client';
+import { kafkaSecurity } from './kafka/security';
+import { redisTls } from './config/tls';
+import { checkKafka, checkPostgres, checkRedis } from './ops/startup-checks';
 import type { Logger } from './ops/logger';
 import { createMetrics, type Metrics } from './ops/metrics';
 import type { DependencyCheck } from './ops/readiness';
@@ -22,6 +25,7 @@ import { createStripe, type Stripe } from './billing/stripe-client';
 import { StripeWebhooks } from './billing/webhooks/service';
 import { PlanCatalog } from './plans/service';
 import { DataProductCatalog } from './catalog/service';
+import { SchemaRegistry } from './catalog/registry/service';
 import { memoryPubSub, redisPubSub, type PubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/client';
 import { RiskService } from './risk/service';
@@ -44,6 +48,8 @@ export interface Services {
   plans: PlanCatalog;
   /** The data-product catalogue. */
   catalog: DataProductCatalog;
+  /** The catalogue's Avro schema registry (Confluent-compatible REST under /registry). */
+  registry: SchemaRegistry;
   accounts: AccountService;
   keys: KeyService;
   /** Risk scores for the API: latest, history, live updates (src/risk). */
@@ -66,6 +72,24 @@ export interface Services {
 
 /** How often each process adds its SLA counts to the database. */
 const SLA_FLUSH_MS = 5_000;
+/** The longest the start waits for Redis's first answer (its connect timeout is 2 s). */
+const REDIS_START_CHECK_MS = 3_000;
+
+/**
+ * Every configured service is tried once, together, before anything is built on them: a
+ * certificate or password one refuses stops the start there, naming the service and the cause
+ * (src/ops/startup-checks.ts), with nothing half-started. All are waited for, so none is still
+ * connecting while the caller closes them.
+ */
+async function checkServices(logger: Logger, db: Database, redis: Redis | undefined, kafka: Kafka | undefined): Promise<void> {
+  const results = await Promise.allSettled([
+    db.kind === 'postgres' ? checkPostgres(() => db.pool.query('SELECT 1')) : undefined,
+    redis ? checkRedis(redis, REDIS_START_CHECK_MS, logger) : undefined,
+    kafka ? checkKafka(kafka, logger) : undefined,
+  ]);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
 
 export async function buildServices(config: Config, logger: Logger): Promise<Services> {
   const closers: Array<() => Promise<unknown>> = [];
@@ -85,7 +109,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
 
   let redis: Redis | undefined;
   if (config.REDIS_URL) {
-    const client = connectRedis(config.REDIS_URL, logger);
+    const client = connectRedis(config.REDIS_URL, logger, redisTls(config));
     redis = client;
     closers.push(() => client.quit().catch(() => client.disconnect()));
     // Under the insurance and fail-open policies the gateway keeps serving without Redis.
@@ -94,7 +118,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
 
   let kafka: Kafka | undefined;
   if (config.KAFKA_BROKERS) {
-    kafka = createKafka(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger);
+    kafka = createKafka(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger, kafkaSecurity(config));
     const admin = kafka.admin({ retry: { retries: 0 } });
     closers.push(() => admin.disconnect());
     readiness.push({
@@ -107,11 +131,17 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     });
   }
 
+  await checkServices(logger, db, redis, kafka).catch(async (error: unknown) => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  });
+
   const pubsub = redis ? redisPubSub(redis, `${config.REDIS_KEY_PREFIX}events:`, logger) : memoryPubSub();
   closers.push(() => pubsub.close());
   const plans = await PlanCatalog.create(db.prisma, pubsub);
   const accounts = await AccountService.create(db.prisma, plans, pubsub);
-  const catalog = DataProductCatalog.create(db.prisma, plans);
+  const registry = new SchemaRegistry(db.prisma);
+  const catalog = DataProductCatalog.create(db.prisma, plans, registry);
   const keys = await KeyService.create(db.prisma, pubsub, config.NODE_ENV === 'production' ? 'live' : 'test', logger);
   closers.push(() => keys.close());
   const risk = new RiskService({ prisma: db.prisma, redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub, logger });
@@ -149,6 +179,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     pubsub,
     plans,
     catalog,
+    registry,
     accounts,
     keys,
     risk,

@@ -33,6 +33,35 @@ export const TRANSACTION_EVENT_SCHEMA = {
   },
 } as const;
 
+/**
+ * The same event in Avro (Confluent framing on the `transactions` topic: magic byte 0, the
+ * registry id as 4 bytes big-endian, then the Avro binary). Every property is a string, as in
+ * JSON, so both forms carry exactly the same values and go through the same rules after decoding
+ * (src/risk/contract.ts); `channel` is an enum. Also the risk consumer's reader schema: a writer
+ * schema registered later under the subject is read through Avro schema resolution.
+ */
+export const TRANSACTION_AVRO_SCHEMA = {
+  type: 'record',
+  name: 'Transaction',
+  namespace: 'tollgraph.events',
+  doc: 'One card-payment transaction. Kafka topic `transactions`, key = customerId.',
+  fields: [
+    { name: 'eventId', type: 'string', doc: 'A UUID, unique per event; the pipeline de-duplicates on it' },
+    { name: 'customerId', type: 'string', doc: 'The scored customer; also the Kafka key' },
+    { name: 'merchantId', type: 'string' },
+    { name: 'mcc', type: 'string', doc: 'ISO 18245 merchant category code, 4 digits' },
+    { name: 'amount', type: 'string', doc: 'Non-negative decimal as a string (exact), e.g. "129.90"' },
+    { name: 'currency', type: 'string', doc: 'ISO 4217 code' },
+    { name: 'country', type: 'string', doc: 'ISO 3166-1 alpha-2 code' },
+    { name: 'channel', type: { type: 'enum', name: 'Channel', symbols: ['CARD_PRESENT', 'ECOMMERCE', 'ATM', 'TRANSFER'] } },
+    { name: 'deviceId', type: 'string' },
+    { name: 'timestamp', type: 'string', doc: 'Event time, ISO 8601 with offset, years 2000-2099' },
+  ],
+} as const;
+
+/** Confluent's TopicNameStrategy subject of the `transactions` topic's values. */
+export const TRANSACTIONS_SUBJECT = 'transactions-value';
+
 /** The product the risk pipeline serves, seeded on every start until it exists. */
 export const CUSTOMER_RISK_SCORES: DataProductDefinition = {
   slug: 'customer-risk-scores',
@@ -44,6 +73,8 @@ export const CUSTOMER_RISK_SCORES: DataProductDefinition = {
     'recomputed from the `transactions` stream with event-time windows within a second of each event.',
   graphqlType: 'RiskScore',
   eventSchema: TRANSACTION_EVENT_SCHEMA,
+  eventAvroSchema: TRANSACTION_AVRO_SCHEMA,
+  eventAvroSubject: TRANSACTIONS_SUBJECT,
   slo: { freshnessSeconds: 1, availability: 99.9, latencyP99Ms: 150 },
   accessPolicy: {
     plans: ['FREE', 'PROFESSIONAL', 'ENTERPRISE'],

@@ -1,5 +1,5 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Field, Float, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DataProductLifecycle, PlanCode } from '../generated/prisma/enums';
 import '../plans/plan.types'; // registers PlanCode
 
@@ -56,6 +56,21 @@ export class AccessPolicy {
   fields!: PlanFieldAccess[];
 }
 
+@ObjectType({ description: 'The Avro form of the source events, registered in the catalog’s schema registry (Confluent REST API under /registry)' })
+export class AvroContract {
+  @Field({ description: 'The registry subject, e.g. transactions-value' })
+  subject!: string;
+
+  @Field(() => Int, { description: 'The registry id of the schema: what Confluent-framed messages carry (magic byte 0, then the id as 4 bytes big-endian)' })
+  schemaId!: number;
+
+  @Field(() => Int, { nullable: true, description: 'Its version under the subject' })
+  version!: number | null;
+
+  @Field(() => GraphQLJSON, { description: 'The Avro schema (a record)' })
+  schema!: unknown;
+}
+
 @ObjectType({ description: 'The product’s contract: what it exposes and what it is computed from' })
 export class DataProductSchema {
   @Field({ description: 'The GraphQL object type the product exposes, e.g. RiskScore' })
@@ -63,6 +78,9 @@ export class DataProductSchema {
 
   @Field(() => GraphQLJSON, { description: 'JSON Schema (draft 2020-12) of the source events' })
   eventJsonSchema!: Record<string, unknown>;
+
+  @Field(() => AvroContract, { nullable: true, description: 'The Avro form of the source events, as this version registered it; null: the product has no Avro contract' })
+  eventAvro!: AvroContract | null;
 }
 
 @ObjectType({ description: 'A data product of the catalogue (data mesh): owned, versioned, with an SLO and an access policy' })
@@ -174,6 +192,16 @@ export class DataProductInput {
 
   @Field(() => GraphQLJSON, { description: 'JSON Schema (draft 2020-12, "type": "object") of the source events (DataProduct.schema.eventJsonSchema)' })
   eventSchema!: unknown;
+
+  @Field(() => GraphQLJSON, {
+    nullable: true,
+    description:
+      'Avro schema of the same events (a record whose fields are eventSchema’s properties), registered under eventAvroSubject; refused when incompatible with the subject’s earlier schemas (the registry’s compatibility level). Left out: the product keeps its Avro contract',
+  })
+  eventAvroSchema?: unknown;
+
+  @Field(() => String, { nullable: true, description: 'Registry subject of eventAvroSchema; default <slug>-value. A product’s subject does not change once set' })
+  eventAvroSubject?: string | null;
 
   @Field(() => SloInput)
   slo!: SloInput;

@@ -1,14 +1,30 @@
 import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
-import { Prisma, type DataProduct as DataProductRow, type PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { DataProductLifecycle, PlanCode } from '../generated/prisma/enums';
 import { recordAudit, type Actor } from '../audit/audit';
 import { notFound } from '../auth/guards';
 import { badInput } from '../errors';
 import type { PlanCatalog } from '../plans/service';
-import type { DataProduct, QualityMetrics } from './data-product.types';
+import type { AvroContract, DataProduct, QualityMetrics } from './data-product.types';
+import { RegistryError } from './registry/errors';
+import type { SchemaRegistry } from './registry/service';
 import { compareSemver } from './semver';
 import { invalidDataProduct, validateDataProduct, type DataProductDefinition, type Slo, type StoredAccessPolicy, type ValidDataProduct } from './validation';
+
+/** Every read of a product row brings its Avro contract: the registered schema and its version under the product's subject. */
+const WITH_AVRO = { eventAvroSchema: { select: { schema: true, versions: { select: { subjectName: true, version: true } } } } } satisfies Prisma.DataProductInclude;
+type DataProductRow = Prisma.DataProductGetPayload<{ include: typeof WITH_AVRO }>;
+
+function toAvroContract(row: DataProductRow): AvroContract | null {
+  if (!row.eventAvroSubject || row.eventAvroSchemaId === null || !row.eventAvroSchema) return null;
+  return {
+    subject: row.eventAvroSubject,
+    schemaId: row.eventAvroSchemaId,
+    version: row.eventAvroSchema.versions.find((version) => version.subjectName === row.eventAvroSubject)?.version ?? null,
+    schema: JSON.parse(row.eventAvroSchema.schema) as unknown,
+  };
+}
 
 const VISIBLE_TO_SUBSCRIBERS: DataProductLifecycle[] = ['PUBLISHED', 'DEPRECATED'];
 
@@ -36,7 +52,7 @@ export function toDataProduct(row: DataProductRow): DataProduct {
     domain: row.domain,
     owner: row.owner,
     description: row.description,
-    schema: { graphqlType: row.graphqlType, eventJsonSchema: row.eventSchema as Record<string, unknown> },
+    schema: { graphqlType: row.graphqlType, eventJsonSchema: row.eventSchema as Record<string, unknown>, eventAvro: toAvroContract(row) },
     slo: row.slo as unknown as Slo,
     quality: toQuality(row.quality),
     qualityUpdatedAt: row.qualityUpdatedAt,
@@ -85,10 +101,11 @@ export class DataProductCatalog {
   private constructor(
     private readonly prisma: PrismaClient,
     private readonly plans: PlanCatalog,
+    private readonly registry: SchemaRegistry,
   ) {}
 
-  static create(prisma: PrismaClient, plans: PlanCatalog): DataProductCatalog {
-    return new DataProductCatalog(prisma, plans);
+  static create(prisma: PrismaClient, plans: PlanCatalog, registry: SchemaRegistry): DataProductCatalog {
+    return new DataProductCatalog(prisma, plans, registry);
   }
 
   /** By domain, then slug. */
@@ -96,6 +113,7 @@ export class DataProductCatalog {
     const rows = await this.prisma.dataProduct.findMany({
       where: { ...(domain !== undefined ? { domain: domain.trim() } : {}), ...(includeDrafts ? {} : { lifecycle: { in: VISIBLE_TO_SUBSCRIBERS } }) },
       orderBy: [{ domain: 'asc' }, { slug: 'asc' }],
+      include: WITH_AVRO,
     });
     return rows.map(toDataProduct);
   }
@@ -129,7 +147,7 @@ export class DataProductCatalog {
       if (!before) throw notFound('data product');
       if (before.lifecycle === 'DEPRECATED') return before;
       if (before.lifecycle === 'DRAFT') throw badInput(`data product ${before.slug} is a DRAFT: only a published product can be deprecated`, { fields: ['id'] });
-      const after = await tx.dataProduct.update({ where: { id: before.id }, data: { lifecycle: 'DEPRECATED', deprecatedAt: new Date() } });
+      const after = await tx.dataProduct.update({ where: { id: before.id }, data: { lifecycle: 'DEPRECATED', deprecatedAt: new Date() }, include: WITH_AVRO });
       await recordAudit(tx, actor, { action: 'dataProduct.deprecate', targetType: 'DataProduct', targetId: after.id, before: toDataProduct(before), after: toDataProduct(after) });
       return after;
     });
@@ -150,7 +168,10 @@ export class DataProductCatalog {
         const before = await this.lock(tx, product.slug);
         if (before) checkNewVersion(before, product, lifecycle);
         const data = { ...toColumns(product), lifecycle, publishedAt: lifecycle === 'PUBLISHED' ? new Date() : null, deprecatedAt: null };
-        const after = before ? await tx.dataProduct.update({ where: { id: before.id }, data }) : await tx.dataProduct.create({ data });
+        const written = before ? await tx.dataProduct.update({ where: { id: before.id }, data }) : await tx.dataProduct.create({ data });
+        // The Avro contract in the same transaction: an incompatible schema leaves nothing written.
+        const avro = product.avro ? await this.registerAvro(tx, written.id, product.avro, before) : undefined;
+        const after = await tx.dataProduct.update({ where: { id: written.id }, data: avro ?? {}, include: WITH_AVRO });
         await recordAudit(tx, actor, {
           action: lifecycle === 'PUBLISHED' ? 'dataProduct.publish' : 'dataProduct.saveDraft',
           targetType: 'DataProduct',
@@ -170,10 +191,24 @@ export class DataProductCatalog {
     }
   }
 
+  /** Registers the product's Avro schema under its subject (compatibility checked); the columns that point at it. */
+  private async registerAvro(tx: Prisma.TransactionClient, productId: string, avro: NonNullable<ValidDataProduct['avro']>, before: DataProductRow | null) {
+    if (before?.eventAvroSubject && before.eventAvroSubject !== avro.subject) {
+      throw badInput(`eventAvroSubject of ${before.slug} is "${before.eventAvroSubject}": a product's subject does not change`, { fields: ['eventAvroSubject'] });
+    }
+    try {
+      const { id } = await this.registry.register(avro.subject, avro.schema, { tx, dataProductId: productId });
+      return { eventAvroSubject: avro.subject, eventAvroSchemaId: id };
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error;
+      throw badInput(`eventAvroSchema was refused by the schema registry (subject "${avro.subject}"): ${error.message}`, { fields: ['eventAvroSchema'], registryErrorCode: error.errorCode });
+    }
+  }
+
   /** The row of `slug`, locked until the transaction ends, so concurrent publications queue. */
   private async lock(tx: Prisma.TransactionClient, slug: string): Promise<DataProductRow | null> {
     await tx.$queryRaw`SELECT id FROM data_products WHERE slug = ${slug} FOR UPDATE`;
-    return tx.dataProduct.findUnique({ where: { slug } });
+    return tx.dataProduct.findUnique({ where: { slug }, include: WITH_AVRO });
   }
 
   private findRow(idOrSlug: string): Promise<DataProductRow | null> {
@@ -181,7 +216,7 @@ export class DataProductCatalog {
     if (!key || key.length > 200) return Promise.resolve(null);
     // A UUID is also a well-formed slug, so it may name either.
     const where = z.uuid().safeParse(key).success ? { OR: [{ id: key }, { slug: key }] } : { slug: key };
-    return this.prisma.dataProduct.findFirst({ where });
+    return this.prisma.dataProduct.findFirst({ where, include: WITH_AVRO });
   }
 }
 

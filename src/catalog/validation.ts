@@ -13,6 +13,8 @@ import { z } from 'zod';
 import { badInput, type TollgraphError } from '../errors';
 import type { PlanCode } from '../generated/prisma/enums';
 import { jsonSchemaProblem } from './json-schema';
+import { parseAvroSchema } from './registry/avro';
+import { RegistryError } from './registry/errors';
 import { isSemver } from './semver';
 
 /** What an admin publishes (the GraphQL `DataProductInput`, flattened): not yet validated. */
@@ -26,6 +28,13 @@ export interface DataProductDefinition {
   graphqlType: string;
   /** JSON Schema (draft 2020-12) of the source events. */
   eventSchema: unknown;
+  /**
+   * Avro schema of the same events (a record with the JSON Schema's properties as fields), registered
+   * under `eventAvroSubject` when the product is written. Left out: the product keeps the one it has.
+   */
+  eventAvroSchema?: unknown;
+  /** The registry subject; default `<slug>-value`. Fixed once the product has one. */
+  eventAvroSubject?: string | null;
   slo: Slo;
   accessPolicy: { plans: string[]; fields: Array<{ plan: string; fields: string[] }> };
   /** Semantic version of the product's contract. */
@@ -47,9 +56,11 @@ export interface StoredAccessPolicy {
 }
 
 /** A definition that passed every check, in the form stored. */
-export interface ValidDataProduct extends Omit<DataProductDefinition, 'eventSchema' | 'accessPolicy'> {
+export interface ValidDataProduct extends Omit<DataProductDefinition, 'eventSchema' | 'accessPolicy' | 'eventAvroSchema' | 'eventAvroSubject'> {
   eventSchema: Record<string, unknown>;
   accessPolicy: StoredAccessPolicy;
+  /** The Avro contract to register; absent when the definition gives none. */
+  avro?: { subject: string; schema: unknown };
 }
 
 export interface ValidationContext {
@@ -68,7 +79,7 @@ export interface Problem {
   message: string;
 }
 
-export const LIMITS = { slug: 64, name: 100, domain: 50, owner: 200, description: 2000, graphqlType: 100, plans: 20, fields: 500, fieldName: 100 } as const;
+export const LIMITS = { avroSubject: 255, slug: 64, name: 100, domain: 50, owner: 200, description: 2000, graphqlType: 100, plans: 20, fields: 500, fieldName: 100 } as const;
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -93,6 +104,13 @@ const parts = {
   description: text(LIMITS.description),
   graphqlType: z.string().max(LIMITS.graphqlType, `must be at most ${LIMITS.graphqlType} characters`).regex(GRAPHQL_NAME, 'must be a GraphQL type name, e.g. RiskScore'),
   eventSchema: z.unknown(),
+  eventAvroSchema: z.unknown(),
+  eventAvroSubject: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(LIMITS.avroSubject, `must be at most ${LIMITS.avroSubject} characters`)
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+    .nullish(),
   slo: z.object({
     freshnessSeconds: positive(YEAR_SECONDS, 'seconds'),
     availability: z.number().gt(0, 'must be a percentage greater than 0').max(100, 'must be a percentage of at most 100'),
@@ -154,11 +172,18 @@ export function validateDataProduct(input: DataProductDefinition, context: Valid
 
   if (good.accessPolicy) problems.push(...policyProblems(good.accessPolicy, context.planCodes, good.graphqlType, typeFields));
 
+  const avroSchema = raw.eventAvroSchema ?? undefined;
+  if (avroSchema !== undefined) {
+    const problem = avroSchemaProblem(avroSchema, schemaProblem ? undefined : raw.eventSchema);
+    if (problem) problems.push({ field: 'eventAvroSchema', message: problem });
+  } else if (good.eventAvroSubject) problems.push({ field: 'eventAvroSubject', message: 'eventAvroSubject names the subject of an eventAvroSchema: give both' });
+
   if (problems.length) return { problems };
-  const { accessPolicy, eventSchema, ...rest } = good as Parts;
+  const { accessPolicy, eventSchema, eventAvroSchema: _avroSchema, eventAvroSubject, ...rest } = good as Parts;
   return {
     product: {
       ...rest,
+      ...(avroSchema !== undefined ? { avro: { subject: eventAvroSubject ?? `${rest.slug}-value`, schema: avroSchema } } : {}),
       eventSchema: eventSchema as Record<string, unknown>,
       accessPolicy: {
         plans: accessPolicy.plans as PlanCode[],
@@ -174,6 +199,30 @@ export function invalidDataProduct(problems: Problem[]): TollgraphError {
     fields: [...new Set(problems.map((problem) => problem.field))],
     problems,
   });
+}
+
+/**
+ * Why `schema` is not the Avro form of the events: not a valid Avro schema, not a record, or its
+ * fields are not the JSON Schema's properties (both describe the same events).
+ */
+function avroSchemaProblem(schema: unknown, jsonSchema: unknown): string | undefined {
+  let type;
+  try {
+    type = parseAvroSchema(schema).type;
+  } catch (error) {
+    if (error instanceof RegistryError) return `eventAvroSchema is not a valid Avro schema: ${error.message.replace(/^Invalid schema: /, '')}`;
+    throw error;
+  }
+  if (type.typeName !== 'record') return 'eventAvroSchema must be an Avro record (an event)';
+  const properties = (jsonSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!properties) return undefined;
+  const fields = (type as unknown as { fields: Array<{ name: string }> }).fields.map((field) => field.name);
+  const missing = Object.keys(properties).filter((name) => !fields.includes(name));
+  const extra = fields.filter((name) => !(name in properties));
+  if (missing.length || extra.length) {
+    return `eventAvroSchema must have the eventSchema's properties as its fields${missing.length ? `; missing ${list(missing)}` : ''}${extra.length ? `; not in eventSchema ${list(extra)}` : ''}`;
+  }
+  return undefined;
 }
 
 function objectTypeProblem(schema: GraphQLSchema, name: string): string | undefined {

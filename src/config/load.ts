@@ -2,6 +2,7 @@ import { existsSync, openSync, closeSync, fstatSync, readFileSync } from 'node:f
 import { parseEnv } from 'node:util';
 import { configSchema, type Config } from './schema';
 import { SECRET_NAME, withoutPassword } from './printable';
+import { tlsProblems } from './tls';
 
 /** Thrown when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
@@ -26,7 +27,7 @@ export function environmentWithDotEnv(env: NodeJS.ProcessEnv, dotEnvPath = '.env
  * convention, which keeps secrets out of the environment (and so out of `ps`, crash reports and
  * child processes).
  */
-export const FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const;
+export const FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD'] as const;
 
 /** Larger than any key or URL: a path pointing at the wrong file fails before it is read. */
 const MAX_SECRET_FILE_BYTES = 64 * 1024;
@@ -78,6 +79,8 @@ function readSmallFile(path: string): string {
 export function loadConfig(source: NodeJS.ProcessEnv = environmentWithDotEnv(process.env)): Config {
   const { env, fromFile, problems } = readSecretFiles(source);
   const result = configSchema.safeParse(env);
+  // The certificate and key files are checked once the settings naming them are valid.
+  if (result.success) problems.push(...tlsProblems(result.data));
   if (result.success && problems.length === 0) return Object.freeze(result.data);
   for (const issue of result.error?.issues ?? []) {
     const name = String(issue.path[0] ?? '(environment)');

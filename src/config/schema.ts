@@ -56,6 +56,8 @@ const boolean = z
   .enum(['true', 'false', '1', '0'], { error: 'true or false' })
   .transform((value) => value === 'true' || value === '1');
 
+const filePath = z.string().trim().min(1, { error: 'a file path' });
+
 /** Empty strings mean "unset", as in most .env tooling. */
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
@@ -76,6 +78,7 @@ export const configSchema = z.object({
   MIGRATE_ON_START: boolean.default(true),
   GRAPHQL_INTROSPECTION: boolean.default(true),
   REDIS_URL: optional(urlWithScheme(['redis', 'rediss'], 'redis://127.0.0.1:6379')),
+  REDIS_TLS_CA_FILE: optional(filePath),
   REDIS_KEY_PREFIX: z.string().default('tg:'),
   LIMITS_REDIS_DOWN_POLICY: z.enum(['insurance', 'fail-closed', 'fail-open'], { error: 'insurance, fail-closed or fail-open' }).default('insurance'),
   LIMITS_INSURANCE_SHARE: z.coerce
@@ -100,11 +103,22 @@ export const configSchema = z.object({
   KAFKA_BROKERS: optional(brokerList),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('tollgraph'),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
+  KAFKA_SSL: boolean.default(false),
+  KAFKA_SSL_CA_FILE: optional(filePath),
+  KAFKA_SSL_CERT_FILE: optional(filePath),
+  KAFKA_SSL_KEY_FILE: optional(filePath),
+  KAFKA_SSL_KEY_PASSWORD: optional(z.string()),
+  KAFKA_SASL_MECHANISM: optional(
+    z.preprocess((value) => (typeof value === 'string' ? value.trim().toUpperCase() : value), z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], { error: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512' })),
+  ),
+  KAFKA_SASL_USERNAME: optional(z.string().trim().min(1, { error: 'a user name' })),
+  KAFKA_SASL_PASSWORD: optional(z.string().min(1, { error: 'a password' })),
   TRANSACTIONS_PARTITIONS: positiveInt('partition count').default(10),
   RISK_CONSUMER_GROUP: z.string().trim().min(1, { error: 'a consumer group name' }).default('risk-scorer'),
   RISK_CONSUMER_CONCURRENCY: positiveInt('partitions processed at once').default(10),
   RISK_SESSION_TIMEOUT_MS: positiveInt('milliseconds (the broker allows 6000-300000 by default)').default(10000),
   RISK_MAX_EVENT_BYTES: positiveInt('bytes').default(4096),
+  RISK_SCORES_FORMAT: z.enum(['json', 'avro'], { error: 'json or avro' }).default('json'),
   RISK_QUALITY_INTERVAL_MS: positiveInt('milliseconds').default(30000),
   RISK_CHECKPOINT_INTERVAL_MS: nonNegativeInt('milliseconds').default(1000),
   RISK_CHECKPOINT_EVENTS: positiveInt('events').default(100000),
@@ -137,6 +151,24 @@ export const configSchema = z.object({
   OTEL_BSP_SCHEDULE_DELAY: positiveInt('milliseconds').default(5000),
   READINESS_TIMEOUT_MS: positiveInt('milliseconds').default(1000),
   SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds').default(15000),
+}).superRefine((config, context) => {
+  // Settings that only mean something together: each half alone is a mistake, not a default.
+  const need = (name: keyof typeof config, message: string) => context.addIssue({ code: 'custom', path: [name], message });
+  for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_KEY_PASSWORD'] as const) {
+    if (config[name] !== undefined && !config.KAFKA_SSL) need(name, 'KAFKA_SSL=true alongside it (the TLS files are used only over TLS)');
+  }
+  if (Boolean(config.KAFKA_SSL_CERT_FILE) !== Boolean(config.KAFKA_SSL_KEY_FILE)) {
+    need(config.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE', 'the client certificate and its key together (KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE)');
+  }
+  if (config.KAFKA_SASL_MECHANISM) {
+    if (!config.KAFKA_SASL_USERNAME) need('KAFKA_SASL_USERNAME', `a user name, as KAFKA_SASL_MECHANISM is ${config.KAFKA_SASL_MECHANISM}`);
+    if (!config.KAFKA_SASL_PASSWORD) need('KAFKA_SASL_PASSWORD', `a password (or KAFKA_SASL_PASSWORD_FILE), as KAFKA_SASL_MECHANISM is ${config.KAFKA_SASL_MECHANISM}`);
+  } else {
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (config[name] !== undefined) need(name, 'KAFKA_SASL_MECHANISM alongside it (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)');
+    }
+  }
+  if (config.REDIS_TLS_CA_FILE && !config.REDIS_URL?.startsWith('rediss:')) need('REDIS_TLS_CA_FILE', 'a rediss:// REDIS_URL alongside it (the CA is used only over TLS)');
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { Client, type PoolConfig } from 'pg';
+import { postgresTls } from '../config/tls';
 
 /** How long a request waits for a pool connection before failing (never hangs on a dead server). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -6,6 +7,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /**
  * pg settings for a `postgres://` / `postgresql://` URL. Prisma's `?schema=` parameter is not
  * supported (pg would ignore it silently and use `public`): isolate with a database instead.
+ * TLS as libpq's `sslmode`, `sslrootcert`, `sslcert` and `sslkey` say (src/config/tls.ts).
  */
 export function postgresPoolConfig(url: string, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): PoolConfig {
   let parsed: URL;
@@ -24,8 +26,10 @@ export function postgresPoolConfig(url: string, connectTimeoutMs = DEFAULT_CONNE
   // offset with +00:00), so every session runs in UTC whatever the server's default.
   const userOptions = parsed.searchParams.get('options');
   parsed.searchParams.delete('options');
+  const { url: withoutTls, ssl } = postgresTls(parsed.toString());
   return {
-    connectionString: parsed.toString(),
+    connectionString: withoutTls,
+    ssl,
     options: [userOptions, '-c TimeZone=UTC'].filter(Boolean).join(' '),
     connectionTimeoutMillis: connectTimeoutMs,
     idleTimeoutMillis: 30_000,

@@ -3,9 +3,12 @@ import type { Message } from 'kafkajs';
 import { KeyHashPartitioner } from '../kafka/partitioner';
 import { configOrExit } from '../cli/with-services';
 import { createKafka } from '../kafka/client';
+import { kafkaSecurity } from '../kafka/security';
+import { checkKafka } from '../ops/startup-checks';
 import { createLogger } from '../ops/logger';
 import { stopTracing, traceSends, tracing } from '../ops/tracing';
 import { ensureRiskTopics } from '../risk/kafka/topics';
+import { avroShare, transactionsSchemaId } from './avro';
 import { TransactionFeed, type FeedMessage } from './generator';
 
 interface FeedCliOptions {
@@ -21,6 +24,7 @@ interface FeedCliOptions {
   duplicates: string;
   outOfOrder: string;
   late: string;
+  avro?: string | boolean;
 }
 
 function number(name: string, value: string, min: number): number {
@@ -48,10 +52,14 @@ export function registerFeedCommand(program: Command): void {
     .option('--duplicates <share>', 'share of messages that repeat an earlier one (redeliveries)', '0.001')
     .option('--out-of-order <share>', 'share of events stamped up to 4 s in the past (within the watermark)', '0.005')
     .option('--late <share>', 'share of events stamped 10-120 s in the past (late)', '0.001')
+    .option('--avro [share]', "send this share of the valid events (all without a share) as Confluent-framed Avro, with the transactions schema's id from the catalog's registry (read through DATABASE_URL)")
     .action(async (options: FeedCliOptions) => {
       const rate = number('rate', options.rate, 0.001);
       const start = options.start ? Date.parse(options.start) : Date.now();
       if (!Number.isFinite(start)) throw new Error(`--start: expected an ISO time (got "${options.start}")`);
+      const avro = options.avro === undefined || options.avro === false ? 0 : options.avro === true ? 1 : number('avro', options.avro, 0);
+      if (avro > 1) throw new Error(`--avro: expected a share between 0 and 1 (got "${options.avro}")`);
+      if (avro && options.stdout) throw new Error('--avro writes binary messages: produce them to Kafka (leave out --stdout)');
       const total = options.count ? number('count', options.count, 1) : options.duration ? Math.round(number('duration', options.duration, 0) * rate) : Infinity;
       const feed = new TransactionFeed({
         seed: number('seed', options.seed ?? '0', 0),
@@ -96,8 +104,10 @@ export function registerFeedCommand(program: Command): void {
 
       const config = configOrExit();
       if (!config.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is not set (or use --stdout)');
+      const toWire = avro ? avroShare(await transactionsSchemaId(config), avro, number('seed', options.seed ?? '0', 0)) : (message: FeedMessage) => message;
       const logger = createLogger({ LOG_LEVEL: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', LOG_PRETTY: false });
-      const kafka = createKafka(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger);
+      const kafka = createKafka(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger, kafkaSecurity(config));
+      await checkKafka(kafka, logger); // a refused certificate or password: one clear error, not five retries
       const admin = kafka.admin();
       await admin.connect();
       const topics = await ensureRiskTopics(admin, config, logger).finally(() => admin.disconnect());
@@ -107,7 +117,7 @@ export function registerFeedCommand(program: Command): void {
       await producer.connect();
       try {
         await pump(async (messages) => {
-          const out: Message[] = messages.map(({ key, value }) => ({ key, value }));
+          const out: Message[] = messages.map(toWire).map(({ key, value }) => ({ key, value }));
           const sent = tracing.on ? traceSends(topics.transactions, out) : undefined;
           await producer.send({ topic: topics.transactions, acks: -1, messages: out }).then(
             () => sent?.(),

@@ -17,6 +17,7 @@ import { opsRoutes } from './ops-routes';
 import { requestLogger, requestLogging } from '../ops/request-log';
 import { portalRoutes } from '../portal/static';
 import { stripeWebhookRoute } from '../billing/webhooks/route';
+import { basicAuthAsKey, REGISTRY_PATH, registryErrors, registryRoutes } from '../catalog/registry/routes';
 import { formatError } from './plugins/errors';
 import { introspectionCachePlugin } from './plugins/introspection-cache';
 import { metricsPlugin } from './plugins/metrics';
@@ -112,6 +113,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
       }),
     }),
   );
+  // The catalog's schema registry (Confluent's REST API): the same cheap refusals before the body
+  // as /graphql, its own body parser, and refusals in the registry's own error shape.
+  app.use(REGISTRY_PATH, basicAuthAsKey, callerBeforeBody(services), admissionBeforeBody(admission), registryRoutes(services.registry), registryErrors);
   app.use(opsRoutes({ checks: services.readiness, timeoutMs: config.READINESS_TIMEOUT_MS, metrics, isDraining: () => draining }));
   // Raw body (the signature covers the exact bytes): its own parser, on its own path.
   app.use(stripeWebhookRoute({ config, webhooks: services.stripeWebhooks, logger }));

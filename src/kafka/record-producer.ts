@@ -1,4 +1,5 @@
 import type { Producer } from '@platformatic/kafka' with { 'resolution-mode': 'import' };
+import type { KafkaSecurity } from './security';
 
 /** One record to write: keyed records go to murmur2(key) mod partitions, as every Kafka client puts them. */
 export interface KafkaRecord {
@@ -27,7 +28,7 @@ const bytes = (data?: Data): Buffer | undefined => (data === null || data === un
  * the partition any Kafka client would choose. Not idempotent, like the kafkajs producer it
  * replaces: a retried request may write a record twice, which readers drop by event id.
  */
-export async function createRecordProducer(brokers: string[], clientId: string, topics: string[]): Promise<RecordProducer> {
+export async function createRecordProducer(brokers: string[], clientId: string, topics: string[], security: KafkaSecurity): Promise<RecordProducer> {
   const { Producer, ProduceAcks, compatibilityPartitioner } = await import('@platformatic/kafka');
   const producer: Producer<Data, Data, Data, Data> = new Producer<Data, Data, Data, Data>({
     clientId,
@@ -36,6 +37,9 @@ export async function createRecordProducer(brokers: string[], clientId: string, 
     retries: 5,
     retryDelay: 100,
     autocreateTopics: false,
+    // the same TLS and SASL as the process's kafkajs clients (src/kafka/security.ts)
+    tls: security.tls,
+    sasl: security.sasl,
     partitioner: compatibilityPartitioner,
     serializers: { key: bytes, value: bytes, headerKey: bytes, headerValue: bytes },
   });

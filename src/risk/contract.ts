@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAGIC_BYTE } from '../catalog/registry/wire';
+import type { AvroTransactionReader } from './avro';
 import { EUR_PER_UNIT } from './model/parameters';
 import { CHANNELS, type Transaction } from './model/types';
 
@@ -74,7 +76,7 @@ function plainlyValidTime(value: unknown): number | undefined {
 
 export type TransactionEvent = z.infer<typeof transactionEventSchema>;
 
-export type DlqReason = 'OVERSIZED' | 'MALFORMED' | 'SCHEMA_VIOLATION' | 'KEY_MISMATCH';
+export type DlqReason = 'OVERSIZED' | 'MALFORMED' | 'SCHEMA_VIOLATION' | 'KEY_MISMATCH' | 'UNKNOWN_SCHEMA';
 
 export type Decoded = { ok: true; tx: Transaction } | { ok: false; reason: DlqReason; detail: string };
 
@@ -107,17 +109,25 @@ export function toTransaction(event: TransactionEvent, time = Date.parse(event.t
 }
 
 /**
- * Checks one Kafka record against the contract: size, UTF-8 JSON, schema, and that the key is
- * the customerId (the partitioning the per-customer state relies on). Never throws.
+ * Checks one Kafka record against the contract: size, UTF-8 JSON or Confluent-framed Avro (the
+ * first byte tells: magic byte 0; `avro` holds the batch's writer schemas), schema, and that the
+ * key is the customerId (the partitioning the per-customer state relies on). Never throws.
  */
-export function decodeTransaction(value: Buffer | null, key: Buffer | string | null, maxBytes: number): Decoded {
+export function decodeTransaction(value: Buffer | null, key: Buffer | string | null, maxBytes: number, avro?: AvroTransactionReader): Decoded {
   if (!value || value.length === 0) return { ok: false, reason: 'MALFORMED', detail: 'empty message' };
   if (value.length > maxBytes) return { ok: false, reason: 'OVERSIZED', detail: `${value.length} bytes; at most ${maxBytes} allowed` };
   let parsed: unknown;
-  try {
-    parsed = JSON.parse(utf8.decode(value));
-  } catch (error) {
-    return { ok: false, reason: 'MALFORMED', detail: error instanceof SyntaxError ? `not JSON: ${error.message}` : 'not UTF-8 text' };
+  if (value[0] === MAGIC_BYTE) {
+    if (!avro) return { ok: false, reason: 'MALFORMED', detail: 'Confluent-framed Avro (magic byte 0), which this reader does not accept' };
+    const read = avro.read(value);
+    if (!read.ok) return read;
+    parsed = read.event;
+  } else {
+    try {
+      parsed = JSON.parse(utf8.decode(value));
+    } catch (error) {
+      return { ok: false, reason: 'MALFORMED', detail: error instanceof SyntaxError ? `not JSON: ${error.message}` : 'not UTF-8 text' };
+    }
   }
   let event: TransactionEvent;
   let time = plainlyValidTime(parsed);

@@ -98,7 +98,7 @@ describe('config', () => {
         expect.stringMatching(/^DATABASE_URL_FILE: expected a readable file holding DATABASE_URL \(.*missing: ENOENT/),
         expect.stringMatching(/^REDIS_URL_FILE: expected a readable file holding REDIS_URL \(.*not a regular file\)$/),
         expect.stringMatching(/^STRIPE_WEBHOOK_SECRET_FILE: expected a readable file .*70000 bytes; a secret file holds at most 65536\)$/),
-        expect.stringMatching(/^PORT_FILE: only secrets can be read from files \(DATABASE_URL_FILE, REDIS_URL_FILE, STRIPE_SECRET_KEY_FILE, STRIPE_WEBHOOK_SECRET_FILE\); set PORT itself$/),
+        expect.stringMatching(/^PORT_FILE: only secrets can be read from files \(DATABASE_URL_FILE, REDIS_URL_FILE, STRIPE_SECRET_KEY_FILE, STRIPE_WEBHOOK_SECRET_FILE, KAFKA_SASL_PASSWORD_FILE, KAFKA_SSL_KEY_PASSWORD_FILE(, \w+_FILE)*\); set PORT itself$/),
       ]);
     });
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import { createKafka } from '../../src/kafka/client';
 import { createRecordProducer } from '../../src/kafka/record-producer';
+import { PLAINTEXT } from '../../src/kafka/security';
 import { KeyHashPartitioner } from '../../src/kafka/partitioner';
 import { createLogger } from '../../src/ops/logger';
 import { serviceUrl } from '../support/throwaway-database';
@@ -13,7 +14,7 @@ import { serviceUrl } from '../support/throwaway-database';
  */
 describe('record producer (real Kafka)', () => {
   const brokers = serviceUrl('KAFKA_BROKERS').split(',');
-  const kafka = createKafka(brokers, 'record-producer-test', createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }));
+  const kafka = createKafka(brokers, 'record-producer-test', createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }), PLAINTEXT);
   const admin = kafka.admin();
   const topic = `record-producer-${randomUUID()}`;
 
@@ -27,7 +28,7 @@ describe('record producer (real Kafka)', () => {
   });
 
   it('writes keyed records where the Java partitioner puts them, with headers and binary values', async () => {
-    const producer = await createRecordProducer(brokers, 'record-producer-test', [topic]);
+    const producer = await createRecordProducer(brokers, 'record-producer-test', [topic], PLAINTEXT);
     const keys = Array.from({ length: 200 }, (_, i) => `c-${i}-${randomUUID().slice(0, i % 13)}`);
     const binary = Buffer.from([0, 255, 1, 254]);
     try {
@@ -63,6 +64,6 @@ describe('record producer (real Kafka)', () => {
   });
 
   it('fails at creation, not at the first send, when a topic does not exist', async () => {
-    await expect(createRecordProducer(brokers, 'record-producer-test', [`missing-${randomUUID()}`])).rejects.toThrow();
+    await expect(createRecordProducer(brokers, 'record-producer-test', [`missing-${randomUUID()}`], PLAINTEXT)).rejects.toThrow();
   });
 });

@@ -75,6 +75,22 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
     expect(Object.fromEntries(written)).toEqual(gatewayEnv);
   });
 
+  it('runs the secure profile (services.sh --secure) on the same ports, users and passwords', () => {
+    const secure = read('scripts/services/secure.sh');
+    const setting = (name: string) => secure.match(new RegExp(`^${name}=(\\S+)$`, 'm'))?.[1] ?? `(${name} unset)`;
+    for (const [service, port] of [['postgres-secure', 'SECURE_PG_PORT'], ['redis-secure', 'SECURE_REDIS_PORT'], ['kafka-secure', 'SECURE_KAFKA_PORT']]) {
+      expect(compose.services[service].profiles).toEqual(['secure']);
+      expect(publishedPorts(service)).toEqual([setting(port)]);
+    }
+    const password = setting('SECURE_PASSWORD');
+    expect(compose.configs['postgres-secure-init'].content).toContain(`PASSWORD '${password}'`);
+    expect(compose.services['redis-secure'].entrypoint.join(' ')).toContain(`'>${password}'`);
+    const kafka = compose.services['kafka-secure'].entrypoint.join(' ');
+    expect(kafka).toContain(`SCRAM-SHA-512=[name=tollgraph,password=${password}]`);
+    expect(kafka).toContain(`SCRAM-SHA-512=[name=${setting('SECURE_KAFKA_ADMIN')},password=${setting('SECURE_KAFKA_ADMIN_PASSWORD')}]`);
+    expect(compose.services['kafka-secure'].image).toBe(compose.services.kafka.image);
+  });
+
   it('runs the optional Jaeger (profile tracing) in the version and on the ports services.sh uses', () => {
     // one Jaeger release has two tags: the Go module's v1.x that services.sh builds and the v2.x
     // of the binary and the image, 63 minor versions apart (v1.63.0 = v2.0.0 ... v1.76.0 = v2.13.0)

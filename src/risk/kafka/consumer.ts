@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { createRecordProducer, type RecordProducer } from '../../kafka/record-producer';
+import { kafkaSecurity } from '../../kafka/security';
 import type { Config } from '../../config/schema';
 import type { Services } from '../../services';
+import { AvroTransactionReader, RISK_SCORE_AVRO_SCHEMA, RISK_SCORES_SUBJECT, riskScoreEncoder } from '../avro';
+import { CUSTOMER_RISK_SCORES } from '../../catalog/customer-risk-scores';
 import { riskMetrics } from '../pipeline/metrics';
 import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { RiskPipeline, type BatchResult } from '../pipeline/processor';
@@ -71,11 +74,20 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
   try {
     const topics = await ensureRiskTopics(admin, config, log);
     if (mode === 'live') {
-      producer = await createRecordProducer(brokers, `${config.KAFKA_CLIENT_ID}-risk`, [topics.scores, topics.dlq]);
+      producer = await createRecordProducer(brokers, `${config.KAFKA_CLIENT_ID}-risk`, [topics.scores, topics.dlq], kafkaSecurity(config));
     }
     const outputs: RiskOutputs =
       mode === 'live'
-        ? riskOutputs({ logger: log, redis: services.redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub: services.pubsub, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq })
+        ? riskOutputs({
+            logger: log,
+            redis: services.redis,
+            redisKeyPrefix: config.REDIS_KEY_PREFIX,
+            pubsub: services.pubsub,
+            producer,
+            scoresTopic: topics.scores,
+            encodeScore: config.RISK_SCORES_FORMAT === 'avro' ? await avroScores(services) : undefined,
+            dlqTopic: topics.dlq,
+          })
         : NO_OUTPUTS;
     const pipeline = new RiskPipeline({
       sql: services.db.sql,
@@ -86,6 +98,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       groupId,
       owner: `${hostname()}:${process.pid}`,
       maxEventBytes: config.RISK_MAX_EVENT_BYTES,
+      avro: new AvroTransactionReader(services.registry),
       mode,
       provenance: true,
       historyFrom: options.historyFrom,
@@ -212,6 +225,16 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     await admin.disconnect().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The Avro encoding of the risk-scores topic: the score schema registered (or found again) in
+ * the catalog's registry as a subject of the customer-risk-scores product, whose readers may then
+ * fetch it by id. An incompatible change to the schema stops the consumer here, at its start.
+ */
+async function avroScores(services: Services) {
+  const { id } = await services.registry.register(RISK_SCORES_SUBJECT, RISK_SCORE_AVRO_SCHEMA, { dataProductSlug: CUSTOMER_RISK_SCORES.slug });
+  return riskScoreEncoder(id);
 }
 
 /** Where a partition new to the group starts: the oldest offset Kafka still has. */

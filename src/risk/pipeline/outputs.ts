@@ -51,6 +51,8 @@ export interface OutputTargets {
   /** `risk-scores` and `transactions.dlq`; without Kafka, refused messages are only logged and counted. */
   producer?: RecordProducer;
   scoresTopic?: string;
+  /** How a score goes on the risk-scores topic: JSON (the default), or Confluent-framed Avro (RISK_SCORES_FORMAT=avro). */
+  encodeScore?: (view: RiskScoreView) => string | Buffer;
   dlqTopic?: string;
 }
 
@@ -88,6 +90,7 @@ function bySize(messages: KafkaRecord[], limit = 512 * 1024): KafkaRecord[][] {
 export function riskOutputs(targets: OutputTargets): RiskOutputs {
   const { redis, producer, pubsub, logger } = targets;
   const prefix = targets.redisKeyPrefix ?? '';
+  const encodeScore = targets.encodeScore ?? encodeView;
   return {
     async writeLatest(latest) {
       if (!redis || latest.length === 0) return;
@@ -104,7 +107,7 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       if (producer) {
         if (scores.length && targets.scoresTopic) {
           const topic = targets.scoresTopic;
-          const messages: KafkaRecord[] = tracing.on ? scores.map(tracedMessage) : scores.map((view) => ({ key: view.customerId, value: encodeView(view) }));
+          const messages: KafkaRecord[] = tracing.on ? scores.map((view) => tracedMessage(view, encodeScore)) : scores.map((view) => ({ key: view.customerId, value: encodeScore(view) }));
           for (const part of bySize(messages)) work.push(producer.send(topic, part));
         }
         if (dlq.length && targets.dlqTopic) {
@@ -125,9 +128,9 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
 }
 
 /** A score's risk-scores message, with the W3C `traceparent` header when its event was traced. */
-function tracedMessage(view: RiskScoreView): KafkaRecord {
+function tracedMessage(view: RiskScoreView, encode: (view: RiskScoreView) => string | Buffer): KafkaRecord {
   const traceparent = scoreTraceparent(view);
-  return { key: view.customerId, value: encodeView(view), ...(traceparent ? { headers: { traceparent } } : {}) };
+  return { key: view.customerId, value: encode(view), ...(traceparent ? { headers: { traceparent } } : {}) };
 }
 
 function dlqMessage(record: DlqRecord): KafkaRecord {

@@ -1,6 +1,7 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { Logger } from '../../ops/logger';
 import { sampledContextOf, tracing, withSpan } from '../../ops/tracing';
+import type { AvroTransactionReader } from '../avro';
 import { decodeTransaction } from '../contract';
 import { MAX_RETAINED_EVENTS, MODEL_VERSION, RETAIN_MS } from '../model/parameters';
 import { assess, duplicateStatus } from '../model/score';
@@ -35,6 +36,8 @@ export interface PipelineOptions {
   /** Written with each checkpoint, for diagnostics (the Kafka member id). */
   owner: string;
   maxEventBytes: number;
+  /** Reads Confluent-framed Avro events (their writer schemas from the registry); without it they go to the DLQ. */
+  avro?: AvroTransactionReader;
   /** `replay` overwrites history rows instead of keeping the first, and reports differences. */
   mode: 'live' | 'replay';
   /** Store Kafka partition and offset with each score (false for the in-process feed). */
@@ -359,7 +362,8 @@ export class RiskPipeline {
     const { options } = this;
     const { mode } = options;
 
-    // 1. Validate.
+    // 1. Validate. Writer schemas of Avro events not seen yet first: one query, and only for a batch that has some.
+    if (options.avro) await options.avro.prepare(messages, start);
     const accepted: Transaction[] = [];
     const offsets: number[] = [];
     const dlq: DlqRecord[] = [];
@@ -367,7 +371,7 @@ export class RiskPipeline {
     let parents: Map<number, Context> | undefined;
     for (let i = start; i < messages.length; i++) {
       const message = messages[i];
-      const decoded = decodeTransaction(message.value, message.key, options.maxEventBytes);
+      const decoded = decodeTransaction(message.value, message.key, options.maxEventBytes, options.avro);
       if (decoded.ok) {
         const parent = tracing.on ? sampledContextOf(message.headers) : undefined;
         if (parent) (parents ??= new Map()).set(accepted.length, parent);
