@@ -161,7 +161,7 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
 }
 
 /** Sends `count` feed events as fast as the broker takes them (several requests in flight). */
-async function produce(producer: Producer, topic: string, count: number): Promise<void> {
+export async function produce(producer: Producer, topic: string, count: number): Promise<void> {
   const feed = benchFeed({ customers: 100_000, rate: 5_000, start: Date.now() - Math.ceil(count / 5_000) * 1000 });
   const inFlight = new Set<Promise<unknown>>();
   for (let sent = 0; sent < count; ) {

@@ -1,3 +1,4 @@
+import type { ArchiveResult } from './archive';
 import type { AvroDecodeResult } from './avro';
 import type { FreshnessResult } from './freshness';
 import type { GatewayResults } from './gateway';
@@ -23,10 +24,12 @@ export interface BenchResults {
   overload?: OverloadResult;
   /** Absent in reports written before section 8 existed. */
   avro?: AvroDecodeResult;
+  /** Absent in reports written before section 9 existed. */
+  archive?: ArchiveResult;
 }
 
 /** The sections every report has (the smoke test checks each is there, with numbers). */
-export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## 7. Overload: plan-aware shedding', '## 8. Avro decoding', '## What was optimised'] as const;
+export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## 7. Overload: plan-aware shedding', '## 8. Avro decoding', '## 9. Archive', '## What was optimised'] as const;
 
 const MISSION_RATE = 500_000;
 /** Issue 14: server CPU per refused document, at most (ms). */
@@ -429,6 +432,7 @@ set here (see Machine).`);
   out.push(renderRefusals(refusals));
   if (r.overload) out.push(renderOverload(r.overload));
   if (r.avro) out.push(renderAvro(r.avro));
+  if (r.archive) out.push(renderArchive(r.archive));
 
   out.push(OPTIMISED);
   return `${out.join('\n\n')}\n`;
@@ -444,6 +448,20 @@ function overloadSummary(result: OverloadResult): string {
   const best = Math.min(tight, dedicated);
   const failures = result.runs.filter((run) => run.policy === 'tight' || run.policy === 'dedicated').reduce((sum, run) => sum + run.loaded.failures, 0);
   return `| ENTERPRISE p99 under 2× overload / alone: dedicated process; tight thresholds (defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(dedicated, 1)}×; ${fmt(tight, 1)}× (${fmt(defaults, 1)}×; ${fmt(off, 1)}×); ${fmt(failures)} failed | ${verdict(best <= 2 && failures === 0)} |`;
+}
+
+function renderArchive(a: ArchiveResult): string {
+  const rows = a.runs.map((run, i) => [String(i + 1), fmt(run.eventsPerSecond), fmt(run.archiverCpuMicros, 1), fmt(run.s3CpuMicros, 1), fmt(run.parquetBytesPerEvent, 1), fmt(run.objects)]);
+  return `## 9. Archive
+
+One \`tollgraph worker archive\` process (\`bench/archive.ts\`) writes the \`transactions\` topic (${fmt(a.events)} feed events
+on ${fmt(a.partitions)} partitions, produced beforehand) to S3 (versitygw on the same machine) as Parquet, in segments of
+${fmt(a.segmentEvents)} records of a partition, one object per event hour, each claimed and committed in the manifest. Rate:
+records over the time from the archiver being ready to the last commit; CPU per record from /proc.
+
+${table(['run', 'events/s', 'archiver CPU µs/event', 'S3 server CPU µs/event', 'Parquet bytes/event', 'objects'], rows)}
+
+Median ${fmt(a.eventsPerSecond.median)} events/s per archiver process (spread ${pct(a.eventsPerSecond.spread)}).`;
 }
 
 function renderAvro(a: AvroDecodeResult): string {

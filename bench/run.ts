@@ -6,11 +6,12 @@
  *   npm run bench -- --smoke          a few seconds each (CI proves they still work)
  *   npm run bench -- --out FILE       write the report elsewhere (raw figures: FILE.json; default bench/results.json)
  *   npm run bench -- --profile        also write CPU profiles of every server and consumer to bench/.profiles/
- *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering, refusals, overload, avro) while working on
+ *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering, refusals, overload, avro, archive) while working on
  *                                     one; prints their raw figures and writes no report
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { archiveBenchmark } from './archive';
 import { avroBenchmark } from './avro';
 import type { BenchContext } from './context';
 import { freshnessBenchmark } from './freshness';
@@ -31,7 +32,7 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering', 'refusals', 'overload', 'avro'] as const;
+const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering', 'refusals', 'overload', 'avro', 'archive'] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
 
 function parseOnly(list: string): BenchName[] {
@@ -74,6 +75,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
     refusals: () => refusalsBenchmark(ctx),
     overload: () => overloadBenchmark(ctx),
     avro: () => avroBenchmark(ctx),
+    archive: () => archiveBenchmark(ctx),
   };
   if (options.only) {
     const partial: Record<string, unknown> = {};
@@ -98,8 +100,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
   const overload = (await runs.overload()) as BenchResults['overload'];
   log('8. Avro decoding');
   const avro = (await runs.avro()) as BenchResults['avro'];
+  log('9. archive');
+  const archive = (await runs.archive()) as BenchResults['archive'];
 
-  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering, refusals, overload, avro };
+  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering, refusals, overload, avro, archive };
   writeFileSync(options.out, renderReport(results));
   // The raw figures beside the report (bench/results.json for BENCHMARKS.md).
   const json = options.out === join(ROOT, 'BENCHMARKS.md') ? join(ROOT, 'bench', 'results.json') : `${options.out.replace(/\.md$/, '')}.json`;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local backing services for Tollgraph, without Docker: PostgreSQL, Redis, Kafka (KRaft) and
-# stripe-mock, plus an optional Jaeger for traces. Installs what is missing, runs each as a plain
+# stripe-mock and versitygw (an S3 API for the archive), plus an optional Jaeger for traces. Installs what is missing, runs each as a plain
 # process bound to 127.0.0.1 and keeps every byte of state in the git-ignored folder .services/.
 #
 #   scripts/services.sh up [service...]      install + start (all but jaeger, or the named ones)
@@ -14,7 +14,7 @@
 #                                            scripts/services/secure.sh); `certs --secure` only makes
 #                                            its certificates (for docker compose --profile secure)
 #
-# Services: postgres redis kafka stripe-mock, and jaeger (optional: only `up jaeger` starts it;
+# Services: postgres redis kafka stripe-mock s3, and jaeger (optional: only `up jaeger` starts it;
 # OTLP on 4318, query API on 16686). Safe to re-run: a second `up` reuses what is installed and
 # running and downloads nothing. docker-compose.yml describes the same services.
 set -euo pipefail
@@ -23,9 +23,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # SERVICES_DIR, PG_PORT and REDIS_PORT may be overridden to run a second, private instance
 # (outage tests stop and start their own Postgres or Redis without disturbing the shared one).
 SVC_DIR="${SERVICES_DIR:-$ROOT/.services}"
-ALL_SERVICES=(postgres redis kafka stripe-mock jaeger)
+ALL_SERVICES=(postgres redis kafka stripe-mock s3 jaeger)
 # what a bare `up` starts; jaeger (tracing) is optional. A bare `down` stops all of ALL_SERVICES.
-DEFAULT_SERVICES=(postgres redis kafka stripe-mock)
+DEFAULT_SERVICES=(postgres redis kafka stripe-mock s3)
 
 # ---- addresses, credentials and versions (keep docker-compose.yml in step) -------------------
 HOST=127.0.0.1
@@ -40,6 +40,12 @@ STRIPE_MOCK_PORT=12111
 STRIPE_MOCK_HTTPS_PORT=12112
 STRIPE_MOCK_VERSION=v0.203.0
 STRIPE_SECRET_KEY=sk_test_123
+# versitygw: a real S3 API over a directory (each bucket a folder), for the archive tier
+S3_PORT=7070
+S3_VERSION=v1.8.0
+S3_ACCESS_KEY=tollgraph
+S3_SECRET_KEY=tollgraph-secret
+S3_BUCKET=tollgraph-archive
 KAFKA_POM="$ROOT/scripts/services/kafka/pom.xml"
 # Jaeger v2 (OpenTelemetry-collector based). Each release has two tags on one commit: the Go
 # module's v1.x (what `go get` needs) and v2.x (the binary's version, the image tag).
@@ -56,6 +62,7 @@ PG_START_TIMEOUT=60
 REDIS_START_TIMEOUT=30
 KAFKA_START_TIMEOUT=90
 STRIPE_MOCK_START_TIMEOUT=30
+S3_START_TIMEOUT=30
 JAEGER_START_TIMEOUT=30
 STOP_TIMEOUT=60
 
@@ -97,6 +104,12 @@ SM_BIN="$SVC_DIR/bin/stripe-mock"
 SM_MARKER="$SVC_DIR/bin/.stripe-mock.version"
 SM_LOG="$SM_DIR/stripe-mock.log"
 SM_PID="$SM_DIR/stripe-mock.pid"
+S3_DIR="$SVC_DIR/s3"
+S3_DATA="$S3_DIR/data"
+S3_BIN="$SVC_DIR/bin/versitygw"
+S3_MARKER="$SVC_DIR/bin/.versitygw.version"
+S3_LOG="$S3_DIR/versitygw.log"
+S3_PID="$S3_DIR/versitygw.pid"
 JAEGER_DIR="$SVC_DIR/jaeger"
 JAEGER_BUILD="$JAEGER_DIR/build"
 JAEGER_BIN="$SVC_DIR/bin/jaeger"
@@ -803,6 +816,63 @@ sm_status() {
 }
 
 # =============================================================================================
+# s3: versitygw (Apache-2.0), an S3 gateway over a directory, built with `go install`.
+# =============================================================================================
+s3_install() {
+  if [[ -x $S3_BIN && -f $S3_MARKER && $(<"$S3_MARKER") == "$S3_VERSION" ]]; then return 0; fi
+  local go
+  go=$(go_cmd) || true
+  [[ -n $go ]] || fail s3 "" "Go (>= 1.24) is needed to build versitygw and was not found on PATH or in /usr/local/go"
+  mkdir -p "$SVC_DIR/bin" "$S3_DIR"
+  log "s3: go install github.com/versity/versitygw/cmd/versitygw@$S3_VERSION (once; takes a few minutes)"
+  if ! GOBIN="$SVC_DIR/bin" GOFLAGS=-buildvcs=false "$go" install \
+    "github.com/versity/versitygw/cmd/versitygw@$S3_VERSION" >"$S3_DIR/install.log" 2>&1; then
+    fail s3 "$S3_DIR/install.log" "go install failed"
+  fi
+  echo "$S3_VERSION" >"$S3_MARKER"
+}
+
+s3_running() { proc_alive "$S3_PID" versitygw; }
+
+# any HTTP answer will do: an unsigned request gets S3's 403
+s3_answers() { [[ $(http_status "$S3_PORT" /) =~ ^[1-5][0-9][0-9]$ ]]; }
+
+s3_up() {
+  s3_install
+  # the posix backend's buckets are folders: the default bucket exists from the start
+  mkdir -p "$S3_DATA/$S3_BUCKET"
+  if s3_running; then
+    log "s3: already running"
+  else
+    assert_port_free s3 "$S3_PORT"
+    log "s3: starting versitygw $S3_VERSION on $HOST:$S3_PORT (data $S3_DATA)"
+    bg_start "$S3_PID" "$S3_LOG" "$S3_BIN" --access "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
+      --port "$HOST:$S3_PORT" posix "$S3_DATA" || fail s3 "$S3_LOG" "could not launch versitygw"
+  fi
+  local deadline=$((SECONDS + S3_START_TIMEOUT))
+  until s3_answers; do
+    s3_running || fail s3 "$S3_LOG" "versitygw exited during startup"
+    ((SECONDS < deadline)) || fail s3 "$S3_LOG" "no HTTP answer on $HOST:$S3_PORT within ${S3_START_TIMEOUT}s"
+    sleep 0.2
+  done
+  log "s3: ready at http://$HOST:$S3_PORT (bucket $S3_BUCKET)"
+}
+
+s3_down() {
+  if ! s3_running; then log "s3: not running"; rm -f "$S3_PID"; return 0; fi
+  log "s3: stopping"
+  proc_stop s3 "$S3_PID" versitygw 10
+}
+
+s3_status() {
+  if s3_running; then
+    echo "s3           running  $HOST:$S3_PORT  (pid $(<"$S3_PID"), versitygw $S3_VERSION, bucket $S3_BUCKET)"
+  else
+    echo "s3           stopped  $HOST:$S3_PORT"
+  fi
+}
+
+# =============================================================================================
 # Jaeger (optional): built from source with Go into .services/bin, in-memory storage.
 # `go install pkg@version` refuses Jaeger's go.mod (it has replace directives), so the binary is
 # built from a scratch module that requires it as a tool. The Go module carries no UI assets (the
@@ -945,6 +1015,12 @@ env_lines() {
     echo "export STRIPE_API_BASE=http://$HOST:$STRIPE_MOCK_PORT"
     echo "export STRIPE_SECRET_KEY=$STRIPE_SECRET_KEY"
   fi
+  if s3_running; then
+    echo "export ARCHIVE_S3_ENDPOINT=http://$HOST:$S3_PORT"
+    echo "export ARCHIVE_S3_BUCKET=$S3_BUCKET"
+    echo "export ARCHIVE_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY"
+    echo "export ARCHIVE_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY"
+  fi
   if jaeger_running; then echo "export OTEL_EXPORTER_OTLP_ENDPOINT=http://$HOST:$JAEGER_OTLP_HTTP_PORT"; fi
 }
 
@@ -978,6 +1054,7 @@ svc_fn() {
     redis) echo redis ;;
     kafka) echo kafka ;;
     stripe-mock) echo sm ;;
+    s3) echo s3 ;;
     jaeger) echo jaeger ;;
   esac
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite against real services.
-# Each service whose variable is unset (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, STRIPE_API_BASE)
-# is installed (once) and started locally by scripts/services.sh, and its variable pointed at
-# it; set a variable to test against your own instead. Extra arguments go to jest
+# Each service whose variable is unset (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, STRIPE_API_BASE,
+# ARCHIVE_S3_ENDPOINT) is installed (once) and started locally by scripts/services.sh, and its
+# variable pointed at it; set a variable to test against your own instead. Extra arguments go to jest
 # (e.g. `npm test -- test/config`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ wanted=()
 [[ -n "${REDIS_URL:-}" ]] || wanted+=(redis)
 [[ -n "${KAFKA_BROKERS:-}" ]] || wanted+=(kafka)
 [[ -n "${STRIPE_API_BASE:-}" ]] || wanted+=(stripe-mock)
+[[ -n "${ARCHIVE_S3_ENDPOINT:-}" ]] || wanted+=(s3)
 if ((${#wanted[@]})); then
   bash scripts/services.sh up "${wanted[@]}"
   while read -r line; do

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAccountCommands } from '../accounts/cli';
+import { registerArchiveCommands } from '../archive/cli';
 import { registerBillingCommands } from '../billing/cli';
 import { printableConfig } from '../config/printable';
 import { configOrExit } from './with-services';
@@ -62,6 +63,7 @@ export function buildCli(): Command {
   registerBillingCommands(program);
   registerRiskCommands(program);
   registerFeedCommand(program);
+  registerArchiveCommands(program);
   return program;
 }
 

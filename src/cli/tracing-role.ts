@@ -5,7 +5,9 @@ const ROLES: Record<string, ProcessRole> = {
   serve: 'gateway',
   'risk consume': 'consumer',
   'risk replay': 'replay',
+  'archive replay': 'replay',
   'worker billing': 'billing-worker',
+  'worker archive': 'archiver',
   feed: 'feed',
 };
 

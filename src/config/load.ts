@@ -27,7 +27,7 @@ export function environmentWithDotEnv(env: NodeJS.ProcessEnv, dotEnvPath = '.env
  * convention, which keeps secrets out of the environment (and so out of `ps`, crash reports and
  * child processes).
  */
-export const FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD'] as const;
+export const FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD', 'ARCHIVE_S3_SECRET_ACCESS_KEY'] as const;
 
 /** Larger than any key or URL: a path pointing at the wrong file fails before it is read. */
 const MAX_SECRET_FILE_BYTES = 64 * 1024;

@@ -122,6 +122,16 @@ export const configSchema = z.object({
   RISK_QUALITY_INTERVAL_MS: positiveInt('milliseconds').default(30000),
   RISK_CHECKPOINT_INTERVAL_MS: nonNegativeInt('milliseconds').default(1000),
   RISK_CHECKPOINT_EVENTS: positiveInt('events').default(100000),
+  ARCHIVE_DIR: optional(z.string().trim().min(1, { error: 'a directory path' })),
+  ARCHIVE_S3_BUCKET: optional(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)' })),
+  ARCHIVE_S3_ENDPOINT: optional(urlWithScheme(['http', 'https'], 'http://127.0.0.1:7070 (unset: AWS S3 in ARCHIVE_S3_REGION)')),
+  ARCHIVE_S3_REGION: z.string().trim().min(1, { error: 'an S3 region, e.g. eu-west-1' }).default('us-east-1'),
+  ARCHIVE_S3_ACCESS_KEY_ID: optional(z.string().trim().min(1, { error: 'an access key id' })),
+  ARCHIVE_S3_SECRET_ACCESS_KEY: optional(z.string().min(1, { error: 'a secret access key' })),
+  ARCHIVE_PREFIX: z.string().regex(/^([a-zA-Z0-9._-]+\/)*$/, { error: 'an object key prefix ending with / (or empty), e.g. tollgraph/' }).default(''),
+  ARCHIVE_CONSUMER_GROUP: z.string().trim().min(1, { error: 'a consumer group name' }).default('archiver'),
+  ARCHIVE_SEGMENT_EVENTS: positiveInt('events per archive object').default(100000),
+  ARCHIVE_SEGMENT_MAX_AGE_MS: positiveInt('milliseconds').default(60000),
   FEED_RATE: z.coerce.number({ error: 'events per second (0 turns the feed off)' }).min(0, { error: 'events per second (0 turns the feed off)' }).default(10),
   FEED_CUSTOMERS: positiveInt('customer count').default(5000),
   STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_(test|live)_\w+$/, { error: 'a Stripe secret key, sk_test_… or sk_live_…' })),
@@ -167,6 +177,10 @@ export const configSchema = z.object({
     for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
       if (config[name] !== undefined) need(name, 'KAFKA_SASL_MECHANISM alongside it (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)');
     }
+  }
+  if (config.ARCHIVE_DIR && config.ARCHIVE_S3_BUCKET) need('ARCHIVE_DIR', 'either ARCHIVE_DIR (a local directory) or ARCHIVE_S3_BUCKET, not both');
+  if (Boolean(config.ARCHIVE_S3_ACCESS_KEY_ID) !== Boolean(config.ARCHIVE_S3_SECRET_ACCESS_KEY)) {
+    need(config.ARCHIVE_S3_ACCESS_KEY_ID ? 'ARCHIVE_S3_SECRET_ACCESS_KEY' : 'ARCHIVE_S3_ACCESS_KEY_ID', 'the access key id and its secret together (or neither: the AWS default credential chain)');
   }
   if (config.REDIS_TLS_CA_FILE && !config.REDIS_URL?.startsWith('rediss:')) need('REDIS_TLS_CA_FILE', 'a rediss:// REDIS_URL alongside it (the CA is used only over TLS)');
 });

@@ -1,9 +1,8 @@
-import { hostname } from 'node:os';
 import { traceSends, tracing } from '../ops/tracing';
 import type { Services } from '../services';
-import { riskMetrics } from '../risk/pipeline/metrics';
+import { riskPipeline } from '../risk/pipeline/factory';
 import { riskOutputs } from '../risk/pipeline/outputs';
-import { RiskPipeline, type RawMessage } from '../risk/pipeline/processor';
+import type { RawMessage, RiskPipeline } from '../risk/pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../risk/pipeline/quality';
 import { riskTopics } from '../risk/kafka/topics';
 import { TransactionFeed } from './generator';
@@ -27,21 +26,15 @@ export async function startInProcessFeed(services: Services, options: { rate: nu
   const { config, logger } = services;
   const log = logger.child({ component: 'in-process-feed' });
   const quality = new QualityWindow();
-  const pipeline = new RiskPipeline({
-    sql: services.db.sql,
+  const pipeline = riskPipeline(services, {
     outputs: riskOutputs({ logger: log, redis: services.redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub: services.pubsub }),
-    metrics: riskMetrics(services.metrics.registry),
     quality,
     logger: log,
     groupId: `${config.KAFKA_TOPIC_PREFIX}in-process-feed`,
-    owner: `${hostname()}:${process.pid}`,
-    maxEventBytes: config.RISK_MAX_EVENT_BYTES,
     mode: 'live',
     provenance: false,
     // Every batch: embedded (no Redis), the latest scores are read from Postgres, which the checkpoint writes.
     checkpointIntervalMs: 0,
-    checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
-    checkpointLatest: !services.redis,
   });
   const topic = riskTopics(config).transactions;
   let offset = await pipeline.load(topic, 0);

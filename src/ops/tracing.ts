@@ -3,7 +3,7 @@ import type { Config } from '../config/schema';
 import { VERSION } from './version';
 
 /** The long-running process roles, each its own `service.name` (`tollgraph-<role>`) unless OTEL_SERVICE_NAME says otherwise. */
-export type ProcessRole = 'gateway' | 'consumer' | 'replay' | 'billing-worker' | 'feed';
+export type ProcessRole = 'gateway' | 'consumer' | 'replay' | 'billing-worker' | 'archiver' | 'feed';
 
 /**
  * Whether this process exports traces. Hot paths test `tracing.on` before any tracing work, so a

@@ -1,12 +1,12 @@
-import { createServer, type Server } from 'node:http';
 import type { Command } from 'commander';
 import { prepareServices } from '../app';
 import { configOrExit } from '../cli/with-services';
 import { createLogger } from '../ops/logger';
-import { stopTracing, tracing } from '../ops/tracing';
+import { stopTracing } from '../ops/tracing';
+import { runWorkerRole } from '../ops/worker-role';
 import type { Services } from '../services';
 import { startRiskConsumer } from './kafka/consumer';
-import { replayRiskHistory } from './kafka/replay';
+import { replayRiskHistory, type ReplayReport } from './kafka/replay';
 import { ensureRiskTopics } from './kafka/topics';
 
 /** `--from` accepts an ISO time, epoch milliseconds, or `beginning`. */
@@ -17,25 +17,19 @@ export function parseFrom(value: string): number | undefined {
   return time;
 }
 
-/** /metrics and /healthz of a consumer process, for Prometheus and orchestrators. */
-function opsServer(services: Services, port: number, host: string): Promise<Server | undefined> {
-  if (port === 0) return Promise.resolve(undefined);
-  const server = createServer((req, res) => {
-    if (req.url === '/metrics') {
-      services.metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': services.metrics.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    } else if (req.url === '/healthz') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    else res.writeHead(404).end();
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
+/** A replay's report, as JSON or as a sentence. */
+export function printReplayReport(report: ReplayReport, json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    process.stdout.write(
+      `replayed ${report.scored} events in ${report.seconds} s (group ${report.groupId}): ` +
+        `${report.restored} history rows restored, ${report.changed} differed from the stored history, ` +
+        `${report.duplicates} duplicates, ${report.invalid} invalid\n`,
+    );
+  }
 }
 
-async function servicesFor(quiet: boolean): Promise<Services> {
+export async function servicesFor(quiet: boolean): Promise<Services> {
   const config = configOrExit();
   const logger = createLogger(quiet && !process.env.LOG_LEVEL ? { LOG_LEVEL: 'warn', LOG_PRETTY: config.LOG_PRETTY } : config);
   return prepareServices(config, logger);
@@ -48,46 +42,16 @@ export function registerRiskCommands(program: Command): void {
     .command('consume')
     .description('run a risk consumer process: scores the transactions topic until SIGTERM (start more to share the partitions)')
     .option('--metrics-port <port>', 'serve /metrics and /healthz on this port (0 = off)', '9464')
-    .action(async (options: { metricsPort: string }) => {
-      const services = await servicesFor(false);
-      const { logger } = services;
-      let server: Server | undefined;
-      try {
-        server = await opsServer(services, Number(options.metricsPort), services.config.HOST);
+    .action((options: { metricsPort: string }) =>
+      runWorkerRole('risk consumer', Number(options.metricsPort), async (services) => {
         const consumer = await startRiskConsumer(services);
-        logger.info(
-          { topic: consumer.topics.transactions, groupId: consumer.groupId, metricsPort: server ? Number(options.metricsPort) : null, tracing: tracing.on ? tracing.service : 'off' },
-          'risk consumer running',
-        );
-        void consumer.crashed.then((error) => {
-          logger.fatal({ err: error }, 'the Kafka consumer crashed and will not restart; exiting');
-          logger.flush();
-          process.exit(1);
-        });
-        let stopping = false;
-        const shutdown = (signal: NodeJS.Signals) => {
-          if (stopping) return;
-          stopping = true;
-          logger.info({ signal }, 'risk consumer stopping');
-          const deadline = setTimeout(() => process.exit(1), services.config.SHUTDOWN_TIMEOUT_MS + 5000);
-          deadline.unref();
-          void (async () => {
-            await consumer.stop();
-            server?.close();
-            await services.close();
-            await stopTracing();
-            logger.info('risk consumer stopped');
-            process.exit(0);
-          })();
+        return {
+          stop: () => consumer.stop(),
+          crashed: consumer.crashed,
+          describe: { topic: consumer.topics.transactions, groupId: consumer.groupId },
         };
-        process.on('SIGTERM', shutdown);
-        process.on('SIGINT', shutdown);
-      } catch (error) {
-        server?.close();
-        await services.close();
-        throw error;
-      }
-    });
+      }),
+    );
 
   risk
     .command('replay')
@@ -101,14 +65,7 @@ export function registerRiskCommands(program: Command): void {
       const services = await servicesFor(true);
       try {
         const report = await replayRiskHistory(services, { from, groupId: options.group, keepState: options.keepState });
-        if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-        else {
-          process.stdout.write(
-            `replayed ${report.scored} events in ${report.seconds} s (group ${report.groupId}): ` +
-              `${report.restored} history rows restored, ${report.changed} differed from the stored history, ` +
-              `${report.duplicates} duplicates, ${report.invalid} invalid\n`,
-          );
-        }
+        printReplayReport(report, options.json);
       } finally {
         await services.close();
         await stopTracing();

@@ -53,6 +53,7 @@ describe('benchmarks (smoke)', () => {
       ['dedicated', true],
     ]);
     expect([results.avro.json.median, results.avro.jsonWithReader.median, results.avro.avro.median, results.avro.mixed.median].every(positive)).toBe(true);
+    expect(results.archive.runs.map((run: { eventsPerSecond: number; archiverCpuMicros: number; parquetBytesPerEvent: number }) => [run.eventsPerSecond, run.archiverCpuMicros, run.parquetBytesPerEvent].every(positive))).toEqual([true]);
     expect(results.refusals.attacks.every((attack: { requests: number; wall: { failures: number } }) => positive(attack.requests) && attack.wall.failures === 0)).toBe(true);
   }, 600_000);
 });

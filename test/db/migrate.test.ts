@@ -20,6 +20,7 @@ const EXPECTED_TABLES = [
   '_prisma_migrations',
   'accounts',
   'api_keys',
+  'archive_segments',
   'audit_log',
   'consumer_checkpoints',
   'data_products',

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayProcess } from '../support/process';
 import { startTestGateway } from '../support/harness';
+import { Registry } from 'prom-client';
+import { archiveMetrics } from '../../src/archive/archiver';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 /** `tollgraph_…` names in the README that are not metrics (the Stripe meter's event name). */
@@ -10,14 +12,21 @@ const NOT_METRICS = new Set(['tollgraph_cost_units']);
 
 const exposed = async (url: string) => new Set([...(await (await fetch(`${url}/metrics`)).text()).matchAll(/^# HELP (tollgraph_\w+)/gm)].map((match) => match[1]));
 
-/** The metrics the README names are the ones the gateway exposes, and the other way round. */
+/** The metrics of the archiver role (`tollgraph worker archive`), which the gateway does not run. */
+async function archiverMetrics(): Promise<string[]> {
+  const registry = new Registry();
+  archiveMetrics(registry);
+  return (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+}
+
+/** The metrics the README names are the ones the gateway (and the archiver) exposes, and the other way round. */
 describe('the /metrics contract', () => {
   it('exposes every metric the README names, and names every metric it exposes', async () => {
     // Both deployments: with Redis (quota leases) and embedded (the in-process feed's pipeline metrics).
     const withRedis = await startTestGateway();
     const embedded = await startGatewayProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-metrics-')) });
     try {
-      const names = new Set([...(await exposed(withRedis.url)), ...(await exposed(embedded.url))]);
+      const names = new Set([...(await exposed(withRedis.url)), ...(await exposed(embedded.url)), ...(await archiverMetrics())]);
       const documented = new Set([...README.matchAll(/\b(tollgraph_[a-z_]+)/g)].map((match) => match[1]).filter((name) => !NOT_METRICS.has(name)));
       expect([...documented].filter((name) => !names.has(name)).sort()).toEqual([]);
       expect([...names].filter((name) => !documented.has(name)).sort()).toEqual([]);

@@ -55,16 +55,21 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
     expect(publishedPorts('kafka')).toEqual([scriptSetting('KAFKA_PORT')]);
     expect(port(gatewayEnv.STRIPE_API_BASE)).toBe(scriptSetting('STRIPE_MOCK_PORT'));
     expect(publishedPorts('stripe-mock')).toEqual([scriptSetting('STRIPE_MOCK_PORT'), scriptSetting('STRIPE_MOCK_HTTPS_PORT')]);
+    expect(port(gatewayEnv.ARCHIVE_S3_ENDPOINT)).toBe(scriptSetting('S3_PORT'));
+    expect(publishedPorts('s3')).toEqual([scriptSetting('S3_PORT')]);
   });
 
   it('uses the credentials services.sh creates', () => {
     const url = new URL(gatewayEnv.DATABASE_URL);
     expect([url.username, url.password, url.pathname.slice(1)]).toEqual([scriptSetting('PG_USER'), scriptSetting('PG_PASSWORD'), scriptSetting('PG_DB')]);
     expect(gatewayEnv.STRIPE_SECRET_KEY).toBe(scriptSetting('STRIPE_SECRET_KEY'));
+    expect([gatewayEnv.ARCHIVE_S3_ACCESS_KEY_ID, gatewayEnv.ARCHIVE_S3_SECRET_ACCESS_KEY, gatewayEnv.ARCHIVE_S3_BUCKET]).toEqual([scriptSetting('S3_ACCESS_KEY'), scriptSetting('S3_SECRET_KEY'), scriptSetting('S3_BUCKET')]);
+    expect(compose.services.s3.entrypoint.join(' ')).toContain(`--access ${scriptSetting('S3_ACCESS_KEY')} --secret ${scriptSetting('S3_SECRET_KEY')} --port :${scriptSetting('S3_PORT')} posix /data`);
   });
 
   it('runs the same versions', () => {
     expect(compose.services['stripe-mock'].image).toBe(`stripe/stripe-mock:${scriptSetting('STRIPE_MOCK_VERSION')}`);
+    expect(compose.services.s3.image).toBe(`ghcr.io/versity/versitygw:${scriptSetting('S3_VERSION')}`);
     const kafkaVersion = kafkaPom.match(/<kafka.version>([^<]+)<\/kafka.version>/)?.[1];
     expect(compose.services.kafka.image).toBe(`apache/kafka:${kafkaVersion}`);
   });

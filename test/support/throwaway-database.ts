@@ -56,7 +56,9 @@ async function onServer(serverUrl: string, work: (client: Client) => Promise<unk
 }
 
 /** A service URL `npm test` provides (scripts/test.sh starts the services); fails loudly without it. */
-export function serviceUrl(name: 'DATABASE_URL' | 'REDIS_URL' | 'KAFKA_BROKERS' | 'STRIPE_API_BASE'): string {
+export function serviceUrl(
+  name: 'DATABASE_URL' | 'REDIS_URL' | 'KAFKA_BROKERS' | 'STRIPE_API_BASE' | 'ARCHIVE_S3_ENDPOINT' | 'ARCHIVE_S3_BUCKET' | 'ARCHIVE_S3_ACCESS_KEY_ID' | 'ARCHIVE_S3_SECRET_ACCESS_KEY',
+): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the suite with \`npm test\`, which starts the real services`);
   return value;

@@ -1,14 +1,14 @@
-import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { createRecordProducer, type RecordProducer } from '../../kafka/record-producer';
 import { kafkaSecurity } from '../../kafka/security';
 import type { Config } from '../../config/schema';
 import type { Services } from '../../services';
-import { AvroTransactionReader, RISK_SCORE_AVRO_SCHEMA, RISK_SCORES_SUBJECT, riskScoreEncoder } from '../avro';
+import { RISK_SCORE_AVRO_SCHEMA, RISK_SCORES_SUBJECT, riskScoreEncoder } from '../avro';
 import { CUSTOMER_RISK_SCORES } from '../../catalog/customer-risk-scores';
 import { riskMetrics } from '../pipeline/metrics';
 import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
-import { RiskPipeline, type BatchResult } from '../pipeline/processor';
+import { riskPipeline } from '../pipeline/factory';
+import type { BatchResult, RiskPipeline } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 
@@ -89,24 +89,17 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
             dlqTopic: topics.dlq,
           })
         : NO_OUTPUTS;
-    const pipeline = new RiskPipeline({
-      sql: services.db.sql,
+    const pipeline = riskPipeline(services, {
       outputs,
-      metrics: riskMetrics(services.metrics.registry),
       quality: mode === 'live' ? quality : undefined,
       logger: log,
       groupId,
-      owner: `${hostname()}:${process.pid}`,
-      maxEventBytes: config.RISK_MAX_EVENT_BYTES,
-      avro: new AvroTransactionReader(services.registry),
       mode,
       provenance: true,
       historyFrom: options.historyFrom,
       initialOffset: lowWatermarks(admin),
       // A replay checkpoints every batch: its end state is what it is run for.
       checkpointIntervalMs: mode === 'live' ? config.RISK_CHECKPOINT_INTERVAL_MS : 0,
-      checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
-      checkpointLatest: !services.redis,
       onSinksFailed: (topic, partition, offset) => consumer?.seek({ topic, partition, offset: String(offset) }),
     });
 

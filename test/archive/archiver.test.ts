@@ -1,0 +1,257 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { objectStoreFor, type ObjectStore } from '../../src/archive/object-store';
+import { readArchiveObject } from '../../src/archive/reader';
+import { avroShare, transactionsSchemaId } from '../../src/feed/avro';
+import { TransactionFeed, type FeedMessage } from '../../src/feed/generator';
+import { decodeTransaction } from '../../src/risk/contract';
+import { freePort, runBuilt, waitFor } from '../support/process';
+import { serviceUrl } from '../support/throwaway-database';
+import { consumerProcess, endOffsetTotal, referenceRun, riskEnv, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from '../risk/support';
+
+/** Traffic over several event hours (one event a second), with broken and redelivered messages. */
+function feedMessages(count: number, seed: number): FeedMessage[] {
+  const feed = new TransactionFeed({ seed, customers: 300, rate: 1, start: Date.parse('2026-11-24T09:40:00Z'), invalid: 0.01, duplicates: 0.01, cardTesting: 0.01, takeover: 0.005, spike: 0.01 });
+  return Array.from({ length: count }, () => feed.next());
+}
+
+const traffic = (count: number, seed: number): KafkaRecord[] => feedMessages(count, seed).map(({ key, value }) => ({ key, value }));
+
+function archiveSettings(prefix: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    ARCHIVE_S3_ENDPOINT: serviceUrl('ARCHIVE_S3_ENDPOINT'),
+    ARCHIVE_S3_BUCKET: serviceUrl('ARCHIVE_S3_BUCKET'),
+    ARCHIVE_S3_ACCESS_KEY_ID: serviceUrl('ARCHIVE_S3_ACCESS_KEY_ID'),
+    ARCHIVE_S3_SECRET_ACCESS_KEY: serviceUrl('ARCHIVE_S3_SECRET_ACCESS_KEY'),
+    ARCHIVE_PREFIX: prefix,
+    ...overrides,
+  };
+}
+
+/** `tollgraph worker archive` in a child process. */
+async function archiverProcess(env: Record<string, string>) {
+  const port = await freePort();
+  const run = runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, ['worker', 'archive', '--metrics-port', String(port)]);
+  let ended = false;
+  void run.exited.then(() => (ended = true));
+  await waitFor('the archiver to be ready', async () => {
+    if (ended) throw new Error(`archiver exited early:\n${run.output()}`);
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+  }, 60_000).catch((error) => {
+    run.child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    ...run,
+    kill: async (signal: NodeJS.Signals) => {
+      if (!ended) run.child.kill(signal);
+      return run.exited;
+    },
+  };
+}
+
+const sha = (bytes: Uint8Array | null) => (bytes ? createHash('sha256').update(bytes).digest('hex') : 'null');
+const countOf = <T>(values: T[]) => values.reduce((counts, value) => counts.set(value, (counts.get(value) ?? 0) + 1), new Map<T, number>());
+
+interface Segment {
+  topic: string;
+  partition: number;
+  from: number;
+  to: number;
+  records: number;
+  objects: string[];
+  committed: boolean;
+}
+
+describe('archiver: topics to Parquet objects in S3 (real Kafka, Postgres, versitygw)', () => {
+  let env: RiskEnv;
+  let store: ObjectStore;
+  let prefix: string;
+  const messages = feedMessages(5_000, 31);
+  // The reference reads the JSON of every event; on the topic, a third of the valid ones are Avro.
+  const reference = referenceRun(messages);
+  let records: KafkaRecord[];
+
+  beforeAll(async () => {
+    prefix = `test-${randomBytes(4).toString('hex')}/`;
+    env = await riskEnv({ ...archiveSettings(prefix), TRANSACTIONS_PARTITIONS: '4' });
+    store = (await objectStoreFor(env.config))!;
+    records = messages.map(avroShare(await transactionsSchemaId(env.config), 0.3, 31)).map(({ key, value }) => ({ key, value }));
+  });
+  afterAll(async () => {
+    if (store) await store.delete(await store.list(prefix));
+    await env?.close();
+  });
+
+  const segments = async (): Promise<Segment[]> =>
+    (
+      await env.services.db.sql.query<{ topic: string; partition: number; from: string; to: string; records: number; objects: string[]; committed: boolean }>(
+        `SELECT topic, partition, from_offset::text AS "from", to_offset::text AS "to", records, objects, committed FROM archive_segments ORDER BY topic, partition, from_offset`,
+      )
+    ).map((row) => ({ ...row, from: Number(row.from), to: Number(row.to) }));
+  const archivedUpTo = async (topic: string) => (await segments()).filter((s) => s.topic === topic && s.committed).reduce((sum, s) => sum + s.to - s.from, 0);
+  const waitUntilArchived = async (topic: string, timeoutMs = 90_000) => {
+    const end = await endOffsetTotal(env.kafka, topic);
+    await waitFor(`${topic} archived up to ${end}`, async () => (await archivedUpTo(topic)) >= end, timeoutMs, 100);
+  };
+
+  /** Sets the archivers' committed Kafka offsets back to the start, once the killed member has left the group. */
+  async function forgetKafkaOffsets() {
+    const admin = env.kafka.admin();
+    await admin.connect();
+    try {
+      const groupId = `${env.config.KAFKA_TOPIC_PREFIX}archiver`;
+      await waitFor('the killed archiver to leave the group', async () => (await admin.describeGroups([groupId])).groups[0].state === 'Empty', 30_000, 200);
+      for (const topic of [env.topics.transactions, env.topics.scores]) {
+        await admin.setOffsets({ groupId, topic, partitions: [0, 1, 2, 3].map((partition) => ({ partition, offset: '0' })) });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Every archived row of a dataset, read back from the committed segments' objects. */
+  async function archivedRows(dataset: string) {
+    const committed = (await segments()).filter((s) => s.committed && s.objects[0].startsWith(`${prefix}${dataset}/`));
+    const rows: Array<Record<string, unknown> & { object: string }> = [];
+    for (const segment of committed) {
+      for (const object of segment.objects) rows.push(...(await readArchiveObject(store, object)).map((row) => ({ ...row, object })));
+    }
+    return { committed, rows };
+  }
+
+  it('writes each record once, partitioned by event hour and named by offset range; a crash mid-upload rewrites, never doubles', async () => {
+    const archiveEnv = { ...env.env, ARCHIVE_SEGMENT_EVENTS: '400', ARCHIVE_SEGMENT_MAX_AGE_MS: '300' };
+    const consumer = await consumerProcess(env.env);
+    let archiver = await archiverProcess(archiveEnv);
+    // The kill lands between a segment's claim and its commit: proven once the process is dead
+    // by a pending segment in the manifest. If it landed elsewhere, the archiver restarts and the
+    // test aims again while the stream still arrives.
+    const kills: Array<{ pending: number; committed: number }> = [];
+    const slices = 10;
+    const size = Math.ceil(records.length / slices);
+    for (let i = 0; i < slices; i++) {
+      await env.produce(records.slice(i * size, (i + 1) * size));
+      if (i >= 2 && kills.length === 0) {
+        for (let attempt = 1; kills.length === 0; attempt++) {
+          await waitFor('a segment being written', async () => (await segments()).some((s) => !s.committed), 30_000, 1).catch(() => undefined);
+          expect(await archiver.kill('SIGKILL')).toBe('SIGKILL');
+          const after = await segments();
+          const pending = after.filter((s) => !s.committed).length;
+          if (pending > 0) kills.push({ pending, committed: after.filter((s) => s.committed).length });
+          else if (attempt === 8) throw new Error('eight kills all missed a segment upload');
+          // Kafka's committed offsets of the group lost as well: the manifest alone says where each partition resumes.
+          if (kills.length) await forgetKafkaOffsets();
+          archiver = await archiverProcess(archiveEnv);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(kills[0].pending).toBeGreaterThan(0);
+
+    try {
+      await waitUntilArchived(env.topics.transactions);
+      await waitUntilArchived(env.topics.scores);
+    } finally {
+      expect(await archiver.kill('SIGTERM')).toBe(0);
+      expect(await consumer.kill('SIGTERM')).toBe(0);
+    }
+
+    // The manifest: per partition, committed segments tile the offsets from 0 with no gap or overlap, none pending.
+    const manifest = await segments();
+    expect(manifest.filter((s) => !s.committed)).toEqual([]);
+    for (const topic of [env.topics.transactions, env.topics.scores]) {
+      for (const partition of new Set(manifest.filter((s) => s.topic === topic).map((s) => s.partition))) {
+        const own = manifest.filter((s) => s.topic === topic && s.partition === partition);
+        expect(own[0].from).toBe(0);
+        own.slice(1).forEach((segment, i) => expect(segment.from).toBe(own[i].to));
+      }
+    }
+    // The bucket holds exactly the manifest's objects: what the crash left half-done was replaced or removed.
+    expect(await store.list(prefix)).toEqual(manifest.flatMap((s) => s.objects).sort());
+
+    // Transactions: every produced record exactly once (by content, so by event id too), each (partition, offset) once.
+    const transactions = await archivedRows('transactions');
+    expect(transactions.rows.length).toBe(records.length);
+    expect(countOf(transactions.rows.map((row) => sha(row.value as Uint8Array)))).toEqual(countOf(records.map((record) => sha(record.value))));
+    expect(new Set(transactions.rows.map((row) => `${row.partition}:${row.offset}`)).size).toBe(records.length);
+    expect(records.filter((record) => record.value[0] === 0).length).toBeGreaterThan(500); // Avro among them
+    const producedIds = messages.map((message) => decodeTransaction(message.value, message.key, 4096)).flatMap((decoded) => (decoded.ok ? [decoded.tx.eventId] : []));
+    expect(countOf(transactions.rows.flatMap((row) => (row.event_id ? [row.event_id as string] : [])))).toEqual(countOf(producedIds));
+    // Each segment's row count is what its objects hold.
+    for (const segment of transactions.committed) expect(transactions.rows.filter((row) => segment.objects.includes(row.object)).length).toBe(segment.records);
+    // Hive-style partitions by event hour (record time for events the contract refused), several hours here.
+    const hourOf = (time: Date) => `date=${time.toISOString().slice(0, 10)}/hour=${time.toISOString().slice(11, 13)}`;
+    for (const row of transactions.rows) {
+      const time = (row.event_time ?? row.record_time) as Date;
+      expect(row.object).toContain(`/${hourOf(time)}/`);
+      expect(row.object).toMatch(new RegExp(`^${prefix}transactions/date=\\d{4}-\\d\\d-\\d\\d/hour=\\d\\d/${env.topics.transactions}\\+\\d\\+\\d{19}-\\d{19}\\.parquet$`));
+    }
+    expect(new Set(transactions.rows.filter((row) => row.event_time).map((row) => hourOf(row.event_time as Date))).size).toBeGreaterThanOrEqual(2);
+    expect(transactions.rows.filter((row) => row.dlq_reason !== null).length).toBe(records.length - producedIds.length);
+
+    // Risk scores: the topic's records once each, every scored event among them, with the reference's scores.
+    const scores = await archivedRows('risk-scores');
+    expect(scores.rows.length).toBe(await endOffsetTotal(env.kafka, env.topics.scores));
+    const byEvent = new Map(scores.rows.map((row) => [row.event_id as string, row.score as number]));
+    expect(byEvent).toEqual(new Map([...reference.scores].map(([id, score]) => [id, score.score])));
+  }, 240_000);
+});
+
+describe('replay from the archive after Kafka lost the events (real Kafka, Postgres, versitygw)', () => {
+  let env: RiskEnv;
+  let store: ObjectStore;
+  let prefix: string;
+  const records = traffic(3_000, 32);
+  const reference = referenceRun(records);
+
+  beforeAll(async () => {
+    prefix = `test-${randomBytes(4).toString('hex')}/`;
+    env = await riskEnv({ ...archiveSettings(prefix), TRANSACTIONS_PARTITIONS: '4' });
+    store = (await objectStoreFor(env.config))!;
+  });
+  afterAll(async () => {
+    if (store) await store.delete(await store.list(prefix));
+    await env?.close();
+  });
+
+  const historyRows = async () =>
+    (await env.services.db.sql.query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`)).map((r) => r.row);
+
+  it('rebuilds the same states and history from the archived transactions alone', async () => {
+    await env.produce(records);
+    const consumer = await consumerProcess(env.env);
+    const archiver = await archiverProcess({ ...env.env, ARCHIVE_SEGMENT_EVENTS: '500', ARCHIVE_SEGMENT_MAX_AGE_MS: '300' });
+    try {
+      await waitUntilConsumed(env);
+      const end = await endOffsetTotal(env.kafka, env.topics.transactions);
+      await waitFor('the transactions archived', async () => {
+        const [row] = await env.services.db.sql.query<{ n: number }>(`SELECT coalesce(sum(to_offset - from_offset), 0)::int AS n FROM archive_segments WHERE committed AND topic = $1`, [env.topics.transactions]);
+        return row.n >= end;
+      }, 60_000, 100);
+    } finally {
+      expect(await archiver.kill('SIGTERM')).toBe(0);
+      expect(await consumer.kill('SIGTERM')).toBe(0);
+    }
+    const live = await historyRows();
+    expect(live.length).toBe(reference.scores.size);
+    const liveStates = await storedStates(env.services, env.groupId);
+
+    // Kafka's copy is gone (retention, or the topic deleted), and so is the history.
+    const admin = env.kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [env.topics.transactions] });
+    await admin.disconnect();
+    await env.services.db.sql.query(`DELETE FROM risk_scores`);
+
+    const group = `${env.config.KAFKA_TOPIC_PREFIX}archive-replay`;
+    const cli = runBuilt('bin/tollgraph.js', env.env, ['archive', 'replay', '--group', group, '--keep-state', '--json']);
+    expect(await cli.exited).toBe(0);
+    const report = JSON.parse(cli.output().trim().split('\n').pop()!);
+    expect(report).toMatchObject({ groupId: group, scored: reference.scores.size, restored: reference.scores.size, changed: 0 });
+    // Row for row what the live consumer wrote, and every customer's state as the live run checkpointed it.
+    expect(await historyRows()).toEqual(live);
+    const replayed = await storedStates(env.services, group);
+    expect(replayed.size).toBe(liveStates.size);
+    expect([...liveStates].filter(([customer, state]) => JSON.stringify(replayed.get(customer)) !== JSON.stringify(state)).map(([customer]) => customer)).toEqual([]);
+  }, 180_000);
+});
