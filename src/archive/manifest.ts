@@ -14,14 +14,7 @@ export interface SegmentClaim {
   owner: string;
 }
 
-export interface CommittedSegment {
-  topic: string;
-  partition: number;
-  fromOffset: number;
-  toOffset: number;
-  dataset: string;
-  records: number;
-  objects: string[];
+export interface CommittedSegment extends Omit<SegmentClaim, 'minTime' | 'maxTime' | 'owner'> {
   minTime: Date;
   maxTime: Date;
 }

@@ -4,7 +4,7 @@ import { dropGroup } from '../risk/pipeline/store';
 import { riskPipeline } from '../risk/pipeline/factory';
 import { NO_OUTPUTS } from '../risk/pipeline/outputs';
 import type { RawMessage } from '../risk/pipeline/processor';
-import type { ReplayOptions, ReplayReport } from '../risk/kafka/replay';
+import { countBatch, type ReplayOptions, type ReplayReport } from '../risk/kafka/replay';
 import { ArchiveManifest, type CommittedSegment } from './manifest';
 import type { ObjectStore } from './object-store';
 import { readArchiveObject } from './reader';
@@ -61,11 +61,7 @@ export async function replayFromArchive(services: Services, store: ObjectStore, 
       for (let at = 0; at < messages.length; at += BATCH) {
         const result = await pipeline.processBatch(topic, partition, messages.slice(at, at + BATCH));
         if (result.kind !== 'done') throw new Error(`the archive of ${topic} partition ${partition} does not continue where the replay is (${result.kind} to offset ${result.offset})`);
-        report.scored += result.scored;
-        report.duplicates += result.duplicates;
-        report.invalid += result.invalid;
-        report.restored += result.restored;
-        report.changed += result.changed;
+        countBatch(report, result);
         options.onProgress?.(report);
       }
     }

@@ -4,7 +4,7 @@ import { readArchiveObject } from '../../src/archive/reader';
 import { avroShare, transactionsSchemaId } from '../../src/feed/avro';
 import { TransactionFeed, type FeedMessage } from '../../src/feed/generator';
 import { decodeTransaction } from '../../src/risk/contract';
-import { freePort, runBuilt, waitFor } from '../support/process';
+import { runBuilt, startWorkerProcess, waitFor } from '../support/process';
 import { serviceUrl } from '../support/throwaway-database';
 import { consumerProcess, endOffsetTotal, referenceRun, riskEnv, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from '../risk/support';
 
@@ -28,26 +28,7 @@ function archiveSettings(prefix: string, overrides: Record<string, string> = {})
 }
 
 /** `tollgraph worker archive` in a child process. */
-async function archiverProcess(env: Record<string, string>) {
-  const port = await freePort();
-  const run = runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, ['worker', 'archive', '--metrics-port', String(port)]);
-  let ended = false;
-  void run.exited.then(() => (ended = true));
-  await waitFor('the archiver to be ready', async () => {
-    if (ended) throw new Error(`archiver exited early:\n${run.output()}`);
-    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
-  }, 60_000).catch((error) => {
-    run.child.kill('SIGKILL');
-    throw error;
-  });
-  return {
-    ...run,
-    kill: async (signal: NodeJS.Signals) => {
-      if (!ended) run.child.kill(signal);
-      return run.exited;
-    },
-  };
-}
+const archiverProcess = (env: Record<string, string>) => startWorkerProcess(['worker', 'archive'], env);
 
 const sha = (bytes: Uint8Array | null) => (bytes ? createHash('sha256').update(bytes).digest('hex') : 'null');
 const countOf = <T>(values: T[]) => values.reduce((counts, value) => counts.set(value, (counts.get(value) ?? 0) + 1), new Map<T, number>());

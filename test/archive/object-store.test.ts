@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DirectoryStore, objectStoreFor, type ObjectStore } from '../../src/archive/object-store';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../src/config/load';
+import { configProblems } from '../support/config';
 import { printableConfig } from '../../src/config/printable';
 import { serviceUrl } from '../support/throwaway-database';
 
@@ -54,14 +55,7 @@ describe('archive configuration errors name the setting', () => {
   });
 
   it('refuses settings that contradict each other, and never prints the secret', () => {
-    const problemsOf = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-        return [];
-      } catch (error) {
-        return (error as ConfigError).problems;
-      }
-    };
+    const problemsOf = configProblems;
     expect(problemsOf({ ARCHIVE_DIR: '/tmp/a', ARCHIVE_S3_BUCKET: 'tollgraph-archive', ARCHIVE_S3_ACCESS_KEY_ID: 'k', ARCHIVE_PREFIX: 'no-slash' })).toEqual([
       expect.stringMatching(/^ARCHIVE_PREFIX: expected an object key prefix ending with \//),
       expect.stringMatching(/^ARCHIVE_DIR: expected either ARCHIVE_DIR \(a local directory\) or ARCHIVE_S3_BUCKET, not both/),

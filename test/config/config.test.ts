@@ -3,17 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ConfigError, environmentWithDotEnv, loadConfig } from '../../src/config/load';
+import { environmentWithDotEnv, loadConfig } from '../../src/config/load';
 import { printableConfig } from '../../src/config/printable';
+import { configProblems } from '../support/config';
 
+/** The problems of a configuration that must be rejected. */
 function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the configuration to be rejected');
+  const problems = configProblems(env);
+  if (problems.length === 0) throw new Error('expected the configuration to be rejected');
+  return problems;
 }
 
 describe('config', () => {

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../src/config/load';
+import { configProblems } from '../support/config';
 import { printableConfig } from '../../src/config/printable';
 import { postgresTls } from '../../src/config/tls';
 import { kafkaSecurity } from '../../src/kafka/security';
@@ -16,14 +17,7 @@ describe('TLS and SASL settings', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-      return [];
-    } catch (error) {
-      return (error as ConfigError).problems;
-    }
-  };
+  const problemsOf = configProblems;
 
   it('refuses halves of a pair, each naming the variable', () => {
     expect(problemsOf({ KAFKA_SSL_CA_FILE: ca, KAFKA_SASL_USERNAME: 'u', KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: ca, REDIS_TLS_CA_FILE: ca, REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([

@@ -12,7 +12,7 @@ import { assess } from '../../src/risk/model/score';
 import { loadGroupStates } from '../../src/risk/pipeline/store';
 import { newCustomerState, type Channel, type CustomerState, type RiskFactor } from '../../src/risk/model/types';
 import type { Services } from '../../src/services';
-import { freePort, runBuilt, waitFor } from '../support/process';
+import { startWorkerProcess, waitFor } from '../support/process';
 import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
 
 export interface KafkaRecord {
@@ -209,27 +209,7 @@ export async function readTopic(kafka: Kafka, topic: string, expected: number, t
 }
 
 /** `tollgraph risk consume` in a child process, with /metrics on a free port. */
-export async function consumerProcess(env: Record<string, string>) {
-  const port = await freePort();
-  const run = runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, ['risk', 'consume', '--metrics-port', String(port)]);
-  let ended = false;
-  void run.exited.then(() => (ended = true));
-  await waitFor('the consumer process to serve /healthz', async () => {
-    if (ended) throw new Error(`consumer exited early:\n${run.output()}`);
-    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-  }, 60_000).catch((error) => {
-    run.child.kill('SIGKILL');
-    throw error;
-  });
-  return {
-    ...run,
-    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
-    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (!ended) run.child.kill(signal);
-      return run.exited;
-    },
-  };
-}
+export const consumerProcess = (env: Record<string, string>) => startWorkerProcess(['risk', 'consume'], env);
 
 /** A counter's value from Prometheus text. */
 export function metricValue(text: string, name: string, labels = ''): number {

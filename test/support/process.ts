@@ -54,6 +54,32 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/**
+ * A worker role (`tollgraph risk consume`, `tollgraph worker archive`) in a child process, with
+ * its ops routes on a free port, once `/readyz` says it is running.
+ */
+export async function startWorkerProcess(args: string[], env: Record<string, string>) {
+  const port = await freePort();
+  const run = runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, [...args, '--metrics-port', String(port)]);
+  let ended = false;
+  void run.exited.then(() => (ended = true));
+  await waitFor(`\`tollgraph ${args.join(' ')}\` to be ready`, async () => {
+    if (ended) throw new Error(`\`tollgraph ${args.join(' ')}\` exited early:\n${run.output()}`);
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+  }, 60_000).catch((error) => {
+    run.child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    ...run,
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (!ended) run.child.kill(signal);
+      return run.exited;
+    },
+  };
+}
+
 /** Starts the gateway and waits until `/healthz` answers. */
 export async function startGatewayProcess(env: Record<string, string>): Promise<RunningProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();

@@ -2,6 +2,7 @@ import type { Services } from '../../services';
 import { startRiskConsumer } from './consumer';
 import { riskTopics } from './topics';
 import { dropGroup } from '../pipeline/store';
+import type { BatchResult } from '../pipeline/processor';
 
 export interface ReplayOptions {
   /** Rewrite history for events at or after this event time (default: all of it). */
@@ -24,6 +25,15 @@ export interface ReplayReport {
   /** History rows whose score, band or factors differed from the replay (0 when live and replay agree). */
   changed: number;
   seconds: number;
+}
+
+/** Adds a replayed batch's figures to the report. */
+export function countBatch(report: ReplayReport, result: Extract<BatchResult, { kind: 'done' }>): void {
+  report.scored += result.scored;
+  report.duplicates += result.duplicates;
+  report.invalid += result.invalid;
+  report.restored += result.restored;
+  report.changed += result.changed;
 }
 
 /**
@@ -61,11 +71,7 @@ export async function replayRiskHistory(services: Services, options: ReplayOptio
     endOffsets: ends,
     onBatch: (_partition, result) => {
       if (result.kind !== 'done') return;
-      report.scored += result.scored;
-      report.duplicates += result.duplicates;
-      report.invalid += result.invalid;
-      report.restored += result.restored;
-      report.changed += result.changed;
+      countBatch(report, result);
       options.onProgress?.(report);
     },
   });
