@@ -43,7 +43,8 @@ describe('a transactions topic mixing JSON and Avro', () => {
       { key: stray.customerId, value: frame(id, Buffer.from('garbage, not Avro')) },
     ]);
 
-    const onTopic = await readTopic(env.kafka, env.topics.transactions, jsonRecords.length + 2);
+    // Deadlines, not waits: generous for a loaded machine.
+    const onTopic = await readTopic(env.kafka, env.topics.transactions, jsonRecords.length + 2, 60_000);
     const avroShare = onTopic.filter((record) => record.value![0] === 0).length / onTopic.length;
     expect(avroShare).toBeGreaterThan(0.3);
     expect(avroShare).toBeLessThan(0.7);
@@ -56,14 +57,14 @@ describe('a transactions topic mixing JSON and Avro', () => {
       expect(await storedScores(env.services)).toEqual(reference.scores);
       expect(await storedStates(env.services, env.groupId)).toEqual(reference.states);
 
-      const dlq = await readTopic(env.kafka, env.topics.dlq, 2);
+      const dlq = await readTopic(env.kafka, env.topics.dlq, 2, 60_000);
       expect(dlq.map((record) => [record.headers['dlq-reason'], record.headers['dlq-detail']])).toEqual([
         ['UNKNOWN_SCHEMA', 'schema id 999999 is not registered'],
         ['MALFORMED', expect.stringMatching(new RegExp(`^not Avro of schema ${id}: `))],
       ]);
 
       // Scores went out in Avro, with the score schema the consumer registered for the product.
-      const published = await readTopic(env.kafka, env.topics.scores, reference.scores.size);
+      const published = await readTopic(env.kafka, env.topics.scores, reference.scores.size, 60_000);
       const scoreSchemaId = (await env.services.registry.version(ADMIN, RISK_SCORES_SUBJECT, 'latest')).id;
       const type = avro.Type.forSchema(JSON.parse(await env.services.registry.schemaById(ADMIN, scoreSchemaId)) as avro.Schema);
       const decoded = new Map(
