@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Services } from '../services';
 import { AvroTransactionReader } from '../risk/avro';
 import { riskTopics } from '../risk/kafka/topics';
-import { columnData, hourPartition, objectKey, riskScoresDataset, transactionsDataset, type ArchiveRow, type Dataset } from './datasets';
+import { riskScoresDataset, transactionsDataset, type ArchiveRow, type Dataset } from './datasets';
+import { SegmentWriter } from './segment-writer';
+import { startUsageArchiver } from './usage-archiver';
 import { ArchiveManifest } from './manifest';
 import type { ObjectStore } from './object-store';
 
@@ -51,19 +52,6 @@ interface PartitionBuffer {
 
 const RETRY_MS = 1000;
 
-/** The archiver role's metrics (served by `tollgraph worker archive`, not by the gateway). */
-export function archiveMetrics(registry: Registry) {
-  const registers = [registry];
-  return {
-    records: new Counter({ name: 'tollgraph_archive_records_total', help: 'Records written to the archive, by dataset', labelNames: ['dataset'] as const, registers }),
-    objects: new Counter({ name: 'tollgraph_archive_objects_total', help: 'Parquet objects written to the archive, by dataset', labelNames: ['dataset'] as const, registers }),
-    bytes: new Counter({ name: 'tollgraph_archive_bytes_total', help: 'Bytes of Parquet written to the archive, by dataset', labelNames: ['dataset'] as const, registers }),
-    fenced: new Counter({ name: 'tollgraph_archive_fenced_total', help: 'Segments another archiver had taken over (nothing committed)', registers }),
-    failures: new Counter({ name: 'tollgraph_archive_failures_total', help: 'Segments that failed to write (retried from the manifest position)', registers }),
-    seconds: new Histogram({ name: 'tollgraph_archive_segment_seconds', help: 'Time to encode, upload and commit one segment', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
-  };
-}
-
 /**
  * The archiver (Kafka Connect's S3 sink, with a manifest instead of a connector offset): a
  * consumer group on the transactions and risk-scores topics that writes each partition's records
@@ -83,10 +71,10 @@ export async function startArchiver(services: Services, options: ArchiverOptions
     [topics.scores, riskScoresDataset],
   ]);
   const manifest = new ArchiveManifest(services.db.sql);
-  const metrics = archiveMetrics(services.metrics.registry);
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const log = logger.child({ component: 'archiver', groupId: options.groupId });
   const { parquetWriteBuffer } = await import('hyparquet-writer');
+  const writer = new SegmentWriter(options.store, manifest, options.prefix, owner, services.metrics.registry, (columns) => parquetWriteBuffer({ columnData: columns }));
   const avro = new AvroTransactionReader(services.registry);
 
   const buffers = new Map<string, PartitionBuffer>();
@@ -122,56 +110,22 @@ export async function startArchiver(services: Services, options: ArchiverOptions
     const fromOffset = buffer.fromOffset;
     const toOffset = buffer.nextOffset;
     buffer.rows = [];
-    const timer = metrics.seconds.startTimer();
     try {
-      const hours = new Map<string, ArchiveRow[]>();
-      let minTime = Infinity;
-      let maxTime = -Infinity;
-      for (const row of rows) {
-        const hour = hourPartition(row.time);
-        const list = hours.get(hour);
-        if (list) list.push(row);
-        else hours.set(hour, [row]);
-        if (row.time < minTime) minTime = row.time;
-        if (row.time > maxTime) maxTime = row.time;
-      }
-      const objects = [...hours.keys()].sort().map((hour) => ({ hour, key: objectKey(options.prefix, dataset.name, hour, topic, partition, fromOffset, toOffset) }));
-      const keys = objects.map((object) => object.key);
-      const claim = await manifest.claim({ topic, partition, fromOffset, toOffset, dataset: dataset.name, records: rows.length, objects: keys, minTime, maxTime, owner });
-      if (!claim.claimed) return fenced(buffer);
-      // A crashed (or superseded) archiver's objects for a different range: nobody will list them.
-      const stale = claim.replaced.filter((key) => !keys.includes(key));
-      if (stale.length) await options.store.delete(stale);
-      let bytes = 0;
-      await Promise.all(
-        objects.map(async ({ hour, key }) => {
-          const body = new Uint8Array(parquetWriteBuffer({ columnData: columnData(dataset, hours.get(hour)!) }));
-          bytes += body.byteLength;
-          await options.store.put(key, body);
-        }),
-      );
-      if (!(await manifest.commit(topic, partition, fromOffset, owner))) return fenced(buffer);
+      if ((await writer.write({ topic, partition, dataset, fromOffset, toOffset, rows })) === 'fenced') return fenced(buffer);
       buffer.position = toOffset;
       buffer.fromOffset = buffer.nextOffset = toOffset;
-      metrics.records.inc({ dataset: dataset.name }, rows.length);
-      metrics.objects.inc({ dataset: dataset.name }, objects.length);
-      metrics.bytes.inc({ dataset: dataset.name }, bytes);
       // For tooling (lag dashboards) only: the manifest says where the partition resumes.
       await consumer.commitOffsets([{ topic, partition, offset: String(toOffset) }]).catch((error) => log.debug({ err: error }, 'could not commit the offset to Kafka (informational only)'));
       return true;
     } catch (error) {
-      metrics.failures.inc();
       log.error({ err: error, topic, partition, fromOffset, toOffset }, 'could not write an archive segment; rewinding to the manifest position');
       await rewind(buffer, fromOffset);
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       return false;
-    } finally {
-      timer();
     }
   }
 
   async function fenced(buffer: PartitionBuffer): Promise<boolean> {
-    metrics.fenced.inc();
     log.warn({ topic: buffer.topic, partition: buffer.partition }, 'another archiver has archived this partition further; resuming from the manifest');
     await rewind(buffer, buffer.fromOffset);
     return false;
@@ -264,6 +218,8 @@ export async function startArchiver(services: Services, options: ArchiverOptions
     throw error;
   }
 
+  const usage = startUsageArchiver(services.db.sql, manifest, writer, log);
+
   // Partitions whose records stopped coming still get them written.
   const ageTimer = setInterval(() => {
     const now = Date.now();
@@ -285,6 +241,7 @@ export async function startArchiver(services: Services, options: ArchiverOptions
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(ageTimer);
+        await usage.stop();
         await consumer.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
         // What is buffered is written now (a partition taken over meanwhile is fenced, not doubled).
         await Promise.all([...buffers.values()].map((buffer) => inTurn(buffer, async () => void (buffer.rows.length && (await writeSegment(buffer))))));

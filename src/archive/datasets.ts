@@ -1,5 +1,6 @@
 import type { ColumnSource } from 'hyparquet-writer' with { 'resolution-mode': 'import' };
 import type { AvroTransactionReader } from '../risk/avro';
+import type { LedgerRecord } from '../metering/ledger';
 import { decodeTransaction } from '../risk/contract';
 import type { RiskScoreView } from '../risk/view';
 
@@ -27,12 +28,12 @@ interface Column {
   nullable: boolean;
 }
 
-/** What a topic becomes in the archive: its columns and how a record fills them. */
-export interface Dataset {
-  name: 'transactions' | 'risk-scores';
+/** What a source (a topic, the usage ledger) becomes in the archive: its columns and how one of its records fills them. */
+export interface Dataset<Input = SourceRecord> {
+  name: 'transactions' | 'risk-scores' | 'usage';
   columns: Column[];
   /** `avro` reads Confluent-framed Avro records (their schemas prepared for the batch). */
-  row(record: SourceRecord, avro?: AvroTransactionReader): ArchiveRow;
+  row(input: Input, avro?: AvroTransactionReader): ArchiveRow;
 }
 
 const required = (name: string, type: ColumnType): Column => ({ name, type, nullable: false });
@@ -117,8 +118,30 @@ function parseScore(value: Buffer | null): RiskScoreView | undefined {
   }
 }
 
+/**
+ * The usage ledger, hour by hour: every billable call (and delivered live event) as recorded,
+ * without its billing state (which report included it changes after the hour is archived).
+ */
+export const usageDataset: Dataset<LedgerRecord> = {
+  name: 'usage',
+  columns: [
+    required('request_id', 'STRING'),
+    required('account_id', 'STRING'),
+    optional('api_key_id', 'STRING'),
+    required('plan_code', 'STRING'),
+    required('operation', 'STRING'),
+    required('meter', 'STRING'),
+    required('cost_units', 'INT32'),
+    required('occurred_at', 'TIMESTAMP'),
+  ],
+  row: (record) => ({
+    time: record.occurredAt.getTime(),
+    values: [record.requestId, record.accountId, record.apiKeyId, record.planCode, record.operation, record.meter, record.costUnits, record.occurredAt],
+  }),
+};
+
 /** The Parquet columns of some rows of a dataset. */
-export function columnData(dataset: Dataset, rows: ArchiveRow[]): ColumnSource[] {
+export function columnData(dataset: Pick<Dataset<never>, 'columns'>, rows: ArchiveRow[]): ColumnSource[] {
   return dataset.columns.map((column, i) => {
     const values = rows.map((row) => row.values[i]);
     return { name: column.name, type: column.type, nullable: column.nullable, data: column.type === 'INT64' ? BigInt64Array.from(values as bigint[]) : values };

@@ -132,3 +132,35 @@ export class UsageLedger {
     await this.sql.query(INSERT_BATCH, columns, 'usage-ledger-insert');
   }
 }
+
+/** A ledger record as readers outside the hot path see it: the entry and its meter. */
+export type LedgerRecord = UsageEntry & { meter: string };
+
+/**
+ * The ledger's records with `from <= occurredAt < to`, in request id order, for readers of whole
+ * time ranges (the archive). The ledger is append-only: a range whose end has passed by more
+ * than a write's lifetime does not change any more.
+ */
+export async function ledgerRecords(sql: Sql, from: Date, to: Date): Promise<LedgerRecord[]> {
+  const rows = await sql.query<{ request_id: string; account_id: string; api_key_id: string | null; plan_code: PlanCode; operation: string; meter: string; cost_units: number; occurred_at: Date }>(
+    `SELECT request_id, account_id, api_key_id, plan_code::text AS plan_code, operation, meter, cost_units, occurred_at FROM usage_records
+     WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY request_id`,
+    [from, to],
+  );
+  return rows.map((row) => ({
+    requestId: row.request_id,
+    accountId: row.account_id,
+    apiKeyId: row.api_key_id,
+    planCode: row.plan_code,
+    operation: row.operation,
+    meter: row.meter,
+    costUnits: row.cost_units,
+    occurredAt: new Date(row.occurred_at),
+  }));
+}
+
+/** When the first record at or after `from` was made (undefined: none). */
+export async function nextLedgerTime(sql: Sql, from: Date): Promise<Date | undefined> {
+  const [row] = await sql.query<{ at: Date | null }>(`SELECT min(occurred_at) AS at FROM usage_records WHERE occurred_at >= $1`, [from]);
+  return row.at ? new Date(row.at) : undefined;
+}

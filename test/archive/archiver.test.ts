@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { objectStoreFor, type ObjectStore } from '../../src/archive/object-store';
 import { readArchiveObject } from '../../src/archive/reader';
 import { avroShare, transactionsSchemaId } from '../../src/feed/avro';
@@ -235,4 +235,65 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
     expect(replayed.size).toBe(liveStates.size);
     expect([...liveStates].filter(([customer, state]) => JSON.stringify(replayed.get(customer)) !== JSON.stringify(state)).map(([customer]) => customer)).toEqual([]);
   }, 180_000);
+});
+
+describe('usage ledger archive, by closed hours (real Postgres, versitygw)', () => {
+  let env: RiskEnv;
+  let store: ObjectStore;
+  let prefix: string;
+
+  beforeAll(async () => {
+    prefix = `test-${randomBytes(4).toString('hex')}/`;
+    env = await riskEnv({ ...archiveSettings(prefix), TRANSACTIONS_PARTITIONS: '1' });
+    store = (await objectStoreFor(env.config))!;
+  });
+  afterAll(async () => {
+    if (store) await store.delete(await store.list(prefix));
+    await env?.close();
+  });
+
+  it('writes each closed hour once, skips empty hours, and leaves the current hour for later', async () => {
+    const HOUR = 3_600_000;
+    const thisHour = Math.floor(Date.now() / HOUR) * HOUR;
+    // Two busy hours a day ago with two empty hours between them, and the hour now under way.
+    const hours = [thisHour - 26 * HOUR, thisHour - 23 * HOUR, thisHour];
+    const records = hours.flatMap((start, h) =>
+      Array.from({ length: 20 + h * 5 }, (_, i) => ({ requestId: `req-${h}-${i}`, accountId: randomUUID(), costUnits: 1 + (i % 3), occurredAt: new Date(start + i * 60_000) })),
+    );
+    await env.services.db.sql.query(
+      `INSERT INTO usage_records (request_id, account_id, plan_code, operation, cost_units, occurred_at)
+       SELECT r, a, 'FREE', 'riskScore', c, t FROM unnest($1::text[], $2::uuid[], $3::int[], $4::timestamptz[]) AS u(r, a, c, t)`,
+      [records.map((r) => r.requestId), records.map((r) => r.accountId), records.map((r) => r.costUnits), records.map((r) => r.occurredAt)],
+    );
+
+    const archiver = await archiverProcess(env.env);
+    let segments: Array<{ from: number; to: number; records: number; objects: string[] }> = [];
+    try {
+      await waitFor('the closed hours archived', async () => {
+        segments = (
+          await env.services.db.sql.query<{ from: string; to: string; records: number; objects: string[] }>(
+            `SELECT from_offset::text AS "from", to_offset::text AS "to", records, objects FROM archive_segments WHERE topic = 'usage_records' AND committed ORDER BY from_offset`,
+          )
+        ).map((row) => ({ ...row, from: Number(row.from), to: Number(row.to) }));
+        return segments.reduce((sum, s) => sum + s.records, 0) >= 45;
+      }, 60_000, 100);
+    } finally {
+      expect(await archiver.kill('SIGTERM')).toBe(0);
+    }
+    // The first busy hour, then the empty hours with the second busy one; not the hour under way.
+    expect(segments.map((s) => [s.from, s.to, s.records])).toEqual([
+      [hours[0], hours[0] + HOUR, 20],
+      [hours[0] + HOUR, hours[1] + HOUR, 25],
+    ]);
+    const hourOf = (time: number) => `date=${new Date(time).toISOString().slice(0, 10)}/hour=${new Date(time).toISOString().slice(11, 13)}`;
+    expect(segments.map((s) => s.objects)).toEqual([
+      [`${prefix}usage/${hourOf(hours[0])}/usage_records+0+${String(hours[0]).padStart(19, '0')}-${String(hours[0] + HOUR).padStart(19, '0')}.parquet`],
+      [`${prefix}usage/${hourOf(hours[1])}/usage_records+0+${String(hours[0] + HOUR).padStart(19, '0')}-${String(hours[1] + HOUR).padStart(19, '0')}.parquet`],
+    ]);
+    const archived = (await Promise.all(segments.flatMap((s) => s.objects).map((key) => readArchiveObject(store, key)))).flat();
+    const expected = records.filter((r) => r.occurredAt.getTime() < thisHour);
+    expect(archived.map((row) => [row.request_id, row.account_id, row.plan_code, row.operation, row.meter, row.cost_units, (row.occurred_at as Date).getTime()]).sort()).toEqual(
+      expected.map((r) => [r.requestId, r.accountId, 'FREE', 'riskScore', 'api_cost_units', r.costUnits, r.occurredAt.getTime()]).sort(),
+    );
+  }, 120_000);
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startGatewayProcess } from '../support/process';
 import { startTestGateway } from '../support/harness';
 import { Registry } from 'prom-client';
-import { archiveMetrics } from '../../src/archive/archiver';
+import { archiveMetrics } from '../../src/archive/segment-writer';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 /** `tollgraph_…` names in the README that are not metrics (the Stripe meter's event name). */
