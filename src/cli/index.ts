@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAccountCommands } from '../accounts/cli';
+import { registerAnalyticsCommands } from '../analytics/cli';
 import { registerArchiveCommands } from '../archive/cli';
 import { registerBillingCommands } from '../billing/cli';
 import { printableConfig } from '../config/printable';
@@ -64,6 +65,7 @@ export function buildCli(): Command {
   registerRiskCommands(program);
   registerFeedCommand(program);
   registerArchiveCommands(program);
+  registerAnalyticsCommands(program);
   return program;
 }
 

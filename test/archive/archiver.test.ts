@@ -2,33 +2,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { objectStoreFor, type ObjectStore } from '../../src/archive/object-store';
 import { readArchiveObject } from '../../src/archive/reader';
 import { avroShare, transactionsSchemaId } from '../../src/feed/avro';
-import { TransactionFeed, type FeedMessage } from '../../src/feed/generator';
 import { decodeTransaction } from '../../src/risk/contract';
-import { runBuilt, startWorkerProcess, waitFor } from '../support/process';
-import { serviceUrl } from '../support/throwaway-database';
+import { runBuilt, waitFor } from '../support/process';
+import { archiveSettings, archiverProcess, feedMessages } from './support';
 import { consumerProcess, endOffsetTotal, referenceRun, riskEnv, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from '../risk/support';
 
-/** Traffic over several event hours (one event a second), with broken and redelivered messages. */
-function feedMessages(count: number, seed: number): FeedMessage[] {
-  const feed = new TransactionFeed({ seed, customers: 300, rate: 1, start: Date.parse('2026-11-24T09:40:00Z'), invalid: 0.01, duplicates: 0.01, cardTesting: 0.01, takeover: 0.005, spike: 0.01 });
-  return Array.from({ length: count }, () => feed.next());
-}
-
 const traffic = (count: number, seed: number): KafkaRecord[] => feedMessages(count, seed).map(({ key, value }) => ({ key, value }));
-
-function archiveSettings(prefix: string, overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    ARCHIVE_S3_ENDPOINT: serviceUrl('ARCHIVE_S3_ENDPOINT'),
-    ARCHIVE_S3_BUCKET: serviceUrl('ARCHIVE_S3_BUCKET'),
-    ARCHIVE_S3_ACCESS_KEY_ID: serviceUrl('ARCHIVE_S3_ACCESS_KEY_ID'),
-    ARCHIVE_S3_SECRET_ACCESS_KEY: serviceUrl('ARCHIVE_S3_SECRET_ACCESS_KEY'),
-    ARCHIVE_PREFIX: prefix,
-    ...overrides,
-  };
-}
-
-/** `tollgraph worker archive` in a child process. */
-const archiverProcess = (env: Record<string, string>) => startWorkerProcess(['worker', 'archive'], env);
 
 const sha = (bytes: Uint8Array | null) => (bytes ? createHash('sha256').update(bytes).digest('hex') : 'null');
 const countOf = <T>(values: T[]) => values.reduce((counts, value) => counts.set(value, (counts.get(value) ?? 0) + 1), new Map<T, number>());

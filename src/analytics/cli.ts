@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { configOrExit, output } from '../cli/with-services';
+import { parseFrom } from '../risk/cli';
+import { chdbEngine } from './engine';
+import { ANALYTICS_QUERIES, clickhouseTime, isAnalyticsQuery } from './queries';
+
+function time(value: string, option: string): number {
+  const at = parseFrom(value);
+  if (at === undefined) throw new Error(`${option}: expected an ISO time or epoch milliseconds (got "${value}")`);
+  return at;
+}
+
+export function registerAnalyticsCommands(program: Command): void {
+  program
+    .command('analytics')
+    .description('questions over the archive, answered by ClickHouse’s engine (the optional dependency chdb)')
+    .command('query')
+    .argument('<question>', Object.keys(ANALYTICS_QUERIES).join(', '))
+    .description(`one of: ${Object.entries(ANALYTICS_QUERIES).map(([name, query]) => `${name} (${query.description})`).join('; ')}`)
+    .requiredOption('--from <time>', 'start of the window of event times (ISO or epoch ms, inclusive)')
+    .requiredOption('--to <time>', 'end of the window (exclusive)')
+    .option('--json', 'print JSON')
+    .action(async (question: string, options: { from: string; to: string; json?: boolean }) => {
+      if (!isAnalyticsQuery(question)) throw new Error(`unknown question "${question}": expected one of ${Object.keys(ANALYTICS_QUERIES).join(', ')}`);
+      const config = configOrExit();
+      const params = { from: clickhouseTime(time(options.from, '--from')), to: clickhouseTime(time(options.to, '--to')) };
+      const engine = await chdbEngine();
+      try {
+        const rows = await engine.query<Record<string, unknown>>(ANALYTICS_QUERIES[question].sql(config), params);
+        output(options.json, rows, rows);
+      } finally {
+        await engine.close();
+      }
+    });
+}
