@@ -19,7 +19,10 @@ import { LeaseBook } from './limits/lease-book';
 import { LEASE_GRACE_MS, LEASE_SHARE, QuotaLeaseStore } from './limits/leases';
 import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC } from './limits/quota-window';
 import { LimitService } from './limits/service';
+import { UsageService } from './metering/usage';
 import { UsageLedger } from './metering/ledger';
+import { AuditTrail } from './audit/audit';
+import { BillingService } from './billing/service';
 import { ledgerMetrics } from './metering/metrics';
 import { createStripe, type Stripe } from './billing/stripe-client';
 import { StripeWebhooks } from './billing/webhooks/service';
@@ -55,14 +58,19 @@ export interface Services {
   /** Risk scores for the API: latest, history, live updates (src/risk). */
   risk: RiskService;
   limits: LimitService;
+  /** Usage per hour or day, as subscribers and admins read it. */
+  usage: UsageService;
   ledger: UsageLedger;
   /** Undefined while billing is off (no STRIPE_SECRET_KEY): usage is still recorded, as pending. */
   stripe?: Stripe;
   /** Stripe webhook events: store-and-apply, admin listing and re-apply, grace-period checks. */
+  /** Checkout, billing portal, subscriptions, reconciliation and meter reports. */
+  billing: BillingService;
   stripeWebhooks: StripeWebhooks;
   quotaAlerts: QuotaAlerts;
   abuse: AbuseGuard;
   /** Service levels: every answered request counted per account (src/sla). */
+  audit: AuditTrail;
   sla: SlaService;
   /** Dependencies `/readyz` checks: exactly the configured ones. */
   readiness: DependencyCheck[];
@@ -164,7 +172,9 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const ledger = new UsageLedger(db.sql, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH, onWrite: ledgerMetrics(metrics.registry) }, logger);
   closers.push(() => ledger.drain());
   const stripe = createStripe(config);
-  const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs: config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000 });
+  const graceMs = config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000;
+  const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs });
+  const billing = new BillingService(db.prisma, stripe, accounts, { publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`, graceMs });
   const abuse = new AbuseGuard(limiters, config.AUTH_FAILURES_PER_MINUTE, config.ANONYMOUS_REQUESTS_PER_MINUTE);
   const sla = new SlaService(db.prisma, new SlaRecorder(db.sql, logger, SLA_FLUSH_MS));
   closers.push(() => sla.recorder.close());
@@ -184,11 +194,14 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     keys,
     risk,
     limits,
+    usage: new UsageService(db.prisma),
     ledger,
     stripe,
+    billing,
     stripeWebhooks,
     quotaAlerts,
     abuse,
+    audit: new AuditTrail(db.prisma),
     sla,
     readiness,
     close: async () => {

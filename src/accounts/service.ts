@@ -43,6 +43,36 @@ const overrides = z.object({
 /** Built once: `find` runs on every authenticated request. */
 const accountId = z.uuid();
 
+/** A client, or the transaction of another domain's change that must commit with the account's. */
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** Uncached reads for other domains' jobs and transactions (billing, SLA credits). */
+export function findAccount(db: Db, id: string): Promise<Account | null> {
+  return db.account.findUnique({ where: { id } });
+}
+
+export function findAccountByStripeCustomer(db: Db, stripeCustomerId: string): Promise<Account | null> {
+  return db.account.findUnique({ where: { stripeCustomerId } });
+}
+
+/** Holds the account's row until `tx` ends, so changes to one account apply one after the other; false when it does not exist. */
+export async function lockAccount(tx: Prisma.TransactionClient, id: string): Promise<boolean> {
+  const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id::text AS id FROM accounts WHERE id = ${id}::uuid FOR UPDATE`;
+  return locked.length > 0;
+}
+
+/** The Stripe customer of each of the accounts (null: none linked); accounts that do not exist are absent. */
+export async function stripeCustomersOf(db: Db, ids: string[]): Promise<Map<string, string | null>> {
+  const rows = await db.account.findMany({ where: { id: { in: ids } }, select: { id: true, stripeCustomerId: true } });
+  return new Map(rows.map((row) => [row.id, row.stripeCustomerId]));
+}
+
+/** The ids of every account linked to a Stripe customer: the accounts whose usage is billed through Stripe. */
+export async function stripeLinkedAccounts(db: Db): Promise<Map<string, string>> {
+  const rows = await db.account.findMany({ where: { stripeCustomerId: { not: null } }, select: { id: true, stripeCustomerId: true } });
+  return new Map(rows.map((row) => [row.id, row.stripeCustomerId!]));
+}
+
 export function effectiveLimits(account: Account, plan: Plan): EffectiveLimits {
   return Object.fromEntries(LIMITS.map((name) => [name, account[name] ?? plan[name]])) as unknown as EffectiveLimits;
 }
@@ -124,19 +154,38 @@ export class AccountService {
     return this.change(id, 'account.setPlan', { planCode }, actor);
   }
 
+  /**
+   * setPlan inside the caller's transaction (a Stripe event's): false when the account is on the
+   * plan already. The caller calls `invalidate` after its commit.
+   */
+  async setPlanIn(tx: Prisma.TransactionClient, id: string, planCode: PlanCode, actor: Actor): Promise<boolean> {
+    const current = await tx.account.findUniqueOrThrow({ where: { id }, select: { planCode: true } });
+    if (current.planCode === planCode) return false;
+    await changeIn(tx, id, 'account.setPlan', { planCode }, actor);
+    return true;
+  }
+
+  /** Links a Stripe customer inside the caller's transaction (see setPlanIn); the caller checks no link exists yet. */
+  async linkStripeCustomerIn(tx: Prisma.TransactionClient, id: string, stripeCustomerId: string, actor: Actor): Promise<void> {
+    await changeIn(tx, id, 'account.linkStripeCustomer', { stripeCustomerId }, actor);
+  }
+
   setOverrides(id: string, input: LimitOverrides, actor: Actor): Promise<Account> {
     return this.change(id, 'account.setOverrides', parseInput(overrides, input), actor);
   }
 
   private async change(id: string, action: string, data: Prisma.AccountUncheckedUpdateInput, actor: Actor): Promise<Account> {
     if (!(await this.find(id))) throw badInput(`no account with id ${id}`, { fields: ['accountId'] });
-    const account = await this.prisma.$transaction(async (tx) => {
-      const before = await tx.account.findUniqueOrThrow({ where: { id } });
-      const after = await tx.account.update({ where: { id }, data });
-      await recordAudit(tx, actor, { action, targetType: 'Account', targetId: id, before, after });
-      return after;
-    });
+    const account = await this.prisma.$transaction((tx) => changeIn(tx, id, action, data, actor));
     await this.cache.invalidate(id);
     return account;
   }
+}
+
+/** Every change to an account: the row and its audit entry, in one transaction. */
+async function changeIn(tx: Prisma.TransactionClient, id: string, action: string, data: Prisma.AccountUncheckedUpdateInput, actor: Actor): Promise<Account> {
+  const before = await tx.account.findUniqueOrThrow({ where: { id } });
+  const after = await tx.account.update({ where: { id }, data });
+  await recordAudit(tx, actor, { action, targetType: 'Account', targetId: id, before, after });
+  return after;
 }

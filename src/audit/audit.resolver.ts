@@ -56,12 +56,7 @@ export class AuditResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<AuditEntryConnection> {
     if (first < 1 || first > 200) throw badInput('first must be between 1 and 200', { fields: ['first'] });
-    const cursor = idCursor(after);
-    const rows = await services.db.prisma.auditLog.findMany({
-      orderBy: { id: 'desc' },
-      take: first + 1,
-      ...(cursor ? { where: { id: { lt: cursor } } } : {}),
-    });
-    return page(rows.slice(0, first), rows.length > first, (entry) => entry.id);
+    const { entries, hasNextPage } = await services.audit.list({ first, after: idCursor(after) });
+    return page(entries, hasNextPage, (entry) => entry.id);
   }
 }

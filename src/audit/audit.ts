@@ -1,4 +1,4 @@
-import type { Prisma } from '../generated/prisma/client';
+import type { AuditLog, Prisma, PrismaClient } from '../generated/prisma/client';
 
 /** Who acted: an API key (with its account), the CLI, or a system component. */
 export interface Actor {
@@ -43,4 +43,15 @@ export async function recordAudit(tx: Prisma.TransactionClient, actor: Actor, en
       after: toJson(entry.after),
     },
   });
+}
+
+/** The audit log as admins read it. */
+export class AuditTrail {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Newest first, `first` entries after the entry `after` (by id). */
+  async list({ first, after }: { first: number; after?: string }): Promise<{ entries: AuditLog[]; hasNextPage: boolean }> {
+    const rows = await this.prisma.auditLog.findMany({ orderBy: { id: 'desc' }, take: first + 1, ...(after ? { where: { id: { lt: after } } } : {}) });
+    return { entries: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
 }

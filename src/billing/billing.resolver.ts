@@ -6,9 +6,6 @@ import { viewerOf } from '../auth/guards';
 import { actorOf } from '../auth/viewer';
 import { PlanCode } from '../generated/prisma/enums';
 import type { GatewayContext } from '../gateway/context';
-import { createBillingPortalSession, createCheckoutSession, type CheckoutDeps } from './checkout';
-import { reconcile } from './reconcile';
-import { METER_SETTING } from './setup';
 
 @ObjectType()
 export class CheckoutSession {
@@ -22,22 +19,17 @@ export class BillingPortalSession {
   url!: string;
 }
 
-function deps({ services }: GatewayContext): CheckoutDeps {
-  const { config } = services;
-  return { stripe: services.stripe, prisma: services.db.prisma, accounts: services.accounts, publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}` };
-}
-
 @Resolver()
 export class BillingResolver {
   @Mutation(() => CheckoutSession, { description: 'Starts Stripe Checkout to subscribe the caller’s account to a paid plan.' })
   async createCheckoutSession(@Ctx() context: GatewayContext, @Arg('planCode', () => PlanCode) planCode: PlanCode): Promise<CheckoutSession> {
     const viewer = viewerOf(context);
-    return { url: await createCheckoutSession(deps(context), viewer.access.account, planCode, actorOf(viewer, context.requestId)) };
+    return { url: await context.services.billing.checkoutSession(viewer.access.account, planCode, actorOf(viewer, context.requestId)) };
   }
 
   @Mutation(() => BillingPortalSession, { description: 'Opens the Stripe billing portal for the caller’s account.' })
   async createBillingPortalSession(@Ctx() context: GatewayContext): Promise<BillingPortalSession> {
-    return { url: await createBillingPortalSession(deps(context), viewerOf(context).access.account) };
+    return { url: await context.services.billing.billingPortalSession(viewerOf(context).access.account) };
   }
 }
 
@@ -129,8 +121,7 @@ export class BillingAdminResolver {
   @Query(() => [AccountReconciliation], { description: 'Ledger against Stripe per account over [from, to). ADMIN.' })
   async billingReconciliation(@Ctx() { services }: GatewayContext, @Arg('from', () => Date) from: Date, @Arg('to', () => Date) to: Date): Promise<AccountReconciliation[]> {
     if (!(from < to)) throw badInput('from must be before to', { fields: ['from', 'to'] });
-    const meter = (await services.db.prisma.setting.findUnique({ where: { key: METER_SETTING } }))?.value as { id?: string } | undefined;
-    return reconcile(services.db.prisma, services.stripe, meter?.id, from, to);
+    return services.billing.reconcile(from, to);
   }
 
   @AdminOnly()
@@ -140,6 +131,6 @@ export class BillingAdminResolver {
     const known = ['PENDING', 'SENT', 'FAILED', 'TOO_OLD'] as const;
     const wanted = status.filter((s): s is (typeof known)[number] => (known as readonly string[]).includes(s));
     if (wanted.length !== status.length) throw badInput(`status must be among ${known.join(', ')}`, { fields: ['status'] });
-    return services.db.prisma.meterReport.findMany({ where: { status: { in: wanted } }, orderBy: { windowStart: 'desc' }, take: 500 });
+    return services.billing.meterReports(wanted);
   }
 }

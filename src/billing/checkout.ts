@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import type { AccountService } from '../accounts/service';
 import type { Actor } from '../audit/audit';
 import { badInput, TollgraphError } from '../errors';
+import { planRow } from '../plans/stripe-prices';
 import type { Account, PlanCode, PrismaClient } from '../generated/prisma/client';
 
 function billingOff(): TollgraphError {
@@ -31,7 +32,7 @@ export async function createCheckoutSession({ stripe, prisma, accounts, publicUr
   if (planCode === 'FREE') throw badInput('FREE needs no checkout: cancel the subscription in the billing portal instead', { fields: ['planCode'] });
   if (planCode === 'ENTERPRISE') throw badInput('ENTERPRISE is sold by contract: contact sales', { fields: ['planCode'] });
   if (!stripe) throw billingOff();
-  const plan = await prisma.plan.findUniqueOrThrow({ where: { code: planCode } });
+  const plan = await planRow(prisma, planCode);
   if (!plan.stripeMeteredPriceId) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
   const customer = await customerOf(stripe, accounts, account, actor);
   const metadata = { accountId: account.id, planCode };

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR, output, withServices } from '../cli/with-services';
 import { stopTracing } from '../ops/tracing';
-import { reconcile } from './reconcile';
-import { METER_SETTING, setupStripe } from './setup';
+import { setupStripe } from './setup';
 import { startBillingWorker } from './worker';
 import { issueSlaCredits, previousMonth } from '../sla/credits';
 
@@ -54,9 +53,8 @@ export function registerBillingCommands(program: Command): void {
     .requiredOption('--to <time>', 'end (exclusive)')
     .option('--json', 'print JSON')
     .action((options: { from: string; to: string; json?: boolean }) =>
-      withServices(async ({ stripe, db }) => {
-        const meter = (await db.prisma.setting.findUnique({ where: { key: METER_SETTING } }))?.value as { id?: string } | undefined;
-        const rows = await reconcile(db.prisma, stripe, meter?.id, date(options.from, '--from'), date(options.to, '--to'));
+      withServices(async ({ billing }) => {
+        const rows = await billing.reconcile(date(options.from, '--from'), date(options.to, '--to'));
         output(
           options.json,
           rows,

@@ -1,4 +1,6 @@
+import { stripeLinkedAccounts } from '../accounts/service';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { assignToReport, claimUnreported, type UnreportedRecord } from '../metering/reporting';
 
 /** Stripe accepts meter events up to 35 days old; older usage is flagged, never sent, never dropped. */
 export const STRIPE_MAX_EVENT_AGE_MS = 35 * 86_400_000;
@@ -12,14 +14,6 @@ export const WINDOW_MS = 60_000;
  */
 export function meterIdentifier(accountId: string, windowStart: Date, sequence: number): string {
   return `tg-${accountId}-${windowStart.toISOString()}-${sequence}`;
-}
-
-interface PickedUsage {
-  request_id: string;
-  account_id: string;
-  stripe_customer_id: string;
-  window_start: Date;
-  cost_units: number;
 }
 
 /** Ledger records per transaction: a backlog (after a Stripe or worker outage) goes in many short transactions. */
@@ -42,27 +36,27 @@ export async function assignMeterReports(prisma: PrismaClient, eventName: string
 
 async function assignBatch(prisma: PrismaClient, eventName: string, now: Date, batch: number): Promise<{ picked: number; windows: number }> {
   return prisma.$transaction(async (tx) => {
-    const picked = await tx.$queryRaw<PickedUsage[]>`
-      SELECT u.request_id, u.account_id, a.stripe_customer_id, date_trunc('minute', u.occurred_at, 'UTC') AS window_start, u.cost_units
-      FROM usage_records u JOIN accounts a ON a.id = u.account_id
-      WHERE u.meter_report_id IS NULL AND a.stripe_customer_id IS NOT NULL AND u.occurred_at <= ${now}
-      ORDER BY u.occurred_at
-      LIMIT ${batch}
-      FOR UPDATE OF u SKIP LOCKED`;
-    const windows = new Map<string, PickedUsage[]>();
-    for (const row of picked) {
-      const key = `${row.account_id}|${row.window_start.toISOString()}`;
-      const rows = windows.get(key);
-      if (rows) rows.push(row);
-      else windows.set(key, [row]);
+    const customers = await stripeLinkedAccounts(tx);
+    const picked = await claimUnreported(tx, [...customers.keys()], now, batch);
+    const windows = new Map<string, UnreportedRecord[]>();
+    for (const record of picked) {
+      const key = `${record.accountId}|${windowOf(record).toISOString()}`;
+      const records = windows.get(key);
+      if (records) records.push(record);
+      else windows.set(key, [record]);
     }
-    for (const rows of windows.values()) await createReport(tx, rows, eventName, now);
+    for (const records of windows.values()) await createReport(tx, records, customers.get(records[0].accountId)!, eventName, now);
     return { picked: picked.length, windows: windows.size };
   });
 }
 
-async function createReport(tx: Prisma.TransactionClient, rows: PickedUsage[], eventName: string, now: Date): Promise<void> {
-  const { account_id: accountId, stripe_customer_id: stripeCustomerId, window_start: windowStart } = rows[0];
+function windowOf(record: UnreportedRecord): Date {
+  return new Date(Math.floor(record.occurredAt.getTime() / WINDOW_MS) * WINDOW_MS);
+}
+
+async function createReport(tx: Prisma.TransactionClient, records: UnreportedRecord[], stripeCustomerId: string, eventName: string, now: Date): Promise<void> {
+  const { accountId } = records[0];
+  const windowStart = windowOf(records[0]);
   // One writer per account and window at a time, so the sequence number is unique.
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`${accountId}|${windowStart.toISOString()}`}))`;
   const sequence = await tx.meterReport.count({ where: { accountId, windowStart } });
@@ -75,10 +69,10 @@ async function createReport(tx: Prisma.TransactionClient, rows: PickedUsage[], e
       eventName,
       windowStart,
       windowEnd: new Date(windowStart.getTime() + WINDOW_MS),
-      units: rows.reduce((sum, row) => sum + row.cost_units, 0),
+      units: records.reduce((sum, record) => sum + record.costUnits, 0),
       status: tooOld ? 'TOO_OLD' : 'PENDING',
       lastError: tooOld ? 'older than Stripe accepts (35 days): bill it by hand' : null,
     },
   });
-  await tx.usageRecord.updateMany({ where: { requestId: { in: rows.map((row) => row.request_id) } }, data: { meterReportId: report.id } });
+  await assignToReport(tx, records.map((record) => record.requestId), report.id);
 }

@@ -1,6 +1,8 @@
 import Stripe from 'stripe';
 import type { MeterReport, PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../ops/logger';
+import { stripeLinkedAccounts } from '../accounts/service';
+import { hasUnreported, markReported } from '../metering/reporting';
 import { refreshReportedWindow } from '../metering/rollups';
 import { assignMeterReports, STRIPE_MAX_EVENT_AGE_MS } from './meter-reports';
 
@@ -71,8 +73,7 @@ export class MeterSync {
     while (Date.now() < deadline) {
       await this.runOnce();
       const open = await this.prisma.meterReport.findFirst({ where: { status: 'PENDING' }, orderBy: { nextAttemptAt: 'asc' } });
-      const [{ unassigned }] = await this.prisma.$queryRaw<Array<{ unassigned: boolean }>>`
-        SELECT EXISTS (SELECT 1 FROM usage_records u JOIN accounts a ON a.id = u.account_id WHERE u.meter_report_id IS NULL AND a.stripe_customer_id IS NOT NULL) AS unassigned`;
+      const unassigned = await hasUnreported(this.prisma, [...(await stripeLinkedAccounts(this.prisma)).keys()]);
       if (!open && !unassigned) return;
       const wait = open?.nextAttemptAt ? open.nextAttemptAt.getTime() - Date.now() : 0;
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(10, wait))));
@@ -140,10 +141,10 @@ export class MeterSync {
       return false;
     }
     const sentAt = new Date();
-    await this.prisma.$transaction([
-      this.prisma.meterReport.update({ where: { id: report.id }, data: { status: 'SENT', sentAt, lastError: null } }),
-      this.prisma.usageRecord.updateMany({ where: { meterReportId: report.id }, data: { reportedAt: sentAt } }),
-    ]);
+    await this.prisma.$transaction(async (tx) => {
+      await tx.meterReport.update({ where: { id: report.id }, data: { status: 'SENT', sentAt, lastError: null } });
+      await markReported(tx, report.id, sentAt);
+    });
     // Sent stays sent if this fails; the usage queries then show the window as pending until the next refresh.
     await refreshReportedWindow(this.prisma, report.accountId, report.windowStart, report.windowEnd).catch((error: unknown) =>
       this.logger.warn({ report: report.identifier, err: error }, 'could not refresh the usage rollups of a reported window'),

@@ -1,5 +1,8 @@
 import type Stripe from 'stripe';
+import { stripeCustomersOf } from '../accounts/service';
 import type { PrismaClient } from '../generated/prisma/client';
+import type { MeterReportStatus } from '../generated/prisma/enums';
+import { unitsByReport } from '../metering/reporting';
 
 export interface WindowDiscrepancy {
   windowStart: Date;
@@ -29,9 +32,10 @@ export interface AccountReconciliation {
 }
 
 interface Row {
-  account_id: string;
-  stripe_customer_id: string | null;
-  status: 'SENT' | 'PENDING' | 'FAILED' | 'TOO_OLD' | null;
+  accountId: string;
+  stripeCustomerId: string | null;
+  /** Null: the units are in no meter report yet. */
+  status: MeterReportStatus | null;
   units: number;
 }
 
@@ -43,18 +47,12 @@ const HOUR = 3_600_000;
  * each customer's meter holds per hour against what we reported, naming each window that differs.
  */
 export async function reconcile(prisma: PrismaClient, stripe: Stripe | undefined, meterId: string | undefined, from: Date, to: Date): Promise<AccountReconciliation[]> {
-  const rows = await prisma.$queryRaw<Row[]>`
-    SELECT u.account_id, a.stripe_customer_id, r.status::text AS status, sum(u.cost_units)::int AS units
-    FROM usage_records u JOIN accounts a ON a.id = u.account_id LEFT JOIN meter_reports r ON r.id = u.meter_report_id
-    WHERE u.occurred_at >= ${from} AND u.occurred_at < ${to}
-    GROUP BY u.account_id, a.stripe_customer_id, r.status
-    ORDER BY u.account_id`;
   const accounts = new Map<string, AccountReconciliation>();
-  for (const row of rows) {
+  for (const row of await unitsByStatus(prisma, from, to)) {
     const entry =
-      accounts.get(row.account_id) ??
-      ({ accountId: row.account_id, stripeCustomerId: row.stripe_customer_id, ledgerUnits: 0, reportedUnits: 0, pendingUnits: 0, failedUnits: 0, tooOldUnits: 0, stripeUnits: null, difference: 0, causes: [], windows: [] } satisfies AccountReconciliation);
-    accounts.set(row.account_id, entry);
+      accounts.get(row.accountId) ??
+      ({ accountId: row.accountId, stripeCustomerId: row.stripeCustomerId, ledgerUnits: 0, reportedUnits: 0, pendingUnits: 0, failedUnits: 0, tooOldUnits: 0, stripeUnits: null, difference: 0, causes: [], windows: [] } satisfies AccountReconciliation);
+    accounts.set(row.accountId, entry);
     entry.ledgerUnits += row.units;
     if (row.status === 'SENT') entry.reportedUnits += row.units;
     else if (row.status === 'FAILED') {
@@ -65,7 +63,7 @@ export async function reconcile(prisma: PrismaClient, stripe: Stripe | undefined
       entry.causes.push(`${row.units} units older than Stripe accepts: bill by hand`);
     } else {
       entry.pendingUnits += row.units;
-      entry.causes.push(row.stripe_customer_id ? `${row.units} units not reported yet (the billing worker will send them)` : `${row.units} units on an account without a Stripe customer (not billed through Stripe)`);
+      entry.causes.push(row.stripeCustomerId ? `${row.units} units not reported yet (the billing worker will send them)` : `${row.units} units on an account without a Stripe customer (not billed through Stripe)`);
     }
   }
   for (const entry of accounts.values()) {
@@ -73,6 +71,25 @@ export async function reconcile(prisma: PrismaClient, stripe: Stripe | undefined
     if (stripe && meterId && entry.stripeCustomerId) await compareWithStripe(prisma, stripe, meterId, entry, from, to);
   }
   return [...accounts.values()];
+}
+
+/** The ledger's units in [from, to) per account and state of their meter report, ordered by account. */
+async function unitsByStatus(prisma: PrismaClient, from: Date, to: Date): Promise<Row[]> {
+  const units = await unitsByReport(prisma, from, to);
+  const reportIds = [...new Set(units.flatMap((row) => (row.meterReportId ? [row.meterReportId] : [])))];
+  const statusOf = new Map((await prisma.meterReport.findMany({ where: { id: { in: reportIds } }, select: { id: true, status: true } })).map((report) => [report.id, report.status]));
+  const customers = await stripeCustomersOf(prisma, [...new Set(units.map((row) => row.accountId))]);
+  const rows = new Map<string, Row>();
+  for (const { accountId, meterReportId, units: count } of units) {
+    // The ledger has no foreign key to accounts: usage of an account that does not exist is not reconciled.
+    if (!customers.has(accountId)) continue;
+    const status = meterReportId ? (statusOf.get(meterReportId) ?? null) : null;
+    const key = `${accountId}|${status}`;
+    const row = rows.get(key) ?? { accountId, stripeCustomerId: customers.get(accountId) ?? null, status, units: 0 };
+    row.units += count;
+    rows.set(key, row);
+  }
+  return [...rows.values()].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
 }
 
 async function compareWithStripe(prisma: PrismaClient, stripe: Stripe, meterId: string, entry: AccountReconciliation, from: Date, to: Date): Promise<void> {

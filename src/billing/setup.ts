@@ -1,8 +1,15 @@
 import Stripe from 'stripe';
-import { recordAudit, type Actor } from '../audit/audit';
-import type { PlanCode, PrismaClient } from '../generated/prisma/client';
+import type { Actor } from '../audit/audit';
+import type { PlanCode, Prisma, PrismaClient } from '../generated/prisma/client';
+import { planRow, setStripePrices } from '../plans/stripe-prices';
+import { readSetting, writeSetting } from '../settings/store';
 
-export const METER_SETTING = 'stripe.meter';
+const METER_SETTING = 'stripe.meter';
+
+/** The Stripe meter `stripe setup` created or found; undefined before it ran. */
+export async function meterId(db: PrismaClient | Prisma.TransactionClient): Promise<string | undefined> {
+  return ((await readSetting(db, METER_SETTING)) as { id?: string } | undefined)?.id;
+}
 
 /** Default overage per cost unit above the flat fee, in cents (as Stripe's decimal string). */
 const OVERAGE_CENTS: Record<Exclude<PlanCode, 'FREE'>, string> = { PROFESSIONAL: '0.05', ENTERPRISE: '0.02' };
@@ -40,7 +47,7 @@ export async function setupStripe(stripe: Stripe, prisma: PrismaClient, eventNam
 
   const plans: StripeSetup['plans'] = [];
   for (const code of ['PROFESSIONAL', 'ENTERPRISE'] as const) {
-    const plan = await prisma.plan.findUniqueOrThrow({ where: { code } });
+    const plan = await planRow(prisma, code);
     const productId = `tollgraph_${code.toLowerCase()}`;
     const product = await stripe.products.retrieve(productId).then(
       (found) => stripe.products.update(found.id, { name: `Tollgraph ${plan.name}`, active: true }),
@@ -66,16 +73,8 @@ export async function setupStripe(stripe: Stripe, prisma: PrismaClient, eventNam
   }
 
   await prisma.$transaction(async (tx) => {
-    for (const plan of plans) {
-      const before = await tx.plan.findUniqueOrThrow({ where: { code: plan.code } });
-      const after = await tx.plan.update({
-        where: { code: plan.code },
-        data: { stripeProductId: plan.productId, stripeFlatPriceId: plan.flatPriceId, stripeMeteredPriceId: plan.meteredPriceId, overageUnitAmountDecimal: before.overageUnitAmountDecimal ?? OVERAGE_CENTS[plan.code as 'PROFESSIONAL'] },
-      });
-      await recordAudit(tx, actor, { action: 'stripe.setup', targetType: 'Plan', targetId: plan.code, before, after });
-    }
-    const value = { id: meter.id, eventName };
-    await tx.setting.upsert({ where: { key: METER_SETTING }, create: { key: METER_SETTING, value }, update: { value } });
+    for (const { code, ...prices } of plans) await setStripePrices(tx, code, { ...prices, defaultOverage: OVERAGE_CENTS[code as 'PROFESSIONAL'] }, actor);
+    await writeSetting(tx, METER_SETTING, { id: meter.id, eventName });
   });
   return { meterId: meter.id, eventName, plans };
 }

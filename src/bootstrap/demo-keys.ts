@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Services } from '../services';
+import { createSetting, readSetting } from '../settings/store';
 
 export interface DemoKeys {
   adminKey: string;
@@ -16,8 +17,8 @@ const BOOTSTRAP_ACTOR = { type: 'system:bootstrap' } as const;
  */
 export async function ensureDemoKeys({ db, accounts, keys, logger }: Services, dataDir: string): Promise<DemoKeys | undefined> {
   const file = join(dataDir, 'demo-keys.json');
-  const created = await db.prisma.setting.findUnique({ where: { key: MARKER } });
-  if (created) {
+  const created = await readSetting(db.prisma, MARKER);
+  if (created !== undefined) {
     if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoKeys;
     logger.warn({ file }, 'demo keys were created before but their file is gone; create new keys with `tollgraph keys create`');
     return undefined;
@@ -30,6 +31,6 @@ export async function ensureDemoKeys({ db, accounts, keys, logger }: Services, d
   };
   writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
-  await db.prisma.setting.create({ data: { key: MARKER, value: { accounts: [admin.id, subscriber.id], createdAt: new Date().toISOString() } } });
+  await createSetting(db.prisma, MARKER, { accounts: [admin.id, subscriber.id], createdAt: new Date().toISOString() });
   return demo;
 }

@@ -1,5 +1,5 @@
 import type { AccountAccess } from '../accounts/service';
-import type { PrismaClient } from '../generated/prisma/client';
+import type { PrismaClient, QuotaAlert } from '../generated/prisma/client';
 import type { Logger } from '../ops/logger';
 import type { PubSub } from '../pubsub/pubsub';
 
@@ -43,6 +43,11 @@ export class QuotaAlerts {
         this.logger.warn({ err: error, ...event }, 'could not record a quota alert');
       }
     }
+  }
+
+  /** The alerts of a UTC day (YYYY-MM-DD), newest first. */
+  list(day: string): Promise<QuotaAlert[]> {
+    return this.prisma.quotaAlert.findMany({ where: { day: new Date(`${day}T00:00:00Z`) }, orderBy: { createdAt: 'desc' } });
   }
 
   /** Subscribes a notification hook (e-mail, Slack, webhook…) to new alerts from every process. */

@@ -84,7 +84,7 @@ export class RateLimitResolver {
   async quotaAlerts(@Ctx() { services }: GatewayContext, @Arg('day', () => String, { nullable: true }) day?: string): Promise<QuotaAlert[]> {
     const date = day ?? new Date().toISOString().slice(0, 10);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(date))) throw badInput('day must be a date, YYYY-MM-DD', { fields: ['day'] });
-    const rows = await services.db.prisma.quotaAlert.findMany({ where: { day: new Date(`${date}T00:00:00Z`) }, orderBy: { createdAt: 'desc' } });
+    const rows = await services.quotaAlerts.list(date);
     return rows.map((row) => ({ ...row, day: row.day.toISOString().slice(0, 10) }));
   }
 }

@@ -16,7 +16,8 @@ export function bucketEnd(start: Date, granularity: Granularity): Date {
 /**
  * Recomputes the hourly and daily rollups of every bucket touching [from, to) from the ledger:
  * whole buckets, replaced rather than incremented, so running it twice (or after a crash, or to
- * repair) always lands on the ledger's truth.
+ * repair) always lands on the ledger's truth. Reported units are those billing marked
+ * `reported_at` (src/metering/reporting.ts), in the transaction that marks their report SENT.
  */
 export async function rebuildRollups(prisma: PrismaClient, from: Date, to: Date, accountId?: string): Promise<void> {
   for (const granularity of ['HOUR', 'DAY'] as const) {
@@ -26,8 +27,8 @@ export async function rebuildRollups(prisma: PrismaClient, from: Date, to: Date,
     await prisma.$executeRawUnsafe(
       `INSERT INTO usage_rollups (id, account_id, granularity, bucket_start, meter, requests, cost_units, reported_units, updated_at)
        SELECT gen_random_uuid(), u.account_id, $1::"UsageGranularity", date_trunc('${unit}', u.occurred_at, 'UTC'), u.meter,
-              count(*)::int, sum(u.cost_units)::int, coalesce(sum(u.cost_units) FILTER (WHERE r.status = 'SENT'), 0)::int, now()
-       FROM usage_records u LEFT JOIN meter_reports r ON r.id = u.meter_report_id
+              count(*)::int, sum(u.cost_units)::int, coalesce(sum(u.cost_units) FILTER (WHERE u.reported_at IS NOT NULL), 0)::int, now()
+       FROM usage_records u
        WHERE u.occurred_at >= $2 AND u.occurred_at < $3 AND ($4::uuid IS NULL OR u.account_id = $4::uuid)
        GROUP BY u.account_id, date_trunc('${unit}', u.occurred_at, 'UTC'), u.meter
        ON CONFLICT (account_id, granularity, bucket_start, meter) DO UPDATE

@@ -6,8 +6,6 @@ import { Free } from '../cost/hints';
 import { badInput } from '../errors';
 import { UsageGranularity } from '../generated/prisma/enums';
 import type { GatewayContext } from '../gateway/context';
-import type { PrismaClient } from '../generated/prisma/client';
-import { bucketEnd, bucketStart, catchUpRollups } from './rollups';
 
 registerEnumType(UsageGranularity, { name: 'UsageGranularity' });
 
@@ -32,28 +30,6 @@ export class UsageBucket {
   pendingUnits!: number;
 }
 
-const MAX_BUCKETS = 24 * 93;
-
-async function usageOf(prisma: PrismaClient, accountId: string, from: Date, to: Date, granularity: UsageGranularity): Promise<UsageBucket[]> {
-  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to) throw badInput('from must be before to', { fields: ['from', 'to'] });
-  const first = bucketStart(from, granularity);
-  const count = Math.ceil((to.getTime() - first.getTime()) / (bucketEnd(first, granularity).getTime() - first.getTime()));
-  if (count > MAX_BUCKETS) throw badInput(`at most ${MAX_BUCKETS} buckets per query; narrow the range or use DAY`, { fields: ['from', 'to'] });
-  await catchUpRollups(prisma, accountId);
-  const rows = await prisma.usageRollup.findMany({
-    where: { accountId, granularity, bucketStart: { gte: first, lt: to } },
-    orderBy: { bucketStart: 'asc' },
-  });
-  return rows.map((row) => ({
-    start: row.bucketStart,
-    end: bucketEnd(row.bucketStart, granularity),
-    requests: row.requests,
-    costUnits: row.costUnits,
-    reportedUnits: row.reportedUnits,
-    pendingUnits: row.costUnits - row.reportedUnits,
-  }));
-}
-
 @Resolver()
 export class UsageResolver {
   @Free()
@@ -64,7 +40,7 @@ export class UsageResolver {
     @Arg('to', () => Date) to: Date,
     @Arg('granularity', () => UsageGranularity, { defaultValue: 'DAY' }) granularity: UsageGranularity,
   ): Promise<UsageBucket[]> {
-    return usageOf(context.services.db.prisma, viewerOf(context).key.accountId, from, to, granularity);
+    return context.services.usage.usageOf(viewerOf(context).key.accountId, from, to, granularity);
   }
 
   @AdminOnly()
@@ -78,6 +54,6 @@ export class UsageResolver {
     @Arg('granularity', () => UsageGranularity, { defaultValue: 'DAY' }) granularity: UsageGranularity,
   ): Promise<UsageBucket[]> {
     if (!z.uuid().safeParse(accountId).success) throw badInput('accountId is not an account id', { fields: ['accountId'] });
-    return usageOf(context.services.db.prisma, accountId, from, to, granularity);
+    return context.services.usage.usageOf(accountId, from, to, granularity);
   }
 }

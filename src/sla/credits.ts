@@ -1,3 +1,4 @@
+import { findAccount } from '../accounts/service';
 import type { Stripe } from '../billing/stripe-client';
 import { badInput } from '../errors';
 import type { PrismaClient, SlaCredit } from '../generated/prisma/client';
@@ -36,7 +37,7 @@ export async function issueSlaCredits(deps: SlaCreditDeps, month: string): Promi
   const active = await prisma.slaHour.groupBy({ by: ['accountId'], where: { hour: { gte: from, lt: to } } });
   const credits: SlaCredit[] = [];
   for (const { accountId } of active) {
-    const account = await prisma.account.findUnique({ where: { id: accountId } });
+    const account = await findAccount(prisma, accountId);
     if (!account) continue;
     const plan = await plans.get(account.planCode);
     if (plan.slaAvailability === null) continue;

@@ -1,3 +1,4 @@
+import type { AccountService } from '../../accounts/service';
 import type { Actor } from '../../audit/audit';
 import type { Prisma } from '../../generated/prisma/client';
 import type { Logger } from '../../ops/logger';
@@ -26,6 +27,8 @@ export interface ApplyContext {
   /** BILLING_PAST_DUE_GRACE_DAYS in milliseconds. */
   graceMs: number;
   log: Logger;
+  /** Accounts are changed only through it, in `tx`. */
+  accounts: Pick<AccountService, 'setPlanIn' | 'linkStripeCustomerIn'>;
   /** Accounts changed in this transaction: their caches are dropped on every gateway process after the commit. */
   touchedAccounts: Set<string>;
 }

@@ -60,7 +60,7 @@ export class StripeWebhooks {
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly accounts: Pick<AccountService, 'invalidate'>,
+    private readonly accounts: Pick<AccountService, 'invalidate' | 'setPlanIn' | 'linkStripeCustomerIn'>,
     logger: Logger,
     metrics: Metrics,
     private readonly options: StripeWebhooksOptions,
@@ -157,7 +157,7 @@ export class StripeWebhooks {
     const changed: string[] = [];
     for (const { accountId } of due) {
       const touchedAccounts = new Set<string>();
-      await this.prisma.$transaction((tx) => syncAccountPlan({ tx, now, graceMs: this.options.graceMs, touchedAccounts, cause: 'grace-period' }, accountId), TRANSACTION);
+      await this.prisma.$transaction((tx) => syncAccountPlan({ tx, now, graceMs: this.options.graceMs, accounts: this.accounts, touchedAccounts, cause: 'grace-period' }, accountId), TRANSACTION);
       await this.invalidate(touchedAccounts);
       changed.push(...touchedAccounts);
     }
@@ -202,7 +202,7 @@ export class StripeWebhooks {
         await tx.stripeEvent.update({ where: { id: event.id }, data: { stripeSubscriptionId: subscriptionId } });
         await recordAudit(tx, mode.reapplyBy, { action: 'stripeEvent.reapply', targetType: 'StripeEvent', targetId: event.id, before: { status: existing.status } });
       }
-      const result = await this.dispatch({ tx, event, now, graceMs: this.options.graceMs, log: this.log, touchedAccounts });
+      const result = await this.dispatch({ tx, event, now, graceMs: this.options.graceMs, log: this.log, accounts: this.accounts, touchedAccounts });
       await tx.stripeEvent.update({
         where: { id: event.id },
         data: { status: result === 'ignored' ? 'IGNORED' : 'PROCESSED', error: null, processedAt: now, attempts: { increment: 1 } },

@@ -1,5 +1,6 @@
-import { recordAudit } from '../../audit/audit';
+import { findAccount, findAccountByStripeCustomer, lockAccount } from '../../accounts/service';
 import type { PlanCode, Prisma, Subscription } from '../../generated/prisma/client';
+import { plansWithPrices } from '../../plans/stripe-prices';
 import { accountPlan, foldSubscription, PLAN_ORDER, type FoldableEvent, type FoldedSubscription } from '../subscriptions';
 import { STRIPE_ACTOR, WebhookError, type ApplyContext, type StoredEvent } from './handler';
 import { handlerFor } from './handlers';
@@ -86,11 +87,11 @@ export async function syncSubscription(context: ApplyContext, stripeSubscription
 async function resolveAccount(tx: Prisma.TransactionClient, folded: FoldedSubscription, existing: Subscription | null, stripeSubscriptionId: string): Promise<string> {
   const ids = [...new Set([...folded.hints.map((hint) => hint.accountId), existing?.accountId].filter(isUuid))];
   for (const id of ids) {
-    if (await tx.account.findUnique({ where: { id }, select: { id: true } })) return id;
+    if (await findAccount(tx, id)) return id;
   }
   const customers = [...new Set([...folded.hints.map((hint) => hint.customerId), existing?.stripeCustomerId].filter((id): id is string => typeof id === 'string'))];
   for (const stripeCustomerId of customers) {
-    const account = await tx.account.findUnique({ where: { stripeCustomerId }, select: { id: true } });
+    const account = await findAccountByStripeCustomer(tx, stripeCustomerId);
     if (account) return account.id;
   }
   throw new WebhookError(
@@ -111,10 +112,7 @@ async function resolvePlan(
 ): Promise<{ planCode: PlanCode; priceId: string | null }> {
   const priceIds = (folded.hints.find((hint) => hint.subscription && hint.priceIds?.length) ?? folded.hints.find((hint) => hint.priceIds?.length))?.priceIds ?? [];
   if (priceIds.length) {
-    const plans = await tx.plan.findMany({
-      where: { OR: [{ stripeFlatPriceId: { in: priceIds } }, { stripeMeteredPriceId: { in: priceIds } }] },
-      select: { code: true, stripeFlatPriceId: true, stripeMeteredPriceId: true },
-    });
+    const plans = await plansWithPrices(tx, priceIds);
     const plan = plans.sort((a, b) => PLAN_ORDER[b.code] - PLAN_ORDER[a.code])[0];
     if (plan) {
       const priceId = [plan.stripeFlatPriceId, plan.stripeMeteredPriceId].find((id) => id && priceIds.includes(id)) ?? null;
@@ -133,16 +131,12 @@ async function resolvePlan(
  * audit entry by `system:stripe`. Locks the account row first, so concurrent events and grace
  * checks of one account apply one after the other. Returns whether the plan changed.
  */
-export async function syncAccountPlan(context: Pick<ApplyContext, 'tx' | 'now' | 'graceMs' | 'touchedAccounts'> & { cause: string }, accountId: string): Promise<boolean> {
-  const { tx, now, graceMs, touchedAccounts, cause } = context;
-  const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id::text AS id FROM accounts WHERE id = ${accountId}::uuid FOR UPDATE`;
-  if (locked.length === 0) return false;
+export async function syncAccountPlan(context: Pick<ApplyContext, 'tx' | 'now' | 'graceMs' | 'accounts' | 'touchedAccounts'> & { cause: string }, accountId: string): Promise<boolean> {
+  const { tx, now, graceMs, accounts, touchedAccounts, cause } = context;
+  if (!(await lockAccount(tx, accountId))) return false;
   const subscriptions = await tx.subscription.findMany({ where: { accountId }, select: { planCode: true, status: true, pastDueSince: true } });
   const target = accountPlan(subscriptions, now, graceMs);
-  const before = await tx.account.findUniqueOrThrow({ where: { id: accountId } });
-  if (!target || before.planCode === target) return false;
-  const after = await tx.account.update({ where: { id: accountId }, data: { planCode: target } });
-  await recordAudit(tx, { ...STRIPE_ACTOR, requestId: cause }, { action: 'account.setPlan', targetType: 'Account', targetId: accountId, before, after });
+  if (!target || !(await accounts.setPlanIn(tx, accountId, target, { ...STRIPE_ACTOR, requestId: cause }))) return false;
   touchedAccounts.add(accountId);
   return true;
 }

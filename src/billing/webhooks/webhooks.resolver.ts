@@ -9,7 +9,6 @@ import { badInput, TollgraphError } from '../../errors';
 import { PlanCode, StripeEventStatus, SubscriptionStatus } from '../../generated/prisma/enums';
 import type { GatewayContext } from '../../gateway/context';
 import { Connection, page } from '../../graphql/connection';
-import { entitledPlan, graceEndsAt, PLAN_ORDER } from '../subscriptions';
 import { encodeCursor } from './service';
 
 registerEnumType(StripeEventStatus, {
@@ -122,19 +121,11 @@ export class StripeWebhooksResolver {
 export class MeSubscriptionResolver {
   @FieldResolver(() => BillingSubscription, { nullable: true, description: 'The Stripe subscription your plan comes from, if any' })
   async subscription(@Ctx() context: GatewayContext): Promise<BillingSubscription | null> {
-    const { services } = context;
     const { access } = viewerOf(context);
-    const graceMs = services.config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000;
-    let rows;
     try {
-      rows = await services.db.prisma.subscription.findMany({ where: { accountId: access.account.id }, orderBy: { createdAt: 'desc' } });
+      return await context.services.billing.subscriptionOf(access.account.id);
     } catch {
       throw new TollgraphError('SERVICE_UNAVAILABLE', 'Subscription details are unavailable right now; retry shortly.', { fieldLevel: true });
     }
-    if (rows.length === 0) return null;
-    // The one that gives the best plan now (the newest among equals; an ended one only if nothing else).
-    const now = new Date();
-    const best = rows.reduce((a, b) => (PLAN_ORDER[entitledPlan(b, now, graceMs)] > PLAN_ORDER[entitledPlan(a, now, graceMs)] ? b : a));
-    return { ...best, graceEndsAt: graceEndsAt(best, graceMs) };
   }
 }

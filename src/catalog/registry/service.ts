@@ -2,6 +2,7 @@ import type avro from 'avsc';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { DataProductLifecycle, PlanCode } from '../../generated/prisma/enums';
 import type { StoredAccessPolicy } from '../validation';
+import { readSetting, writeSetting } from '../../settings/store';
 import { compatibilityProblem, DEFAULT_COMPATIBILITY, isCompatibilityLevel, parseAvroSchema, type CompatibilityLevel } from './avro';
 import { incompatibleSchema, invalidCompatibility, invalidSubject, RegistryError, schemaNotFound, subjectConfigNotFound, subjectNotFound, versionNotFound } from './errors';
 
@@ -122,8 +123,8 @@ export class SchemaRegistry {
 
   /** The global level. */
   async globalCompatibility(db: Db = this.prisma): Promise<CompatibilityLevel> {
-    const row = await db.setting.findUnique({ where: { key: GLOBAL_KEY } });
-    return isCompatibilityLevel(row?.value) ? row.value : DEFAULT_COMPATIBILITY;
+    const level = await readSetting(db, GLOBAL_KEY);
+    return isCompatibilityLevel(level) ? level : DEFAULT_COMPATIBILITY;
   }
 
   /** The subject's own level; 40408 when it has none (unless `defaultToGlobal`, Confluent's query parameter). */
@@ -138,7 +139,7 @@ export class SchemaRegistry {
   async setCompatibility(level: unknown, subject?: string): Promise<CompatibilityLevel> {
     if (!isCompatibilityLevel(level)) throw invalidCompatibility(level);
     if (subject === undefined) {
-      await this.prisma.setting.upsert({ where: { key: GLOBAL_KEY }, create: { key: GLOBAL_KEY, value: level }, update: { value: level } });
+      await writeSetting(this.prisma, GLOBAL_KEY, level);
     } else {
       if (!validSubject(subject)) throw invalidSubject(subject);
       await this.prisma.registrySubject.upsert({ where: { name: subject }, create: { name: subject, compatibility: level }, update: { compatibility: level } });

@@ -1,4 +1,4 @@
-import { recordAudit } from '../../../audit/audit';
+import { findAccount, findAccountByStripeCustomer } from '../../../accounts/service';
 import type { SubscriptionSignal } from '../../subscriptions';
 import { STRIPE_ACTOR, WebhookError, type ApplyContext, type StoredEvent, type WebhookHandler } from '../handler';
 import { idOf, isUuid, metadataOf, str } from '../stripe-objects';
@@ -24,14 +24,14 @@ export const checkoutSessionCompleted: WebhookHandler = {
     const paid = session.payment_status === 'paid' || session.payment_status === 'no_payment_required';
     return paid ? { kind: 'paid', hints } : { kind: 'hints', hints };
   },
-  async apply({ tx, event, log, touchedAccounts }: ApplyContext) {
+  async apply({ tx, event, log, accounts, touchedAccounts }: ApplyContext) {
     const session = event.object;
     const reference = accountReference(session);
     const customer = idOf(session.customer);
-    const account = reference && isUuid(reference) ? await tx.account.findUnique({ where: { id: reference } }) : null;
+    const account = reference && isUuid(reference) ? await findAccount(tx, reference) : null;
     if (!account) {
       if (reference) throw new WebhookError(`checkout session ${String(session.id)} names account ${reference}, which does not exist`);
-      const linked = customer ? await tx.account.findUnique({ where: { stripeCustomerId: customer }, select: { id: true } }) : null;
+      const linked = customer ? await findAccountByStripeCustomer(tx, customer) : null;
       if (linked) return;
       log.info({ eventId: event.id, session: session.id }, 'checkout session names no Tollgraph account: ignored');
       return 'ignored';
@@ -41,13 +41,12 @@ export const checkoutSessionCompleted: WebhookHandler = {
       log.warn({ eventId: event.id, accountId: account.id, customer, linked: account.stripeCustomerId }, 'account is linked to another Stripe customer already; keeping that link');
       return;
     }
-    const holder = await tx.account.findUnique({ where: { stripeCustomerId: customer }, select: { id: true } });
+    const holder = await findAccountByStripeCustomer(tx, customer);
     if (holder) {
       log.warn({ eventId: event.id, accountId: account.id, customer, holder: holder.id }, 'Stripe customer is linked to another account already; not linking it again');
       return;
     }
-    const after = await tx.account.update({ where: { id: account.id }, data: { stripeCustomerId: customer } });
-    await recordAudit(tx, { ...STRIPE_ACTOR, requestId: event.id }, { action: 'account.linkStripeCustomer', targetType: 'Account', targetId: account.id, before: account, after });
+    await accounts.linkStripeCustomerIn(tx, account.id, customer, { ...STRIPE_ACTOR, requestId: event.id });
     touchedAccounts.add(account.id);
   },
 };

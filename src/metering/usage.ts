@@ -1,0 +1,40 @@
+import { badInput } from '../errors';
+import type { PrismaClient } from '../generated/prisma/client';
+import type { UsageGranularity } from '../generated/prisma/enums';
+import { bucketEnd, bucketStart, catchUpRollups } from './rollups';
+
+export interface UsageBucketRow {
+  start: Date;
+  end: Date;
+  requests: number;
+  costUnits: number;
+  reportedUnits: number;
+  pendingUnits: number;
+}
+
+const MAX_BUCKETS = 24 * 93;
+
+/** An account's usage per hour or day, from the rollups, brought up to date first. */
+export class UsageService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async usageOf(accountId: string, from: Date, to: Date, granularity: UsageGranularity): Promise<UsageBucketRow[]> {
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to) throw badInput('from must be before to', { fields: ['from', 'to'] });
+    const first = bucketStart(from, granularity);
+    const count = Math.ceil((to.getTime() - first.getTime()) / (bucketEnd(first, granularity).getTime() - first.getTime()));
+    if (count > MAX_BUCKETS) throw badInput(`at most ${MAX_BUCKETS} buckets per query; narrow the range or use DAY`, { fields: ['from', 'to'] });
+    await catchUpRollups(this.prisma, accountId);
+    const rows = await this.prisma.usageRollup.findMany({
+      where: { accountId, granularity, bucketStart: { gte: first, lt: to } },
+      orderBy: { bucketStart: 'asc' },
+    });
+    return rows.map((row) => ({
+      start: row.bucketStart,
+      end: bucketEnd(row.bucketStart, granularity),
+      requests: row.requests,
+      costUnits: row.costUnits,
+      reportedUnits: row.reportedUnits,
+      pendingUnits: row.costUnits - row.reportedUnits,
+    }));
+  }
+}
