@@ -15,16 +15,18 @@
 #                                            its certificates (for docker compose --profile secure)
 #
 # Services: postgres redis kafka stripe-mock s3, and jaeger (optional: only `up jaeger` starts it;
-# OTLP on 4318, query API on 16686). Safe to re-run: a second `up` reuses what is installed and
-# running and downloads nothing. docker-compose.yml describes the same services.
+# OTLP on 4318, query API on 16686) and redis-cluster (optional: only `up redis-cluster` starts it;
+# 3 masters + 3 replicas on 7001-7006, scripts/services/redis-cluster.sh; REDIS_CLUSTER_NODES).
+# Safe to re-run: a second `up` reuses what is installed and running and downloads nothing.
+# docker-compose.yml describes the same services.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # SERVICES_DIR, PG_PORT and REDIS_PORT may be overridden to run a second, private instance
 # (outage tests stop and start their own Postgres or Redis without disturbing the shared one).
 SVC_DIR="${SERVICES_DIR:-$ROOT/.services}"
-ALL_SERVICES=(postgres redis kafka stripe-mock s3 jaeger)
-# what a bare `up` starts; jaeger (tracing) is optional. A bare `down` stops all of ALL_SERVICES.
+ALL_SERVICES=(postgres redis kafka stripe-mock s3 jaeger redis-cluster)
+# what a bare `up` starts; jaeger (tracing) and redis-cluster are optional. A bare `down` stops all of ALL_SERVICES.
 DEFAULT_SERVICES=(postgres redis kafka stripe-mock s3)
 
 # ---- addresses, credentials and versions (keep docker-compose.yml in step) -------------------
@@ -34,6 +36,12 @@ PG_USER=tollgraph
 PG_PASSWORD=tollgraph
 PG_DB=tollgraph
 REDIS_PORT=${REDIS_PORT:-6379}
+# the optional Redis Cluster: REDIS_CLUSTER_NODES nodes from this port on, the first
+# REDIS_CLUSTER_MASTERS of them masters, the rest their replicas
+REDIS_CLUSTER_FIRST_PORT=7001
+REDIS_CLUSTER_NODES=6
+REDIS_CLUSTER_MASTERS=3
+REDIS_CLUSTER_NODE_TIMEOUT_MS=2000
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
 STRIPE_MOCK_PORT=12111
@@ -79,6 +87,9 @@ case $PROFILE in
   secure) source "$ROOT/scripts/services/secure.sh" ;;
   *) echo "services.sh: unknown SERVICES_PROFILE '$PROFILE' (default or secure)" >&2; exit 2 ;;
 esac
+
+# shellcheck source=services/redis-cluster.sh
+source "$ROOT/scripts/services/redis-cluster.sh"
 
 # ---- paths -----------------------------------------------------------------------------------
 PG_DIR="$SVC_DIR/postgres"
@@ -139,7 +150,7 @@ fail() {
 }
 
 usage() { # usage EXIT_CODE
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
@@ -1022,6 +1033,8 @@ env_lines() {
     echo "export ARCHIVE_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY"
   fi
   if jaeger_running; then echo "export OTEL_EXPORTER_OTLP_ENDPOINT=http://$HOST:$JAEGER_OTLP_HTTP_PORT"; fi
+  # Not exported: REDIS_URL and REDIS_CLUSTER_NODES exclude each other, and REDIS_URL is the default.
+  if rc_running; then echo "# a Redis Cluster, to use instead of REDIS_URL: REDIS_CLUSTER_NODES=$(rc_nodes)"; fi
 }
 
 write_env_file() {
@@ -1056,6 +1069,7 @@ svc_fn() {
     stripe-mock) echo sm ;;
     s3) echo s3 ;;
     jaeger) echo jaeger ;;
+    redis-cluster) echo redis_cluster ;;
   esac
 }
 

@@ -4,7 +4,6 @@ import type { Config } from './config/schema';
 import { openDatabase, type Database } from './db/client';
 import { createKafka } from './kafka/client';
 import { kafkaSecurity } from './kafka/security';
-import { redisTls } from './config/tls';
 import { checkKafka, checkPostgres, checkRedis } from './ops/startup-checks';
 import type { Logger } from './ops/logger';
 import { createMetrics, type Metrics } from './ops/metrics';
@@ -19,18 +18,18 @@ import { LeaseBook } from './limits/lease-book';
 import { LEASE_GRACE_MS, LEASE_SHARE, QuotaLeaseStore } from './limits/leases';
 import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC } from './limits/quota-window';
 import { LimitService } from './limits/service';
-import { UsageService } from './metering/usage';
 import { UsageLedger } from './metering/ledger';
+import { UsageService } from './metering/usage';
+import { ledgerMetrics } from './metering/metrics';
 import { AuditTrail } from './audit/audit';
 import { BillingService } from './billing/service';
-import { ledgerMetrics } from './metering/metrics';
 import { createStripe, type Stripe } from './billing/stripe-client';
 import { StripeWebhooks } from './billing/webhooks/service';
 import { PlanCatalog } from './plans/service';
 import { DataProductCatalog } from './catalog/service';
 import { SchemaRegistry } from './catalog/registry/service';
 import { memoryPubSub, redisPubSub, type PubSub } from './pubsub/pubsub';
-import { connectRedis } from './redis/client';
+import { connectConfiguredRedis, redisConfigured } from './redis/client';
 import { RiskService } from './risk/service';
 import { SlaRecorder } from './sla/recorder';
 import { SlaService } from './sla/service';
@@ -58,20 +57,20 @@ export interface Services {
   /** Risk scores for the API: latest, history, live updates (src/risk). */
   risk: RiskService;
   limits: LimitService;
+  ledger: UsageLedger;
   /** Usage per hour or day, as subscribers and admins read it. */
   usage: UsageService;
-  ledger: UsageLedger;
   /** Undefined while billing is off (no STRIPE_SECRET_KEY): usage is still recorded, as pending. */
   stripe?: Stripe;
   /** Stripe webhook events: store-and-apply, admin listing and re-apply, grace-period checks. */
+  stripeWebhooks: StripeWebhooks;
   /** Checkout, billing portal, subscriptions, reconciliation and meter reports. */
   billing: BillingService;
-  stripeWebhooks: StripeWebhooks;
   quotaAlerts: QuotaAlerts;
   abuse: AbuseGuard;
   /** Service levels: every answered request counted per account (src/sla). */
-  audit: AuditTrail;
   sla: SlaService;
+  audit: AuditTrail;
   /** Dependencies `/readyz` checks: exactly the configured ones. */
   readiness: DependencyCheck[];
   /** Closes clients in reverse order of opening. */
@@ -116,8 +115,8 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   readiness.push({ name: db.kind === 'postgres' ? 'postgres' : 'embedded-postgres', check: () => db.ping() });
 
   let redis: Redis | undefined;
-  if (config.REDIS_URL) {
-    const client = connectRedis(config.REDIS_URL, logger, redisTls(config));
+  if (redisConfigured(config)) {
+    const client = connectConfiguredRedis(config, logger);
     redis = client;
     closers.push(() => client.quit().catch(() => client.disconnect()));
     // Under the insurance and fail-open policies the gateway keeps serving without Redis.
@@ -194,15 +193,15 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     keys,
     risk,
     limits,
-    usage: new UsageService(db.prisma),
     ledger,
+    usage: new UsageService(db.prisma),
     stripe,
-    billing,
     stripeWebhooks,
+    billing,
     quotaAlerts,
     abuse,
-    audit: new AuditTrail(db.prisma),
     sla,
+    audit: new AuditTrail(db.prisma),
     readiness,
     close: async () => {
       for (const close of closers.reverse()) {

@@ -37,13 +37,17 @@ const urlWithScheme = (schemes: string[], example: string) =>
       { error: `a URL like ${example}` },
     );
 
-const brokerList = z
-  .string()
-  .trim()
-  .refine((value) => value.split(',').every((broker) => /^[^\s:,]+:\d{1,5}$/.test(broker.trim())), {
-    error: 'a comma-separated list of host:port, e.g. 127.0.0.1:9092',
-  })
-  .transform((value) => value.split(',').map((broker) => broker.trim()));
+const hostPortList = (error: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => value.split(',').every((entry) => /^[^\s:,]+:\d{1,5}$/.test(entry.trim())), { error })
+    .transform((value) => value.split(',').map((entry) => entry.trim()));
+
+const brokerList = hostPortList('a comma-separated list of host:port, e.g. 127.0.0.1:9092');
+
+/** Seed nodes of a Redis Cluster: ioredis learns the rest of the cluster from any one of them. */
+const clusterNodes = hostPortList('a comma-separated list of host:port of Redis Cluster nodes, e.g. 127.0.0.1:7001,127.0.0.1:7002');
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const accountIds = z
@@ -78,6 +82,7 @@ export const configSchema = z.object({
   MIGRATE_ON_START: boolean.default(true),
   GRAPHQL_INTROSPECTION: boolean.default(true),
   REDIS_URL: optional(urlWithScheme(['redis', 'rediss'], 'redis://127.0.0.1:6379')),
+  REDIS_CLUSTER_NODES: optional(clusterNodes),
   REDIS_TLS_CA_FILE: optional(filePath),
   REDIS_KEY_PREFIX: z.string().default('tg:'),
   LIMITS_REDIS_DOWN_POLICY: z.enum(['insurance', 'fail-closed', 'fail-open'], { error: 'insurance, fail-closed or fail-open' }).default('insurance'),
@@ -183,6 +188,7 @@ export const configSchema = z.object({
     need(config.ARCHIVE_S3_ACCESS_KEY_ID ? 'ARCHIVE_S3_SECRET_ACCESS_KEY' : 'ARCHIVE_S3_ACCESS_KEY_ID', 'the access key id and its secret together (or neither: the AWS default credential chain)');
   }
   if (config.REDIS_TLS_CA_FILE && !config.REDIS_URL?.startsWith('rediss:')) need('REDIS_TLS_CA_FILE', 'a rediss:// REDIS_URL alongside it (the CA is used only over TLS)');
+  if (config.REDIS_CLUSTER_NODES && config.REDIS_URL) need('REDIS_CLUSTER_NODES', 'either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -14,7 +14,18 @@ export interface LimiterFactory {
   get(name: string, points: number, durationSec: number): RateLimiterAbstract;
   /** True while Redis is configured but unreachable, so limits fall back to the policy. */
   degraded(): boolean;
+  /** The key an account's limits are counted under (its daily key adds `:day`). */
+  accountKey(accountId: string): string;
 }
+
+const plainKey = (accountId: string) => accountId;
+/**
+ * In a Redis Cluster a key's slot is the hash of its `{...}` part when it has one: the account's
+ * burst window, day and lease holders share its slot, so the lease scripts that touch all three
+ * run on one node. A single Redis keeps the plain id: the keys (and the day's counters) of a
+ * running deployment stay what they were.
+ */
+const hashTaggedKey = (accountId: string) => `{${accountId}}`;
 
 function memoise(build: (name: string, points: number, durationSec: number) => RateLimiterAbstract) {
   const limiters = new Map<string, RateLimiterAbstract>();
@@ -31,12 +42,14 @@ export function memoryLimiters(): LimiterFactory {
   return {
     get: memoise((name, points, duration) => new RateLimiterMemory({ keyPrefix: name, points, duration })),
     degraded: () => false,
+    accountKey: plainKey,
   };
 }
 
 /**
  * Limits in Redis, atomic across every gateway process (rate-limiter-flexible's Lua INCRBY).
  * The key prefix does not include the limit, so a plan change keeps what was already used.
+ * `redis` may be a Cluster (typed as Redis, see connectRedis): each limiter's script has one key.
  */
 export function redisLimiters(redis: Redis, prefix: string, policy: RedisDownPolicy, insuranceShare: number): LimiterFactory {
   return {
@@ -54,5 +67,6 @@ export function redisLimiters(redis: Redis, prefix: string, policy: RedisDownPol
         }),
     ),
     degraded: () => redis.status !== 'ready',
+    accountKey: redis.isCluster ? hashTaggedKey : plainKey,
   };
 }

@@ -52,6 +52,14 @@ export class LimitService {
     return this.limiters.get('daily', access.limits.dailyQuota, DAILY_KEY_TTL_SEC);
   }
 
+  private burstKey(accountId: string): string {
+    return this.limiters.accountKey(accountId);
+  }
+
+  private dailyKey(accountId: string, day: string): string {
+    return `${this.limiters.accountKey(accountId)}:${day}`;
+  }
+
   /**
    * Reserves `units` or throws RATE_LIMITED / QUOTA_EXCEEDED (nothing stays reserved then).
    * `burst: false` draws from the daily quota only: for live feeds, whose pace the server sets.
@@ -96,8 +104,8 @@ export class LimitService {
   }
 
   private keys(access: AccountAccess, day: string): LeaseKeys {
-    const daily = this.daily(access).getKey(`${access.account.id}:${day}`);
-    return { burst: this.burst(access).getKey(access.account.id), daily, holders: `${daily}:holders` };
+    const daily = this.daily(access).getKey(this.dailyKey(access.account.id, day));
+    return { burst: this.burst(access).getKey(this.burstKey(access.account.id)), daily, holders: `${daily}:holders` };
   }
 
   /**
@@ -117,8 +125,8 @@ export class LimitService {
         // Redis unreachable: the limiters below apply the policy (insurance, fail-closed or fail-open).
       }
     }
-    const burst = { limiter: this.burst(access), key: access.account.id };
-    const daily = { limiter: this.daily(access), key: `${access.account.id}:${day}` };
+    const burst = { limiter: this.burst(access), key: this.burstKey(access.account.id) };
+    const daily = { limiter: this.daily(access), key: this.dailyKey(access.account.id, day) };
     let counts = { burstUsed: 0, burstResetMs: 0 };
     if (withBurst) {
       try {
@@ -150,9 +158,9 @@ export class LimitService {
     const sameWindow = Date.now() < reservation.burstWindowEndsAt;
     const [daily, burst] = await Promise.all([
       this.daily(access)
-        .reward(`${reservation.accountId}:${reservation.day}`, unused)
+        .reward(this.dailyKey(reservation.accountId, reservation.day), unused)
         .catch((error: unknown) => void this.logger.warn({ err: error, accountId: reservation.accountId, unused }, 'could not refund unused cost units')),
-      sameWindow ? this.burst(access).reward(reservation.accountId, unused).catch(() => undefined) : undefined,
+      sameWindow ? this.burst(access).reward(this.burstKey(reservation.accountId), unused).catch(() => undefined) : undefined,
     ]);
     const status = reservation.status;
     const used = daily ? Math.max(0, daily.consumedPoints) : status.daily.used;
@@ -167,8 +175,8 @@ export class LimitService {
     const { day, resetAt } = utcDay();
     const { burstPerSecond, dailyQuota } = access.limits;
     const [burst, daily] = await Promise.all([
-      this.burst(access).get(access.account.id).catch(() => null),
-      this.daily(access).get(`${access.account.id}:${day}`).catch(() => null),
+      this.burst(access).get(this.burstKey(access.account.id)).catch(() => null),
+      this.daily(access).get(this.dailyKey(access.account.id, day)).catch(() => null),
     ]);
     // Units this process leased and has not spent are not used (other processes' are counted: they may be).
     const unspent = this.leases?.unspent(access.account.id, day) ?? { daily: 0, burst: 0 };
@@ -192,7 +200,7 @@ export class LimitService {
     const { day } = utcDay();
     for (const { accountId, units } of used) {
       const access = await accessOf(accountId);
-      if (access && units > 0) await this.daily(access).set(`${accountId}:${day}`, units, DAILY_KEY_TTL_SEC);
+      if (access && units > 0) await this.daily(access).set(this.dailyKey(accountId, day), units, DAILY_KEY_TTL_SEC);
     }
   }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../ops/logger';
 
 export type MessageHandler = (message: string) => void;
@@ -35,8 +35,13 @@ export function memoryPubSub(): PubSub {
 }
 
 export function redisPubSub(redis: Redis, prefix: string, logger: Logger): PubSub {
-  // A connection in subscriber mode can do nothing else, hence a dedicated one.
-  const subscriber = redis.duplicate({ enableOfflineQueue: true });
+  // A connection in subscriber mode can do nothing else, hence a dedicated one. In a Redis
+  // Cluster a PUBLISH on any node reaches the subscribers of every node (classic pub/sub is
+  // broadcast over the cluster bus), so the Cluster client's one subscriber connection, to a node
+  // it picks and moves when that node goes, hears every process.
+  const subscriber = redis.isCluster
+    ? (redis as unknown as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+    : redis.duplicate({ enableOfflineQueue: true });
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   const reconnectHandlers: Array<() => void> = [];

@@ -1,6 +1,25 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
+import type { Config } from '../config/schema';
+import { redisTls } from '../config/tls';
 import type { Logger } from '../ops/logger';
+
+/** Where Redis is: one server (REDIS_URL) or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES). */
+export type RedisSettings = Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_TLS_CA_FILE'>;
+
+export const redisConfigured = (config: RedisSettings) => Boolean(config.REDIS_URL || config.REDIS_CLUSTER_NODES);
+
+/**
+ * The configured Redis: a Cluster answers the same commands as one server, so it is handed out
+ * typed as `Redis`; the few places whose commands would span slots ask `redis.isCluster`.
+ */
+export function connectConfiguredRedis(config: RedisSettings, logger: Logger): Redis {
+  const client = config.REDIS_CLUSTER_NODES ? connectCluster(config.REDIS_CLUSTER_NODES) : connectRedis(config.REDIS_URL ?? '', redisTls(config));
+  watch(client, logger);
+  return client as Redis;
+}
+
+const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
 
 /**
  * One shared connection. No offline queue: while Redis is down a command fails at once instead of
@@ -8,8 +27,8 @@ import type { Logger } from '../ops/logger';
  * Auto-pipelining: the commands of every request in one event-loop turn (limits, latest scores)
  * leave in one write and come back in one read, instead of a syscall pair each.
  */
-export function connectRedis(url: string, logger: Logger, tls: ConnectionOptions | undefined): Redis {
-  const redis = new Redis(url, {
+function connectRedis(url: string, tls: ConnectionOptions | undefined): Redis {
+  return new Redis(url, {
     // rediss:// turns TLS on by itself; these add the CA to verify the server with (redisTls(config))
     tls,
     enableOfflineQueue: false,
@@ -17,8 +36,33 @@ export function connectRedis(url: string, logger: Logger, tls: ConnectionOptions
     connectTimeout: 2000,
     lazyConnect: false,
     enableAutoPipelining: true,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    retryStrategy: backoff,
   });
+}
+
+/**
+ * ioredis follows MOVED and ASK by itself and learns the slot map again after either. The same
+ * no-offline-queue rule as one server: a command whose node is gone is retried every
+ * `retryDelayOnFailover` ms while the cluster still counts the node (`Connection is closed`), or
+ * `retryDelayOnClusterDown` ms while the cluster answers CLUSTERDOWN, at most `maxRedirections`
+ * times (~1 s), then fails, and the Redis-down policy decides (README, "Redis Cluster").
+ * Reads go to masters: a replica may lag behind a limit counter or a score just written.
+ */
+function connectCluster(nodes: string[]): Cluster {
+  return new Cluster(nodes, {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    maxRedirections: 10,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    clusterRetryStrategy: backoff,
+    redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000 },
+  });
+}
+
+function watch(redis: Redis | Cluster, logger: Logger): void {
   let down = false;
   redis.on('error', (error) => {
     redactCredentials(error);
@@ -29,7 +73,6 @@ export function connectRedis(url: string, logger: Logger, tls: ConnectionOptions
     if (down) logger.info('redis connection restored');
     down = false;
   });
-  return redis;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Logger } from '../ops/logger';
 import { SpanKind } from '@opentelemetry/api';
 import { contextOfTraceparent, tracer, tracing, withSpan } from '../ops/tracing';
 import type { PubSub } from '../pubsub/pubsub';
+import { getMany } from '../redis/get-many';
 import { BAND_FLOORS } from './model/parameters';
 import type { Band, Channel, RiskFactor } from './model/types';
 import { TollgraphError } from '../errors';
@@ -109,7 +110,7 @@ export class RiskService {
     const { redis, redisKeyPrefix } = this.deps;
     if (redis) {
       try {
-        const values = await redis.mget(customerIds.map((id) => latestKey(redisKeyPrefix, id)));
+        const values = await getMany(redis, customerIds.map((id) => latestKey(redisKeyPrefix, id)));
         missing = [];
         values.forEach((value, i) => {
           if (value) out[i] = decodeLatest(value);
@@ -196,7 +197,7 @@ export class RiskService {
     }
     ranked.sort((a, b) => b.score - a.score || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
     if (ranked.length === 0) return [];
-    const values = await redis.mget(ranked.map((entry) => latestKey(this.deps.redisKeyPrefix, entry.customerId)));
+    const values = await getMany(redis, ranked.map((entry) => latestKey(this.deps.redisKeyPrefix, entry.customerId)));
     return values.filter((value) => value !== null).map(decodeLatest);
   }
 

@@ -62,6 +62,9 @@ export function decodeLatest(value: string): RiskScoreView {
 /** The ranking of customers by their latest score (a sorted set: member customer id, score the risk score), for `topRisks`. */
 export const rankingKey = (prefix: string) => `${prefix}risk:top`;
 
+/** Lua: whether `next` (an encoded latest score) replaces `current` (a key's value, false when unset): unless it holds a newer event's score. */
+const replaces = (current: string, next: string) => `(not ${current}) or string.sub(${current}, 1, 13) <= string.sub(${next}, 1, 13)`;
+
 /**
  * KEYS[1] the ranking, KEYS[2..] the customers' latest-score keys; ARGV three per customer: the
  * encoded latest score, the risk score, the customer id. Sets each latest score unless the key
@@ -71,9 +74,21 @@ export const SET_IF_NEWER = `
 for i = 2, #KEYS do
   local j = (i - 2) * 3
   local current = redis.call('GET', KEYS[i])
-  if (not current) or string.sub(current, 1, 13) <= string.sub(ARGV[j + 1], 1, 13) then
+  if ${replaces('current', 'ARGV[j + 1]')} then
     redis.call('SET', KEYS[i], ARGV[j + 1])
     redis.call('ZADD', KEYS[1], ARGV[j + 2], ARGV[j + 3])
   end
 end
 return #KEYS - 1`;
+
+/**
+ * SET_IF_NEWER for one customer and without the ranking (a Redis Cluster, where the keys of one
+ * script must share a slot): KEYS[1] the latest-score key, ARGV[1] the encoded score; 1 when set.
+ */
+export const SET_ONE_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if ${replaces('current', 'ARGV[1]')} then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`;

@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { serviceUrl } from '../support/throwaway-database';
 import { startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
 import { startTestGateway, type TestGateway } from '../support/harness';
+import { ask, hammer, OWN_ACCOUNT } from '../support/quota-load';
 
 const SYSTEM = { type: 'system:test' } as const;
-const OWN_ACCOUNT = 'query($a: ID!) { account(id: $a) { id } }'; // costs exactly 1
 const today = () => new Date().toISOString().slice(0, 10);
 
 /**
@@ -29,38 +29,11 @@ describe('quota leases across four gateway processes', () => {
     await a?.stop();
   });
 
-  const ask = async (url: string, key: string, query = OWN_ACCOUNT, variables?: Record<string, unknown>) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as any;
-    return { status: response.status, code: body.errors?.[0]?.extensions?.code as string | undefined, body };
-  };
-
   /** A FREE account whose burst limit is lifted, so only the daily quota (1,000) decides. */
   const freeAccount = async () => {
     const account = await a.newKey({ plan: 'FREE' });
     await a.services.accounts.setOverrides(account.accountId, { burstPerSecond: 100_000 }, SYSTEM);
     return account;
-  };
-
-  /** `clients` clients per URL, each asking until refused (or until `stop()` says so); counts the answers. */
-  const hammer = (targets: string[], clients: number, { key, accountId }: { key: string; accountId: string }, stop = () => false) => {
-    const tally = { admitted: 0, refusals: {} as Record<string, number> };
-    const client = async (url: string) => {
-      while (!stop()) {
-        const answer = await ask(url, key, OWN_ACCOUNT, { a: accountId }).catch(() => ({ status: 0, code: 'CONNECTION' }));
-        if (answer.status === 200 && !answer.code) tally.admitted++;
-        else {
-          tally.refusals[answer.code ?? String(answer.status)] = (tally.refusals[answer.code ?? String(answer.status)] ?? 0) + 1;
-          return;
-        }
-      }
-    };
-    const done = Promise.all(targets.flatMap((url) => Array.from({ length: clients }, () => client(url))));
-    return { tally, done };
   };
 
   const reservations = async (url: string) => {

@@ -96,6 +96,21 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
     expect(compose.services['kafka-secure'].image).toBe(compose.services.kafka.image);
   });
 
+  it('runs the optional Redis Cluster (profile cluster) on the nodes services.sh starts', () => {
+    const first = Number(scriptSetting('REDIS_CLUSTER_FIRST_PORT'));
+    const ports = Array.from({ length: Number(scriptSetting('REDIS_CLUSTER_NODES')) }, (_, i) => String(first + i));
+    expect(compose.services['redis-cluster'].profiles).toEqual(['cluster']);
+    expect(publishedPorts('redis-cluster')).toEqual(ports);
+    const entrypoint = compose.services['redis-cluster'].entrypoint.join(' ');
+    expect(entrypoint).toContain(`for port in ${ports.join(' ')};`);
+    expect(entrypoint).toContain(`--cluster-node-timeout ${scriptSetting('REDIS_CLUSTER_NODE_TIMEOUT_MS')}`);
+    const replicas = Number(scriptSetting('REDIS_CLUSTER_NODES')) / Number(scriptSetting('REDIS_CLUSTER_MASTERS')) - 1;
+    expect(entrypoint).toContain(`--cluster-replicas ${replicas}`);
+    expect(compose.services.redis.image).toBe(compose.services['redis-cluster'].image);
+    // not exported by services.sh env (it excludes REDIS_URL), but documented for the gateway
+    expect(Object.keys(envExample)).toContain('REDIS_CLUSTER_NODES');
+  });
+
   it('runs the optional Jaeger (profile tracing) in the version and on the ports services.sh uses', () => {
     // one Jaeger release has two tags: the Go module's v1.x that services.sh builds and the v2.x
     // of the binary and the image, 63 minor versions apart (v1.63.0 = v2.0.0 ... v1.76.0 = v2.13.0)

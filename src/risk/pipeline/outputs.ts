@@ -5,7 +5,7 @@ import type { PubSub } from '../../pubsub/pubsub';
 import { tracing } from '../../ops/tracing';
 import type { DlqReason } from '../contract';
 import { scoreTraceparent } from '../tracing';
-import { encodeLatest, encodeView, encodeViews, latestKey, rankingKey, SCORES_CHANNEL, SET_IF_NEWER, type RiskScoreView } from '../view';
+import { encodeLatest, encodeView, encodeViews, latestKey, rankingKey, SCORES_CHANNEL, SET_IF_NEWER, SET_ONE_IF_NEWER, type RiskScoreView } from '../view';
 
 /** A refused message, as it goes to `transactions.dlq`: the original bytes plus why. */
 export interface DlqRecord {
@@ -94,6 +94,7 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
   return {
     async writeLatest(latest) {
       if (!redis || latest.length === 0) return;
+      if (redis.isCluster) return writeLatestInCluster(redis, prefix, latest);
       const work: Array<Promise<unknown>> = [];
       for (const part of chunks(latest)) {
         const args: Array<string | number> = [];
@@ -125,6 +126,21 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       await Promise.all(chunks(scores).map((part) => pubsub.publish(SCORES_CHANNEL, encodeViews(part, traceparentOf))));
     },
   };
+}
+
+/**
+ * In a Redis Cluster every customer's latest-score key hashes to its own slot and the ranking to
+ * another, so no one script may touch them all: each score is set by its own script call (the
+ * calls of a batch leave in one write per node, auto-pipelined), then the customers whose score
+ * was set are ranked. The ranking follows its scores a moment later instead of in the same step;
+ * two writers of one customer at once (only while a transactions partition changes hands) may
+ * leave it with the older score's rank until the customer's next score. `topRisks` returns the
+ * latest scores themselves, so only the order can be off, never a score.
+ */
+async function writeLatestInCluster(redis: Redis, prefix: string, latest: RiskScoreView[]): Promise<void> {
+  const set = await Promise.all(latest.map((view) => redis.eval(SET_ONE_IF_NEWER, 1, latestKey(prefix, view.customerId), encodeLatest(view))));
+  const ranks = latest.filter((_, i) => set[i] === 1);
+  await Promise.all(chunks(ranks).map((part) => redis.zadd(rankingKey(prefix), ...part.flatMap((view) => [view.score, view.customerId]))));
 }
 
 /** A score's risk-scores message, with the W3C `traceparent` header when its event was traced. */

@@ -1,0 +1,30 @@
+/** Load on an account's quota from many concurrent clients (test/limits/leases.test.ts, test/redis/cluster.test.ts). */
+
+export const OWN_ACCOUNT = 'query($a: ID!) { account(id: $a) { id } }'; // costs exactly 1
+
+export const ask = async (url: string, key: string, query = OWN_ACCOUNT, variables?: Record<string, unknown>) => {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as any;
+  return { status: response.status, code: body.errors?.[0]?.extensions?.code as string | undefined, body };
+};
+
+/** `clients` clients per URL, each asking until refused (or until `stop()` says so); counts the answers. */
+export const hammer = (targets: string[], clients: number, { key, accountId }: { key: string; accountId: string }, stop = () => false) => {
+  const tally = { admitted: 0, refusals: {} as Record<string, number> };
+  const client = async (url: string) => {
+    while (!stop()) {
+      const answer = await ask(url, key, OWN_ACCOUNT, { a: accountId }).catch(() => ({ status: 0, code: 'CONNECTION' }));
+      if (answer.status === 200 && !answer.code) tally.admitted++;
+      else {
+        tally.refusals[answer.code ?? String(answer.status)] = (tally.refusals[answer.code ?? String(answer.status)] ?? 0) + 1;
+        return;
+      }
+    }
+  };
+  const done = Promise.all(targets.flatMap((url) => Array.from({ length: clients }, () => client(url))));
+  return { tally, done };
+};
