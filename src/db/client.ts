@@ -55,6 +55,13 @@ export type Database = PostgresDatabase | EmbeddedDatabase;
 
 const DEFAULT_PING_TIMEOUT_MS = 2_000;
 
+/**
+ * Interactive transactions may wait 10 s for a connection and run 30 s: Prisma's defaults (2 s, 5 s)
+ * aborted work a busy database finishes (a billing pass assigning 2,000 records to meter reports
+ * timed out at 5 s on a loaded machine), and a retry then did it all again.
+ */
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   return 'url' in options ? openPostgres(options) : openEmbedded(options.dataDir);
 }
@@ -66,7 +73,7 @@ function openPostgres(options: Extract<OpenDatabaseOptions, { url: string }>): P
   });
   // Without a listener an idle connection's error (server restarted) would crash the process.
   pool.on('error', (error) => options.onPoolError?.(error));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: TRANSACTION_OPTIONS });
   let closed: Promise<void> | undefined;
   return {
     kind: 'postgres',
@@ -94,7 +101,7 @@ async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
     unlock();
     throw error;
   }
-  const prisma = new PrismaClient({ adapter: await pgliteAdapterFactory(pglite) });
+  const prisma = new PrismaClient({ adapter: await pgliteAdapterFactory(pglite), transactionOptions: TRANSACTION_OPTIONS });
   let closed: Promise<void> | undefined;
   return {
     kind: 'embedded',

@@ -42,7 +42,7 @@ describe('tollgraph CLI for scripts and bootstrap', () => {
     const revoked = await json('keys', 'revoke', created.apiKey.id);
     expect(revoked.revokedAt).toEqual(expect.any(String));
     expect((await json('keys', 'list', '--account', account.id))[0].revokedAt).toEqual(revoked.revokedAt);
-  });
+  }, 180_000); // nine commands, each a process that opens the database: over a minute on a loaded machine
 
   it('migrates a database, prints the schema the repository keeps, checks the configuration and lists accounts', async () => {
     const fresh = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
@@ -62,7 +62,7 @@ describe('tollgraph CLI for scripts and bootstrap', () => {
     // No traffic in that month: no credits; a month not over yet is refused.
     expect(await json('billing', 'sla-credits', '--month', '2026-10')).toEqual([]);
     await expect(tollgraph('billing', 'sla-credits', '--month', '2999-01')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('2999-01 is not over yet') });
-  });
+  }, 180_000);
 
   it('fails with a clear message and exit code on bad input', async () => {
     await expect(tollgraph('accounts', 'create', '--name', 'X', '--email', 'bad')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('email must be an email address') });
