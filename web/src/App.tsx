@@ -1,3 +1,4 @@
+import type { PortalWhoQuery } from './generated/graphql';
 import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { ApiError, ApiEvents, CostExtension } from './api';
 import { ApiProvider, useApi, useQuery } from './client';
@@ -158,7 +159,7 @@ function Shell({
 }) {
   const api = useApi();
   const route = useHashRoute();
-  const who = useQuery<{ me: { account: { name: string }; plan: { code: string }; key: { name: string; role: string } }; rateLimit: { limit: number; remaining: number; resetAt: string } }>(WHO, {}, { pollMs: 15_000 });
+  const who = useQuery<PortalWhoQuery>(WHO, {}, { pollMs: 15_000 });
   const heading = useRef<HTMLHeadingElement>(null);
   const firstRender = useRef(true);
   const now = useNow(1000);

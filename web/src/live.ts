@@ -1,16 +1,9 @@
+import type { UpdateFieldsFragment } from './generated/graphql';
 import { createClient } from 'graphql-ws/client';
 import { ApiError, graphqlRequest, websocketUrl, type ApiEvents } from './api';
 import type { Band } from './components/ui';
 
-export interface RiskUpdate {
-  customerId: string;
-  eventId: string;
-  band: Band;
-  score: number | null;
-  eventTime: string;
-  computedAt: string;
-  factors: { code: string; contribution: number }[] | null;
-}
+export type RiskUpdate = UpdateFieldsFragment;
 
 export type FeedState =
   | { mode: 'connecting' }
@@ -18,19 +11,23 @@ export type FeedState =
   | { mode: 'polling'; reason: string }
   | { mode: 'failed'; error: ApiError };
 
-const UPDATE_FIELDS = 'customerId eventId band score eventTime computedAt factors { code contribution }';
+const UPDATE_FIELDS = /* GraphQL */ `
+  fragment UpdateFields on RiskScore { customerId eventId band score eventTime computedAt factors { code contribution } }
+`;
 
-const SUBSCRIPTION = /* GraphQL */ `
+const SUBSCRIPTION_QUERY = /* GraphQL */ `
   subscription PortalRiskFeed($minBand: RiskBand) {
-    riskScoreUpdated(minBand: $minBand) { ${UPDATE_FIELDS} }
+    riskScoreUpdated(minBand: $minBand) { ...UpdateFields }
   }
 `;
+const SUBSCRIPTION = SUBSCRIPTION_QUERY + UPDATE_FIELDS;
 
-const POLL = /* GraphQL */ `
+const POLL_QUERY = /* GraphQL */ `
   query PortalRiskPoll($minBand: RiskBand!) {
-    topRisks(minBand: $minBand, first: 10) { ${UPDATE_FIELDS} }
+    topRisks(minBand: $minBand, first: 10) { ...UpdateFields }
   }
 `;
+const POLL = POLL_QUERY + UPDATE_FIELDS;
 
 export const POLL_INTERVAL_MS = 3000;
 const FLUSH_MS = 250;

@@ -1,15 +1,9 @@
+import type { PortalOverviewQuery } from '../generated/graphql';
 import { formatInt, formatReset } from '../format';
 import { useNow } from './ui';
 
-export interface RateLimitStatus {
-  plan: string;
-  limit: number;
-  used: number;
-  remaining: number;
-  resetAt: string;
-  degraded: boolean;
-  burst: { limit: number; remaining: number; resetInMs: number };
-}
+/** Where the account stands: the `rateLimit` field the overview asks for. */
+export type RateLimitStatus = PortalOverviewQuery['rateLimit'];
 
 const RADIUS = 52;
 const CIRCUMFERENCE = 2 * Math.PI * RADIUS;

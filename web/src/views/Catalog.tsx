@@ -1,37 +1,27 @@
+import type { PortalCatalogQuery, ProductFieldsFragment } from '../generated/graphql';
 import { useQuery } from '../client';
 import { ErrorState, Loading, Panel, StatusBadge } from '../components/ui';
 import { formatDateTime, formatDecimal, formatInt, formatPercent, formatRelative } from '../format';
 
-export interface DataProduct {
-  id: string;
-  slug: string;
-  name: string;
-  description: string;
-  domain: string;
-  owner: string;
-  version: string;
-  status: 'DRAFT' | 'PUBLISHED' | 'DEPRECATED';
-  deprecated: boolean;
-  publishedAt: string | null;
-  slo: { availability: number; freshnessSeconds: number; latencyP99Ms: number };
-  quality: { completeness: number | null; dlqRate: number | null; eventsPerSecond: number | null; freshnessLagP99Ms: number | null; measuredAt: string | null };
-  accessPolicy: { plans: string[]; fields: { plan: string; fields: string[] }[] };
-  schema: { graphqlType: string; eventJsonSchema: unknown };
-}
+export type DataProduct = ProductFieldsFragment;
 
+/** What the catalog and the admin's product list show of a data product (appended to their queries). */
 export const PRODUCT_FIELDS = /* GraphQL */ `
-  id slug name description domain owner version status deprecated publishedAt
-  slo { availability freshnessSeconds latencyP99Ms }
-  quality { completeness dlqRate eventsPerSecond freshnessLagP99Ms measuredAt }
-  accessPolicy { plans fields { plan fields } }
-  schema { graphqlType eventJsonSchema }
-`;
-
-const CATALOG = /* GraphQL */ `
-  query PortalCatalog {
-    dataProducts { ${PRODUCT_FIELDS} }
+  fragment ProductFields on DataProduct {
+    id slug name description domain owner version status deprecated publishedAt
+    slo { availability freshnessSeconds latencyP99Ms }
+    quality { completeness dlqRate eventsPerSecond freshnessLagP99Ms measuredAt }
+    accessPolicy { plans fields { plan fields } }
+    schema { graphqlType eventJsonSchema }
   }
 `;
+
+const CATALOG_QUERY = /* GraphQL */ `
+  query PortalCatalog {
+    dataProducts { ...ProductFields }
+  }
+`;
+const CATALOG = CATALOG_QUERY + PRODUCT_FIELDS;
 
 export function lifecycleTone(status: DataProduct['status']): 'ok' | 'warn' | 'neutral' {
   return status === 'PUBLISHED' ? 'ok' : status === 'DEPRECATED' ? 'warn' : 'neutral';
@@ -47,7 +37,7 @@ function freshnessTone(product: DataProduct): 'ok' | 'warn' | 'bad' | 'neutral' 
 
 export function Catalog() {
   // The catalogue and its quality figures are free; refresh them as the pipeline reports.
-  const catalog = useQuery<{ dataProducts: DataProduct[] }>(CATALOG, {}, { pollMs: 10_000 });
+  const catalog = useQuery<PortalCatalogQuery>(CATALOG, {}, { pollMs: 10_000 });
   if (!catalog.data) return catalog.error ? <ErrorState error={catalog.error} onRetry={catalog.reload} /> : <Loading what="Loading the catalog" />;
   if (catalog.data.dataProducts.length === 0) return <p className="muted">No data products are published yet.</p>;
   return (

@@ -1,18 +1,10 @@
+import type { PortalCreateKeyMutation, PortalKeysQuery, PortalRevokeKeyMutation } from '../generated/graphql';
 import { useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../client';
 import { CopyButton, ErrorState, Loading, Panel, StatusBadge, TableHead, TableWrap } from '../components/ui';
 import { formatDateTime } from '../format';
 
-interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  role: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
+type ApiKey = PortalKeysQuery['me']['account']['apiKeys'][number];
 
 const KEYS = /* GraphQL */ `
   query PortalKeys {
@@ -42,9 +34,9 @@ function keyState(key: ApiKey, now = Date.now()): { label: string; tone: 'ok' | 
 }
 
 export function Keys({ onRevokedOwnKey }: { onRevokedOwnKey(): void }) {
-  const keys = useQuery<{ me: { key: { id: string }; account: { id: string; apiKeys: ApiKey[] } } }>(KEYS);
-  const create = useMutation<{ createApiKey: { key: string; apiKey: { id: string; name: string; prefix: string } } }>(CREATE);
-  const revoke = useMutation<{ revokeApiKey: { id: string } }>(REVOKE);
+  const keys = useQuery<PortalKeysQuery>(KEYS);
+  const create = useMutation<PortalCreateKeyMutation>(CREATE);
+  const revoke = useMutation<PortalRevokeKeyMutation>(REVOKE);
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [secret, setSecret] = useState<{ key: string; name: string } | null>(null);

@@ -1,3 +1,4 @@
+import type { PortalTopRisksQuery } from '../generated/graphql';
 import { useEffect, useRef, useState } from 'react';
 import { useApi, useQuery } from '../client';
 import { BANDS, BandBadge, ErrorState, Loading, Panel, TableHead, TableWrap, type Band } from '../components/ui';
@@ -113,7 +114,7 @@ export function LiveRisk() {
 }
 
 function TopRisks() {
-  const top = useQuery<{ topRisks: { customerId: string; band: Band; score: number | null; eventTime: string; factors: { code: string }[] | null }[] }>(TOP);
+  const top = useQuery<PortalTopRisksQuery>(TOP);
   return (
     <Panel
       title="Highest risks now"

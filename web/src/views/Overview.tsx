@@ -1,52 +1,12 @@
+import type { PortalOverviewQuery, PortalSlaQuery } from '../generated/graphql';
 import { useMemo } from 'react';
 import { useMutation, useQuery } from '../client';
-import { QuotaGauge, type RateLimitStatus } from '../components/QuotaGauge';
+import { QuotaGauge } from '../components/QuotaGauge';
 import { UsageChart, type UsageBucket } from '../components/UsageChart';
 import { ErrorState, Loading, Panel, StatusBadge } from '../components/ui';
 import { formatDateTime, formatInt, formatMoney, formatPercent } from '../format';
 
-export interface PlanSummary {
-  code: string;
-  name: string;
-  monthlyPriceCents: number;
-  currency: string;
-  dailyQuota: number;
-  burstPerSecond: number;
-  sla: string | null;
-  slaAvailability: number | null;
-  features: string[];
-}
-
-interface SlaReportData {
-  slaReport: {
-    month: string;
-    requests: number;
-    serverErrors: number;
-    availability: number | null;
-    operations: Array<{ operation: string; requests: number; p99Ms: number | null }>;
-    credit: { amountCents: number; currency: string } | null;
-  };
-}
-
-interface OverviewData {
-  me: {
-    account: { id: string; name: string; email: string };
-    plan: PlanSummary;
-    limits: { dailyQuota: number; burstPerSecond: number; maxQueryCost: number; maxDepth: number };
-    key: { name: string; prefix: string; role: string };
-    subscription: {
-      status: string;
-      planCode: string;
-      currentPeriodEnd: string | null;
-      graceEndsAt: string | null;
-      pastDueSince: string | null;
-      cancelAtPeriodEnd: boolean;
-      trialEnd: string | null;
-    } | null;
-  };
-  rateLimit: RateLimitStatus;
-  plans: PlanSummary[];
-}
+export type PlanSummary = PortalOverviewQuery['plans'][number];
 
 // Every field here is free of charge, so the page can refresh itself without spending quota.
 const OVERVIEW = /* GraphQL */ `
@@ -104,7 +64,7 @@ function subscriptionTone(status: string): 'ok' | 'warn' | 'bad' | 'neutral' {
 }
 
 export function Overview({ checkoutResult }: { checkoutResult: string | null }) {
-  const overview = useQuery<OverviewData>(OVERVIEW, {}, { pollMs: 5000 });
+  const overview = useQuery<PortalOverviewQuery>(OVERVIEW, {}, { pollMs: 5000 });
   const range = useMemo(() => usageWindow(), []);
   const usage = useQuery<{ usage: UsageBucket[] }>(USAGE, range, { pollMs: 30_000 });
 
@@ -138,7 +98,7 @@ export function Overview({ checkoutResult }: { checkoutResult: string | null }) 
 /** This month's service level from the gateway's own counts, beside the plan's promise. */
 function ServiceLevelPanel({ promise }: { promise: number | null }) {
   const month = useMemo(() => new Date().toISOString().slice(0, 7), []);
-  const report = useQuery<SlaReportData>(SLA, { month }, { pollMs: 30_000 });
+  const report = useQuery<PortalSlaQuery>(SLA, { month }, { pollMs: 30_000 });
   const sla = report.data?.slaReport;
   return (
     <Panel title={`Service level, ${month}`} className="span-all">
@@ -192,7 +152,7 @@ function ServiceLevelPanel({ promise }: { promise: number | null }) {
   );
 }
 
-function PlanPanel({ me, plans }: { me: OverviewData['me']; plans: PlanSummary[] }) {
+function PlanPanel({ me, plans }: { me: PortalOverviewQuery['me']; plans: PlanSummary[] }) {
   const checkout = useMutation<{ createCheckoutSession: { url: string } }, { planCode: string }>(CHECKOUT);
   const portal = useMutation<{ createBillingPortalSession: { url: string } }>(BILLING_PORTAL);
   const current = me.plan;

@@ -1,18 +1,11 @@
+import type { PortalPublicPlansQuery } from '../generated/graphql';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, graphqlRequest } from '../api';
 import { ErrorState } from '../components/ui';
 import { formatInt, formatMoney } from '../format';
 import { KEY_PATTERN } from '../session';
 
-interface PublicPlan {
-  code: string;
-  name: string;
-  monthlyPriceCents: number;
-  currency: string;
-  dailyQuota: number;
-  burstPerSecond: number;
-  sla: string | null;
-}
+type PublicPlan = PortalPublicPlansQuery['plans'][number];
 
 const WHO = /* GraphQL */ `
   query PortalSignIn {

@@ -1,3 +1,4 @@
+import type { AdminAccountsQuery } from '../../generated/graphql';
 import { Fragment, useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../../client';
 import { ErrorState, Loading, Panel, TableHead, TableWrap } from '../../components/ui';
@@ -5,18 +6,8 @@ import { formatInt } from '../../format';
 import { usageWindow } from '../Overview';
 
 type LimitName = 'dailyQuota' | 'burstPerSecond' | 'maxQueryCost' | 'maxDepth';
-type Limits = Record<LimitName, number>;
-type Overrides = Record<LimitName, number | null>;
 
-export interface AdminAccount {
-  id: string;
-  name: string;
-  email: string;
-  planCode: string;
-  createdAt: string;
-  limits: Limits;
-  overrides: Overrides;
-}
+export type AdminAccount = AdminAccountsQuery['accounts']['nodes'][number];
 
 const LIMIT_LABELS: Record<LimitName, string> = {
   dailyQuota: 'Daily quota (units)',
@@ -67,7 +58,7 @@ function usageQuery(ids: string[]): string {
 export function Accounts() {
   const [after, setAfter] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
-  const accounts = useQuery<{ accounts: { nodes: AdminAccount[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } }; plans: { code: string; name: string }[] }>(
+  const accounts = useQuery<AdminAccountsQuery>(
     ACCOUNTS,
     { after },
   );
@@ -130,7 +121,7 @@ export function Accounts() {
 }
 
 function AccountRow({ account, plans, usage, onChanged }: { account: AdminAccount; plans: { code: string; name: string }[]; usage?: UsageTotals; onChanged(): void }) {
-  const [planCode, setPlanCode] = useState(account.planCode);
+  const [planCode, setPlanCode] = useState<string>(account.planCode);
   const [editing, setEditing] = useState(false);
   const setPlan = useMutation<unknown>(SET_PLAN);
   const overridden = LIMIT_NAMES.filter((name) => account.overrides[name] !== null);

@@ -1,25 +1,16 @@
+import type { AdminAuditQuery } from '../../generated/graphql';
 import { useEffect, useState } from 'react';
 import { useQuery } from '../../client';
 import { ErrorState, Loading, Panel, TableHead, TableWrap } from '../../components/ui';
 import { formatDateTime } from '../../format';
 
-interface AuditEntry {
-  id: string;
-  at: string;
-  action: string;
-  actorType: string;
-  actorAccountId: string | null;
-  targetType: string;
-  targetId: string | null;
-  before: unknown;
-  after: unknown;
-}
+type AuditEntry = AdminAuditQuery['auditLog']['nodes'][number];
 
 const PAGE = 25;
 
 const AUDIT = /* GraphQL */ `
-  query AdminAudit($after: String) {
-    auditLog(first: ${PAGE}, after: $after) {
+  query AdminAudit($first: Int!, $after: String) {
+    auditLog(first: $first, after: $after) {
       nodes { id at action actorType actorAccountId targetType targetId before after }
       pageInfo { endCursor hasNextPage }
     }
@@ -39,7 +30,7 @@ export function changes(before: unknown, after: unknown): string {
 export function Audit() {
   const [after, setAfter] = useState<string | null>(null);
   const [entries, setEntries] = useState<AuditEntry[]>([]);
-  const page = useQuery<{ auditLog: { nodes: AuditEntry[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } }>(AUDIT, { after });
+  const page = useQuery<AdminAuditQuery>(AUDIT, { first: PAGE, after });
 
   useEffect(() => {
     if (!page.data) return;

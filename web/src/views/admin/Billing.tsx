@@ -2,20 +2,8 @@ import { useMemo, useState } from 'react';
 import { useMutation, useQuery } from '../../client';
 import { ErrorState, Loading, Panel, StatusBadge, TableHead, TableWrap } from '../../components/ui';
 import { formatDateTime, formatInt } from '../../format';
+import type { AdminReapplyMutation, AdminReconciliationQuery, AdminStripeEventsQuery } from '../../generated/graphql';
 
-interface Reconciliation {
-  accountId: string;
-  stripeCustomerId: string | null;
-  ledgerUnits: number;
-  reportedUnits: number;
-  pendingUnits: number;
-  failedUnits: number;
-  tooOldUnits: number;
-  stripeUnits: number | null;
-  difference: number;
-  causes: string[];
-  windows: { windowStart: string; windowEnd: string; reportedUnits: number; stripeUnits: number; cause: string }[];
-}
 
 const RECONCILIATION = /* GraphQL */ `
   query AdminReconciliation($from: DateTime!, $to: DateTime!) {
@@ -49,12 +37,7 @@ function monthToDate(now = new Date()): { from: string; to: string } {
 
 export function Billing() {
   const range = useMemo(() => monthToDate(), []);
-  const data = useQuery<{
-    billingReconciliation: Reconciliation[];
-    meterReports: { id: string; accountId: string; identifier: string; windowStart: string; units: number; status: string; attempts: number; lastError: string | null }[];
-    quotaAlerts: { id: string; accountId: string; day: string; threshold: number; quota: number; usedUnits: number; createdAt: string }[];
-    accounts: { nodes: { id: string; name: string }[] };
-  }>(RECONCILIATION, range);
+  const data = useQuery<AdminReconciliationQuery>(RECONCILIATION, range);
 
   const names = new Map(data.data?.accounts.nodes.map((a) => [a.id, a.name]));
   const nameOf = (id: string) => names.get(id) ?? id.slice(0, 8);
@@ -161,10 +144,10 @@ const EVENT_STATUSES = ['', 'FAILED', 'PROCESSED', 'IGNORED', 'RECEIVED'] as con
 
 function StripeEvents() {
   const [status, setStatus] = useState<(typeof EVENT_STATUSES)[number]>('');
-  const events = useQuery<{ stripeEvents: { nodes: { id: string; type: string; status: string; attempts: number; error: string | null; objectId: string | null; stripeCreatedAt: string; receivedAt: string }[] } }>(STRIPE_EVENTS, {
+  const events = useQuery<AdminStripeEventsQuery>(STRIPE_EVENTS, {
     status: status || null,
   });
-  const reapply = useMutation<{ reapplyStripeEvent: { id: string; status: string; error: string | null } }>(REAPPLY);
+  const reapply = useMutation<AdminReapplyMutation>(REAPPLY);
   return (
     <Panel
       title="Stripe webhook events"

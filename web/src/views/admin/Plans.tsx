@@ -2,20 +2,9 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../../client';
 import { ErrorState, Loading, Panel } from '../../components/ui';
 import { formatInt, formatMoney } from '../../format';
+import type { AdminPlansQuery } from '../../generated/graphql';
 
-interface Plan {
-  code: string;
-  name: string;
-  monthlyPriceCents: number;
-  currency: string;
-  dailyQuota: number;
-  burstPerSecond: number;
-  maxQueryCost: number;
-  maxDepth: number;
-  sla: string | null;
-  features: string[];
-  grants: string[];
-}
+type Plan = AdminPlansQuery['plans'][number];
 
 const PLANS = /* GraphQL */ `
   query AdminPlans {
@@ -39,7 +28,7 @@ const NUMBER_FIELDS: { name: NumberField; label: string }[] = [
 ];
 
 export function Plans() {
-  const plans = useQuery<{ plans: Plan[] }>(PLANS);
+  const plans = useQuery<AdminPlansQuery>(PLANS);
   if (!plans.data) return plans.error ? <ErrorState error={plans.error} onRetry={plans.reload} /> : <Loading what="Loading plans" />;
   return (
     <div className="grid">

@@ -3,12 +3,14 @@ import { useMutation, useQuery } from '../../client';
 import { ErrorState, Loading, Panel, StatusBadge, TableHead, TableWrap } from '../../components/ui';
 import { formatDateTime } from '../../format';
 import { PRODUCT_FIELDS, lifecycleTone, type DataProduct } from '../Catalog';
+import type { AdminDraftMutation, AdminProductsQuery, AdminPublishMutation } from '../../generated/graphql';
 
-const PRODUCTS = /* GraphQL */ `
+const PRODUCTS_QUERY = /* GraphQL */ `
   query AdminProducts {
-    dataProducts { ${PRODUCT_FIELDS} }
+    dataProducts { ...ProductFields }
   }
 `;
+const PRODUCTS = PRODUCTS_QUERY + PRODUCT_FIELDS;
 
 const PUBLISH = /* GraphQL */ `
   mutation AdminPublish($input: DataProductInput!) {
@@ -82,7 +84,7 @@ function fromProduct(product: DataProduct): ProductForm {
 }
 
 export function Products() {
-  const products = useQuery<{ dataProducts: DataProduct[] }>(PRODUCTS);
+  const products = useQuery<AdminProductsQuery>(PRODUCTS);
   const deprecate = useMutation<unknown>(DEPRECATE);
   const [form, setForm] = useState<ProductForm>(EMPTY);
   const [formKey, setFormKey] = useState(0);
@@ -143,8 +145,8 @@ export function Products() {
 function PublishForm({ initial, onDone }: { initial: ProductForm; onDone(): void }) {
   const [form, setForm] = useState(initial);
   const [parseError, setParseError] = useState<string | null>(null);
-  const publish = useMutation<{ publishDataProduct: { slug: string; version: string; status: string } }>(PUBLISH);
-  const draft = useMutation<{ saveDataProductDraft: { slug: string; version: string; status: string } }>(DRAFT);
+  const publish = useMutation<AdminPublishMutation>(PUBLISH);
+  const draft = useMutation<AdminDraftMutation>(DRAFT);
   const [result, setResult] = useState<string | null>(null);
   const set = (name: keyof ProductForm) => (event: { target: { value: string } }) => setForm({ ...form, [name]: event.target.value });
 
