@@ -6,7 +6,8 @@ import { actorOf } from '../auth/viewer';
 import type { Account as AccountRow } from '../generated/prisma/client';
 import { PlanCode } from '../generated/prisma/enums';
 import type { GatewayContext } from '../gateway/context';
-import { idCursor, page } from '../graphql/connection';
+import { page } from '../graphql/connection';
+import { idCursor, idCursorOf } from '../graphql/cursor';
 import { Plan } from '../plans/plan.types';
 import { Account, AccountConnection, CreateAccountInput, LimitOverrides, Limits, PlanOverridesInput } from './account.types';
 import { badInput } from '../errors';
@@ -30,7 +31,7 @@ export class AccountsResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<AccountConnection> {
     const { accounts, hasNextPage } = await services.accounts.list({ first: pageSize(first), after: idCursor(after) });
-    return page(accounts, hasNextPage, (account) => account.id);
+    return page(accounts, hasNextPage, idCursorOf);
   }
 
   @Query(() => Account, { nullable: true, description: 'An account by id: any for ADMIN keys, only its own for subscribers.' })

@@ -4,7 +4,8 @@ import { AdminOnly } from '../auth/access';
 import { Cost } from '../cost/hints';
 import { badInput } from '../errors';
 import type { GatewayContext } from '../gateway/context';
-import { Connection, idCursor, page } from '../graphql/connection';
+import { Connection, page } from '../graphql/connection';
+import { idCursor, idCursorOf } from '../graphql/cursor';
 
 @ObjectType({ description: 'One administrative change: who, what, when, before and after' })
 export class AuditEntry {
@@ -57,6 +58,6 @@ export class AuditResolver {
   ): Promise<AuditEntryConnection> {
     if (first < 1 || first > 200) throw badInput('first must be between 1 and 200', { fields: ['first'] });
     const { entries, hasNextPage } = await services.audit.list({ first, after: idCursor(after) });
-    return page(entries, hasNextPage, (entry) => entry.id);
+    return page(entries, hasNextPage, idCursorOf);
   }
 }

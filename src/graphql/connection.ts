@@ -1,5 +1,4 @@
 import { Field, ObjectType, type ClassType } from 'type-graphql';
-import { TollgraphError } from '../errors';
 
 @ObjectType({ description: 'Where a page ends and whether another follows (cursor pagination)' })
 export class PageInfo {
@@ -25,13 +24,4 @@ export function Connection<T extends object>(node: ClassType<T>) {
 
 export function page<T>(nodes: T[], hasNextPage: boolean, cursorOf: (node: T) => string): { nodes: T[]; pageInfo: PageInfo } {
   return { nodes, pageInfo: { hasNextPage, endCursor: nodes.length ? cursorOf(nodes[nodes.length - 1]) : null } };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Validates an `after` cursor of a connection ordered by (time-ordered) UUID ids. */
-export function idCursor(after: string | null | undefined): string | undefined {
-  if (after === null || after === undefined) return undefined;
-  if (!UUID.test(after)) throw new TollgraphError('BAD_USER_INPUT', 'after is not a cursor from this connection', { extensions: { fields: ['after'] } });
-  return after;
 }

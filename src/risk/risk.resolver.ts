@@ -6,7 +6,7 @@ import { RiskBand } from '../generated/prisma/enums';
 import type { GatewayContext } from '../gateway/context';
 import { page } from '../graphql/connection';
 import { GRANTS } from '../plans/defaults';
-import { historyCursor, InvalidCursorError } from './service';
+import { historyCursor } from './service';
 import { RiskScore, RiskScoreConnection, toRiskScore, toTransactionRisk, TransactionRisk } from './risk.types';
 import type { RiskScoreView } from './view';
 
@@ -16,7 +16,7 @@ const MAX_TOP = 100;
 const MAX_SUBSCRIBED_CUSTOMERS = 1_000;
 
 function checkRange(name: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw badInput(`${name} must be between 1 and ${max}`, { argument: name });
+  if (!Number.isInteger(value) || value < 1 || value > max) throw badInput(`${name} must be between 1 and ${max}`, { fields: [name] });
 }
 
 /**
@@ -41,7 +41,7 @@ export class RiskResolver {
   @Cost({ slicingArguments: ['customerIds'] })
   @Query(() => [RiskScore], { nullable: 'items', description: `Latest scores of up to ${MAX_CUSTOMERS} customers, in the order asked (null for one without a score)` })
   async riskScores(@Ctx() { services }: GatewayContext, @Arg('customerIds', () => [ID]) customerIds: string[]): Promise<Array<RiskScore | null>> {
-    if (customerIds.length > MAX_CUSTOMERS) throw badInput(`customerIds takes at most ${MAX_CUSTOMERS} ids`, { argument: 'customerIds' });
+    if (customerIds.length > MAX_CUSTOMERS) throw badInput(`customerIds takes at most ${MAX_CUSTOMERS} ids`, { fields: ['customerIds'] });
     return (await services.risk.latestMany(customerIds)).map((view) => view && toRiskScore(view));
   }
 
@@ -57,13 +57,8 @@ export class RiskResolver {
     @Arg('after', () => String, { nullable: true, description: 'pageInfo.endCursor of the previous page' }) after: string | null,
   ): Promise<RiskScoreConnection> {
     checkRange('first', first, MAX_HISTORY_PAGE);
-    try {
-      const { nodes, hasNextPage } = await services.risk.history(customerId, { from, to, first, after });
-      return page(nodes.map(toRiskScore), hasNextPage, (node) => historyCursor({ eventTime: node.eventTime.toISOString(), eventId: node.eventId }));
-    } catch (error) {
-      if (error instanceof InvalidCursorError) throw badInput(error.message, { argument: 'after' });
-      throw error;
-    }
+    const { nodes, hasNextPage } = await services.risk.history(customerId, { from, to, first, after });
+    return page(nodes.map(toRiskScore), hasNextPage, (node) => historyCursor({ eventTime: node.eventTime.toISOString(), eventId: node.eventId }));
   }
 
   @Cost({ slicingArguments: ['first'] })
@@ -88,7 +83,7 @@ export class RiskResolver {
     subscribe: async ({ args, context }) => {
       const { customerIds, minBand } = args as { customerIds?: string[] | null; minBand?: RiskBand | null };
       if (customerIds && customerIds.length > MAX_SUBSCRIBED_CUSTOMERS) {
-        throw badInput(`customerIds takes at most ${MAX_SUBSCRIBED_CUSTOMERS} ids`, { argument: 'customerIds' });
+        throw badInput(`customerIds takes at most ${MAX_SUBSCRIBED_CUSTOMERS} ids`, { fields: ['customerIds'] });
       }
       await requireGrant(context as GatewayContext, GRANTS.riskLive);
       return (context as GatewayContext).services.risk.updates({ customerIds, minBand });

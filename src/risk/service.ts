@@ -8,6 +8,7 @@ import { getMany } from '../redis/get-many';
 import { BAND_FLOORS } from './model/parameters';
 import type { Band, Channel, RiskFactor } from './model/types';
 import { TollgraphError } from '../errors';
+import { decodeCursor, encodeCursor } from '../graphql/cursor';
 import { decodeLatest, latestKey, rankingKey, SCORES_CHANNEL, type RiskScoreView } from './view';
 
 export interface TransactionRiskView {
@@ -65,18 +66,13 @@ function viewOf(row: StoredScore): RiskScoreView {
   };
 }
 
-/** Opaque history cursor: event time and event id of the last row of a page. */
-export const historyCursor = (view: Pick<RiskScoreView, 'eventTime' | 'eventId'>) => Buffer.from(`${Date.parse(view.eventTime)}:${view.eventId}`).toString('base64url');
+/** A history row's place in the newest-first order: its event time and event id. */
+export const historyCursor = (view: Pick<RiskScoreView, 'eventTime' | 'eventId'>) => encodeCursor([Date.parse(view.eventTime), view.eventId]);
 
-function parseCursor(cursor: string): { time: Date; eventId: string } | undefined {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const at = text.indexOf(':');
-  const ms = Number(text.slice(0, at));
-  if (at <= 0 || !Number.isInteger(ms)) return undefined;
-  return { time: new Date(ms), eventId: text.slice(at + 1) };
+function parseCursor(after: string): { time: Date; eventId: string } {
+  const [ms, eventId] = decodeCursor(after, ['number', 'string']);
+  return { time: new Date(ms), eventId };
 }
-
-export class InvalidCursorError extends Error {}
 
 const MAX_BUFFERED = 1_000;
 
@@ -147,7 +143,6 @@ export class RiskService {
   /** Newest first; `from` inclusive, `to` exclusive. */
   async history(customerId: string, options: { from?: Date | null; to?: Date | null; first: number; after?: string | null }): Promise<HistoryPage> {
     const cursor = options.after ? parseCursor(options.after) : undefined;
-    if (options.after && !cursor) throw new InvalidCursorError('after is not a cursor from this connection');
     const rows = await this.deps.prisma.riskScore.findMany({
       where: {
         customerId,

@@ -2,6 +2,7 @@ import { Counter } from 'prom-client';
 import type { AccountService } from '../../accounts/service';
 import { recordAudit, type Actor } from '../../audit/audit';
 import { badInput, TollgraphError } from '../../errors';
+import { decodeCursor, encodeCursor } from '../../graphql/cursor';
 import type { Prisma, PrismaClient, StripeEvent, StripeEventStatus } from '../../generated/prisma/client';
 import type { Logger } from '../../ops/logger';
 import type { Metrics } from '../../ops/metrics';
@@ -128,7 +129,7 @@ export class StripeWebhooks {
 
   /** Stored events, newest first, optionally of one status and type. */
   async list({ status, type, first, after }: { status?: StripeEventStatus; type?: string; first: number; after?: string }): Promise<{ events: StripeEvent[]; hasNextPage: boolean }> {
-    const cursor = after === undefined ? undefined : decodeCursor(after);
+    const cursor = after === undefined ? undefined : decodeEventCursor(after);
     const rows = await this.prisma.stripeEvent.findMany({
       where: {
         ...(status ? { status } : {}),
@@ -277,17 +278,10 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-export function encodeCursor(event: Pick<StripeEvent, 'receivedAt' | 'id'>): string {
-  return Buffer.from(JSON.stringify([event.receivedAt.toISOString(), event.id])).toString('base64url');
-}
+/** A stored event's place in the newest-first listing. */
+export const eventCursor = (event: Pick<StripeEvent, 'receivedAt' | 'id'>) => encodeCursor([event.receivedAt.getTime(), event.id]);
 
-function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    const receivedAt = new Date(String(at));
-    if (typeof id === 'string' && !Number.isNaN(receivedAt.getTime())) return { receivedAt, id };
-  } catch {
-    // fall through
-  }
-  throw badInput('after is not a cursor from this connection', { fields: ['after'] });
+function decodeEventCursor(after: string): { receivedAt: Date; id: string } {
+  const [at, id] = decodeCursor(after, ['number', 'string']);
+  return { receivedAt: new Date(at), id };
 }

@@ -9,7 +9,7 @@ import { badInput, TollgraphError } from '../../errors';
 import { PlanCode, StripeEventStatus, SubscriptionStatus } from '../../generated/prisma/enums';
 import type { GatewayContext } from '../../gateway/context';
 import { Connection, page } from '../../graphql/connection';
-import { encodeCursor } from './service';
+import { eventCursor } from './service';
 
 registerEnumType(StripeEventStatus, {
   name: 'StripeEventStatus',
@@ -102,7 +102,7 @@ export class StripeWebhooksResolver {
   ): Promise<StripeEventConnection> {
     if (first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, { fields: ['first'] });
     const { events, hasNextPage } = await services.stripeWebhooks.list({ status: status ?? undefined, type: type ?? undefined, first, after: after ?? undefined });
-    return page(events, hasNextPage, encodeCursor);
+    return page(events, hasNextPage, eventCursor);
   }
 
   @AdminOnly()
