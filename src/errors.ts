@@ -85,6 +85,9 @@ export function sendError(res: Response, error: GraphQLError, status?: number): 
 
 export const badInput = (message: string, extensions?: Record<string, unknown>) => new TollgraphError('BAD_USER_INPUT', message, { extensions });
 
+/** Something the caller named does not exist (or is not theirs to see: the same answer, so ids cannot be probed). */
+export const notFound = (what: string) => badInput(`${what} not found`);
+
 /** Validates input with a zod schema; every problem is named in one BAD_USER_INPUT. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);

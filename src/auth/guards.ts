@@ -1,4 +1,3 @@
-import { TollgraphError } from '../errors';
 import type { GatewayContext } from '../gateway/context';
 import type { Viewer } from './viewer';
 
@@ -18,8 +17,4 @@ export function isAdmin(viewer: Viewer): boolean {
  */
 export function mayAccessAccount(viewer: Viewer, accountId: string): boolean {
   return isAdmin(viewer) || viewer.key.accountId === accountId;
-}
-
-export function notFound(what: string): TollgraphError {
-  return new TollgraphError('BAD_USER_INPUT', `${what} not found`);
 }

@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { Account } from '../accounts/account.types';
-import { isAdmin, mayAccessAccount, notFound, viewerOf } from '../auth/guards';
+import { isAdmin, mayAccessAccount, viewerOf } from '../auth/guards';
+import { notFound } from '../errors';
 import { actorOf } from '../auth/viewer';
 import { badInput, TollgraphError } from '../errors';
 import { ApiKeyRole } from '../generated/prisma/enums';

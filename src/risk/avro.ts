@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { TRANSACTION_AVRO_SCHEMA } from '../catalog/customer-risk-scores';
 import { frame, framedSchemaId, HEADER_BYTES } from '../catalog/registry/wire';
-import type { DlqReason, TransactionEvent } from './contract';
+import type { AvroRead, AvroReader, TransactionEvent } from './contract';
 import { BANDS } from './model/types';
 import type { RiskScoreView } from './view';
 
@@ -10,7 +10,6 @@ export interface SchemaSource {
   schemasByIds(ids: readonly number[]): Promise<Map<number, string>>;
 }
 
-export type AvroRead = { ok: true; event: unknown } | { ok: false; reason: DlqReason; detail: string };
 
 /** How the messages of one writer schema are read: straight (it is the reader schema), through a resolver, or not at all. */
 type Reading = { resolver?: ReturnType<avro.Type['createResolver']>; problem?: undefined } | { problem: string };
@@ -24,7 +23,7 @@ const readerType = () => avro.Type.forSchema(TRANSACTION_AVRO_SCHEMA as unknown 
  * kept: registry ids are immutable. Unknown ids are not remembered (a schema registered later is
  * found then). What is read is checked by the same rules as JSON afterwards (src/risk/contract.ts).
  */
-export class AvroTransactionReader {
+export class AvroTransactionReader implements AvroReader {
   private readonly reader = readerType();
   private readonly byId = new Map<number, Reading>();
 

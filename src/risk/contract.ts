@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { MAGIC_BYTE } from '../catalog/registry/wire';
-import type { AvroTransactionReader } from './avro';
 import { EUR_PER_UNIT } from './model/parameters';
 import { CHANNELS, type Transaction } from './model/types';
 
@@ -78,6 +77,13 @@ export type TransactionEvent = z.infer<typeof transactionEventSchema>;
 
 export type DlqReason = 'OVERSIZED' | 'MALFORMED' | 'SCHEMA_VIOLATION' | 'KEY_MISMATCH' | 'UNKNOWN_SCHEMA';
 
+export type AvroRead = { ok: true; event: unknown } | { ok: false; reason: DlqReason; detail: string };
+
+/** Reads a Confluent-framed Avro event (src/risk/avro.ts implements it with the registry's schemas). */
+export interface AvroReader {
+  read(value: Buffer): AvroRead;
+}
+
 export type Decoded = { ok: true; tx: Transaction } | { ok: false; reason: DlqReason; detail: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -113,7 +119,7 @@ export function toTransaction(event: TransactionEvent, time = Date.parse(event.t
  * first byte tells: magic byte 0; `avro` holds the batch's writer schemas), schema, and that the
  * key is the customerId (the partitioning the per-customer state relies on). Never throws.
  */
-export function decodeTransaction(value: Buffer | null, key: Buffer | string | null, maxBytes: number, avro?: AvroTransactionReader): Decoded {
+export function decodeTransaction(value: Buffer | null, key: Buffer | string | null, maxBytes: number, avro?: AvroReader): Decoded {
   if (!value || value.length === 0) return { ok: false, reason: 'MALFORMED', detail: 'empty message' };
   if (value.length > maxBytes) return { ok: false, reason: 'OVERSIZED', detail: `${value.length} bytes; at most ${maxBytes} allowed` };
   let parsed: unknown;

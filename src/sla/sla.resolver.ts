@@ -1,6 +1,7 @@
 import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { AdminOnly } from '../auth/access';
-import { notFound, viewerOf } from '../auth/guards';
+import { viewerOf } from '../auth/guards';
+import { notFound } from '../errors';
 import { Free } from '../cost/hints';
 import type { GatewayContext } from '../gateway/context';
 import { LATENCY_BOUNDS_MS } from './buckets';
