@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR, output, withServices } from '../cli/with-services';
-import { stopTracing } from '../ops/tracing';
+import { runWorkerRole } from '../ops/worker-role';
 import { setupStripe } from './setup';
 import { startBillingWorker } from './worker';
 import { issueSlaCredits, previousMonth } from '../sla/credits';
@@ -31,17 +31,13 @@ export function registerBillingCommands(program: Command): void {
     .description('background workers')
     .command('billing')
     .description('report usage to Stripe until SIGTERM (alone, or beside gateways: workers share the work)')
-    .action(() =>
-      withServices(async (services) => {
+    .option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (0 = off)', '0')
+    .action((options: { metricsPort: string }) =>
+      runWorkerRole('billing worker', Number(options.metricsPort), async (services) => {
         const stop = startBillingWorker(services);
         if (!stop) throw new Error('STRIPE_SECRET_KEY is not set');
-        services.logger.warn('billing worker running; SIGTERM or Ctrl-C stops it');
-        await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
-        await stop();
-        await stopTracing();
+        // It needs the database (and Stripe); not Kafka.
+        return { stop, dependencies: services.readiness, describe: { intervalMs: services.config.BILLING_SYNC_INTERVAL_MS } };
       }),
     );
 

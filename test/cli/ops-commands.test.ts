@@ -131,7 +131,8 @@ describe('tollgraph operator commands', () => {
       const free = await gateway.newKey({ plan: 'PROFESSIONAL' });
       unbilled = { accountId: free.accountId, units: await usage(free.accountId, free.keyId, [4, 4], (i) => new Date(now - 10_000 - i * 1000)) };
 
-      const worker = tollgraph(['worker', 'billing'], { ...stripeEnv, BILLING_SYNC_INTERVAL_MS: '100', STRIPE_METER_EVENTS_PER_SECOND: '1000' });
+      // Info: the line a worker role logs when it runs (src/ops/worker-role.ts).
+      const worker = tollgraph(['worker', 'billing'], { ...stripeEnv, LOG_LEVEL: 'info', BILLING_SYNC_INTERVAL_MS: '100', STRIPE_METER_EVENTS_PER_SECOND: '1000' });
       let ended = false;
       void worker.exited.then(() => (ended = true));
       try {
