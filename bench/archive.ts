@@ -52,7 +52,12 @@ export async function archiveBenchmark(ctx: BenchContext): Promise<ArchiveResult
   const prefix = `bench-${suffix()}/`;
   const segmentEvents = ctx.smoke ? 2_000 : 25_000;
   const events = ctx.smoke ? 20_000 : 1_000_000;
-  const world = await createWorld(ctx.urls, { ...s3, ARCHIVE_PREFIX: prefix, ARCHIVE_SEGMENT_EVENTS: String(segmentEvents), ARCHIVE_SEGMENT_MAX_AGE_MS: '1000' });
+  const world = await createWorld(ctx.urls, {
+    ...s3,
+    ARCHIVE_PREFIX: prefix,
+    ARCHIVE_SEGMENT_EVENTS: String(segmentEvents),
+    ARCHIVE_SEGMENT_MAX_AGE_MS: '1000',
+  });
   const store = (await objectStoreFor(world.config))!;
   const { topics, producer, close } = await benchTopics(world);
   const sql = world.services.db.sql;
@@ -65,18 +70,33 @@ export async function archiveBenchmark(ctx: BenchContext): Promise<ArchiveResult
       await sql.query(`DELETE FROM archive_segments`);
       await store.delete(await store.list(prefix));
       const port = await freePort();
-      const archiver = runBuilt('bin/tollgraph.js', { ...world.env, ARCHIVE_CONSUMER_GROUP: `archiver-${i}`, LOG_LEVEL: 'warn' }, ['worker', 'archive', '--metrics-port', String(port)]);
+      const archiver = runBuilt('bin/tollgraph.js', { ...world.env, ARCHIVE_CONSUMER_GROUP: `archiver-${i}`, LOG_LEVEL: 'warn' }, [
+        'worker',
+        'archive',
+        '--metrics-port',
+        String(port),
+      ]);
       try {
         await waitFor('the archiver to be ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, 50);
         const began = Date.now();
         const cpu = startCpuMeter({ archiver: () => [archiver.child.pid!], s3: () => processesStartingWith(join(ROOT, '.services', 'bin', 'versitygw')) });
-        await waitFor('the topic archived', async () => {
-          const [row] = await sql.query<{ n: string }>(`SELECT coalesce(sum(records), 0)::text AS n FROM archive_segments WHERE committed AND topic = $1`, [topics.transactions]);
-          return Number(row.n) >= events;
-        }, 600_000, 100);
+        await waitFor(
+          'the topic archived',
+          async () => {
+            const [row] = await sql.query<{ n: string }>(`SELECT coalesce(sum(records), 0)::text AS n FROM archive_segments WHERE committed AND topic = $1`, [
+              topics.transactions,
+            ]);
+            return Number(row.n) >= events;
+          },
+          600_000,
+          100,
+        );
         const cpuPerEvent = cpu.perRequest(events);
         const seconds = (Date.now() - began) / 1000;
-        const [{ objects }] = await sql.query<{ objects: number }>(`SELECT sum(cardinality(objects))::int AS objects FROM archive_segments WHERE committed AND topic = $1`, [topics.transactions]);
+        const [{ objects }] = await sql.query<{ objects: number }>(
+          `SELECT sum(cardinality(objects))::int AS objects FROM archive_segments WHERE committed AND topic = $1`,
+          [topics.transactions],
+        );
         const keys = await store.list(`${prefix}transactions/`);
         let bytes = 0;
         for (const key of keys) bytes += (await store.get(key)).byteLength;
@@ -93,7 +113,13 @@ export async function archiveBenchmark(ctx: BenchContext): Promise<ArchiveResult
         await archiver.exited;
       }
     }
-    return { events, partitions: Number(world.env.TRANSACTIONS_PARTITIONS), segmentEvents, runs, eventsPerSecond: figure(runs.map((run) => run.eventsPerSecond)) };
+    return {
+      events,
+      partitions: Number(world.env.TRANSACTIONS_PARTITIONS),
+      segmentEvents,
+      runs,
+      eventsPerSecond: figure(runs.map((run) => run.eventsPerSecond)),
+    };
   } finally {
     await store.delete(await store.list(prefix)).catch(() => undefined);
     await close();

@@ -56,11 +56,21 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
   const kafka = await benchTopics(world);
   const children: Child[] = [];
   try {
-    const gateway = forkChild('gateway', { name: 'gateway-full', env: { ...world.env, BENCH_MODE: 'full', PORT: String(await freePort()), LOG_LEVEL: 'info' } });
+    const gateway = forkChild('gateway', {
+      name: 'gateway-full',
+      env: { ...world.env, BENCH_MODE: 'full', PORT: String(await freePort()), LOG_LEVEL: 'info' },
+    });
     children.push(gateway);
     const consumer = forkChild('consumers', {
       name: 'consumer-pipeline-live',
-      env: { ...world.env, BENCH_CONSUMER: 'pipeline', BENCH_TOPIC: kafka.topics.transactions, BENCH_GROUP: `${world.config.KAFKA_TOPIC_PREFIX}risk-scorer`, BENCH_TOTAL: '0', ...(process.env.BENCH_TRACE ? { BENCH_TRACE: '1' } : {}) },
+      env: {
+        ...world.env,
+        BENCH_CONSUMER: 'pipeline',
+        BENCH_TOPIC: kafka.topics.transactions,
+        BENCH_GROUP: `${world.config.KAFKA_TOPIC_PREFIX}risk-scorer`,
+        BENCH_TOTAL: '0',
+        ...(process.env.BENCH_TRACE ? { BENCH_TRACE: '1' } : {}),
+      },
       profileDir: ctx.profileDir,
     });
     children.push(consumer);
@@ -78,7 +88,9 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
       for (let n = 1; n <= repeats; n++) {
         const run = { ...(await drive(url, world.apiKey, kafka.producer, kafka.topics.transactions, rate, seconds, true)), run: n };
         runs.push(run);
-        log(`freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms`);
+        log(
+          `freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms`,
+        );
         // Let the consumer catch up before the next run, so one run's backlog does not spill into the next.
         await sleep(smoke ? 1_000 : 3_000);
       }
@@ -97,7 +109,15 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
   }
 }
 
-async function drive(url: string, apiKey: string, producer: import('kafkajs').Producer, topic: string, rate: number, seconds: number, measure: boolean): Promise<Omit<FreshnessRun, 'run'>> {
+async function drive(
+  url: string,
+  apiKey: string,
+  producer: import('kafkajs').Producer,
+  topic: string,
+  rate: number,
+  seconds: number,
+  measure: boolean,
+): Promise<Omit<FreshnessRun, 'run'>> {
   const feed = benchFeed({ customers: 100_000, rate, start: Date.now(), seed: Number.parseInt(suffix(), 16), clean: true });
   const total = Math.round(rate * seconds);
   const probes = new Map<string, Probe>();
@@ -112,7 +132,13 @@ async function drive(url: string, apiKey: string, producer: import('kafkajs').Pr
   const historyProbes = new Map<string, Probe>();
   const historyLatencies: number[] = [];
   let polling = true;
-  const poll = async (waitingFor: Map<string, Probe>, found: number[], batch: number, everyMs: number, ask: (ids: string[]) => Promise<Map<string, number>>) => {
+  const poll = async (
+    waitingFor: Map<string, Probe>,
+    found: number[],
+    batch: number,
+    everyMs: number,
+    ask: (ids: string[]) => Promise<Map<string, number>>,
+  ) => {
     while (polling || waitingFor.size > 0) {
       const began = Date.now();
       const waiting = [...waitingFor.values()].slice(0, batch);
@@ -145,11 +171,16 @@ async function drive(url: string, apiKey: string, producer: import('kafkajs').Pr
       return new Map((data?.riskScores ?? []).flatMap((score) => (score ? [[score.customerId, Date.parse(score.eventTime)] as const] : [])));
     }),
     poll(historyProbes, historyLatencies, HISTORY_BATCH, HISTORY_POLL_MS, async (ids) => {
-      const data = await graphql<Record<string, { nodes: Array<{ eventTime: string }> }>>(historyQuery(ids.length), Object.fromEntries(ids.map((id, i) => [`c${i}`, id])));
-      return new Map(ids.flatMap((id, i) => {
-        const newest = data?.[`h${i}`]?.nodes[0];
-        return newest ? [[id, Date.parse(newest.eventTime)] as const] : [];
-      }));
+      const data = await graphql<Record<string, { nodes: Array<{ eventTime: string }> }>>(
+        historyQuery(ids.length),
+        Object.fromEntries(ids.map((id, i) => [`c${i}`, id])),
+      );
+      return new Map(
+        ids.flatMap((id, i) => {
+          const newest = data?.[`h${i}`]?.nodes[0];
+          return newest ? [[id, Date.parse(newest.eventTime)] as const] : [];
+        }),
+      );
     }),
   ]);
 

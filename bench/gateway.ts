@@ -121,10 +121,14 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const full: GraphqlLoad = { url: fullUrl, headers, bodies: single };
 
     // Both answer the same data; the full path also reports what it charged.
-    for (const [name, load] of [['bare', bare], ['full', full]] as const) {
+    for (const [name, load] of [
+      ['bare', bare],
+      ['full', full],
+    ] as const) {
       const { status, json } = await graphqlOnce(load, single[0]);
       const data = json.data as { riskScore: { score: number | null } | null } | undefined;
-      if (status !== 200 || json.errors || typeof data?.riskScore?.score !== 'number') throw new Error(`${name} server answered ${status}: ${JSON.stringify(json).slice(0, 500)}`);
+      if (status !== 200 || json.errors || typeof data?.riskScore?.score !== 'number')
+        throw new Error(`${name} server answered ${status}: ${JSON.stringify(json).slice(0, 500)}`);
       if (name === 'full' && !(json.extensions as { cost?: unknown } | undefined)?.cost) throw new Error('the full path did not report extensions.cost');
     }
 
@@ -146,7 +150,9 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
         result[side].max.push(measured);
         result[side].cpu.push(cpu.perRequest(measured.total));
         const used = result[side].cpu.at(-1)!;
-        log(`gateway overhead: ${side} max run ${run + 1}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99Ms} ms; CPU µs/request server ${used.server.toFixed(0)}, postgres ${used.postgres.toFixed(0)}, redis ${used.redis.toFixed(0)}`);
+        log(
+          `gateway overhead: ${side} max run ${run + 1}: ${Math.round(measured.requestsPerSecond)} req/s, p99 ${measured.p99Ms} ms; CPU µs/request server ${used.server.toFixed(0)}, postgres ${used.postgres.toFixed(0)}, redis ${used.redis.toFixed(0)}`,
+        );
       }
     }
     // Where each side's CPU goes, by step: a CPU profile of one more maximum-load run per side and run.
@@ -161,9 +167,15 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
         const { profile } = await child.next<{ type: 'profile'; profile: string }>('profile');
         profiled[side].push(stepsPerRequest(JSON.parse(profile) as CpuProfile, measured.total));
       }
-      log(`gateway overhead: profiled run ${run + 1}: ${STEPS.map((step) => `${step.split(' (')[0]} ${profiled.bare.at(-1)![step].toFixed(0)}/${profiled.full.at(-1)![step].toFixed(0)}`).join(', ')} µs (bare/full)`);
+      log(
+        `gateway overhead: profiled run ${run + 1}: ${STEPS.map((step) => `${step.split(' (')[0]} ${profiled.bare.at(-1)![step].toFixed(0)}/${profiled.full.at(-1)![step].toFixed(0)}`).join(', ')} µs (bare/full)`,
+      );
     }
-    const steps = STEPS.map((step) => ({ step, bare: figure(profiled.bare.map((p) => p[step])).median, full: figure(profiled.full.map((p) => p[step])).median }));
+    const steps = STEPS.map((step) => ({
+      step,
+      bare: figure(profiled.bare.map((p) => p[step])).median,
+      full: figure(profiled.full.map((p) => p[step])).median,
+    }));
 
     const bareRps = figure(result.bare.max.map((r) => r.requestsPerSecond));
     const fullRps = figure(result.full.max.map((r) => r.requestsPerSecond));
@@ -202,7 +214,9 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       p99BoundMs: quantileBound(writes, 0.99) * 1000,
       recordsPerWrite: records,
     };
-    log(`gateway overhead: ledger at half load: ${writes.count} writes, mean ${ledgerAtHalf.meanMs.toFixed(2)} ms, p99 ≤ ${ledgerAtHalf.p99BoundMs} ms, ${records.toFixed(1)} records per write`);
+    log(
+      `gateway overhead: ledger at half load: ${writes.count} writes, mean ${ledgerAtHalf.meanMs.toFixed(2)} ms, p99 ≤ ${ledgerAtHalf.p99BoundMs} ms, ${records.toFixed(1)} records per write`,
+    );
     const overhead: OverheadResult = {
       connections: CONNECTIONS,
       ...result,
@@ -219,10 +233,13 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
 
     // Benchmark 2: risk reads through the full path at fixed rates.
     const hundred = (i: number) => Array.from({ length: 100 }, (_, j) => customers[(i * 100 + j) % customers.length]);
-    const many = Array.from({ length: 64 }, (_, i) => JSON.stringify({ query: RISK_SCORES, operationName: 'RiskScores', variables: { customerIds: hundred(i) } }));
+    const many = Array.from({ length: 64 }, (_, i) =>
+      JSON.stringify({ query: RISK_SCORES, operationName: 'RiskScores', variables: { customerIds: hundred(i) } }),
+    );
     const check = await graphqlOnce({ ...full, bodies: many }, many[0]);
     const list = (check.json.data as { riskScores?: unknown[] } | undefined)?.riskScores;
-    if (check.status !== 200 || check.json.errors || list?.length !== 100) throw new Error(`riskScores answered ${check.status}: ${JSON.stringify(check.json).slice(0, 500)}`);
+    if (check.status !== 200 || check.json.errors || list?.length !== 100)
+      throw new Error(`riskScores answered ${check.status}: ${JSON.stringify(check.json).slice(0, 500)}`);
     const plans: Array<{ query: RiskQueryResult['query']; rate: number; load: GraphqlLoad }> = [
       { query: 'riskScore', rate: 500, load: full },
       { query: 'riskScore', rate: 1000, load: full },

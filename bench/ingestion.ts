@@ -54,7 +54,9 @@ export async function benchTopics(world: World): Promise<{ kafka: Kafka; topics:
     close: async () => {
       await producer.disconnect().catch(() => undefined);
       await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-      const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups.map((group) => group.groupId).filter((id) => id.startsWith(world.config.KAFKA_TOPIC_PREFIX));
+      const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups
+        .map((group) => group.groupId)
+        .filter((id) => id.startsWith(world.config.KAFKA_TOPIC_PREFIX));
       if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
     },
@@ -74,7 +76,15 @@ export async function consumeOnce(
   const database = new URL(world.env.DATABASE_URL!);
   const child: Child = forkChild('consumers', {
     name: `consumer-${kind}`,
-    env: { ...world.env, BENCH_CONSUMER: kind, BENCH_TOPIC: topic, BENCH_GROUP: groupId, BENCH_TOTAL: String(total), BENCH_SECONDS: String(seconds), REDIS_KEY_PREFIX: `${world.env.REDIS_KEY_PREFIX}${suffix()}:` },
+    env: {
+      ...world.env,
+      BENCH_CONSUMER: kind,
+      BENCH_TOPIC: topic,
+      BENCH_GROUP: groupId,
+      BENCH_TOTAL: String(total),
+      BENCH_SECONDS: String(seconds),
+      REDIS_KEY_PREFIX: `${world.env.REDIS_KEY_PREFIX}${suffix()}:`,
+    },
     profileDir: ctx.profileDir,
   });
   const meter = startCpuMeter<CpuSource>({
@@ -87,7 +97,13 @@ export async function consumeOnce(
   try {
     const done = await child.next<{ type: 'done'; perSecond: number; events: number; ms: number }>('done', (seconds + 90) * 1000);
     const cpu = meter.perRequest(done.events);
-    ctx.log(`ingestion: ${kind}: ${Math.round(done.perSecond)} events/s (${done.events} events in ${Math.round(done.ms)} ms after joining the group); CPU µs/event ${Object.entries(cpu).map(([name, us]) => `${name} ${us.toFixed(1)}`).join(', ')}`);
+    ctx.log(
+      `ingestion: ${kind}: ${Math.round(done.perSecond)} events/s (${done.events} events in ${Math.round(done.ms)} ms after joining the group); CPU µs/event ${Object.entries(
+        cpu,
+      )
+        .map(([name, us]) => `${name} ${us.toFixed(1)}`)
+        .join(', ')}`,
+    );
     return { perSecond: done.perSecond, events: done.events, ms: done.ms, cpu };
   } finally {
     await child.stop();
@@ -140,16 +156,28 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
     }
     const stages = { events: smoke ? 4_000 : 40_000, costs: [] as StageCost[] };
     stages.costs = await stageCosts(world, kafka.topics, stages.events);
-    for (const { stage, consumerUs, service, serviceUs } of stages.costs) log(`ingestion: stage ${stage}: ${consumerUs.toFixed(1)} µs/event${service ? `, ${service} ${serviceUs!.toFixed(1)}` : ''}`);
+    for (const { stage, consumerUs, service, serviceUs } of stages.costs)
+      log(`ingestion: stage ${stage}: ${consumerUs.toFixed(1)} µs/event${service ? `, ${service} ${serviceUs!.toFixed(1)}` : ''}`);
     return {
       events,
       partitions: world.config.TRANSACTIONS_PARTITIONS,
       produceSeconds,
-      rates: { kafkajs: figure(rates.kafkajs), decode: figure(rates.decode), score: figure(rates.score), platformatic: figure(rates.platformatic), pipeline: figure(rates.pipeline) },
+      rates: {
+        kafkajs: figure(rates.kafkajs),
+        decode: figure(rates.decode),
+        score: figure(rates.score),
+        platformatic: figure(rates.platformatic),
+        pipeline: figure(rates.pipeline),
+      },
       pipelineShare: shareOfRaw(rates.pipeline),
       platformaticShare: shareOfRaw(rates.platformatic),
       scaleOut: { first: figure(scaleOut.first), second: figure(scaleOut.second), total: figure(scaleOut.total) },
-      pipelineCpu: { consumer: figure(pipelineCpu.consumer), postgres: figure(pipelineCpu.postgres), redis: figure(pipelineCpu.redis), broker: figure(pipelineCpu.broker) },
+      pipelineCpu: {
+        consumer: figure(pipelineCpu.consumer),
+        postgres: figure(pipelineCpu.postgres),
+        redis: figure(pipelineCpu.redis),
+        broker: figure(pipelineCpu.broker),
+      },
       decodeShare: shareOfRaw(rates.decode),
       scoreShare: shareOfRaw(rates.score),
       stages,

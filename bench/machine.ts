@@ -22,7 +22,18 @@ export interface Machine {
   packages: Record<string, string>;
 }
 
-const PACKAGES = ['@apollo/server', 'graphql', 'express', 'kafkajs', '@platformatic/kafka', 'pg', 'ioredis', 'rate-limiter-flexible', 'autocannon', '@prisma/client'];
+const PACKAGES = [
+  '@apollo/server',
+  'graphql',
+  'express',
+  'kafkajs',
+  '@platformatic/kafka',
+  'pg',
+  'ioredis',
+  'rate-limiter-flexible',
+  'autocannon',
+  '@prisma/client',
+];
 
 function packageVersion(name: string): string {
   try {

@@ -53,7 +53,15 @@ export async function meteringBenchmark(ctx: BenchContext): Promise<MeteringResu
           Array.from({ length: CONCURRENCY }, async () => {
             while (performance.now() < deadline) {
               const t = performance.now();
-              await ledger.record({ requestId: randomUUID(), accountId: world.accountId, apiKeyId: world.apiKeyId, planCode: 'ENTERPRISE', operation: 'Bench', costUnits: 1, occurredAt: new Date() });
+              await ledger.record({
+                requestId: randomUUID(),
+                accountId: world.accountId,
+                apiKeyId: world.apiKeyId,
+                planCode: 'ENTERPRISE',
+                operation: 'Bench',
+                costUnits: 1,
+                occurredAt: new Date(),
+              });
               latencies.push(performance.now() - t);
             }
           }),
@@ -64,10 +72,17 @@ export async function meteringBenchmark(ctx: BenchContext): Promise<MeteringResu
         measured[i].rate.push(latencies.length / elapsed);
         measured[i].p50.push(percentile(sorted, 50));
         measured[i].p99.push(percentile(sorted, 99));
-        log(`metering: ${setting.name} run ${run + 1}: ${Math.round(latencies.length / elapsed)} records/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`);
+        log(
+          `metering: ${setting.name} run ${run + 1}: ${Math.round(latencies.length / elapsed)} records/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`,
+        );
       }
     }
-    const modes: MeteringMode[] = settings.map((setting, i) => ({ ...setting, rate: figure(measured[i].rate), p50: figure(measured[i].p50), p99: figure(measured[i].p99) }));
+    const modes: MeteringMode[] = settings.map((setting, i) => ({
+      ...setting,
+      rate: figure(measured[i].rate),
+      p50: figure(measured[i].p50),
+      p99: figure(measured[i].p99),
+    }));
     return {
       concurrency: CONCURRENCY,
       seconds,

@@ -27,7 +27,8 @@ export const POLICIES = {
 } as const;
 export type Policy = keyof typeof POLICIES;
 
-const ENTERPRISE_QUERY = 'query RiskScore($customerId: ID!) { riskScore(customerId: $customerId) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion } }';
+const ENTERPRISE_QUERY =
+  'query RiskScore($customerId: ID!) { riskScore(customerId: $customerId) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion } }';
 const FREE_QUERY = 'query Band($customerId: ID!) { riskScore(customerId: $customerId) { customerId band } }';
 
 export interface OverloadRun {
@@ -75,7 +76,10 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
     // many sign-ups) would add up to this; what is measured is the process, not the plan's limits.
     const freeKeys: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const account = await world.services.accounts.create({ name: `Free ${i}`, email: `free-${i}-${world.env.REDIS_KEY_PREFIX.slice(9, 17)}@example.com`, planCode: 'FREE' }, { type: 'system:bench' });
+      const account = await world.services.accounts.create(
+        { name: `Free ${i}`, email: `free-${i}-${world.env.REDIS_KEY_PREFIX.slice(9, 17)}@example.com`, planCode: 'FREE' },
+        { type: 'system:bench' },
+      );
       await world.services.accounts.setOverrides(account.id, { burstPerSecond: 2_000_000_000, dailyQuota: 2_000_000_000 }, { type: 'system:bench' });
       freeKeys.push((await world.services.keys.create({ accountId: account.id, name: 'bench', role: 'SUBSCRIBER' }, { type: 'system:bench' })).secret);
     }
@@ -83,7 +87,15 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
     const start = async (policy: Policy, extra: Record<string, string> = {}): Promise<Gateway> => {
       const child = forkChild('gateway', {
         name: `gateway-overload-${policy}${extra.DEDICATED_ACCOUNTS ? '-pool' : ''}`,
-        env: { ...world.env, BENCH_MODE: 'full', PORT: String(await freePort()), ...POLICIES[policy], ...extra, ANONYMOUS_REQUESTS_PER_MINUTE: LIFTED, AUTH_FAILURES_PER_MINUTE: LIFTED },
+        env: {
+          ...world.env,
+          BENCH_MODE: 'full',
+          PORT: String(await freePort()),
+          ...POLICIES[policy],
+          ...extra,
+          ANONYMOUS_REQUESTS_PER_MINUTE: LIFTED,
+          AUTH_FAILURES_PER_MINUTE: LIFTED,
+        },
         profileDir: ctx.profileDir,
       });
       const gateway = { child, url: (await child.next<{ type: 'ready'; url: string }>('ready')).url };
@@ -101,11 +113,16 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
         const enterprise: GraphqlLoad = { url: pool.url, headers: { authorization: `Bearer ${world.apiKey}` }, bodies: bodies(ENTERPRISE_QUERY) };
         const free: GraphqlLoad = { url: gateway.url, headers: { authorization: `Bearer ${freeKeys[run % freeKeys.length]}` }, bodies: bodies(FREE_QUERY) };
         const anonymous: GraphqlLoad = { url: gateway.url, headers: {}, bodies: [JSON.stringify({ query: getIntrospectionQuery() })] };
-        for (const [load, body] of [[enterprise, enterprise.bodies[0]], [free, free.bodies[0]], [anonymous, anonymous.bodies[0]]] as const) {
+        for (const [load, body] of [
+          [enterprise, enterprise.bodies[0]],
+          [free, free.bodies[0]],
+          [anonymous, anonymous.bodies[0]],
+        ] as const) {
           let answer = await graphqlOnce(load, body);
           // A process that has just started may still count its start-up as load for a moment.
           for (let retry = 0; answer.status === 503 && retry < 50; retry++) answer = await sleep(100).then(() => graphqlOnce(load, body));
-          if (answer.status !== 200 || answer.json.errors) throw new Error(`overload: warm-up answered ${answer.status} ${JSON.stringify(answer.json).slice(0, 300)}`);
+          if (answer.status !== 200 || answer.json.errors)
+            throw new Error(`overload: warm-up answered ${answer.status} ${JSON.stringify(answer.json).slice(0, 300)}`);
         }
         await closedLoop(free, CAPACITY_CONNECTIONS, smoke ? 1 : 2);
         if (policy === 'off') {
@@ -128,7 +145,9 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
         // The attack is under way for a second before the measurement, and lasts a second after it.
         await sleep(1_000);
         const loaded = await openLoop(enterprise, ENTERPRISE_RATE, seconds);
-        const [freeResult, anonymousResult] = await Promise.all(attackers.map((child) => child.next<{ type: 'result'; result: OpenLoopResult }>('result', 120_000)));
+        const [freeResult, anonymousResult] = await Promise.all(
+          attackers.map((child) => child.next<{ type: 'result'; result: OpenLoopResult }>('result', 120_000)),
+        );
         for (const child of attackers) {
           child.send({ type: 'exit' });
           await child.stop();

@@ -24,7 +24,11 @@ interface Attack {
 }
 
 const fragmentBomb = (levels: number) =>
-  ['query { ...F1 }', ...Array.from({ length: levels - 1 }, (_, i) => `fragment F${i + 1} on Query { ...F${i + 2} ...F${i + 2} }`), `fragment F${levels} on Query { health { status } }`].join('\n');
+  [
+    'query { ...F1 }',
+    ...Array.from({ length: levels - 1 }, (_, i) => `fragment F${i + 1} on Query { ...F${i + 2} ...F${i + 2} }`),
+    `fragment F${levels} on Query { health { status } }`,
+  ].join('\n');
 
 function aliases(bytes: number): string {
   const parts = ['{'];
@@ -53,7 +57,11 @@ export const ATTACKS: Attack[] = [
   },
   { name: '10,000 duplicated fields', document: repeated(10_000), expected: { status: 400, code: 'GRAPHQL_PARSE_FAILED' } },
   { name: '400 duplicated fields', document: repeated(400), expected: { status: 400, code: 'QUERY_TOO_COMPLEX' } },
-  { name: 'deep introspection', document: '{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }', expected: { status: 400 } },
+  {
+    name: 'deep introspection',
+    document: '{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }',
+    expected: { status: 400 },
+  },
 ];
 
 export interface LatencySummary {
@@ -115,11 +123,14 @@ function call(agent: Agent, url: URL, timeoutMs: number, body?: Buffer): Promise
     // application/graphql-response+json: the media type whose GraphQL request errors keep their 4xx
     // (application/json answers them with 200, docs/contract.md), so a refusal is told by its status.
     const headers = body ? { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'content-length': body.length } : {};
-    const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: body ? 'POST' : 'GET', headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode, code: errorCode(Buffer.concat(chunks).toString()), ms: performance.now() - began }));
-    });
+    const req = request(
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: body ? 'POST' : 'GET', headers, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode, code: errorCode(Buffer.concat(chunks).toString()), ms: performance.now() - began }));
+      },
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: `no answer in ${timeoutMs / 1000} s` })));
     // An error after the answer (the server closing a connection it refused a large body on) changes nothing.
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message, ms: Number.POSITIVE_INFINITY }));
@@ -270,7 +281,9 @@ export async function refusalsBenchmark(ctx: BenchContext): Promise<RefusalsResu
     const idleProbe = probeHealthz(current.url, plan.timeoutMs);
     await sleep(idleSeconds * 1000);
     const idle = { seconds: idleSeconds, healthz: await idleProbe.stop(), cpuMsPerSecond: idleCpu.perRequest(1).server / 1000 / idleSeconds };
-    log(`refusals: idle /healthz p50 ${idle.healthz.p50Ms.toFixed(2)} ms, p99 ${idle.healthz.p99Ms.toFixed(2)} ms; gateway CPU ${idle.cpuMsPerSecond.toFixed(2)} ms/s`);
+    log(
+      `refusals: idle /healthz p50 ${idle.healthz.p50Ms.toFixed(2)} ms, p99 ${idle.healthz.p99Ms.toFixed(2)} ms; gateway CPU ${idle.cpuMsPerSecond.toFixed(2)} ms/s`,
+    );
 
     const runs: RefusalRun[] = [];
     for (const attack of [BASELINE, ...ATTACKS]) {
@@ -285,14 +298,29 @@ export async function refusalsBenchmark(ctx: BenchContext): Promise<RefusalsResu
       for (const [kind, n] of Object.entries(probed.observed)) observed[kind] = (observed[kind] ?? 0) + n;
       const exited = current.child.process.exitCode !== null || current.child.process.signalCode !== null;
       const restarted = exited || measured.wall.failures + probed.wall.failures + healthz.failures > 0;
-      const run: RefusalRun = { ...measured, name: attack.name, expected: attack.expected, answers: measured.requests + probed.requests, observed, mismatches: measured.mismatches + probed.mismatches, healthz, restarted };
+      const run: RefusalRun = {
+        ...measured,
+        name: attack.name,
+        expected: attack.expected,
+        answers: measured.requests + probed.requests,
+        observed,
+        mismatches: measured.mismatches + probed.mismatches,
+        healthz,
+        restarted,
+      };
       runs.push(run);
       log(
-        `refusals: ${attack.name}: ${Object.entries(observed).map(([kind, n]) => `${kind} ×${n}`).join(', ')} (${run.mismatches} of ${run.answers} not the expected ${attack.expected.status}${attack.expected.code ? ` ${attack.expected.code}` : ''}); ` +
+        `refusals: ${attack.name}: ${Object.entries(observed)
+          .map(([kind, n]) => `${kind} ×${n}`)
+          .join(
+            ', ',
+          )} (${run.mismatches} of ${run.answers} not the expected ${attack.expected.status}${attack.expected.code ? ` ${attack.expected.code}` : ''}); ` +
           `CPU ${run.cpuMsPerRequest.toFixed(2)} ms/request (${probed.cpuMsPerRequest.toFixed(2)} with the prober); wall p50 ${run.wall.p50Ms.toFixed(1)} ms p99 ${run.wall.p99Ms.toFixed(1)} ms; /healthz p99 ${healthz.p99Ms.toFixed(1)} ms max ${healthz.maxMs.toFixed(1)} ms`,
       );
       if (restarted) {
-        log(`refusals: the gateway ${exited ? 'exited' : 'left requests unanswered'} during "${attack.name}"; starting a fresh one\n${current.child.output().slice(-2000)}`);
+        log(
+          `refusals: the gateway ${exited ? 'exited' : 'left requests unanswered'} during "${attack.name}"; starting a fresh one\n${current.child.output().slice(-2000)}`,
+        );
         await current.child.stop();
         current = await start();
       }

@@ -29,7 +29,21 @@ export interface BenchResults {
 }
 
 /** The sections every report has (the smoke test checks each is there, with numbers). */
-export const SECTIONS = ['## Summary', '## Machine', '## Method', '## 1. Gateway overhead', '## 2. Risk query latency', '## 3. Ingestion', '## 4. Freshness', '## 5. Metering', '## 6. Refusals before execution', '## 7. Overload: plan-aware shedding', '## 8. Avro decoding', '## 9. Archive', '## What was optimised'] as const;
+export const SECTIONS = [
+  '## Summary',
+  '## Machine',
+  '## Method',
+  '## 1. Gateway overhead',
+  '## 2. Risk query latency',
+  '## 3. Ingestion',
+  '## 4. Freshness',
+  '## 5. Metering',
+  '## 6. Refusals before execution',
+  '## 7. Overload: plan-aware shedding',
+  '## 8. Avro decoding',
+  '## 9. Archive',
+  '## What was optimised',
+] as const;
 
 const MISSION_RATE = 500_000;
 /** Issue 14: server CPU per refused document, at most (ms). */
@@ -42,7 +56,12 @@ function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 }
 
-const CPU_NAMES = { consumer: 'consumer (the pipeline process)', postgres: 'PostgreSQL (backends of the benchmark database)', redis: 'Redis', broker: 'Kafka broker' } as const;
+const CPU_NAMES = {
+  consumer: 'consumer (the pipeline process)',
+  postgres: 'PostgreSQL (backends of the benchmark database)',
+  redis: 'Redis',
+  broker: 'Kafka broker',
+} as const;
 
 export function renderReport(r: BenchResults): string {
   const { overhead, riskQueries } = r.gateway;
@@ -132,17 +151,41 @@ flush (typically 0.1-2 ms on SSDs) to every commit.`);
   // 1
   const maxRows = overhead.bare.max.map((bare, i) => {
     const full = overhead.full.max[i];
-    return [String(i + 1), fmt(bare.requestsPerSecond), fmt(full.requestsPerSecond), pct(full.requestsPerSecond / bare.requestsPerSecond), `${fmt(bare.p50Ms)} / ${fmt(bare.p99Ms)}`, `${fmt(full.p50Ms)} / ${fmt(full.p99Ms)}`];
+    return [
+      String(i + 1),
+      fmt(bare.requestsPerSecond),
+      fmt(full.requestsPerSecond),
+      pct(full.requestsPerSecond / bare.requestsPerSecond),
+      `${fmt(bare.p50Ms)} / ${fmt(bare.p99Ms)}`,
+      `${fmt(full.p50Ms)} / ${fmt(full.p99Ms)}`,
+    ];
   });
   const loadTable = (point: { bare: OpenLoopResult[]; full: OpenLoopResult[]; addedP50: Figure; addedP99: Figure }) =>
-    table(['run', 'bare p50 / p99 ms', 'Tollgraph p50 / p99 ms', 'added p50 ms', 'added p99 ms', 'failed requests (bare / Tollgraph)'], [
-      ...point.bare.map((bare, i) => {
-        const full = point.full[i];
-        return [String(i + 1), `${fmt(bare.p50Ms, 2)} / ${fmt(bare.p99Ms, 2)}`, `${fmt(full.p50Ms, 2)} / ${fmt(full.p99Ms, 2)}`, fmt(full.p50Ms - bare.p50Ms, 2), fmt(full.p99Ms - bare.p99Ms, 2), `${bare.failures} / ${full.failures}`];
-      }),
-      ['median', '', '', fmt(point.addedP50.median, 2), fmt(point.addedP99.median, 2), ''],
-      ['spread (ms)', '', '', `${fmt(point.addedP50.min, 2)} to ${fmt(point.addedP50.max, 2)}`, `${fmt(point.addedP99.min, 2)} to ${fmt(point.addedP99.max, 2)}`, ''],
-    ]);
+    table(
+      ['run', 'bare p50 / p99 ms', 'Tollgraph p50 / p99 ms', 'added p50 ms', 'added p99 ms', 'failed requests (bare / Tollgraph)'],
+      [
+        ...point.bare.map((bare, i) => {
+          const full = point.full[i];
+          return [
+            String(i + 1),
+            `${fmt(bare.p50Ms, 2)} / ${fmt(bare.p99Ms, 2)}`,
+            `${fmt(full.p50Ms, 2)} / ${fmt(full.p99Ms, 2)}`,
+            fmt(full.p50Ms - bare.p50Ms, 2),
+            fmt(full.p99Ms - bare.p99Ms, 2),
+            `${bare.failures} / ${full.failures}`,
+          ];
+        }),
+        ['median', '', '', fmt(point.addedP50.median, 2), fmt(point.addedP99.median, 2), ''],
+        [
+          'spread (ms)',
+          '',
+          '',
+          `${fmt(point.addedP50.min, 2)} to ${fmt(point.addedP50.max, 2)}`,
+          `${fmt(point.addedP99.min, 2)} to ${fmt(point.addedP99.max, 2)}`,
+          '',
+        ],
+      ],
+    );
   const light = overhead.light;
   const ledger = overhead.ledgerAtHalf;
   out.push(`## 1. Gateway overhead
@@ -152,31 +195,54 @@ over ${fmt(r.gateway.overhead.bare.max.length)} run(s), customers taken in turn 
 
 **Maximum throughput** (autocannon, ${overhead.connections} connections, ${r.smoke ? 2 : 8} s per run):
 
-${table(['run', 'bare req/s', 'Tollgraph req/s', 'ratio', 'bare p50 / p99 ms', 'Tollgraph p50 / p99 ms'], [
+${table(
+  ['run', 'bare req/s', 'Tollgraph req/s', 'ratio', 'bare p50 / p99 ms', 'Tollgraph p50 / p99 ms'],
+  [
     ...maxRows,
     ['median', fmt(overhead.bareRps.median), fmt(overhead.fullRps.median), pct(overhead.ratio.median), '', ''],
     ['spread', pct(overhead.bareRps.spread), pct(overhead.fullRps.spread), pct(overhead.ratio.spread), '', ''],
-  ])}
+  ],
+)}
 
 **CPU per request at maximum load** (microseconds of CPU time per answered request, from
 \`/proc\` over the same runs; the server process, the PostgreSQL backends of the benchmark's
 database, Redis; medians):
 
-${table(['process', 'bare µs/request', 'Tollgraph µs/request', 'added'], (['server', 'postgres', 'redis'] as const).map((name) => {
+${table(
+  ['process', 'bare µs/request', 'Tollgraph µs/request', 'added'],
+  (['server', 'postgres', 'redis'] as const).map((name) => {
     const bare = figure(overhead.bare.cpu.map((c) => c[name])).median;
     const full = figure(overhead.full.cpu.map((c) => c[name])).median;
     return [name === 'server' ? 'server (Node.js)' : name, fmt(bare), fmt(full), fmt(full - bare)];
-  }))}
+  }),
+)}
 
 **Per step of the request path** (CPU µs per answered request, from V8 CPU profiles of
 ${fmt(overhead.stepRuns)} more maximum-load run(s) per server, medians; \`bench/lib/steps.ts\` charges each sample to the
 innermost frame that is ours, by folder, or a framework's, and client libraries to their caller;
 profiling itself adds some CPU to both sides):
 
-${table(['step', 'bare µs/request', 'Tollgraph µs/request', 'added'], [
+${table(
+  ['step', 'bare µs/request', 'Tollgraph µs/request', 'added'],
+  [
     ...overhead.steps.map(({ step, bare, full }) => [step, fmt(bare, 1), fmt(full, 1), fmt(full - bare, 1)]),
-    ['total', fmt(overhead.steps.reduce((sum, s) => sum + s.bare, 0), 1), fmt(overhead.steps.reduce((sum, s) => sum + s.full, 0), 1), fmt(overhead.steps.reduce((sum, s) => sum + s.full - s.bare, 0), 1)],
-  ])}
+    [
+      'total',
+      fmt(
+        overhead.steps.reduce((sum, s) => sum + s.bare, 0),
+        1,
+      ),
+      fmt(
+        overhead.steps.reduce((sum, s) => sum + s.full, 0),
+        1,
+      ),
+      fmt(
+        overhead.steps.reduce((sum, s) => sum + s.full - s.bare, 0),
+        1,
+      ),
+    ],
+  ],
+)}
 
 **At half of Tollgraph's maximum** (${fmt(overhead.halfRate)} req/s, open loop, both servers):
 
@@ -220,7 +286,9 @@ path, but it is what makes "every 200 the client saw is billed exactly once" hol
 Through the full Tollgraph path (key, cost, limits, ledger), open loop at fixed rates, ${r.smoke ? 2 : 5} s per run;
 \`riskScores\` asks for 100 customers per request (cost 100 units, one Redis MGET).
 
-${table(['query', 'rate (req/s)', 'p50 ms (runs)', 'p99 ms (runs)', 'p50 median', 'p99 median', 'p99 spread', 'achieved req/s', 'failed'], riskQueries.map((q) => [
+${table(
+  ['query', 'rate (req/s)', 'p50 ms (runs)', 'p99 ms (runs)', 'p50 median', 'p99 median', 'p99 spread', 'achieved req/s', 'failed'],
+  riskQueries.map((q) => [
     `\`${q.query}\``,
     fmt(q.rate),
     runsOf(q.p50, 2),
@@ -230,7 +298,8 @@ ${table(['query', 'rate (req/s)', 'p50 ms (runs)', 'p99 ms (runs)', 'p50 median'
     pct(q.p99.spread),
     fmt(q.achieved.median),
     String(q.runs.reduce((sum, run) => sum + run.failures, 0)),
-  ]))}
+  ]),
+)}
 
 **What limits it.** The same fixed per-request path as above, plus, for \`riskScores\`, decoding
 100 JSON scores from Redis and executing 100 objects with their factor lists: GraphQL execution
@@ -254,7 +323,10 @@ also from empty state: its tables are truncated before each run). The rate count
 moment the process joined the group (first fetch, partition loading and all processing
 included) until it has consumed the topic or ${r.smoke ? 4 : 20} s have passed.
 
-${table(['consumer (one process)', 'events/s per run', 'median', 'spread', 'share of raw kafkajs'], kinds.map(([name, f, share]) => [name, runsOf(f), fmt(f.median), pct(f.spread), pct(share, 1)]))}
+${table(
+  ['consumer (one process)', 'events/s per run', 'median', 'spread', 'share of raw kafkajs'],
+  kinds.map(([name, f, share]) => [name, runsOf(f), fmt(f.median), pct(f.spread), pct(share, 1)]),
+)}
 
 Target: pipeline ≥ 70 % of raw kafkajs: ${verdict(ing.pipelineShare.median >= 0.7)} (${pct(ing.pipelineShare.median, 1)}).
 
@@ -283,12 +355,16 @@ the pipeline consumed (read from /proc; the consumer's includes joining the grou
 per event it finished, median of ${ing.pipelineCpu.consumer.runs.length} runs:
 
 ${table(
-    ['process', 'CPU µs per event', `cores for ${fmt(MISSION_RATE)} events/s`],
-    [
-      ...(['consumer', 'postgres', 'redis', 'broker'] as const).map((source) => [CPU_NAMES[source], fmt(ing.pipelineCpu[source].median, 1), fmt((ing.pipelineCpu[source].median * MISSION_RATE) / 1e6, 1)]),
-      ['**all**', fmt(cpuTotal, 1), `**${fmt((cpuTotal * MISSION_RATE) / 1e6, 1)}**`],
-    ],
-  )}
+  ['process', 'CPU µs per event', `cores for ${fmt(MISSION_RATE)} events/s`],
+  [
+    ...(['consumer', 'postgres', 'redis', 'broker'] as const).map((source) => [
+      CPU_NAMES[source],
+      fmt(ing.pipelineCpu[source].median, 1),
+      fmt((ing.pipelineCpu[source].median * MISSION_RATE) / 1e6, 1),
+    ]),
+    ['**all**', fmt(cpuTotal, 1), `**${fmt((cpuTotal * MISSION_RATE) / 1e6, 1)}**`],
+  ],
+)}
 
 So at today's cost per event the mission's rate needs about ${fmt((cpuTotal * MISSION_RATE) / 1e6, 0)} cores in all, of which
 ${fmt((ing.pipelineCpu.postgres.median * MISSION_RATE) / 1e6, 0)} for PostgreSQL; the 10 consumer processes alone need ${fmt((ing.pipelineCpu.consumer.median * MISSION_RATE) / 1e6, 0)} (one core each can do
@@ -307,9 +383,14 @@ ${fmt(ing.stages.events)} events of the same feed, on the real services (\`bench
 flight, as the pipeline sends them): CPU per event in the consumer and in the service the stage talks to.
 
 ${table(
-    ['stage', 'consumer CPU µs per event', 'service', 'service CPU µs per event'],
-    ing.stages.costs.map(({ stage, consumerUs, service, serviceUs }) => [stage, fmt(consumerUs, 1), service ? CPU_NAMES[service] : '', service ? fmt(serviceUs!, 1) : '']),
-  )}
+  ['stage', 'consumer CPU µs per event', 'service', 'service CPU µs per event'],
+  ing.stages.costs.map(({ stage, consumerUs, service, serviceUs }) => [
+    stage,
+    fmt(consumerUs, 1),
+    service ? CPU_NAMES[service] : '',
+    service ? fmt(serviceUs!, 1) : '',
+  ]),
+)}
 
 The stages add up to less than the consumer's CPU per event in the table above: the rest is
 kafkajs fetching and decoding record batches, garbage collection of a heap holding every
@@ -363,14 +444,43 @@ Redis write of the batch's latest scores (the history, the risk-scores topic and
 plus one query (about ${r.freshness.pollMs + 2} ms). ${r.freshness.seconds} s per rate after a warm-up at the same rate.
 
 ${table(
-    ['produce rate (events/s)', 'run', 'achieved', 'probes', 'p50', 'p99', 'max', 'not queryable at the end', 'history p50 / p99', 'not in the history at the end'],
-    r.freshness.runs.map((run) => [fmt(run.rate), String(run.run), fmt(run.produced), fmt(run.samples), ms(run.p50Ms, 0), ms(run.p99Ms, 0), ms(run.maxMs, 0), fmt(run.missing), `${ms(run.history.p50Ms, 0)} / ${ms(run.history.p99Ms, 0)}`, fmt(run.history.missing)]),
-  )}
+  [
+    'produce rate (events/s)',
+    'run',
+    'achieved',
+    'probes',
+    'p50',
+    'p99',
+    'max',
+    'not queryable at the end',
+    'history p50 / p99',
+    'not in the history at the end',
+  ],
+  r.freshness.runs.map((run) => [
+    fmt(run.rate),
+    String(run.run),
+    fmt(run.produced),
+    fmt(run.samples),
+    ms(run.p50Ms, 0),
+    ms(run.p99Ms, 0),
+    ms(run.maxMs, 0),
+    fmt(run.missing),
+    `${ms(run.history.p50Ms, 0)} / ${ms(run.history.p99Ms, 0)}`,
+    fmt(run.history.missing),
+  ]),
+)}
 
 ${table(
-    ['produce rate (events/s)', 'runs', 'p50 median', 'p99 median', 'p99 spread', 'history p99 median'],
-    r.freshness.byRate.map((point) => [fmt(point.rate), String(point.p99.runs.length), ms(point.p50.median, 0), ms(point.p99.median, 0), Number.isFinite(point.p99.spread) ? pct(point.p99.spread) : '—', ms(point.historyP99.median, 0)]),
-  )}
+  ['produce rate (events/s)', 'runs', 'p50 median', 'p99 median', 'p99 spread', 'history p99 median'],
+  r.freshness.byRate.map((point) => [
+    fmt(point.rate),
+    String(point.p99.runs.length),
+    ms(point.p50.median, 0),
+    ms(point.p99.median, 0),
+    Number.isFinite(point.p99.spread) ? pct(point.p99.spread) : '—',
+    ms(point.historyP99.median, 0),
+  ]),
+)}
 
 The history columns: the same sampled events, asked for with \`riskHistory(customerId, first: 1)\` (20
 customers a query, every 50 ms: resolution about 50 ms) until the newest row is the event (or newer). Target: readable in the history
@@ -410,14 +520,17 @@ over more consumer processes and cores; a broker and database not sharing the co
 \`UsageLedger.record\` awaited as the gateway awaits it (the row durable before the response),
 ${r.metering.concurrency} requests in flight, ${r.metering.seconds} s per run, the same pool (${r.metering.poolSize} connections) and database.
 
-${table(['mode', 'records/s per run', 'median', 'spread', 'record() p50 ms (median)', 'p99 ms (median)'], r.metering.modes.map((mode) => [
+${table(
+  ['mode', 'records/s per run', 'median', 'spread', 'record() p50 ms (median)', 'p99 ms (median)'],
+  r.metering.modes.map((mode) => [
     `${mode.name} (flush ${mode.flushMs} ms, batch ≤ ${mode.maxBatch})`,
     runsOf(mode.rate),
     fmt(mode.rate.median),
     pct(mode.rate.spread),
     fmt(mode.p50.median, 2),
     fmt(mode.p99.median, 2),
-  ]))}
+  ]),
+)}
 
 Group commit writes **${fmt(r.metering.speedup.median, 1)}×** as many records per second (runs: ${runsOf(r.metering.speedup, 1)}).
 
@@ -451,7 +564,14 @@ function overloadSummary(result: OverloadResult): string {
 }
 
 function renderArchive(a: ArchiveResult): string {
-  const rows = a.runs.map((run, i) => [String(i + 1), fmt(run.eventsPerSecond), fmt(run.archiverCpuMicros, 1), fmt(run.s3CpuMicros, 1), fmt(run.parquetBytesPerEvent, 1), fmt(run.objects)]);
+  const rows = a.runs.map((run, i) => [
+    String(i + 1),
+    fmt(run.eventsPerSecond),
+    fmt(run.archiverCpuMicros, 1),
+    fmt(run.s3CpuMicros, 1),
+    fmt(run.parquetBytesPerEvent, 1),
+    fmt(run.objects),
+  ]);
   return `## 9. Archive
 
 One \`tollgraph worker archive\` process (\`bench/archive.ts\`) writes the \`transactions\` topic (${fmt(a.events)} feed events
@@ -478,7 +598,10 @@ events as JSON (${fmt(a.jsonBytes)} bytes each on average) and as Confluent-fram
 through \`decodeTransaction\` with the writer schema already cached; runs alternate between the formats.
 A message's first byte tells the formats apart, so JSON pays one comparison for Avro's existence.
 
-${table(['format', 'events/s per run', 'median', 'spread', 'vs JSON'], rows.map(([name, f]) => [name, runsOf(f), fmt(f.median), pct(f.spread), pct(f.median / a.json.median, 0)]))}`;
+${table(
+  ['format', 'events/s per run', 'median', 'spread', 'vs JSON'],
+  rows.map(([name, f]) => [name, runsOf(f), fmt(f.median), pct(f.spread), pct(f.median / a.json.median, 0)]),
+)}`;
 }
 
 function renderOverload(result: OverloadResult): string {
@@ -537,7 +660,10 @@ refusals in front of Node.js (a proxy that knows the key's tier).`;
 
 function renderRefusals(ref: RefusalsResult): string {
   const expected = (e: Expected) => `${e.status}${e.code ? ` ${e.code}` : ''}`;
-  const observed = (run: RefusalRun) => Object.entries(run.observed).map(([kind, n]) => `${kind} ×${fmt(n)}`).join(', ');
+  const observed = (run: RefusalRun) =>
+    Object.entries(run.observed)
+      .map(([kind, n]) => `${kind} ×${fmt(n)}`)
+      .join(', ');
   const latency = (l: LatencySummary) => `${fmt(l.p50Ms, 1)} / ${fmt(l.p99Ms, 1)} / ${fmt(l.maxMs, 1)}`;
   const times = (value: number, reference: number) => (reference > 0 && Number.isFinite(value) ? `${fmt(value / reference, 1)}×` : '—');
   const rows = [ref.baseline, ...ref.attacks].map((run) => [
@@ -575,7 +701,7 @@ key (\`POST /graphql\`, JSON) to one full gateway process, as \`npm start\` runs
 
 Each is sent as two bursts, one after the other, each of at least ${fmt(ref.minRequests)} requests${ref.minSeconds ? ` and ${fmt(ref.minSeconds, 1)} s` : ''}, ${ref.concurrency} in flight, no new one
 after ${fmt(ref.maxSeconds)} s: the first measures /healthz meanwhile (and warms the gateway up to the document), the
-second CPU and wall time without the prober (a probe costs the gateway CPU of its own: ${ms(ref.idle.cpuMsPerSecond, 1)} per second, ${ms(ref.idle.cpuMsPerSecond * ref.idle.seconds / Math.max(1, ref.idle.healthz.samples), 2)} per probe, with the prober alone). Every document is
+second CPU and wall time without the prober (a probe costs the gateway CPU of its own: ${ms(ref.idle.cpuMsPerSecond, 1)} per second, ${ms((ref.idle.cpuMsPerSecond * ref.idle.seconds) / Math.max(1, ref.idle.healthz.samples), 2)} per probe, with the prober alone). Every document is
 made unique by a leading comment (\`# <n>\`), so neither Apollo's cache of parsed documents nor the
 gateway's per-document analysis answers from memory (an attacker changes one character to make sure
 of that). Every answer of both bursts is checked against the status, and the error code where one

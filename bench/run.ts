@@ -103,7 +103,20 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
   log('9. archive');
   const archive = (await runs.archive()) as BenchResults['archive'];
 
-  const results: BenchResults = { startedAt: new Date(began).toISOString(), minutes: (Date.now() - began) / 60_000, smoke: options.smoke, machine, gateway, ingestion, freshness, metering, refusals, overload, avro, archive };
+  const results: BenchResults = {
+    startedAt: new Date(began).toISOString(),
+    minutes: (Date.now() - began) / 60_000,
+    smoke: options.smoke,
+    machine,
+    gateway,
+    ingestion,
+    freshness,
+    metering,
+    refusals,
+    overload,
+    avro,
+    archive,
+  };
   writeFileSync(options.out, renderReport(results));
   // The raw figures beside the report (bench/results.json for BENCHMARKS.md).
   const json = options.out === join(ROOT, 'BENCHMARKS.md') ? join(ROOT, 'bench', 'results.json') : `${options.out.replace(/\.md$/, '')}.json`;

@@ -62,39 +62,84 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
   };
 
   const transactions: Array<{ tx: Transaction; offset: number }> = [];
-  await measure('decode and validate (JSON.parse, contract)', undefined, () => {
-    messages.forEach((message, offset) => {
-      const decoded = decodeTransaction(message.value, message.key, world.config.RISK_MAX_EVENT_BYTES);
-      if (decoded.ok) transactions.push({ tx: decoded.tx, offset });
-    });
-  }, messages.length);
+  await measure(
+    'decode and validate (JSON.parse, contract)',
+    undefined,
+    () => {
+      messages.forEach((message, offset) => {
+        const decoded = decodeTransaction(message.value, message.key, world.config.RISK_MAX_EVENT_BYTES);
+        if (decoded.ok) transactions.push({ tx: decoded.tx, offset });
+      });
+    },
+    messages.length,
+  );
 
   const states = new Map<string, CustomerState>();
   const rows: ScoreRow[] = [];
   const computedAt = new Date().toISOString();
-  await measure('model (features, score, state update)', undefined, () => {
-    for (const { tx, offset } of transactions) {
-      let state = states.get(tx.customerId);
-      if (!state) states.set(tx.customerId, (state = newCustomerState()));
-      const result = assess(state, tx);
-      const view: RiskScoreView = { customerId: tx.customerId, eventId: tx.eventId, score: result.score, band: result.band, factors: result.factors, eventTime: new Date(tx.time).toISOString(), computedAt, modelVersion: MODEL_VERSION };
-      rows.push({ view, details: { merchantId: tx.merchantId, mcc: tx.mcc, amount: tx.amount, currency: tx.currency, country: tx.country, channel: tx.channel, deviceId: tx.deviceId, partition: 0, offset } });
-    }
-  }, transactions.length);
+  await measure(
+    'model (features, score, state update)',
+    undefined,
+    () => {
+      for (const { tx, offset } of transactions) {
+        let state = states.get(tx.customerId);
+        if (!state) states.set(tx.customerId, (state = newCustomerState()));
+        const result = assess(state, tx);
+        const view: RiskScoreView = {
+          customerId: tx.customerId,
+          eventId: tx.eventId,
+          score: result.score,
+          band: result.band,
+          factors: result.factors,
+          eventTime: new Date(tx.time).toISOString(),
+          computedAt,
+          modelVersion: MODEL_VERSION,
+        };
+        rows.push({
+          view,
+          details: {
+            merchantId: tx.merchantId,
+            mcc: tx.mcc,
+            amount: tx.amount,
+            currency: tx.currency,
+            country: tx.country,
+            channel: tx.channel,
+            deviceId: tx.deviceId,
+            partition: 0,
+            offset,
+          },
+        });
+      }
+    },
+    transactions.length,
+  );
   const views = rows.map((row) => row.view);
 
   const sql = world.services.db.sql;
   const groupId = `bench-stages-${Date.now()}`;
   await sql.query(`INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset) VALUES ($1, 'stages', 0, 0)`, [groupId]);
   let checkpointOffset = 0;
-  await measure('state checkpoint (serialise the changed states, write the chunk)', 'postgres', async () => {
-    for (let i = 0; i < views.length; i += ROUND) {
-      const changed = new Set(views.slice(i, i + ROUND).map((view) => view.customerId));
-      const to = checkpointOffset + ROUND;
-      await writeCheckpoint(sql, groupId, 'bench', { topic: 'stages', partition: 0, fromOffset: BigInt(checkpointOffset), toOffset: BigInt(to), states: encodeStates(changed, states), supersedes: null, latest: null });
-      checkpointOffset = to;
-    }
-  }, views.length);
+  await measure(
+    'state checkpoint (serialise the changed states, write the chunk)',
+    'postgres',
+    async () => {
+      for (let i = 0; i < views.length; i += ROUND) {
+        const changed = new Set(views.slice(i, i + ROUND).map((view) => view.customerId));
+        const to = checkpointOffset + ROUND;
+        await writeCheckpoint(sql, groupId, 'bench', {
+          topic: 'stages',
+          partition: 0,
+          fromOffset: BigInt(checkpointOffset),
+          toOffset: BigInt(to),
+          states: encodeStates(changed, states),
+          supersedes: null,
+          latest: null,
+        });
+        checkpointOffset = to;
+      }
+    },
+    views.length,
+  );
   await sql.query(`DELETE FROM risk_state_chunks WHERE group_id = $1`, [groupId]);
   await sql.query(`DELETE FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
 
@@ -107,7 +152,12 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
   const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-stages', [topics.scores, topics.dlq], kafkaSecurity(world.config));
   try {
     const topicOutputs = riskOutputs({ logger: world.services.logger, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq });
-    await measure('risk-scores topic (@platformatic/kafka, acks=all)', 'broker', () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, dlq: [] })), views.length);
+    await measure(
+      'risk-scores topic (@platformatic/kafka, acks=all)',
+      'broker',
+      () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, dlq: [] })),
+      views.length,
+    );
   } finally {
     await producer.close();
   }

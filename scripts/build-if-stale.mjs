@@ -8,7 +8,18 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const STAMP = process.env.TOLLGRAPH_BUILD_STAMP ?? join(root, 'dist', '.build-stamp');
 const checkOnly = process.argv.includes('--check');
-const INPUTS = ['src', 'web/src', 'web/public', 'web/index.html', 'web/build.mjs', 'web/vite.config.mts', 'prisma', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const INPUTS = [
+  'src',
+  'web/src',
+  'web/public',
+  'web/index.html',
+  'web/build.mjs',
+  'web/vite.config.mts',
+  'prisma',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
 
 /** The newest modification time under `path` (ms), generated code left out. */
 function newest(path) {

@@ -54,11 +54,7 @@ const stamp = createHash('sha256')
   .update(`\0prisma@${prismaVersion}\0@prisma/client@${packageVersion('@prisma/client')}`)
   .digest('hex');
 
-const upToDate = () =>
-  !force &&
-  existsSync(join(outDir, 'client.ts')) &&
-  existsSync(stampPath) &&
-  readFileSync(stampPath, 'utf8').trim() === stamp;
+const upToDate = () => !force && existsSync(join(outDir, 'client.ts')) && existsSync(stampPath) && readFileSync(stampPath, 'utf8').trim() === stamp;
 
 if (upToDate()) process.exit(0);
 
@@ -138,7 +134,4 @@ if (result.status !== 0 || !existsSync(join(outDir, 'client.ts'))) {
   fail(`prisma generate failed (exit ${result.status ?? result.signal})`);
 }
 writeFileSync(stampPath, `${stamp}\n`);
-console.log(
-  `prisma-generate: Prisma Client ${prismaVersion} generated in ${relative(root, outDir)} ` +
-    `(${Date.now() - started} ms)`,
-);
+console.log(`prisma-generate: Prisma Client ${prismaVersion} generated in ${relative(root, outDir)} ` + `(${Date.now() - started} ms)`);

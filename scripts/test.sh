@@ -41,6 +41,8 @@ if [[ -z "${CHROMIUM_PATH:-}" && ! -x /usr/bin/chromium ]]; then
   "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 chromium >&2
 fi
 
+# Formatting and lint first: seconds, and a failure says exactly where.
+npx biome ci --colors=off .
 npm run build --silent
 npx tsc -p tsconfig.json --noEmit
 # PGlite (embedded Postgres) is an ES module loaded with import(); jest needs this flag for that

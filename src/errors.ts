@@ -92,5 +92,7 @@ export const notFound = (what: string) => badInput(`${what} not found`);
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw badInput(result.error.issues.map((issue) => issue.message).join('; '), { fields: [...new Set(result.error.issues.map((issue) => issue.path.join('.')))] });
+  throw badInput(result.error.issues.map((issue) => issue.message).join('; '), {
+    fields: [...new Set(result.error.issues.map((issue) => issue.path.join('.')))],
+  });
 }

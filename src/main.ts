@@ -83,15 +83,15 @@ export async function main(): Promise<void> {
       .stop()
       .then(() => stopTracing())
       .then(
-      () => {
-        logger.info('stopped cleanly');
-        process.exit(0);
-      },
-      (error) => {
-        logger.error({ err: error }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+        () => {
+          logger.info('stopped cleanly');
+          process.exit(0);
+        },
+        (error) => {
+          logger.error({ err: error }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

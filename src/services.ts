@@ -153,14 +153,18 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   closers.push(() => keys.close());
   const risk = new RiskService({ prisma: db.prisma, redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub, logger });
   closers.push(() => risk.close());
-  const limiters = redis
-    ? redisLimiters(redis, config.REDIS_KEY_PREFIX, config.LIMITS_REDIS_DOWN_POLICY, config.LIMITS_INSURANCE_SHARE)
-    : memoryLimiters();
+  const limiters = redis ? redisLimiters(redis, config.REDIS_KEY_PREFIX, config.LIMITS_REDIS_DOWN_POLICY, config.LIMITS_INSURANCE_SHARE) : memoryLimiters();
   const quotaAlerts = new QuotaAlerts(db.prisma, pubsub, logger);
   const metrics = createMetrics();
   const leases = redis
     ? await LeaseBook.create(
-        new QuotaLeaseStore(redis, pubsub, { burstWindowSec: BURST_WINDOW_SEC, dailyTtlSec: DAILY_KEY_TTL_SEC, share: LEASE_SHARE, maxSurplus: config.LIMITS_MAX_LEASE, graceMs: LEASE_GRACE_MS }),
+        new QuotaLeaseStore(redis, pubsub, {
+          burstWindowSec: BURST_WINDOW_SEC,
+          dailyTtlSec: DAILY_KEY_TTL_SEC,
+          share: LEASE_SHARE,
+          maxSurplus: config.LIMITS_MAX_LEASE,
+          graceMs: LEASE_GRACE_MS,
+        }),
         logger,
         reservationCounter(metrics.registry),
       )
@@ -168,7 +172,11 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger, leases);
   closers.push(() => limits.close());
   registerLimitMetrics(metrics.registry, limits);
-  const ledger = new UsageLedger(db.sql, { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH, onWrite: ledgerMetrics(metrics.registry) }, logger);
+  const ledger = new UsageLedger(
+    db.sql,
+    { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH, onWrite: ledgerMetrics(metrics.registry) },
+    logger,
+  );
   closers.push(() => ledger.drain());
   const stripe = createStripe(config);
   const graceMs = config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000;

@@ -91,7 +91,13 @@ childMain(async () => {
       return messages.length;
     });
   } else if (kind === 'platformatic') {
-    const consumer = new PlatformaticConsumer({ clientId: 'bench-platformatic', groupId, bootstrapBrokers: brokers, sessionTimeout: 10_000, heartbeatInterval: 1_666 });
+    const consumer = new PlatformaticConsumer({
+      clientId: 'bench-platformatic',
+      groupId,
+      bootstrapBrokers: brokers,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_666,
+    });
     consumer.on('consumer:group:join', joined);
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 500 });
     stream.on('data', () => counted(1));
@@ -113,7 +119,13 @@ childMain(async () => {
         if (result.kind === 'done') counted(result.scored + result.duplicates + result.invalid);
       },
     });
-    if (process.env.BENCH_TRACE) trace(running.pipeline as unknown as { options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } }; processBatch: (...a: unknown[]) => Promise<unknown> });
+    if (process.env.BENCH_TRACE)
+      trace(
+        running.pipeline as unknown as {
+          options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } };
+          processBatch: (...a: unknown[]) => Promise<unknown>;
+        },
+      );
     process.once('SIGTERM', () => void running.stop().finally(() => process.exit(0)));
   } else {
     throw new Error(`BENCH_CONSUMER must be kafkajs, decode, score, platformatic or pipeline (got ${kind})`);
@@ -137,7 +149,10 @@ async function rawKafkajs(brokers: string[], handle: (messages: KafkaMessage[]) 
 }
 
 /** BENCH_TRACE: where a batch's wall time goes (diagnostics while tuning; not part of the report). */
-function trace(pipeline: { options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } }; processBatch: (...a: unknown[]) => Promise<unknown> }) {
+function trace(pipeline: {
+  options: { outputs: Record<string, (...a: unknown[]) => Promise<unknown>>; sql: { query: (...a: unknown[]) => Promise<unknown> } };
+  processBatch: (...a: unknown[]) => Promise<unknown>;
+}) {
   const totals: Record<string, { n: number; ms: number }> = {};
   const wrap = (name: string, target: Record<string, unknown>, key: string) => {
     const original = target[key] as (...a: unknown[]) => Promise<unknown>;
@@ -156,7 +171,11 @@ function trace(pipeline: { options: { outputs: Record<string, (...a: unknown[]) 
   wrap('beforeCommit', pipeline.options.outputs, 'beforeCommit');
   wrap('sql', pipeline.options.sql, 'query');
   setInterval(() => {
-    process.stderr.write(`trace ${Object.entries(totals).map(([name, { n, ms }]) => `${name} n=${n} avg=${(ms / Math.max(1, n)).toFixed(1)}ms`).join(' ')}\n`);
+    process.stderr.write(
+      `trace ${Object.entries(totals)
+        .map(([name, { n, ms }]) => `${name} n=${n} avg=${(ms / Math.max(1, n)).toFixed(1)}ms`)
+        .join(' ')}\n`,
+    );
     for (const key of Object.keys(totals)) delete totals[key];
   }, 2000).unref();
 }

@@ -125,7 +125,8 @@ export function forkChild(script: string, { env, profileDir, name }: ForkOptions
 /** The environment without service variables of the caller's shell (each child gets exactly what it is given). */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'STRIPE_WEBHOOK_SECRET', 'NODE_OPTIONS', 'PORT']) delete env[name];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'STRIPE_WEBHOOK_SECRET', 'NODE_OPTIONS', 'PORT'])
+    delete env[name];
   return env;
 }
 

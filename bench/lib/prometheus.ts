@@ -28,7 +28,11 @@ export async function scrapeHistogram(baseUrl: string, name: string, labels = ''
 /** What was observed between two scrapes. */
 export function histogramDelta(before: HistogramSnapshot, after: HistogramSnapshot): HistogramSnapshot {
   const earlier = new Map(before.buckets.map((b) => [b.le, b.count]));
-  return { buckets: after.buckets.map((b) => ({ le: b.le, count: b.count - (earlier.get(b.le) ?? 0) })), sum: after.sum - before.sum, count: after.count - before.count };
+  return {
+    buckets: after.buckets.map((b) => ({ le: b.le, count: b.count - (earlier.get(b.le) ?? 0) })),
+    sum: after.sum - before.sum,
+    count: after.count - before.count,
+  };
 }
 
 /** The smallest bucket bound at or under which a share `q` of the observations fell (a quantile's upper bound). */

@@ -117,7 +117,9 @@ export function stepsPerRequest(profile: CpuProfile, requests: number): Record<S
         step = ourStep(frameUrl) ?? (FRAMEWORKS.has(pkg) ? (client ?? FRAMEWORKS.get(pkg)!) : null);
         client ??= CLIENTS.get(pkg);
       }
-      step ??= client ?? (url.startsWith('node:_http') || url.startsWith('node:net') ? 'HTTP, body, routing (Node.js, express)' : 'other (promises, timers, Node.js internals)');
+      step ??=
+        client ??
+        (url.startsWith('node:_http') || url.startsWith('node:net') ? 'HTTP, body, routing (Node.js, express)' : 'other (promises, timers, Node.js internals)');
     }
     stepOfNode.set(leaf, step);
     return step;

@@ -127,4 +127,3 @@ export function benchFeed(options: { customers: number; rate: number; start: num
   const clean = options.clean ? { duplicates: 0, outOfOrder: 0, late: 0 } : {};
   return new TransactionFeed({ seed: options.seed ?? 11, customers: options.customers, rate: options.rate, start: options.start, invalid: 0, ...clean });
 }
-

@@ -26,7 +26,11 @@ export function registerAccountCommands(program: Command): void {
     .action((options: { json?: boolean }) =>
       withServices(async ({ accounts }) => {
         const { accounts: rows } = await accounts.list({ first: 10_000 });
-        output(options.json, rows, rows.map((a) => ({ id: a.id, name: a.name, email: a.email, plan: a.planCode })));
+        output(
+          options.json,
+          rows,
+          rows.map((a) => ({ id: a.id, name: a.name, email: a.email, plan: a.planCode })),
+        );
       }),
     );
 }

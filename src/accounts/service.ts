@@ -33,11 +33,23 @@ const newAccount = z.object({
   email: z.string().trim().toLowerCase().max(320, 'email must be at most 320 characters').pipe(z.email('email must be an email address')),
 });
 
-const overrideValue = z.number().int('limits are whole numbers').positive('limits must be positive').max(2_000_000_000, 'limit too large').nullable().optional();
+const overrideValue = z
+  .number()
+  .int('limits are whole numbers')
+  .positive('limits must be positive')
+  .max(2_000_000_000, 'limit too large')
+  .nullable()
+  .optional();
 const overrides = z.object({
   ...(Object.fromEntries(LIMITS.map((name) => [name, overrideValue])) as Record<(typeof LIMITS)[number], typeof overrideValue>),
   // 0 is a valid override here: no reservation for this account whatever its plan holds.
-  reservedConcurrency: z.number().int('limits are whole numbers').min(0, 'reservedConcurrency must not be negative').max(10_000, 'reservedConcurrency must be at most 10000').nullable().optional(),
+  reservedConcurrency: z
+    .number()
+    .int('limits are whole numbers')
+    .min(0, 'reservedConcurrency must not be negative')
+    .max(10_000, 'reservedConcurrency must be at most 10000')
+    .nullable()
+    .optional(),
 });
 
 /** Built once: `find` runs on every authenticated request. */
@@ -130,7 +142,8 @@ export class AccountService {
         return account;
       });
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw badInput(`an account with email ${email} already exists`, { fields: ['email'] });
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+        throw badInput(`an account with email ${email} already exists`, { fields: ['email'] });
       throw error;
     }
   }

@@ -16,7 +16,11 @@ export function registerAnalyticsCommands(program: Command): void {
     .description('questions over the archive, answered by ClickHouse’s engine (the optional dependency chdb)')
     .command('query')
     .argument('<question>', Object.keys(ANALYTICS_QUERIES).join(', '))
-    .description(`one of: ${Object.entries(ANALYTICS_QUERIES).map(([name, query]) => `${name} (${query.description})`).join('; ')}`)
+    .description(
+      `one of: ${Object.entries(ANALYTICS_QUERIES)
+        .map(([name, query]) => `${name} (${query.description})`)
+        .join('; ')}`,
+    )
     .requiredOption('--from <time>', 'start of the window of event times (ISO or epoch ms, inclusive)')
     .requiredOption('--to <time>', 'end of the window (exclusive)')
     .option('--json', 'print JSON')

@@ -20,14 +20,21 @@ export async function chdbEngine(): Promise<AnalyticsEngine> {
   try {
     chdb = await import('chdb');
   } catch (error) {
-    throw new AnalyticsUnavailableError(`analytics needs the optional dependency chdb (ClickHouse's engine), which is not installed here: run npm install without --omit=optional (${(error as Error).message})`);
+    throw new AnalyticsUnavailableError(
+      `analytics needs the optional dependency chdb (ClickHouse's engine), which is not installed here: run npm install without --omit=optional (${(error as Error).message})`,
+    );
   }
   const session = new chdb.Session();
   return {
     async query<Row>(sql: string, params: Record<string, string | number> = {}) {
       const result = await session.queryBindAsync(sql, params, { format: 'JSONEachRow' });
       const text = result.text();
-      return text ? text.trimEnd().split('\n').map((line) => JSON.parse(line) as Row) : [];
+      return text
+        ? text
+            .trimEnd()
+            .split('\n')
+            .map((line) => JSON.parse(line) as Row)
+        : [];
     },
     async close() {
       session.cleanup();

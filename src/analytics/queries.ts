@@ -10,7 +10,8 @@ export interface AnalyticsQuery {
 
 const window = (column: string) => `${column} >= {from:DateTime64(3, 'UTC')} AND ${column} < {to:DateTime64(3, 'UTC')}`;
 /** Scores once per event (a redelivered score is on the topic, and so in the archive, twice). */
-const scores = (config: Settings) => `SELECT event_id, band, event_time FROM ${archiveTable(config, 'risk-scores')} WHERE event_id IS NOT NULL AND ${window('event_time')} LIMIT 1 BY event_id`;
+const scores = (config: Settings) =>
+  `SELECT event_id, band, event_time FROM ${archiveTable(config, 'risk-scores')} WHERE event_id IS NOT NULL AND ${window('event_time')} LIMIT 1 BY event_id`;
 const SETTINGS = `SETTINGS session_timezone = 'UTC'`;
 
 /** The questions of issue 18, in ClickHouse SQL over the archive's Parquet (the same SQL runs on a ClickHouse server). */

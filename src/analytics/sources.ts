@@ -1,6 +1,15 @@
 import type { Config } from '../config/schema';
 
-type ArchiveSettings = Pick<Config, 'ARCHIVE_DIR' | 'ARCHIVE_S3_BUCKET' | 'ARCHIVE_S3_ENDPOINT' | 'ARCHIVE_S3_REGION' | 'ARCHIVE_S3_ACCESS_KEY_ID' | 'ARCHIVE_S3_SECRET_ACCESS_KEY' | 'ARCHIVE_PREFIX'>;
+type ArchiveSettings = Pick<
+  Config,
+  | 'ARCHIVE_DIR'
+  | 'ARCHIVE_S3_BUCKET'
+  | 'ARCHIVE_S3_ENDPOINT'
+  | 'ARCHIVE_S3_REGION'
+  | 'ARCHIVE_S3_ACCESS_KEY_ID'
+  | 'ARCHIVE_S3_SECRET_ACCESS_KEY'
+  | 'ARCHIVE_PREFIX'
+>;
 
 /** A ClickHouse string literal (the table functions take literals, not parameters). */
 const literal = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -17,6 +26,8 @@ export function archiveTable(config: ArchiveSettings, dataset: 'transactions' | 
   if (!config.ARCHIVE_S3_BUCKET) throw new Error('ARCHIVE_S3_BUCKET or ARCHIVE_DIR: set one to say where the archive is');
   const endpoint = config.ARCHIVE_S3_ENDPOINT ?? `https://s3.${config.ARCHIVE_S3_REGION}.amazonaws.com`;
   const url = literal(`${endpoint.replace(/\/$/, '')}/${config.ARCHIVE_S3_BUCKET}/${path}`);
-  const credentials = config.ARCHIVE_S3_ACCESS_KEY_ID ? `, ${literal(config.ARCHIVE_S3_ACCESS_KEY_ID)}, ${literal(config.ARCHIVE_S3_SECRET_ACCESS_KEY ?? '')}` : '';
+  const credentials = config.ARCHIVE_S3_ACCESS_KEY_ID
+    ? `, ${literal(config.ARCHIVE_S3_ACCESS_KEY_ID)}, ${literal(config.ARCHIVE_S3_SECRET_ACCESS_KEY ?? '')}`
+    : '';
   return `s3(${url}${credentials}, 'Parquet')`;
 }

@@ -74,7 +74,9 @@ export async function startArchiver(services: Services, options: ArchiverOptions
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const log = logger.child({ component: 'archiver', groupId: options.groupId });
   const { parquetWriteBuffer } = await import('hyparquet-writer');
-  const writer = new SegmentWriter(options.store, manifest, options.prefix, owner, services.metrics.registry, (columns) => parquetWriteBuffer({ columnData: columns }));
+  const writer = new SegmentWriter(options.store, manifest, options.prefix, owner, services.metrics.registry, (columns) =>
+    parquetWriteBuffer({ columnData: columns }),
+  );
   const avro = new AvroTransactionReader(services.registry);
 
   const buffers = new Map<string, PartitionBuffer>();
@@ -91,7 +93,18 @@ export async function startArchiver(services: Services, options: ArchiverOptions
     let buffer = buffers.get(id);
     if (!buffer) {
       const position = await manifest.position(topic, partition);
-      buffer = { topic, partition, dataset: datasets.get(topic)!, position, rows: [], fromOffset: position ?? 0, nextOffset: position ?? 0, since: 0, turn: Promise.resolve(), reload: false };
+      buffer = {
+        topic,
+        partition,
+        dataset: datasets.get(topic)!,
+        position,
+        rows: [],
+        fromOffset: position ?? 0,
+        nextOffset: position ?? 0,
+        since: 0,
+        turn: Promise.resolve(),
+        reload: false,
+      };
       buffers.set(id, buffer);
     }
     return buffer;
@@ -115,7 +128,9 @@ export async function startArchiver(services: Services, options: ArchiverOptions
       buffer.position = toOffset;
       buffer.fromOffset = buffer.nextOffset = toOffset;
       // For tooling (lag dashboards) only: the manifest says where the partition resumes.
-      await consumer.commitOffsets([{ topic, partition, offset: String(toOffset) }]).catch((error) => log.debug({ err: error }, 'could not commit the offset to Kafka (informational only)'));
+      await consumer
+        .commitOffsets([{ topic, partition, offset: String(toOffset) }])
+        .catch((error) => log.debug({ err: error }, 'could not commit the offset to Kafka (informational only)'));
       return true;
     } catch (error) {
       log.error({ err: error, topic, partition, fromOffset, toOffset }, 'could not write an archive segment; rewinding to the manifest position');
@@ -171,7 +186,8 @@ export async function startArchiver(services: Services, options: ArchiverOptions
         seek(buffer);
         return false;
       }
-      if (offset > buffer.nextOffset && expecting) log.warn({ topic: buffer.topic, partition, from: buffer.nextOffset, to: offset }, 'records missing from Kafka (deleted before they were archived)');
+      if (offset > buffer.nextOffset && expecting)
+        log.warn({ topic: buffer.topic, partition, from: buffer.nextOffset, to: offset }, 'records missing from Kafka (deleted before they were archived)');
       if (buffer.rows.length === 0) {
         buffer.fromOffset = buffer.position ?? offset;
         buffer.since = Date.now();
@@ -221,16 +237,19 @@ export async function startArchiver(services: Services, options: ArchiverOptions
   const usage = startUsageArchiver(services.db.sql, manifest, writer, log);
 
   // Partitions whose records stopped coming still get them written.
-  const ageTimer = setInterval(() => {
-    const now = Date.now();
-    for (const buffer of buffers.values()) {
-      if (buffer.rows.length && now - buffer.since >= options.segmentMaxAgeMs) {
-        void inTurn(buffer, async () => {
-          if (buffer.rows.length && Date.now() - buffer.since >= options.segmentMaxAgeMs) await writeSegment(buffer);
-        });
+  const ageTimer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const buffer of buffers.values()) {
+        if (buffer.rows.length && now - buffer.since >= options.segmentMaxAgeMs) {
+          void inTurn(buffer, async () => {
+            if (buffer.rows.length && Date.now() - buffer.since >= options.segmentMaxAgeMs) await writeSegment(buffer);
+          });
+        }
       }
-    }
-  }, Math.min(1000, Math.max(50, Math.floor(options.segmentMaxAgeMs / 4))));
+    },
+    Math.min(1000, Math.max(50, Math.floor(options.segmentMaxAgeMs / 4))),
+  );
   ageTimer.unref();
 
   let stopped: Promise<void> | undefined;

@@ -42,7 +42,9 @@ export function registerArchiveCommands(program: Command): void {
     .command('archive')
     .description('the archive of the transactions and risk-scores topics')
     .command('replay')
-    .description('rebuild customer state and the score history from the archived transactions (after Kafka has dropped them), in a fresh group, as `risk replay` does from Kafka')
+    .description(
+      'rebuild customer state and the score history from the archived transactions (after Kafka has dropped them), in a fresh group, as `risk replay` does from Kafka',
+    )
     .option('--from <time>', 'rewrite history for events from this time (ISO, epoch ms or "beginning")', 'beginning')
     .option('--group <id>', 'group of the replay’s state (default: a fresh one)')
     .option('--keep-state', 'keep the replay’s customer states and checkpoints afterwards')

@@ -75,7 +75,21 @@ export const transactionsDataset: Dataset = {
     const { tx } = decoded;
     return {
       time: tx.time,
-      values: [...raw, null, tx.eventId, tx.customerId, tx.merchantId, tx.mcc, tx.amount, tx.amountEur, tx.currency, tx.country, tx.channel, tx.deviceId, new Date(tx.time)],
+      values: [
+        ...raw,
+        null,
+        tx.eventId,
+        tx.customerId,
+        tx.merchantId,
+        tx.mcc,
+        tx.amount,
+        tx.amountEur,
+        tx.currency,
+        tx.country,
+        tx.channel,
+        tx.deviceId,
+        new Date(tx.time),
+      ],
     };
   },
 };
@@ -102,7 +116,18 @@ export const riskScoresDataset: Dataset = {
     const time = Date.parse(view.eventTime);
     return {
       time,
-      values: [...sourceValues(record), view.eventId, view.customerId, view.score, view.band, JSON.stringify(view.factors), view.modelVersion, new Date(time), new Date(view.computedAt), null],
+      values: [
+        ...sourceValues(record),
+        view.eventId,
+        view.customerId,
+        view.score,
+        view.band,
+        JSON.stringify(view.factors),
+        view.modelVersion,
+        new Date(time),
+        new Date(view.computedAt),
+        null,
+      ],
     };
   },
 };
@@ -111,7 +136,12 @@ function parseScore(value: Buffer | null): RiskScoreView | undefined {
   if (!value) return undefined;
   try {
     const view = JSON.parse(value.toString('utf8')) as Partial<RiskScoreView>;
-    const ok = typeof view.eventId === 'string' && typeof view.customerId === 'string' && typeof view.score === 'number' && Number.isFinite(Date.parse(view.eventTime ?? '')) && Number.isFinite(Date.parse(view.computedAt ?? ''));
+    const ok =
+      typeof view.eventId === 'string' &&
+      typeof view.customerId === 'string' &&
+      typeof view.score === 'number' &&
+      Number.isFinite(Date.parse(view.eventTime ?? '')) &&
+      Number.isFinite(Date.parse(view.computedAt ?? ''));
     return ok ? (view as RiskScoreView) : undefined;
   } catch {
     return undefined;
@@ -161,6 +191,14 @@ const pad = (offset: number) => String(offset).padStart(19, '0');
  * written again after a crash overwrites its objects instead of adding to them. Offsets are
  * zero-padded so that names sort in offset order.
  */
-export function objectKey(prefix: string, dataset: Dataset['name'], hour: string, topic: string, partition: number, fromOffset: number, toOffset: number): string {
+export function objectKey(
+  prefix: string,
+  dataset: Dataset['name'],
+  hour: string,
+  topic: string,
+  partition: number,
+  fromOffset: number,
+  toOffset: number,
+): string {
   return `${prefix}${dataset}/${hour}/${topic}+${partition}+${pad(fromOffset)}-${pad(toOffset)}.parquet`;
 }

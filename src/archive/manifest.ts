@@ -67,7 +67,10 @@ export class ArchiveManifest {
 
   /** Where a partition's next segment starts; undefined before its first one. */
   async position(topic: string, partition: number): Promise<number | undefined> {
-    const [row] = await this.sql.query<{ to: string | null }>(`SELECT max(to_offset)::text AS "to" FROM archive_segments WHERE topic = $1 AND partition = $2 AND committed`, [topic, partition]);
+    const [row] = await this.sql.query<{ to: string | null }>(
+      `SELECT max(to_offset)::text AS "to" FROM archive_segments WHERE topic = $1 AND partition = $2 AND committed`,
+      [topic, partition],
+    );
     return row.to === null ? undefined : Number(row.to);
   }
 

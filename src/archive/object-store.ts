@@ -19,7 +19,12 @@ export interface ObjectStore {
 export class ArchiveConfigError extends Error {}
 
 /** The store the configuration names, or undefined when no archive is configured. */
-export async function objectStoreFor(config: Pick<Config, 'ARCHIVE_DIR' | 'ARCHIVE_S3_BUCKET' | 'ARCHIVE_S3_ENDPOINT' | 'ARCHIVE_S3_REGION' | 'ARCHIVE_S3_ACCESS_KEY_ID' | 'ARCHIVE_S3_SECRET_ACCESS_KEY'>): Promise<ObjectStore | undefined> {
+export async function objectStoreFor(
+  config: Pick<
+    Config,
+    'ARCHIVE_DIR' | 'ARCHIVE_S3_BUCKET' | 'ARCHIVE_S3_ENDPOINT' | 'ARCHIVE_S3_REGION' | 'ARCHIVE_S3_ACCESS_KEY_ID' | 'ARCHIVE_S3_SECRET_ACCESS_KEY'
+  >,
+): Promise<ObjectStore | undefined> {
   if (config.ARCHIVE_DIR) return new DirectoryStore(config.ARCHIVE_DIR);
   if (!config.ARCHIVE_S3_BUCKET) return undefined;
   // Loaded only by the roles that archive: the gateway never carries the AWS SDK.
@@ -29,7 +34,9 @@ export async function objectStoreFor(config: Pick<Config, 'ARCHIVE_DIR' | 'ARCHI
     endpoint: config.ARCHIVE_S3_ENDPOINT,
     // S3-compatible servers (versitygw, MinIO, Ceph) address buckets by path, not by host name.
     forcePathStyle: Boolean(config.ARCHIVE_S3_ENDPOINT),
-    credentials: config.ARCHIVE_S3_ACCESS_KEY_ID ? { accessKeyId: config.ARCHIVE_S3_ACCESS_KEY_ID, secretAccessKey: config.ARCHIVE_S3_SECRET_ACCESS_KEY! } : undefined,
+    credentials: config.ARCHIVE_S3_ACCESS_KEY_ID
+      ? { accessKeyId: config.ARCHIVE_S3_ACCESS_KEY_ID, secretAccessKey: config.ARCHIVE_S3_SECRET_ACCESS_KEY! }
+      : undefined,
     maxAttempts: 5,
   });
   return new S3Store(client, config.ARCHIVE_S3_BUCKET, config.ARCHIVE_S3_ENDPOINT ?? `s3.${config.ARCHIVE_S3_REGION}.amazonaws.com`);
@@ -52,7 +59,12 @@ export class S3Store implements ObjectStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      const cause = status === 404 ? 'the bucket does not exist' : status === 403 ? 'access denied (check ARCHIVE_S3_ACCESS_KEY_ID and ARCHIVE_S3_SECRET_ACCESS_KEY)' : (error as Error).message;
+      const cause =
+        status === 404
+          ? 'the bucket does not exist'
+          : status === 403
+            ? 'access denied (check ARCHIVE_S3_ACCESS_KEY_ID and ARCHIVE_S3_SECRET_ACCESS_KEY)'
+            : (error as Error).message;
       throw new ArchiveConfigError(`ARCHIVE_S3_BUCKET: cannot use ${this.location}: ${cause}`);
     }
   }

@@ -60,7 +60,8 @@ export async function replayFromArchive(services: Services, store: ObjectStore, 
       const messages = await segmentMessages(store, segment);
       for (let at = 0; at < messages.length; at += BATCH) {
         const result = await pipeline.processBatch(topic, partition, messages.slice(at, at + BATCH));
-        if (result.kind !== 'done') throw new Error(`the archive of ${topic} partition ${partition} does not continue where the replay is (${result.kind} to offset ${result.offset})`);
+        if (result.kind !== 'done')
+          throw new Error(`the archive of ${topic} partition ${partition} does not continue where the replay is (${result.kind} to offset ${result.offset})`);
         countBatch(report, result);
         options.onProgress?.(report);
       }

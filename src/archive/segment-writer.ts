@@ -25,12 +25,32 @@ const cache = new WeakMap<Registry, ReturnType<typeof createMetrics>>();
 function createMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    records: new Counter({ name: 'tollgraph_archive_records_total', help: 'Records written to the archive, by dataset', labelNames: ['dataset'] as const, registers }),
-    objects: new Counter({ name: 'tollgraph_archive_objects_total', help: 'Parquet objects written to the archive, by dataset', labelNames: ['dataset'] as const, registers }),
-    bytes: new Counter({ name: 'tollgraph_archive_bytes_total', help: 'Bytes of Parquet written to the archive, by dataset', labelNames: ['dataset'] as const, registers }),
+    records: new Counter({
+      name: 'tollgraph_archive_records_total',
+      help: 'Records written to the archive, by dataset',
+      labelNames: ['dataset'] as const,
+      registers,
+    }),
+    objects: new Counter({
+      name: 'tollgraph_archive_objects_total',
+      help: 'Parquet objects written to the archive, by dataset',
+      labelNames: ['dataset'] as const,
+      registers,
+    }),
+    bytes: new Counter({
+      name: 'tollgraph_archive_bytes_total',
+      help: 'Bytes of Parquet written to the archive, by dataset',
+      labelNames: ['dataset'] as const,
+      registers,
+    }),
     fenced: new Counter({ name: 'tollgraph_archive_fenced_total', help: 'Segments another archiver had taken over (nothing committed)', registers }),
     failures: new Counter({ name: 'tollgraph_archive_failures_total', help: 'Segments that failed to write (retried from the manifest position)', registers }),
-    seconds: new Histogram({ name: 'tollgraph_archive_segment_seconds', help: 'Time to encode, upload and commit one segment', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
+    seconds: new Histogram({
+      name: 'tollgraph_archive_segment_seconds',
+      help: 'Time to encode, upload and commit one segment',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
   };
 }
 
@@ -68,9 +88,22 @@ export class SegmentWriter {
         if (row.time < minTime) minTime = row.time;
         if (row.time > maxTime) maxTime = row.time;
       }
-      const objects = [...hours.keys()].sort().map((hour) => ({ hour, key: objectKey(this.prefix, dataset.name, hour, topic, partition, fromOffset, toOffset) }));
+      const objects = [...hours.keys()]
+        .sort()
+        .map((hour) => ({ hour, key: objectKey(this.prefix, dataset.name, hour, topic, partition, fromOffset, toOffset) }));
       const keys = objects.map((object) => object.key);
-      const claim = await this.manifest.claim({ topic, partition, fromOffset, toOffset, dataset: dataset.name, records: rows.length, objects: keys, minTime, maxTime, owner: this.owner });
+      const claim = await this.manifest.claim({
+        topic,
+        partition,
+        fromOffset,
+        toOffset,
+        dataset: dataset.name,
+        records: rows.length,
+        objects: keys,
+        minTime,
+        maxTime,
+        owner: this.owner,
+      });
       if (!claim.claimed) return this.fenced();
       // A crashed (or superseded) archiver's objects for a different range: nobody will list them.
       const stale = claim.replaced.filter((key) => !keys.includes(key));

@@ -119,7 +119,11 @@ export class BillingAdminResolver {
   @AdminOnly()
   @Free()
   @Query(() => [AccountReconciliation], { description: 'Ledger against Stripe per account over [from, to). ADMIN.' })
-  async billingReconciliation(@Ctx() { services }: GatewayContext, @Arg('from', () => Date) from: Date, @Arg('to', () => Date) to: Date): Promise<AccountReconciliation[]> {
+  async billingReconciliation(
+    @Ctx() { services }: GatewayContext,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+  ): Promise<AccountReconciliation[]> {
     if (!(from < to)) throw badInput('from must be before to', { fields: ['from', 'to'] });
     return services.billing.reconcile(from, to);
   }
@@ -127,7 +131,10 @@ export class BillingAdminResolver {
   @AdminOnly()
   @Free()
   @Query(() => [MeterReportView], { description: 'Meter reports that need attention (FAILED, TOO_OLD) or any status, newest first. ADMIN.' })
-  meterReports(@Ctx() { services }: GatewayContext, @Arg('status', () => [String], { defaultValue: ['FAILED', 'TOO_OLD'] }) status: string[]): Promise<MeterReportView[]> {
+  meterReports(
+    @Ctx() { services }: GatewayContext,
+    @Arg('status', () => [String], { defaultValue: ['FAILED', 'TOO_OLD'] }) status: string[],
+  ): Promise<MeterReportView[]> {
     const known = ['PENDING', 'SENT', 'FAILED', 'TOO_OLD'] as const;
     const wanted = status.filter((s): s is (typeof known)[number] => (known as readonly string[]).includes(s));
     if (wanted.length !== status.length) throw badInput(`status must be among ${known.join(', ')}`, { fields: ['status'] });

@@ -28,12 +28,18 @@ export interface CheckoutDeps {
 }
 
 /** A Stripe Checkout Session (subscription mode) for moving to `planCode`. */
-export async function createCheckoutSession({ stripe, prisma, accounts, publicUrl }: CheckoutDeps, account: Account, planCode: PlanCode, actor: Actor): Promise<string> {
+export async function createCheckoutSession(
+  { stripe, prisma, accounts, publicUrl }: CheckoutDeps,
+  account: Account,
+  planCode: PlanCode,
+  actor: Actor,
+): Promise<string> {
   if (planCode === 'FREE') throw badInput('FREE needs no checkout: cancel the subscription in the billing portal instead', { fields: ['planCode'] });
   if (planCode === 'ENTERPRISE') throw badInput('ENTERPRISE is sold by contract: contact sales', { fields: ['planCode'] });
   if (!stripe) throw billingOff();
   const plan = await planRow(prisma, planCode);
-  if (!plan.stripeMeteredPriceId) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
+  if (!plan.stripeMeteredPriceId)
+    throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
   const customer = await customerOf(stripe, accounts, account, actor);
   const metadata = { accountId: account.id, planCode };
   const session = await stripe.checkout.sessions.create({

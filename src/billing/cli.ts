@@ -22,7 +22,17 @@ export function registerBillingCommands(program: Command): void {
       withServices(async ({ stripe, db, config }) => {
         if (!stripe) throw new Error('STRIPE_SECRET_KEY is not set');
         const result = await setupStripe(stripe, db.prisma, config.STRIPE_METER_EVENT_NAME, CLI_ACTOR);
-        output(options.json, result, result.plans.map((plan) => ({ plan: plan.code, product: plan.productId, flatPrice: plan.flatPriceId, meteredPrice: plan.meteredPriceId, meter: result.meterId })));
+        output(
+          options.json,
+          result,
+          result.plans.map((plan) => ({
+            plan: plan.code,
+            product: plan.productId,
+            flatPrice: plan.flatPriceId,
+            meteredPrice: plan.meteredPriceId,
+            meter: result.meterId,
+          })),
+        );
       }),
     );
 
@@ -72,14 +82,31 @@ export function registerBillingCommands(program: Command): void {
 
   billing
     .command('sla-credits')
-    .description('issue the service credits of a finished month: accounts below their plan’s availability promise get its share of the price, once, on their Stripe balance')
+    .description(
+      'issue the service credits of a finished month: accounts below their plan’s availability promise get its share of the price, once, on their Stripe balance',
+    )
     .option('--month <YYYY-MM>', 'the UTC month (default: the previous one)')
     .option('--json', 'print the credits as JSON')
     .action((options: { month?: string; json?: boolean }) =>
       withServices(async (services) => {
         const month = options.month ?? previousMonth();
-        const credits = await issueSlaCredits({ prisma: services.db.prisma, plans: services.plans, sla: services.sla, logger: services.logger, stripe: services.stripe }, month);
-        output(options.json, credits, credits.map(({ accountId, availability, promised, amountCents, currency, stripeBalanceTransactionId }) => ({ month, accountId, availability, promised, amountCents, currency, stripe: stripeBalanceTransactionId })));
+        const credits = await issueSlaCredits(
+          { prisma: services.db.prisma, plans: services.plans, sla: services.sla, logger: services.logger, stripe: services.stripe },
+          month,
+        );
+        output(
+          options.json,
+          credits,
+          credits.map(({ accountId, availability, promised, amountCents, currency, stripeBalanceTransactionId }) => ({
+            month,
+            accountId,
+            availability,
+            promised,
+            amountCents,
+            currency,
+            stripe: stripeBalanceTransactionId,
+          })),
+        );
       }),
     );
 }

@@ -74,5 +74,9 @@ async function createReport(tx: Prisma.TransactionClient, records: UnreportedRec
       lastError: tooOld ? 'older than Stripe accepts (35 days): bill it by hand' : null,
     },
   });
-  await assignToReport(tx, records.map((record) => record.requestId), report.id);
+  await assignToReport(
+    tx,
+    records.map((record) => record.requestId),
+    report.id,
+  );
 }

@@ -19,14 +19,22 @@ export interface MeterSyncOptions {
 
 const CLAIM_BATCH = 100;
 
-type ClaimedReport = Pick<MeterReport, 'id' | 'identifier' | 'accountId' | 'stripeCustomerId' | 'eventName' | 'windowStart' | 'windowEnd' | 'units' | 'status' | 'attempts'> & {
+type ClaimedReport = Pick<
+  MeterReport,
+  'id' | 'identifier' | 'accountId' | 'stripeCustomerId' | 'eventName' | 'windowStart' | 'windowEnd' | 'units' | 'status' | 'attempts'
+> & {
   /** When this worker's claim ends: its updates hold only while the report is still pending under it. */
   leaseUntil: Date;
 };
 
 /** Rate limits, server errors and network trouble pass; anything else needs a person. */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof Stripe.errors.StripeRateLimitError || error instanceof Stripe.errors.StripeConnectionError || error instanceof Stripe.errors.StripeAPIError) return true;
+  if (
+    error instanceof Stripe.errors.StripeRateLimitError ||
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error instanceof Stripe.errors.StripeAPIError
+  )
+    return true;
   if (error instanceof Stripe.errors.StripeError) return (error.statusCode ?? 500) >= 500 || error.statusCode === 409 || error.statusCode === 429;
   return true; // not from Stripe at all: a socket or timeout error
 }
@@ -134,10 +142,15 @@ export class MeterSync {
       const message = (error as Error).message;
       const settled = await this.settle(
         report,
-        retryable ? { lastError: message, nextAttemptAt: new Date(Date.now() + backoffMs(report.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)) } : { lastError: message, status: 'FAILED' },
+        retryable
+          ? { lastError: message, nextAttemptAt: new Date(Date.now() + backoffMs(report.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)) }
+          : { lastError: message, status: 'FAILED' },
       );
       if (!settled) return false;
-      this.logger[retryable ? 'warn' : 'error']({ report: report.identifier, attempt: report.attempts, err: error }, retryable ? 'meter event not sent; will retry' : 'meter event refused by Stripe');
+      this.logger[retryable ? 'warn' : 'error'](
+        { report: report.identifier, attempt: report.attempts, err: error },
+        retryable ? 'meter event not sent; will retry' : 'meter event refused by Stripe',
+      );
       return false;
     }
     const sentAt = new Date();

@@ -46,12 +46,30 @@ const HOUR = 3_600_000;
  * reported, pending (with its cause), failed or too old; and, when Stripe is configured, what
  * each customer's meter holds per hour against what we reported, naming each window that differs.
  */
-export async function reconcile(prisma: PrismaClient, stripe: Stripe | undefined, meterId: string | undefined, from: Date, to: Date): Promise<AccountReconciliation[]> {
+export async function reconcile(
+  prisma: PrismaClient,
+  stripe: Stripe | undefined,
+  meterId: string | undefined,
+  from: Date,
+  to: Date,
+): Promise<AccountReconciliation[]> {
   const accounts = new Map<string, AccountReconciliation>();
   for (const row of await unitsByStatus(prisma, from, to)) {
     const entry =
       accounts.get(row.accountId) ??
-      ({ accountId: row.accountId, stripeCustomerId: row.stripeCustomerId, ledgerUnits: 0, reportedUnits: 0, pendingUnits: 0, failedUnits: 0, tooOldUnits: 0, stripeUnits: null, difference: 0, causes: [], windows: [] } satisfies AccountReconciliation);
+      ({
+        accountId: row.accountId,
+        stripeCustomerId: row.stripeCustomerId,
+        ledgerUnits: 0,
+        reportedUnits: 0,
+        pendingUnits: 0,
+        failedUnits: 0,
+        tooOldUnits: 0,
+        stripeUnits: null,
+        difference: 0,
+        causes: [],
+        windows: [],
+      } satisfies AccountReconciliation);
     accounts.set(row.accountId, entry);
     entry.ledgerUnits += row.units;
     if (row.status === 'SENT') entry.reportedUnits += row.units;
@@ -63,7 +81,11 @@ export async function reconcile(prisma: PrismaClient, stripe: Stripe | undefined
       entry.causes.push(`${row.units} units older than Stripe accepts: bill by hand`);
     } else {
       entry.pendingUnits += row.units;
-      entry.causes.push(row.stripeCustomerId ? `${row.units} units not reported yet (the billing worker will send them)` : `${row.units} units on an account without a Stripe customer (not billed through Stripe)`);
+      entry.causes.push(
+        row.stripeCustomerId
+          ? `${row.units} units not reported yet (the billing worker will send them)`
+          : `${row.units} units on an account without a Stripe customer (not billed through Stripe)`,
+      );
     }
   }
   for (const entry of accounts.values()) {
@@ -77,7 +99,9 @@ export async function reconcile(prisma: PrismaClient, stripe: Stripe | undefined
 async function unitsByStatus(prisma: PrismaClient, from: Date, to: Date): Promise<Row[]> {
   const units = await unitsByReport(prisma, from, to);
   const reportIds = [...new Set(units.flatMap((row) => (row.meterReportId ? [row.meterReportId] : [])))];
-  const statusOf = new Map((await prisma.meterReport.findMany({ where: { id: { in: reportIds } }, select: { id: true, status: true } })).map((report) => [report.id, report.status]));
+  const statusOf = new Map(
+    (await prisma.meterReport.findMany({ where: { id: { in: reportIds } }, select: { id: true, status: true } })).map((report) => [report.id, report.status]),
+  );
   const customers = await stripeCustomersOf(prisma, [...new Set(units.map((row) => row.accountId))]);
   const rows = new Map<string, Row>();
   for (const { accountId, meterReportId, units: count } of units) {
@@ -104,7 +128,9 @@ async function compareWithStripe(prisma: PrismaClient, stripe: Stripe, meterId: 
   })) {
     held.set(summary.start_time * 1000, (held.get(summary.start_time * 1000) ?? 0) + summary.aggregated_value);
   }
-  const reports = await prisma.meterReport.findMany({ where: { accountId: entry.accountId, status: 'SENT', windowStart: { gte: new Date(start), lt: new Date(end) } } });
+  const reports = await prisma.meterReport.findMany({
+    where: { accountId: entry.accountId, status: 'SENT', windowStart: { gte: new Date(start), lt: new Date(end) } },
+  });
   const reported = new Map<number, number>();
   for (const report of reports) {
     const hour = Math.floor(report.windowStart.getTime() / HOUR) * HOUR;

@@ -20,7 +20,12 @@ export interface StripeSetup {
   plans: Array<{ code: PlanCode; productId: string; flatPriceId: string | null; meteredPriceId: string }>;
 }
 
-async function findOrCreatePrice(stripe: Stripe, lookupKey: string, params: Stripe.PriceCreateParams, same: (price: Stripe.Price) => boolean): Promise<Stripe.Price> {
+async function findOrCreatePrice(
+  stripe: Stripe,
+  lookupKey: string,
+  params: Stripe.PriceCreateParams,
+  same: (price: Stripe.Price) => boolean,
+): Promise<Stripe.Price> {
   const existing = (await stripe.prices.list({ lookup_keys: [lookupKey], active: true, limit: 1 })).data[0];
   if (existing && same(existing)) return existing;
   // A changed price is a new Price (Stripe prices are immutable); the lookup key moves to it.
@@ -66,7 +71,12 @@ export async function setupStripe(stripe: Stripe, prisma: PrismaClient, eventNam
     const metered = await findOrCreatePrice(
       stripe,
       `tollgraph_${code.toLowerCase()}_overage`,
-      { product: product.id, currency: plan.currency, unit_amount_decimal: Stripe.Decimal.from(overage), recurring: { interval: 'month', usage_type: 'metered', meter: meter.id } },
+      {
+        product: product.id,
+        currency: plan.currency,
+        unit_amount_decimal: Stripe.Decimal.from(overage),
+        recurring: { interval: 'month', usage_type: 'metered', meter: meter.id },
+      },
       (price) => String(price.unit_amount_decimal) === String(Stripe.Decimal.from(overage)) && price.recurring?.meter === meter.id,
     );
     plans.push({ code, productId: product.id, flatPriceId: flat?.id ?? null, meteredPriceId: metered.id });

@@ -15,6 +15,12 @@ export function createStripe(config: Pick<Config, 'STRIPE_SECRET_KEY' | 'STRIPE_
     maxNetworkRetries: 0,
     timeout: timeoutMs,
     telemetry: false,
-    ...(base ? { protocol: base.protocol === 'https:' ? ('https' as const) : ('http' as const), host: base.hostname, port: base.port || (base.protocol === 'https:' ? 443 : 80) } : {}),
+    ...(base
+      ? {
+          protocol: base.protocol === 'https:' ? ('https' as const) : ('http' as const),
+          host: base.hostname,
+          port: base.port || (base.protocol === 'https:' ? 443 : 80),
+        }
+      : {}),
   });
 }

@@ -122,7 +122,8 @@ export function foldSubscription(events: FoldableEvent[]): FoldedSubscription {
         ended = TERMINAL_STATUSES.has(signal.status);
         break;
       case 'paid':
-        if (folded.status === undefined || folded.status === 'incomplete' || folded.status === 'past_due' || folded.status === 'unpaid') folded.status = 'active';
+        if (folded.status === undefined || folded.status === 'incomplete' || folded.status === 'past_due' || folded.status === 'unpaid')
+          folded.status = 'active';
         folded.pastDueSince = null;
         break;
       case 'payment_failed':
@@ -178,5 +179,7 @@ export function entitledPlan(subscription: EntitlingSubscription, now: Date, gra
  */
 export function accountPlan(subscriptions: EntitlingSubscription[], now: Date, graceMs: number): PlanCode | undefined {
   if (subscriptions.length === 0) return undefined;
-  return subscriptions.map((subscription) => entitledPlan(subscription, now, graceMs)).reduce((best, plan) => (PLAN_ORDER[plan] > PLAN_ORDER[best] ? plan : best), 'FREE');
+  return subscriptions
+    .map((subscription) => entitledPlan(subscription, now, graceMs))
+    .reduce((best, plan) => (PLAN_ORDER[plan] > PLAN_ORDER[best] ? plan : best), 'FREE');
 }

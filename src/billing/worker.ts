@@ -6,7 +6,13 @@ export function meterSyncFor({ db, stripe, config, logger }: Services): MeterSyn
   return new MeterSync(
     db.prisma,
     stripe,
-    { eventName: config.STRIPE_METER_EVENT_NAME, eventsPerSecond: config.STRIPE_METER_EVENTS_PER_SECOND, leaseMs: 60_000, backoffBaseMs: 1000, backoffMaxMs: 5 * 60_000 },
+    {
+      eventName: config.STRIPE_METER_EVENT_NAME,
+      eventsPerSecond: config.STRIPE_METER_EVENTS_PER_SECOND,
+      leaseMs: 60_000,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 5 * 60_000,
+    },
     logger.child({ component: 'billing-sync' }),
   );
 }

@@ -23,7 +23,9 @@ function definitionOf({ slo, accessPolicy, ...rest }: DataProductInput): DataPro
 export class DataProductsResolver {
   @RequiresGrant(GRANTS.catalog)
   @Free()
-  @Query(() => [DataProduct], { description: 'The data-product catalogue, by domain then slug: PUBLISHED and DEPRECATED products; ADMIN keys also see DRAFTs.' })
+  @Query(() => [DataProduct], {
+    description: 'The data-product catalogue, by domain then slug: PUBLISHED and DEPRECATED products; ADMIN keys also see DRAFTs.',
+  })
   dataProducts(@Ctx() context: GatewayContext, @Arg('domain', () => String, { nullable: true }) domain?: string): Promise<DataProduct[]> {
     return context.services.catalog.list(domain ?? undefined, { includeDrafts: isAdmin(viewerOf(context)) });
   }
@@ -40,13 +42,21 @@ export class DataProductsResolver {
     description:
       'Validates and publishes a data product: its type must exist in this API, its event schema must be valid JSON Schema, its policy must name known plans and fields of the type. An existing slug needs a higher version. ADMIN.',
   })
-  publishDataProduct(@Ctx() context: GatewayContext, @Info() info: GraphQLResolveInfo, @Arg('input', () => DataProductInput) input: DataProductInput): Promise<DataProduct> {
+  publishDataProduct(
+    @Ctx() context: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('input', () => DataProductInput) input: DataProductInput,
+  ): Promise<DataProduct> {
     return context.services.catalog.publish(definitionOf(input), info.schema, actorOf(viewerOf(context), context.requestId));
   }
 
   @AdminOnly()
   @Mutation(() => DataProduct, { description: 'Validates and saves a product that has not been published yet as a DRAFT, visible to ADMIN keys only. ADMIN.' })
-  saveDataProductDraft(@Ctx() context: GatewayContext, @Info() info: GraphQLResolveInfo, @Arg('input', () => DataProductInput) input: DataProductInput): Promise<DataProduct> {
+  saveDataProductDraft(
+    @Ctx() context: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('input', () => DataProductInput) input: DataProductInput,
+  ): Promise<DataProduct> {
     return context.services.catalog.saveDraft(definitionOf(input), info.schema, actorOf(viewerOf(context), context.requestId));
   }
 

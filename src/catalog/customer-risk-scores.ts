@@ -24,7 +24,11 @@ export const TRANSACTION_EVENT_SCHEMA = {
     customerId: { type: 'string', minLength: 1, maxLength: 128, description: 'The scored customer; also the Kafka key' },
     merchantId: { type: 'string', minLength: 1, maxLength: 128 },
     mcc: { type: 'string', pattern: '^[0-9]{4}$', description: 'ISO 18245 merchant category code' },
-    amount: { type: 'string', pattern: '^(0|[1-9][0-9]{0,13})(\\.[0-9]{1,4})?$', description: 'Non-negative decimal as a string (exact), e.g. "129.90": up to 14 integer and 4 fractional digits' },
+    amount: {
+      type: 'string',
+      pattern: '^(0|[1-9][0-9]{0,13})(\\.[0-9]{1,4})?$',
+      description: 'Non-negative decimal as a string (exact), e.g. "129.90": up to 14 integer and 4 fractional digits',
+    },
     currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' },
     country: { type: 'string', pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code of where the transaction happened' },
     channel: { enum: ['CARD_PRESENT', 'ECOMMERCE', 'ATM', 'TRANSFER'] },

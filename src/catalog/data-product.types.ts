@@ -79,7 +79,10 @@ export class DataProductSchema {
   @Field(() => GraphQLJSON, { description: 'JSON Schema (draft 2020-12) of the source events' })
   eventJsonSchema!: Record<string, unknown>;
 
-  @Field(() => AvroContract, { nullable: true, description: 'The Avro form of the source events, as this version registered it; null: the product has no Avro contract' })
+  @Field(() => AvroContract, {
+    nullable: true,
+    description: 'The Avro form of the source events, as this version registered it; null: the product has no Avro contract',
+  })
   eventAvro!: AvroContract | null;
 }
 
@@ -200,7 +203,10 @@ export class DataProductInput {
   })
   eventAvroSchema?: unknown;
 
-  @Field(() => String, { nullable: true, description: 'Registry subject of eventAvroSchema; default <slug>-value. A product’s subject does not change once set' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Registry subject of eventAvroSchema; default <slug>-value. A product’s subject does not change once set',
+  })
   eventAvroSubject?: string | null;
 
   @Field(() => SloInput)

@@ -30,7 +30,8 @@ const report = z.strictObject({
  */
 export async function recordQuality(prisma: PrismaClient, slug: string, metrics: QualityReport): Promise<boolean> {
   const parsed = report.safeParse(metrics);
-  if (!parsed.success) throw new Error(`invalid quality report for ${slug}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`invalid quality report for ${slug}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`);
   const measured = { ...parsed.data, measuredAt: (parsed.data.measuredAt ?? new Date()).toISOString() };
   const updated = await prisma.$executeRaw`
     UPDATE data_products SET quality = quality || ${JSON.stringify(measured)}::jsonb, quality_updated_at = now()

@@ -21,7 +21,10 @@ export async function seedDataProducts(prisma: PrismaClient, definitions: readon
     if (result.problems) throw new Error(`seeded data product ${definition.slug} is invalid: ${result.problems.map((problem) => problem.message).join('; ')}`);
     return result.product;
   });
-  await prisma.dataProduct.createMany({ data: products.map((product) => ({ ...toColumns(product), lifecycle: 'PUBLISHED' as const, publishedAt: now })), skipDuplicates: true });
+  await prisma.dataProduct.createMany({
+    data: products.map((product) => ({ ...toColumns(product), lifecycle: 'PUBLISHED' as const, publishedAt: now })),
+    skipDuplicates: true,
+  });
   const registry = new SchemaRegistry(prisma);
   for (const { slug, avro } of products) if (avro) await seedAvroContract(prisma, registry, slug, avro);
 }

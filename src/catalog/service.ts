@@ -12,7 +12,9 @@ import { compareSemver } from './semver';
 import { invalidDataProduct, validateDataProduct, type DataProductDefinition, type Slo, type StoredAccessPolicy, type ValidDataProduct } from './validation';
 
 /** Every read of a product row brings its Avro contract: the registered schema and its version under the product's subject. */
-const WITH_AVRO = { eventAvroSchema: { select: { schema: true, versions: { select: { subjectName: true, version: true } } } } } satisfies Prisma.DataProductInclude;
+const WITH_AVRO = {
+  eventAvroSchema: { select: { schema: true, versions: { select: { subjectName: true, version: true } } } },
+} satisfies Prisma.DataProductInclude;
 type DataProductRow = Prisma.DataProductGetPayload<{ include: typeof WITH_AVRO }>;
 
 function toAvroContract(row: DataProductRow): AvroContract | null {
@@ -145,9 +147,16 @@ export class DataProductCatalog {
       const before = await this.lock(tx, found.slug);
       if (!before) throw notFound('data product');
       if (before.lifecycle === 'DEPRECATED') return before;
-      if (before.lifecycle === 'DRAFT') throw badInput(`data product ${before.slug} is a DRAFT: only a published product can be deprecated`, { fields: ['id'] });
+      if (before.lifecycle === 'DRAFT')
+        throw badInput(`data product ${before.slug} is a DRAFT: only a published product can be deprecated`, { fields: ['id'] });
       const after = await tx.dataProduct.update({ where: { id: before.id }, data: { lifecycle: 'DEPRECATED', deprecatedAt: new Date() }, include: WITH_AVRO });
-      await recordAudit(tx, actor, { action: 'dataProduct.deprecate', targetType: 'DataProduct', targetId: after.id, before: toDataProduct(before), after: toDataProduct(after) });
+      await recordAudit(tx, actor, {
+        action: 'dataProduct.deprecate',
+        targetType: 'DataProduct',
+        targetId: after.id,
+        before: toDataProduct(before),
+        after: toDataProduct(after),
+      });
       return after;
     });
     return toDataProduct(row);
@@ -193,14 +202,19 @@ export class DataProductCatalog {
   /** Registers the product's Avro schema under its subject (compatibility checked); the columns that point at it. */
   private async registerAvro(tx: Prisma.TransactionClient, productId: string, avro: NonNullable<ValidDataProduct['avro']>, before: DataProductRow | null) {
     if (before?.eventAvroSubject && before.eventAvroSubject !== avro.subject) {
-      throw badInput(`eventAvroSubject of ${before.slug} is "${before.eventAvroSubject}": a product's subject does not change`, { fields: ['eventAvroSubject'] });
+      throw badInput(`eventAvroSubject of ${before.slug} is "${before.eventAvroSubject}": a product's subject does not change`, {
+        fields: ['eventAvroSubject'],
+      });
     }
     try {
       const { id } = await this.registry.register(avro.subject, avro.schema, { tx, dataProductId: productId });
       return { eventAvroSubject: avro.subject, eventAvroSchemaId: id };
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
-      throw badInput(`eventAvroSchema was refused by the schema registry (subject "${avro.subject}"): ${error.message}`, { fields: ['eventAvroSchema'], registryErrorCode: error.errorCode });
+      throw badInput(`eventAvroSchema was refused by the schema registry (subject "${avro.subject}"): ${error.message}`, {
+        fields: ['eventAvroSchema'],
+        registryErrorCode: error.errorCode,
+      });
     }
   }
 
@@ -223,7 +237,9 @@ function checkNewVersion(before: DataProductRow, product: ValidDataProduct, life
   // A draft that was never published may be rewritten freely.
   if (!before.publishedAt) return;
   if (lifecycle === 'DRAFT') {
-    throw badInput(`data product ${product.slug} is already published (version ${before.version}); publish a higher version instead of a draft`, { fields: ['slug'] });
+    throw badInput(`data product ${product.slug} is already published (version ${before.version}); publish a higher version instead of a draft`, {
+      fields: ['slug'],
+    });
   }
   if (compareSemver(product.version, before.version) <= 0) {
     throw badInput(`version ${product.version} of ${product.slug} must be higher than the published version ${before.version}`, { fields: ['version'] });

@@ -79,7 +79,18 @@ export interface Problem {
   message: string;
 }
 
-export const LIMITS = { avroSubject: 255, slug: 64, name: 100, domain: 50, owner: 200, description: 2000, graphqlType: 100, plans: 20, fields: 500, fieldName: 100 } as const;
+export const LIMITS = {
+  avroSubject: 255,
+  slug: 64,
+  name: 100,
+  domain: 50,
+  owner: 200,
+  description: 2000,
+  graphqlType: 100,
+  plans: 20,
+  fields: 500,
+  fieldName: 100,
+} as const;
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -102,13 +113,17 @@ const parts = {
   domain: identifier(LIMITS.domain, 'risk'),
   owner: text(LIMITS.owner),
   description: text(LIMITS.description),
-  graphqlType: z.string().max(LIMITS.graphqlType, `must be at most ${LIMITS.graphqlType} characters`).regex(GRAPHQL_NAME, 'must be a GraphQL type name, e.g. RiskScore'),
+  graphqlType: z
+    .string()
+    .max(LIMITS.graphqlType, `must be at most ${LIMITS.graphqlType} characters`)
+    .regex(GRAPHQL_NAME, 'must be a GraphQL type name, e.g. RiskScore'),
   eventSchema: z.unknown(),
   eventAvroSchema: z.unknown(),
   eventAvroSubject: z
     .string()
     .min(1, 'must not be empty')
     .max(LIMITS.avroSubject, `must be at most ${LIMITS.avroSubject} characters`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
     .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
     .nullish(),
   slo: z.object({
@@ -149,14 +164,19 @@ const list = (values: readonly string[]) => values.map((value) => `"${value}"`).
  * the event schema with ajv, SLO ranges, the access policy against the plans and the type's
  * fields, the version. Returns every problem, or the product in its stored form.
  */
-export function validateDataProduct(input: DataProductDefinition, context: ValidationContext): { product: ValidDataProduct; problems?: never } | { problems: Problem[]; product?: never } {
+export function validateDataProduct(
+  input: DataProductDefinition,
+  context: ValidationContext,
+): { product: ValidDataProduct; problems?: never } | { problems: Problem[]; product?: never } {
   const problems: Problem[] = [];
   const raw = (input ?? {}) as unknown as Record<string, unknown>;
   const good: Partial<Parts> = {};
   for (const key of Object.keys(parts) as Array<keyof typeof parts>) {
     const result = parts[key].safeParse(raw[key], { error: typeError });
     if (result.success) (good as Record<string, unknown>)[key] = result.data;
-    else for (const issue of result.error.issues) problems.push({ field: [key, ...issue.path].join('.'), message: `${[key, ...issue.path].join('.')} ${issue.message}` });
+    else
+      for (const issue of result.error.issues)
+        problems.push({ field: [key, ...issue.path].join('.'), message: `${[key, ...issue.path].join('.')} ${issue.message}` });
   }
 
   const schemaProblem = jsonSchemaProblem(raw.eventSchema);
@@ -176,7 +196,8 @@ export function validateDataProduct(input: DataProductDefinition, context: Valid
   if (avroSchema !== undefined) {
     const problem = avroSchemaProblem(avroSchema, schemaProblem ? undefined : raw.eventSchema);
     if (problem) problems.push({ field: 'eventAvroSchema', message: problem });
-  } else if (good.eventAvroSubject) problems.push({ field: 'eventAvroSubject', message: 'eventAvroSubject names the subject of an eventAvroSchema: give both' });
+  } else if (good.eventAvroSubject)
+    problems.push({ field: 'eventAvroSubject', message: 'eventAvroSubject names the subject of an eventAvroSchema: give both' });
 
   if (problems.length) return { problems };
   const { accessPolicy, eventSchema, eventAvroSchema: _avroSchema, eventAvroSubject, ...rest } = good as Parts;
@@ -206,7 +227,7 @@ export function invalidDataProduct(problems: Problem[]): TollgraphError {
  * fields are not the JSON Schema's properties (both describe the same events).
  */
 function avroSchemaProblem(schema: unknown, jsonSchema: unknown): string | undefined {
-  let type;
+  let type: ReturnType<typeof parseAvroSchema>['type'];
   try {
     type = parseAvroSchema(schema).type;
   } catch (error) {

@@ -19,7 +19,10 @@ import { registerFeedCommand } from '../feed/cli';
 export function buildCli(): Command {
   const program = new Command('tollgraph').description('Tollgraph: a metered GraphQL gateway for real-time risk scores').version(VERSION);
 
-  program.command('serve').description('run the gateway (the same as `npm start`)').action(() => main());
+  program
+    .command('serve')
+    .description('run the gateway (the same as `npm start`)')
+    .action(() => main());
 
   program
     .command('config')

@@ -45,6 +45,10 @@ export function output(json: boolean | undefined, value: unknown, rows: Array<Re
   const columns = Object.keys(rows[0]);
   const text = (cell: unknown) => (cell instanceof Date ? cell.toISOString() : cell === null || cell === undefined ? '-' : String(cell));
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => text(row[column]).length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${[line(columns), ...rows.map((row) => line(columns.map((column) => text(row[column]))))].join('\n')}\n`);
 }

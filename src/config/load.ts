@@ -27,7 +27,15 @@ export function environmentWithDotEnv(env: NodeJS.ProcessEnv, dotEnvPath = '.env
  * convention, which keeps secrets out of the environment (and so out of `ps`, crash reports and
  * child processes).
  */
-export const FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD', 'ARCHIVE_S3_SECRET_ACCESS_KEY'] as const;
+export const FILE_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'KAFKA_SASL_PASSWORD',
+  'KAFKA_SSL_KEY_PASSWORD',
+  'ARCHIVE_S3_SECRET_ACCESS_KEY',
+] as const;
 
 /** Larger than any key or URL: a path pointing at the wrong file fails before it is read. */
 const MAX_SECRET_FILE_BYTES = 64 * 1024;
@@ -45,7 +53,8 @@ function readSecretFiles(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; from
     if (!variable.endsWith('_FILE') || path === undefined || path === '') continue;
     const name = variable.slice(0, -'_FILE'.length);
     if (!(FILE_VARIABLES as readonly string[]).includes(name)) {
-      if (name in configSchema.shape) problems.push(`${variable}: only secrets can be read from files (${FILE_VARIABLES.map((secret) => `${secret}_FILE`).join(', ')}); set ${name} itself`);
+      if (name in configSchema.shape)
+        problems.push(`${variable}: only secrets can be read from files (${FILE_VARIABLES.map((secret) => `${secret}_FILE`).join(', ')}); set ${name} itself`);
       continue;
     }
     delete out[variable];

@@ -91,7 +91,8 @@ export function readClientCertificate(
           : `${files.key} holds no usable PEM private key (${(error as Error).message})`,
     );
   }
-  if (!leaf.checkPrivateKey(keyObject)) throw new TlsFileError(names.key, `the private key in ${files.key} does not belong to the certificate in ${files.cert} (${subject(leaf)})`);
+  if (!leaf.checkPrivateKey(keyObject))
+    throw new TlsFileError(names.key, `the private key in ${files.key} does not belong to the certificate in ${files.cert} (${subject(leaf)})`);
   return { cert, key, passphrase: files.passphrase };
 }
 
@@ -145,14 +146,25 @@ export function postgresTls(url: string, now = Date.now()): { url: string; ssl: 
     throw new TlsFileError('DATABASE_URL', `sslmode=${mode} is not supported; use one of ${POSTGRES_SSL_MODES.join(', ')} (verify-full in production)`);
   }
   if ((rootCert || cert || key) && (mode === undefined || mode === 'disable')) {
-    throw new TlsFileError('DATABASE_URL', `sslrootcert, sslcert and sslkey need sslmode=require, verify-ca or verify-full (got ${mode === undefined ? 'no sslmode' : `sslmode=${mode}`})`);
+    throw new TlsFileError(
+      'DATABASE_URL',
+      `sslrootcert, sslcert and sslkey need sslmode=require, verify-ca or verify-full (got ${mode === undefined ? 'no sslmode' : `sslmode=${mode}`})`,
+    );
   }
   if (mode === undefined || mode === 'disable') return { url: stripped, ssl: false };
   if (mode === 'verify-ca' && !rootCert) throw new TlsFileError('DATABASE_URL', 'sslmode=verify-ca needs sslrootcert=<path of the CA certificate>');
   if (Boolean(cert) !== Boolean(key)) throw new TlsFileError('DATABASE_URL', 'sslcert and sslkey go together (a client certificate and its key)');
   const ssl: ConnectionOptions = {};
   if (rootCert) ssl.ca = readCaFile('DATABASE_URL (sslrootcert)', rootCert, now);
-  if (cert && key) Object.assign(ssl, readClientCertificate({ cert: 'DATABASE_URL (sslcert)', key: 'DATABASE_URL (sslkey)', passphrase: 'a passphrase (not supported: use an unencrypted key)' }, { cert, key }, now));
+  if (cert && key)
+    Object.assign(
+      ssl,
+      readClientCertificate(
+        { cert: 'DATABASE_URL (sslcert)', key: 'DATABASE_URL (sslkey)', passphrase: 'a passphrase (not supported: use an unencrypted key)' },
+        { cert, key },
+        now,
+      ),
+    );
   if (mode === 'require' && !rootCert) ssl.rejectUnauthorized = false;
   // verify-ca (and require with a CA): the chain is checked, the host name is not.
   if (mode !== 'verify-full') ssl.checkServerIdentity = () => undefined;

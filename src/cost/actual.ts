@@ -13,7 +13,13 @@ function resultCost(parent: GraphQLCompositeType, group: FieldGroup, value: unkn
   const children = collectFields(subselectionsOf(group), context);
   const objectCost = (object: unknown): number => {
     if (object === null || typeof object !== 'object') return 0;
-    return (hint.weight ?? 1) + children.reduce((sum, child) => sum + resultCost(type, child, (object as Record<string, unknown>)[child[0].alias?.value ?? child[0].name.value], context), 0);
+    return (
+      (hint.weight ?? 1) +
+      children.reduce(
+        (sum, child) => sum + resultCost(type, child, (object as Record<string, unknown>)[child[0].alias?.value ?? child[0].name.value], context),
+        0,
+      )
+    );
   };
   return Array.isArray(value) ? value.reduce((sum: number, item) => sum + objectCost(item), 0) : objectCost(value);
 }
@@ -22,9 +28,17 @@ function resultCost(parent: GraphQLCompositeType, group: FieldGroup, value: unkn
  * What the query really cost, from what it returned: nulls and errors cost nothing, lists cost
  * what they hold (Shopify's actualQueryCost). Never more than requested, so refunds are safe.
  */
-export function actualCost(operation: OperationDefinitionNode, data: Record<string, unknown> | null | undefined, context: CostContext, requested: number): number {
+export function actualCost(
+  operation: OperationDefinitionNode,
+  data: Record<string, unknown> | null | undefined,
+  context: CostContext,
+  requested: number,
+): number {
   const root = context.schema.getRootType(operation.operation);
   if (!root || !data) return 0;
-  const cost = collectFields([operation.selectionSet], context).reduce((sum, group) => sum + resultCost(root, group, data[group[0].alias?.value ?? group[0].name.value], context), 0);
+  const cost = collectFields([operation.selectionSet], context).reduce(
+    (sum, group) => sum + resultCost(root, group, data[group[0].alias?.value ?? group[0].name.value], context),
+    0,
+  );
   return Math.min(cost, requested);
 }

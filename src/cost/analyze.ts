@@ -70,14 +70,14 @@ export function subselectionsOf(group: FieldGroup): SelectionSetNode[] {
   return group.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
 }
 
-function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
+function literalValue(node: ValueNode, variables: Record<string, unknown>): unknown {
   switch (node.kind) {
     case Kind.VARIABLE:
       return variables[node.name.value];
     case Kind.INT:
       return Number(node.value);
     case Kind.LIST:
-      return node.values.map((value) => valueOf(value, variables));
+      return node.values.map((value) => literalValue(value, variables));
     default:
       return undefined;
   }
@@ -91,7 +91,7 @@ export function sliceSize(field: GraphQLField<unknown, unknown>, node: FieldNode
   for (const name of hint.slicingArguments) {
     const argument = node.arguments?.find((candidate) => candidate.name.value === name);
     // An argument left out, or given as a variable with no value, takes the field's default (as execution does).
-    const value = (argument ? valueOf(argument.value, variables) : undefined) ?? field.args.find((arg) => arg.name === name)?.defaultValue;
+    const value = (argument ? literalValue(argument.value, variables) : undefined) ?? field.args.find((arg) => arg.name === name)?.defaultValue;
     const n = Array.isArray(value) ? value.length : typeof value === 'number' ? value : undefined;
     if (n !== undefined) size = Math.max(size ?? 0, n);
   }
@@ -117,7 +117,15 @@ interface Stats {
   aliases: number;
 }
 
-function groupCost(parent: GraphQLCompositeType, group: FieldGroup, context: CostContext, inherited: number | undefined, depth: number, stats: Stats, inIntrospection = false): number {
+function groupCost(
+  parent: GraphQLCompositeType,
+  group: FieldGroup,
+  context: CostContext,
+  inherited: number | undefined,
+  depth: number,
+  stats: Stats,
+  inIntrospection = false,
+): number {
   const node = group[0];
   const introspection = inIntrospection || isIntrospection(node);
   if (node.alias) stats.aliases++;
@@ -130,7 +138,8 @@ function groupCost(parent: GraphQLCompositeType, group: FieldGroup, context: Cos
   const children = (sized: number | undefined) =>
     isCompositeType(type)
       ? collectFields(subselectionsOf(group), context).reduce(
-          (sum, child) => sum + groupCost(type, child, context, hint.sizedFields?.includes(child[0].name.value) ? sized : undefined, depth + 1, stats, introspection),
+          (sum, child) =>
+            sum + groupCost(type, child, context, hint.sizedFields?.includes(child[0].name.value) ? sized : undefined, depth + 1, stats, introspection),
           0,
         )
       : 0;
@@ -192,7 +201,9 @@ export function analyzeOperationOnce(operation: OperationDefinitionNode, context
 export function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
   let fragments = fragmentIndexes.get(document);
   if (!fragments) {
-    fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+    fragments = Object.fromEntries(
+      document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+    );
     fragmentIndexes.set(document, fragments);
   }
   return fragments;

@@ -34,7 +34,9 @@ interface Shape {
 type LimitName = Exclude<keyof typeof DOCUMENT_LIMITS, 'maxTokens'>;
 
 function tooComplex(limit: LimitName, message: string): TollgraphError {
-  return new TollgraphError('QUERY_TOO_COMPLEX', `${message}; the maximum is ${DOCUMENT_LIMITS[limit]}.`, { extensions: { limit, maximum: DOCUMENT_LIMITS[limit] } });
+  return new TollgraphError('QUERY_TOO_COMPLEX', `${message}; the maximum is ${DOCUMENT_LIMITS[limit]}.`, {
+    extensions: { limit, maximum: DOCUMENT_LIMITS[limit] },
+  });
 }
 
 /**
@@ -55,9 +57,11 @@ export function checkDocumentShape(document: DocumentNode): void {
     into.keys.set(key, count);
   };
   const check = (shape: Shape) => {
-    if (shape.fields > DOCUMENT_LIMITS.maxFields) throw tooComplex('maxFields', `The document selects more than ${DOCUMENT_LIMITS.maxFields} fields once its fragments are expanded`);
+    if (shape.fields > DOCUMENT_LIMITS.maxFields)
+      throw tooComplex('maxFields', `The document selects more than ${DOCUMENT_LIMITS.maxFields} fields once its fragments are expanded`);
     if (shape.depth > DOCUMENT_LIMITS.maxDepth) throw tooComplex('maxDepth', `The document is ${shape.depth} levels deep`);
-    if (shape.aliases > DOCUMENT_LIMITS.maxAliases) throw tooComplex('maxAliases', `The document uses ${shape.aliases} aliases once its fragments are expanded`);
+    if (shape.aliases > DOCUMENT_LIMITS.maxAliases)
+      throw tooComplex('maxAliases', `The document uses ${shape.aliases} aliases once its fragments are expanded`);
   };
   /** A fragment's selections join the selection set they are spread into, at the same level. */
   const merge = (into: Shape, part: Shape) => {

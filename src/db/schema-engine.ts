@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 export const NO_SCHEMA_FILTER = { externalTables: [], externalEnums: [] };
 export const MIGRATION_LOCK_FILE = 'migration_lock.toml';
 
-type EngineModule = typeof import('@prisma/schema-engine-wasm/schema_engine_bg', { with: { 'resolution-mode': 'import' } });
+type EngineModule = typeof import('@prisma/schema-engine-wasm/schema_engine_bg', { with: { 'resolution-mode': 'import' }});
 
 let engineModule: Promise<EngineModule> | undefined;
 

@@ -18,7 +18,9 @@ export async function transactionsSchemaId(config: Pick<Config, 'DATABASE_URL' |
     return (await new SchemaRegistry(db.prisma).lookup({ admin: true }, TRANSACTIONS_SUBJECT, TRANSACTION_AVRO_SCHEMA)).id;
   } catch (error) {
     if (error instanceof RegistryError && error.status === 404) {
-      throw new Error(`the transactions Avro schema is not registered as subject ${TRANSACTIONS_SUBJECT} in this database's schema registry (start the gateway once: it registers it)`);
+      throw new Error(
+        `the transactions Avro schema is not registered as subject ${TRANSACTIONS_SUBJECT} in this database's schema registry (start the gateway once: it registers it)`,
+      );
     }
     throw error;
   } finally {

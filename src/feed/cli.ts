@@ -52,7 +52,10 @@ export function registerFeedCommand(program: Command): void {
     .option('--duplicates <share>', 'share of messages that repeat an earlier one (redeliveries)', '0.001')
     .option('--out-of-order <share>', 'share of events stamped up to 4 s in the past (within the watermark)', '0.005')
     .option('--late <share>', 'share of events stamped 10-120 s in the past (late)', '0.001')
-    .option('--avro [share]', "send this share of the valid events (all without a share) as Confluent-framed Avro, with the transactions schema's id from the catalog's registry (read through DATABASE_URL)")
+    .option(
+      '--avro [share]',
+      "send this share of the valid events (all without a share) as Confluent-framed Avro, with the transactions schema's id from the catalog's registry (read through DATABASE_URL)",
+    )
     .action(async (options: FeedCliOptions) => {
       const rate = number('rate', options.rate, 0.001);
       const start = options.start ? Date.parse(options.start) : Date.now();
@@ -60,7 +63,11 @@ export function registerFeedCommand(program: Command): void {
       const avro = options.avro === undefined || options.avro === false ? 0 : options.avro === true ? 1 : number('avro', options.avro, 0);
       if (avro > 1) throw new Error(`--avro: expected a share between 0 and 1 (got "${options.avro}")`);
       if (avro && options.stdout) throw new Error('--avro writes binary messages: produce them to Kafka (leave out --stdout)');
-      const total = options.count ? number('count', options.count, 1) : options.duration ? Math.round(number('duration', options.duration, 0) * rate) : Infinity;
+      const total = options.count
+        ? number('count', options.count, 1)
+        : options.duration
+          ? Math.round(number('duration', options.duration, 0) * rate)
+          : Infinity;
       const feed = new TransactionFeed({
         seed: number('seed', options.seed ?? '0', 0),
         customers: number('customers', options.customers, 1),

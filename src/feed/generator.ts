@@ -186,7 +186,11 @@ export class TransactionFeed {
     return customer;
   }
 
-  private event(customer: Customer, time: number, fields: { merchant: number; amount: number; channel: Channel; country: string; deviceId: string; mcc?: string; currency?: string }): TransactionEvent {
+  private event(
+    customer: Customer,
+    time: number,
+    fields: { merchant: number; amount: number; channel: Channel; country: string; deviceId: string; mcc?: string; currency?: string },
+  ): TransactionEvent {
     return {
       eventId: this.random.uuid(),
       customerId: customer.id,
@@ -227,11 +231,25 @@ export class TransactionFeed {
     for (let i = 0; i < tries; i++) {
       time += r.int(2_000, 12_000);
       this.schedule(time, 'card-testing', (at) =>
-        this.event(customer, at, { merchant: r.int(0, MERCHANTS - 1), amount: 0.5 + r.next() * 2.5, channel: 'ECOMMERCE', country: customer.home, deviceId: device, mcc: '5999' }),
+        this.event(customer, at, {
+          merchant: r.int(0, MERCHANTS - 1),
+          amount: 0.5 + r.next() * 2.5,
+          channel: 'ECOMMERCE',
+          country: customer.home,
+          deviceId: device,
+          mcc: '5999',
+        }),
       );
     }
     this.schedule(time + r.int(30_000, 120_000), 'card-testing', (at) =>
-      this.event(customer, at, { merchant: r.int(0, MERCHANTS - 1), amount: 300 + r.next() * 600, channel: 'ECOMMERCE', country: customer.home, deviceId: device, mcc: '5732' }),
+      this.event(customer, at, {
+        merchant: r.int(0, MERCHANTS - 1),
+        amount: 300 + r.next() * 600,
+        channel: 'ECOMMERCE',
+        country: customer.home,
+        deviceId: device,
+        mcc: '5732',
+      }),
     );
   }
 
@@ -244,12 +262,26 @@ export class TransactionFeed {
     this.schedule(time, 'takeover', (at) => this.normalAt(customer, at, 'CARD_PRESENT', customer.home));
     time += r.int(3, 15) * 60_000;
     this.schedule(time, 'takeover', (at) =>
-      this.event(customer, at, { merchant: r.int(0, MERCHANTS - 1), amount: 200 + r.int(0, 30) * 10, channel: 'ATM', country: far, deviceId: `atm-${far}-1`, mcc: '6011' }),
+      this.event(customer, at, {
+        merchant: r.int(0, MERCHANTS - 1),
+        amount: 200 + r.int(0, 30) * 10,
+        channel: 'ATM',
+        country: far,
+        deviceId: `atm-${far}-1`,
+        mcc: '6011',
+      }),
     );
     for (let i = 0, n = r.int(2, 4); i < n; i++) {
       time += r.int(30_000, 180_000);
       this.schedule(time, 'takeover', (at) =>
-        this.event(customer, at, { merchant: r.int(0, MERCHANTS - 1), amount: customer.typical * (5 + r.next() * 15), channel: 'ECOMMERCE', country: far, deviceId: device, mcc: r.pick(['5732', '6051', '5944']) }),
+        this.event(customer, at, {
+          merchant: r.int(0, MERCHANTS - 1),
+          amount: customer.typical * (5 + r.next() * 15),
+          channel: 'ECOMMERCE',
+          country: far,
+          deviceId: device,
+          mcc: r.pick(['5732', '6051', '5944']),
+        }),
       );
     }
   }
@@ -271,18 +303,46 @@ export class TransactionFeed {
     const testerDevice = `d-x${r.int(0, 1e9)}`;
     for (let i = 0; i < 5; i++) {
       this.schedule(at(0.45 + i * 0.04), 'card-testing', (time) =>
-        this.event(tester, time, { merchant: r.int(0, MERCHANTS - 1), amount: 0.5 + r.next() * 2.5, channel: 'ECOMMERCE', country: tester.home, deviceId: testerDevice, mcc: '5999' }),
+        this.event(tester, time, {
+          merchant: r.int(0, MERCHANTS - 1),
+          amount: 0.5 + r.next() * 2.5,
+          channel: 'ECOMMERCE',
+          country: tester.home,
+          deviceId: testerDevice,
+          mcc: '5999',
+        }),
       );
     }
     const far = FAR_AWAY[0];
     this.schedule(at(0.7), 'takeover', (time) =>
-      this.event(traveller, time, { merchant: r.int(0, MERCHANTS - 1), amount: traveller.typical, channel: 'ATM', country: far, deviceId: `atm-${far}-1`, mcc: '6011' }),
+      this.event(traveller, time, {
+        merchant: r.int(0, MERCHANTS - 1),
+        amount: traveller.typical,
+        channel: 'ATM',
+        country: far,
+        deviceId: `atm-${far}-1`,
+        mcc: '6011',
+      }),
     );
     this.schedule(at(0.75), 'takeover', (time) =>
-      this.event(victim, time, { merchant: r.int(0, MERCHANTS - 1), amount: victim.typical * 10, channel: 'ATM', country: far, deviceId: `atm-${far}-2`, mcc: '6011' }),
+      this.event(victim, time, {
+        merchant: r.int(0, MERCHANTS - 1),
+        amount: victim.typical * 10,
+        channel: 'ATM',
+        country: far,
+        deviceId: `atm-${far}-2`,
+        mcc: '6011',
+      }),
     );
     this.schedule(at(0.85), 'takeover', (time) =>
-      this.event(victim, time, { merchant: r.int(0, MERCHANTS - 1), amount: victim.typical * 80, channel: 'ECOMMERCE', country: far, deviceId: `d-x${r.int(0, 1e9)}`, mcc: '6051' }),
+      this.event(victim, time, {
+        merchant: r.int(0, MERCHANTS - 1),
+        amount: victim.typical * 80,
+        channel: 'ECOMMERCE',
+        country: far,
+        deviceId: `d-x${r.int(0, 1e9)}`,
+        mcc: '6051',
+      }),
     );
   }
 
@@ -290,14 +350,27 @@ export class TransactionFeed {
   private scheduleSpike(customer: Customer): void {
     const r = this.random;
     this.schedule(Math.floor(this.clock) + r.int(1_000, 60_000), 'spike', (at) =>
-      this.event(customer, at, { merchant: r.int(0, MERCHANTS - 1), amount: customer.typical * (15 + r.next() * 25), channel: 'ECOMMERCE', country: customer.home, deviceId: r.pick(customer.devices), mcc: r.pick(['5732', '5944']) }),
+      this.event(customer, at, {
+        merchant: r.int(0, MERCHANTS - 1),
+        amount: customer.typical * (15 + r.next() * 25),
+        channel: 'ECOMMERCE',
+        country: customer.home,
+        deviceId: r.pick(customer.devices),
+        mcc: r.pick(['5732', '5944']),
+      }),
     );
   }
 
   private normalAt(customer: Customer, time: number, channel: Channel, country: string): TransactionEvent {
     const r = this.random;
     const merchant = r.pick(customer.favourites);
-    return this.event(customer, time, { merchant, amount: customer.typical * Math.exp(0.5 * r.normal()), channel, country, deviceId: channel === 'CARD_PRESENT' ? `t-${merchant}` : r.pick(customer.devices) });
+    return this.event(customer, time, {
+      merchant,
+      amount: customer.typical * Math.exp(0.5 * r.normal()),
+      channel,
+      country,
+      deviceId: channel === 'CARD_PRESENT' ? `t-${merchant}` : r.pick(customer.devices),
+    });
   }
 
   private invalidMessage(): FeedMessage {

@@ -109,13 +109,21 @@ export class GuardedOperation {
     const complexity = (this.complexity = analyzeOperationOnce(operation, this.costContext));
     const limits = auth.viewer?.access.limits;
     const maxDepth = limits?.maxDepth ?? ANONYMOUS_MAX_DEPTH;
-    if (complexity.depth > maxDepth) throw tooComplex(`Query depth ${complexity.depth} exceeds the maximum of ${maxDepth}.`, { depth: complexity.depth, maxDepth });
+    if (complexity.depth > maxDepth)
+      throw tooComplex(`Query depth ${complexity.depth} exceeds the maximum of ${maxDepth}.`, { depth: complexity.depth, maxDepth });
     if (complexity.rootFields > MAX_ROOT_FIELDS) {
-      throw tooComplex(`Query selects ${complexity.rootFields} root fields; the maximum is ${MAX_ROOT_FIELDS}.`, { rootFields: complexity.rootFields, maxRootFields: MAX_ROOT_FIELDS });
+      throw tooComplex(`Query selects ${complexity.rootFields} root fields; the maximum is ${MAX_ROOT_FIELDS}.`, {
+        rootFields: complexity.rootFields,
+        maxRootFields: MAX_ROOT_FIELDS,
+      });
     }
     if (limits) {
       const maxCost = Math.min(limits.maxQueryCost, limits.burstPerSecond);
-      if (complexity.cost > maxCost) throw tooComplex(`Query cost ${complexity.cost} exceeds the maximum of ${maxCost} for your plan.`, { requestedQueryCost: complexity.cost, maxQueryCost: maxCost });
+      if (complexity.cost > maxCost)
+        throw tooComplex(`Query cost ${complexity.cost} exceeds the maximum of ${maxCost} for your plan.`, {
+          requestedQueryCost: complexity.cost,
+          maxQueryCost: maxCost,
+        });
     }
 
     if (auth.viewer && complexity.cost > 0 && operation.operation !== 'subscription') {
@@ -146,7 +154,9 @@ export class GuardedOperation {
         await this.record(context.requestId, actual);
       } catch (error) {
         context.log().error({ err: error }, 'response withheld: its usage could not be recorded');
-        withheld = new TollgraphError('SERVICE_UNAVAILABLE', 'The request could not be recorded for billing, so it was not served; retry shortly.', { headers: { 'retry-after': '1' } });
+        withheld = new TollgraphError('SERVICE_UNAVAILABLE', 'The request could not be recorded for billing, so it was not served; retry shortly.', {
+          headers: { 'retry-after': '1' },
+        });
         actual = 0;
       }
     }

@@ -19,7 +19,10 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 /** Where keys go; a key anywhere else is refused before it is looked at (and never logged). */
 export function keyInUrlError(names: string[]): TollgraphError {
-  return new TollgraphError('BAD_REQUEST', `API keys are not accepted in the URL (query parameter ${names.map((name) => `"${name}"`).join(', ')}): send the key as "Authorization: Bearer <key>" or "x-api-key: <key>" (on a WebSocket: in connection_init's payload). A key sent in a URL should be treated as exposed: revoke it.`);
+  return new TollgraphError(
+    'BAD_REQUEST',
+    `API keys are not accepted in the URL (query parameter ${names.map((name) => `"${name}"`).join(', ')}): send the key as "Authorization: Bearer <key>" or "x-api-key: <key>" (on a WebSocket: in connection_init's payload). A key sent in a URL should be treated as exposed: revoke it.`,
+  );
 }
 
 declare module 'express-serve-static-core' {
@@ -92,7 +95,9 @@ export function dedicatedPool(accounts: readonly string[] | undefined): (auth: A
   return (auth) =>
     auth.viewer && served.has(auth.viewer.access.account.id)
       ? undefined
-      : new TollgraphError('FORBIDDEN', 'This gateway serves dedicated capacity for other accounts; send your requests to the shared endpoint.', { extensions: { reason: 'DEDICATED_CAPACITY' } });
+      : new TollgraphError('FORBIDDEN', 'This gateway serves dedicated capacity for other accounts; send your requests to the shared endpoint.', {
+          extensions: { reason: 'DEDICATED_CAPACITY' },
+        });
 }
 
 /**
@@ -165,7 +170,16 @@ export const jsonErrors: ErrorRequestHandler = (error: unknown, req, res, _next)
   if (error instanceof GraphQLError) return sendError(res, error);
   const status = (error as { status?: number }).status;
   const code = status ? BODY_ERRORS[status] : undefined;
-  if (code) return sendError(res, new TollgraphError(code, code === 'PAYLOAD_TOO_LARGE' ? `The request body is larger than ${MAX_BODY_BYTES} bytes.` : `The request body could not be read: ${(error as Error).message}.`));
+  if (code)
+    return sendError(
+      res,
+      new TollgraphError(
+        code,
+        code === 'PAYLOAD_TOO_LARGE'
+          ? `The request body is larger than ${MAX_BODY_BYTES} bytes.`
+          : `The request body could not be read: ${(error as Error).message}.`,
+      ),
+    );
   requestLogger(req).error({ err: error }, 'unexpected error answering the request');
   sendError(res, new TollgraphError('INTERNAL_SERVER_ERROR', 'Internal server error'));
 };
@@ -180,7 +194,11 @@ const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
  * clients of that media type expect); `application/graphql-response+json` keeps the 4xx. The media
  * type is the one Apollo answers with (the same negotiation, no Accept meaning application/json).
  */
-export function requestErrorStatus(accept: string | undefined, status: number | undefined, errors: ReadonlyArray<GraphQLError> | undefined): number | undefined {
+export function requestErrorStatus(
+  accept: string | undefined,
+  status: number | undefined,
+  errors: ReadonlyArray<GraphQLError> | undefined,
+): number | undefined {
   if (status !== 400 || !errors?.length || !errors.every(isRequestError)) return status;
   const mediaType = accept ? new Negotiator({ headers: { accept } }).mediaType(JSON_TYPES) : 'application/json';
   return mediaType === 'application/json' ? 200 : status;

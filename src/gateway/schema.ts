@@ -16,7 +16,24 @@ import { RiskResolver, SUBSCRIBE_ONLY } from '../risk/risk.resolver';
 import { SlaResolver } from '../sla/sla.resolver';
 
 /** Every domain's resolvers, composed into the one public schema. */
-const resolvers = [HealthResolver, PlansResolver, MeResolver, AccountsResolver, AccountKeysResolver, KeysResolver, AuditResolver, RateLimitResolver, UsageResolver, BillingResolver, BillingAdminResolver, StripeWebhooksResolver, MeSubscriptionResolver, DataProductsResolver, RiskResolver, SlaResolver] as const;
+const resolvers = [
+  HealthResolver,
+  PlansResolver,
+  MeResolver,
+  AccountsResolver,
+  AccountKeysResolver,
+  KeysResolver,
+  AuditResolver,
+  RateLimitResolver,
+  UsageResolver,
+  BillingResolver,
+  BillingAdminResolver,
+  StripeWebhooksResolver,
+  MeSubscriptionResolver,
+  DataProductsResolver,
+  RiskResolver,
+  SlaResolver,
+] as const;
 
 export function buildGatewaySchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers, validate: false, pubSub: SUBSCRIBE_ONLY, scalarsMap: [{ type: Date, scalar: DateTimeResolver }] });

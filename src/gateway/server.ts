@@ -95,7 +95,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // blank on a closed network); then who is calling, from the headers alone (refusals cost no body
   // read); then admission under overload (lowest tiers shed first); then the body, bounded; then the document within the token and shape limits; then
   // Apollo: validation, and the guard around execution (src/gateway/guard.ts).
-  app.get('/graphql', (req, res, next) => (req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next()));
+  app.get('/graphql', (req, res, next) =>
+    req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next(),
+  );
   app.use(
     '/graphql',
     callerBeforeBody(services),

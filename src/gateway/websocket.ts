@@ -34,7 +34,9 @@ function prepareDocument(schema: GraphQLSchema, query: string): DocumentNode | r
     throw error;
   }
   const errors = validate(schema, document);
-  return errors.length ? errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) : document;
+  return errors.length
+    ? errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }))
+    : document;
 }
 
 /**
@@ -65,6 +67,7 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
       );
     },
   });
+  // biome-ignore lint/correctness/useHookAtTopLevel: graphql-ws's useServer is not a React hook
   return useServer<Record<string, unknown>, Partial<Connection>>(
     {
       schema,
@@ -87,7 +90,11 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
       },
       onSubscribe: async (ctx, _id, payload) => {
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
-          return [withoutHttp(new TollgraphError('RATE_LIMITED', `A connection holds at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} live feeds at once; complete one first.`))];
+          return [
+            withoutHttp(
+              new TollgraphError('RATE_LIMITED', `A connection holds at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} live feeds at once; complete one first.`),
+            ),
+          ];
         }
         // A live feed holds no request slot, but starting one under overload is shed like a request.
         try {
@@ -99,7 +106,8 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
         const document = prepareDocument(schema, payload.query);
         if (!('kind' in document)) return document;
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError('Unable to identify the operation to run: name it with operationName.', { extensions: { code: 'BAD_REQUEST' } })];
+        if (!operation)
+          return [new GraphQLError('Unable to identify the operation to run: name it with operationName.', { extensions: { code: 'BAD_REQUEST' } })];
         const contextValue: GatewayContext = {
           requestId: randomUUID(),
           log: () => logger,

@@ -21,7 +21,12 @@ export function decodeCursor<const K extends readonly Kind[]>(after: string, kin
   } catch {
     throw notACursor();
   }
-  if (!Array.isArray(position) || position.length !== kinds.length || position.some((value, i) => typeof value !== kinds[i] || (typeof value === 'number' && !Number.isFinite(value)))) throw notACursor();
+  if (
+    !Array.isArray(position) ||
+    position.length !== kinds.length ||
+    position.some((value, i) => typeof value !== kinds[i] || (typeof value === 'number' && !Number.isFinite(value)))
+  )
+    throw notACursor();
   return position as Position<K>;
 }
 

@@ -50,7 +50,10 @@ export async function createRecordProducer(brokers: string[], clientId: string, 
   });
   return {
     async send(topic, records) {
-      await producer.send({ acks: ProduceAcks.ALL, messages: records.map((record) => ({ topic, key: record.key, value: record.value, headers: record.headers })) });
+      await producer.send({
+        acks: ProduceAcks.ALL,
+        messages: records.map((record) => ({ topic, key: record.key, value: record.value, headers: record.headers })),
+      });
     },
     close: () => producer.close(),
   };

@@ -3,7 +3,15 @@ import { CLI_ACTOR, output, withServices } from '../cli/with-services';
 import { ApiKeyRole } from '../generated/prisma/enums';
 import type { PublicApiKey } from './service';
 
-const row = (key: PublicApiKey) => ({ id: key.id, prefix: key.prefix, name: key.name, role: key.role, expires: key.expiresAt, revoked: key.revokedAt, lastUsed: key.lastUsedAt });
+const row = (key: PublicApiKey) => ({
+  id: key.id,
+  prefix: key.prefix,
+  name: key.name,
+  role: key.role,
+  expires: key.expiresAt,
+  revoked: key.revokedAt,
+  lastUsed: key.lastUsedAt,
+});
 
 export function registerKeyCommands(program: Command): void {
   const keys = program.command('keys').description('API keys');

@@ -74,7 +74,14 @@ export class KeyService {
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return { valid: false, reason: 'EXPIRED' };
     this.lastUsed.set(row.id, Date.now());
     let verified = this.verified.get(row);
-    if (!verified) this.verified.set(row, (verified = { valid: true, key: { id: row.id, accountId: row.accountId, role: row.role, prefix: row.prefix, name: row.name, expiresAt: row.expiresAt } }));
+    if (!verified)
+      this.verified.set(
+        row,
+        (verified = {
+          valid: true,
+          key: { id: row.id, accountId: row.accountId, role: row.role, prefix: row.prefix, name: row.name, expiresAt: row.expiresAt },
+        }),
+      );
     return verified;
   }
 

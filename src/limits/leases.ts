@@ -177,7 +177,17 @@ export class QuotaLeaseStore {
     );
     if (verdict === 0) return { verdict: 'burst', burstCounted, burstResetMs, dailyCounted };
     if (verdict === 1) return { verdict: 'daily', burstCounted, burstResetMs, dailyCounted, heldElsewhere: extra };
-    const lease: Lease = { accountId: request.accountId, day: request.day, keys, limits, left: extra, spent: need, endsAt: Date.now() + burstResetMs, burstCounted, dailyCounted };
+    const lease: Lease = {
+      accountId: request.accountId,
+      day: request.day,
+      keys,
+      limits,
+      left: extra,
+      spent: need,
+      endsAt: Date.now() + burstResetMs,
+      burstCounted,
+      dailyCounted,
+    };
     return { verdict: 'granted', lease };
   }
 

@@ -62,7 +62,9 @@ export function redisLimiters(redis: Redis, prefix: string, policy: RedisDownPol
           duration,
           rejectIfRedisNotReady: true,
           ...(policy === 'insurance'
-            ? { insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${name}:insurance`, points: Math.max(1, Math.floor(points * insuranceShare)), duration }) }
+            ? {
+                insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${name}:insurance`, points: Math.max(1, Math.floor(points * insuranceShare)), duration }),
+              }
             : {}),
         }),
     ),

@@ -184,8 +184,12 @@ export class AdmissionControl {
 
 export function overloaded(priority: Priority): TollgraphError {
   const who = priority === 'ANONYMOUS' ? 'requests without an API key' : `${priority} requests`;
-  return new TollgraphError('OVERLOADED', `The gateway is at capacity and is serving higher plans first; ${who} are refused for a moment. Retry after a second.`, {
-    headers: { 'retry-after': '1' },
-    extensions: { priority, retryAfterSeconds: 1 },
-  });
+  return new TollgraphError(
+    'OVERLOADED',
+    `The gateway is at capacity and is serving higher plans first; ${who} are refused for a moment. Retry after a second.`,
+    {
+      headers: { 'retry-after': '1' },
+      extensions: { priority, retryAfterSeconds: 1 },
+    },
+  );
 }

@@ -76,7 +76,16 @@ export class RateLimitResolver {
   async rateLimit(@Ctx() context: GatewayContext): Promise<RateLimitStatus> {
     const { access } = viewerOf(context);
     const { burst, daily } = await context.services.limits.status(access);
-    return { cost: 0, limit: daily.limit, used: daily.used, remaining: daily.remaining, resetAt: daily.resetAt, burst, plan: access.plan.code, degraded: context.services.limits.degraded() };
+    return {
+      cost: 0,
+      limit: daily.limit,
+      used: daily.used,
+      remaining: daily.remaining,
+      resetAt: daily.resetAt,
+      burst,
+      plan: access.plan.code,
+      degraded: context.services.limits.degraded(),
+    };
   }
 
   @AdminOnly()

@@ -160,7 +160,11 @@ export class LimitService {
       this.daily(access)
         .reward(this.dailyKey(reservation.accountId, reservation.day), unused)
         .catch((error: unknown) => void this.logger.warn({ err: error, accountId: reservation.accountId, unused }, 'could not refund unused cost units')),
-      sameWindow ? this.burst(access).reward(this.burstKey(reservation.accountId), unused).catch(() => undefined) : undefined,
+      sameWindow
+        ? this.burst(access)
+            .reward(this.burstKey(reservation.accountId), unused)
+            .catch(() => undefined)
+        : undefined,
     ]);
     const status = reservation.status;
     const used = daily ? Math.max(0, daily.consumedPoints) : status.daily.used;
@@ -175,14 +179,22 @@ export class LimitService {
     const { day, resetAt } = utcDay();
     const { burstPerSecond, dailyQuota } = access.limits;
     const [burst, daily] = await Promise.all([
-      this.burst(access).get(this.burstKey(access.account.id)).catch(() => null),
-      this.daily(access).get(this.dailyKey(access.account.id, day)).catch(() => null),
+      this.burst(access)
+        .get(this.burstKey(access.account.id))
+        .catch(() => null),
+      this.daily(access)
+        .get(this.dailyKey(access.account.id, day))
+        .catch(() => null),
     ]);
     // Units this process leased and has not spent are not used (other processes' are counted: they may be).
     const unspent = this.leases?.unspent(access.account.id, day) ?? { daily: 0, burst: 0 };
     const used = Math.max(0, (daily?.consumedPoints ?? 0) - unspent.daily);
     return {
-      burst: { limit: burstPerSecond, remaining: Math.max(0, burstPerSecond - (burst?.consumedPoints ?? 0) + unspent.burst), resetInMs: burst?.msBeforeNext ?? 0 },
+      burst: {
+        limit: burstPerSecond,
+        remaining: Math.max(0, burstPerSecond - (burst?.consumedPoints ?? 0) + unspent.burst),
+        resetInMs: burst?.msBeforeNext ?? 0,
+      },
       daily: { limit: dailyQuota, used, remaining: Math.max(0, dailyQuota - used), resetAt },
     };
   }

@@ -107,12 +107,12 @@ export class UsageLedger {
     const write = this.write(batch.map((pending) => pending.entry)).then(
       () => {
         ended(true);
-        batch.forEach((pending) => pending.resolve());
+        for (const pending of batch) pending.resolve();
       },
       (error: Error) => {
         ended(false);
         this.logger.error({ err: error, records: batch.length }, 'usage ledger write failed');
-        batch.forEach((pending) => pending.reject(error));
+        for (const pending of batch) pending.reject(error);
       },
     );
     this.inFlight.add(write);
@@ -142,7 +142,16 @@ export type LedgerRecord = UsageEntry & { meter: string };
  * than a write's lifetime does not change any more.
  */
 export async function ledgerRecords(sql: Sql, from: Date, to: Date): Promise<LedgerRecord[]> {
-  const rows = await sql.query<{ request_id: string; account_id: string; api_key_id: string | null; plan_code: PlanCode; operation: string; meter: string; cost_units: number; occurred_at: Date }>(
+  const rows = await sql.query<{
+    request_id: string;
+    account_id: string;
+    api_key_id: string | null;
+    plan_code: PlanCode;
+    operation: string;
+    meter: string;
+    cost_units: number;
+    occurred_at: Date;
+  }>(
     `SELECT request_id, account_id, api_key_id, plan_code::text AS plan_code, operation, meter, cost_units, occurred_at FROM usage_records
      WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY request_id`,
     [from, to],

@@ -59,7 +59,9 @@ const SETTLE_MS = 60_000;
 export async function catchUpRollups(prisma: PrismaClient, accountId: string): Promise<void> {
   const readAt = new Date();
   const mark = await prisma.usageRollupMark.findUnique({ where: { accountId } });
-  const from = mark ? new Date(mark.through.getTime() - SETTLE_MS) : (await prisma.usageRecord.findFirst({ where: { accountId }, orderBy: { occurredAt: 'asc' }, select: { occurredAt: true } }))?.occurredAt;
+  const from = mark
+    ? new Date(mark.through.getTime() - SETTLE_MS)
+    : (await prisma.usageRecord.findFirst({ where: { accountId }, orderBy: { occurredAt: 'asc' }, select: { occurredAt: true } }))?.occurredAt;
   if (from && from <= readAt) await rebuildRollups(prisma, from, new Date(readAt.getTime() + 1), accountId);
   // Concurrent readers may finish in any order: the mark only moves forward.
   await prisma.$executeRaw`

@@ -67,7 +67,10 @@ export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res
       const level = completed ? completionLevel(res.statusCode) : 'warn';
       if (!logged || !logger.isLevelEnabled(level)) return;
       const detail = logger.isLevelEnabled('trace') ? { req: { headers: req.headers } } : {};
-      requestLogger(req)[level]({ statusCode: res.statusCode, responseTimeMs: Math.round(elapsedMs * 10) / 10, ...detail }, completed ? 'request completed' : 'request aborted');
+      requestLogger(req)[level](
+        { statusCode: res.statusCode, responseTimeMs: Math.round(elapsedMs * 10) / 10, ...detail },
+        completed ? 'request completed' : 'request aborted',
+      );
     });
     next();
   };

@@ -62,12 +62,16 @@ export function misconfiguration(error: unknown, settings: { ca: string; clientC
     if (code === 'CERT_HAS_EXPIRED') return `TLS: the server's certificate has expired: ${message}`;
     if (code === 'CERT_NOT_YET_VALID') return `TLS: the server's certificate is not valid yet: ${message}`;
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS: the server's certificate is not issued for this host name: ${message}`;
-    if (/^ERR_SSL_.*(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE)/.test(code)) return `TLS: the server does not speak TLS on this port: ${message}`;
-    if (/^ERR_SSL_.*ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN)/.test(code)) return `TLS: the server wants a client certificate it trusts and did not get one (${settings.clientCertificate}): ${message}`;
-    if (/^ERR_SSL_.*ALERT_CERTIFICATE_EXPIRED/.test(code)) return `TLS: the server refused the client certificate as expired (${settings.clientCertificate}): ${message}`;
+    if (/^ERR_SSL_.*(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE)/.test(code))
+      return `TLS: the server does not speak TLS on this port: ${message}`;
+    if (/^ERR_SSL_.*ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN)/.test(code))
+      return `TLS: the server wants a client certificate it trusts and did not get one (${settings.clientCertificate}): ${message}`;
+    if (/^ERR_SSL_.*ALERT_CERTIFICATE_EXPIRED/.test(code))
+      return `TLS: the server refused the client certificate as expired (${settings.clientCertificate}): ${message}`;
     if (/^ERR_SSL_.*ALERT_CERTIFICATE_REQUIRED/.test(code)) return `TLS: the server requires a client certificate (${settings.clientCertificate}): ${message}`;
     if (/^ERR_SSL_/.test(code)) return `TLS handshake failed: ${message}`;
-    if (/secure TLS connection was established/.test(message)) return `TLS: the server closed the connection during the handshake (a port without TLS, or a refused client certificate): ${message}`;
+    if (/secure TLS connection was established/.test(message))
+      return `TLS: the server closed the connection during the handshake (a port without TLS, or a refused client certificate): ${message}`;
     if (/does not support SSL connections/.test(message)) return `TLS: the server does not accept TLS connections: ${message}`;
     if (name === 'KafkaJSSASLAuthenticationError' || /SASL/i.test(name ?? '')) return `SASL authentication failed: ${message}`;
     // Postgres SQLSTATE class 28: invalid authorization (a wrong password, no pg_hba.conf entry such as hostssl only)
@@ -82,7 +86,11 @@ export async function checkPostgres(query: () => Promise<unknown>): Promise<void
   try {
     await query();
   } catch (error) {
-    throw new ServiceStartError('postgres', misconfiguration(error, { ca: 'DATABASE_URL sslrootcert', clientCertificate: 'DATABASE_URL sslcert' }) ?? `cannot connect: ${(error as Error).message}`, { cause: error });
+    throw new ServiceStartError(
+      'postgres',
+      misconfiguration(error, { ca: 'DATABASE_URL sslrootcert', clientCertificate: 'DATABASE_URL sslcert' }) ?? `cannot connect: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 

@@ -18,7 +18,9 @@ export const tracer = trace.getTracer('tollgraph', VERSION);
 let provider: { shutdown(): Promise<void>; forceFlush(): Promise<void> } | undefined;
 
 /** The OTLP/HTTP traces URL the configuration asks for, or undefined (tracing off). */
-export function tracesEndpoint(config: Pick<Config, 'OTEL_SDK_DISABLED' | 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'>): string | undefined {
+export function tracesEndpoint(
+  config: Pick<Config, 'OTEL_SDK_DISABLED' | 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'>,
+): string | undefined {
   if (config.OTEL_SDK_DISABLED) return undefined;
   if (config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   if (config.OTEL_EXPORTER_OTLP_ENDPOINT) return `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
@@ -37,7 +39,8 @@ export function startTracing(role: ProcessRole, config: Config): boolean {
   if (!url) return false;
   // Loaded only when tracing is on: an untraced process never pays for the SDK.
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { TracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, AlwaysOnSampler, AlwaysOffSampler } = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
+  const { TracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, AlwaysOnSampler, AlwaysOffSampler } =
+    require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
   const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
   const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
@@ -156,7 +159,12 @@ export function traceSends(topic: string, messages: Array<{ key?: Buffer | strin
   for (const message of messages) {
     const span = tracer.startSpan(`send ${topic}`, {
       kind: SpanKind.PRODUCER,
-      attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'messaging.kafka.message.key': message.key ? String(message.key) : undefined },
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': topic,
+        'messaging.kafka.message.key': message.key ? String(message.key) : undefined,
+      },
     });
     const traceparent = traceparentOf(span);
     if (traceparent) message.headers = { ...message.headers, traceparent };

@@ -24,7 +24,8 @@ export interface RunningWorker {
  */
 function opsServer(services: Services, port: number, ready: () => Promise<{ ready: boolean; body: unknown }>): Promise<Server | undefined> {
   if (port === 0) return Promise.resolve(undefined);
-  const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const json = (res: import('node:http').ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       services.metrics.registry.metrics().then(

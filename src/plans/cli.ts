@@ -14,7 +14,15 @@ export function registerPlanCommands(program: Command): void {
         output(
           options.json,
           list,
-          list.map((p) => ({ code: p.code, name: p.name, priceCents: p.monthlyPriceCents, dailyQuota: p.dailyQuota, burstPerSecond: p.burstPerSecond, maxQueryCost: p.maxQueryCost, grants: p.grants.join(',') })),
+          list.map((p) => ({
+            code: p.code,
+            name: p.name,
+            priceCents: p.monthlyPriceCents,
+            dailyQuota: p.dailyQuota,
+            burstPerSecond: p.burstPerSecond,
+            maxQueryCost: p.maxQueryCost,
+            grants: p.grants.join(','),
+          })),
         );
       }),
     );

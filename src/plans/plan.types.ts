@@ -29,7 +29,9 @@ export class Plan {
   @Field(() => Int, { description: 'Deepest selection one query may have' })
   maxDepth!: number;
 
-  @Field(() => Int, { description: 'Requests in flight each gateway process holds for each account of the plan under overload (0: none); see README, "Overload"' })
+  @Field(() => Int, {
+    description: 'Requests in flight each gateway process holds for each account of the plan under overload (0: none); see README, "Overload"',
+  })
   reservedConcurrency!: number;
 
   @Field(() => String, { nullable: true, description: 'Service level the plan promises' })

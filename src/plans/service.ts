@@ -20,9 +20,7 @@ const planChanges = z.object({
   slaAvailability: z.number().gt(0, 'slaAvailability must be above 0').lt(1, 'slaAvailability must be below 1 (e.g. 0.999)').nullable().optional(),
   slaCreditPercent: z.number().int().min(0, 'slaCreditPercent must not be negative').max(100, 'slaCreditPercent must be at most 100').optional(),
   features: z.array(z.string().min(1).max(200)).max(50).optional(),
-  grants: z
-    .array(z.enum(Object.values(GRANTS) as [Grant, ...Grant[]], { error: `grants must be among ${Object.values(GRANTS).join(', ')}` }))
-    .optional(),
+  grants: z.array(z.enum(Object.values(GRANTS) as [Grant, ...Grant[]], { error: `grants must be among ${Object.values(GRANTS).join(', ')}` })).optional(),
 });
 
 const ORDER: Record<PlanCode, number> = { FREE: 0, PROFESSIONAL: 1, ENTERPRISE: 2 };
@@ -32,7 +30,23 @@ export function toPlan({ entitlements, ...row }: PlanRow): Plan {
   return { ...row, grants: Array.isArray(grants) ? grants.map(String) : [] };
 }
 
-export type PlanChanges = Partial<Pick<Plan, 'name' | 'monthlyPriceCents' | 'dailyQuota' | 'burstPerSecond' | 'maxQueryCost' | 'maxDepth' | 'reservedConcurrency' | 'sla' | 'slaAvailability' | 'slaCreditPercent' | 'features' | 'grants'>>;
+export type PlanChanges = Partial<
+  Pick<
+    Plan,
+    | 'name'
+    | 'monthlyPriceCents'
+    | 'dailyQuota'
+    | 'burstPerSecond'
+    | 'maxQueryCost'
+    | 'maxDepth'
+    | 'reservedConcurrency'
+    | 'sla'
+    | 'slaAvailability'
+    | 'slaCreditPercent'
+    | 'features'
+    | 'grants'
+  >
+>;
 
 /** The plan catalogue, cached in every process and refreshed on every process when an admin edits it. */
 export class PlanCatalog {

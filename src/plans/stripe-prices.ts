@@ -32,7 +32,12 @@ export async function setStripePrices(tx: Prisma.TransactionClient, code: PlanCo
   const before = await tx.plan.findUniqueOrThrow({ where: { code } });
   const after = await tx.plan.update({
     where: { code },
-    data: { stripeProductId: prices.productId, stripeFlatPriceId: prices.flatPriceId, stripeMeteredPriceId: prices.meteredPriceId, overageUnitAmountDecimal: before.overageUnitAmountDecimal ?? prices.defaultOverage },
+    data: {
+      stripeProductId: prices.productId,
+      stripeFlatPriceId: prices.flatPriceId,
+      stripeMeteredPriceId: prices.meteredPriceId,
+      overageUnitAmountDecimal: before.overageUnitAmountDecimal ?? prices.defaultOverage,
+    },
   });
   await recordAudit(tx, actor, { action: 'stripe.setup', targetType: 'Plan', targetId: code, before, after });
 }

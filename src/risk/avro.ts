@@ -10,7 +10,6 @@ export interface SchemaSource {
   schemasByIds(ids: readonly number[]): Promise<Map<number, string>>;
 }
 
-
 /** How the messages of one writer schema are read: straight (it is the reader schema), through a resolver, or not at all. */
 type Reading = { resolver?: ReturnType<avro.Type['createResolver']>; problem?: undefined } | { problem: string };
 
@@ -43,7 +42,8 @@ export class AvroTransactionReader implements AvroReader {
   /** Reads a framed value (magic byte 0): the event as a plain record, or why it goes to the DLQ. */
   read(value: Buffer): AvroRead {
     const id = framedSchemaId(value);
-    if (id === undefined) return { ok: false, reason: 'MALFORMED', detail: `starts with the Avro magic byte 0 but is shorter than the ${HEADER_BYTES}-byte header` };
+    if (id === undefined)
+      return { ok: false, reason: 'MALFORMED', detail: `starts with the Avro magic byte 0 but is shorter than the ${HEADER_BYTES}-byte header` };
     const reading = this.byId.get(id);
     if (!reading) return { ok: false, reason: 'UNKNOWN_SCHEMA', detail: `schema id ${id} is not registered` };
     if (reading.problem !== undefined) return { ok: false, reason: 'SCHEMA_VIOLATION', detail: reading.problem };
@@ -90,7 +90,15 @@ export const RISK_SCORE_AVRO_SCHEMA = {
       name: 'factors',
       type: {
         type: 'array',
-        items: { type: 'record', name: 'RiskFactor', fields: [{ name: 'code', type: 'string' }, { name: 'contribution', type: 'int' }, { name: 'detail', type: 'string' }] },
+        items: {
+          type: 'record',
+          name: 'RiskFactor',
+          fields: [
+            { name: 'code', type: 'string' },
+            { name: 'contribution', type: 'int' },
+            { name: 'detail', type: 'string' },
+          ],
+        },
       },
     },
     { name: 'eventTime', type: 'string', doc: 'ISO 8601' },

@@ -39,7 +39,10 @@ export const transactionEventSchema = z.strictObject({
  * only ever says yes where the schema would; anything else goes through the schema, which then
  * decides and explains. Disabled (everything through zod) if zod stops exposing its pattern.
  */
-const DATE_TIME: RegExp | undefined = (dateTime as unknown as { _zod?: { pattern?: unknown } })._zod?.pattern instanceof RegExp ? (dateTime as unknown as { _zod: { pattern: RegExp } })._zod.pattern : undefined;
+const DATE_TIME: RegExp | undefined =
+  (dateTime as unknown as { _zod?: { pattern?: unknown } })._zod?.pattern instanceof RegExp
+    ? (dateTime as unknown as { _zod: { pattern: RegExp } })._zod.pattern
+    : undefined;
 const CHANNEL_SET: ReadonlySet<unknown> = new Set(CHANNELS);
 const FIELDS = Object.keys(transactionEventSchema.shape).length;
 const isId = (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= ID_MAX;

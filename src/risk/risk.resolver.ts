@@ -39,7 +39,10 @@ export class RiskResolver {
   }
 
   @Cost({ slicingArguments: ['customerIds'] })
-  @Query(() => [RiskScore], { nullable: 'items', description: `Latest scores of up to ${MAX_CUSTOMERS} customers, in the order asked (null for one without a score)` })
+  @Query(() => [RiskScore], {
+    nullable: 'items',
+    description: `Latest scores of up to ${MAX_CUSTOMERS} customers, in the order asked (null for one without a score)`,
+  })
   async riskScores(@Ctx() { services }: GatewayContext, @Arg('customerIds', () => [ID]) customerIds: string[]): Promise<Array<RiskScore | null>> {
     if (customerIds.length > MAX_CUSTOMERS) throw badInput(`customerIds takes at most ${MAX_CUSTOMERS} ids`, { fields: ['customerIds'] });
     return (await services.risk.latestMany(customerIds)).map((view) => view && toRiskScore(view));

@@ -86,9 +86,7 @@ export class RiskService {
   private readonly listeners = new Set<(view: RiskScoreView) => void>();
   private subscription?: Promise<() => Promise<void>>;
 
-  constructor(
-    private readonly deps: { prisma: PrismaClient; redis?: Redis; redisKeyPrefix: string; pubsub: PubSub; logger: Logger },
-  ) {}
+  constructor(private readonly deps: { prisma: PrismaClient; redis?: Redis; redisKeyPrefix: string; pubsub: PubSub; logger: Logger }) {}
 
   async latest(customerId: string): Promise<RiskScoreView | null> {
     return (await this.latestMany([customerId]))[0];
@@ -106,7 +104,10 @@ export class RiskService {
     const { redis, redisKeyPrefix } = this.deps;
     if (redis) {
       try {
-        const values = await getMany(redis, customerIds.map((id) => latestKey(redisKeyPrefix, id)));
+        const values = await getMany(
+          redis,
+          customerIds.map((id) => latestKey(redisKeyPrefix, id)),
+        );
         missing = [];
         values.forEach((value, i) => {
           if (value) out[i] = decodeLatest(value);
@@ -192,7 +193,10 @@ export class RiskService {
     }
     ranked.sort((a, b) => b.score - a.score || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
     if (ranked.length === 0) return [];
-    const values = await getMany(redis, ranked.map((entry) => latestKey(this.deps.redisKeyPrefix, entry.customerId)));
+    const values = await getMany(
+      redis,
+      ranked.map((entry) => latestKey(this.deps.redisKeyPrefix, entry.customerId)),
+    );
     return values.filter((value) => value !== null).map(decodeLatest);
   }
 
@@ -291,10 +295,21 @@ export class RiskService {
   private deliverTraced(view: RiskScoreView, traceparent: string): void {
     delete (view as { traceparent?: string }).traceparent;
     const parent = tracing.on ? contextOfTraceparent(traceparent) : undefined;
-    if (!parent) return this.deliver(view);
+    if (!parent) {
+      this.deliver(view);
+      return;
+    }
     const span = tracer.startSpan(
       'deliver riskScoreUpdated',
-      { kind: SpanKind.CONSUMER, attributes: { 'graphql.operation.type': 'subscription', 'risk.customer_id': view.customerId, 'risk.event_id': view.eventId, 'tollgraph.subscribers': this.listeners.size } },
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'graphql.operation.type': 'subscription',
+          'risk.customer_id': view.customerId,
+          'risk.event_id': view.eventId,
+          'tollgraph.subscribers': this.listeners.size,
+        },
+      },
       parent,
     );
     withSpan(span, () => this.deliver(view));

@@ -45,10 +45,16 @@ export async function issueSlaCredits(deps: SlaCreditDeps, month: string): Promi
     if (availability === null || availability >= plan.slaAvailability) continue;
     const amountCents = Math.round((plan.monthlyPriceCents * plan.slaCreditPercent) / 100);
     if (amountCents <= 0) {
-      logger.warn({ accountId, month, availability, plan: plan.code }, 'SLA breached, but the plan has no price to credit from (a contract price): settle it by hand');
+      logger.warn(
+        { accountId, month, availability, plan: plan.code },
+        'SLA breached, but the plan has no price to credit from (a contract price): settle it by hand',
+      );
       continue;
     }
-    await prisma.slaCredit.createMany({ data: [{ accountId, month, availability, promised: plan.slaAvailability, amountCents, currency: plan.currency }], skipDuplicates: true });
+    await prisma.slaCredit.createMany({
+      data: [{ accountId, month, availability, promised: plan.slaAvailability, amountCents, currency: plan.currency }],
+      skipDuplicates: true,
+    });
     let credit = await prisma.slaCredit.findUniqueOrThrow({ where: { accountId_month: { accountId, month } } });
     if (!credit.stripeBalanceTransactionId && stripe && account.stripeCustomerId) {
       const transaction = await stripe.customers.createBalanceTransaction(

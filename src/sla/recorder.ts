@@ -38,7 +38,11 @@ export class SlaRecorder {
     const hourStart = at - (at % HOUR_MS);
     const key = `${accountId}\n${hourStart}\n${operation}`;
     let cell = this.cells.get(key);
-    if (!cell) this.cells.set(key, (cell = { accountId, hour: new Date(hourStart), operation, requests: 0, serverErrors: 0, buckets: new Array<number>(BUCKETS).fill(0) }));
+    if (!cell)
+      this.cells.set(
+        key,
+        (cell = { accountId, hour: new Date(hourStart), operation, requests: 0, serverErrors: 0, buckets: new Array<number>(BUCKETS).fill(0) }),
+      );
     cell.requests++;
     if (status >= 500) cell.serverErrors++;
     cell.buckets[bucketOf(ms)]++;

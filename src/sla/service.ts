@@ -64,10 +64,24 @@ export class SlaService {
       requests += row.requests;
       serverErrors += row.serverErrors;
       let op = byOperation.get(row.operation);
-      if (!op) byOperation.set(row.operation, (op = { operation: row.operation, requests: 0, serverErrors: 0, p50Ms: null, p95Ms: null, p99Ms: null, latencyBuckets: new Array<number>(BUCKETS).fill(0) }));
+      if (!op)
+        byOperation.set(
+          row.operation,
+          (op = {
+            operation: row.operation,
+            requests: 0,
+            serverErrors: 0,
+            p50Ms: null,
+            p95Ms: null,
+            p99Ms: null,
+            latencyBuckets: new Array<number>(BUCKETS).fill(0),
+          }),
+        );
       op.requests += row.requests;
       op.serverErrors += row.serverErrors;
-      row.latencyBuckets.forEach((n, i) => (op.latencyBuckets[i] += n));
+      row.latencyBuckets.forEach((n, i) => {
+        op.latencyBuckets[i] += n;
+      });
     }
     const operations = [...byOperation.values()].sort((a, b) => b.requests - a.requests || a.operation.localeCompare(b.operation));
     for (const op of operations) {

@@ -81,7 +81,10 @@ export class SlaReport {
   @Field(() => [OperationSla])
   operations!: OperationSla[];
 
-  @Field(() => SlaCreditView, { nullable: true, description: 'The service credit this month earned (issued after the month, by `tollgraph billing sla-credits`)' })
+  @Field(() => SlaCreditView, {
+    nullable: true,
+    description: 'The service credit this month earned (issued after the month, by `tollgraph billing sla-credits`)',
+  })
   credit!: SlaCreditView | null;
 }
 
@@ -96,7 +99,9 @@ async function reportOf(context: GatewayContext, accountId: string, month: strin
 @Resolver()
 export class SlaResolver {
   @Free()
-  @Query(() => SlaReport, { description: 'Your service level in a UTC month (YYYY-MM): availability and latency per operation, beside what your plan promises. Free of charge.' })
+  @Query(() => SlaReport, {
+    description: 'Your service level in a UTC month (YYYY-MM): availability and latency per operation, beside what your plan promises. Free of charge.',
+  })
   slaReport(@Ctx() context: GatewayContext, @Arg('month') month: string): Promise<SlaReport> {
     return reportOf(context, viewerOf(context).key.accountId, month);
   }

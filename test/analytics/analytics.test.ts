@@ -32,7 +32,16 @@ describe('analytics over the archive (chdb, versitygw, Kafka, Postgres)', () => 
   });
 
   const ask = async (question: string, window: { from: number; to: number }) => {
-    const cli = runBuilt('bin/tollgraph.js', env.env, ['analytics', 'query', question, '--from', new Date(window.from).toISOString(), '--to', new Date(window.to).toISOString(), '--json']);
+    const cli = runBuilt('bin/tollgraph.js', env.env, [
+      'analytics',
+      'query',
+      question,
+      '--from',
+      new Date(window.from).toISOString(),
+      '--to',
+      new Date(window.to).toISOString(),
+      '--json',
+    ]);
     const code = await cli.exited;
     if (code !== 0) throw new Error(`analytics query ${question} exited ${code}:\n${cli.output()}`);
     return JSON.parse(cli.output()) as Array<Record<string, unknown>>;
@@ -42,11 +51,23 @@ describe('analytics over the archive (chdb, versitygw, Kafka, Postgres)', () => 
   it('answers scores by band, fraud rates and usage as PostgreSQL and the events do', async () => {
     const usageHour = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
     const accounts = [randomUUID(), randomUUID()];
-    const usage = Array.from({ length: 60 }, (_, i) => ({ requestId: `req-${i}`, accountId: accounts[i % 2], operation: ['riskScore', 'riskScores', 'topRisks'][i % 3], costUnits: 1 + (i % 4), occurredAt: new Date(usageHour + i * 30_000) }));
+    const usage = Array.from({ length: 60 }, (_, i) => ({
+      requestId: `req-${i}`,
+      accountId: accounts[i % 2],
+      operation: ['riskScore', 'riskScores', 'topRisks'][i % 3],
+      costUnits: 1 + (i % 4),
+      occurredAt: new Date(usageHour + i * 30_000),
+    }));
     await env.services.db.sql.query(
       `INSERT INTO usage_records (request_id, account_id, plan_code, operation, cost_units, occurred_at)
        SELECT r, a, 'PROFESSIONAL', o, c, t FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[]) AS u(r, a, o, c, t)`,
-      [usage.map((u) => u.requestId), usage.map((u) => u.accountId), usage.map((u) => u.operation), usage.map((u) => u.costUnits), usage.map((u) => u.occurredAt)],
+      [
+        usage.map((u) => u.requestId),
+        usage.map((u) => u.accountId),
+        usage.map((u) => u.operation),
+        usage.map((u) => u.costUnits),
+        usage.map((u) => u.occurredAt),
+      ],
     );
     await env.produce(messages.map(({ key, value }) => ({ key, value })));
     const consumer = await consumerProcess(env.env);
@@ -54,9 +75,22 @@ describe('analytics over the archive (chdb, versitygw, Kafka, Postgres)', () => 
     try {
       await waitUntilConsumed(env, 90_000);
       const archived = async (topic: string) =>
-        (await env.services.db.sql.query<{ n: number }>(`SELECT coalesce(sum(to_offset - from_offset), 0)::int AS n FROM archive_segments WHERE committed AND topic = $1`, [topic]))[0].n;
+        (
+          await env.services.db.sql.query<{ n: number }>(
+            `SELECT coalesce(sum(to_offset - from_offset), 0)::int AS n FROM archive_segments WHERE committed AND topic = $1`,
+            [topic],
+          )
+        )[0].n;
       const ends = { transactions: await endOffsetTotal(env.kafka, env.topics.transactions), scores: await endOffsetTotal(env.kafka, env.topics.scores) };
-      await waitFor('both topics and the ledger archived', async () => (await archived(env.topics.transactions)) >= ends.transactions && (await archived(env.topics.scores)) >= ends.scores && (await archived('usage_records')) > 0, 90_000, 200);
+      await waitFor(
+        'both topics and the ledger archived',
+        async () =>
+          (await archived(env.topics.transactions)) >= ends.transactions &&
+          (await archived(env.topics.scores)) >= ends.scores &&
+          (await archived('usage_records')) > 0,
+        90_000,
+        200,
+      );
     } finally {
       expect(await archiver.kill('SIGTERM')).toBe(0);
       expect(await consumer.kill('SIGTERM')).toBe(0);
@@ -88,7 +122,9 @@ describe('analytics over the archive (chdb, versitygw, Kafka, Postgres)', () => 
     }
     const rates = await ask('fraud-rates', { from, to });
     expect(rates.map(({ hour, mcc, country, transactions, high_risk }) => ({ hour, mcc, country, transactions, high_risk }))).toEqual(
-      [...groups.values()].sort((a, b) => (`${a.hour}|${a.mcc}|${a.country}` < `${b.hour}|${b.mcc}|${b.country}` ? -1 : 1)).map(({ hour, mcc, country, transactions, high_risk }) => ({ hour, mcc, country, transactions, high_risk })),
+      [...groups.values()]
+        .sort((a, b) => (`${a.hour}|${a.mcc}|${a.country}` < `${b.hour}|${b.mcc}|${b.country}` ? -1 : 1))
+        .map(({ hour, mcc, country, transactions, high_risk }) => ({ hour, mcc, country, transactions, high_risk })),
     );
     expect(rates.some((row) => (row.high_risk as number) > 0)).toBe(true);
     for (const row of rates) {

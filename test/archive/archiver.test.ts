@@ -123,7 +123,9 @@ describe('archiver: topics to Parquet objects in S3 (real Kafka, Postgres, versi
       for (const partition of new Set(manifest.filter((s) => s.topic === topic).map((s) => s.partition))) {
         const own = manifest.filter((s) => s.topic === topic && s.partition === partition);
         expect(own[0].from).toBe(0);
-        own.slice(1).forEach((segment, i) => expect(segment.from).toBe(own[i].to));
+        own.slice(1).forEach((segment, i) => {
+          expect(segment.from).toBe(own[i].to);
+        });
       }
     }
     // The bucket holds exactly the manifest's objects: what the crash left half-done was replaced or removed.
@@ -135,7 +137,9 @@ describe('archiver: topics to Parquet objects in S3 (real Kafka, Postgres, versi
     expect(countOf(transactions.rows.map((row) => sha(row.value as Uint8Array)))).toEqual(countOf(records.map((record) => sha(record.value))));
     expect(new Set(transactions.rows.map((row) => `${row.partition}:${row.offset}`)).size).toBe(records.length);
     expect(records.filter((record) => record.value[0] === 0).length).toBeGreaterThan(500); // Avro among them
-    const producedIds = messages.map((message) => decodeTransaction(message.value, message.key, 4096)).flatMap((decoded) => (decoded.ok ? [decoded.tx.eventId] : []));
+    const producedIds = messages
+      .map((message) => decodeTransaction(message.value, message.key, 4096))
+      .flatMap((decoded) => (decoded.ok ? [decoded.tx.eventId] : []));
     expect(countOf(transactions.rows.flatMap((row) => (row.event_id ? [row.event_id as string] : [])))).toEqual(countOf(producedIds));
     // Each segment's row count is what its objects hold.
     for (const segment of transactions.committed) expect(transactions.rows.filter((row) => segment.objects.includes(row.object)).length).toBe(segment.records);
@@ -144,7 +148,9 @@ describe('archiver: topics to Parquet objects in S3 (real Kafka, Postgres, versi
     for (const row of transactions.rows) {
       const time = (row.event_time ?? row.record_time) as Date;
       expect(row.object).toContain(`/${hourOf(time)}/`);
-      expect(row.object).toMatch(new RegExp(`^${prefix}transactions/date=\\d{4}-\\d\\d-\\d\\d/hour=\\d\\d/${env.topics.transactions}\\+\\d\\+\\d{19}-\\d{19}\\.parquet$`));
+      expect(row.object).toMatch(
+        new RegExp(`^${prefix}transactions/date=\\d{4}-\\d\\d-\\d\\d/hour=\\d\\d/${env.topics.transactions}\\+\\d\\+\\d{19}-\\d{19}\\.parquet$`),
+      );
     }
     expect(new Set(transactions.rows.filter((row) => row.event_time).map((row) => hourOf(row.event_time as Date))).size).toBeGreaterThanOrEqual(2);
     expect(transactions.rows.filter((row) => row.dlq_reason !== null).length).toBe(records.length - producedIds.length);
@@ -175,7 +181,11 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
   });
 
   const historyRows = async () =>
-    (await env.services.db.sql.query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`)).map((r) => r.row);
+    (
+      await env.services.db.sql.query<{ row: string }>(
+        `SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`,
+      )
+    ).map((r) => r.row);
 
   it('rebuilds the same states and history from the archived transactions alone', async () => {
     await env.produce(records);
@@ -184,10 +194,18 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
     try {
       await waitUntilConsumed(env);
       const end = await endOffsetTotal(env.kafka, env.topics.transactions);
-      await waitFor('the transactions archived', async () => {
-        const [row] = await env.services.db.sql.query<{ n: number }>(`SELECT coalesce(sum(to_offset - from_offset), 0)::int AS n FROM archive_segments WHERE committed AND topic = $1`, [env.topics.transactions]);
-        return row.n >= end;
-      }, 60_000, 100);
+      await waitFor(
+        'the transactions archived',
+        async () => {
+          const [row] = await env.services.db.sql.query<{ n: number }>(
+            `SELECT coalesce(sum(to_offset - from_offset), 0)::int AS n FROM archive_segments WHERE committed AND topic = $1`,
+            [env.topics.transactions],
+          );
+          return row.n >= end;
+        },
+        60_000,
+        100,
+      );
     } finally {
       expect(await archiver.kill('SIGTERM')).toBe(0);
       expect(await consumer.kill('SIGTERM')).toBe(0);
@@ -212,7 +230,9 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
     expect(await historyRows()).toEqual(live);
     const replayed = await storedStates(env.services, group);
     expect(replayed.size).toBe(liveStates.size);
-    expect([...liveStates].filter(([customer, state]) => JSON.stringify(replayed.get(customer)) !== JSON.stringify(state)).map(([customer]) => customer)).toEqual([]);
+    expect(
+      [...liveStates].filter(([customer, state]) => JSON.stringify(replayed.get(customer)) !== JSON.stringify(state)).map(([customer]) => customer),
+    ).toEqual([]);
   }, 180_000);
 });
 
@@ -237,7 +257,12 @@ describe('usage ledger archive, by closed hours (real Postgres, versitygw)', () 
     // Two busy hours a day ago with two empty hours between them, and the hour now under way.
     const hours = [thisHour - 26 * HOUR, thisHour - 23 * HOUR, thisHour];
     const records = hours.flatMap((start, h) =>
-      Array.from({ length: 20 + h * 5 }, (_, i) => ({ requestId: `req-${h}-${i}`, accountId: randomUUID(), costUnits: 1 + (i % 3), occurredAt: new Date(start + i * 60_000) })),
+      Array.from({ length: 20 + h * 5 }, (_, i) => ({
+        requestId: `req-${h}-${i}`,
+        accountId: randomUUID(),
+        costUnits: 1 + (i % 3),
+        occurredAt: new Date(start + i * 60_000),
+      })),
     );
     await env.services.db.sql.query(
       `INSERT INTO usage_records (request_id, account_id, plan_code, operation, cost_units, occurred_at)
@@ -248,14 +273,19 @@ describe('usage ledger archive, by closed hours (real Postgres, versitygw)', () 
     const archiver = await archiverProcess(env.env);
     let segments: Array<{ from: number; to: number; records: number; objects: string[] }> = [];
     try {
-      await waitFor('the closed hours archived', async () => {
-        segments = (
-          await env.services.db.sql.query<{ from: string; to: string; records: number; objects: string[] }>(
-            `SELECT from_offset::text AS "from", to_offset::text AS "to", records, objects FROM archive_segments WHERE topic = 'usage_records' AND committed ORDER BY from_offset`,
-          )
-        ).map((row) => ({ ...row, from: Number(row.from), to: Number(row.to) }));
-        return segments.reduce((sum, s) => sum + s.records, 0) >= 45;
-      }, 60_000, 100);
+      await waitFor(
+        'the closed hours archived',
+        async () => {
+          segments = (
+            await env.services.db.sql.query<{ from: string; to: string; records: number; objects: string[] }>(
+              `SELECT from_offset::text AS "from", to_offset::text AS "to", records, objects FROM archive_segments WHERE topic = 'usage_records' AND committed ORDER BY from_offset`,
+            )
+          ).map((row) => ({ ...row, from: Number(row.from), to: Number(row.to) }));
+          return segments.reduce((sum, s) => sum + s.records, 0) >= 45;
+        },
+        60_000,
+        100,
+      );
     } finally {
       expect(await archiver.kill('SIGTERM')).toBe(0);
     }
@@ -271,8 +301,10 @@ describe('usage ledger archive, by closed hours (real Postgres, versitygw)', () 
     ]);
     const archived = (await Promise.all(segments.flatMap((s) => s.objects).map((key) => readArchiveObject(store, key)))).flat();
     const expected = records.filter((r) => r.occurredAt.getTime() < thisHour);
-    expect(archived.map((row) => [row.request_id, row.account_id, row.plan_code, row.operation, row.meter, row.cost_units, (row.occurred_at as Date).getTime()]).sort()).toEqual(
-      expected.map((r) => [r.requestId, r.accountId, 'FREE', 'riskScore', 'api_cost_units', r.costUnits, r.occurredAt.getTime()]).sort(),
-    );
+    expect(
+      archived
+        .map((row) => [row.request_id, row.account_id, row.plan_code, row.operation, row.meter, row.cost_units, (row.occurred_at as Date).getTime()])
+        .sort(),
+    ).toEqual(expected.map((r) => [r.requestId, r.accountId, 'FREE', 'riskScore', 'api_cost_units', r.costUnits, r.occurredAt.getTime()]).sort());
   }, 120_000);
 });

@@ -51,7 +51,9 @@ describe('archive configuration errors name the setting', () => {
     const missing = (await objectStoreFor({ ...s3Settings(), ARCHIVE_S3_BUCKET: `missing-${randomBytes(4).toString('hex')}` }))!;
     await expect(missing.check()).rejects.toThrow(/^ARCHIVE_S3_BUCKET: cannot use s3:\/\/missing-\w+ at http:\/\/127\.0\.0\.1:\d+: the bucket does not exist$/);
     const wrongSecret = (await objectStoreFor({ ...s3Settings(), ARCHIVE_S3_SECRET_ACCESS_KEY: 'not-the-secret' }))!;
-    await expect(wrongSecret.check()).rejects.toThrow(/^ARCHIVE_S3_BUCKET: cannot use .*: access denied \(check ARCHIVE_S3_ACCESS_KEY_ID and ARCHIVE_S3_SECRET_ACCESS_KEY\)$/);
+    await expect(wrongSecret.check()).rejects.toThrow(
+      /^ARCHIVE_S3_BUCKET: cannot use .*: access denied \(check ARCHIVE_S3_ACCESS_KEY_ID and ARCHIVE_S3_SECRET_ACCESS_KEY\)$/,
+    );
   });
 
   it('refuses settings that contradict each other, and never prints the secret', () => {
@@ -62,7 +64,9 @@ describe('archive configuration errors name the setting', () => {
       expect.stringMatching(/^ARCHIVE_S3_SECRET_ACCESS_KEY: expected the access key id and its secret together/),
     ]);
     expect(problemsOf({ ARCHIVE_S3_BUCKET: 'Not_A_Bucket' })).toEqual([expect.stringMatching(/^ARCHIVE_S3_BUCKET: expected an S3 bucket name/)]);
-    const printed = JSON.stringify(printableConfig(loadConfig({ ARCHIVE_S3_BUCKET: 'b-1', ARCHIVE_S3_ACCESS_KEY_ID: 'k', ARCHIVE_S3_SECRET_ACCESS_KEY: 'very-secret-value' })));
+    const printed = JSON.stringify(
+      printableConfig(loadConfig({ ARCHIVE_S3_BUCKET: 'b-1', ARCHIVE_S3_ACCESS_KEY_ID: 'k', ARCHIVE_S3_SECRET_ACCESS_KEY: 'very-secret-value' })),
+    );
     expect(printed).not.toContain('very-secret-value');
   });
 

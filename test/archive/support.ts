@@ -4,7 +4,17 @@ import { serviceUrl } from '../support/throwaway-database';
 
 /** Traffic over several event hours (one event a second), with broken and redelivered messages. */
 export function feedMessages(count: number, seed: number): FeedMessage[] {
-  const feed = new TransactionFeed({ seed, customers: 300, rate: 1, start: Date.parse('2026-11-24T09:40:00Z'), invalid: 0.01, duplicates: 0.01, cardTesting: 0.01, takeover: 0.005, spike: 0.01 });
+  const feed = new TransactionFeed({
+    seed,
+    customers: 300,
+    rate: 1,
+    start: Date.parse('2026-11-24T09:40:00Z'),
+    invalid: 0.01,
+    duplicates: 0.01,
+    cardTesting: 0.01,
+    takeover: 0.005,
+    spike: 0.01,
+  });
   return Array.from({ length: count }, () => feed.next());
 }
 

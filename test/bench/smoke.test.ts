@@ -40,20 +40,33 @@ describe('benchmarks (smoke)', () => {
     expect(positive(results.gateway.overhead.bareRps.median)).toBe(true);
     expect(positive(results.gateway.overhead.fullRps.median)).toBe(true);
     expect(results.gateway.riskQueries.map((q: { p99: { median: number } }) => positive(q.p99.median))).toEqual([true, true, true, true]);
-    expect([results.ingestion.rates.kafkajs.median, results.ingestion.rates.platformatic.median, results.ingestion.rates.pipeline.median].every(positive)).toBe(true);
+    expect([results.ingestion.rates.kafkajs.median, results.ingestion.rates.platformatic.median, results.ingestion.rates.pipeline.median].every(positive)).toBe(
+      true,
+    );
     expect(results.freshness.runs.length).toBeGreaterThan(0);
     expect(results.freshness.runs.every((run: { p50Ms: number; samples: number }) => positive(run.samples) && Number.isFinite(run.p50Ms))).toBe(true);
     expect(results.metering.modes.every((mode: { rate: { median: number } }) => positive(mode.rate.median))).toBe(true);
     // Every attack answered (what it answered is reported, not asserted: the report says when it is not the expected status).
     // Shedding on and off, each with the ENTERPRISE load measured alone and beside the attack.
-    expect(results.overload.runs.map((run: { policy: string; unloaded: { samples: number }; loaded: { samples: number } }) => [run.policy, positive(run.unloaded.samples) && positive(run.loaded.samples)])).toEqual([
+    expect(
+      results.overload.runs.map((run: { policy: string; unloaded: { samples: number }; loaded: { samples: number } }) => [
+        run.policy,
+        positive(run.unloaded.samples) && positive(run.loaded.samples),
+      ]),
+    ).toEqual([
       ['off', true],
       ['defaults', true],
       ['tight', true],
       ['dedicated', true],
     ]);
     expect([results.avro.json.median, results.avro.jsonWithReader.median, results.avro.avro.median, results.avro.mixed.median].every(positive)).toBe(true);
-    expect(results.archive.runs.map((run: { eventsPerSecond: number; archiverCpuMicros: number; parquetBytesPerEvent: number }) => [run.eventsPerSecond, run.archiverCpuMicros, run.parquetBytesPerEvent].every(positive))).toEqual([true]);
-    expect(results.refusals.attacks.every((attack: { requests: number; wall: { failures: number } }) => positive(attack.requests) && attack.wall.failures === 0)).toBe(true);
+    expect(
+      results.archive.runs.map((run: { eventsPerSecond: number; archiverCpuMicros: number; parquetBytesPerEvent: number }) =>
+        [run.eventsPerSecond, run.archiverCpuMicros, run.parquetBytesPerEvent].every(positive),
+      ),
+    ).toEqual([true]);
+    expect(
+      results.refusals.attacks.every((attack: { requests: number; wall: { failures: number } }) => positive(attack.requests) && attack.wall.failures === 0),
+    ).toBe(true);
   }, 600_000);
 });

@@ -17,7 +17,12 @@ describe('billing sync inside the gateway (the default)', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
     const url = await fake.start();
-    gateway = await startTestGateway({ STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: url, BILLING_SYNC_INTERVAL_MS: '100', STRIPE_METER_EVENTS_PER_SECOND: String(EVENTS_PER_SECOND) });
+    gateway = await startTestGateway({
+      STRIPE_SECRET_KEY: 'sk_test_fake',
+      STRIPE_API_BASE: url,
+      BILLING_SYNC_INTERVAL_MS: '100',
+      STRIPE_METER_EVENTS_PER_SECOND: String(EVENTS_PER_SECOND),
+    });
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -34,13 +39,26 @@ describe('billing sync inside the gateway (the default)', () => {
     const now = Date.now();
     await Promise.all(
       costs.map((costUnits, i) =>
-        gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', costUnits, occurredAt: new Date(now - 5_000 - i * MINUTE) }),
+        gateway.services.ledger.record({
+          requestId: randomUUID(),
+          accountId,
+          apiKeyId: keyId,
+          planCode: 'PROFESSIONAL',
+          operation: 'q',
+          costUnits,
+          occurredAt: new Date(now - 5_000 - i * MINUTE),
+        }),
       ),
     );
     const units = costs.reduce((sum, cost) => sum + cost, 0);
 
     await waitFor('the gateway to report the usage to Stripe', async () => fake.unitsByCustomer().get(customer) === units, 30_000, 50);
-    await waitFor('every report to be marked sent', async () => (await gateway.services.db.prisma.meterReport.count({ where: { accountId, status: { not: 'SENT' } } })) === 0, 10_000, 50);
+    await waitFor(
+      'every report to be marked sent',
+      async () => (await gateway.services.db.prisma.meterReport.count({ where: { accountId, status: { not: 'SENT' } } })) === 0,
+      10_000,
+      50,
+    );
     expect(await gateway.services.db.prisma.usageRecord.count({ where: { accountId, reportedAt: null } })).toBe(0);
     expect(fake.calls.length).toBeGreaterThanOrEqual(costs.length);
     expect(new Set(fake.calls.map((call) => call.identifier)).size).toBe(fake.calls.length);

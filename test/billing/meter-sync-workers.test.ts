@@ -35,7 +35,15 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
     const now = Date.now();
     await Promise.all(
       costs.map((costUnits, i) =>
-        gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', costUnits, occurredAt: new Date(now - 5_000 - i * MINUTE) }),
+        gateway.services.ledger.record({
+          requestId: randomUUID(),
+          accountId,
+          apiKeyId: keyId,
+          planCode: 'PROFESSIONAL',
+          operation: 'q',
+          costUnits,
+          occurredAt: new Date(now - 5_000 - i * MINUTE),
+        }),
       ),
     );
     return { accountId, customer, units: costs.reduce((sum, cost) => sum + cost, 0) };
@@ -43,7 +51,12 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
 
   function syncTo(url: string, options: Partial<MeterSyncOptions> = {}, timeoutMs = 2000) {
     const stripe = createStripe({ STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: url }, timeoutMs)!;
-    return new MeterSync(prisma(), stripe, { eventName: EVENT_NAME, eventsPerSecond: 2000, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 200, ...options }, gateway.services.logger);
+    return new MeterSync(
+      prisma(),
+      stripe,
+      { eventName: EVENT_NAME, eventsPerSecond: 2000, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 200, ...options },
+      gateway.services.logger,
+    );
   }
 
   const callsPerIdentifier = (fake: FakeStripe) => {
@@ -93,10 +106,15 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
       expect(fake.calls).toEqual([]);
 
       // Once the lease has passed, worker 2 takes them over.
-      await waitFor('the second worker to send the expired claims', async () => {
-        await survivor.runOnce();
-        return (await prisma().meterReport.count({ where: { accountId, status: 'SENT' } })) === 3;
-      }, 15_000, 100);
+      await waitFor(
+        'the second worker to send the expired claims',
+        async () => {
+          await survivor.runOnce();
+          return (await prisma().meterReport.count({ where: { accountId, status: 'SENT' } })) === 3;
+        },
+        15_000,
+        100,
+      );
       expect(Math.min(...fake.calls.map((call) => call.at))).toBeGreaterThanOrEqual(claimedAt + leaseMs - 100);
       expect([...callsPerIdentifier(fake)].sort()).toEqual(reports.map((report) => [report.identifier, 1]).sort());
       expect(fake.unitsByCustomer().get(customer)).toBe(units);
@@ -141,7 +159,11 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
 
       expect(await stalled['send'](claimed)).toBe(false);
       // Its failure is not recorded over the other worker's success.
-      expect(await prisma().meterReport.findUniqueOrThrow({ where: { id: claimed.id } })).toMatchObject({ status: 'SENT', lastError: null, nextAttemptAt: sent.nextAttemptAt });
+      expect(await prisma().meterReport.findUniqueOrThrow({ where: { id: claimed.id } })).toMatchObject({
+        status: 'SENT',
+        lastError: null,
+        nextAttemptAt: sent.nextAttemptAt,
+      });
       expect(fake.unitsByCustomer().get(customer)).toBe(units);
       expect((await prisma().meterReport.findMany({ where: { accountId } })).map((report) => report.status)).toEqual(['SENT']);
     } finally {
@@ -155,7 +177,18 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
     const url = await fake.start();
     try {
       const { accountId, customer, units } = await customerWithUsage(8);
-      const worker = runBuilt('bin/tollgraph.js', { ...gateway.env, LOG_LEVEL: 'warn', STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: url, BILLING_SYNC_INTERVAL_MS: '100', STRIPE_METER_EVENTS_PER_SECOND: '1000' }, ['worker', 'billing']);
+      const worker = runBuilt(
+        'bin/tollgraph.js',
+        {
+          ...gateway.env,
+          LOG_LEVEL: 'warn',
+          STRIPE_SECRET_KEY: 'sk_test_fake',
+          STRIPE_API_BASE: url,
+          BILLING_SYNC_INTERVAL_MS: '100',
+          STRIPE_METER_EVENTS_PER_SECOND: '1000',
+        },
+        ['worker', 'billing'],
+      );
       let ended = false;
       void worker.exited.then(() => (ended = true));
       try {
@@ -175,7 +208,10 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
 
       // The dead worker's claims run for the worker's lease (60 s, fixed in src/billing/worker.ts);
       // rather than wait that long, its end is moved to now.
-      const leased = await prisma().meterReport.updateMany({ where: { accountId, status: 'PENDING', nextAttemptAt: { gt: new Date() } }, data: { nextAttemptAt: new Date() } });
+      const leased = await prisma().meterReport.updateMany({
+        where: { accountId, status: 'PENDING', nextAttemptAt: { gt: new Date() } },
+        data: { nextAttemptAt: new Date() },
+      });
       expect(leased.count).toBe(5);
 
       fake.holdAfter = undefined;

@@ -31,7 +31,15 @@ describe('billing sync to Stripe meters', () => {
           const costUnits = 1 + (i % 7);
           units += costUnits;
           const occurredAt = new Date(Date.now() - 5_000 - Math.floor((i / recordsEach) * 90) * MINUTE);
-          return gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', costUnits, occurredAt });
+          return gateway.services.ledger.record({
+            requestId: randomUUID(),
+            accountId,
+            apiKeyId: keyId,
+            planCode: 'PROFESSIONAL',
+            operation: 'q',
+            costUnits,
+            occurredAt,
+          });
         }),
       );
       customers.push({ accountId, customer, units });
@@ -41,7 +49,12 @@ describe('billing sync to Stripe meters', () => {
 
   function syncTo(url: string, timeoutMs = 200) {
     const stripe = createStripe({ STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: url }, timeoutMs)!;
-    return new MeterSync(prisma(), stripe, { eventName: 'tollgraph_cost_units', eventsPerSecond: 2000, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 200 }, gateway.services.logger);
+    return new MeterSync(
+      prisma(),
+      stripe,
+      { eventName: 'tollgraph_cost_units', eventsPerSecond: 2000, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 200 },
+      gateway.services.logger,
+    );
   }
 
   const SEED = testSeed();
@@ -65,7 +78,9 @@ describe('billing sync to Stripe meters', () => {
       const to = new Date();
       const stripe = createStripe({ STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: url })!;
       const clean = (await reconcile(prisma(), stripe, 'mtr_fake', from, to)).filter((row) => accountIds.includes(row.accountId));
-      expect(clean.map((row) => [row.difference, row.windows.length, row.ledgerUnits === row.reportedUnits, row.stripeUnits === row.ledgerUnits])).toEqual(accountIds.map(() => [0, 0, true, true]));
+      expect(clean.map((row) => [row.difference, row.windows.length, row.ledgerUnits === row.reportedUnits, row.stripeUnits === row.ledgerUnits])).toEqual(
+        accountIds.map(() => [0, 0, true, true]),
+      );
 
       // ...and the window is named when Stripe lost one.
       const lost = await prisma().meterReport.findFirstOrThrow({ where: { accountId: customers[1].accountId }, orderBy: { windowStart: 'asc' } });
@@ -73,7 +88,9 @@ describe('billing sync to Stripe meters', () => {
       const after = (await reconcile(prisma(), stripe, 'mtr_fake', from, to)).find((row) => row.accountId === customers[1].accountId)!;
       const hour = new Date(Math.floor(lost.windowStart.getTime() / 3_600_000) * 3_600_000);
       expect(after.difference).toBe(lost.units);
-      expect(after.windows).toEqual([expect.objectContaining({ windowStart: hour, stripeUnits: expect.any(Number), cause: 'reported to Stripe but missing from its meter' })]);
+      expect(after.windows).toEqual([
+        expect.objectContaining({ windowStart: hour, stripeUnits: expect.any(Number), cause: 'reported to Stripe but missing from its meter' }),
+      ]);
       expect(after.windows[0].reportedUnits - after.windows[0].stripeUnits).toBe(lost.units);
     } finally {
       await fake.stop();
@@ -93,9 +110,13 @@ describe('billing sync to Stripe meters', () => {
         { occurredAt: new Date(hour - 2 * 3_600_000 + 20 * MINUTE), costUnits: 5 },
         { occurredAt: new Date(hour - 3_600_000 + 5 * MINUTE), costUnits: 7 },
       ];
-      for (const record of records) await gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', ...record });
+      for (const record of records)
+        await gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', ...record });
       const usage = async () => {
-        const { body } = await gateway.query(`{ usage(from: "${new Date(hour - 2 * 3_600_000).toISOString()}", to: "${new Date(hour).toISOString()}", granularity: HOUR) { start requests costUnits reportedUnits pendingUnits } }`, { key });
+        const { body } = await gateway.query(
+          `{ usage(from: "${new Date(hour - 2 * 3_600_000).toISOString()}", to: "${new Date(hour).toISOString()}", granularity: HOUR) { start requests costUnits reportedUnits pendingUnits } }`,
+          { key },
+        );
         return body.data.usage;
       };
       const start = (at: number) => new Date(at).toISOString();
@@ -138,13 +159,28 @@ describe('billing sync to Stripe meters', () => {
     try {
       const { accountId, keyId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
       await gateway.services.accounts.linkStripeCustomer(accountId, 'cus_old', SYSTEM);
-      await gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', costUnits: 9, occurredAt: new Date(Date.now() - 40 * 86_400_000) });
+      await gateway.services.ledger.record({
+        requestId: randomUUID(),
+        accountId,
+        apiKeyId: keyId,
+        planCode: 'PROFESSIONAL',
+        operation: 'q',
+        costUnits: 9,
+        occurredAt: new Date(Date.now() - 40 * 86_400_000),
+      });
       await syncTo(url).drain(Date.now() + 10_000);
       expect(fake.calls).toEqual([]);
       const admin = await gateway.newKey({ role: 'ADMIN' });
       const flagged = await gateway.query('{ meterReports { accountId units status lastError } }', { key: admin.key });
-      expect(flagged.body.data.meterReports).toContainEqual({ accountId, units: 9, status: 'TOO_OLD', lastError: expect.stringMatching(/older than Stripe accepts/) });
-      const [row] = (await reconcile(prisma(), undefined, undefined, new Date(Date.now() - 41 * 86_400_000), new Date())).filter((r) => r.accountId === accountId);
+      expect(flagged.body.data.meterReports).toContainEqual({
+        accountId,
+        units: 9,
+        status: 'TOO_OLD',
+        lastError: expect.stringMatching(/older than Stripe accepts/),
+      });
+      const [row] = (await reconcile(prisma(), undefined, undefined, new Date(Date.now() - 41 * 86_400_000), new Date())).filter(
+        (r) => r.accountId === accountId,
+      );
       expect(row).toMatchObject({ ledgerUnits: 9, tooOldUnits: 9, difference: 0 });
     } finally {
       await fake.stop();

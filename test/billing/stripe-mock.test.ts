@@ -18,8 +18,14 @@ describe('Stripe API surface (stripe-mock)', () => {
     expect(result.meterId).toMatch(/^mtr_|^meter_/);
     expect(result.plans.map((plan) => plan.code)).toEqual(['PROFESSIONAL', 'ENTERPRISE']);
     const professional = await db.prisma.plan.findUniqueOrThrow({ where: { code: 'PROFESSIONAL' } });
-    expect(professional).toMatchObject({ stripeProductId: expect.any(String), stripeFlatPriceId: expect.stringMatching(/^price_/), stripeMeteredPriceId: expect.stringMatching(/^price_/) });
-    expect(await db.prisma.setting.findUnique({ where: { key: 'stripe.meter' } })).toMatchObject({ value: { id: result.meterId, eventName: 'tollgraph_cost_units' } });
+    expect(professional).toMatchObject({
+      stripeProductId: expect.any(String),
+      stripeFlatPriceId: expect.stringMatching(/^price_/),
+      stripeMeteredPriceId: expect.stringMatching(/^price_/),
+    });
+    expect(await db.prisma.setting.findUnique({ where: { key: 'stripe.meter' } })).toMatchObject({
+      value: { id: result.meterId, eventName: 'tollgraph_cost_units' },
+    });
     // Idempotent: running it again succeeds and leaves ids in place.
     await setupStripe(stripe!, db.prisma, 'tollgraph_cost_units', { type: 'cli' });
     expect((await db.prisma.plan.findUniqueOrThrow({ where: { code: 'PROFESSIONAL' } })).stripeProductId).toBe(professional.stripeProductId);
@@ -28,8 +34,21 @@ describe('Stripe API surface (stripe-mock)', () => {
   it('sends meter events that Stripe accepts', async () => {
     const { accountId, keyId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
     await gateway.services.accounts.linkStripeCustomer(accountId, 'cus_mock', { type: 'cli' });
-    await gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', costUnits: 3, occurredAt: new Date(Date.now() - 1000) });
-    const sync = new MeterSync(gateway.services.db.prisma, gateway.services.stripe!, { eventName: 'tollgraph_cost_units', eventsPerSecond: 20, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 100 }, gateway.services.logger);
+    await gateway.services.ledger.record({
+      requestId: randomUUID(),
+      accountId,
+      apiKeyId: keyId,
+      planCode: 'PROFESSIONAL',
+      operation: 'q',
+      costUnits: 3,
+      occurredAt: new Date(Date.now() - 1000),
+    });
+    const sync = new MeterSync(
+      gateway.services.db.prisma,
+      gateway.services.stripe!,
+      { eventName: 'tollgraph_cost_units', eventsPerSecond: 20, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 100 },
+      gateway.services.logger,
+    );
     expect(await sync.runOnce()).toMatchObject({ assigned: 1, sent: 1, failed: 0 });
   });
 

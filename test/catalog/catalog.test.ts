@@ -36,7 +36,8 @@ describe('data-product catalog against real Postgres', () => {
   });
 
   const publish = (definition: DataProductDefinition, key = admin.key) => gateway.query(PUBLISH, { key, variables: { input: definition } });
-  const listed = async (key: string, domain?: string) => (await gateway.query(LIST, { key, variables: { domain } })).body.data.dataProducts as Array<Record<string, any>>;
+  const listed = async (key: string, domain?: string) =>
+    (await gateway.query(LIST, { key, variables: { domain } })).body.data.dataProducts as Array<Record<string, any>>;
   const slugs = async (key: string, domain?: string) => (await listed(key, domain)).map((product) => product.slug);
   const auditFor = async (targetId: string) =>
     ((await gateway.query(AUDIT, { key: admin.key })).body.data.auditLog.nodes as Array<Record<string, any>>).filter((entry) => entry.targetId === targetId);
@@ -71,13 +72,19 @@ describe('data-product catalog against real Postgres', () => {
         status: 'PUBLISHED',
         deprecated: false,
         publishedAt: expect.any(String),
-        schema: { graphqlType: 'RiskScore', eventJsonSchema: expect.objectContaining({ type: 'object', required: expect.arrayContaining(['eventId', 'amount', 'channel']) }) },
+        schema: {
+          graphqlType: 'RiskScore',
+          eventJsonSchema: expect.objectContaining({ type: 'object', required: expect.arrayContaining(['eventId', 'amount', 'channel']) }),
+        },
         slo: { freshnessSeconds: 1, availability: 99.9, latencyP99Ms: 150 },
         quality: { freshnessLagP99Ms: null, eventsPerSecond: null, dlqRate: null, completeness: null, measuredAt: null },
       }),
     );
     expect(seeded!.accessPolicy.plans).toEqual(['FREE', 'PROFESSIONAL', 'ENTERPRISE']);
-    expect(seeded!.accessPolicy.fields[0]).toEqual({ plan: 'FREE', fields: expect.arrayContaining(['band', 'customerId', 'eventTime', 'computedAt', 'freshnessSeconds']) });
+    expect(seeded!.accessPolicy.fields[0]).toEqual({
+      plan: 'FREE',
+      fields: expect.arrayContaining(['band', 'customerId', 'eventTime', 'computedAt', 'freshnessSeconds']),
+    });
     expect(seeded!.accessPolicy.fields[0].fields).not.toContain('score');
     expect(seeded!.accessPolicy.fields[1].fields).toEqual(expect.arrayContaining(['band', 'score', 'factors']));
     expect(await slugs(subscriber, 'risk')).toEqual(['customer-risk-scores']);
@@ -110,7 +117,10 @@ describe('data-product catalog against real Postgres', () => {
       'Invalid data product: eventSchema is not a valid JSON Schema (draft 2020-12): eventSchema/properties/amount/type must be equal to one of the allowed values',
     );
     expect(error.extensions.fields).toEqual(['eventSchema']);
-    await expectRejected(planProduct({ slug: 'bad-event-schema', eventSchema: { type: 'object', requried: ['a'] } }), 'strict mode: unknown keyword: "requried"');
+    await expectRejected(
+      planProduct({ slug: 'bad-event-schema', eventSchema: { type: 'object', requried: ['a'] } }),
+      'strict mode: unknown keyword: "requried"',
+    );
     expect(await slugs(admin.key)).not.toContain('bad-event-schema');
   });
 
@@ -125,13 +135,31 @@ describe('data-product catalog against real Postgres', () => {
       'accessPolicy.fields.FREE names fields that Plan does not have: "secretSauce"',
     );
     await expectRejected(
-      planProduct({ slug: 'bad-policy', accessPolicy: { plans: ['FREE'], fields: [{ plan: 'FREE', fields: ['code'] }, { plan: 'ENTERPRISE', fields: ['code'] }] } }),
+      planProduct({
+        slug: 'bad-policy',
+        accessPolicy: {
+          plans: ['FREE'],
+          fields: [
+            { plan: 'FREE', fields: ['code'] },
+            { plan: 'ENTERPRISE', fields: ['code'] },
+          ],
+        },
+      }),
       'accessPolicy.fields names plan "ENTERPRISE", which is not in accessPolicy.plans',
     );
     // The API's PlanCode enum refuses an unknown plan before the resolver runs...
-    await expectRejected(planProduct({ slug: 'bad-policy', accessPolicy: { plans: ['FREE', 'GOLD'], fields: [{ plan: 'FREE', fields: ['code'] }] } }), /"GOLD" does not exist in "PlanCode"/);
+    await expectRejected(
+      planProduct({ slug: 'bad-policy', accessPolicy: { plans: ['FREE', 'GOLD'], fields: [{ plan: 'FREE', fields: ['code'] }] } }),
+      /"GOLD" does not exist in "PlanCode"/,
+    );
     // ...and the catalog checks the plan catalogue for callers that bypass GraphQL.
-    await expect(gateway.services.catalog.publish(planProduct({ slug: 'bad-policy', accessPolicy: { plans: ['GOLD'], fields: [{ plan: 'GOLD', fields: ['code'] }] } }), await buildGatewaySchema(), { type: 'system:test' })).rejects.toMatchObject({
+    await expect(
+      gateway.services.catalog.publish(
+        planProduct({ slug: 'bad-policy', accessPolicy: { plans: ['GOLD'], fields: [{ plan: 'GOLD', fields: ['code'] }] } }),
+        await buildGatewaySchema(),
+        { type: 'system:test' },
+      ),
+    ).rejects.toMatchObject({
       extensions: { code: 'BAD_USER_INPUT' },
       message: expect.stringContaining('accessPolicy.plans names unknown plans "GOLD"'),
     });
@@ -212,8 +240,8 @@ describe('data-product catalog against real Postgres', () => {
   });
 
   it('keeps DRAFTs from subscribers; admins see them and can publish them', async () => {
-    const draft = (await gateway.query(DRAFT, { key: admin.key, variables: { input: planProduct({ slug: 'coming-soon', domain: 'labs', version: '0.1.0' }) } })).body.data
-      .saveDataProductDraft;
+    const draft = (await gateway.query(DRAFT, { key: admin.key, variables: { input: planProduct({ slug: 'coming-soon', domain: 'labs', version: '0.1.0' }) } }))
+      .body.data.saveDataProductDraft;
     expect(draft).toEqual(expect.objectContaining({ status: 'DRAFT', publishedAt: null }));
 
     expect(await slugs(subscriber)).not.toContain('coming-soon');
@@ -236,14 +264,22 @@ describe('data-product catalog against real Postgres', () => {
   it('deprecates a product: still listed, flagged, audited once however often it is asked', async () => {
     const product = (await publish(planProduct({ slug: 'old-offers' }))).body.data.publishDataProduct;
     const first = await gateway.query(DEPRECATE, { key: admin.key, variables: { id: 'old-offers' } });
-    expect(first.body.data.deprecateDataProduct).toEqual(expect.objectContaining({ id: product.id, status: 'DEPRECATED', deprecated: true, deprecatedAt: expect.any(String) }));
+    expect(first.body.data.deprecateDataProduct).toEqual(
+      expect.objectContaining({ id: product.id, status: 'DEPRECATED', deprecated: true, deprecatedAt: expect.any(String) }),
+    );
     const again = await gateway.query(DEPRECATE, { key: admin.key, variables: { id: product.id } });
     expect(again.body.data.deprecateDataProduct).toEqual(first.body.data.deprecateDataProduct);
 
-    expect((await listed(subscriber)).find((listedProduct) => listedProduct.slug === 'old-offers')).toEqual(expect.objectContaining({ status: 'DEPRECATED', deprecated: true }));
+    expect((await listed(subscriber)).find((listedProduct) => listedProduct.slug === 'old-offers')).toEqual(
+      expect.objectContaining({ status: 'DEPRECATED', deprecated: true }),
+    );
     const deprecations = (await auditFor(product.id)).filter((entry) => entry.action === 'dataProduct.deprecate');
     expect(deprecations).toEqual([
-      expect.objectContaining({ actorKeyId: admin.keyId, before: expect.objectContaining({ status: 'PUBLISHED' }), after: expect.objectContaining({ status: 'DEPRECATED', deprecated: true }) }),
+      expect.objectContaining({
+        actorKeyId: admin.keyId,
+        before: expect.objectContaining({ status: 'PUBLISHED' }),
+        after: expect.objectContaining({ status: 'DEPRECATED', deprecated: true }),
+      }),
     ]);
 
     // A higher version brings it back.
@@ -261,7 +297,13 @@ describe('data-product catalog against real Postgres', () => {
     expect(await recordQuality(prisma, 'customer-risk-scores', { freshnessLagP99Ms: 420, eventsPerSecond: 1500, measuredAt })).toBe(true);
     expect(await recordQuality(prisma, 'customer-risk-scores', { dlqRate: 0.001, completeness: 0.999, measuredAt })).toBe(true);
     const product = (await gateway.query(ONE, { key: subscriber, variables: { id: 'customer-risk-scores' } })).body.data.dataProduct;
-    expect(product.quality).toEqual({ freshnessLagP99Ms: 420, eventsPerSecond: 1500, dlqRate: 0.001, completeness: 0.999, measuredAt: measuredAt.toISOString() });
+    expect(product.quality).toEqual({
+      freshnessLagP99Ms: 420,
+      eventsPerSecond: 1500,
+      dlqRate: 0.001,
+      completeness: 0.999,
+      measuredAt: measuredAt.toISOString(),
+    });
     expect(Date.now() - new Date(product.qualityUpdatedAt).getTime()).toBeLessThan(60_000);
 
     expect(await recordQuality(prisma, 'no-such-product', { eventsPerSecond: 1 })).toBe(false);

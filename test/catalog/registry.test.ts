@@ -4,7 +4,12 @@ import { startTestGateway, type TestGateway } from '../support/harness';
 import { planProduct } from './fixtures';
 
 /** A record schema `Order` with these extra fields after `id`. */
-const order = (...fields: Array<Record<string, unknown>>) => ({ type: 'record', name: 'Order', namespace: 'test', fields: [{ name: 'id', type: 'string' }, ...fields] });
+const order = (...fields: Array<Record<string, unknown>>) => ({
+  type: 'record',
+  name: 'Order',
+  namespace: 'test',
+  fields: [{ name: 'id', type: 'string' }, ...fields],
+});
 const V1 = order();
 const WITH_DEFAULT = order({ name: 'note', type: 'string', default: '' });
 const WITHOUT_DEFAULT = order({ name: 'amount', type: 'int' });
@@ -35,7 +40,11 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
   });
 
   const client = (key: string) => new RegistryClient({ host: registry, auth: { username: 'tollgraph', password: key }, retry: { retries: 0 } });
-  const call = async (method: string, path: string, { key = admin, body, type = 'application/vnd.schemaregistry.v1+json' }: { key?: string | null; body?: unknown; type?: string } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    { key = admin, body, type = 'application/vnd.schemaregistry.v1+json' }: { key?: string | null; body?: unknown; type?: string } = {},
+  ) => {
     const response = await fetch(`${registry}${path}`, {
       method,
       headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': type } : {}) },
@@ -44,7 +53,8 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
     const text = await response.text();
     return { status: response.status, type: response.headers.get('content-type'), body: text ? JSON.parse(text) : undefined };
   };
-  const register = (subject: string, schema: unknown, key: string | null = admin) => call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { key, body: { schema: JSON.stringify(schema) } });
+  const register = (subject: string, schema: unknown, key: string | null = admin) =>
+    call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { key, body: { schema: JSON.stringify(schema) } });
   const stored = async () => ({
     schemas: await gateway.services.db.prisma.registrySchema.count(),
     versions: await gateway.services.db.prisma.registryVersion.count(),
@@ -74,7 +84,12 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
     expect((await register('orders-copy-value', V1)).body).toEqual({ id });
 
     expect((await call('GET', '/subjects/orders-value/versions')).body).toEqual([1, 2]);
-    expect((await call('GET', '/subjects/orders-value/versions/latest')).body).toEqual({ subject: 'orders-value', version: 2, id: second.id, schema: JSON.stringify(WITH_DEFAULT) });
+    expect((await call('GET', '/subjects/orders-value/versions/latest')).body).toEqual({
+      subject: 'orders-value',
+      version: 2,
+      id: second.id,
+      schema: JSON.stringify(WITH_DEFAULT),
+    });
     expect((await call('GET', `/schemas/ids/${id}`)).body).toEqual({ schema: JSON.stringify(V1) });
     expect((await call('GET', '/subjects')).body).toEqual(expect.arrayContaining(['orders-value', 'orders-copy-value', TRANSACTIONS_SUBJECT]));
     expect((await call('GET', '/config/orders-value')).body).toEqual({ compatibilityLevel: 'BACKWARD' });
@@ -85,11 +100,16 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
     const before = await stored();
     const refused = await register('inc-value', WITHOUT_DEFAULT);
     expect(refused.status).toBe(409);
-    expect(refused.body).toEqual({ error_code: 409, message: expect.stringMatching(/incompatible with an earlier schema for subject "inc-value".*BACKWARD.*version 1/) });
+    expect(refused.body).toEqual({
+      error_code: 409,
+      message: expect.stringMatching(/incompatible with an earlier schema for subject "inc-value".*BACKWARD.*version 1/),
+    });
     expect(await stored()).toEqual(before);
     expect((await call('GET', '/subjects/inc-value/versions')).body).toEqual([1]);
     // Through the client too: its error carries the status.
-    await expect(client(admin).register({ type: SchemaType.AVRO, schema: JSON.stringify(WITHOUT_DEFAULT) }, { subject: 'inc-value' })).rejects.toMatchObject({ status: 409 });
+    await expect(client(admin).register({ type: SchemaType.AVRO, schema: JSON.stringify(WITHOUT_DEFAULT) }, { subject: 'inc-value' })).rejects.toMatchObject({
+      status: 409,
+    });
   });
 
   it.each([
@@ -174,14 +194,16 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
     expect(await call('POST', '/subjects/big-value/versions', { body: huge })).toMatchObject({ status: 413, body: { error_code: 413 } });
   });
 
-  it("lets a key read the subjects of the products its plan may use, and nothing else", async () => {
+  it('lets a key read the subjects of the products its plan may use, and nothing else', async () => {
     await register('admin-only-value', V1);
     // transactions-value belongs to customer-risk-scores (seeded), which FREE may use.
     expect((await call('GET', '/subjects', { key: free })).body).toEqual([TRANSACTIONS_SUBJECT]);
     const latest = await call('GET', `/subjects/${TRANSACTIONS_SUBJECT}/versions/latest`, { key: free });
     expect(latest.body).toMatchObject({ subject: TRANSACTIONS_SUBJECT, version: 1, schema: JSON.stringify(TRANSACTION_AVRO_SCHEMA) });
     expect((await call('GET', `/schemas/ids/${latest.body.id}`, { key: free })).status).toBe(200);
-    expect(await client(free).getRegistryIdBySchema(TRANSACTIONS_SUBJECT, { type: SchemaType.AVRO, schema: JSON.stringify(TRANSACTION_AVRO_SCHEMA) })).toBe(latest.body.id);
+    expect(await client(free).getRegistryIdBySchema(TRANSACTIONS_SUBJECT, { type: SchemaType.AVRO, schema: JSON.stringify(TRANSACTION_AVRO_SCHEMA) })).toBe(
+      latest.body.id,
+    );
     // A subject of no product reads as absent, and so does its schema.
     expect((await call('GET', '/subjects/admin-only-value/versions', { key: free })).body).toMatchObject({ error_code: 40401 });
     const adminOnlyId = (await call('GET', '/subjects/admin-only-value/versions/1')).body.id;
@@ -189,7 +211,11 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
   });
 
   it('registers the Avro schema of a published data product, and refuses an incompatible version of it', async () => {
-    const avroOf = (...fields: Array<Record<string, unknown>>) => ({ type: 'record', name: 'PlanOffer', fields: [{ name: 'code', type: 'string' }, ...fields] });
+    const avroOf = (...fields: Array<Record<string, unknown>>) => ({
+      type: 'record',
+      name: 'PlanOffer',
+      fields: [{ name: 'code', type: 'string' }, ...fields],
+    });
     const product = planProduct({ slug: 'plan-offers-avro', eventAvroSchema: avroOf() });
     const first = await gateway.query(PUBLISH, { key: admin, variables: { input: product } });
     expect(first.body.errors).toBeUndefined();
@@ -208,9 +234,15 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
       });
     const before = await stored();
     const refused = await gateway.query(PUBLISH, { key: admin, variables: { input: grown({ name: 'region', type: 'string' }) } });
-    expect(refused.body.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', fields: ['eventAvroSchema'], registryErrorCode: 409 }, message: expect.stringMatching(/incompatible/) });
+    expect(refused.body.errors?.[0]).toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', fields: ['eventAvroSchema'], registryErrorCode: 409 },
+      message: expect.stringMatching(/incompatible/),
+    });
     expect(await stored()).toEqual(before);
-    expect((await gateway.query(ONE, { key: admin, variables: { id: 'plan-offers-avro' } })).body.data.dataProduct).toEqual({ version: '1.0.0', schema: { eventAvro: contract } });
+    expect((await gateway.query(ONE, { key: admin, variables: { id: 'plan-offers-avro' } })).body.data.dataProduct).toEqual({
+      version: '1.0.0',
+      schema: { eventAvro: contract },
+    });
 
     const accepted = await gateway.query(PUBLISH, { key: admin, variables: { input: grown({ name: 'region', type: 'string', default: 'EU' }) } });
     expect(accepted.body.errors).toBeUndefined();
@@ -223,9 +255,14 @@ describe('schema registry (Confluent REST API) on a real gateway and Postgres', 
   it("refuses an Avro schema that is not the JSON Schema's event", async () => {
     const mismatched = await gateway.query(PUBLISH, {
       key: admin,
-      variables: { input: planProduct({ slug: 'plan-offers-mismatch', eventAvroSchema: { type: 'record', name: 'X', fields: [{ name: 'other', type: 'string' }] } }) },
+      variables: {
+        input: planProduct({ slug: 'plan-offers-mismatch', eventAvroSchema: { type: 'record', name: 'X', fields: [{ name: 'other', type: 'string' }] } }),
+      },
     });
-    expect(mismatched.body.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', fields: ['eventAvroSchema'] }, message: expect.stringMatching(/missing "code".*not in eventSchema "other"/) });
+    expect(mismatched.body.errors?.[0]).toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', fields: ['eventAvroSchema'] },
+      message: expect.stringMatching(/missing "code".*not in eventSchema "other"/),
+    });
   });
 
   it('seeds the customer-risk-scores product with the transactions Avro contract', async () => {

@@ -53,13 +53,17 @@ describe('data-product validation', () => {
       'slo.latencyP99Ms must be greater than 0',
       expect.stringMatching(/^version must be a semantic version/),
     ]);
-    expect(problemsOf(planProduct({ slo: { freshnessSeconds: 1, availability: 100.5, latencyP99Ms: 1 } }))).toEqual(['slo.availability must be a percentage of at most 100']);
+    expect(problemsOf(planProduct({ slo: { freshnessSeconds: 1, availability: 100.5, latencyP99Ms: 1 } }))).toEqual([
+      'slo.availability must be a percentage of at most 100',
+    ]);
     expect(problemsOf(planProduct({ slo: { freshnessSeconds: 1, availability: 100, latencyP99Ms: 1 } }))).toEqual([]);
   });
 
   it('says which inputs are missing or of the wrong type (callers outside GraphQL)', () => {
     const { slug: _slug, ...noSlug } = planProduct();
-    expect(problemsOf({ ...noSlug, version: 1 } as unknown as DataProductDefinition)).toEqual(expect.arrayContaining(['slug must be given', 'version must be a string']));
+    expect(problemsOf({ ...noSlug, version: 1 } as unknown as DataProductDefinition)).toEqual(
+      expect.arrayContaining(['slug must be given', 'version must be a string']),
+    );
   });
 
   it.each([
@@ -76,8 +80,14 @@ describe('data-product validation', () => {
   it.each([
     [[], 'eventSchema must be a JSON Schema object'],
     [{ properties: {} }, 'eventSchema must describe a JSON object (an event), with "type": "object" at its top'],
-    [{ $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' }, 'eventSchema.$schema must be "https://json-schema.org/draft/2020-12/schema" or left out'],
-    [{ type: 'object', properties: { amount: { type: 'decimal' } } }, /^eventSchema is not a valid JSON Schema \(draft 2020-12\): eventSchema\/properties\/amount\/type must be equal to one of the allowed values/],
+    [
+      { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' },
+      'eventSchema.$schema must be "https://json-schema.org/draft/2020-12/schema" or left out',
+    ],
+    [
+      { type: 'object', properties: { amount: { type: 'decimal' } } },
+      /^eventSchema is not a valid JSON Schema \(draft 2020-12\): eventSchema\/properties\/amount\/type must be equal to one of the allowed values/,
+    ],
     [{ type: 'object', requried: ['amount'] }, 'eventSchema is not a valid JSON Schema (draft 2020-12): strict mode: unknown keyword: "requried"'],
     [{ type: 'object', properties: { a: { $ref: '#/$defs/missing' } } }, /can't resolve reference #\/\$defs\/missing/],
     [{ type: 'object', properties: { a: { type: 'string', pattern: '(' } } }, /Invalid regular expression/],
@@ -112,7 +122,9 @@ describe('data-product validation', () => {
       'accessPolicy.fields must list the fields that "ENTERPRISE" may read',
     ]);
     expect(problemsOf(planProduct({ accessPolicy: { plans: [], fields: [] } }))).toEqual(['accessPolicy.plans must name at least one plan']);
-    expect(problemsOf(planProduct({ accessPolicy: { plans: ['FREE'], fields: [{ plan: 'FREE', fields: [] }] } }))).toEqual(['accessPolicy.fields.0.fields must name at least one field']);
+    expect(problemsOf(planProduct({ accessPolicy: { plans: ['FREE'], fields: [{ plan: 'FREE', fields: [] }] } }))).toEqual([
+      'accessPolicy.fields.0.fields must name at least one field',
+    ]);
   });
 
   it('does not check policy fields against a type that does not exist', () => {
@@ -141,7 +153,15 @@ describe('the seeded customer-risk-scores product', () => {
       timestamp: '2026-11-24T10:15:00.000Z',
     };
     expect(validate(event)).toEqual({ valid: true });
-    for (const [field, value] of Object.entries({ eventId: 'nope', mcc: '59', amount: '12.3.4', currency: 'eur', country: 'DEU', channel: 'PIGEON', timestamp: 'yesterday' })) {
+    for (const [field, value] of Object.entries({
+      eventId: 'nope',
+      mcc: '59',
+      amount: '12.3.4',
+      currency: 'eur',
+      country: 'DEU',
+      channel: 'PIGEON',
+      timestamp: 'yesterday',
+    })) {
       const result = validate({ ...event, [field]: value });
       expect(result).toEqual({ valid: false, errors: expect.stringContaining(`event/${field}`) });
     }
@@ -164,7 +184,20 @@ describe('semantic versions', () => {
   });
 
   it('orders them by precedence, as semver.org §11', () => {
-    const ordered = ['1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta', '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0', '1.0.1', '1.1.0', '1.10.0', '2.0.0'];
+    const ordered = [
+      '1.0.0-alpha',
+      '1.0.0-alpha.1',
+      '1.0.0-alpha.beta',
+      '1.0.0-beta',
+      '1.0.0-beta.2',
+      '1.0.0-beta.11',
+      '1.0.0-rc.1',
+      '1.0.0',
+      '1.0.1',
+      '1.1.0',
+      '1.10.0',
+      '2.0.0',
+    ];
     for (let i = 0; i < ordered.length - 1; i++) {
       expect(compareSemver(ordered[i], ordered[i + 1])).toBe(-1);
       expect(compareSemver(ordered[i + 1], ordered[i])).toBe(1);

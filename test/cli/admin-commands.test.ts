@@ -48,7 +48,9 @@ describe('tollgraph CLI for scripts and bootstrap', () => {
     const fresh = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
     try {
       const migrate = async () => (await run(process.execPath, [BIN, 'db', 'migrate'], { env: { ...env(), DATABASE_URL: fresh.url } })).stdout;
-      const migrations = readdirSync(join(__dirname, '..', '..', 'prisma', 'migrations')).filter((name) => /^\d+_/.test(name)).sort();
+      const migrations = readdirSync(join(__dirname, '..', '..', 'prisma', 'migrations'))
+        .filter((name) => /^\d+_/.test(name))
+        .sort();
       expect(await migrate()).toBe(`applied: ${migrations.join(', ')}\n`);
       expect(await migrate()).toBe('database is up to date\n');
     } finally {
@@ -58,14 +60,24 @@ describe('tollgraph CLI for scripts and bootstrap', () => {
     expect(await tollgraph('config', 'check')).toBe('configuration is valid\n');
     const created = await json('accounts', 'create', '--name', 'Lister', '--email', 'lister@example.com');
     const listed = await json('accounts', 'list');
-    expect(listed.find((account: { id: string }) => account.id === created.id)).toMatchObject({ name: 'Lister', email: 'lister@example.com', planCode: 'FREE' });
+    expect(listed.find((account: { id: string }) => account.id === created.id)).toMatchObject({
+      name: 'Lister',
+      email: 'lister@example.com',
+      planCode: 'FREE',
+    });
     // No traffic in that month: no credits; a month not over yet is refused.
     expect(await json('billing', 'sla-credits', '--month', '2026-10')).toEqual([]);
-    await expect(tollgraph('billing', 'sla-credits', '--month', '2999-01')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('2999-01 is not over yet') });
+    await expect(tollgraph('billing', 'sla-credits', '--month', '2999-01')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('2999-01 is not over yet'),
+    });
   }, 180_000);
 
   it('fails with a clear message and exit code on bad input', async () => {
-    await expect(tollgraph('accounts', 'create', '--name', 'X', '--email', 'bad')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('email must be an email address') });
+    await expect(tollgraph('accounts', 'create', '--name', 'X', '--email', 'bad')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('email must be an email address'),
+    });
     await expect(tollgraph('accounts', 'create', '--name', 'X', '--email', 'x@example.com', '--plan', 'gold')).rejects.toMatchObject({
       stderr: expect.stringContaining('--plan must be one of FREE, PROFESSIONAL, ENTERPRISE'),
     });

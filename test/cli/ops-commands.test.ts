@@ -82,10 +82,25 @@ describe('tollgraph operator commands', () => {
       expect(result.plans.map((plan: { code: string }) => plan.code)).toEqual(['PROFESSIONAL', 'ENTERPRISE']);
 
       const stored = await prisma().plan.findMany({ where: { code: { in: ['PROFESSIONAL', 'ENTERPRISE'] } }, orderBy: { dailyQuota: 'asc' } });
-      expect(stored.map((plan) => ({ code: plan.code, productId: plan.stripeProductId, flatPriceId: plan.stripeFlatPriceId, meteredPriceId: plan.stripeMeteredPriceId }))).toEqual(result.plans);
-      expect(result.plans[0]).toEqual({ code: 'PROFESSIONAL', productId: expect.any(String), flatPriceId: expect.stringMatching(/^price_/), meteredPriceId: expect.stringMatching(/^price_/) });
+      expect(
+        stored.map((plan) => ({
+          code: plan.code,
+          productId: plan.stripeProductId,
+          flatPriceId: plan.stripeFlatPriceId,
+          meteredPriceId: plan.stripeMeteredPriceId,
+        })),
+      ).toEqual(result.plans);
+      expect(result.plans[0]).toEqual({
+        code: 'PROFESSIONAL',
+        productId: expect.any(String),
+        flatPriceId: expect.stringMatching(/^price_/),
+        meteredPriceId: expect.stringMatching(/^price_/),
+      });
       expect(result.plans[1]).toMatchObject({ code: 'ENTERPRISE', flatPriceId: null, meteredPriceId: expect.stringMatching(/^price_/) });
-      expect((await prisma().setting.findUniqueOrThrow({ where: { key: 'stripe.meter' } })).value).toEqual({ id: result.meterId, eventName: 'tollgraph_cost_units' });
+      expect((await prisma().setting.findUniqueOrThrow({ where: { key: 'stripe.meter' } })).value).toEqual({
+        id: result.meterId,
+        eventName: 'tollgraph_cost_units',
+      });
       expect(await prisma().auditLog.count({ where: { action: 'stripe.setup' } })).toBe(2);
 
       const again = await finished(['stripe', 'setup'], env);
@@ -117,7 +132,19 @@ describe('tollgraph operator commands', () => {
     const oldUnits = 9;
 
     async function usage(accountId: string, keyId: string, costs: number[], at: (i: number) => Date) {
-      await Promise.all(costs.map((costUnits, i) => gateway.services.ledger.record({ requestId: randomUUID(), accountId, apiKeyId: keyId, planCode: 'PROFESSIONAL', operation: 'q', costUnits, occurredAt: at(i) })));
+      await Promise.all(
+        costs.map((costUnits, i) =>
+          gateway.services.ledger.record({
+            requestId: randomUUID(),
+            accountId,
+            apiKeyId: keyId,
+            planCode: 'PROFESSIONAL',
+            operation: 'q',
+            costUnits,
+            occurredAt: at(i),
+          }),
+        ),
+      );
       return costs.reduce((sum, units) => sum + units, 0);
     }
 
@@ -126,19 +153,30 @@ describe('tollgraph operator commands', () => {
       await gateway.services.accounts.linkStripeCustomer(paying.accountId, customer, SYSTEM);
       const now = Date.now();
       const costs = [1, 2, 3, 4, 5, 6, 7];
-      billed = { accountId: paying.accountId, units: await usage(paying.accountId, paying.keyId, costs, (i) => new Date(now - 30_000 - i * 60_000)), records: costs.length };
+      billed = {
+        accountId: paying.accountId,
+        units: await usage(paying.accountId, paying.keyId, costs, (i) => new Date(now - 30_000 - i * 60_000)),
+        records: costs.length,
+      };
       await usage(paying.accountId, paying.keyId, [oldUnits], () => new Date(now - 40 * DAY));
       const free = await gateway.newKey({ plan: 'PROFESSIONAL' });
       unbilled = { accountId: free.accountId, units: await usage(free.accountId, free.keyId, [4, 4], (i) => new Date(now - 10_000 - i * 1000)) };
 
       // Info: the line a worker role logs when it runs (src/ops/worker-role.ts).
-      const worker = tollgraph(['worker', 'billing'], { ...stripeEnv, LOG_LEVEL: 'info', BILLING_SYNC_INTERVAL_MS: '100', STRIPE_METER_EVENTS_PER_SECOND: '1000' });
+      const worker = tollgraph(['worker', 'billing'], {
+        ...stripeEnv,
+        LOG_LEVEL: 'info',
+        BILLING_SYNC_INTERVAL_MS: '100',
+        STRIPE_METER_EVENTS_PER_SECOND: '1000',
+      });
       let ended = false;
       void worker.exited.then(() => (ended = true));
       try {
         await waitFor('the worker to report the usage', async () => {
           if (ended) throw new Error(`the worker exited early:\n${worker.output()}`);
-          const pending = await prisma().usageRecord.count({ where: { accountId: billed.accountId, OR: [{ meterReportId: null }, { meterReport: { status: 'PENDING' } }] } });
+          const pending = await prisma().usageRecord.count({
+            where: { accountId: billed.accountId, OR: [{ meterReportId: null }, { meterReport: { status: 'PENDING' } }] },
+          });
           return pending === 0 && fake.unitsByCustomer().get(customer) === billed.units;
         });
         expect(worker.output()).toContain('billing worker running');
@@ -156,11 +194,22 @@ describe('tollgraph operator commands', () => {
       expect(await worker.exited).toBe(0);
     });
 
-    const reconcileArgs = () => ['billing', 'reconcile', '--from', new Date(Date.now() - 41 * DAY).toISOString(), '--to', new Date(Date.now() + HOUR).toISOString()];
+    const reconcileArgs = () => [
+      'billing',
+      'reconcile',
+      '--from',
+      new Date(Date.now() - 41 * DAY).toISOString(),
+      '--to',
+      new Date(Date.now() + HOUR).toISOString(),
+    ];
 
     it('billing reconcile exits 0 when every unit is accounted for, and 3 naming the hour when Stripe lost a report', async () => {
       // The meter the CLI asks Stripe about (what `stripe setup` stores).
-      await prisma().setting.upsert({ where: { key: 'stripe.meter' }, create: { key: 'stripe.meter', value: { id: 'mtr_fake', eventName: 'tollgraph_cost_units' } }, update: { value: { id: 'mtr_fake', eventName: 'tollgraph_cost_units' } } });
+      await prisma().setting.upsert({
+        where: { key: 'stripe.meter' },
+        create: { key: 'stripe.meter', value: { id: 'mtr_fake', eventName: 'tollgraph_cost_units' } },
+        update: { value: { id: 'mtr_fake', eventName: 'tollgraph_cost_units' } },
+      });
       const env = { ...stripeEnv, LOG_LEVEL: 'error' };
 
       const clean = await finished([...reconcileArgs(), '--json'], env);
@@ -177,7 +226,13 @@ describe('tollgraph operator commands', () => {
         difference: 0,
         windows: [],
       });
-      expect(rows.find((row) => row.accountId === unbilled.accountId)).toMatchObject({ stripeCustomerId: null, ledgerUnits: unbilled.units, pendingUnits: unbilled.units, stripeUnits: null, difference: 0 });
+      expect(rows.find((row) => row.accountId === unbilled.accountId)).toMatchObject({
+        stripeCustomerId: null,
+        ledgerUnits: unbilled.units,
+        pendingUnits: unbilled.units,
+        stripeUnits: null,
+        difference: 0,
+      });
       expect(rows.every((row) => row.difference === 0)).toBe(true);
 
       // Stripe loses one report: the account's difference is its units, the hour is named, exit 3.
@@ -188,7 +243,13 @@ describe('tollgraph operator commands', () => {
       expect(differs.code).toBe(3);
       const row = (JSON.parse(differs.stdout) as Array<Record<string, any>>).find((r) => r.accountId === billed.accountId)!;
       expect(row).toMatchObject({ reportedUnits: billed.units, stripeUnits: billed.units - lost.units, difference: lost.units });
-      expect(row.windows).toContainEqual({ windowStart: hour.toISOString(), windowEnd: new Date(hour.getTime() + HOUR).toISOString(), reportedUnits: expect.any(Number), stripeUnits: expect.any(Number), cause: 'reported to Stripe but missing from its meter' });
+      expect(row.windows).toContainEqual({
+        windowStart: hour.toISOString(),
+        windowEnd: new Date(hour.getTime() + HOUR).toISOString(),
+        reportedUnits: expect.any(Number),
+        stripeUnits: expect.any(Number),
+        cause: 'reported to Stripe but missing from its meter',
+      });
 
       // The table for people says the same, with the same exit code.
       const human = await finished(reconcileArgs(), env);

@@ -96,12 +96,17 @@ describe('config', () => {
         expect.stringMatching(/^DATABASE_URL_FILE: expected a readable file holding DATABASE_URL \(.*missing: ENOENT/),
         expect.stringMatching(/^REDIS_URL_FILE: expected a readable file holding REDIS_URL \(.*not a regular file\)$/),
         expect.stringMatching(/^STRIPE_WEBHOOK_SECRET_FILE: expected a readable file .*70000 bytes; a secret file holds at most 65536\)$/),
-        expect.stringMatching(/^PORT_FILE: only secrets can be read from files \(DATABASE_URL_FILE, REDIS_URL_FILE, STRIPE_SECRET_KEY_FILE, STRIPE_WEBHOOK_SECRET_FILE, KAFKA_SASL_PASSWORD_FILE, KAFKA_SSL_KEY_PASSWORD_FILE(, \w+_FILE)*\); set PORT itself$/),
+        expect.stringMatching(
+          /^PORT_FILE: only secrets can be read from files \(DATABASE_URL_FILE, REDIS_URL_FILE, STRIPE_SECRET_KEY_FILE, STRIPE_WEBHOOK_SECRET_FILE, KAFKA_SASL_PASSWORD_FILE, KAFKA_SSL_KEY_PASSWORD_FILE(, \w+_FILE)*\); set PORT itself$/,
+        ),
       ]);
     });
 
     it('never echoes what a secret file holds, even when it is malformed', () => {
-      const problems = problemsOf({ DATABASE_URL_FILE: file('bad-db', 'mysql://u:db-hunter2@db/x'), STRIPE_SECRET_KEY_FILE: file('bad-key', 'pk_live_hunter2') });
+      const problems = problemsOf({
+        DATABASE_URL_FILE: file('bad-db', 'mysql://u:db-hunter2@db/x'),
+        STRIPE_SECRET_KEY_FILE: file('bad-key', 'pk_live_hunter2'),
+      });
       expect(problems.join('\n')).not.toMatch(/hunter2|mysql/);
       expect(problems).toEqual([
         expect.stringMatching(/^DATABASE_URL: expected a URL like .*\(got "\[from DATABASE_URL_FILE\]"\)$/),
@@ -111,8 +116,15 @@ describe('config', () => {
 
     it('`tollgraph config check` accepts NAME_FILE and prints no secret', async () => {
       const bin = join(__dirname, '..', '..', 'bin', 'tollgraph.js');
-      const env = { PATH: process.env.PATH, DATABASE_URL_FILE: file('cli-db', 'postgresql://tollgraph:db-hunter2@db.internal:5432/tollgraph\n'), STRIPE_WEBHOOK_SECRET_FILE: file('cli-hook', 'whsec_hookhunter2') };
-      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], { env, cwd: mkdtempSync(join(tmpdir(), 'tg-config-')) });
+      const env = {
+        PATH: process.env.PATH,
+        DATABASE_URL_FILE: file('cli-db', 'postgresql://tollgraph:db-hunter2@db.internal:5432/tollgraph\n'),
+        STRIPE_WEBHOOK_SECRET_FILE: file('cli-hook', 'whsec_hookhunter2'),
+      };
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], {
+        env,
+        cwd: mkdtempSync(join(tmpdir(), 'tg-config-')),
+      });
       expect(stdout).not.toMatch(/hunter2/);
       expect(JSON.parse(stdout)).toMatchObject({ DATABASE_URL: 'postgresql://tollgraph:***@db.internal:5432/tollgraph', STRIPE_WEBHOOK_SECRET: '[set]' });
     });
@@ -144,13 +156,19 @@ describe('config', () => {
       const problems = problemsOf({ DATABASE_URL: 'mysql://tollgraph:db-hunter2@db.internal/tollgraph', STRIPE_SECRET_KEY: 'pk_live_hunter2' });
       expect(problems.join('\n')).not.toMatch(/hunter2/);
       expect(problems).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^DATABASE_URL: .*got "mysql:\/\/tollgraph:\*\*\*@db\.internal\/tollgraph"/), expect.stringMatching(/^STRIPE_SECRET_KEY: .*got "\[set\]"/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^DATABASE_URL: .*got "mysql:\/\/tollgraph:\*\*\*@db\.internal\/tollgraph"/),
+          expect.stringMatching(/^STRIPE_SECRET_KEY: .*got "\[set\]"/),
+        ]),
       );
     });
 
     it('`tollgraph config check --json` prints no password', async () => {
       const bin = join(__dirname, '..', '..', 'bin', 'tollgraph.js');
-      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], { env: { PATH: process.env.PATH, ...env }, cwd: mkdtempSync(join(tmpdir(), 'tg-config-')) });
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], {
+        env: { PATH: process.env.PATH, ...env },
+        cwd: mkdtempSync(join(tmpdir(), 'tg-config-')),
+      });
       expect(stdout).not.toMatch(/hunter2/);
       expect(JSON.parse(stdout)).toMatchObject({ DATABASE_URL: 'postgresql://tollgraph:***@db.internal:5432/tollgraph', STRIPE_WEBHOOK_SECRET: '[set]' });
     });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const check = (env: Record<string, string> = {}) => spawnSync(process.execPath, ['scripts/build-if-stale.mjs', '--check'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+const check = (env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, ['scripts/build-if-stale.mjs', '--check'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
 
 /** `npm start`'s build step (prestart): it says what it does, and a built tree starts at once. */
 describe('the start build', () => {

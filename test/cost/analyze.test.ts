@@ -13,7 +13,10 @@ describe('query cost from the document, before execution', () => {
     const document = parse(query);
     const operation = document.definitions[0] as OperationDefinitionNode;
     const context = { schema, fragments: fragmentsOf(document), variables };
-    return { ...analyzeOperation(operation, context), actual: (data: Record<string, unknown>, requested: number) => actualCost(operation, data, context, requested) };
+    return {
+      ...analyzeOperation(operation, context),
+      actual: (data: Record<string, unknown>, requested: number) => actualCost(operation, data, context, requested),
+    };
   };
 
   it('charges objects, not scalars: one account is 1, its key list adds 1', () => {

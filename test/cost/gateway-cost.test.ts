@@ -37,7 +37,9 @@ describe('query cost through the gateway', () => {
   /** The usage records the ledger holds for one request (its id is the response's x-request-id). */
   const usageOf = async (requestId: string | null) => {
     expect(requestId).toEqual(expect.any(String));
-    return gateway.services.db.sql.query<{ cost_units: number; operation: string }>(`SELECT cost_units, operation FROM usage_records WHERE request_id = $1`, [requestId]);
+    return gateway.services.db.sql.query<{ cost_units: number; operation: string }>(`SELECT cost_units, operation FROM usage_records WHERE request_id = $1`, [
+      requestId,
+    ]);
   };
   const costOf = (answer: { body: unknown }) => (answer.body as { extensions?: { cost?: unknown } }).extensions?.cost;
   const dailyRemaining = (headers: Headers) => Number(/"daily";r=(\d+);/.exec(headers.get('ratelimit') ?? '')?.[1]);
@@ -72,7 +74,12 @@ describe('query cost through the gateway', () => {
   it("caps the most a query may cost at the plan's burst size, or its maximum query cost when that is smaller", async () => {
     const { accountId, key } = await gateway.newKey({ plan: 'PROFESSIONAL' }); // burst 500, maximum query cost 500
     const limitsAre = (burst: number) =>
-      waitFor(`a burst of ${burst}`, async () => (await gateway.query('{ rateLimit { used } }', { key })).headers.get('ratelimit-policy')?.startsWith(`"burst";q=${burst};`) ?? false, 5_000, 20);
+      waitFor(
+        `a burst of ${burst}`,
+        async () => (await gateway.query('{ rateLimit { used } }', { key })).headers.get('ratelimit-policy')?.startsWith(`"burst";q=${burst};`) ?? false,
+        5_000,
+        20,
+      );
     const ask = (n: number) => gateway.query(SCORES, { key, variables: { ids: unscored(n) } });
 
     for (const { burstPerSecond, maxQueryCost, cap } of [
@@ -82,10 +89,20 @@ describe('query cost through the gateway', () => {
       await gateway.services.accounts.setOverrides(accountId, { burstPerSecond, maxQueryCost }, SYSTEM);
       await limitsAre(burstPerSecond);
       const over = await ask(cap + 1);
-      expect({ burstPerSecond, maxQueryCost, status: over.status, data: over.body.data }).toEqual({ burstPerSecond, maxQueryCost, status: 400, data: undefined });
+      expect({ burstPerSecond, maxQueryCost, status: over.status, data: over.body.data }).toEqual({
+        burstPerSecond,
+        maxQueryCost,
+        status: 400,
+        data: undefined,
+      });
       expect(over.body.errors![0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', requestedQueryCost: cap + 1, maxQueryCost: cap });
       const at = await ask(cap);
-      expect({ burstPerSecond, maxQueryCost, status: at.status, errors: at.body.errors }).toEqual({ burstPerSecond, maxQueryCost, status: 200, errors: undefined });
+      expect({ burstPerSecond, maxQueryCost, status: at.status, errors: at.body.errors }).toEqual({
+        burstPerSecond,
+        maxQueryCost,
+        status: 200,
+        errors: undefined,
+      });
       expect(costOf(at)).toMatchObject({ requestedQueryCost: cap, actualQueryCost: 0 });
     }
   });

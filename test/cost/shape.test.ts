@@ -12,14 +12,20 @@ const refusal = (query: string) => {
 
 /** A fragment chain where each level spreads the next twice: 2^levels fields once expanded. */
 function fragmentBomb(levels: number): string {
-  const fragments = Array.from({ length: levels }, (_, i) => (i + 1 < levels ? `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }` : `fragment F${i} on Query { health { status } }`));
+  const fragments = Array.from({ length: levels }, (_, i) =>
+    i + 1 < levels ? `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }` : `fragment F${i} on Query { health { status } }`,
+  );
   return `query { ...F0 } ${fragments.join(' ')}`;
 }
 
 describe("a document's shape, bounded before validation", () => {
   it('lets ordinary documents through, introspection included', () => {
     expect(refusal('{ health { status } plans { code name } }')).toBeUndefined();
-    expect(refusal('query($id: ID!) { a: riskScore(customerId: $id) { ...S } b: riskScore(customerId: $id) { ...S } } fragment S on RiskScore { band score factors { code } }')).toBeUndefined();
+    expect(
+      refusal(
+        'query($id: ID!) { a: riskScore(customerId: $id) { ...S } b: riskScore(customerId: $id) { ...S } } fragment S on RiskScore { band score factors { code } }',
+      ),
+    ).toBeUndefined();
     // GraphiQL's own introspection query (what the portal's explorer sends).
     const { getIntrospectionQuery } = jest.requireActual<typeof import('graphql')>('graphql');
     expect(refusal(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true }))).toBeUndefined();
@@ -35,18 +41,29 @@ describe("a document's shape, bounded before validation", () => {
 
   it('counts fields, aliases and depth through fragments, introspection included', () => {
     const wide = Array.from({ length: 6 }, (_, i) => `a${i}: health { status }`).join(' ');
-    expect(refusal(`{ ...A ...B ...C } fragment A on Query { ${wide} } fragment B on Query { ${wide.replaceAll('a', 'b')} } fragment C on Query { ${wide.replaceAll('a', 'c')} }`)).toBeUndefined();
+    expect(
+      refusal(
+        `{ ...A ...B ...C } fragment A on Query { ${wide} } fragment B on Query { ${wide.replaceAll('a', 'b')} } fragment C on Query { ${wide.replaceAll('a', 'c')} }`,
+      ),
+    ).toBeUndefined();
     const aliases = Array.from({ length: 20 }, (_, i) => `t${i}: types { ${Array.from({ length: 20 }, (_, j) => `f${j}: name`).join(' ')} }`).join(' ');
     expect(refusal(`{ __schema { ${aliases} } }`)).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'maxAliases' });
     const nested = (depth: number): string => (depth <= 1 ? 'name' : `fields { type { ${nested(depth - 2)} } }`);
     expect(refusal(`{ __schema { types { ${nested(DOCUMENT_LIMITS.maxDepth)} } } }`)).toMatchObject({ limit: 'maxDepth' });
     const many = Array.from({ length: 26 }, (_, i) => `x${i}: types { name kind description }`).join(' ');
-    expect(refusal(`{ __schema { ${many} } } query Q { __schema { ${many.replaceAll('x', 'y')} } } query R { __schema { ${many.replaceAll('x', 'z')} } } query S { __schema { ${many.replaceAll('x', 'w')} } } query T { __schema { ${many.replaceAll('x', 'v')} } }`)).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+    expect(
+      refusal(
+        `{ __schema { ${many} } } query Q { __schema { ${many.replaceAll('x', 'y')} } } query R { __schema { ${many.replaceAll('x', 'z')} } } query S { __schema { ${many.replaceAll('x', 'w')} } } query T { __schema { ${many.replaceAll('x', 'v')} } }`,
+      ),
+    ).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
   });
 
   it('refuses one field named more often than validation can afford to compare', () => {
     expect(refusal(`{ ${'health { status } '.repeat(DOCUMENT_LIMITS.maxSameKey)} }`)).toBeUndefined();
-    expect(refusal(`{ ${'health { status } '.repeat(DOCUMENT_LIMITS.maxSameKey + 1)} }`)).toMatchObject({ limit: 'maxSameKey', maximum: DOCUMENT_LIMITS.maxSameKey });
+    expect(refusal(`{ ${'health { status } '.repeat(DOCUMENT_LIMITS.maxSameKey + 1)} }`)).toMatchObject({
+      limit: 'maxSameKey',
+      maximum: DOCUMENT_LIMITS.maxSameKey,
+    });
   });
 
   it('stops the parser at the token limit, so a long document costs little', () => {

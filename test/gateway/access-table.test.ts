@@ -76,7 +76,11 @@ const TABLE: Record<Root, Record<string, Row>> = {
   },
   Subscription: {
     // Each probe listens to a customer of its own, so only its own published score answers it.
-    riskScoreUpdated: { level: 'subscriber', grant: 'risk.live', operation: 'subscription($customerId: ID!) { riskScoreUpdated(customerIds: [$customerId]) { customerId band } }' },
+    riskScoreUpdated: {
+      level: 'subscriber',
+      grant: 'risk.live',
+      operation: 'subscription($customerId: ID!) { riskScoreUpdated(customerIds: [$customerId]) { customerId band } }',
+    },
   },
 };
 

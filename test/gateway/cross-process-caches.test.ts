@@ -28,9 +28,11 @@ describe('caches across two gateway processes', () => {
     await b?.stop();
   });
 
-  const onA = (query: string, key: string, variables?: Record<string, unknown>) => graphql(a.url, query, { headers: { authorization: `Bearer ${key}` }, variables });
+  const onA = (query: string, key: string, variables?: Record<string, unknown>) =>
+    graphql(a.url, query, { headers: { authorization: `Bearer ${key}` }, variables });
   const onB = (query: string, key: string, variables?: Record<string, unknown>) => b.query(query, { key, variables });
-  const depthRefusal = (body: { errors?: any[] }) => body.errors?.find((error) => error.extensions?.code === 'QUERY_TOO_COMPLEX')?.message as string | undefined;
+  const depthRefusal = (body: { errors?: any[] }) =>
+    body.errors?.find((error) => error.extensions?.code === 'QUERY_TOO_COMPLEX')?.message as string | undefined;
 
   it('updatePlan on process A: process B enforces the new limit within moments', async () => {
     const { key } = await b.newKey({ plan: 'PROFESSIONAL' });

@@ -21,7 +21,7 @@ describe('dedicated capacity', () => {
     await shared?.stop();
   });
 
-  it("serves its accounts and refuses every other caller before the body is read, keyed or not", async () => {
+  it('serves its accounts and refuses every other caller before the body is read, keyed or not', async () => {
     const served = await graphql(dedicated.url, ownAccount(enterprise.accountId), { headers: { authorization: `Bearer ${enterprise.key}` } });
     expect(served.status).toBe(200);
     expect(served.body.data.account.id).toBe(enterprise.accountId);

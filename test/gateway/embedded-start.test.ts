@@ -28,13 +28,21 @@ describe('embedded start', () => {
       expect(gateway.output()).not.toContain(demo.subscriberKey);
       expect(gateway.output()).not.toContain(demo.adminKey);
       expect(gateway.output()).toContain(`${join(dataDir, 'demo-keys.json')} (not printed: this output is not a terminal)`);
-      const me = await graphql(gateway.url, '{ me { account { name } plan { code } key { role } } }', { headers: { authorization: `Bearer ${demo.subscriberKey}` } });
+      const me = await graphql(gateway.url, '{ me { account { name } plan { code } key { role } } }', {
+        headers: { authorization: `Bearer ${demo.subscriberKey}` },
+      });
       expect(me.body.data.me).toEqual({ account: { name: 'Demo Subscriber' }, plan: { code: 'PROFESSIONAL' }, key: { role: 'SUBSCRIBER' } });
       const admin = await graphql(gateway.url, '{ accounts { nodes { name } } }', { headers: { 'x-api-key': demo.adminKey } });
       expect(admin.body.data.accounts.nodes.map((a: { name: string }) => a.name)).toEqual(['Tollgraph Admin', 'Demo Subscriber']);
 
       // The README's first query returns every band within seconds (the demo feed's showcase).
-      const bands = async () => new Set(((await graphql(gateway.url, '{ topRisks(minBand: MEDIUM) { band } }', { headers: { authorization: `Bearer ${demo.subscriberKey}` } })).body.data?.topRisks ?? []).map((risk: { band: string }) => risk.band));
+      const bands = async () =>
+        new Set(
+          (
+            (await graphql(gateway.url, '{ topRisks(minBand: MEDIUM) { band } }', { headers: { authorization: `Bearer ${demo.subscriberKey}` } })).body.data
+              ?.topRisks ?? []
+          ).map((risk: { band: string }) => risk.band),
+        );
       await waitFor('MEDIUM, HIGH and CRITICAL customers', async () => (await bands()).size === 3, 20_000, 250);
     } finally {
       expect(await gateway.stop()).toBe(0);
@@ -46,7 +54,9 @@ describe('embedded start', () => {
     const snapshot = async () => {
       const gateway = await startGatewayProcess({ DATA_DIR: dataDir });
       try {
-        const { body } = await graphql(gateway.url, '{ plans { code dailyQuota } accounts { nodes { id name } } }', { headers: { authorization: `Bearer ${adminKey}` } });
+        const { body } = await graphql(gateway.url, '{ plans { code dailyQuota } accounts { nodes { id name } } }', {
+          headers: { authorization: `Bearer ${adminKey}` },
+        });
         return body.data;
       } finally {
         await gateway.stop();
@@ -80,7 +90,8 @@ describe('embedded start', () => {
     const used = async () => (await graphql(gateway.url, '{ rateLimit { used } }', { headers })).body.data.rateLimit.used as number;
     try {
       const { id } = (await graphql(gateway.url, '{ me { account { id } } }', { headers })).body.data.me.account;
-      for (let i = 0; i < 3; i++) expect((await graphql(gateway.url, 'query($a: ID!) { account(id: $a) { id } }', { headers, variables: { a: id } })).status).toBe(200);
+      for (let i = 0; i < 3; i++)
+        expect((await graphql(gateway.url, 'query($a: ID!) { account(id: $a) { id } }', { headers, variables: { a: id } })).status).toBe(200);
       const before = await used();
       expect(before).toBe(3);
       await gateway.stop('SIGKILL');

@@ -13,7 +13,8 @@ describe('access enforced at the root fields themselves', () => {
     schema = enforceAccessAtRootFields(await buildGatewaySchema());
   });
 
-  const viewer = (role: 'ADMIN' | 'SUBSCRIBER') => ({ key: { id: 'k', accountId: 'a', role }, access: { account: { id: 'a' }, plan: { code: 'FREE', grants: [] }, limits: {} } }) as unknown as Viewer;
+  const viewer = (role: 'ADMIN' | 'SUBSCRIBER') =>
+    ({ key: { id: 'k', accountId: 'a', role }, access: { account: { id: 'a' }, plan: { code: 'FREE', grants: [] }, limits: {} } }) as unknown as Viewer;
   const services = { accounts: { create: jest.fn(), setPlan: jest.fn() }, plans: { update: jest.fn() } };
   const run = async (query: string, auth: { viewer?: Viewer }) => {
     const result = await execute({ schema, document: parse(query), contextValue: { auth, services, log: () => console } });

@@ -30,7 +30,11 @@ describe('status codes by response media type', () => {
   const requestErrors: Array<[string, unknown, string]> = [
     ['a document that does not parse', { query: '{ health { status ' }, 'GRAPHQL_PARSE_FAILED'],
     ['a document that does not validate', { query: '{ nope }' }, 'GRAPHQL_VALIDATION_FAILED'],
-    ['variables of the wrong type', { query: 'query($id: ID!) { riskScore(customerId: $id) { score } }', variables: { id: { not: 'an id' } } }, 'BAD_USER_INPUT'],
+    [
+      'variables of the wrong type',
+      { query: 'query($id: ID!) { riskScore(customerId: $id) { score } }', variables: { id: { not: 'an id' } } },
+      'BAD_USER_INPUT',
+    ],
   ];
 
   it.each(requestErrors)('answers %s with 200 for application/json (or no Accept) and 400 for application/graphql-response+json', async (_name, body, code) => {
@@ -47,7 +51,11 @@ describe('status codes by response media type', () => {
       expect({ accept, status: bad.status, code: bad.code }).toEqual({ accept, status: 400, code: 'BAD_USER_INPUT' });
     }
     // No key where one is needed: 401 both ways.
-    const anonymous = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { key { id } } }' }) });
+    const anonymous = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ me { key { id } } }' }),
+    });
     expect(anonymous.status).toBe(401);
   });
 });

@@ -24,7 +24,12 @@ const introspectionAliases = `{ __schema { ${Array.from({ length: 20 }, (_, i) =
 async function post(url: string, body: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const text = await response.text();
-  return { status: response.status, type: response.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as { data?: any; errors?: any[]; extensions?: any } };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    text,
+    json: () => JSON.parse(text) as { data?: any; errors?: any[]; extensions?: any },
+  };
 }
 const codeOf = (body: { errors?: Array<{ extensions?: { code?: string } }> }) => body.errors?.[0]?.extensions?.code;
 
@@ -64,7 +69,12 @@ describe('cheap refusals before expensive work (a gateway process, real Postgres
     ['a 23-level fragment bomb', fragmentBomb(23), 400, 'QUERY_TOO_COMPLEX'],
     ['a 40-level fragment bomb', fragmentBomb(40), 400, 'QUERY_TOO_COMPLEX'],
     ['20 x 20 aliases inside introspection', introspectionAliases, 400, 'QUERY_TOO_COMPLEX'],
-    ['introspection nested past the depth limit', `{ __schema { types { ${'fields { type { '.repeat(8)}name${' } }'.repeat(8)} } } }`, 400, 'QUERY_TOO_COMPLEX'],
+    [
+      'introspection nested past the depth limit',
+      `{ __schema { types { ${'fields { type { '.repeat(8)}name${' } }'.repeat(8)} } } }`,
+      400,
+      'QUERY_TOO_COMPLEX',
+    ],
     ['10,000 duplicated fields', `{ ${'health { status } '.repeat(10_000)} }`, 400, 'GRAPHQL_PARSE_FAILED'],
     ['one field 21 times', `{ ${'health { status } '.repeat(21)} }`, 400, 'QUERY_TOO_COMPLEX'],
     ['a 200 KB alias document (past the token limit)', aliasDocument(200_000), 400, 'GRAPHQL_PARSE_FAILED'],
@@ -90,7 +100,9 @@ describe('cheap refusals before expensive work (a gateway process, real Postgres
       expect(body.errors[0].message).toMatch(/Authorization: Bearer/);
     }
     const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql?api_key=${key}`, 'graphql-transport-ws');
-    const refused = await new Promise<number>((resolve) => socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).once('open', () => resolve(101)));
+    const refused = await new Promise<number>((resolve) =>
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).once('open', () => resolve(101)),
+    );
     expect(refused).toBe(400);
     await waitFor('the refusals to be logged', async () => (server.output().match(/\[REDACTED\]/g) ?? []).length >= 3, 5_000, 50);
     expect(server.output()).not.toContain(key);
@@ -131,7 +143,12 @@ describe('charges match what was executed or delivered', () => {
   });
   const ledger = (accountId: string) => gateway.services.db.prisma.usageRecord.findMany({ where: { accountId }, orderBy: { requestId: 'asc' } });
   const connect = (key: string) => {
-    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${gateway.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${key}` },
+      retryAttempts: 0,
+    });
     clients.push(client);
     return client;
   };
@@ -150,9 +167,20 @@ describe('charges match what was executed or delivered', () => {
     const run = (query: string) =>
       new Promise<Array<{ extensions?: { code?: string } }>>((resolve) => {
         const errors: Array<{ extensions?: { code?: string } }> = [];
-        client.subscribe({ query }, { next: (result) => errors.push(...((result.errors ?? []) as never[])), error: (error) => resolve([...errors, ...(Array.isArray(error) ? error : [error])]), complete: () => resolve(errors) });
+        client.subscribe(
+          { query },
+          {
+            next: (result) => errors.push(...((result.errors ?? []) as never[])),
+            error: (error) => resolve([...errors, ...(Array.isArray(error) ? error : [error])]),
+            complete: () => resolve(errors),
+          },
+        );
       });
-    for (const query of [`mutation { setAccountPlan(accountId: "${accountId}", planCode: ENTERPRISE) { id } }`, `{ ${Array.from({ length: 20 }, (_, i) => `t${i}: topRisks(first: 100) { score }`).join(' ')} }`, '{ accounts { nodes { email } } }']) {
+    for (const query of [
+      `mutation { setAccountPlan(accountId: "${accountId}", planCode: ENTERPRISE) { id } }`,
+      `{ ${Array.from({ length: 20 }, (_, i) => `t${i}: topRisks(first: 100) { score }`).join(' ')} }`,
+      '{ accounts { nodes { email } } }',
+    ]) {
       expect((await run(query)).map((error) => error.extensions?.code)).toEqual(['BAD_REQUEST']);
     }
     expect((await gateway.services.accounts.access(accountId))?.plan.code).toBe('FREE');
@@ -168,10 +196,23 @@ describe('charges match what was executed or delivered', () => {
     const before = gateway.services.risk.subscribers;
     const unsubscribe = connect(key).subscribe(
       { query: 'subscription Feed($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { score } }', variables: { ids: [customerId] } },
-      { next: (result) => received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score), error: () => undefined, complete: () => undefined },
+      {
+        next: (result) => received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score),
+        error: () => undefined,
+        complete: () => undefined,
+      },
     );
     await waitFor('the feed to listen', async () => gateway.services.risk.subscribers > before, 10_000, 20);
-    const view = (score: number): RiskScoreView => ({ customerId, eventId: randomUUID(), score, band: 'LOW', factors: [], eventTime: new Date().toISOString(), computedAt: new Date().toISOString(), modelVersion: 'test' });
+    const view = (score: number): RiskScoreView => ({
+      customerId,
+      eventId: randomUUID(),
+      score,
+      band: 'LOW',
+      factors: [],
+      eventTime: new Date().toISOString(),
+      computedAt: new Date().toISOString(),
+      modelVersion: 'test',
+    });
     const publish = (...scores: number[]) => gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews(scores.map(view)));
     await publish(1, 2);
     await waitFor('two events', async () => received.length === 2, 10_000, 20);

@@ -10,7 +10,8 @@ const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 /** `tollgraph_…` names in the README that are not metrics (the Stripe meter's event name). */
 const NOT_METRICS = new Set(['tollgraph_cost_units']);
 
-const exposed = async (url: string) => new Set([...(await (await fetch(`${url}/metrics`)).text()).matchAll(/^# HELP (tollgraph_\w+)/gm)].map((match) => match[1]));
+const exposed = async (url: string) =>
+  new Set([...(await (await fetch(`${url}/metrics`)).text()).matchAll(/^# HELP (tollgraph_\w+)/gm)].map((match) => match[1]));
 
 /** The metrics of the archiver role (`tollgraph worker archive`), which the gateway does not run. */
 async function archiverMetrics(): Promise<string[]> {

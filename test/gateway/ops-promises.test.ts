@@ -33,13 +33,19 @@ describe.each(['production', 'development'] as const)('NODE_ENV=%s', (nodeEnv) =
       const { status, body } = await gateway.query('{ plans { code } }');
       expect(status).toBe(200);
       expect(body.data).toBeNull();
-      expect(body.errors).toEqual([{ message: 'Internal server error', path: ['plans'], locations: [{ line: 1, column: 3 }], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(body.errors).toEqual([
+        { message: 'Internal server error', path: ['plans'], locations: [{ line: 1, column: 3 }], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      ]);
       expect(JSON.stringify(body)).not.toMatch(TRACE_SHAPE);
     } finally {
       plans.list = original;
     }
     // The gateway is fine afterwards.
-    expect((await gateway.query('{ plans { code } }')).body.data.plans.map((plan: { code: string }) => plan.code)).toEqual(['FREE', 'PROFESSIONAL', 'ENTERPRISE']);
+    expect((await gateway.query('{ plans { code } }')).body.data.plans.map((plan: { code: string }) => plan.code)).toEqual([
+      'FREE',
+      'PROFESSIONAL',
+      'ENTERPRISE',
+    ]);
   });
 
   it('sends expected errors (validation, bad input, refusals) without a stack trace', async () => {
@@ -65,9 +71,14 @@ describe.each(['production', 'development'] as const)('NODE_ENV=%s', (nodeEnv) =
     expect(admin.key).toMatch(new RegExp(`^${prefix}[0-9A-Za-z]{32}$`));
     const me = await gateway.query('{ me { account { id } key { id prefix role } } }', { key: admin.key });
     expect(me.status).toBe(200);
-    expect(me.body).toEqual({ data: { me: { account: { id: admin.accountId }, key: { id: admin.keyId, prefix: admin.key.slice(0, prefix.length + 4), role: 'ADMIN' } } }, extensions: expect.anything() });
+    expect(me.body).toEqual({
+      data: { me: { account: { id: admin.accountId }, key: { id: admin.keyId, prefix: admin.key.slice(0, prefix.length + 4), role: 'ADMIN' } } },
+      extensions: expect.anything(),
+    });
 
-    const created = await gateway.query(`mutation { createApiKey(accountId: "${admin.accountId}", name: "second", role: SUBSCRIBER) { key apiKey { id } } }`, { key: admin.key });
+    const created = await gateway.query(`mutation { createApiKey(accountId: "${admin.accountId}", name: "second", role: SUBSCRIBER) { key apiKey { id } } }`, {
+      key: admin.key,
+    });
     const { key, apiKey } = created.body.data.createApiKey;
     expect(key).toMatch(new RegExp(`^${prefix}[0-9A-Za-z]{32}$`));
     const second = await gateway.query('{ me { key { id role } } }', { key });
@@ -98,22 +109,27 @@ class RawConnection {
   /** The responses received, in order, once `count` complete ones have arrived. */
   async responses(count: number): Promise<Array<{ status: number; body: any }>> {
     let parsed: Array<{ status: number; body: any }> = [];
-    await waitFor(`${count} responses on the connection`, async () => {
-      parsed = [];
-      let rest = this.received;
-      while (rest.length) {
-        const headerEnd = rest.indexOf('\r\n\r\n');
-        if (headerEnd < 0) return false;
-        const head = rest.slice(0, headerEnd);
-        const length = Number(head.match(/\r\ncontent-length: (\d+)/i)?.[1] ?? NaN);
-        if (Number.isNaN(length)) throw new Error(`a response without content-length:\n${head}`);
-        const body = rest.slice(headerEnd + 4, headerEnd + 4 + length);
-        if (Buffer.byteLength(body) < length) return false;
-        parsed.push({ status: Number(head.split(' ')[1]), body: JSON.parse(body) });
-        rest = rest.slice(headerEnd + 4 + length);
-      }
-      return parsed.length >= count;
-    }, 15_000, 20);
+    await waitFor(
+      `${count} responses on the connection`,
+      async () => {
+        parsed = [];
+        let rest = this.received;
+        while (rest.length) {
+          const headerEnd = rest.indexOf('\r\n\r\n');
+          if (headerEnd < 0) return false;
+          const head = rest.slice(0, headerEnd);
+          const length = Number(head.match(/\r\ncontent-length: (\d+)/i)?.[1] ?? NaN);
+          if (Number.isNaN(length)) throw new Error(`a response without content-length:\n${head}`);
+          const body = rest.slice(headerEnd + 4, headerEnd + 4 + length);
+          if (Buffer.byteLength(body) < length) return false;
+          parsed.push({ status: Number(head.split(' ')[1]), body: JSON.parse(body) });
+          rest = rest.slice(headerEnd + 4 + length);
+        }
+        return parsed.length >= count;
+      },
+      15_000,
+      20,
+    );
     return parsed;
   }
 
@@ -149,7 +165,16 @@ describe('graceful shutdown and the probes', () => {
 
       stopped = gateway.stop();
       // Draining: the listening socket is closed, new connections are refused.
-      await waitFor('the gateway to stop accepting connections', async () => fetch(`${gateway.url}/healthz`).then(() => false, () => true), 10_000, 20);
+      await waitFor(
+        'the gateway to stop accepting connections',
+        async () =>
+          fetch(`${gateway.url}/healthz`).then(
+            () => false,
+            () => true,
+          ),
+        10_000,
+        20,
+      );
 
       // Probes on the connection that is still open (as a load balancer's kept-alive one would be).
       connection.write('GET /readyz HTTP/1.1\r\nHost: test\r\n\r\nGET /healthz HTTP/1.1\r\nHost: test\r\n\r\n');

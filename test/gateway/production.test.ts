@@ -5,7 +5,8 @@ import { graphql, startGatewayProcess } from '../support/process';
 
 /** The gateway under NODE_ENV=production, as `npm start` runs it (embedded, so no services are needed). */
 describe('NODE_ENV=production', () => {
-  const start = (env: Record<string, string> = {}) => startGatewayProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-production-')), NODE_ENV: 'production', ...env });
+  const start = (env: Record<string, string> = {}) =>
+    startGatewayProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-production-')), NODE_ENV: 'production', ...env });
 
   it('issues live keys, answers introspection (the schema is public), and sends no stack trace with any error', async () => {
     const gateway = await start();
@@ -14,7 +15,12 @@ describe('NODE_ENV=production', () => {
       expect(demo.subscriberKey).toMatch(/^tg_live_[0-9A-Za-z]{32}$/);
       expect((await graphql(gateway.url, '{ __schema { queryType { name } } }')).body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
       const headers = { authorization: `Bearer ${demo.subscriberKey}` };
-      for (const query of ['{ nope }', '{ health { status ', '{ riskHistory(customerId: "c-1", after: "nonsense") { nodes { eventId } } }', '{ accounts { nodes { id } } }']) {
+      for (const query of [
+        '{ nope }',
+        '{ health { status ',
+        '{ riskHistory(customerId: "c-1", after: "nonsense") { nodes { eventId } } }',
+        '{ accounts { nodes { id } } }',
+      ]) {
         const { body } = await graphql(gateway.url, query, { headers });
         expect(body.errors?.length).toBeGreaterThan(0);
         expect(JSON.stringify(body)).not.toMatch(/stacktrace|\bat [\w.<>]+ \(|node_modules|\/src\//);

@@ -16,11 +16,15 @@ describe('graceful shutdown', () => {
     let continued!: () => void;
     const inFlight = new Promise<void>((resolve) => (continued = resolve));
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      req = request(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' } }, (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
+      req = request(
+        `${gateway.url}/graphql`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
       req.on('continue', continued);
       req.on('error', reject);
       req.write(body.slice(0, half));
@@ -29,7 +33,16 @@ describe('graceful shutdown', () => {
     gateway.child.kill('SIGTERM');
     await waitFor('the drain to begin', async () => gateway.output().includes('shutting down'), 30_000, 20);
     // New connections are refused while the slow request is still running (it cannot end: half its body is missing).
-    await waitFor('new connections to be refused', () => fetch(`${gateway.url}/healthz`).then(() => false, () => true), 30_000, 20);
+    await waitFor(
+      'new connections to be refused',
+      () =>
+        fetch(`${gateway.url}/healthz`).then(
+          () => false,
+          () => true,
+        ),
+      30_000,
+      20,
+    );
     req.end(body.slice(half));
 
     const { status, text } = await response;

@@ -30,15 +30,25 @@ describe('cursor pagination, one format for every connection', () => {
   const CONNECTIONS = {
     accounts: { query: `query($after: String) { accounts(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }`, field: 'accounts' },
     auditLog: { query: `query($after: String) { auditLog(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }`, field: 'auditLog' },
-    riskHistory: { query: `query($after: String) { riskHistory(customerId: "${customer}", first: 2, after: $after) { nodes { eventId } pageInfo { hasNextPage endCursor } } }`, field: 'riskHistory' },
-    stripeEvents: { query: `query($after: String) { stripeEvents(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }`, field: 'stripeEvents' },
+    riskHistory: {
+      query: `query($after: String) { riskHistory(customerId: "${customer}", first: 2, after: $after) { nodes { eventId } pageInfo { hasNextPage endCursor } } }`,
+      field: 'riskHistory',
+    },
+    stripeEvents: {
+      query: `query($after: String) { stripeEvents(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }`,
+      field: 'stripeEvents',
+    },
   } as const;
   type Name = keyof typeof CONNECTIONS;
 
   const pageOf = async (name: Name, after: string | null) => {
     const { query, field } = CONNECTIONS[name];
     const response = await gateway.query(query, { key: admin, variables: { after } });
-    return { status: response.status, errors: response.body.errors as Array<{ extensions: Record<string, unknown> }> | undefined, page: response.body.data?.[field] as Page | undefined };
+    return {
+      status: response.status,
+      errors: response.body.errors as Array<{ extensions: Record<string, unknown> }> | undefined,
+      page: response.body.data?.[field] as Page | undefined,
+    };
   };
 
   /** Every node of a connection, page by page. */
@@ -62,7 +72,12 @@ describe('cursor pagination, one format for every connection', () => {
     expect(audit.length).toBeGreaterThanOrEqual(8); // an account and a key created, four times
     expect(new Set(audit).size).toBe(audit.length);
     const history = await all('riskHistory');
-    const [expected] = [await gateway.services.db.sql.query<{ event_id: string }>(`SELECT event_id FROM risk_scores WHERE customer_id = $1 ORDER BY event_time DESC, event_id DESC`, [customer])];
+    const [expected] = [
+      await gateway.services.db.sql.query<{ event_id: string }>(
+        `SELECT event_id FROM risk_scores WHERE customer_id = $1 ORDER BY event_time DESC, event_id DESC`,
+        [customer],
+      ),
+    ];
     expect(history).toEqual(expected.map((row) => row.event_id));
   });
 
@@ -79,7 +94,12 @@ describe('cursor pagination, one format for every connection', () => {
     ];
     for (const [name, after] of refusals) {
       const { status, errors } = await pageOf(name, after);
-      expect({ name, after, status, extensions: errors?.[0].extensions }).toEqual({ name, after, status: 400, extensions: { code: 'BAD_USER_INPUT', fields: ['after'] } });
+      expect({ name, after, status, extensions: errors?.[0].extensions }).toEqual({
+        name,
+        after,
+        status: 400,
+        extensions: { code: 'BAD_USER_INPUT', fields: ['after'] },
+      });
     }
   });
 

@@ -4,7 +4,8 @@ import { KeyHashPartitioner, murmur2 } from '../../src/kafka/partitioner';
 
 /** The fast partitioner must put every key where kafkajs' (and the Java client's) DefaultPartitioner does. */
 describe('key-hash partitioner', () => {
-  const metadata = (n: number): PartitionMetadata[] => Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  const metadata = (n: number): PartitionMetadata[] =>
+    Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
   const keys = [
     '',
     'a',

@@ -32,7 +32,10 @@ describe('record producer (real Kafka)', () => {
     const keys = Array.from({ length: 200 }, (_, i) => `c-${i}-${randomUUID().slice(0, i % 13)}`);
     const binary = Buffer.from([0, 255, 1, 254]);
     try {
-      await producer.send(topic, keys.map((key, i) => ({ key, value: i === 0 ? binary : `{"n":${i}}`, headers: i % 2 ? { traceparent: `t-${i}` } : undefined })));
+      await producer.send(
+        topic,
+        keys.map((key, i) => ({ key, value: i === 0 ? binary : `{"n":${i}}`, headers: i % 2 ? { traceparent: `t-${i}` } : undefined })),
+      );
     } finally {
       await producer.close();
     }

@@ -4,7 +4,15 @@ import '../../src/kafka/client';
 /** kafkajs's request queue, as our Kafka client loads it: no timer with a negative delay (Node 23+ warns about each). */
 describe('kafkajs request queue schedule', () => {
   const RequestQueue = createRequire(__filename)('kafkajs/src/network/requestQueue');
-  const queue = () => new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: true, clientId: 'test', broker: 'b:9092', logger: { debug() {}, info() {}, warn() {}, error() {} } });
+  const queue = () =>
+    new RequestQueue({
+      maxInFlightRequests: 1,
+      requestTimeout: 1000,
+      enforceRequestTimeout: true,
+      clientId: 'test',
+      broker: 'b:9092',
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
   const delays = () => {
     const spy = jest.spyOn(global, 'setTimeout');
     return { spy, values: () => spy.mock.calls.map((call) => call[1]) };

@@ -33,13 +33,19 @@ describe('API key lifecycle against real Postgres and Redis', () => {
 
     // Usable at once, on both processes, with either header.
     expect((await gateway.query(ME, { key: secret })).body.data.me.key.id).toBe(apiKey.id);
-    const viaSecond = await fetch(`${second.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': secret }, body: JSON.stringify({ query: ME }) });
+    const viaSecond = await fetch(`${second.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': secret },
+      body: JSON.stringify({ query: ME }),
+    });
     expect(((await viaSecond.json()) as any).data.me.key.id).toBe(apiKey.id);
 
     // Nowhere to be read again: not in the listing, not in the database, not in the audit log, not in the logs.
     const listing = await gateway.query(`query($a: ID!) { account(id: $a) { apiKeys { id prefix name role } } }`, { key: admin, variables: { a: accountId } });
     expect(JSON.stringify(listing.body)).not.toContain(secret);
-    const rows = await gateway.services.db.prisma.$queryRawUnsafe<Array<{ row: string }>>(`SELECT row_to_json(k)::text AS row FROM api_keys k UNION ALL SELECT row_to_json(a)::text FROM audit_log a`);
+    const rows = await gateway.services.db.prisma.$queryRawUnsafe<Array<{ row: string }>>(
+      `SELECT row_to_json(k)::text AS row FROM api_keys k UNION ALL SELECT row_to_json(a)::text FROM audit_log a`,
+    );
     expect(rows.length).toBeGreaterThan(0);
     for (const { row } of rows) expect(row).not.toContain(secret.slice('tg_test_'.length));
     expect(second.output()).toContain('"x-api-key":"[redacted]"'); // the second process logged the request...
@@ -49,7 +55,11 @@ describe('API key lifecycle against real Postgres and Redis', () => {
   it('revokes a key: refused at once here and within 5 s on the second process', async () => {
     const { keyId, key } = await gateway.newKey();
     const onSecond = () =>
-      fetch(`${second.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: ME }) });
+      fetch(`${second.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: ME }),
+      });
     expect((await onSecond()).status).toBe(200); // now cached on the second process
 
     const revoked = await gateway.query(`mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`, { key: admin, variables: { id: keyId } });
@@ -67,7 +77,10 @@ describe('API key lifecycle against real Postgres and Redis', () => {
     const owner = await gateway.newKey();
     const system = { type: 'system:test' } as const;
     // Expired a second ago: refused over HTTP below, and refused for being expired (not unknown or revoked).
-    const { secret: expired } = await gateway.services.keys.create({ accountId: owner.accountId, name: 'expired', role: 'SUBSCRIBER', expiresAt: new Date(Date.now() - 1000) }, system);
+    const { secret: expired } = await gateway.services.keys.create(
+      { accountId: owner.accountId, name: 'expired', role: 'SUBSCRIBER', expiresAt: new Date(Date.now() - 1000) },
+      system,
+    );
     expect(await gateway.services.keys.verify(expired)).toEqual({ valid: false, reason: 'EXPIRED' });
     // A key that works until its expiry, then stops, even though this process has its row cached (the
     // cache keeps rows 30 s; this one expires in 20 s). No waiting: the check is asked at the expiry

@@ -33,7 +33,7 @@ describe('API key secrets', () => {
   });
 
   it('reject malformed candidates before any lookup', () => {
-    for (const bad of ['', 'tg_live_short', 'sk_live_' + 'a'.repeat(32), 'tg_prod_' + 'a'.repeat(32), 'tg_live_' + 'a'.repeat(31) + '!']) {
+    for (const bad of ['', 'tg_live_short', `sk_live_${'a'.repeat(32)}`, `tg_prod_${'a'.repeat(32)}`, `tg_live_${'a'.repeat(31)}!`]) {
       expect(isWellFormedKey(bad)).toBe(false);
     }
   });
@@ -56,7 +56,16 @@ describe('API key secrets', () => {
   // lookup used the plain secret (or its prefix, then compared the secret with ===).
   it('are looked up by the SHA-256 hash of what was presented, never by or against the plain secret', async () => {
     const { secret, prefix, hash } = newKeySecret('test');
-    const row = { id: '01900000-0000-7000-8000-000000000001', accountId: '01900000-0000-7000-8000-000000000002', role: 'SUBSCRIBER', prefix, name: 'k', hash, revokedAt: null, expiresAt: null };
+    const row = {
+      id: '01900000-0000-7000-8000-000000000001',
+      accountId: '01900000-0000-7000-8000-000000000002',
+      role: 'SUBSCRIBER',
+      prefix,
+      name: 'k',
+      hash,
+      revokedAt: null,
+      expiresAt: null,
+    };
     const lookups: unknown[] = [];
     const findUnique = jest.fn(async (args: { where: Record<string, unknown> }) => {
       lookups.push(args);
@@ -69,7 +78,10 @@ describe('API key secrets', () => {
       // Same prefix, last character changed: looked up by its own hash, and not found.
       const nearMiss = secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A');
       expect(await keys.verify(nearMiss)).toEqual({ valid: false, reason: 'NOT_FOUND' });
-      expect(lookups).toEqual([{ where: { hash: createHash('sha256').update(secret).digest('hex') } }, { where: { hash: createHash('sha256').update(nearMiss).digest('hex') } }]);
+      expect(lookups).toEqual([
+        { where: { hash: createHash('sha256').update(secret).digest('hex') } },
+        { where: { hash: createHash('sha256').update(nearMiss).digest('hex') } },
+      ]);
       for (const candidate of [secret, nearMiss, secret.slice('tg_test_'.length)]) expect(JSON.stringify(lookups)).not.toContain(candidate);
     } finally {
       await keys.close();

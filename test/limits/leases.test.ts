@@ -110,7 +110,8 @@ describe('quota leases across four gateway processes', () => {
 
     started = Date.now();
     await a.services.keys.revoke(account.keyId, SYSTEM);
-    for (const url of urls) await waitFor(`the revocation on ${url}`, async () => (await ask(url, account.key, OWN_ACCOUNT, { a: account.accountId })).status === 401, 1000, 10);
+    for (const url of urls)
+      await waitFor(`the revocation on ${url}`, async () => (await ask(url, account.key, OWN_ACCOUNT, { a: account.accountId })).status === 401, 1000, 10);
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
@@ -118,7 +119,12 @@ describe('quota leases across four gateway processes', () => {
     const account = await freeAccount();
     let stopping = false;
     const onLeaving = hammer([children[1].url], 10, account, () => stopping);
-    await waitFor('a lease on the leaving process', async () => Object.keys(await holders(account.accountId)).length > 0 && onLeaving.tally.admitted > 100, 10_000, 5);
+    await waitFor(
+      'a lease on the leaving process',
+      async () => Object.keys(await holders(account.accountId)).length > 0 && onLeaving.tally.admitted > 100,
+      10_000,
+      5,
+    );
     stopping = true;
     await onLeaving.done;
     await children[1].stop('SIGTERM');

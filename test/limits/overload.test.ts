@@ -122,7 +122,14 @@ describe('event-loop delay (the saturation signal)', () => {
 /** A raw HTTP/1.1 request on an open socket: written to the kernel now, read by the server on its next turn. */
 function rawRequest(socket: Socket, key: string | undefined, query: string): Promise<{ status: number; retryAfter?: string; body: any }> {
   const body = JSON.stringify({ query });
-  const head = [`POST /graphql HTTP/1.1`, 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', ...(key ? [`Authorization: Bearer ${key}`] : [])];
+  const head = [
+    `POST /graphql HTTP/1.1`,
+    'Host: localhost',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...(key ? [`Authorization: Bearer ${key}`] : []),
+  ];
   let received = '';
   socket.on('data', (chunk) => (received += chunk));
   const done = new Promise<{ status: number; retryAfter?: string; body: any }>((resolve) =>
@@ -168,7 +175,11 @@ describe('admission under overload (a gateway on the real services)', () => {
   const usageOf = (accountId: string) => gateway.services.db.prisma.usageRecord.count({ where: { accountId } });
 
   it('while the event loop is saturated, sheds anonymous, FREE and PROFESSIONAL requests (503 OVERLOADED, Retry-After, uncharged) and serves ENTERPRISE', async () => {
-    const usageBefore = { FREE: await usageOf(keys.FREE!.accountId), PROFESSIONAL: await usageOf(keys.PROFESSIONAL!.accountId), ENTERPRISE: await usageOf(keys.ENTERPRISE!.accountId) };
+    const usageBefore = {
+      FREE: await usageOf(keys.FREE!.accountId),
+      PROFESSIONAL: await usageOf(keys.PROFESSIONAL!.accountId),
+      ENTERPRISE: await usageOf(keys.ENTERPRISE!.accountId),
+    };
     const sockets = await Promise.all([0, 1, 2, 3, 4].map(() => opened(gateway.url)));
     await new Promise((resolve) => setTimeout(resolve, 50)); // the server has accepted them
     await saturate(4, 250);
@@ -182,7 +193,11 @@ describe('admission under overload (a gateway on the real services)', () => {
     stall(250);
     const [anonymous, free, professional, enterprise, reserved] = await answers;
 
-    for (const [answer, priority] of [[anonymous, 'ANONYMOUS'], [free, 'FREE'], [professional, 'PROFESSIONAL']] as const) {
+    for (const [answer, priority] of [
+      [anonymous, 'ANONYMOUS'],
+      [free, 'FREE'],
+      [professional, 'PROFESSIONAL'],
+    ] as const) {
       expect(answer.status).toBe(503);
       expect(answer.retryAfter).toBe('1');
       expect(answer.body.errors[0].extensions).toMatchObject({ code: 'OVERLOADED', priority, retryAfterSeconds: 1 });
@@ -199,7 +214,8 @@ describe('admission under overload (a gateway on the real services)', () => {
     expect(await usageOf(keys.ENTERPRISE!.accountId)).toBe(usageBefore.ENTERPRISE + 1);
 
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-    for (const priority of ['ANONYMOUS', 'FREE', 'PROFESSIONAL']) expect(metrics).toMatch(new RegExp(`tollgraph_overload_shed_total\\{priority="${priority}"\\} [1-9]`));
+    for (const priority of ['ANONYMOUS', 'FREE', 'PROFESSIONAL'])
+      expect(metrics).toMatch(new RegExp(`tollgraph_overload_shed_total\\{priority="${priority}"\\} [1-9]`));
 
     // Once the process is no longer saturated, everyone is served again.
     await new Promise((resolve) => setTimeout(resolve, 300));

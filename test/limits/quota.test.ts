@@ -106,7 +106,10 @@ describe('quotas and burst limits across two gateway processes', () => {
     const used = async () => (await ask(a.url, key, '{ rateLimit { used } }')).body.data.rateLimit.used;
     expect(await used()).toBe(0);
     // Asks for its own account (1) and another's (1): the other is null, so one unit comes back.
-    const answer = await ask(a.url, key, 'query($a: ID!, $b: ID!) { mine: account(id: $a) { id } other: account(id: $b) { id } }', { a: accountId, b: '01900000-0000-7000-8000-000000000000' });
+    const answer = await ask(a.url, key, 'query($a: ID!, $b: ID!) { mine: account(id: $a) { id } other: account(id: $b) { id } }', {
+      a: accountId,
+      b: '01900000-0000-7000-8000-000000000000',
+    });
     expect(answer.body.extensions.cost).toMatchObject({ requestedQueryCost: 2, actualQueryCost: 1 });
     expect(await used()).toBe(1);
     // The burst gets its unit back too (the account's first burst window is this request's).
@@ -140,7 +143,12 @@ describe('quotas and burst limits across two gateway processes', () => {
 
     // A query dearer than one second of burst could never run: the effective maximum is the smaller.
     await a.services.accounts.setOverrides(accountId, { burstPerSecond: 5, maxQueryCost: 50 }, SYSTEM);
-    await waitFor('the override', async () => (await ask(a.url, key, '{ rateLimit { limit } }')).headers.get('ratelimit-policy')?.includes('q=5;') ?? false, 30_000, 50);
+    await waitFor(
+      'the override',
+      async () => (await ask(a.url, key, '{ rateLimit { limit } }')).headers.get('ratelimit-policy')?.includes('q=5;') ?? false,
+      30_000,
+      50,
+    );
     const six = await ask(a.url, key, 'query($ids: [ID!]!) { riskScores(customerIds: $ids) { band } }', { ids: ids(6) });
     expect(six.status).toBe(400);
     expect(six.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', requestedQueryCost: 6, maxQueryCost: 5 });
@@ -166,7 +174,12 @@ describe('quotas and burst limits across two gateway processes', () => {
     const started = Date.now();
     await a.services.accounts.setPlan(accountId, 'PROFESSIONAL', SYSTEM);
     for (const url of [a.url, b.url]) {
-      await waitFor(`the upgrade on ${url}`, async () => (await ask(url, key, '{ rateLimit { limit burst { limit } plan } }')).body.data.rateLimit.limit === 1_000_000, 5000, 25);
+      await waitFor(
+        `the upgrade on ${url}`,
+        async () => (await ask(url, key, '{ rateLimit { limit burst { limit } plan } }')).body.data.rateLimit.limit === 1_000_000,
+        5000,
+        25,
+      );
     }
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await policyOn(b.url)).toBe('"burst";q=500;w=1, "daily";q=1000000;w=86400');
@@ -175,11 +188,17 @@ describe('quotas and burst limits across two gateway processes', () => {
   it('keeps the headers, extensions.cost and the rateLimit query in agreement', async () => {
     const { accountId, key } = await a.newKey({ plan: 'PROFESSIONAL' });
     await ask(a.url, key, OWN_ACCOUNT, { a: accountId });
-    const answer = await ask(b.url, key, 'query($a: ID!) { account(id: $a) { id } rateLimit { cost limit used remaining resetAt burst { limit } } }', { a: accountId });
+    const answer = await ask(b.url, key, 'query($a: ID!) { account(id: $a) { id } rateLimit { cost limit used remaining resetAt burst { limit } } }', {
+      a: accountId,
+    });
     const { cost } = answer.body.extensions;
     const status = answer.body.data.rateLimit;
     expect(status).toMatchObject({ cost: 0, limit: 1_000_000, used: 2, remaining: 999_998, burst: { limit: 500 } });
-    expect(cost).toMatchObject({ requestedQueryCost: 1, actualQueryCost: 1, quota: { limit: status.limit, remaining: status.remaining, resetAt: status.resetAt } });
+    expect(cost).toMatchObject({
+      requestedQueryCost: 1,
+      actualQueryCost: 1,
+      quota: { limit: status.limit, remaining: status.remaining, resetAt: status.resetAt },
+    });
     expect(cost.throttleStatus).toMatchObject({ maximumAvailable: 500, restoreRate: 500 });
     expect(answer.headers.get('ratelimit-policy')).toBe(`"burst";q=${cost.throttleStatus.maximumAvailable};w=1, "daily";q=${cost.quota.limit};w=86400`);
     const [, burstRemaining, dailyRemaining] = answer.headers.get('ratelimit')!.match(/^"burst";r=(\d+);t=\d+, "daily";r=(\d+);t=\d+$/)!;
@@ -201,6 +220,10 @@ describe('quotas and burst limits across two gateway processes', () => {
       (alert: { accountId: string }) => alert.accountId === accountId,
     );
     expect(alerts.map((alert: { threshold: number }) => alert.threshold).sort()).toEqual([100, 80]);
-    expect(alerts.find((alert: { threshold: number }) => alert.threshold === 80)).toMatchObject({ usedUnits: 8, quota: 10, day: new Date().toISOString().slice(0, 10) });
+    expect(alerts.find((alert: { threshold: number }) => alert.threshold === 80)).toMatchObject({
+      usedUnits: 8,
+      quota: 10,
+      day: new Date().toISOString().slice(0, 10),
+    });
   });
 });

@@ -18,7 +18,8 @@ describe('limits by policy while Redis is down', () => {
   beforeAll(async () => {
     redis = await privateService('redis');
     setup = await startTestGateway({ REDIS_URL: redis.url });
-    const start = (policy: string, extra: Record<string, string> = {}) => startGatewayProcess({ ...setup.env, LOG_LEVEL: 'warn', LIMITS_REDIS_DOWN_POLICY: policy, ...extra });
+    const start = (policy: string, extra: Record<string, string> = {}) =>
+      startGatewayProcess({ ...setup.env, LOG_LEVEL: 'warn', LIMITS_REDIS_DOWN_POLICY: policy, ...extra });
     [gateways.closed, gateways.open, gateways.insuranceA, gateways.insuranceB] = await Promise.all([
       start('fail-closed'),
       start('fail-open'),
@@ -69,7 +70,12 @@ describe('limits by policy while Redis is down', () => {
       await waitFor('fail-closed to see the outage', () => degraded(gateways.closed.url), 15_000);
       await waitFor('fail-open to see the outage', () => degraded(gateways.open.url), 15_000);
       // Let any lease taken before the outage end (a lease lives at most one burst window).
-      await waitFor('leases from before the outage to end', async () => (await ask(gateways.closed.url, closed.key, OWN_ACCOUNT, { a: closed.accountId })).status === 503, 5_000, 100);
+      await waitFor(
+        'leases from before the outage to end',
+        async () => (await ask(gateways.closed.url, closed.key, OWN_ACCOUNT, { a: closed.accountId })).status === 503,
+        5_000,
+        100,
+      );
 
       const refused = await ask(gateways.closed.url, closed.key, OWN_ACCOUNT, { a: closed.accountId });
       expect(refused).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
@@ -101,7 +107,8 @@ describe('limits by policy while Redis is down', () => {
 
   it('insurance keeps two processes within processes x share x limit of a quota, then refuses', async () => {
     const { key, accountId } = await account(20);
-    for (const gateway of [gateways.insuranceA, gateways.insuranceB]) expect((await ask(gateway.url, key, '{ rateLimit { limit } }')).body.data.rateLimit.limit).toBe(20);
+    for (const gateway of [gateways.insuranceA, gateways.insuranceB])
+      expect((await ask(gateway.url, key, '{ rateLimit { limit } }')).body.data.rateLimit.limit).toBe(20);
     await redis.stop();
     try {
       for (const gateway of [gateways.insuranceA, gateways.insuranceB]) await waitFor('the outage to be seen', () => degraded(gateway.url), 15_000);

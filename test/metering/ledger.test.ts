@@ -19,7 +19,11 @@ describe('usage ledger', () => {
     const ledger = new UsageLedger(sql, { flushMs: 20, maxBatch: 500 }, gateway.services.logger);
     const writes = jest.spyOn(sql, 'query');
     const ids = Array.from({ length: 300 }, () => randomUUID());
-    await Promise.all(ids.map((requestId) => ledger.record({ requestId, accountId, apiKeyId: keyId, planCode: 'FREE', operation: 'test', costUnits: 2, occurredAt: new Date() })));
+    await Promise.all(
+      ids.map((requestId) =>
+        ledger.record({ requestId, accountId, apiKeyId: keyId, planCode: 'FREE', operation: 'test', costUnits: 2, occurredAt: new Date() }),
+      ),
+    );
     expect(writes.mock.calls.length).toBeGreaterThanOrEqual(1);
     expect(writes.mock.calls.length).toBeLessThanOrEqual(2);
     writes.mockRestore();
@@ -45,15 +49,20 @@ describe('usage ledger', () => {
 
     const from = new Date(Date.now() - 3_600_000).toISOString();
     const to = new Date(Date.now() + 3_600_000).toISOString();
-    const usage = await gateway.query(`query($f: DateTime!, $t: DateTime!) { usage(from: $f, to: $t, granularity: HOUR) { start end requests costUnits reportedUnits pendingUnits } }`, {
-      key,
-      variables: { f: from, t: to },
-    });
+    const usage = await gateway.query(
+      `query($f: DateTime!, $t: DateTime!) { usage(from: $f, to: $t, granularity: HOUR) { start end requests costUnits reportedUnits pendingUnits } }`,
+      {
+        key,
+        variables: { f: from, t: to },
+      },
+    );
     expect(usage.body.data.usage).toEqual([expect.objectContaining({ requests: 1, costUnits: 1, reportedUnits: 0, pendingUnits: 1 })]);
     // Rebuilding the rollups from the ledger lands on the same figures.
     await rebuildRollups(gateway.services.db.prisma, new Date(from), new Date(to));
     await rebuildRollups(gateway.services.db.prisma, new Date(from), new Date(to));
-    expect((await gateway.services.db.prisma.usageRollup.findMany({ where: { accountId } })).map((r) => [r.granularity, r.requests, r.costUnits]).sort()).toEqual([
+    expect(
+      (await gateway.services.db.prisma.usageRollup.findMany({ where: { accountId } })).map((r) => [r.granularity, r.requests, r.costUnits]).sort(),
+    ).toEqual([
       ['DAY', 1, 1],
       ['HOUR', 1, 1],
     ]);
@@ -74,7 +83,9 @@ describe('usage ledger failures', () => {
       // Not served, so not spent: the unit reserved for it is back (the first request's unit stays used).
       expect(refused.body).toEqual({
         errors: [expect.objectContaining({ extensions: { code: 'SERVICE_UNAVAILABLE' } })],
-        extensions: { cost: expect.objectContaining({ requestedQueryCost: 1, actualQueryCost: 0, quota: expect.objectContaining({ remaining: 1_000_000 - 1 }) }) },
+        extensions: {
+          cost: expect.objectContaining({ requestedQueryCost: 1, actualQueryCost: 0, quota: expect.objectContaining({ remaining: 1_000_000 - 1 }) }),
+        },
       });
       await postgres.start();
       const served = await own();

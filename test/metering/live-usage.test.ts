@@ -32,14 +32,22 @@ describe('metered subscriptions', () => {
 
   /** Subscribes with `key` to the scores of one customer; collects what arrives. */
   async function liveFeed(key: string, customerId: string, operation: string) {
-    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${gateway.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${key}` },
+      retryAttempts: 0,
+    });
     clients.push(client);
     const feed = { received: [] as number[], errors: [] as Array<{ extensions?: Record<string, unknown> }>, completed: false };
     const before = gateway.services.risk.subscribers;
     client.subscribe(
       { query: `subscription ${operation}($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { customerId score } }`, variables: { ids: [customerId] } },
       {
-        next: (result) => (result.errors ? feed.errors.push(...(result.errors as never[])) : feed.received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score)),
+        next: (result) =>
+          result.errors
+            ? feed.errors.push(...(result.errors as never[]))
+            : feed.received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score),
         error: (error) => feed.errors.push({ extensions: { transport: String(error) } }),
         complete: () => (feed.completed = true),
       },
@@ -47,7 +55,8 @@ describe('metered subscriptions', () => {
     await waitFor('the subscription to listen', async () => gateway.services.risk.subscribers > before, 10_000, 20);
     return feed;
   }
-  const publish = (customerId: string, ...scores: number[]) => gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews(scores.map((i) => view(customerId, i))));
+  const publish = (customerId: string, ...scores: number[]) =>
+    gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews(scores.map((i) => view(customerId, i))));
 
   it('charges each delivered event to the daily quota and the ledger, and ends the feed with QUOTA_EXCEEDED when it is spent', async () => {
     const { key, accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });

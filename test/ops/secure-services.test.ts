@@ -42,9 +42,39 @@ async function badCertificates(certDir: string, dir: string) {
   writeFileSync(join(dir, 'serial'), '1000\n');
   writeFileSync(
     join(dir, 'ca.cnf'),
-    ['[ca]', 'default_ca = test_ca', '[test_ca]', `database = ${dir}/index.txt`, `new_certs_dir = ${dir}`, `serial = ${dir}/serial`, 'default_md = sha256', 'policy = any', '[any]', 'commonName = supplied', ''].join('\n'),
+    [
+      '[ca]',
+      'default_ca = test_ca',
+      '[test_ca]',
+      `database = ${dir}/index.txt`,
+      `new_certs_dir = ${dir}`,
+      `serial = ${dir}/serial`,
+      'default_md = sha256',
+      'policy = any',
+      '[any]',
+      'commonName = supplied',
+      '',
+    ].join('\n'),
   );
-  await openssl('ca', '-batch', '-config', 'ca.cnf', '-cert', join(certDir, 'ca.crt'), '-keyfile', join(certDir, 'ca.key'), '-startdate', '20200101000000Z', '-enddate', '20200201000000Z', '-in', 'expired.csr', '-out', 'expired.crt', '-notext');
+  await openssl(
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-cert',
+    join(certDir, 'ca.crt'),
+    '-keyfile',
+    join(certDir, 'ca.key'),
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200201000000Z',
+    '-in',
+    'expired.csr',
+    '-out',
+    'expired.crt',
+    '-notext',
+  );
   return { otherCa: join(dir, 'other-ca.crt'), expiredCert: join(dir, 'expired.crt'), expiredKey: join(dir, 'expired.key') };
 }
 
@@ -105,9 +135,17 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
     const consumer = await consumerProcess(env);
     running.push({ stop: () => consumer.kill() });
     const worker = runBuilt('bin/tollgraph.js', env, ['worker', 'billing']);
-    running.push({ stop: () => (worker.child.kill('SIGTERM'), worker.exited) });
+    running.push({
+      stop: () => {
+        worker.child.kill('SIGTERM');
+        return worker.exited;
+      },
+    });
 
-    const account = await services.accounts.create({ name: 'Secure', email: `secure-${randomBytes(4).toString('hex')}@example.com`, planCode: 'PROFESSIONAL' }, SYSTEM);
+    const account = await services.accounts.create(
+      { name: 'Secure', email: `secure-${randomBytes(4).toString('hex')}@example.com`, planCode: 'PROFESSIONAL' },
+      SYSTEM,
+    );
     const customer = `cus_secure_${randomBytes(4).toString('hex')}`;
     await services.accounts.linkStripeCustomer(account.id, customer, SYSTEM);
     const { secret } = await services.keys.create({ accountId: account.id, name: 'secure', role: 'SUBSCRIBER' }, SYSTEM);
@@ -116,15 +154,27 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
     expect(await feed.exited).toBe(0);
 
     let served: { customerId: string; score: number; band: string } | null = null;
-    await waitFor('a score over the secure pipeline', async () => {
-      const answer = await graphql(gateway.url, '{ riskScore(customerId: "c-0") { customerId score band } }', { headers: { authorization: `Bearer ${secret}` } });
-      served = answer.body.data?.riskScore ?? null;
-      return served !== null;
-    }, 60_000, 200);
+    await waitFor(
+      'a score over the secure pipeline',
+      async () => {
+        const answer = await graphql(gateway.url, '{ riskScore(customerId: "c-0") { customerId score band } }', {
+          headers: { authorization: `Bearer ${secret}` },
+        });
+        served = answer.body.data?.riskScore ?? null;
+        return served !== null;
+      },
+      60_000,
+      200,
+    );
     expect(served).toMatchObject({ customerId: 'c-0', score: expect.any(Number) });
 
     // the usage of those requests reaches Stripe through the worker (Postgres over TLS)
-    await waitFor('a meter event for the customer', async () => [...stripe.events.values()].some((event) => event.customer === customer && event.value > 0), 30_000, 100);
+    await waitFor(
+      'a meter event for the customer',
+      async () => [...stripe.events.values()].some((event) => event.customer === customer && event.value > 0),
+      30_000,
+      100,
+    );
     expect(gateway.output()).not.toMatch(/"level":(50|60)/);
     expect(consumer.output()).not.toMatch(/"level":60/);
   }, 180_000);
@@ -150,30 +200,73 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
   }
 
   it.each([
-    ['kafka', 'a CA that did not sign the broker', () => ({ KAFKA_SSL_CA_FILE: bad.otherCa }), /kafka: TLS: the server's certificate is not signed by a CA this process trusts \(KAFKA_SSL_CA_FILE\)/],
-    ['kafka', 'a wrong SCRAM password', () => ({ KAFKA_SASL_PASSWORD_FILE: '', KAFKA_SASL_PASSWORD: 'not-the-password' }), /kafka: SASL authentication failed: .*invalid credentials/],
-    ['kafka', 'no client certificate', () => ({ KAFKA_SSL_CERT_FILE: '', KAFKA_SSL_KEY_FILE: '' }), /kafka: TLS: the server wants a client certificate it trusts and did not get one \(KAFKA_SSL_CERT_FILE\)/],
-    ['redis', 'a CA that did not sign the server', () => ({ REDIS_TLS_CA_FILE: bad.otherCa }), /redis: TLS: the server's certificate is not signed by a CA this process trusts \(REDIS_TLS_CA_FILE\)/],
-    ['redis', 'a wrong ACL password', () => ({ REDIS_URL: secure.REDIS_URL.replace(/:[^:@]+@/, ':not-the-password@') }), /redis: authentication failed: WRONGPASS/],
-    ['postgres', 'a CA that did not sign the server', () => ({ DATABASE_URL: env.DATABASE_URL.replace(/sslrootcert=[^&]+/, `sslrootcert=${encodeURIComponent(bad.otherCa)}`) }), /postgres: TLS: the server's certificate is not signed by a CA this process trusts/],
-    ['postgres', 'no TLS (the server accepts none)', () => ({ DATABASE_URL: env.DATABASE_URL.replace(/\?.*$/, '') }), /postgres: authentication failed: .*no encryption/],
-  ])('%s with %s: the gateway stops at start, naming the service and the cause, and migrates nothing', async (_service, _case, overrides, message) => {
-    const fresh = await createThrowawayDatabase(secure.DATABASE_URL);
-    try {
-      const spoiled: Record<string, string> = overrides();
-      const onFresh = (url: string) => url.replace(/\/tg_test_[^/?]+/, `/${fresh.name}`);
-      const { code, output } = await startFails({ ...spoiled, DATABASE_URL: onFresh(spoiled.DATABASE_URL ?? env.DATABASE_URL) });
-      expect({ code, message: output.match(/"msg":"could not start"/) !== null }).toEqual({ code: 1, message: true });
-      expect(output).toMatch(message);
-      expect(output).not.toMatch(/not-the-password|tollgraph-tls/); // never the password
-      expect(await migrated(fresh.url)).toBe(false);
-    } finally {
-      await fresh.drop();
-    }
-  }, 60_000);
+    [
+      'kafka',
+      'a CA that did not sign the broker',
+      () => ({ KAFKA_SSL_CA_FILE: bad.otherCa }),
+      /kafka: TLS: the server's certificate is not signed by a CA this process trusts \(KAFKA_SSL_CA_FILE\)/,
+    ],
+    [
+      'kafka',
+      'a wrong SCRAM password',
+      () => ({ KAFKA_SASL_PASSWORD_FILE: '', KAFKA_SASL_PASSWORD: 'not-the-password' }),
+      /kafka: SASL authentication failed: .*invalid credentials/,
+    ],
+    [
+      'kafka',
+      'no client certificate',
+      () => ({ KAFKA_SSL_CERT_FILE: '', KAFKA_SSL_KEY_FILE: '' }),
+      /kafka: TLS: the server wants a client certificate it trusts and did not get one \(KAFKA_SSL_CERT_FILE\)/,
+    ],
+    [
+      'redis',
+      'a CA that did not sign the server',
+      () => ({ REDIS_TLS_CA_FILE: bad.otherCa }),
+      /redis: TLS: the server's certificate is not signed by a CA this process trusts \(REDIS_TLS_CA_FILE\)/,
+    ],
+    [
+      'redis',
+      'a wrong ACL password',
+      () => ({ REDIS_URL: secure.REDIS_URL.replace(/:[^:@]+@/, ':not-the-password@') }),
+      /redis: authentication failed: WRONGPASS/,
+    ],
+    [
+      'postgres',
+      'a CA that did not sign the server',
+      () => ({ DATABASE_URL: env.DATABASE_URL.replace(/sslrootcert=[^&]+/, `sslrootcert=${encodeURIComponent(bad.otherCa)}`) }),
+      /postgres: TLS: the server's certificate is not signed by a CA this process trusts/,
+    ],
+    [
+      'postgres',
+      'no TLS (the server accepts none)',
+      () => ({ DATABASE_URL: env.DATABASE_URL.replace(/\?.*$/, '') }),
+      /postgres: authentication failed: .*no encryption/,
+    ],
+  ])(
+    '%s with %s: the gateway stops at start, naming the service and the cause, and migrates nothing',
+    async (_service, _case, overrides, message) => {
+      const fresh = await createThrowawayDatabase(secure.DATABASE_URL);
+      try {
+        const spoiled: Record<string, string> = overrides();
+        const onFresh = (url: string) => url.replace(/\/tg_test_[^/?]+/, `/${fresh.name}`);
+        const { code, output } = await startFails({ ...spoiled, DATABASE_URL: onFresh(spoiled.DATABASE_URL ?? env.DATABASE_URL) });
+        expect({ code, message: output.match(/"msg":"could not start"/) !== null }).toEqual({ code: 1, message: true });
+        expect(output).toMatch(message);
+        expect(output).not.toMatch(/not-the-password|tollgraph-tls/); // never the password
+        expect(await migrated(fresh.url)).toBe(false);
+      } finally {
+        await fresh.drop();
+      }
+    },
+    60_000,
+  );
 
   it('the consumer with a wrong SCRAM password exits at start naming Kafka', async () => {
-    const { code, output } = await startFails({ KAFKA_SASL_PASSWORD_FILE: '', KAFKA_SASL_PASSWORD: 'not-the-password', LOG_LEVEL: 'info' }, ['risk', 'consume', '--metrics-port', '0'], 'bin/tollgraph.js');
+    const { code, output } = await startFails(
+      { KAFKA_SASL_PASSWORD_FILE: '', KAFKA_SASL_PASSWORD: 'not-the-password', LOG_LEVEL: 'info' },
+      ['risk', 'consume', '--metrics-port', '0'],
+      'bin/tollgraph.js',
+    );
     expect(code).not.toBe(0);
     expect(output).toMatch(/kafka: SASL authentication failed/);
   }, 60_000);
@@ -192,5 +285,4 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
     expect(output).toMatch(/KAFKA_SSL_KEY_FILE: the private key in \S+ does not belong to the certificate in \S+client\.crt/);
     expect(output).toMatch(/REDIS_TLS_CA_FILE: \S+ holds no PEM certificate/);
   }, 60_000);
-
 });

@@ -21,8 +21,8 @@ interface ExportedSpan {
 type OtlpValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
 type OtlpAttribute = { key: string; value: OtlpValue };
 
-const valueOf = (value: OtlpValue) => value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? value.boolValue));
-const attributes = (list: OtlpAttribute[] = []) => Object.fromEntries(list.map(({ key, value }) => [key, valueOf(value)]));
+const otlpValue = (value: OtlpValue) => value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? value.boolValue));
+const attributes = (list: OtlpAttribute[] = []) => Object.fromEntries(list.map(({ key, value }) => [key, otlpValue(value)]));
 
 /** An OTLP/HTTP (JSON) collector: what Jaeger or an OpenTelemetry Collector would receive on /v1/traces. */
 async function otlpCollector(): Promise<{ url: string; spans: ExportedSpan[]; close(): Promise<void> }> {
@@ -35,12 +35,27 @@ async function otlpCollector(): Promise<{ url: string; spans: ExportedSpan[]; cl
       if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       if (request.url === '/v1/traces') {
         const payload = JSON.parse(body.toString()) as {
-          resourceSpans: Array<{ resource: { attributes: OtlpAttribute[] }; scopeSpans: Array<{ scope: { name: string }; spans: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: OtlpAttribute[] }> }> }>;
+          resourceSpans: Array<{
+            resource: { attributes: OtlpAttribute[] };
+            scopeSpans: Array<{
+              scope: { name: string };
+              spans: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: OtlpAttribute[] }>;
+            }>;
+          }>;
         };
         for (const { resource, scopeSpans } of payload.resourceSpans) {
           const service = String(attributes(resource.attributes)['service.name']);
           for (const { scope, spans: list } of scopeSpans) {
-            for (const span of list) spans.push({ service, scope: scope.name, name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', attributes: attributes(span.attributes) });
+            for (const span of list)
+              spans.push({
+                service,
+                scope: scope.name,
+                name: span.name,
+                traceId: span.traceId,
+                spanId: span.spanId,
+                parentSpanId: span.parentSpanId ?? '',
+                attributes: attributes(span.attributes),
+              });
           }
         }
       }
@@ -58,7 +73,9 @@ describe('tracing configuration', () => {
   it('is off unless an OTLP endpoint is configured (the SDK is not loaded), and OTEL_SDK_DISABLED wins', () => {
     expect(tracesEndpoint(loadConfig({}))).toBeUndefined();
     expect(tracesEndpoint(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }))).toBe('http://127.0.0.1:4318/v1/traces');
-    expect(tracesEndpoint(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/traces' }))).toBe('http://b:4318/traces');
+    expect(tracesEndpoint(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/traces' }))).toBe(
+      'http://b:4318/traces',
+    );
     expect(tracesEndpoint(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_SDK_DISABLED: 'true' }))).toBeUndefined();
     // This test process never started tracing: nothing of the SDK was required.
     expect(tracing.on).toBe(false);
@@ -113,7 +130,12 @@ describe('traces across gateway, Kafka and consumer (OTLP to a collector)', () =
   it('puts the consumer and the gateway in the trace of the event, with the Postgres and Redis work of its batch', async () => {
     const customerId = `c-trace-${hex(4)}`;
     const received: Array<{ eventId: string }> = [];
-    client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    client = createClient({
+      url: `${gateway.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${key}` },
+      retryAttempts: 0,
+    });
     client.subscribe(
       { query: 'subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { eventId score } }', variables: { ids: [customerId] } },
       { next: (result) => void received.push(result.data!.riskScoreUpdated as { eventId: string }), error: () => undefined, complete: () => undefined },
@@ -121,13 +143,18 @@ describe('traces across gateway, Kafka and consumer (OTLP to a collector)', () =
     // The subscription listens once the gateway has subscribed to the scores channel: probe by sending untraced events until one arrives.
     const example = workedExample()[0].event;
     const untraced: Array<{ eventId: string }> = [];
-    await waitFor('an untraced score to reach the subscriber', async () => {
-      const probe = { ...example, customerId, eventId: randomUUID(), timestamp: new Date(Date.now() - 60_000 + untraced.length).toISOString() };
-      untraced.push(probe);
-      await env.produce([record(probe)]);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      return received.length > 0;
-    }, 30_000, 0);
+    await waitFor(
+      'an untraced score to reach the subscriber',
+      async () => {
+        const probe = { ...example, customerId, eventId: randomUUID(), timestamp: new Date(Date.now() - 60_000 + untraced.length).toISOString() };
+        untraced.push(probe);
+        await env.produce([record(probe)]);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return received.length > 0;
+      },
+      30_000,
+      0,
+    );
 
     const traceId = hex(16);
     const producerSpanId = hex(8);
@@ -137,22 +164,44 @@ describe('traces across gateway, Kafka and consumer (OTLP to a collector)', () =
 
     const inTrace = () => collector.spans.filter((span) => span.traceId === traceId);
     const find = (service: string, name: string) => inTrace().find((span) => span.service === service && span.name === name);
-    await waitFor('the consumer and gateway spans of the event', async () => find('tollgraph-consumer', `process ${env.topics.transactions}`) !== undefined && find('tollgraph-gateway', 'deliver riskScoreUpdated') !== undefined, 20_000, 100).catch((error) => {
-      throw new Error(`${(error as Error).message}; spans of the trace: ${JSON.stringify(inTrace().map(({ service, name }) => `${service} ${name}`))}; all: ${JSON.stringify([...new Set(collector.spans.map(({ service, name }) => `${service} ${name}`))])}\n${consumer.output().slice(-3000)}`);
+    await waitFor(
+      'the consumer and gateway spans of the event',
+      async () =>
+        find('tollgraph-consumer', `process ${env.topics.transactions}`) !== undefined && find('tollgraph-gateway', 'deliver riskScoreUpdated') !== undefined,
+      20_000,
+      100,
+    ).catch((error) => {
+      throw new Error(
+        `${(error as Error).message}; spans of the trace: ${JSON.stringify(inTrace().map(({ service, name }) => `${service} ${name}`))}; all: ${JSON.stringify([...new Set(collector.spans.map(({ service, name }) => `${service} ${name}`))])}\n${consumer.output().slice(-3000)}`,
+      );
     });
 
     const scoring = find('tollgraph-consumer', `process ${env.topics.transactions}`)!;
     expect(scoring.parentSpanId).toBe(producerSpanId);
-    expect(scoring.attributes).toMatchObject({ 'messaging.system': 'kafka', 'risk.customer_id': customerId, 'risk.event_id': event.eventId, 'messaging.destination.name': env.topics.transactions });
+    expect(scoring.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'risk.customer_id': customerId,
+      'risk.event_id': event.eventId,
+      'messaging.destination.name': env.topics.transactions,
+    });
     const delivery = find('tollgraph-gateway', 'deliver riskScoreUpdated')!;
     expect(delivery.parentSpanId).toBe(scoring.spanId);
     expect(delivery.attributes).toMatchObject({ 'risk.event_id': event.eventId, 'tollgraph.subscribers': 1 });
 
     // The batch's sinks (history in Postgres, the latest score and the announcement in Redis) are in the trace too.
-    await waitFor('the Postgres and Redis spans of the batch', async () => {
-      const scopes = new Set(inTrace().filter((span) => span.service === 'tollgraph-consumer').map((span) => span.scope));
-      return scopes.has('@opentelemetry/instrumentation-pg') && scopes.has('@opentelemetry/instrumentation-ioredis');
-    }, 10_000, 100);
+    await waitFor(
+      'the Postgres and Redis spans of the batch',
+      async () => {
+        const scopes = new Set(
+          inTrace()
+            .filter((span) => span.service === 'tollgraph-consumer')
+            .map((span) => span.scope),
+        );
+        return scopes.has('@opentelemetry/instrumentation-pg') && scopes.has('@opentelemetry/instrumentation-ioredis');
+      },
+      10_000,
+      100,
+    );
 
     // The untraced event made no span of its own: tracing is decided per event by its producer.
     expect(collector.spans.filter((span) => untraced.some((probe) => span.attributes['risk.event_id'] === probe.eventId))).toEqual([]);
@@ -169,13 +218,20 @@ describe('traces across gateway, Kafka and consumer (OTLP to a collector)', () =
     const callerSpanId = hex(8);
     // A key this gateway has not seen yet (so it is looked up in Postgres), of an account without a quota lease yet (so Redis is asked).
     const fresh = await newKey();
-    const { status } = await graphql(gateway.url, '{ me { account { name } } }', { headers: { authorization: `Bearer ${fresh}`, traceparent: `00-${traceId}-${callerSpanId}-01` } });
+    const { status } = await graphql(gateway.url, '{ me { account { name } } }', {
+      headers: { authorization: `Bearer ${fresh}`, traceparent: `00-${traceId}-${callerSpanId}-01` },
+    });
     expect(status).toBe(200);
     const inTrace = () => collector.spans.filter((span) => span.traceId === traceId);
-    await waitFor('the spans of the request', async () => {
-      const scopes = new Set(inTrace().map((span) => span.scope));
-      return ['http', 'graphql', 'ioredis', 'pg'].every((name) => scopes.has(`@opentelemetry/instrumentation-${name}`));
-    }, 10_000, 100).catch((error) => {
+    await waitFor(
+      'the spans of the request',
+      async () => {
+        const scopes = new Set(inTrace().map((span) => span.scope));
+        return ['http', 'graphql', 'ioredis', 'pg'].every((name) => scopes.has(`@opentelemetry/instrumentation-${name}`));
+      },
+      10_000,
+      100,
+    ).catch((error) => {
       throw new Error(`${(error as Error).message}; spans of the trace: ${JSON.stringify(inTrace().map(({ scope, name }) => `${scope} ${name}`))}`);
     });
     const server = inTrace().find((span) => span.scope === '@opentelemetry/instrumentation-http' && span.parentSpanId === callerSpanId);

@@ -21,7 +21,9 @@ describe('portal API client', () => {
     const cost: CostExtension = { requestedQueryCost: 1, actualQueryCost: 1, quota: { limit: 1000, remaining: 999, resetAt: '2026-11-26T00:00:00.000Z' } };
     const calls = answer(200, { data: { me: { key: { role: 'SUBSCRIBER' } } }, extensions: { cost } });
     const seen: CostExtension[] = [];
-    await expect(graphqlRequest('tg_test_abc', '{ me { key { role } } }', {}, { onCost: (c) => seen.push(c) })).resolves.toEqual({ me: { key: { role: 'SUBSCRIBER' } } });
+    await expect(graphqlRequest('tg_test_abc', '{ me { key { role } } }', {}, { onCost: (c) => seen.push(c) })).resolves.toEqual({
+      me: { key: { role: 'SUBSCRIBER' } },
+    });
     expect(calls).toHaveLength(1);
     expect(calls[0].url).toBe('/graphql');
     expect(calls[0].init.headers).toMatchObject({ authorization: 'Bearer tg_test_abc', 'content-type': 'application/json' });
@@ -37,7 +39,12 @@ describe('portal API client', () => {
   it.each([
     [401, { code: 'UNAUTHENTICATED' }, {}, { status: 401, code: 'UNAUTHENTICATED' }],
     [403, { code: 'FORBIDDEN' }, {}, { status: 403, code: 'FORBIDDEN' }],
-    [429, { code: 'QUOTA_EXCEEDED', resetAt: '2026-11-26T00:00:00.000Z', upgradeTo: 'PROFESSIONAL' }, { 'retry-after': '3600' }, { status: 429, code: 'QUOTA_EXCEEDED', resetAt: '2026-11-26T00:00:00.000Z', upgradeTo: 'PROFESSIONAL' }],
+    [
+      429,
+      { code: 'QUOTA_EXCEEDED', resetAt: '2026-11-26T00:00:00.000Z', upgradeTo: 'PROFESSIONAL' },
+      { 'retry-after': '3600' },
+      { status: 429, code: 'QUOTA_EXCEEDED', resetAt: '2026-11-26T00:00:00.000Z', upgradeTo: 'PROFESSIONAL' },
+    ],
     [429, { code: 'RATE_LIMITED', retryAfterSeconds: 2 }, { 'retry-after': '2' }, { status: 429, code: 'RATE_LIMITED', retryAfterSeconds: 2 }],
     [503, { code: 'SERVICE_UNAVAILABLE' }, {}, { status: 503, code: 'SERVICE_UNAVAILABLE' }],
   ])('turns HTTP %i into an ApiError carrying the code and when to retry', async (status, extensions, headers, expected) => {
@@ -51,14 +58,23 @@ describe('portal API client', () => {
 
   it('knows when a 429 may be retried', () => {
     const receivedAt = Date.parse('2026-11-25T12:00:00Z');
-    expect(new ApiError({ status: 429, code: 'RATE_LIMITED', message: '', retryAfterSeconds: 3 }).retryAt(receivedAt)?.toISOString()).toBe('2026-11-25T12:00:03.000Z');
-    expect(new ApiError({ status: 429, code: 'QUOTA_EXCEEDED', message: '', resetAt: '2026-11-26T00:00:00.000Z' }).retryAt(receivedAt)?.toISOString()).toBe('2026-11-26T00:00:00.000Z');
+    expect(new ApiError({ status: 429, code: 'RATE_LIMITED', message: '', retryAfterSeconds: 3 }).retryAt(receivedAt)?.toISOString()).toBe(
+      '2026-11-25T12:00:03.000Z',
+    );
+    expect(new ApiError({ status: 429, code: 'QUOTA_EXCEEDED', message: '', resetAt: '2026-11-26T00:00:00.000Z' }).retryAt(receivedAt)?.toISOString()).toBe(
+      '2026-11-26T00:00:00.000Z',
+    );
     expect(new ApiError({ status: 403, code: 'FORBIDDEN', message: '' }).retryAt()).toBeUndefined();
   });
 
   it('keeps the data of a response with field-level errors (a field the plan lacks)', async () => {
-    answer(200, { data: { riskScore: { band: 'LOW', score: null } }, errors: [{ message: 'not in your plan', path: ['riskScore', 'score'], extensions: { code: 'FORBIDDEN' } }] });
-    await expect(graphqlRequest('tg_test_abc', '{ riskScore(customerId: "c-1") { band score } }')).resolves.toEqual({ riskScore: { band: 'LOW', score: null } });
+    answer(200, {
+      data: { riskScore: { band: 'LOW', score: null } },
+      errors: [{ message: 'not in your plan', path: ['riskScore', 'score'], extensions: { code: 'FORBIDDEN' } }],
+    });
+    await expect(graphqlRequest('tg_test_abc', '{ riskScore(customerId: "c-1") { band score } }')).resolves.toEqual({
+      riskScore: { band: 'LOW', score: null },
+    });
   });
 
   it('says so when the gateway cannot be reached or answers something that is not GraphQL', async () => {

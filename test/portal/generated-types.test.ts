@@ -11,7 +11,11 @@ const ROOT = join(__dirname, '..', '..');
  */
 describe('web/src/generated/graphql.ts', () => {
   it('is what the code generator makes of schema.graphql and the portal’s operations', async () => {
-    const run = promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', '@graphql-codegen', 'cli', 'esm', 'bin.js'), '--config', 'web/codegen.yml', '--check'], { cwd: ROOT });
+    const run = promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'node_modules', '@graphql-codegen', 'cli', 'esm', 'bin.js'), '--config', 'web/codegen.yml', '--check'],
+      { cwd: ROOT },
+    );
     await expect(run).resolves.toBeDefined();
   }, 60_000);
 });

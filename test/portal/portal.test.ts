@@ -18,8 +18,10 @@ describe('developer portal in a browser', () => {
   let subscriber: { page: Page; problems: PageProblems };
   let admin: { page: Page; problems: PageProblems };
 
-  const asSubscriber = (query: string, variables?: Record<string, unknown>) => graphql(gateway.url, query, { headers: { authorization: `Bearer ${demo.subscriberKey}` }, variables });
-  const asAdmin = (query: string, variables?: Record<string, unknown>) => graphql(gateway.url, query, { headers: { authorization: `Bearer ${demo.adminKey}` }, variables });
+  const asSubscriber = (query: string, variables?: Record<string, unknown>) =>
+    graphql(gateway.url, query, { headers: { authorization: `Bearer ${demo.subscriberKey}` }, variables });
+  const asAdmin = (query: string, variables?: Record<string, unknown>) =>
+    graphql(gateway.url, query, { headers: { authorization: `Bearer ${demo.adminKey}` }, variables });
 
   beforeAll(async () => {
     // Few customers buying often, so velocity pushes some of them to HIGH within a minute (a mix
@@ -85,7 +87,11 @@ describe('developer portal in a browser', () => {
     await page.getByTestId('quota-limit').waitFor();
     expect(await page.getByTestId('plan-code').textContent()).toBe('Professional');
     expect(await page.getByTestId('quota-limit').textContent()).toBe('1,000,000');
-    await waitFor('the gauge to count the 15 units spent', async () => Number((await page.getByTestId('quota-used').textContent())?.replace(/,/g, '')) >= 15, 10_000);
+    await waitFor(
+      'the gauge to count the 15 units spent',
+      async () => Number((await page.getByTestId('quota-used').textContent())?.replace(/,/g, '')) >= 15,
+      10_000,
+    );
     await waitFor('the usage chart to show them', async () => Number((await page.getByTestId('usage-total').textContent())?.replace(/,/g, '')) >= 15, 10_000);
     expect(await page.getByRole('meter', { name: 'Daily quota used' }).getAttribute('aria-valuenow')).toMatch(/^\d+$/);
     // This month's service level from the gateway's own counts, beside the plan's promise.
@@ -119,7 +125,9 @@ describe('developer portal in a browser', () => {
     await screenshot(page, 'keys-created-desktop');
 
     // The secret works, and is shown only once: not after dismissing it, not after a reload.
-    expect((await graphql(gateway.url, '{ me { key { name } } }', { headers: { authorization: `Bearer ${secret}` } })).body.data).toEqual({ me: { key: { name: 'e2e key' } } });
+    expect((await graphql(gateway.url, '{ me { key { name } } }', { headers: { authorization: `Bearer ${secret}` } })).body.data).toEqual({
+      me: { key: { name: 'e2e key' } },
+    });
     await page.getByRole('button', { name: 'I have stored it' }).click();
     await page.reload();
     const row = page.locator('tr[data-key-name="e2e key"]');
@@ -146,7 +154,11 @@ describe('developer portal in a browser', () => {
     expect(first).toMatch(/^row-(low|medium|high|critical)$/);
     // Every band badge says its band in words and in colour.
     const badges = (await page.evaluate(`[...document.querySelectorAll('[data-testid="risk-feed"] .band')]
-      .map((node) => ({ text: node.textContent, className: node.className, background: getComputedStyle(node).backgroundColor }))`)) as { text: string; className: string; background: string }[];
+      .map((node) => ({ text: node.textContent, className: node.className, background: getComputedStyle(node).backgroundColor }))`)) as {
+      text: string;
+      className: string;
+      background: string;
+    }[];
     expect(badges.length).toBeGreaterThan(0);
     for (const badge of badges) {
       expect(badge.className).toBe(`band band-${badge.text?.toLowerCase()}`);
@@ -179,7 +191,11 @@ describe('developer portal in a browser', () => {
     await page.goto(`${gateway.url}/graphql`);
     await page.locator('.graphiql-container').waitFor({ timeout: 20_000 });
     expect(await page.getByRole('status').textContent()).toMatch(/Not signed in/);
-    await waitFor('the public query in the editor', async () => ((await page.locator('.graphiql-query-editor').textContent()) ?? '').includes('health'), 20_000);
+    await waitFor(
+      'the public query in the editor',
+      async () => ((await page.locator('.graphiql-query-editor').textContent()) ?? '').includes('health'),
+      20_000,
+    );
     const answered = async () => ((await page.locator('.graphiql-response').textContent()) ?? '').replace(/\s+/g, ' ').includes('"status": "ok"');
     const execute = page.getByRole('button', { name: /execute query/i });
     await execute.click();
@@ -262,10 +278,14 @@ describe('developer portal in a browser', () => {
     // Both changes are in the audit log.
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByTestId('audit-table').waitFor();
-    await waitFor('the audit entries', async () => {
-      const text = (await page.getByTestId('audit-table').textContent()) ?? '';
-      return text.includes('account.setPlan') && text.includes('plan.update');
-    }, 10_000);
+    await waitFor(
+      'the audit entries',
+      async () => {
+        const text = (await page.getByTestId('audit-table').textContent()) ?? '';
+        return text.includes('account.setPlan') && text.includes('plan.update');
+      },
+      10_000,
+    );
     await screenshot(page, 'admin-audit-desktop');
   }, 90_000);
 
@@ -276,7 +296,10 @@ describe('developer portal in a browser', () => {
     await expect(page.getByLabel('Version (semver)').inputValue()).resolves.toBe('1.1.0');
     // A published product takes no draft: the gateway's refusal is shown as it is.
     await page.getByRole('button', { name: 'Save as draft' }).click();
-    await page.locator('[data-error-code="BAD_USER_INPUT"]').getByText(/already published/).waitFor({ timeout: 15_000 });
+    await page
+      .locator('[data-error-code="BAD_USER_INPUT"]')
+      .getByText(/already published/)
+      .waitFor({ timeout: 15_000 });
     await page.getByLabel('Description').fill('Real-time fraud risk per card customer, now with a longer description.');
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     await page.getByText('Published customer-risk-scores 1.1.0.').waitFor({ timeout: 15_000 });
@@ -288,12 +311,17 @@ describe('developer portal in a browser', () => {
     expect((await asSubscriber('{ topRisks(minBand: LOW, first: 5) { customerId } }')).status).toBe(200);
     await page.getByRole('link', { name: 'Billing', exact: true }).click();
     const reconciliation = page.getByTestId('reconciliation-table');
-    await waitFor('the subscriber in the reconciliation', async () => {
-      await reconciliation.waitFor({ timeout: 20_000 });
-      if ((await reconciliation.textContent())?.includes('Demo Subscriber')) return true;
-      await page.reload(); // the usage is written after the answer: read the page again
-      return false;
-    }, 30_000, 250);
+    await waitFor(
+      'the subscriber in the reconciliation',
+      async () => {
+        await reconciliation.waitFor({ timeout: 20_000 });
+        if ((await reconciliation.textContent())?.includes('Demo Subscriber')) return true;
+        await page.reload(); // the usage is written after the answer: read the page again
+        return false;
+      },
+      30_000,
+      250,
+    );
     await page.getByRole('heading', { name: 'Stripe webhook events' }).waitFor();
     await screenshot(page, 'admin-billing-desktop');
   }, 60_000);
@@ -342,7 +370,10 @@ describe('developer portal in a browser', () => {
       const upgrade = page.getByRole('button', { name: /Upgrade to Professional/ });
       // This embedded gateway has no STRIPE_SECRET_KEY: the gateway's 503 is shown, nothing else happens.
       await upgrade.click();
-      await page.locator('[data-error-code="SERVICE_UNAVAILABLE"]').getByText(/Billing is not configured/).waitFor();
+      await page
+        .locator('[data-error-code="SERVICE_UNAVAILABLE"]')
+        .getByText(/Billing is not configured/)
+        .waitFor();
       await screenshot(page, 'overview-free-desktop');
 
       // With billing on, the gateway answers a Checkout URL and the browser goes there.

@@ -74,7 +74,9 @@ describe('on a Redis Cluster of three masters, across two gateway processes', ()
     const day = new Date().toISOString().slice(0, 10);
     const dailyKey = `${a.env.REDIS_KEY_PREFIX}limits:daily:{${account.accountId}}:${day}`;
     expect(await cluster.get(dailyKey)).toBe('1000');
-    const slots = await Promise.all([dailyKey, `${dailyKey}:holders`, `${a.env.REDIS_KEY_PREFIX}limits:burst:{${account.accountId}}`].map((key) => cluster.call('CLUSTER', 'KEYSLOT', key)));
+    const slots = await Promise.all(
+      [dailyKey, `${dailyKey}:holders`, `${a.env.REDIS_KEY_PREFIX}limits:burst:{${account.accountId}}`].map((key) => cluster.call('CLUSTER', 'KEYSLOT', key)),
+    );
     expect(new Set(slots).size).toBe(1);
   });
 
@@ -112,7 +114,14 @@ describe('on a Redis Cluster of three masters, across two gateway processes', ()
     const pubsub = redisPubSub(cluster as never, `${a.env.REDIS_KEY_PREFIX}events:`, logger);
     const outputs = riskOutputs({ logger, redis: cluster as never, redisKeyPrefix: a.env.REDIS_KEY_PREFIX, pubsub });
     try {
-      const client = createClient({ url: `${b.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
+      const client = createClient({
+        url: `${b.url.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${key}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => undefined,
+      });
       clients.push(client);
       const live: string[] = [];
       client.subscribe(
@@ -127,10 +136,14 @@ describe('on a Redis Cluster of three masters, across two gateway processes', ()
       await outputs.afterCommit([customers[0]]);
 
       const ids = [customers[0].customerId, 'c-never-scored', customers[29].customerId];
-      const read = await graphql(b.url, 'query($ids: [ID!]!, $one: ID!) { riskScore(customerId: $one) { eventId score } riskScores(customerIds: $ids) { customerId score } }', {
-        headers: { authorization: `Bearer ${key}` },
-        variables: { ids, one: customers[0].customerId },
-      });
+      const read = await graphql(
+        b.url,
+        'query($ids: [ID!]!, $one: ID!) { riskScore(customerId: $one) { eventId score } riskScores(customerIds: $ids) { customerId score } }',
+        {
+          headers: { authorization: `Bearer ${key}` },
+          variables: { ids, one: customers[0].customerId },
+        },
+      );
       expect(read.body.errors).toBeUndefined();
       expect(read.body.data.riskScore).toEqual({ eventId: customers[0].eventId, score: customers[0].score });
       expect(read.body.data.riskScores).toEqual([{ customerId: ids[0], score: customers[0].score }, null, { customerId: ids[2], score: customers[29].score }]);

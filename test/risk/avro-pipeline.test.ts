@@ -25,7 +25,21 @@ describe('a transactions topic mixing JSON and Avro', () => {
   });
 
   it('gives the same states and scores as all JSON, and sends unreadable Avro to the DLQ with its reason', async () => {
-    const feedArgs = ['--count', '3000', '--rate', '300', '--customers', '60', '--seed', '17', '--start', '2026-11-24T10:00:00Z', '--no-pace', '--duplicates', '0.02'];
+    const feedArgs = [
+      '--count',
+      '3000',
+      '--rate',
+      '300',
+      '--customers',
+      '60',
+      '--seed',
+      '17',
+      '--start',
+      '2026-11-24T10:00:00Z',
+      '--no-pace',
+      '--duplicates',
+      '0.02',
+    ];
     const asJson = runBuilt('bin/tollgraph.js', {}, ['feed', '--stdout', ...feedArgs]);
     expect(await asJson.exited).toBe(0);
     const jsonRecords: KafkaRecord[] = asJson

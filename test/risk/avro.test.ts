@@ -20,7 +20,10 @@ const event: TransactionEvent = {
 /** A later writer schema: one more field (with a default), which the contract's reader skips. */
 const EVOLVED = { ...TRANSACTION_AVRO_SCHEMA, fields: [...TRANSACTION_AVRO_SCHEMA.fields, { name: 'terminal', type: 'string', default: '' }] };
 /** A writer schema the contract cannot read: `channel` a plain string, not its enum. */
-const UNREADABLE = { ...TRANSACTION_AVRO_SCHEMA, fields: TRANSACTION_AVRO_SCHEMA.fields.map((field) => (field.name === 'channel' ? { name: 'channel', type: 'int' } : field)) };
+const UNREADABLE = {
+  ...TRANSACTION_AVRO_SCHEMA,
+  fields: TRANSACTION_AVRO_SCHEMA.fields.map((field) => (field.name === 'channel' ? { name: 'channel', type: 'int' } : field)),
+};
 
 /** An in-memory registry that counts its look-ups. */
 function source(schemas: Record<number, unknown>): SchemaSource & { lookups: number[][] } {
@@ -59,18 +62,38 @@ describe('Avro transactions (Confluent framing)', () => {
     const messages = [unknown, garbage, short, unreadable].map((value) => ({ value }));
     await reader.prepare(messages);
     expect(decodeTransaction(unknown, 'c-42', 4096, reader)).toEqual({ ok: false, reason: 'UNKNOWN_SCHEMA', detail: 'schema id 4242 is not registered' });
-    expect(decodeTransaction(garbage, 'c-42', 4096, reader)).toMatchObject({ ok: false, reason: 'MALFORMED', detail: expect.stringMatching(/^not Avro of schema 7: /) });
-    expect(decodeTransaction(short, 'c-42', 4096, reader)).toMatchObject({ ok: false, reason: 'MALFORMED', detail: expect.stringMatching(/shorter than the 5-byte header/) });
-    expect(decodeTransaction(unreadable, 'c-42', 4096, reader)).toMatchObject({ ok: false, reason: 'SCHEMA_VIOLATION', detail: expect.stringMatching(/^schema 9 cannot be read as a transactions event/) });
+    expect(decodeTransaction(garbage, 'c-42', 4096, reader)).toMatchObject({
+      ok: false,
+      reason: 'MALFORMED',
+      detail: expect.stringMatching(/^not Avro of schema 7: /),
+    });
+    expect(decodeTransaction(short, 'c-42', 4096, reader)).toMatchObject({
+      ok: false,
+      reason: 'MALFORMED',
+      detail: expect.stringMatching(/shorter than the 5-byte header/),
+    });
+    expect(decodeTransaction(unreadable, 'c-42', 4096, reader)).toMatchObject({
+      ok: false,
+      reason: 'SCHEMA_VIOLATION',
+      detail: expect.stringMatching(/^schema 9 cannot be read as a transactions event/),
+    });
     // Without a registry (no reader), a framed message is refused as such.
-    expect(decodeTransaction(encodeTransactionAvro(7, event), 'c-42', 4096)).toMatchObject({ ok: false, reason: 'MALFORMED', detail: expect.stringMatching(/Confluent-framed Avro/) });
+    expect(decodeTransaction(encodeTransactionAvro(7, event), 'c-42', 4096)).toMatchObject({
+      ok: false,
+      reason: 'MALFORMED',
+      detail: expect.stringMatching(/Confluent-framed Avro/),
+    });
   });
 
   it('checks a decoded Avro event by the same rules as JSON', async () => {
     const reader = new AvroTransactionReader(source({ 7: TRANSACTION_AVRO_SCHEMA }));
     const badId = encodeTransactionAvro(7, { ...event, eventId: 'not-a-uuid', amount: '-1' });
     await reader.prepare([{ value: badId }]);
-    expect(decodeTransaction(badId, 'c-42', 4096, reader)).toEqual({ ok: false, reason: 'SCHEMA_VIOLATION', detail: 'eventId: expected a UUID; amount: expected a non-negative decimal string like "129.90"' });
+    expect(decodeTransaction(badId, 'c-42', 4096, reader)).toEqual({
+      ok: false,
+      reason: 'SCHEMA_VIOLATION',
+      detail: 'eventId: expected a UUID; amount: expected a non-negative decimal string like "129.90"',
+    });
     expect(decodeTransaction(encodeTransactionAvro(7, event), 'someone-else', 4096, reader)).toMatchObject({ ok: false, reason: 'KEY_MISMATCH' });
     expect(decodeTransaction(encodeTransactionAvro(7, event), 'c-42', 20, reader)).toMatchObject({ ok: false, reason: 'OVERSIZED' });
   });
@@ -81,7 +104,12 @@ describe('Avro transactions (Confluent framing)', () => {
     const json = { value: Buffer.from(JSON.stringify(event)) };
     await reader.prepare([json, json]);
     expect(registry.lookups).toEqual([]);
-    await reader.prepare([json, { value: encodeTransactionAvro(7, event) }, { value: encodeTransactionAvro(7, event) }, { value: encodeTransactionAvro(5, event) }]);
+    await reader.prepare([
+      json,
+      { value: encodeTransactionAvro(7, event) },
+      { value: encodeTransactionAvro(7, event) },
+      { value: encodeTransactionAvro(5, event) },
+    ]);
     await reader.prepare([{ value: encodeTransactionAvro(7, event) }, { value: encodeTransactionAvro(5, event) }]);
     // 7 found once; 5 (unknown) asked again in the next batch: it may have been registered since.
     expect(registry.lookups).toEqual([[7, 5], [5]]);

@@ -19,7 +19,10 @@ describe('the transactions event contract (docs/contract.md)', () => {
   it('accepts the documented example and reads its amount and time', () => {
     const decoded = decodeTransaction(bytes(valid), 'c-123', 4096);
     expect(decoded).toEqual({ ok: true, tx: { ...valid, time: Date.parse(valid.timestamp), amountEur: 129.9 } });
-    expect(decodeTransaction(bytes({ ...valid, timestamp: '2026-11-24T11:15:00+01:00' }), Buffer.from('c-123'), 4096)).toMatchObject({ ok: true, tx: { time: Date.parse(valid.timestamp) } });
+    expect(decodeTransaction(bytes({ ...valid, timestamp: '2026-11-24T11:15:00+01:00' }), Buffer.from('c-123'), 4096)).toMatchObject({
+      ok: true,
+      tx: { time: Date.parse(valid.timestamp) },
+    });
   });
 
   it.each([
@@ -51,7 +54,17 @@ describe('the transactions event contract (docs/contract.md)', () => {
 });
 
 describe('the synthetic feed', () => {
-  const options = { seed: 42, customers: 50, rate: 100, start: Date.parse('2026-11-24T10:00:00Z'), invalid: 0.02, duplicates: 0.02, cardTesting: 0.02, takeover: 0.01, spike: 0.02 };
+  const options = {
+    seed: 42,
+    customers: 50,
+    rate: 100,
+    start: Date.parse('2026-11-24T10:00:00Z'),
+    invalid: 0.02,
+    duplicates: 0.02,
+    cardTesting: 0.02,
+    takeover: 0.01,
+    spike: 0.02,
+  };
 
   it('is the same, byte for byte, for the same seed', () => {
     const take = (feed: TransactionFeed) => Array.from({ length: 2000 }, () => feed.next()).map((m) => `${m.key} ${m.value.toString('base64')}`);
@@ -94,7 +107,13 @@ describe('the fast path of the contract check', () => {
   });
 
   it.each([
-    ['an extra property in place of a missing one', (() => { const { deviceId: _d, ...rest } = valid; return { ...rest, device: 'd-77' }; })()],
+    [
+      'an extra property in place of a missing one',
+      (() => {
+        const { deviceId: _d, ...rest } = valid;
+        return { ...rest, device: 'd-77' };
+      })(),
+    ],
     ['a __proto__ property', JSON.parse(`{${JSON.stringify(valid).slice(1, -1)},"__proto__":{"x":1}}`)],
     ['a leap day of a non-leap year', { ...valid, timestamp: '2026-02-29T10:00:00Z' }],
     ['an offset hour of 24', { ...valid, timestamp: '2026-11-24T10:15:00+24:00' }],

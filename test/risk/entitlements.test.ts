@@ -17,7 +17,16 @@ describe('risk entitlements by plan', () => {
     const now = new Date().toISOString();
     const { services } = gateway;
     await riskOutputs({ logger: services.logger, redis: services.redis, redisKeyPrefix: services.config.REDIS_KEY_PREFIX }).writeLatest([
-      { customerId, eventId: randomUUID(), score: 612, band: 'HIGH', factors: [{ code: 'NEW_DEVICE', contribution: 612, detail: 'first time seen' }], modelVersion: 'test', eventTime: now, computedAt: now },
+      {
+        customerId,
+        eventId: randomUUID(),
+        score: 612,
+        band: 'HIGH',
+        factors: [{ code: 'NEW_DEVICE', contribution: 612, detail: 'first time seen' }],
+        modelVersion: 'test',
+        eventTime: now,
+        computedAt: now,
+      },
     ]);
   });
   afterAll(() => gateway?.stop());
@@ -80,7 +89,12 @@ describe('live updates by plan', () => {
   /** Subscribes with `key` while scores are published: delivered (a score arrived), refused (errors), or neither. */
   const subscribe = (key: string) =>
     new Promise<Outcome>((resolve) => {
-      const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+      const client = createClient({
+        url: `${gateway.url.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${key}` },
+        retryAttempts: 0,
+      });
       let settled = false;
       const pump = setInterval(() => void gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews([score()])), 100);
       const timer = setTimeout(() => done('silent'), 10_000);
@@ -106,7 +120,10 @@ describe('live updates by plan', () => {
   it('refuses the riskScoreUpdated subscription to FREE, naming PROFESSIONAL, and accepts it for PROFESSIONAL', async () => {
     const free = await subscribe((await gateway.newKey({ plan: 'FREE' })).key);
     expect(typeof free).toBe('object');
-    expect((free as { errors: Array<{ extensions?: Record<string, unknown> }> }).errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', upgradeTo: 'PROFESSIONAL' });
+    expect((free as { errors: Array<{ extensions?: Record<string, unknown> }> }).errors[0].extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      upgradeTo: 'PROFESSIONAL',
+    });
     expect(await subscribe((await gateway.newKey({ plan: 'PROFESSIONAL' })).key)).toBe('delivered');
   });
 });

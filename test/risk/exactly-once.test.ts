@@ -2,11 +2,34 @@ import { TransactionFeed } from '../../src/feed/generator';
 import { decodeTransaction } from '../../src/risk/contract';
 import { decodeLatest, latestKey, rankingKey } from '../../src/risk/view';
 import { waitFor } from '../support/process';
-import { aheadOfCheckpoint, checkpointTotal, consumerProcess, endOffsetTotal, readTopic, referenceRun, riskEnv, storedScores, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from './support';
+import {
+  aheadOfCheckpoint,
+  checkpointTotal,
+  consumerProcess,
+  endOffsetTotal,
+  readTopic,
+  referenceRun,
+  riskEnv,
+  storedScores,
+  storedStates,
+  waitUntilConsumed,
+  type KafkaRecord,
+  type RiskEnv,
+} from './support';
 
 /** Synthetic traffic with every fraud pattern, redeliveries and broken messages, the same on every run. */
 function traffic(count: number, seed: number): KafkaRecord[] {
-  const feed = new TransactionFeed({ seed, customers: 600, rate: 500, start: Date.parse('2026-11-24T10:00:00Z'), invalid: 0.002, duplicates: 0.01, cardTesting: 0.01, takeover: 0.005, spike: 0.01 });
+  const feed = new TransactionFeed({
+    seed,
+    customers: 600,
+    rate: 500,
+    start: Date.parse('2026-11-24T10:00:00Z'),
+    invalid: 0.002,
+    duplicates: 0.01,
+    cardTesting: 0.01,
+    takeover: 0.005,
+    spike: 0.01,
+  });
   return Array.from({ length: count }, () => feed.next());
 }
 
@@ -24,7 +47,9 @@ function referenceLatest(records: KafkaRecord[]): Map<string, string> {
 }
 
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, inner) => (inner && typeof inner === 'object' && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : 1))) : inner));
+  return JSON.stringify(value, (_key, inner) =>
+    inner && typeof inner === 'object' && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : 1))) : inner,
+  );
 }
 
 const sameEntries = (stored: Map<string, unknown>, expected: Map<string, unknown>) => {
@@ -117,10 +142,12 @@ describe('five SIGKILLs during one run (real Kafka, Redis, Postgres)', () => {
     expect(ranked).toEqual(new Map(customers.map((customer) => [customer, reference.scores.get(latest.get(customer)!)!.score])));
     // The risk-scores topic, de-duplicated by event id as its readers do: every score, as computed.
     const published = await readTopic(env.kafka, env.topics.scores, await endOffsetTotal(env.kafka, env.topics.scores), 60_000);
-    const byEvent = new Map(published.map((record) => {
-      const view = JSON.parse(record.value!.toString()) as { eventId: string; score: number; band: string; factors: unknown };
-      return [view.eventId, { score: view.score, band: view.band, factors: view.factors }];
-    }));
+    const byEvent = new Map(
+      published.map((record) => {
+        const view = JSON.parse(record.value!.toString()) as { eventId: string; score: number; band: string; factors: unknown };
+        return [view.eventId, { score: view.score, band: view.band, factors: view.factors }];
+      }),
+    );
     expect(sameEntries(byEvent, reference.scores)).toEqual({ size: reference.scores.size, mismatches: 0, first: [] });
   }, 360_000); // its own waits: up to 120 s for the five kills and 120 s for the last consumer to catch up
 });

@@ -19,7 +19,10 @@ describe('risk pipeline: fencing and replay differences (real Postgres)', () => 
   beforeAll(() => (db = scratch()));
   const topic = 'transactions';
 
-  const pipeline = (groupId: string, { owner = 'test', mode = 'live', checkpointIntervalMs = 0 }: { owner?: string; mode?: 'live' | 'replay'; checkpointIntervalMs?: number } = {}) =>
+  const pipeline = (
+    groupId: string,
+    { owner = 'test', mode = 'live', checkpointIntervalMs = 0 }: { owner?: string; mode?: 'live' | 'replay'; checkpointIntervalMs?: number } = {},
+  ) =>
     new RiskPipeline({
       sql: db.sql,
       outputs: NO_OUTPUTS,
@@ -46,16 +49,20 @@ describe('risk pipeline: fencing and replay differences (real Postgres)', () => 
   const eventIdsOf = (messages: RawMessage[]) => messages.map((message) => String((JSON.parse(message.value!.toString()) as { eventId: string }).eventId));
 
   const checkpointOf = async (groupId: string) =>
-    (await db.sql.query<{ next_offset: string; owner: string }>(`SELECT next_offset::text AS next_offset, owner FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = 0`, [groupId, topic])).map(
-      (row) => ({ nextOffset: Number(row.next_offset), owner: row.owner }),
-    );
+    (
+      await db.sql.query<{ next_offset: string; owner: string }>(
+        `SELECT next_offset::text AS next_offset, owner FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = 0`,
+        [groupId, topic],
+      )
+    ).map((row) => ({ nextOffset: Number(row.next_offset), owner: row.owner }));
   /** The partition's stored state chunks, each with a digest of its content. */
   const chunksOf = async (groupId: string) =>
     db.sql.query<{ id: string; to_offset: string; digest: string }>(
       `SELECT id::text AS id, to_offset::text AS to_offset, md5(states) AS digest FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = 0 ORDER BY id`,
       [groupId, topic],
     );
-  const historyCount = async (eventIds: string[]) => Number((await db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM risk_scores WHERE event_id = ANY($1::text[])`, [eventIds]))[0].n);
+  const historyCount = async (eventIds: string[]) =>
+    Number((await db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM risk_scores WHERE event_id = ANY($1::text[])`, [eventIds]))[0].n);
 
   describe('a stale consumer, after another took its partition over', () => {
     it.each([
@@ -123,7 +130,9 @@ describe('risk pipeline: fencing and replay differences (real Postgres)', () => 
     const bandRow = original.find((row) => row !== scoreRow && row !== factorsRow)!;
     const lostRow = original.find((row) => ![scoreRow, factorsRow, bandRow].includes(row))!;
     await db.sql.query(`UPDATE risk_scores SET score = CASE WHEN score >= 500 THEN score - 100 ELSE score + 100 END WHERE event_id = $1`, [scoreRow.event_id]);
-    await db.sql.query(`UPDATE risk_scores SET band = (CASE WHEN band = 'HIGH' THEN 'LOW' ELSE 'HIGH' END)::"RiskBand" WHERE event_id = $1`, [bandRow.event_id]);
+    await db.sql.query(`UPDATE risk_scores SET band = (CASE WHEN band = 'HIGH' THEN 'LOW' ELSE 'HIGH' END)::"RiskBand" WHERE event_id = $1`, [
+      bandRow.event_id,
+    ]);
     await db.sql.query(`UPDATE risk_scores SET factors = '[]'::json WHERE event_id = $1`, [factorsRow.event_id]);
     await db.sql.query(`DELETE FROM risk_scores WHERE event_id = $1`, [lostRow.event_id]);
     expect(await history()).not.toEqual(original);

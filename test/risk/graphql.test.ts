@@ -33,7 +33,15 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
   });
 
   const wsClient = (connectionParams: Record<string, unknown>, keepAlive = 0) => {
-    const client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined, keepAlive });
+    const client = createClient({
+      url: `${gateway.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+      keepAlive,
+    });
     clients.push(client);
     return client;
   };
@@ -41,7 +49,14 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
   function collect(client: Client, query: string, variables: Record<string, unknown>) {
     const received: any[] = [];
     const errors: unknown[] = [];
-    client.subscribe({ query, variables }, { next: (result) => (result.errors ? errors.push(...result.errors) : received.push(result.data!.riskScoreUpdated)), error: (error) => errors.push(error), complete: () => undefined });
+    client.subscribe(
+      { query, variables },
+      {
+        next: (result) => (result.errors ? errors.push(...result.errors) : received.push(result.data!.riskScoreUpdated)),
+        error: (error) => errors.push(error),
+        complete: () => undefined,
+      },
+    );
     return { received, errors };
   }
 
@@ -63,12 +78,18 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
     // after the example. A partition is consumed and announced in order, so once a partition's fence
     // has arrived, everything that partition holds has been delivered, or never will be.
     const { TRANSACTIONS_PARTITIONS: partitions } = loadConfig(gateway.env);
-    const fences = Array.from({ length: partitions }, (_, partition) => ({ partition, customerId: `c-fence-${partition}`, eventId: exampleEventId(950 + partition) }));
+    const fences = Array.from({ length: partitions }, (_, partition) => ({
+      partition,
+      customerId: `c-fence-${partition}`,
+      eventId: exampleEventId(950 + partition),
+    }));
     // Pings every 50 ms: a pong answers after everything the gateway sent before it (one socket, in order).
     const client = wsClient({ authorization: `Bearer ${key}` }, 50);
     const pongs: number[] = [];
     client.on('pong', () => pongs.push(Date.now()));
-    const mine = collect(client, `subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { ${SCORE_FIELDS} } }`, { ids: ['c-42', ...fences.map((fence) => fence.customerId)] });
+    const mine = collect(client, `subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { ${SCORE_FIELDS} } }`, {
+      ids: ['c-42', ...fences.map((fence) => fence.customerId)],
+    });
     const high = collect(client, `subscription { riskScoreUpdated(minBand: HIGH) { customerId eventId score band } }`, {});
     await waitFor('both subscriptions to listen', async () => gateway.services.risk.subscribers === 2, 30_000, 20);
 
@@ -76,7 +97,12 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
     await topics.produce(fences.map(({ partition, customerId, eventId }) => ({ ...record({ ...rows[0].event, customerId, eventId }), partition })));
 
     const fenced = () => fences.every((fence) => mine.received.some((s) => s.eventId === fence.eventId));
-    await waitFor('the 16 scores of c-42 and every fence', async () => fenced() && mine.received.filter((s) => s.customerId === 'c-42').length >= 16, 90_000, 50).catch((error) => {
+    await waitFor(
+      'the 16 scores of c-42 and every fence',
+      async () => fenced() && mine.received.filter((s) => s.customerId === 'c-42').length >= 16,
+      90_000,
+      50,
+    ).catch((error) => {
       throw new Error(`${error.message}: ${JSON.stringify(mine)}`);
     });
     // Every score is now delivered to both subscriptions in this process; two pongs later (the second
@@ -92,9 +118,18 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
     expect(new Set(ofC42.map((s) => s.customerId))).toEqual(new Set(['c-42']));
     const byEvent = new Map(ofC42.map((s) => [s.eventId, s]));
     for (const row of rows.filter((r) => !r.duplicateOf)) {
-      expect(byEvent.get(row.event.eventId)).toMatchObject({ score: row.score, band: row.band, modelVersion: 'risk-v1', eventTime: new Date(row.event.timestamp).toISOString() });
+      expect(byEvent.get(row.event.eventId)).toMatchObject({
+        score: row.score,
+        band: row.band,
+        modelVersion: 'risk-v1',
+        eventTime: new Date(row.event.timestamp).toISOString(),
+      });
     }
-    expect(byEvent.get(exampleEventId(15)).factors[0]).toEqual({ code: 'VELOCITY_1M_COUNT', contribution: 200, detail: '8 transactions in the last minute (more than 3)' });
+    expect(byEvent.get(exampleEventId(15)).factors[0]).toEqual({
+      code: 'VELOCITY_1M_COUNT',
+      contribution: 200,
+      detail: '8 transactions in the last minute (more than 3)',
+    });
     // Rows 13, 14, 15 of the worked example are HIGH (510, 620, 548); nothing else reaches it.
     expect(high.received.map((s) => s.eventId).sort()).toEqual([13, 14, 15].map(exampleEventId));
   }, 150_000);
@@ -102,27 +137,47 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
   it('answers riskScore, riskScores, riskHistory, topRisks and transactionRisk from what the pipeline wrote', async () => {
     // What it reads it produces itself (once per run of the file) and waits for the pipeline to write.
     await produceWorkedExample();
-    await waitFor('the 16 scores of c-42 and the one of c-43 to be written', async () => (await storedScores(gateway.services, 'c-42')).size === 16 && (await storedScores(gateway.services, 'c-43')).size === 1, 90_000, 100);
-    const latest = await gateway.query(`query($ids: [ID!]!) { riskScore(customerId: "c-42") { ${SCORE_FIELDS} } riskScores(customerIds: $ids) { customerId score } }`, {
-      key,
-      variables: { ids: ['c-43', 'nobody', 'c-42'] },
-    });
+    await waitFor(
+      'the 16 scores of c-42 and the one of c-43 to be written',
+      async () => (await storedScores(gateway.services, 'c-42')).size === 16 && (await storedScores(gateway.services, 'c-43')).size === 1,
+      90_000,
+      100,
+    );
+    const latest = await gateway.query(
+      `query($ids: [ID!]!) { riskScore(customerId: "c-42") { ${SCORE_FIELDS} } riskScores(customerIds: $ids) { customerId score } }`,
+      {
+        key,
+        variables: { ids: ['c-43', 'nobody', 'c-42'] },
+      },
+    );
     expect(latest.body.errors).toBeUndefined();
     // The newest event (row 15) wins over the late row 16.
-    expect(latest.body.data.riskScore).toMatchObject({ customerId: 'c-42', eventId: exampleEventId(15), score: 548, band: 'HIGH', eventTime: '2026-11-24T11:40:58.000Z' });
+    expect(latest.body.data.riskScore).toMatchObject({
+      customerId: 'c-42',
+      eventId: exampleEventId(15),
+      score: 548,
+      band: 'HIGH',
+      eventTime: '2026-11-24T11:40:58.000Z',
+    });
     expect(latest.body.data.riskScore.freshnessSeconds).toBeGreaterThan(0);
     expect(Date.parse(latest.body.data.riskScore.computedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(latest.body.data.riskScores).toEqual([{ customerId: 'c-43', score: 0 }, null, { customerId: 'c-42', score: 548 }]);
 
     // Newest first, in pages, by event time: 15, 14, 13, 12, 11 | 10, ...; `to` is exclusive.
     const page = (after?: string) =>
-      gateway.query(`query($after: String) { riskHistory(customerId: "c-42", first: 5, after: $after) { nodes { eventId score } pageInfo { hasNextPage endCursor } } }`, { key, variables: { after } });
+      gateway.query(
+        `query($after: String) { riskHistory(customerId: "c-42", first: 5, after: $after) { nodes { eventId score } pageInfo { hasNextPage endCursor } } }`,
+        { key, variables: { after } },
+      );
     const first = (await page()).body.data.riskHistory;
     expect(first.nodes.map((n: { eventId: string }) => n.eventId)).toEqual([15, 14, 13, 12, 11].map(exampleEventId));
     expect(first.pageInfo.hasNextPage).toBe(true);
     const second = (await page(first.pageInfo.endCursor)).body.data.riskHistory;
     expect(second.nodes.map((n: { eventId: string }) => n.eventId)).toEqual([10, 9, 8, 7, 6].map(exampleEventId));
-    const windowed = await gateway.query(`{ riskHistory(customerId: "c-42", from: "2026-11-24T11:20:00.000Z", to: "2026-11-24T11:35:00.000Z") { nodes { eventId } pageInfo { hasNextPage } } }`, { key });
+    const windowed = await gateway.query(
+      `{ riskHistory(customerId: "c-42", from: "2026-11-24T11:20:00.000Z", to: "2026-11-24T11:35:00.000Z") { nodes { eventId } pageInfo { hasNextPage } } }`,
+      { key },
+    );
     expect(windowed.body.data.riskHistory).toEqual({ nodes: [6, 16, 5].map((n) => ({ eventId: exampleEventId(n) })), pageInfo: { hasNextPage: false } });
 
     // topRisks reads latest_risk_scores, which moves with the consumer's checkpoint (about a second behind).
@@ -145,13 +200,24 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
       channel: 'ATM',
       deviceId: 'atm-br-1',
       eventTime: '2026-11-24T11:35:00.000Z',
-      risk: { score: 430, band: 'MEDIUM', factors: [{ code: 'IMPOSSIBLE_TRAVEL', contribution: 300 }, { code: 'NEW_COUNTRY', contribution: 100 }, { code: 'NEW_MERCHANT', contribution: 30 }] },
+      risk: {
+        score: 430,
+        band: 'MEDIUM',
+        factors: [
+          { code: 'IMPOSSIBLE_TRAVEL', contribution: 300 },
+          { code: 'NEW_COUNTRY', contribution: 100 },
+          { code: 'NEW_MERCHANT', contribution: 30 },
+        ],
+      },
     });
     expect((await gateway.query(`{ transactionRisk(eventId: "never") { eventId } }`, { key })).body.data.transactionRisk).toBeNull();
   }, 150_000);
 
   it('refuses bad arguments', async () => {
-    const tooMany = await gateway.query(`query($ids: [ID!]!) { riskScores(customerIds: $ids) { score } }`, { key, variables: { ids: Array.from({ length: 101 }, (_, i) => `c-${i}`) } });
+    const tooMany = await gateway.query(`query($ids: [ID!]!) { riskScores(customerIds: $ids) { score } }`, {
+      key,
+      variables: { ids: Array.from({ length: 101 }, (_, i) => `c-${i}`) },
+    });
     expect(tooMany.body.errors?.[0].extensions.code).toMatch(/BAD_USER_INPUT|QUERY_TOO_COMPLEX/);
     const badCursor = await gateway.query(`{ riskHistory(customerId: "c-42", after: "nonsense") { nodes { eventId } } }`, { key });
     expect(badCursor.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');

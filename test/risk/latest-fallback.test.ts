@@ -29,7 +29,10 @@ describe('latest score from the history when Redis lacks it', () => {
   it('answers each customer with its newest history row, and null for one never scored, in the order asked', async () => {
     const { key } = await gateway.newKey({ plan: 'ENTERPRISE' });
     const unknown = `c-none-${randomUUID().slice(0, 8)}`;
-    const { body } = await gateway.query(`query($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventId score band } }`, { key, variables: { ids: [unknown, customer] } });
+    const { body } = await gateway.query(`query($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventId score band } }`, {
+      key,
+      variables: { ids: [unknown, customer] },
+    });
     expect(body.errors).toBeUndefined();
     expect(body.data.riskScores).toEqual([null, { customerId: customer, eventId: newest, score: 610, band: 'HIGH' }]);
   });

@@ -73,10 +73,34 @@ describe('the risk model (docs/risk-model.md)', () => {
     assess(state, tx({ eventId: eventId(1), timestamp: '2026-11-24T10:00:00.000Z' }));
     let last = assess(state, tx({ eventId: eventId(2), timestamp: '2026-11-24T10:00:00.100Z' }));
     for (let i = 3; i < 40; i++) {
-      last = assess(state, tx({ eventId: eventId(i), merchantId: `m-${i}`, mcc: '7995', amount: '1.00', channel: 'ECOMMERCE', country: i % 2 ? 'FR' : 'IT', deviceId: `d-${i}`, timestamp: `2026-11-24T10:00:${String(i).padStart(2, '0')}.000Z` }));
+      last = assess(
+        state,
+        tx({
+          eventId: eventId(i),
+          merchantId: `m-${i}`,
+          mcc: '7995',
+          amount: '1.00',
+          channel: 'ECOMMERCE',
+          country: i % 2 ? 'FR' : 'IT',
+          deviceId: `d-${i}`,
+          timestamp: `2026-11-24T10:00:${String(i).padStart(2, '0')}.000Z`,
+        }),
+      );
     }
     // Cash from an ATM in Brazil 40 s after paying in a German shop, at a gambling merchant, mid card-testing.
-    last = assess(state, tx({ eventId: eventId(40), merchantId: 'm-40', mcc: '7995', amount: '1.00', channel: 'ATM', country: 'BR', deviceId: 'atm-1', timestamp: '2026-11-24T10:00:40.000Z' }));
+    last = assess(
+      state,
+      tx({
+        eventId: eventId(40),
+        merchantId: 'm-40',
+        mcc: '7995',
+        amount: '1.00',
+        channel: 'ATM',
+        country: 'BR',
+        deviceId: 'atm-1',
+        timestamp: '2026-11-24T10:00:40.000Z',
+      }),
+    );
     const sum = last.factors.reduce((total, factor) => total + factor.contribution, 0);
     expect(sum).toBeGreaterThan(1000);
     expect(last).toMatchObject({ score: 1000, band: 'CRITICAL' });
@@ -89,7 +113,10 @@ describe('the risk model (docs/risk-model.md)', () => {
     // 4 USD is small (3.68 EUR); 6 GBP is not (7.02 EUR).
     const state = newCustomerState();
     const small = (n: number, amount: string, currency: string) =>
-      assess(state, tx({ eventId: eventId(n), amount, currency, merchantId: 'm-9', channel: 'ECOMMERCE', deviceId: 'd-1', timestamp: `2026-11-24T10:0${n}:00.000Z` }));
+      assess(
+        state,
+        tx({ eventId: eventId(n), amount, currency, merchantId: 'm-9', channel: 'ECOMMERCE', deviceId: 'd-1', timestamp: `2026-11-24T10:0${n}:00.000Z` }),
+      );
     small(1, '4.00', 'USD');
     small(2, '4.00', 'USD');
     expect(small(3, '4.00', 'USD').factors.map((f) => f.code)).toContain('CARD_TESTING');

@@ -4,7 +4,18 @@ import { startRiskConsumer, type RunningRiskConsumer } from '../../src/risk/kafk
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
 import { decodeLatest, latestKey, rankingKey } from '../../src/risk/view';
 import { waitFor } from '../support/process';
-import { readTopic, record, referenceRun, riskEnv, storedScores, storedStates, waitUntilConsumed, workedExample, type KafkaRecord, type RiskEnv } from './support';
+import {
+  readTopic,
+  record,
+  referenceRun,
+  riskEnv,
+  storedScores,
+  storedStates,
+  waitUntilConsumed,
+  workedExample,
+  type KafkaRecord,
+  type RiskEnv,
+} from './support';
 
 /** The pipeline in this process, against the real broker, Redis and Postgres. */
 describe('risk pipeline on real Kafka, Redis and Postgres', () => {

@@ -38,7 +38,8 @@ describe('risk ranking in Redis', () => {
   afterAll(() => redis.quit());
 
   const write = (views: RiskScoreView[]) => riskOutputs({ logger, redis, redisKeyPrefix: prefix }).writeLatest(views);
-  const top = async (minBand: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL', first: number) => (await service.top(minBand, first)).map((v) => `${v.customerId}:${v.score}`);
+  const top = async (minBand: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL', first: number) =>
+    (await service.top(minBand, first)).map((v) => `${v.customerId}:${v.score}`);
 
   it('ranks each customer by the score of its newest event, highest first, ties by customer id', async () => {
     await write([view('c-b', 500, '2026-11-24T10:00:00.000Z'), view('c-a', 500, '2026-11-24T10:00:00.000Z'), view('c-d', 900, '2026-11-24T10:00:00.000Z')]);

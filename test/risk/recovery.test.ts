@@ -18,7 +18,17 @@ import {
 
 /** Synthetic traffic with every fraud pattern, redeliveries and broken messages, the same on every run. */
 function traffic(count: number, seed: number): KafkaRecord[] {
-  const feed = new TransactionFeed({ seed, customers: 400, rate: 500, start: Date.parse('2026-11-24T10:00:00Z'), invalid: 0.002, duplicates: 0.01, cardTesting: 0.01, takeover: 0.005, spike: 0.01 });
+  const feed = new TransactionFeed({
+    seed,
+    customers: 400,
+    rate: 500,
+    start: Date.parse('2026-11-24T10:00:00Z'),
+    invalid: 0.002,
+    duplicates: 0.01,
+    cardTesting: 0.01,
+    takeover: 0.005,
+    spike: 0.01,
+  });
   return Array.from({ length: count }, () => {
     const { key, value } = feed.next();
     return { key, value };
@@ -44,7 +54,9 @@ function canonical(value: unknown): string {
 
 function expectSameAsReference(stored: Map<string, unknown>, expected: Map<string, unknown>) {
   expect(stored.size).toBe(expected.size);
-  const mismatches = [...expected].filter(([id, value]) => canonical(stored.get(id)) !== canonical(value)).map(([id, value]) => ({ id, expected: value, stored: stored.get(id) }));
+  const mismatches = [...expected]
+    .filter(([id, value]) => canonical(stored.get(id)) !== canonical(value))
+    .map(([id, value]) => ({ id, expected: value, stored: stored.get(id) }));
   expect({ count: mismatches.length, first: mismatches.slice(0, 2) }).toEqual({ count: 0, first: [] });
 }
 
@@ -69,7 +81,12 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
         // A checkpoint may land between the look and the kill; then the dead process shows nothing past
         // it, and the test restarts it and aims again.
         for (let attempts = 1; !killed; attempts++) {
-          await waitFor('outputs past a checkpoint', async () => (await checkpointTotal(env.services, env.groupId)) > 0 && (await aheadOfCheckpoint(env)) > 0, 20_000, 5);
+          await waitFor(
+            'outputs past a checkpoint',
+            async () => (await checkpointTotal(env.services, env.groupId)) > 0 && (await aheadOfCheckpoint(env)) > 0,
+            20_000,
+            5,
+          );
           expect(await consumer.kill('SIGKILL')).toBe('SIGKILL');
           const at = { checkpoint: await checkpointTotal(env.services, env.groupId), ahead: await aheadOfCheckpoint(env), attempts };
           if (at.ahead > 0) killed = at;
@@ -113,7 +130,9 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
       await consumedLive();
       expectSameAsReference(await storedScores(env.services), reference.scores);
       const live = await storedScores(env.services);
-      const liveRows = await env.services.db.sql.query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`);
+      const liveRows = await env.services.db.sql.query<{ row: string }>(
+        `SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`,
+      );
 
       // Over the intact history (the command, as an operator runs it): nothing differs.
       const group = `${env.config.KAFKA_TOPIC_PREFIX}replay-check`;
@@ -125,7 +144,10 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
 
       // --from: state still built from the start, history rewritten from that event time on.
       const from = Date.parse('2026-11-24T10:00:12Z');
-      const later = [...live.keys()].length - (await env.services.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM risk_scores WHERE event_time < $1`, [new Date(from).toISOString()]))[0].n;
+      const later =
+        [...live.keys()].length -
+        (await env.services.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM risk_scores WHERE event_time < $1`, [new Date(from).toISOString()]))[0]
+          .n;
       await env.services.db.sql.query(`DELETE FROM risk_scores WHERE event_time >= $1`, [new Date(from).toISOString()]);
       const partial = await replayRiskHistory(env.services, { from });
       expect(partial).toMatchObject({ scored: reference.scores.size, restored: later, changed: 0 });
@@ -137,7 +159,9 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
       const rebuilt = await replayRiskHistory(env.services);
       expect(rebuilt).toMatchObject({ scored: reference.scores.size, restored: reference.scores.size, changed: 0 });
       expectSameAsReference(await storedScores(env.services), live);
-      const replayedRows = await env.services.db.sql.query<{ row: string }>(`SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`);
+      const replayedRows = await env.services.db.sql.query<{ row: string }>(
+        `SELECT row_to_json(r)::text AS row FROM (SELECT event_id, customer_id, score, band, factors, model_version, event_time, partition, "offset" FROM risk_scores ORDER BY event_id) r`,
+      );
       expect(replayedRows).toEqual(liveRows);
       // The replay's own state and checkpoints are gone unless kept.
       expect((await storedStates(env.services, rebuilt.groupId)).size).toBe(0);

@@ -29,12 +29,24 @@ describe('riskScoreUpdated across processes: announced here, delivered by anothe
 
   it('delivers the announced score, with every field, to a subscriber on the other process', async () => {
     const { key } = await here.newKey({ plan: 'ENTERPRISE' });
-    client = createClient({ url: `${other.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    client = createClient({
+      url: `${other.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${key}` },
+      retryAttempts: 0,
+    });
     const received: any[] = [];
     const errors: unknown[] = [];
     client.subscribe(
-      { query: 'subscription { riskScoreUpdated(customerIds: ["c-announce"]) { customerId eventId score band factors { code contribution detail } eventTime computedAt modelVersion } }' },
-      { next: (result) => (result.errors ? errors.push(...result.errors) : received.push(result.data!.riskScoreUpdated)), error: (error) => errors.push(error), complete: () => undefined },
+      {
+        query:
+          'subscription { riskScoreUpdated(customerIds: ["c-announce"]) { customerId eventId score band factors { code contribution detail } eventTime computedAt modelVersion } }',
+      },
+      {
+        next: (result) => (result.errors ? errors.push(...result.errors) : received.push(result.data!.riskScoreUpdated)),
+        error: (error) => errors.push(error),
+        complete: () => undefined,
+      },
     );
 
     const outputs = riskOutputs({ logger: here.services.logger, pubsub: here.services.pubsub });
@@ -52,12 +64,17 @@ describe('riskScoreUpdated across processes: announced here, delivered by anothe
     // The subscriber's readiness on the other process is not visible from here: announce (a new
     // score each time, plus one for another customer the filter must drop) until one arrives.
     let n = 0;
-    await waitFor('a score announced here to reach the subscriber on the other process', async () => {
-      const view = score(n++);
-      published.set(view.eventId, view);
-      await outputs.afterCommit([view, { ...view, customerId: 'c-someone-else', eventId: `${view.eventId}-other` }]);
-      return received.length > 0;
-    }, 20_000, 100);
+    await waitFor(
+      'a score announced here to reach the subscriber on the other process',
+      async () => {
+        const view = score(n++);
+        published.set(view.eventId, view);
+        await outputs.afterCommit([view, { ...view, customerId: 'c-someone-else', eventId: `${view.eventId}-other` }]);
+        return received.length > 0;
+      },
+      20_000,
+      100,
+    );
 
     expect(errors).toEqual([]);
     expect(received.length).toBeGreaterThan(0);

@@ -42,7 +42,9 @@ describe('risk state checkpoints (real Postgres)', () => {
     });
 
   const chunks = async (groupId: string) =>
-    (await db.sql.query<{ bytes: number }>(`SELECT length(states) AS bytes FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId])).map((row) => row.bytes);
+    (await db.sql.query<{ bytes: number }>(`SELECT length(states) AS bytes FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId])).map(
+      (row) => row.bytes,
+    );
 
   it('restores exactly the memory at every checkpoint, keeps the chunks few and never writes the whole state at once', async () => {
     const groupId = 'g-rolling';
@@ -105,7 +107,10 @@ describe('risk state checkpoints (real Postgres)', () => {
     /** Events still in the partition after each batch: enough for a live run to score ahead of its sinks. */
     const BACKLOG = 10_000;
     const checkpointOf = async (groupId: string) =>
-      Number((await db.sql.query<{ next_offset: string }>(`SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1`, [groupId]))[0].next_offset);
+      Number(
+        (await db.sql.query<{ next_offset: string }>(`SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1`, [groupId]))[0]
+          .next_offset,
+      );
     /** History rows of these messages' events. */
     const historyOf = async (messages: RawMessage[]) => {
       const ids = messages.flatMap((message) => {
@@ -161,7 +166,9 @@ describe('risk state checkpoints (real Postgres)', () => {
       expect(await checkpointOf('g-copy-on-write')).toBe(base + 300);
       expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x')).states).toEqual(atCheckpoint);
       // The second batch did change states the chunk holds (else this test proves nothing).
-      const changed = [...atCheckpoint.keys()].filter((customerId) => JSON.stringify(live.statesOf(topic, 0)!.get(customerId)) !== JSON.stringify(atCheckpoint.get(customerId)));
+      const changed = [...atCheckpoint.keys()].filter(
+        (customerId) => JSON.stringify(live.statesOf(topic, 0)!.get(customerId)) !== JSON.stringify(atCheckpoint.get(customerId)),
+      );
       expect(changed.length).toBeGreaterThan(10);
       await live.checkpointIdle(true);
       expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x')).states).toEqual(live.statesOf(topic, 0));
@@ -172,7 +179,11 @@ describe('risk state checkpoints (real Postgres)', () => {
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
       const written: string[][] = [];
-      const live = pipeline(groupId, { ...NO_OUTPUTS, writeLatest: async (views) => void written.push(views.map((view) => view.eventId)), beforeCommit: () => held }, 60_000);
+      const live = pipeline(
+        groupId,
+        { ...NO_OUTPUTS, writeLatest: async (views) => void written.push(views.map((view) => view.eventId)), beforeCommit: () => held },
+        60_000,
+      );
       const base = await live.load(topic, 0);
       const [batch] = batchesOf(4, base, 1, 50);
       // Nothing behind it: the batch returns once its latest scores are written, the round still hanging.
@@ -192,12 +203,16 @@ describe('risk state checkpoints (real Postgres)', () => {
 
     it('caught up, a failed latest-score write fails the batch, which is scored again from the last checkpoint', async () => {
       let failures = 1;
-      const live = pipeline('g-latest-failure', {
-        ...NO_OUTPUTS,
-        writeLatest: async () => {
-          if (failures-- > 0) throw new Error('redis gone');
+      const live = pipeline(
+        'g-latest-failure',
+        {
+          ...NO_OUTPUTS,
+          writeLatest: async () => {
+            if (failures-- > 0) throw new Error('redis gone');
+          },
         },
-      }, 60_000);
+        60_000,
+      );
       const base = await live.load(topic, 0);
       const [batch] = batchesOf(5, base, 1, 30);
       await expect(live.processBatch(topic, 0, batch, 0)).rejects.toThrow('redis gone');

@@ -76,7 +76,9 @@ export async function testTopics(config: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_T
     close: async () => {
       await producer.disconnect().catch(() => undefined);
       await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-      const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups.map((group) => group.groupId).filter((id) => id.startsWith(config.KAFKA_TOPIC_PREFIX));
+      const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups
+        .map((group) => group.groupId)
+        .filter((id) => id.startsWith(config.KAFKA_TOPIC_PREFIX));
       if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
     },
@@ -156,7 +158,9 @@ export async function storedStates(services: Services, groupId: string): Promise
 }
 
 export async function checkpointTotal(services: Services, groupId: string): Promise<number> {
-  const [row] = await services.db.sql.query<{ total: string | null }>(`SELECT sum(next_offset)::text AS total FROM consumer_checkpoints WHERE group_id = $1`, [groupId]);
+  const [row] = await services.db.sql.query<{ total: string | null }>(`SELECT sum(next_offset)::text AS total FROM consumer_checkpoints WHERE group_id = $1`, [
+    groupId,
+  ]);
   return Number(row.total ?? 0);
 }
 

@@ -23,7 +23,10 @@ function scriptEnvLines(): Record<string, string> {
   const start = servicesScript.indexOf('env_lines() {');
   const body = servicesScript.slice(start, servicesScript.indexOf('\n}\n', start));
   return Object.fromEntries(
-    [...body.matchAll(/export (\w+)=([^"]+)"/g)].map(([, name, template]) => [name, template.replace(/\$(\w+)/g, (_, setting: string) => scriptSetting(setting))]),
+    [...body.matchAll(/export (\w+)=([^"]+)"/g)].map(([, name, template]) => [
+      name,
+      template.replace(/\$(\w+)/g, (_, setting: string) => scriptSetting(setting)),
+    ]),
   );
 }
 
@@ -63,8 +66,14 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
     const url = new URL(gatewayEnv.DATABASE_URL);
     expect([url.username, url.password, url.pathname.slice(1)]).toEqual([scriptSetting('PG_USER'), scriptSetting('PG_PASSWORD'), scriptSetting('PG_DB')]);
     expect(gatewayEnv.STRIPE_SECRET_KEY).toBe(scriptSetting('STRIPE_SECRET_KEY'));
-    expect([gatewayEnv.ARCHIVE_S3_ACCESS_KEY_ID, gatewayEnv.ARCHIVE_S3_SECRET_ACCESS_KEY, gatewayEnv.ARCHIVE_S3_BUCKET]).toEqual([scriptSetting('S3_ACCESS_KEY'), scriptSetting('S3_SECRET_KEY'), scriptSetting('S3_BUCKET')]);
-    expect(compose.services.s3.entrypoint.join(' ')).toContain(`--access ${scriptSetting('S3_ACCESS_KEY')} --secret ${scriptSetting('S3_SECRET_KEY')} --port :${scriptSetting('S3_PORT')} posix /data`);
+    expect([gatewayEnv.ARCHIVE_S3_ACCESS_KEY_ID, gatewayEnv.ARCHIVE_S3_SECRET_ACCESS_KEY, gatewayEnv.ARCHIVE_S3_BUCKET]).toEqual([
+      scriptSetting('S3_ACCESS_KEY'),
+      scriptSetting('S3_SECRET_KEY'),
+      scriptSetting('S3_BUCKET'),
+    ]);
+    expect(compose.services.s3.entrypoint.join(' ')).toContain(
+      `--access ${scriptSetting('S3_ACCESS_KEY')} --secret ${scriptSetting('S3_SECRET_KEY')} --port :${scriptSetting('S3_PORT')} posix /data`,
+    );
   });
 
   it('runs the same versions', () => {
@@ -83,7 +92,11 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
   it('runs the secure profile (services.sh --secure) on the same ports, users and passwords', () => {
     const secure = read('scripts/services/secure.sh');
     const setting = (name: string) => secure.match(new RegExp(`^${name}=(\\S+)$`, 'm'))?.[1] ?? `(${name} unset)`;
-    for (const [service, port] of [['postgres-secure', 'SECURE_PG_PORT'], ['redis-secure', 'SECURE_REDIS_PORT'], ['kafka-secure', 'SECURE_KAFKA_PORT']]) {
+    for (const [service, port] of [
+      ['postgres-secure', 'SECURE_PG_PORT'],
+      ['redis-secure', 'SECURE_REDIS_PORT'],
+      ['kafka-secure', 'SECURE_KAFKA_PORT'],
+    ]) {
       expect(compose.services[service].profiles).toEqual(['secure']);
       expect(publishedPorts(service)).toEqual([setting(port)]);
     }
@@ -119,7 +132,11 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
     expect(scriptSetting('JAEGER_IMAGE_VERSION')).toBe(`2.${Number(minor) - 63}.${patch}`);
     expect(compose.services.jaeger.image).toBe(`jaegertracing/jaeger:${scriptSetting('JAEGER_IMAGE_VERSION')}`);
     expect(compose.services.jaeger.profiles).toEqual(['tracing']);
-    expect(publishedPorts('jaeger')).toEqual([scriptSetting('JAEGER_OTLP_HTTP_PORT'), scriptSetting('JAEGER_OTLP_GRPC_PORT'), scriptSetting('JAEGER_QUERY_PORT')]);
+    expect(publishedPorts('jaeger')).toEqual([
+      scriptSetting('JAEGER_OTLP_HTTP_PORT'),
+      scriptSetting('JAEGER_OTLP_GRPC_PORT'),
+      scriptSetting('JAEGER_QUERY_PORT'),
+    ]);
     expect(scriptEnvLines().OTEL_EXPORTER_OTLP_ENDPOINT).toBe(`http://127.0.0.1:${scriptSetting('JAEGER_OTLP_HTTP_PORT')}`);
     expect(Object.keys(envExample)).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
   });

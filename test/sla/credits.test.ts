@@ -32,7 +32,13 @@ describe('SLA credits', () => {
 
   it('credits a breached month once, on the Stripe balance, and shows it in the report', async () => {
     const { services } = gateway;
-    const deps = { prisma: services.db.prisma, plans: services.plans, sla: services.sla, logger: services.logger, stripe: createStripe({ STRIPE_SECRET_KEY: 'sk_test_credits', STRIPE_API_BASE: fakeUrl }) };
+    const deps = {
+      prisma: services.db.prisma,
+      plans: services.plans,
+      sla: services.sla,
+      logger: services.logger,
+      stripe: createStripe({ STRIPE_SECRET_KEY: 'sk_test_credits', STRIPE_API_BASE: fakeUrl }),
+    };
     const breached = await gateway.newKey({ plan: 'PROFESSIONAL' }); // 99.8 % < 99.9 %
     const kept = await gateway.newKey({ plan: 'PROFESSIONAL' }); // 99.9 %: the promise, kept
     const free = await gateway.newKey({ plan: 'FREE' }); // no promise
@@ -67,9 +73,18 @@ describe('SLA credits', () => {
       ['cus_later', -25_000],
     ]);
 
-    const { body } = await gateway.query('query($m: String!) { slaReport(month: $m) { availability credit { amountCents currency availability promised stripeBalanceTransactionId } } }', { key: breached.key, variables: { m: MONTH } });
-    expect(body.data.slaReport).toEqual({ availability: 0.998, credit: { amountCents: 25_000, currency: 'usd', availability: 0.998, promised: 0.999, stripeBalanceTransactionId: 'cbtxn_fake1' } });
-    const keptReport = await gateway.query('query($m: String!) { slaReport(month: $m) { availability credit { amountCents } } }', { key: kept.key, variables: { m: MONTH } });
+    const { body } = await gateway.query(
+      'query($m: String!) { slaReport(month: $m) { availability credit { amountCents currency availability promised stripeBalanceTransactionId } } }',
+      { key: breached.key, variables: { m: MONTH } },
+    );
+    expect(body.data.slaReport).toEqual({
+      availability: 0.998,
+      credit: { amountCents: 25_000, currency: 'usd', availability: 0.998, promised: 0.999, stripeBalanceTransactionId: 'cbtxn_fake1' },
+    });
+    const keptReport = await gateway.query('query($m: String!) { slaReport(month: $m) { availability credit { amountCents } } }', {
+      key: kept.key,
+      variables: { m: MONTH },
+    });
     expect(keptReport.body.data.slaReport).toEqual({ availability: 0.999, credit: null });
 
     await expect(issueSlaCredits(deps, new Date().toISOString().slice(0, 7))).rejects.toThrow(/not over yet/);

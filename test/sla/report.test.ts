@@ -16,10 +16,22 @@ function expected(records: Raw[]) {
   const operations = [...new Set(records.map((r) => r.operation))].map((operation) => {
     const mine = records.filter((r) => r.operation === operation);
     const sorted = mine.map((r) => r.ms).sort((a, b) => a - b);
-    return { operation, requests: mine.length, serverErrors: mine.filter((r) => r.status >= 500).length, p50Ms: quantile(sorted, 0.5), p95Ms: quantile(sorted, 0.95), p99Ms: quantile(sorted, 0.99) };
+    return {
+      operation,
+      requests: mine.length,
+      serverErrors: mine.filter((r) => r.status >= 500).length,
+      p50Ms: quantile(sorted, 0.5),
+      p95Ms: quantile(sorted, 0.95),
+      p99Ms: quantile(sorted, 0.99),
+    };
   });
   const serverErrors = records.filter((r) => r.status >= 500).length;
-  return { requests: records.length, serverErrors, availability: (records.length - serverErrors) / records.length, operations: operations.sort((a, b) => b.requests - a.requests || a.operation.localeCompare(b.operation)) };
+  return {
+    requests: records.length,
+    serverErrors,
+    availability: (records.length - serverErrors) / records.length,
+    operations: operations.sort((a, b) => b.requests - a.requests || a.operation.localeCompare(b.operation)),
+  };
 }
 
 describe('SLA reports', () => {
@@ -32,10 +44,13 @@ describe('SLA reports', () => {
   it('equal the figures computed from the raw records, however many processes counted them', async () => {
     const { accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
     // Two processes' recorders on the same database, records over two hours of November and one in December.
-    const recorders = [new SlaRecorder(gateway.services.db.sql, gateway.services.logger, 60_000), new SlaRecorder(gateway.services.db.sql, gateway.services.logger, 60_000)];
+    const recorders = [
+      new SlaRecorder(gateway.services.db.sql, gateway.services.logger, 60_000),
+      new SlaRecorder(gateway.services.db.sql, gateway.services.logger, 60_000),
+    ];
     const november = Date.UTC(2026, 10, 30, 22, 10);
     let seed = 7;
-    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     const records: Raw[] = Array.from({ length: 3_000 }, (_, i) => ({
       operation: i % 3 === 0 ? 'riskHistory' : 'riskScore',
       status: random() < 0.004 ? 503 : random() < 0.01 ? 400 : 200,
@@ -43,12 +58,21 @@ describe('SLA reports', () => {
       at: november + Math.floor(random() * 110 * 60_000), // 22:10 to 24:00
     }));
     const december: Raw = { operation: 'riskScore', status: 500, ms: 20, at: Date.UTC(2026, 11, 1, 0, 0, 1) };
-    [...records, december].forEach((r, i) => recorders[i % 2].record(accountId, r.operation, r.status, r.ms, r.at));
+    [...records, december].forEach((r, i) => {
+      recorders[i % 2].record(accountId, r.operation, r.status, r.ms, r.at);
+    });
     await Promise.all(recorders.map((recorder) => recorder.close()));
 
     const report = await gateway.services.sla.report(accountId, '2026-11');
-    expect({ requests: report.requests, serverErrors: report.serverErrors, availability: report.availability, operations: report.operations.map(({ latencyBuckets: _, ...op }) => op) }).toEqual(expected(records));
-    expect(report.operations.find((op) => op.operation === 'riskScore')!.latencyBuckets.reduce((a, b) => a + b, 0)).toBe(records.filter((r) => r.operation === 'riskScore').length);
+    expect({
+      requests: report.requests,
+      serverErrors: report.serverErrors,
+      availability: report.availability,
+      operations: report.operations.map(({ latencyBuckets: _, ...op }) => op),
+    }).toEqual(expected(records));
+    expect(report.operations.find((op) => op.operation === 'riskScore')!.latencyBuckets.reduce((a, b) => a + b, 0)).toBe(
+      records.filter((r) => r.operation === 'riskScore').length,
+    );
     // The record a second past midnight UTC is December's.
     expect((await gateway.services.sla.report(accountId, '2026-12')).requests).toBeGreaterThanOrEqual(1);
     await expect(gateway.services.sla.report(accountId, '2026-13')).rejects.toThrow(/month must be YYYY-MM/);
@@ -67,14 +91,27 @@ describe('SLA reports', () => {
     const { body } = await gateway.query(REPORT, { key: subscriber.key, variables: { m: month } });
     expect(body.errors).toBeUndefined();
     const report = body.data.slaReport;
-    expect(report).toMatchObject({ month, requests: 8, serverErrors: 0, availability: 1, promise: expect.stringContaining('99.9%'), latencyBoundsMs: [...LATENCY_BOUNDS_MS] });
+    expect(report).toMatchObject({
+      month,
+      requests: 8,
+      serverErrors: 0,
+      availability: 1,
+      promise: expect.stringContaining('99.9%'),
+      latencyBoundsMs: [...LATENCY_BOUNDS_MS],
+    });
     expect(report.operations.map((op: { operation: string; requests: number }) => [op.operation, op.requests])).toEqual([
       ['account', 7],
       ['plans,rateLimit', 1],
     ]);
-    const byAdmin = await gateway.query(`query($a: ID!, $m: String!) { accountSlaReport(accountId: $a, month: $m) { requests } }`, { key: admin.key, variables: { a: other.accountId, m: month } });
+    const byAdmin = await gateway.query(`query($a: ID!, $m: String!) { accountSlaReport(accountId: $a, month: $m) { requests } }`, {
+      key: admin.key,
+      variables: { a: other.accountId, m: month },
+    });
     expect(byAdmin.body.data.accountSlaReport.requests).toBe(1);
-    const notAdmin = await gateway.query(`query($a: ID!, $m: String!) { accountSlaReport(accountId: $a, month: $m) { requests } }`, { key: subscriber.key, variables: { a: other.accountId, m: month } });
+    const notAdmin = await gateway.query(`query($a: ID!, $m: String!) { accountSlaReport(accountId: $a, month: $m) { requests } }`, {
+      key: subscriber.key,
+      variables: { a: other.accountId, m: month },
+    });
     expect(notAdmin.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
   });
 });

@@ -15,7 +15,7 @@ function resolverFiles(dir: string): string[] {
   });
 }
 
-export function databaseUses(text: string): string[] {
+function databaseUses(text: string): string[] {
   const uses = [/\.prisma\b/g, /\bservices\.db\b/g, /\bdb\.sql\b/g].flatMap((pattern) => [...text.matchAll(pattern)].map(([use]) => use));
   for (const [, from] of text.matchAll(/\bfrom\s+['"]([^'"]+)['"]/g)) {
     if (/(^|\/)db(\/|$)/.test(from)) uses.push(`import from ${from}`);
@@ -32,7 +32,12 @@ describe('resolvers', () => {
   });
 
   it('recognises the forms it looks for', () => {
-    const text = ["services.db.prisma.auditLog.findMany()", "context.services.db.sql.query('')", "import type { Database } from '../db/client';", "import { z } from 'zod';"].join('\n');
+    const text = [
+      'services.db.prisma.auditLog.findMany()',
+      "context.services.db.sql.query('')",
+      "import type { Database } from '../db/client';",
+      "import { z } from 'zod';",
+    ].join('\n');
     expect(databaseUses(text)).toEqual(['.prisma', 'services.db', 'services.db', 'db.sql', 'import from ../db/client']);
   });
 });

@@ -60,7 +60,7 @@ function withoutComments(text: string): string {
 }
 
 /** `table → model` uses found in a file: SQL keywords before a table name, or a Prisma delegate. */
-export function tableUses(text: string, models: Map<string, string>): Array<{ table: string; via: string }> {
+function tableUses(text: string, models: Map<string, string>): Array<{ table: string; via: string }> {
   const tables = new Set(models.values());
   const code = withoutComments(text);
   const uses: Array<{ table: string; via: string }> = [];
@@ -95,7 +95,13 @@ describe('table owners', () => {
 
   it('recognises the forms it looks for', () => {
     const found = tableUses(
-      ['SELECT 1 FROM usage_records u JOIN "accounts" a', 'await tx.meterReport.update()', 'db.prisma\n  .apiKey.findMany()', '// FROM plans', 'SELECT 1 FROM unnest($1)'].join('\n'),
+      [
+        'SELECT 1 FROM usage_records u JOIN "accounts" a',
+        'await tx.meterReport.update()',
+        'db.prisma\n  .apiKey.findMany()',
+        '// FROM plans',
+        'SELECT 1 FROM unnest($1)',
+      ].join('\n'),
       models,
     ).map(({ table }) => table);
     expect(found).toEqual(['usage_records', 'accounts', 'meter_reports', 'api_keys']);

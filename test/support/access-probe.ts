@@ -77,9 +77,17 @@ export async function overHttp(method: 'POST' | 'GET', { url, key, query, variab
   const signal = AbortSignal.timeout(15_000);
   const response =
     method === 'POST'
-      ? await fetch(`${url}/graphql`, { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }), signal })
+      ? await fetch(`${url}/graphql`, {
+          method,
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ query, variables }),
+          signal,
+        })
       : // Apollo's CSRF prevention refuses a GET without a header a plain browser form cannot send.
-        await fetch(`${url}/graphql?${new URLSearchParams({ query, variables: JSON.stringify(variables) })}`, { headers: { ...headers, 'apollo-require-preflight': 'true' }, signal });
+        await fetch(`${url}/graphql?${new URLSearchParams({ query, variables: JSON.stringify(variables) })}`, {
+          headers: { ...headers, 'apollo-require-preflight': 'true' },
+          signal,
+        });
   const body = (await response.json().catch(() => undefined)) as Result | undefined;
   if (!body) return `unexpected: HTTP ${response.status} without a JSON body`;
   return classify(body, response.status);
@@ -89,7 +97,7 @@ function closeOutcome(reason: unknown): Observed {
   if (typeof reason === 'object' && reason !== null && 'code' in reason) {
     const { code, reason: text } = reason as { code: number; reason?: string };
     // graphql-ws closes with 4403 Forbidden when onConnect refuses the connection's credentials.
-    return code === 4403 ? 'UNAUTHENTICATED' : `unexpected: socket closed ${code} ${text ?? ''}`.trimEnd() as Observed;
+    return code === 4403 ? 'UNAUTHENTICATED' : (`unexpected: socket closed ${code} ${text ?? ''}`.trimEnd() as Observed);
   }
   return `unexpected: ${String(reason)}`;
 }

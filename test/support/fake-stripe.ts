@@ -85,7 +85,8 @@ export class FakeStripe {
     };
     if (req.method === 'POST' && url.pathname === '/v1/billing/meter_events') return this.meterEvent(new URLSearchParams(body), reply, res);
     const balance = url.pathname.match(/^\/v1\/customers\/([^/]+)\/balance_transactions$/);
-    if (req.method === 'POST' && balance) return reply(200, this.balanceTransaction(balance[1], new URLSearchParams(body), String(req.headers['idempotency-key'] ?? '')));
+    if (req.method === 'POST' && balance)
+      return reply(200, this.balanceTransaction(balance[1], new URLSearchParams(body), String(req.headers['idempotency-key'] ?? '')));
     const summaries = url.pathname.match(/^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/);
     if (req.method === 'GET' && summaries) return reply(200, this.summaries(summaries[1], url.searchParams));
     reply(404, { error: { type: 'invalid_request_error', message: `fake Stripe has no ${req.method} ${url.pathname}` } });
@@ -94,17 +95,24 @@ export class FakeStripe {
   private meterEvent(form: URLSearchParams, reply: (status: number, payload: unknown) => void, res: ServerResponse): void {
     const random = this.options.random ?? Math.random;
     const identifier = form.get('identifier') ?? '';
-    const event = { identifier, customer: form.get('payload[stripe_customer_id]') ?? '', value: Number(form.get('payload[value]')), timestamp: Number(form.get('timestamp')) };
+    const event = {
+      identifier,
+      customer: form.get('payload[stripe_customer_id]') ?? '',
+      value: Number(form.get('payload[value]')),
+      timestamp: Number(form.get('timestamp')),
+    };
     const at = Date.now();
     const roll = random();
     const failureRate = this.options.failureRate ?? 0;
     if (roll < failureRate / 3) {
       this.calls.push({ identifier, outcome: '429', at });
-      return reply(429, { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests' } });
+      reply(429, { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests' } });
+      return;
     }
     if (roll < (2 * failureRate) / 3) {
       this.calls.push({ identifier, outcome: '500', at });
-      return reply(500, { error: { type: 'api_error', message: 'Something went wrong' } });
+      reply(500, { error: { type: 'api_error', message: 'Something went wrong' } });
+      return;
     }
     if (roll < failureRate) {
       this.calls.push({ identifier, outcome: 'timeout', at });
@@ -119,10 +127,19 @@ export class FakeStripe {
     }
     if (random() < (this.options.lostResponseRate ?? 0)) {
       this.calls.push({ identifier, outcome: 'stored-500', at });
-      return reply(500, { error: { type: 'api_error', message: 'Stored, but the answer was lost' } });
+      reply(500, { error: { type: 'api_error', message: 'Stored, but the answer was lost' } });
+      return;
     }
     this.calls.push({ identifier, outcome: 'ok', at });
-    reply(200, { object: 'billing.meter_event', event_name: form.get('event_name'), identifier, payload: { stripe_customer_id: event.customer, value: String(event.value) }, timestamp: event.timestamp, created: Math.floor(Date.now() / 1000), livemode: false });
+    reply(200, {
+      object: 'billing.meter_event',
+      event_name: form.get('event_name'),
+      identifier,
+      payload: { stripe_customer_id: event.customer, value: String(event.value) },
+      timestamp: event.timestamp,
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+    });
   }
 
   /** Customer balance credits and debits, replayed by idempotency key as Stripe does (the same answer, nothing new). */
@@ -130,7 +147,13 @@ export class FakeStripe {
 
   private balanceTransaction(customer: string, form: URLSearchParams, idempotencyKey: string) {
     const known = idempotencyKey ? this.balanceTransactions.get(idempotencyKey) : undefined;
-    const transaction = known ?? { id: `cbtxn_fake${this.balanceTransactions.size + 1}`, customer, amount: Number(form.get('amount')), currency: form.get('currency') ?? '', description: form.get('description') ?? '' };
+    const transaction = known ?? {
+      id: `cbtxn_fake${this.balanceTransactions.size + 1}`,
+      customer,
+      amount: Number(form.get('amount')),
+      currency: form.get('currency') ?? '',
+      description: form.get('description') ?? '',
+    };
     this.balanceTransactions.set(idempotencyKey || transaction.id, transaction);
     this.calls.push({ identifier: idempotencyKey, outcome: known ? 'replayed' : 'ok', at: Date.now() });
     return { object: 'customer_balance_transaction', type: 'adjustment', created: Math.floor(Date.now() / 1000), livemode: false, ...transaction };
@@ -146,7 +169,17 @@ export class FakeStripe {
       const hour = Math.floor(event.timestamp / 3600) * 3600;
       hours.set(hour, (hours.get(hour) ?? 0) + event.value);
     }
-    const data = [...hours].sort(([a], [b]) => a - b).map(([hour, value]) => ({ object: 'billing.meter_event_summary', id: `mtrusg_${hour}`, meter: meterId, start_time: hour, end_time: hour + 3600, aggregated_value: value, livemode: false }));
+    const data = [...hours]
+      .sort(([a], [b]) => a - b)
+      .map(([hour, value]) => ({
+        object: 'billing.meter_event_summary',
+        id: `mtrusg_${hour}`,
+        meter: meterId,
+        start_time: hour,
+        end_time: hour + 3600,
+        aggregated_value: value,
+        livemode: false,
+      }));
     return { object: 'list', url: `/v1/billing/meters/${meterId}/event_summaries`, has_more: false, data };
   }
 }

@@ -35,7 +35,13 @@ const SHEDDING_OFF = { OVERLOAD_SHEDDING: 'false' } as const;
 
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));
-  const shared = { DATABASE_URL: database.url, REDIS_URL: serviceUrl('REDIS_URL'), REDIS_KEY_PREFIX: `tg-test-${randomBytes(4).toString('hex')}:`, ...SHEDDING_OFF, ...env };
+  const shared = {
+    DATABASE_URL: database.url,
+    REDIS_URL: serviceUrl('REDIS_URL'),
+    REDIS_KEY_PREFIX: `tg-test-${randomBytes(4).toString('hex')}:`,
+    ...SHEDDING_OFF,
+    ...env,
+  };
   const config = loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...shared, PORT: String(await freePort()) });
   let gateway: RunningGateway;
   try {
@@ -56,7 +62,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       const { secret, key } = await services.keys.create({ accountId: account.id, name: 'test', role }, SYSTEM);
       return { accountId: account.id, keyId: key.id, key: secret };
     },
-    query: (query, { key, variables, headers = {} } = {}) => graphql(url, query, { variables, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } }),
+    query: (query, { key, variables, headers = {} } = {}) =>
+      graphql(url, query, { variables, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } }),
     stop: async () => {
       await gateway.stop();
       await database.drop();

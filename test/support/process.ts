@@ -36,7 +36,11 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Runs the built gateway (`node dist/main.js`, what `npm start` runs) in a child process. */
-export function runBuilt(script: string, env: Record<string, string>, args: string[] = []): { child: ChildProcess; output(): string; exited: Promise<number | string> } {
+export function runBuilt(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): { child: ChildProcess; output(): string; exited: Promise<number | string> } {
   const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
@@ -63,10 +67,14 @@ export async function startWorkerProcess(args: string[], env: Record<string, str
   const run = runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, [...args, '--metrics-port', String(port)]);
   let ended = false;
   void run.exited.then(() => (ended = true));
-  await waitFor(`\`tollgraph ${args.join(' ')}\` to be ready`, async () => {
-    if (ended) throw new Error(`\`tollgraph ${args.join(' ')}\` exited early:\n${run.output()}`);
-    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
-  }, 60_000).catch((error) => {
+  await waitFor(
+    `\`tollgraph ${args.join(' ')}\` to be ready`,
+    async () => {
+      if (ended) throw new Error(`\`tollgraph ${args.join(' ')}\` exited early:\n${run.output()}`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+    },
+    60_000,
+  ).catch((error) => {
     run.child.kill('SIGKILL');
     throw error;
   });
@@ -87,10 +95,14 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   const url = `http://127.0.0.1:${port}`;
   let ended = false;
   void run.exited.then(() => (ended = true));
-  await waitFor('the gateway to answer /healthz', async () => {
-    if (ended) throw new Error(`gateway exited early:\n${run.output()}`);
-    return (await fetch(`${url}/healthz`)).ok;
-  }, 60000).catch((error) => {
+  await waitFor(
+    'the gateway to answer /healthz',
+    async () => {
+      if (ended) throw new Error(`gateway exited early:\n${run.output()}`);
+      return (await fetch(`${url}/healthz`)).ok;
+    },
+    60000,
+  ).catch((error) => {
     run.child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n--- gateway output ---\n${run.output()}`);
   });

@@ -30,7 +30,11 @@ export interface StripeEventPayload {
   data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
 }
 
-export function stripeEvent(type: string, object: Record<string, unknown>, options: { id?: string; created?: Date | number; previousAttributes?: Record<string, unknown> } = {}): StripeEventPayload {
+export function stripeEvent(
+  type: string,
+  object: Record<string, unknown>,
+  options: { id?: string; created?: Date | number; previousAttributes?: Record<string, unknown> } = {},
+): StripeEventPayload {
   return {
     id: options.id ?? newId('evt'),
     object: 'event',
@@ -125,12 +129,22 @@ export function invoiceObject(o: InvoiceOptions): Record<string, unknown> {
     lines: {
       object: 'list',
       has_more: false,
-      data: (o.prices ?? []).map((price) => ({ id: `il_${seq()}`, object: 'line_item', pricing: { type: 'price_details', price_details: { price, product: 'prod_x' }, unit_amount_decimal: '250000' } })),
+      data: (o.prices ?? []).map((price) => ({
+        id: `il_${seq()}`,
+        object: 'line_item',
+        pricing: { type: 'price_details', price_details: { price, product: 'prod_x' }, unit_amount_decimal: '250000' },
+      })),
     },
   };
 }
 
-export function checkoutSessionObject(o: { customer: string; subscription: string | null; accountId?: string; planCode?: string; paymentStatus?: 'paid' | 'unpaid' | 'no_payment_required' }): Record<string, unknown> {
+export function checkoutSessionObject(o: {
+  customer: string;
+  subscription: string | null;
+  accountId?: string;
+  planCode?: string;
+  paymentStatus?: 'paid' | 'unpaid' | 'no_payment_required';
+}): Record<string, unknown> {
   return {
     id: newId('cs'),
     object: 'checkout.session',
@@ -168,7 +182,11 @@ export async function deliver(
   const signature = options.signature === undefined ? signatureFor(payload, options) : options.signature;
   const response = await fetch(`${baseUrl}/webhooks/stripe`, {
     method: 'POST',
-    headers: { 'content-type': options.contentType ?? 'application/json; charset=utf-8', 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)', ...(signature === null ? {} : { 'stripe-signature': signature }) },
+    headers: {
+      'content-type': options.contentType ?? 'application/json; charset=utf-8',
+      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+      ...(signature === null ? {} : { 'stripe-signature': signature }),
+    },
     body: payload,
     signal: AbortSignal.timeout(20_000),
   });

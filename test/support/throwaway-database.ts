@@ -34,7 +34,9 @@ export async function createThrowawayDatabase(serverUrl: string, prefix = 'tg_te
  */
 async function dropDatabase(client: Client, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()', [name]);
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()', [
+      name,
+    ]);
     try {
       await client.query(`DROP DATABASE IF EXISTS "${name}"`);
       return;
@@ -57,7 +59,15 @@ async function onServer(serverUrl: string, work: (client: Client) => Promise<unk
 
 /** A service URL `npm test` provides (scripts/test.sh starts the services); fails loudly without it. */
 export function serviceUrl(
-  name: 'DATABASE_URL' | 'REDIS_URL' | 'KAFKA_BROKERS' | 'STRIPE_API_BASE' | 'ARCHIVE_S3_ENDPOINT' | 'ARCHIVE_S3_BUCKET' | 'ARCHIVE_S3_ACCESS_KEY_ID' | 'ARCHIVE_S3_SECRET_ACCESS_KEY',
+  name:
+    | 'DATABASE_URL'
+    | 'REDIS_URL'
+    | 'KAFKA_BROKERS'
+    | 'STRIPE_API_BASE'
+    | 'ARCHIVE_S3_ENDPOINT'
+    | 'ARCHIVE_S3_BUCKET'
+    | 'ARCHIVE_S3_ACCESS_KEY_ID'
+    | 'ARCHIVE_S3_SECRET_ACCESS_KEY',
 ): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the suite with \`npm test\`, which starts the real services`);

@@ -52,6 +52,7 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   const vars = JSON.stringify(variables);
   const reload = useCallback(() => setTick((n) => n + 1), []);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` is the reload trigger; `vars` stands for `variables` by value
   useEffect(() => {
     if (options.skip) return;
     let current = true;

@@ -9,7 +9,9 @@ export const formatPercent = (share: number | null | undefined, digits = 1): str
   share === null || share === undefined ? '—' : `${(share * 100).toFixed(digits)} %`;
 
 export function formatMoney(cents: number, currency = 'usd'): string {
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase(), maximumFractionDigits: cents % 100 === 0 ? 0 : 2 }).format(cents / 100);
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase(), maximumFractionDigits: cents % 100 === 0 ? 0 : 2 }).format(
+    cents / 100,
+  );
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -33,8 +35,7 @@ export function formatRelative(target: Date, now = Date.now()): string {
     // Rounded to the minute first, so 12 h 59 min 40 s reads "13 h", never "12 h 60 min".
     const minutes = Math.round(abs / 60);
     text = minutes % 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes / 60} h`;
-  }
-  else text = `${Math.round(abs / 86400)} d`;
+  } else text = `${Math.round(abs / 86400)} d`;
   return seconds >= 0 ? `in ${text}` : `${text} ago`;
 }
 

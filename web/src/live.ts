@@ -5,11 +5,7 @@ import type { Band } from './components/ui';
 
 export type RiskUpdate = UpdateFieldsFragment;
 
-export type FeedState =
-  | { mode: 'connecting' }
-  | { mode: 'live' }
-  | { mode: 'polling'; reason: string }
-  | { mode: 'failed'; error: ApiError };
+export type FeedState = { mode: 'connecting' } | { mode: 'live' } | { mode: 'polling'; reason: string } | { mode: 'failed'; error: ApiError };
 
 const UPDATE_FIELDS = /* GraphQL */ `
   fragment UpdateFields on RiskScore { customerId eventId band score eventTime computedAt factors { code contribution } }

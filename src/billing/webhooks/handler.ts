@@ -48,6 +48,7 @@ export interface WebhookHandler {
   /** What the event says about that subscription. Pure: it is also called for older stored events. */
   signal?(event: StoredEvent): SubscriptionSignal;
   /** Effects besides the subscription's state, in the event's transaction; `ignored` when the event is not ours. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that acts returns nothing; one that does not act says so
   apply?(context: ApplyContext): Promise<void | 'ignored'>;
 }
 

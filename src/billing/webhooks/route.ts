@@ -49,7 +49,9 @@ export function stripeWebhookRoute({ config, webhooks, logger }: StripeWebhookRo
       verified = Stripe.webhooks.constructEvent(req.body, header, secret, config.STRIPE_WEBHOOK_TOLERANCE_SECONDS);
     } catch (error) {
       // Stripe's own reason (no matching signature, timestamp outside the tolerance…), first line only.
-      const reason = String((error as Error).message).split('\n')[0].trim();
+      const reason = String((error as Error).message)
+        .split('\n')[0]
+        .trim();
       log.warn({ reason }, 'Stripe webhook refused: signature does not verify');
       return reject(res, 'BAD_REQUEST', `signature verification failed: ${reason}`);
     }
@@ -59,7 +61,8 @@ export function stripeWebhookRoute({ config, webhooks, logger }: StripeWebhookRo
       res.status(200).json({ received: true, status });
     } catch (error) {
       if (error instanceof MalformedEvent) return reject(res, 'BAD_REQUEST', error.message);
-      if (error instanceof WebhookNotApplied) return sendError(res, new TollgraphError(error.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR', error.message));
+      if (error instanceof WebhookNotApplied)
+        return sendError(res, new TollgraphError(error.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR', error.message));
       log.error({ err: error }, 'Stripe webhook failed');
       sendError(res, new TollgraphError('INTERNAL_SERVER_ERROR', 'internal error'));
     }

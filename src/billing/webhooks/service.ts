@@ -45,7 +45,8 @@ export function parseEvent(body: unknown): { event: StoredEvent; payload: Stripe
   const data = isObject(body.data) ? body.data : undefined;
   const id = str(body.id);
   const type = str(body.type);
-  if (!id || !type || typeof body.created !== 'number' || !isObject(data?.object)) throw new MalformedEvent('not a Stripe event: id, type, created and data.object are required');
+  if (!id || !type || typeof body.created !== 'number' || !isObject(data?.object))
+    throw new MalformedEvent('not a Stripe event: id, type, created and data.object are required');
   return { event: { id, type, created: new Date(body.created * 1000), livemode: body.livemode === true, object: data.object }, payload: body };
 }
 
@@ -128,7 +129,17 @@ export class StripeWebhooks {
   }
 
   /** Stored events, newest first, optionally of one status and type. */
-  async list({ status, type, first, after }: { status?: StripeEventStatus; type?: string; first: number; after?: string }): Promise<{ events: StripeEvent[]; hasNextPage: boolean }> {
+  async list({
+    status,
+    type,
+    first,
+    after,
+  }: {
+    status?: StripeEventStatus;
+    type?: string;
+    first: number;
+    after?: string;
+  }): Promise<{ events: StripeEvent[]; hasNextPage: boolean }> {
     const cursor = after === undefined ? undefined : decodeEventCursor(after);
     const rows = await this.prisma.stripeEvent.findMany({
       where: {
@@ -158,7 +169,10 @@ export class StripeWebhooks {
     const changed: string[] = [];
     for (const { accountId } of due) {
       const touchedAccounts = new Set<string>();
-      await this.prisma.$transaction((tx) => syncAccountPlan({ tx, now, graceMs: this.options.graceMs, accounts: this.accounts, touchedAccounts, cause: 'grace-period' }, accountId), TRANSACTION);
+      await this.prisma.$transaction(
+        (tx) => syncAccountPlan({ tx, now, graceMs: this.options.graceMs, accounts: this.accounts, touchedAccounts, cause: 'grace-period' }, accountId),
+        TRANSACTION,
+      );
       await this.invalidate(touchedAccounts);
       changed.push(...touchedAccounts);
     }
@@ -201,7 +215,12 @@ export class StripeWebhooks {
         const [existing] = await tx.$queryRaw<Array<{ status: string }>>`SELECT status::text AS status FROM stripe_events WHERE id = ${event.id} FOR UPDATE`;
         if (!existing) throw badInput(`no Stripe event with id ${event.id}`, { fields: ['id'] });
         await tx.stripeEvent.update({ where: { id: event.id }, data: { stripeSubscriptionId: subscriptionId } });
-        await recordAudit(tx, mode.reapplyBy, { action: 'stripeEvent.reapply', targetType: 'StripeEvent', targetId: event.id, before: { status: existing.status } });
+        await recordAudit(tx, mode.reapplyBy, {
+          action: 'stripeEvent.reapply',
+          targetType: 'StripeEvent',
+          targetId: event.id,
+          before: { status: existing.status },
+        });
       }
       const result = await this.dispatch({ tx, event, now, graceMs: this.options.graceMs, log: this.log, accounts: this.accounts, touchedAccounts });
       await tx.stripeEvent.update({
@@ -211,7 +230,11 @@ export class StripeWebhooks {
       return result;
     }, TRANSACTION);
     await this.invalidate(touchedAccounts);
-    if (outcome !== 'duplicate') this.log.info({ eventId: event.id, type: event.type, subscription: subscriptionId ?? undefined, outcome, accounts: [...touchedAccounts] }, 'Stripe event applied');
+    if (outcome !== 'duplicate')
+      this.log.info(
+        { eventId: event.id, type: event.type, subscription: subscriptionId ?? undefined, outcome, accounts: [...touchedAccounts] },
+        'Stripe event applied',
+      );
     return outcome;
   }
 

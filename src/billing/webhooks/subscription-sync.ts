@@ -46,7 +46,8 @@ export async function syncSubscription(context: ApplyContext, stripeSubscription
   }
   const folded = foldSubscription(events);
   if (!folded.status || !folded.lastEvent) return; // nothing said about its status yet (e.g. a Checkout Session awaiting payment)
-  if (folded.afterEnd.includes(event.id)) log.info({ eventId: event.id, subscription: stripeSubscriptionId }, 'Stripe event dated after the subscription ended: no effect');
+  if (folded.afterEnd.includes(event.id))
+    log.info({ eventId: event.id, subscription: stripeSubscriptionId }, 'Stripe event dated after the subscription ended: no effect');
 
   const existing = await tx.subscription.findUnique({ where: { stripeSubscriptionId } });
   const accountId = await resolveAccount(tx, folded, existing, stripeSubscriptionId);
@@ -84,12 +85,19 @@ export async function syncSubscription(context: ApplyContext, stripeSubscription
 }
 
 /** The account: metadata.accountId (newest first), then the row's, then whoever is linked to the customer. */
-async function resolveAccount(tx: Prisma.TransactionClient, folded: FoldedSubscription, existing: Subscription | null, stripeSubscriptionId: string): Promise<string> {
+async function resolveAccount(
+  tx: Prisma.TransactionClient,
+  folded: FoldedSubscription,
+  existing: Subscription | null,
+  stripeSubscriptionId: string,
+): Promise<string> {
   const ids = [...new Set([...folded.hints.map((hint) => hint.accountId), existing?.accountId].filter(isUuid))];
   for (const id of ids) {
     if (await findAccount(tx, id)) return id;
   }
-  const customers = [...new Set([...folded.hints.map((hint) => hint.customerId), existing?.stripeCustomerId].filter((id): id is string => typeof id === 'string'))];
+  const customers = [
+    ...new Set([...folded.hints.map((hint) => hint.customerId), existing?.stripeCustomerId].filter((id): id is string => typeof id === 'string')),
+  ];
   for (const stripeCustomerId of customers) {
     const account = await findAccountByStripeCustomer(tx, stripeCustomerId);
     if (account) return account.id;
@@ -110,7 +118,8 @@ async function resolvePlan(
   existing: Subscription | null,
   stripeSubscriptionId: string,
 ): Promise<{ planCode: PlanCode; priceId: string | null }> {
-  const priceIds = (folded.hints.find((hint) => hint.subscription && hint.priceIds?.length) ?? folded.hints.find((hint) => hint.priceIds?.length))?.priceIds ?? [];
+  const priceIds =
+    (folded.hints.find((hint) => hint.subscription && hint.priceIds?.length) ?? folded.hints.find((hint) => hint.priceIds?.length))?.priceIds ?? [];
   if (priceIds.length) {
     const plans = await plansWithPrices(tx, priceIds);
     const plan = plans.sort((a, b) => PLAN_ORDER[b.code] - PLAN_ORDER[a.code])[0];
@@ -131,7 +140,10 @@ async function resolvePlan(
  * audit entry by `system:stripe`. Locks the account row first, so concurrent events and grace
  * checks of one account apply one after the other. Returns whether the plan changed.
  */
-export async function syncAccountPlan(context: Pick<ApplyContext, 'tx' | 'now' | 'graceMs' | 'accounts' | 'touchedAccounts'> & { cause: string }, accountId: string): Promise<boolean> {
+export async function syncAccountPlan(
+  context: Pick<ApplyContext, 'tx' | 'now' | 'graceMs' | 'accounts' | 'touchedAccounts'> & { cause: string },
+  accountId: string,
+): Promise<boolean> {
   const { tx, now, graceMs, accounts, touchedAccounts, cause } = context;
   if (!(await lockAccount(tx, accountId))) return false;
   const subscriptions = await tx.subscription.findMany({ where: { accountId }, select: { planCode: true, status: true, pastDueSince: true } });

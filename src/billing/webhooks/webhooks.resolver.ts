@@ -13,7 +13,8 @@ import { eventCursor } from './service';
 
 registerEnumType(StripeEventStatus, {
   name: 'StripeEventStatus',
-  description: 'RECEIVED (being applied), PROCESSED (applied), FAILED (not applied: Stripe retries, an admin can re-apply), IGNORED (a type or object Tollgraph does not act on)',
+  description:
+    'RECEIVED (being applied), PROCESSED (applied), FAILED (not applied: Stripe retries, an admin can re-apply), IGNORED (a type or object Tollgraph does not act on)',
 });
 registerEnumType(SubscriptionStatus, { name: 'SubscriptionStatus', description: 'A Stripe subscription status, spelled as Stripe spells it' });
 
@@ -101,7 +102,12 @@ export class StripeWebhooksResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<StripeEventConnection> {
     if (first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, { fields: ['first'] });
-    const { events, hasNextPage } = await services.stripeWebhooks.list({ status: status ?? undefined, type: type ?? undefined, first, after: after ?? undefined });
+    const { events, hasNextPage } = await services.stripeWebhooks.list({
+      status: status ?? undefined,
+      type: type ?? undefined,
+      first,
+      after: after ?? undefined,
+    });
     return page(events, hasNextPage, eventCursor);
   }
 

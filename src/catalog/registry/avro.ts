@@ -10,7 +10,8 @@ export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
 /** Confluent's default, and ours until an admin sets another. */
 export const DEFAULT_COMPATIBILITY: CompatibilityLevel = 'BACKWARD';
 
-export const isCompatibilityLevel = (value: unknown): value is CompatibilityLevel => typeof value === 'string' && (COMPATIBILITY_LEVELS as readonly string[]).includes(value);
+export const isCompatibilityLevel = (value: unknown): value is CompatibilityLevel =>
+  typeof value === 'string' && (COMPATIBILITY_LEVELS as readonly string[]).includes(value);
 
 /** A schema as the registry keeps it: the text without insignificant whitespace, its fingerprint, and avsc's type. */
 export interface ParsedSchema {
@@ -58,7 +59,11 @@ function resolutionProblem(reader: avro.Type, writer: avro.Type): string | undef
  * one reads data written with the new; FULL, both. Plain levels compare with the latest version,
  * _TRANSITIVE ones with every version.
  */
-export function compatibilityProblem(level: CompatibilityLevel, candidate: avro.Type, earlier: ReadonlyArray<{ version: number; type: avro.Type }>): string | undefined {
+export function compatibilityProblem(
+  level: CompatibilityLevel,
+  candidate: avro.Type,
+  earlier: ReadonlyArray<{ version: number; type: avro.Type }>,
+): string | undefined {
   if (level === 'NONE' || earlier.length === 0) return undefined;
   const against = level.endsWith('_TRANSITIVE') ? earlier : earlier.slice(-1);
   const backward = !level.startsWith('FORWARD');

@@ -21,7 +21,8 @@ const fail = (status: number, message: string, errorCode = status) => new Regist
 /** Who is calling, as decided before the body (gateway/http.ts `callerBeforeBody`); every route needs a key. */
 function readerOf(res: Response): RegistryReader {
   const viewer = res.locals.auth?.viewer;
-  if (!viewer) throw fail(401, 'Unauthorized: send an API key as "Authorization: Bearer <key>", "x-api-key: <key>" or as the password of HTTP Basic authentication.');
+  if (!viewer)
+    throw fail(401, 'Unauthorized: send an API key as "Authorization: Bearer <key>", "x-api-key: <key>" or as the password of HTTP Basic authentication.');
   return { admin: viewer.key.role === 'ADMIN', plan: viewer.access.plan.code };
 }
 
@@ -62,7 +63,8 @@ const body: RequestHandler[] = [
 /** The Avro schema of a body `{ schema, schemaType?, references? }`; other schema types and references are not served. */
 function schemaOf(req: Request): string {
   const { schema, schemaType, references } = req.body as { schema?: unknown; schemaType?: unknown; references?: unknown };
-  if (schemaType !== undefined && schemaType !== 'AVRO') throw new RegistryError(422, 42201, `Invalid schema: schemaType ${JSON.stringify(schemaType)} is not supported; this registry serves AVRO.`);
+  if (schemaType !== undefined && schemaType !== 'AVRO')
+    throw new RegistryError(422, 42201, `Invalid schema: schemaType ${JSON.stringify(schemaType)} is not supported; this registry serves AVRO.`);
   if (Array.isArray(references) && references.length) throw new RegistryError(422, 42201, 'Invalid schema: schema references are not supported.');
   if (typeof schema !== 'string') throw new RegistryError(422, 42201, 'Invalid schema: "schema" must be the schema as a JSON string.');
   return schema;
@@ -83,7 +85,10 @@ function idOf(text: string): number {
 
 /** Answers in the media type the client accepts, the registry's own by default. */
 function send(req: Request, res: Response, value: unknown, status = 200): void {
-  res.status(status).type(req.accepts(MEDIA_TYPES) || MEDIA_TYPES[0]).send(JSON.stringify(value));
+  res
+    .status(status)
+    .type(req.accepts(MEDIA_TYPES) || MEDIA_TYPES[0])
+    .send(JSON.stringify(value));
 }
 
 /**
@@ -107,10 +112,15 @@ export function registryRoutes(registry: SchemaRegistry): Router {
     const { id } = await registry.register(param(req, 'subject'), schemaOf(req));
     send(req, res, { id });
   });
-  router.get('/subjects/:subject/versions/:version', async (req, res) => send(req, res, await registry.version(reader(res), param(req, 'subject'), versionOf(param(req, 'version')))));
+  router.get('/subjects/:subject/versions/:version', async (req, res) =>
+    send(req, res, await registry.version(reader(res), param(req, 'subject'), versionOf(param(req, 'version')))),
+  );
   router.get('/subjects/:subject/versions/:version/schema', async (req, res) => {
     const { schema } = await registry.version(reader(res), param(req, 'subject'), versionOf(param(req, 'version')));
-    res.status(200).type(req.accepts(MEDIA_TYPES) || MEDIA_TYPES[0]).send(schema);
+    res
+      .status(200)
+      .type(req.accepts(MEDIA_TYPES) || MEDIA_TYPES[0])
+      .send(schema);
   });
   router.post('/subjects/:subject', ...body, async (req, res) => send(req, res, await registry.lookup(reader(res), param(req, 'subject'), schemaOf(req))));
   router.get('/schemas/ids/:id', async (req, res) => send(req, res, { schema: await registry.schemaById(reader(res), idOf(param(req, 'id'))) }));
@@ -119,7 +129,9 @@ export function registryRoutes(registry: SchemaRegistry): Router {
     send(req, res, await registry.testCompatibility(reader(res), param(req, 'subject'), version, schemaOf(req)));
   });
   router.get('/config', async (req, res) => send(req, res, { compatibilityLevel: await registry.globalCompatibility() }));
-  router.put('/config', adminOnly, ...body, async (req, res) => send(req, res, { compatibility: await registry.setCompatibility((req.body as { compatibility?: unknown }).compatibility) }));
+  router.put('/config', adminOnly, ...body, async (req, res) =>
+    send(req, res, { compatibility: await registry.setCompatibility((req.body as { compatibility?: unknown }).compatibility) }),
+  );
   router.get('/config/:subject', async (req, res) => {
     const level = await registry.subjectCompatibility(reader(res), param(req, 'subject'), req.query.defaultToGlobal === 'true');
     send(req, res, { compatibilityLevel: level });

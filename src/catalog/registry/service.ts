@@ -4,7 +4,16 @@ import type { DataProductLifecycle, PlanCode } from '../../generated/prisma/enum
 import type { StoredAccessPolicy } from '../validation';
 import { readSetting, writeSetting } from '../../settings/store';
 import { compatibilityProblem, DEFAULT_COMPATIBILITY, isCompatibilityLevel, parseAvroSchema, type CompatibilityLevel } from './avro';
-import { incompatibleSchema, invalidCompatibility, invalidSubject, RegistryError, schemaNotFound, subjectConfigNotFound, subjectNotFound, versionNotFound } from './errors';
+import {
+  incompatibleSchema,
+  invalidCompatibility,
+  invalidSubject,
+  RegistryError,
+  schemaNotFound,
+  subjectConfigNotFound,
+  subjectNotFound,
+  versionNotFound,
+} from './errors';
 
 /** Who reads: ADMIN keys read every subject; other keys those of the data products their plan may use. */
 export interface RegistryReader {
@@ -41,6 +50,7 @@ type ProductAccess = { lifecycle: DataProductLifecycle; accessPolicy: Prisma.Jso
 
 const GLOBAL_KEY = 'registry.compatibility';
 const SUBJECT_MAX = 255;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const validSubject = (subject: string) => subject.length >= 1 && subject.length <= SUBJECT_MAX && !CONTROL.test(subject);
 
@@ -98,7 +108,10 @@ export class SchemaRegistry {
   async lookup(reader: RegistryReader, subject: string, schema: unknown): Promise<SubjectVersion> {
     await this.readable(reader, subject);
     const parsed = parseAvroSchema(schema);
-    const rows = await this.prisma.registryVersion.findMany({ where: { subjectName: subject }, include: { schema: { select: { schema: true, fingerprint: true } } } });
+    const rows = await this.prisma.registryVersion.findMany({
+      where: { subjectName: subject },
+      include: { schema: { select: { schema: true, fingerprint: true } } },
+    });
     if (!rows.length) throw subjectNotFound(subject);
     const row = rows.find((candidate) => candidate.schema.fingerprint === parsed.fingerprint);
     if (!row) throw schemaNotFound();
@@ -151,7 +164,12 @@ export class SchemaRegistry {
    * `POST /compatibility/subjects/{subject}/versions/{version}`: whether `schema` could be
    * registered, against that version ('latest': as registering would check, by the subject's level).
    */
-  async testCompatibility(reader: RegistryReader, subject: string, version: number | 'latest', schema: unknown): Promise<{ is_compatible: boolean; messages: string[] }> {
+  async testCompatibility(
+    reader: RegistryReader,
+    subject: string,
+    version: number | 'latest',
+    schema: unknown,
+  ): Promise<{ is_compatible: boolean; messages: string[] }> {
     const row = await this.readable(reader, subject);
     const parsed = parseAvroSchema(schema);
     const versions = await this.earlier(this.prisma, subject);
@@ -222,7 +240,10 @@ export class SchemaRegistry {
    */
   private async readable(reader: RegistryReader, subject: string) {
     if (!validSubject(subject)) throw subjectNotFound(subject);
-    const row = await this.prisma.registrySubject.findUnique({ where: { name: subject }, select: { compatibility: true, dataProduct: { select: { lifecycle: true, accessPolicy: true } } } });
+    const row = await this.prisma.registrySubject.findUnique({
+      where: { name: subject },
+      select: { compatibility: true, dataProduct: { select: { lifecycle: true, accessPolicy: true } } },
+    });
     if (!mayRead(reader, row?.dataProduct ?? null)) throw subjectNotFound(subject);
     return row ?? undefined;
   }

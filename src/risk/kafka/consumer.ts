@@ -181,9 +181,12 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     });
 
     // Partitions that stopped receiving events still get their last progress checkpointed.
-    const checkpointTimer = setInterval(() => {
-      pipeline.checkpointIdle().catch((error) => log.warn({ err: error }, 'could not checkpoint idle partitions'));
-    }, Math.max(100, config.RISK_CHECKPOINT_INTERVAL_MS));
+    const checkpointTimer = setInterval(
+      () => {
+        pipeline.checkpointIdle().catch((error) => log.warn({ err: error }, 'could not checkpoint idle partitions'));
+      },
+      Math.max(100, config.RISK_CHECKPOINT_INTERVAL_MS),
+    );
     checkpointTimer.unref();
     if (mode === 'live') {
       qualityTimer = setInterval(() => {

@@ -24,7 +24,11 @@ export function riskGroupId(config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'RISK_CO
  * with one. An existing topic is left as it is; a different partition count is reported, since
  * per-customer state follows the partitioning.
  */
-export async function ensureRiskTopics(admin: Admin, config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'TRANSACTIONS_PARTITIONS'>, logger: Logger): Promise<RiskTopics> {
+export async function ensureRiskTopics(
+  admin: Admin,
+  config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'TRANSACTIONS_PARTITIONS'>,
+  logger: Logger,
+): Promise<RiskTopics> {
   const topics = riskTopics(config);
   const wanted = [
     { topic: topics.transactions, numPartitions: config.TRANSACTIONS_PARTITIONS },
@@ -44,7 +48,10 @@ export async function ensureRiskTopics(admin: Admin, config: Pick<Config, 'KAFKA
   const metadata = await admin.fetchTopicMetadata({ topics: [topics.transactions] });
   const partitions = metadata.topics[0]?.partitions.length ?? 0;
   if (partitions !== config.TRANSACTIONS_PARTITIONS) {
-    logger.warn({ topic: topics.transactions, partitions, configured: config.TRANSACTIONS_PARTITIONS }, 'the transactions topic has another partition count than configured; using it as it is');
+    logger.warn(
+      { topic: topics.transactions, partitions, configured: config.TRANSACTIONS_PARTITIONS },
+      'the transactions topic has another partition count than configured; using it as it is',
+    );
   }
   return topics;
 }

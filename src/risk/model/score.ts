@@ -163,13 +163,33 @@ export function scoreFeatures(features: Features, tx: Transaction): Assessment {
   let points_: number;
 
   points_ = points(features.count1m - W.VELOCITY_1M_COUNT.free, W.VELOCITY_1M_COUNT.points, W.VELOCITY_1M_COUNT.cap);
-  if (points_ > 0) factors.push({ code: 'VELOCITY_1M_COUNT', contribution: points_, detail: `${features.count1m} transactions in the last minute (more than ${W.VELOCITY_1M_COUNT.free})` });
+  if (points_ > 0)
+    factors.push({
+      code: 'VELOCITY_1M_COUNT',
+      contribution: points_,
+      detail: `${features.count1m} transactions in the last minute (more than ${W.VELOCITY_1M_COUNT.free})`,
+    });
   points_ = points(features.amount1m - W.VELOCITY_1M_AMOUNT.free, W.VELOCITY_1M_AMOUNT.points, W.VELOCITY_1M_AMOUNT.cap);
-  if (points_ > 0) factors.push({ code: 'VELOCITY_1M_AMOUNT', contribution: points_, detail: `${eur(features.amount1m)} in the last minute (more than ${eur(W.VELOCITY_1M_AMOUNT.free)})` });
+  if (points_ > 0)
+    factors.push({
+      code: 'VELOCITY_1M_AMOUNT',
+      contribution: points_,
+      detail: `${eur(features.amount1m)} in the last minute (more than ${eur(W.VELOCITY_1M_AMOUNT.free)})`,
+    });
   points_ = points(features.count1h - W.VELOCITY_1H_COUNT.free, W.VELOCITY_1H_COUNT.points, W.VELOCITY_1H_COUNT.cap);
-  if (points_ > 0) factors.push({ code: 'VELOCITY_1H_COUNT', contribution: points_, detail: `${features.count1h} transactions in the last hour (more than ${W.VELOCITY_1H_COUNT.free})` });
+  if (points_ > 0)
+    factors.push({
+      code: 'VELOCITY_1H_COUNT',
+      contribution: points_,
+      detail: `${features.count1h} transactions in the last hour (more than ${W.VELOCITY_1H_COUNT.free})`,
+    });
   points_ = points(features.amount1h - W.VELOCITY_1H_AMOUNT.free, W.VELOCITY_1H_AMOUNT.points, W.VELOCITY_1H_AMOUNT.cap);
-  if (points_ > 0) factors.push({ code: 'VELOCITY_1H_AMOUNT', contribution: points_, detail: `${eur(features.amount1h)} in the last hour (more than ${eur(W.VELOCITY_1H_AMOUNT.free)})` });
+  if (points_ > 0)
+    factors.push({
+      code: 'VELOCITY_1H_AMOUNT',
+      contribution: points_,
+      detail: `${eur(features.amount1h)} in the last hour (more than ${eur(W.VELOCITY_1H_AMOUNT.free)})`,
+    });
   if (features.z !== null) {
     points_ = points(features.z - W.AMOUNT_ANOMALY.freeZ, W.AMOUNT_ANOMALY.points, W.AMOUNT_ANOMALY.cap);
     if (points_ > 0) {
@@ -180,7 +200,8 @@ export function scoreFeatures(features: Features, tx: Transaction): Assessment {
       });
     }
   }
-  if (features.newMerchant) factors.push({ code: 'NEW_MERCHANT', contribution: W.NEW_MERCHANT.points, detail: `first transaction at merchant ${tx.merchantId}` });
+  if (features.newMerchant)
+    factors.push({ code: 'NEW_MERCHANT', contribution: W.NEW_MERCHANT.points, detail: `first transaction at merchant ${tx.merchantId}` });
   if (features.newCountry) factors.push({ code: 'NEW_COUNTRY', contribution: W.NEW_COUNTRY.points, detail: `first transaction in ${tx.country}` });
   if (features.newDevice) factors.push({ code: 'NEW_DEVICE', contribution: W.NEW_DEVICE.points, detail: `first transaction from device ${tx.deviceId}` });
   const mcc = HIGH_RISK_MCC[tx.mcc];
@@ -194,7 +215,12 @@ export function scoreFeatures(features: Features, tx: Transaction): Assessment {
     });
   }
   points_ = points(features.smallCount10m - W.CARD_TESTING.free, W.CARD_TESTING.points, W.CARD_TESTING.cap);
-  if (points_ > 0) factors.push({ code: 'CARD_TESTING', contribution: points_, detail: `${features.smallCount10m} transactions of ${eur(W.CARD_TESTING.smallEur)} or less in 10 minutes` });
+  if (points_ > 0)
+    factors.push({
+      code: 'CARD_TESTING',
+      contribution: points_,
+      detail: `${features.smallCount10m} transactions of ${eur(W.CARD_TESTING.smallEur)} or less in 10 minutes`,
+    });
 
   if (factors.length > 1) factors.sort(byContribution);
   let total = 0;

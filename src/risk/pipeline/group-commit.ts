@@ -81,7 +81,9 @@ export class GroupCommit {
   private async run(round: Waiting[]): Promise<void> {
     try {
       const results = await this.flush(round.map((waiting) => waiting.batch));
-      round.forEach((waiting, i) => waiting.resolve(results[i]));
+      round.forEach((waiting, i) => {
+        waiting.resolve(results[i]);
+      });
     } catch (error) {
       for (const waiting of round) waiting.reject(error);
     }
@@ -119,7 +121,11 @@ export class GroupCommit {
   private async flush(batches: PreparedBatch[]): Promise<HistoryResult[]> {
     const { sql, outputs, mode } = this.options;
     const [history] = await Promise.all([
-      appendHistory(sql, batches.map((batch) => batch.history), mode),
+      appendHistory(
+        sql,
+        batches.map((batch) => batch.history),
+        mode,
+      ),
       outputs.beforeCommit(batches.length === 1 ? batches[0].outputs : merged(batches)),
     ]);
     return history;

@@ -30,7 +30,11 @@ function create(registry: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
-    late: new Counter({ name: 'tollgraph_risk_late_events_total', help: 'Transactions behind their customer watermark (newest - 5 s); still counted', registers }),
+    late: new Counter({
+      name: 'tollgraph_risk_late_events_total',
+      help: 'Transactions behind their customer watermark (newest - 5 s); still counted',
+      registers,
+    }),
     latency: new Histogram({
       name: 'tollgraph_risk_event_to_score_seconds',
       help: 'From a transaction’s event time to its score being durable (live runs only)',

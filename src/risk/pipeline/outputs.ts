@@ -108,7 +108,9 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       if (producer) {
         if (scores.length && targets.scoresTopic) {
           const topic = targets.scoresTopic;
-          const messages: KafkaRecord[] = tracing.on ? scores.map((view) => tracedMessage(view, encodeScore)) : scores.map((view) => ({ key: view.customerId, value: encodeScore(view) }));
+          const messages: KafkaRecord[] = tracing.on
+            ? scores.map((view) => tracedMessage(view, encodeScore))
+            : scores.map((view) => ({ key: view.customerId, value: encodeScore(view) }));
           for (const part of bySize(messages)) work.push(producer.send(topic, part));
         }
         if (dlq.length && targets.dlqTopic) {
@@ -116,7 +118,8 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
           for (const part of bySize(dlq.map(dlqMessage))) work.push(producer.send(topic, part));
         }
       } else {
-        for (const record of dlq) logger.warn({ reason: record.reason, detail: record.detail, offset: record.offset }, 'refused a transaction (no DLQ topic without Kafka)');
+        for (const record of dlq)
+          logger.warn({ reason: record.reason, detail: record.detail, offset: record.offset }, 'refused a transaction (no DLQ topic without Kafka)');
       }
       await Promise.all(work);
     },

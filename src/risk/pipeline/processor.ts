@@ -180,7 +180,7 @@ export class RiskPipeline {
   private async partition(topic: string, partition: number): Promise<PartitionState> {
     const key = `${topic}:${partition}`;
     const known = this.partitions.get(key);
-    if (known && known.verify) {
+    if (known?.verify) {
       // Still ours if nobody moved the checkpoint since we last wrote it.
       const stored = await readCheckpoint(this.options.sql, this.options.groupId, topic, partition);
       if (stored !== undefined && Number(stored) === known.checkpointOffset) {
@@ -223,7 +223,10 @@ export class RiskPipeline {
     try {
       let ps = await this.partition(topic, partition);
       if (ps.lost) {
-        this.options.logger.warn({ topic, partition, reason: ps.lost }, ps.lost === 'fenced' ? 'checkpoint moved under this consumer (fenced); reloading the partition' : 'checkpoint failed; going back to the last one');
+        this.options.logger.warn(
+          { topic, partition, reason: ps.lost },
+          ps.lost === 'fenced' ? 'checkpoint moved under this consumer (fenced); reloading the partition' : 'checkpoint failed; going back to the last one',
+        );
         this.partitions.delete(key);
         ps = await this.partition(topic, partition);
         ps.positioned = true;
@@ -358,7 +361,15 @@ export class RiskPipeline {
     if (late) metrics.late.inc(late);
   }
 
-  private async process(topic: string, partition: number, ps: PartitionState, messages: RawMessage[], start: number, started: number, behind: number): Promise<BatchResult> {
+  private async process(
+    topic: string,
+    partition: number,
+    ps: PartitionState,
+    messages: RawMessage[],
+    start: number,
+    started: number,
+    behind: number,
+  ): Promise<BatchResult> {
     const { options } = this;
     const { mode } = options;
 
@@ -377,7 +388,17 @@ export class RiskPipeline {
         if (parent) (parents ??= new Map()).set(accepted.length, parent);
         accepted.push(decoded.tx);
         offsets.push(Number(message.offset));
-      } else dlq.push({ key: message.key, value: message.value, reason: decoded.reason, detail: decoded.detail, topic, partition, offset: message.offset, timestamp: message.timestamp });
+      } else
+        dlq.push({
+          key: message.key,
+          value: message.value,
+          reason: decoded.reason,
+          detail: decoded.detail,
+          topic,
+          partition,
+          offset: message.offset,
+          timestamp: message.timestamp,
+        });
     }
 
     // 2. De-duplication, slow path: events older than what a customer's state can tell apart
@@ -525,7 +546,16 @@ export class RiskPipeline {
    * checkpoint), then announce the scores to live subscribers (best effort, not awaited: the next
    * batch need not wait for it, and pub/sub keeps the order of one connection).
    */
-  private sunk(views: RiskScoreView[], accepted: Transaction[], events: number, invalid: number, scored: number, duplicates: number, started: number, traced: Span[]): void {
+  private sunk(
+    views: RiskScoreView[],
+    accepted: Transaction[],
+    events: number,
+    invalid: number,
+    scored: number,
+    duplicates: number,
+    started: number,
+    traced: Span[],
+  ): void {
     const { metrics, mode, quality, outputs, logger } = this.options;
     const now = Date.now();
     metrics.scoresOut.inc(views.length);

@@ -39,7 +39,7 @@ export class QualityWindow {
 
   latency(ms: number): void {
     // An event stamped ahead of this host's clock counts as fresh, not negative.
-    this.latencies[this.latencyCount++ % SAMPLES] = ms > 0 ? ms : 0;
+    this.latencies[this.latencyCount++ % SAMPLES] = Math.max(ms, 0);
   }
 
   /** The figures since the last snapshot, then starts a new interval. */

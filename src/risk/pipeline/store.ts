@@ -51,19 +51,30 @@ function foldChunks(chunks: Array<{ states: string }>): Map<string, CustomerStat
  * The partition's checkpoint (created at `initialOffset` if the group never owned it) and the
  * customer states stored with it: its chunks, in order.
  */
-export async function loadPartition(sql: Sql, groupId: string, topic: string, partition: number, initialOffset: bigint, owner: string): Promise<PartitionSnapshot> {
-  await sql.query(
-    `INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-    [groupId, topic, partition, initialOffset.toString(), owner],
-  );
+export async function loadPartition(
+  sql: Sql,
+  groupId: string,
+  topic: string,
+  partition: number,
+  initialOffset: bigint,
+  owner: string,
+): Promise<PartitionSnapshot> {
+  await sql.query(`INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+    groupId,
+    topic,
+    partition,
+    initialOffset.toString(),
+    owner,
+  ]);
   const [checkpoint] = await sql.query<{ next_offset: string }>(
     `SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3`,
     [groupId, topic, partition],
   );
-  const chunks = await sql.query<{ states: string }>(
-    `SELECT states FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3 ORDER BY id`,
-    [groupId, topic, partition],
-  );
+  const chunks = await sql.query<{ states: string }>(`SELECT states FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3 ORDER BY id`, [
+    groupId,
+    topic,
+    partition,
+  ]);
   return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks(chunks) };
 }
 
@@ -162,7 +173,9 @@ export async function appendHistory(sql: Sql, batches: ScoreRow[][], mode: Histo
     }
   }
   let rows = '[';
-  batches.forEach((batch, b) => (rows = appendScoreRows(rows, batch, b)));
+  batches.forEach((batch, b) => {
+    rows = appendScoreRows(rows, batch, b);
+  });
   const counts = await sql.query<HistoryResult & { b: number }>(HISTORY[mode], [`${rows}]`, mode === 'replay'], `tollgraph-risk-history-${mode}`);
   for (const { b, restored, changed } of counts) results[b] = { restored, changed };
   return results;

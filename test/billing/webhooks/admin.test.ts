@@ -36,13 +36,24 @@ describe('Stripe events for admins', () => {
     expect(failed.status).toBe(500);
     expect(failed.body.errors).toEqual([{ message: expect.stringMatching(/no account to apply it to/), extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
     expect(await deliver(gateway.url, event)).toMatchObject({ status: 500 }); // Stripe's retry meets the same cause
-    expect(await prisma().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({ status: 'FAILED', attempts: 2, error: expect.stringMatching(/no account/) });
+    expect(await prisma().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      error: expect.stringMatching(/no account/),
+    });
     expect(await planOf(gateway, accountId)).toBe('FREE');
 
     const listed = await gateway.query(EVENTS, { key: admin.key, variables: { status: 'FAILED' } });
     expect(listed.status).toBe(200);
     const node = listed.body.data.stripeEvents.nodes.find((n: { id: string }) => n.id === event.id);
-    expect(node).toMatchObject({ type: 'customer.subscription.created', status: 'FAILED', attempts: 2, objectId: subscription.id, stripeSubscriptionId: subscription.id, processedAt: null });
+    expect(node).toMatchObject({
+      type: 'customer.subscription.created',
+      status: 'FAILED',
+      attempts: 2,
+      objectId: subscription.id,
+      stripeSubscriptionId: subscription.id,
+      processedAt: null,
+    });
     expect(node.payload.data.object.id).toBe(subscription.id);
 
     // The cause fixed: the customer is linked to the account. An admin re-applies the event.
@@ -50,8 +61,14 @@ describe('Stripe events for admins', () => {
     const reapplied = await gateway.query(REAPPLY, { key: admin.key, variables: { id: event.id } });
     expect(reapplied.body.data.reapplyStripeEvent).toEqual({ id: event.id, status: 'PROCESSED', error: null, attempts: 3 });
     expect(await planOf(gateway, accountId)).toBe('PROFESSIONAL');
-    expect(await prisma().auditLog.findFirst({ where: { action: 'stripeEvent.reapply', targetId: event.id } })).toMatchObject({ actorType: 'key', actorKeyId: admin.keyId });
-    expect(await prisma().auditLog.findFirst({ where: { action: 'account.setPlan', targetId: accountId } })).toMatchObject({ actorType: 'system:stripe', requestId: event.id });
+    expect(await prisma().auditLog.findFirst({ where: { action: 'stripeEvent.reapply', targetId: event.id } })).toMatchObject({
+      actorType: 'key',
+      actorKeyId: admin.keyId,
+    });
+    expect(await prisma().auditLog.findFirst({ where: { action: 'account.setPlan', targetId: accountId } })).toMatchObject({
+      actorType: 'system:stripe',
+      requestId: event.id,
+    });
 
     // Stripe's next retry finds it applied.
     expect((await deliver(gateway.url, event)).body.status).toBe('duplicate');

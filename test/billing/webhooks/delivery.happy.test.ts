@@ -15,7 +15,8 @@ describe('Stripe webhooks: redeliveries and order', () => {
   afterAll(() => gateway?.stop());
 
   const prisma = () => gateway.services.db.prisma;
-  const stripeAudit = (accountId: string) => prisma().auditLog.findMany({ where: { targetId: accountId, actorType: 'system:stripe', action: 'account.setPlan' }, orderBy: { at: 'asc' } });
+  const stripeAudit = (accountId: string) =>
+    prisma().auditLog.findMany({ where: { targetId: accountId, actorType: 'system:stripe', action: 'account.setPlan' }, orderBy: { at: 'asc' } });
 
   it('applies an event delivered three times once', async () => {
     const accountId = await newAccount(gateway);
@@ -30,7 +31,11 @@ describe('Stripe webhooks: redeliveries and order', () => {
     expect(await planOf(gateway, accountId)).toBe('PROFESSIONAL');
     expect(await stripeAudit(accountId)).toHaveLength(1);
     expect(await prisma().subscription.count({ where: { accountId } })).toBe(1);
-    expect(await prisma().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({ status: 'PROCESSED', attempts: 1, stripeSubscriptionId: subscription.id });
+    expect(await prisma().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({
+      status: 'PROCESSED',
+      attempts: 1,
+      stripeSubscriptionId: subscription.id,
+    });
   });
 
   it('applies an event delivered three times at once once', async () => {
@@ -73,8 +78,18 @@ describe('Stripe webhooks: redeliveries and order', () => {
         const events = [
           subscription.event('created', t0, { status: 'incomplete' }),
           subscription.event('updated', new Date(t0.getTime() + 5_000), { status: 'active' }, { status: 'incomplete' }),
-          subscription.event('updated', new Date(t0.getTime() + 20 * DAY), { cancelAtPeriodEnd: true, canceledAt: new Date(t0.getTime() + 20 * DAY) }, { cancel_at_period_end: false }),
-          subscription.event('deleted', new Date(t0.getTime() + 30 * DAY), { status: 'canceled', cancelAtPeriodEnd: true, canceledAt: new Date(t0.getTime() + 20 * DAY), endedAt: new Date(t0.getTime() + 30 * DAY) }),
+          subscription.event(
+            'updated',
+            new Date(t0.getTime() + 20 * DAY),
+            { cancelAtPeriodEnd: true, canceledAt: new Date(t0.getTime() + 20 * DAY) },
+            { cancel_at_period_end: false },
+          ),
+          subscription.event('deleted', new Date(t0.getTime() + 30 * DAY), {
+            status: 'canceled',
+            cancelAtPeriodEnd: true,
+            canceledAt: new Date(t0.getTime() + 20 * DAY),
+            endedAt: new Date(t0.getTime() + 30 * DAY),
+          }),
         ];
         return { events, subscriptionId: subscription.id };
       },
@@ -104,7 +119,13 @@ describe('Stripe webhooks: redeliveries and order', () => {
     await inEveryOrder(
       (accountId) => {
         const subscription = subscriptionOf(accountId);
-        return { events: [subscription.event('created', t0, { status: 'incomplete' }), subscription.event('updated', t0, { status: 'active' }, { status: 'incomplete' })], subscriptionId: subscription.id };
+        return {
+          events: [
+            subscription.event('created', t0, { status: 'incomplete' }),
+            subscription.event('updated', t0, { status: 'active' }, { status: 'incomplete' }),
+          ],
+          subscriptionId: subscription.id,
+        };
       },
       { status: 'active', plan: 'PROFESSIONAL', cancelAtPeriodEnd: false },
     );
@@ -119,9 +140,32 @@ describe('Stripe webhooks: redeliveries and order', () => {
       const subscription = subscriptionOf(accountId);
       const events = [
         subscription.event('created', t0, { status: 'incomplete' }),
-        stripeEvent('invoice.paid', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: true, billingReason: 'subscription_create', accountId, planCode: 'PROFESSIONAL', prices: [...PRICES.PROFESSIONAL] }), { created: t0 }),
+        stripeEvent(
+          'invoice.paid',
+          invoiceObject({
+            subscription: subscription.id,
+            customer: subscription.customer,
+            paid: true,
+            billingReason: 'subscription_create',
+            accountId,
+            planCode: 'PROFESSIONAL',
+            prices: [...PRICES.PROFESSIONAL],
+          }),
+          { created: t0 },
+        ),
         subscription.event('updated', new Date(t0.getTime() + 1_000), { status: 'active' }),
-        stripeEvent('invoice.payment_failed', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: false, accountId, planCode: 'PROFESSIONAL', prices: [...PRICES.PROFESSIONAL] }), { created: new Date(t0.getTime() + 30 * DAY) }),
+        stripeEvent(
+          'invoice.payment_failed',
+          invoiceObject({
+            subscription: subscription.id,
+            customer: subscription.customer,
+            paid: false,
+            accountId,
+            planCode: 'PROFESSIONAL',
+            prices: [...PRICES.PROFESSIONAL],
+          }),
+          { created: new Date(t0.getTime() + 30 * DAY) },
+        ),
         subscription.event('updated', new Date(t0.getTime() + 30 * DAY), { status: 'past_due' }),
       ];
       // Invoices carry the subscription's metadata (accountId from Checkout), so any event may come first.
@@ -130,9 +174,17 @@ describe('Stripe webhooks: redeliveries and order', () => {
       const order = deliveries.map((event) => events.indexOf(event));
       const answers = await Promise.all(deliveries.map((event) => deliver(gateway.url, event)));
       expect({ seed: SEED, round, order, failed: answers.filter((a) => a.status !== 200) }).toEqual({ seed: SEED, round, order, failed: [] });
-      expect({ seed: SEED, round, order, processed: answers.filter((a) => a.body.status === 'processed').length }).toEqual({ seed: SEED, round, order, processed: events.length });
+      expect({ seed: SEED, round, order, processed: answers.filter((a) => a.body.status === 'processed').length }).toEqual({
+        seed: SEED,
+        round,
+        order,
+        processed: events.length,
+      });
       // Failed 10 days ago, grace 7 days: FREE limits.
-      expect(await prisma().subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({ status: 'past_due', pastDueSince: new Date(Math.floor((t0.getTime() + 30 * DAY) / 1000) * 1000) });
+      expect(await prisma().subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({
+        status: 'past_due',
+        pastDueSince: new Date(Math.floor((t0.getTime() + 30 * DAY) / 1000) * 1000),
+      });
       expect(await planOf(gateway, accountId)).toBe('FREE');
       // Depending on what landed first the account may never have left FREE; if it did, it is back.
       expect((await stripeAudit(accountId)).map((entry) => (entry.after as { planCode: string }).planCode).at(-1) ?? 'FREE').toBe('FREE');
@@ -144,7 +196,10 @@ describe('Stripe webhooks: redeliveries and order', () => {
     const subscription = subscriptionOf(accountId);
     const t0 = new Date(Date.now() - 5 * DAY);
     expect((await deliver(gateway.url, subscription.event('created', t0))).status).toBe(200);
-    expect((await deliver(gateway.url, subscription.event('deleted', new Date(t0.getTime() + DAY), { status: 'canceled', endedAt: new Date(t0.getTime() + DAY) }))).status).toBe(200);
+    expect(
+      (await deliver(gateway.url, subscription.event('deleted', new Date(t0.getTime() + DAY), { status: 'canceled', endedAt: new Date(t0.getTime() + DAY) })))
+        .status,
+    ).toBe(200);
     // Dated after the deletion (clock skew, a bug upstream): still no way back.
     expect((await deliver(gateway.url, subscription.event('updated', new Date(t0.getTime() + 2 * DAY), { status: 'active' }))).status).toBe(200);
     expect(await prisma().subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({ status: 'canceled' });
@@ -166,14 +221,20 @@ describe('Stripe webhooks: redeliveries and order', () => {
       metadata: { accountId, planCode: 'PROFESSIONAL' },
     });
     expect(await deliver(gateway.url, checkout)).toEqual({ status: 200, body: { received: true, status: 'processed' } });
-    expect(await prisma().account.findUniqueOrThrow({ where: { id: accountId } })).toMatchObject({ stripeCustomerId: subscription.customer, planCode: 'PROFESSIONAL' });
+    expect(await prisma().account.findUniqueOrThrow({ where: { id: accountId } })).toMatchObject({
+      stripeCustomerId: subscription.customer,
+      planCode: 'PROFESSIONAL',
+    });
     expect(await prisma().auditLog.count({ where: { targetId: accountId, actorType: 'system:stripe', action: 'account.linkStripeCustomer' } })).toBe(1);
 
     // The subscription's own events, older than the checkout, agree and change nothing more.
     const t = new Date(Date.now() - 60_000);
     expect((await deliver(gateway.url, subscription.event('created', t, { status: 'incomplete' }))).status).toBe(200);
     expect((await deliver(gateway.url, subscription.event('updated', t, { status: 'active' }))).status).toBe(200);
-    expect(await prisma().subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({ status: 'active', planCode: 'PROFESSIONAL' });
+    expect(await prisma().subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({
+      status: 'active',
+      planCode: 'PROFESSIONAL',
+    });
     expect(await stripeAudit(accountId)).toHaveLength(1);
   });
 
@@ -198,7 +259,10 @@ describe('Stripe webhooks: redeliveries and order', () => {
     expect((await deliver(gateway.url, subscription.event('created', new Date(Date.now() - 11 * DAY)))).status).toBe(200);
     const event = subscription.event('trial_will_end', new Date());
     expect((await deliver(gateway.url, event)).body.status).toBe('processed');
-    expect(await prisma().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({ status: 'PROCESSED', type: 'customer.subscription.trial_will_end' });
+    expect(await prisma().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({
+      status: 'PROCESSED',
+      type: 'customer.subscription.trial_will_end',
+    });
     expect(await planOf(gateway, accountId)).toBe('PROFESSIONAL');
   });
 

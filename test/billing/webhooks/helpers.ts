@@ -36,8 +36,12 @@ export function subscriptionOf(accountId: string, base: Partial<SubscriptionOpti
     id,
     customer,
     object,
-    event: (type: 'created' | 'updated' | 'deleted' | 'trial_will_end', created: Date, changes: Partial<SubscriptionOptions> = {}, previousAttributes?: Record<string, unknown>) =>
-      stripeEvent(`customer.subscription.${type}`, object(changes), { created, previousAttributes }),
+    event: (
+      type: 'created' | 'updated' | 'deleted' | 'trial_will_end',
+      created: Date,
+      changes: Partial<SubscriptionOptions> = {},
+      previousAttributes?: Record<string, unknown>,
+    ) => stripeEvent(`customer.subscription.${type}`, object(changes), { created, previousAttributes }),
   };
 }
 

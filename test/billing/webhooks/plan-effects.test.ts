@@ -46,7 +46,9 @@ describe('Stripe webhooks change limits on every gateway', () => {
     expect(await otherProcessSees(key, PROFESSIONAL_QUOTA)).toBeLessThan(5_000);
 
     // And the entitlements with it: `me` on the other process shows the plan and the subscription.
-    const me = await graphql(other.url, '{ me { plan { code } limits { dailyQuota } subscription { status planCode stripeSubscriptionId graceEndsAt } } }', { headers: { authorization: `Bearer ${key}` } });
+    const me = await graphql(other.url, '{ me { plan { code } limits { dailyQuota } subscription { status planCode stripeSubscriptionId graceEndsAt } } }', {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(me.body.data.me).toEqual({
       plan: { code: 'PROFESSIONAL' },
       limits: { dailyQuota: PROFESSIONAL_QUOTA },
@@ -71,7 +73,11 @@ describe('Stripe webhooks change limits on every gateway', () => {
 
     // The renewal failed 8 days ago (grace: 7 days): Stripe's events about it arrive now.
     const failedAt = new Date(Date.now() - 8 * DAY);
-    const failure = stripeEvent('invoice.payment_failed', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: false, prices: [...PRICES.PROFESSIONAL] }), { created: failedAt });
+    const failure = stripeEvent(
+      'invoice.payment_failed',
+      invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: false, prices: [...PRICES.PROFESSIONAL] }),
+      { created: failedAt },
+    );
     expect((await deliver(gateway.url, failure)).status).toBe(200);
     expect(await otherProcessSees(key, FREE_QUOTA)).toBeLessThan(5_000);
     const row = await gateway.services.db.prisma.subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } });
@@ -81,12 +87,22 @@ describe('Stripe webhooks change limits on every gateway', () => {
     expect(await planOf(gateway, accountId)).toBe('FREE');
 
     // A retry succeeds: invoice.paid restores the plan everywhere.
-    const paid = stripeEvent('invoice.paid', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: true, prices: [...PRICES.PROFESSIONAL] }), { created: new Date() });
+    const paid = stripeEvent(
+      'invoice.paid',
+      invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: true, prices: [...PRICES.PROFESSIONAL] }),
+      { created: new Date() },
+    );
     expect((await deliver(gateway.url, paid)).status).toBe(200);
     expect(await otherProcessSees(key, PROFESSIONAL_QUOTA)).toBeLessThan(5_000);
-    expect(await gateway.services.db.prisma.subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({ status: 'active', pastDueSince: null });
+    expect(await gateway.services.db.prisma.subscription.findUniqueOrThrow({ where: { stripeSubscriptionId: subscription.id } })).toMatchObject({
+      status: 'active',
+      pastDueSince: null,
+    });
 
-    const audit = await gateway.services.db.prisma.auditLog.findMany({ where: { targetId: accountId, action: 'account.setPlan', actorType: 'system:stripe' }, orderBy: { at: 'asc' } });
+    const audit = await gateway.services.db.prisma.auditLog.findMany({
+      where: { targetId: accountId, action: 'account.setPlan', actorType: 'system:stripe' },
+      orderBy: { at: 'asc' },
+    });
     expect(audit.map((entry) => (entry.after as { planCode: string }).planCode)).toEqual(['PROFESSIONAL', 'FREE', 'PROFESSIONAL']);
   });
 
@@ -95,7 +111,9 @@ describe('Stripe webhooks change limits on every gateway', () => {
     expect((await deliver(gateway.url, subscription.event('created', new Date(Date.now() - 40 * DAY)))).status).toBe(200);
     // Failed 7 days minus an hour ago: an hour of grace left, far more than this test takes.
     const failedAt = new Date(Date.now() - 7 * DAY + 3_600_000);
-    const failure = stripeEvent('invoice.payment_failed', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: false }), { created: failedAt });
+    const failure = stripeEvent('invoice.payment_failed', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: false }), {
+      created: failedAt,
+    });
     expect((await deliver(gateway.url, failure)).status).toBe(200);
 
     expect(await limitsSeenBy(other.url, key)).toEqual({ limit: PROFESSIONAL_QUOTA, plan: 'PROFESSIONAL' });
@@ -133,7 +151,10 @@ describe('Stripe webhooks change limits on every gateway', () => {
     } finally {
       spy.mockRestore();
     }
-    const audit = await gateway.services.db.prisma.auditLog.findMany({ where: { targetId: accountId, action: 'account.setPlan', actorType: 'system:stripe' }, orderBy: { at: 'asc' } });
+    const audit = await gateway.services.db.prisma.auditLog.findMany({
+      where: { targetId: accountId, action: 'account.setPlan', actorType: 'system:stripe' },
+      orderBy: { at: 'asc' },
+    });
     expect(audit.map((entry) => [entry.requestId, (entry.after as { planCode: string }).planCode])).toEqual([
       [expect.any(String), 'PROFESSIONAL'],
       ['grace-period', 'FREE'],
@@ -144,11 +165,19 @@ describe('Stripe webhooks change limits on every gateway', () => {
     const { accountId, key, subscription } = await subscribed();
     const created = new Date(Date.now() - 60_000);
     expect((await deliver(gateway.url, subscription.event('created', created, { status: 'incomplete' }))).status).toBe(200);
-    const failure = stripeEvent('invoice.payment_failed', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: false, billingReason: 'subscription_create' }), { created });
+    const failure = stripeEvent(
+      'invoice.payment_failed',
+      invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: false, billingReason: 'subscription_create' }),
+      { created },
+    );
     expect((await deliver(gateway.url, failure)).status).toBe(200);
     expect(await planOf(gateway, accountId)).toBe('FREE');
 
-    const paid = stripeEvent('invoice.paid', invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: true, billingReason: 'subscription_create' }), { created: new Date(created.getTime() + 30_000) });
+    const paid = stripeEvent(
+      'invoice.paid',
+      invoiceObject({ subscription: subscription.id, customer: subscription.customer, paid: true, billingReason: 'subscription_create' }),
+      { created: new Date(created.getTime() + 30_000) },
+    );
     expect((await deliver(gateway.url, paid)).status).toBe(200);
     await otherProcessSees(key, PROFESSIONAL_QUOTA);
 

@@ -27,7 +27,10 @@ describe('Stripe webhooks while Postgres is down', () => {
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         const { status, body } = await deliver(gateway.url, event);
-        expect({ status, body }).toEqual({ status: 503, body: { errors: [{ message: expect.stringMatching(/database is unavailable/), extensions: { code: 'SERVICE_UNAVAILABLE' } }] } });
+        expect({ status, body }).toEqual({
+          status: 503,
+          body: { errors: [{ message: expect.stringMatching(/database is unavailable/), extensions: { code: 'SERVICE_UNAVAILABLE' } }] },
+        });
       }
     } finally {
       await postgres.start();

@@ -13,15 +13,24 @@ const at = (ms: number) => new Date(t0.getTime() + ms);
 function foldable(events: StripeEventPayload[]): FoldableEvent[] {
   return events.map((payload) => {
     const handler = handlerFor(payload.type)!;
-    const stored = storedEventOf({ id: payload.id, type: payload.type, stripeCreatedAt: new Date(payload.created * 1000), livemode: false, payload: payload as never });
+    const stored = storedEventOf({
+      id: payload.id,
+      type: payload.type,
+      stripeCreatedAt: new Date(payload.created * 1000),
+      livemode: false,
+      payload: payload as never,
+    });
     return { id: payload.id, type: payload.type, created: stored.created, rank: handler.rank, signal: handler.signal!(stored) };
   });
 }
 
 const sub = (type: string, when: Date, status: string, extra: Partial<Parameters<typeof subscriptionObject>[0]> = {}) =>
   stripeEvent(`customer.subscription.${type}`, subscriptionObject({ id: SUB, customer: CUS, status, prices: ['price_pro'], ...extra }), { created: when });
-const invoice = (type: 'invoice.paid' | 'invoice.payment_failed', when: Date, billingReason: 'subscription_create' | 'subscription_cycle' = 'subscription_cycle') =>
-  stripeEvent(type, invoiceObject({ subscription: SUB, customer: CUS, paid: type === 'invoice.paid', billingReason }), { created: when });
+const invoice = (
+  type: 'invoice.paid' | 'invoice.payment_failed',
+  when: Date,
+  billingReason: 'subscription_create' | 'subscription_cycle' = 'subscription_cycle',
+) => stripeEvent(type, invoiceObject({ subscription: SUB, customer: CUS, paid: type === 'invoice.paid', billingReason }), { created: when });
 
 /** A month of a subscription's life as Stripe sends it: sign-up, a failed renewal, the retry that succeeds. */
 const life = [
@@ -87,12 +96,23 @@ describe('entitledPlan and accountPlan', () => {
   });
 
   it('gives the plan only while active or trialing', () => {
-    for (const status of ['active', 'trialing'] as const) expect(entitledPlan({ planCode: 'ENTERPRISE', status, pastDueSince: null }, now, grace)).toBe('ENTERPRISE');
-    for (const status of ['incomplete', 'incomplete_expired', 'unpaid', 'paused', 'canceled'] as const) expect(entitledPlan({ planCode: 'ENTERPRISE', status, pastDueSince: null }, now, grace)).toBe('FREE');
+    for (const status of ['active', 'trialing'] as const)
+      expect(entitledPlan({ planCode: 'ENTERPRISE', status, pastDueSince: null }, now, grace)).toBe('ENTERPRISE');
+    for (const status of ['incomplete', 'incomplete_expired', 'unpaid', 'paused', 'canceled'] as const)
+      expect(entitledPlan({ planCode: 'ENTERPRISE', status, pastDueSince: null }, now, grace)).toBe('FREE');
   });
 
   it('takes the best of an account’s subscriptions, and leaves accounts without any alone', () => {
-    expect(accountPlan([{ planCode: 'ENTERPRISE', status: 'canceled', pastDueSince: null }, { planCode: 'PROFESSIONAL', status: 'active', pastDueSince: null }], now, grace)).toBe('PROFESSIONAL');
+    expect(
+      accountPlan(
+        [
+          { planCode: 'ENTERPRISE', status: 'canceled', pastDueSince: null },
+          { planCode: 'PROFESSIONAL', status: 'active', pastDueSince: null },
+        ],
+        now,
+        grace,
+      ),
+    ).toBe('PROFESSIONAL');
     expect(accountPlan([{ planCode: 'ENTERPRISE', status: 'canceled', pastDueSince: null }], now, grace)).toBe('FREE');
     expect(accountPlan([], now, grace)).toBeUndefined();
   });

@@ -80,9 +80,7 @@ export function QuotaGauge({ status }: { status: RateLimitStatus }) {
           {level === 'bad' ? 'The daily quota is spent: paid queries get 429 QUOTA_EXCEEDED until it resets.' : 'Over 80 % of today’s quota is used.'}
         </p>
       )}
-      {status.degraded && (
-        <p className="note note-warn">Limits are enforced per gateway process right now (Redis is unreachable); figures may lag.</p>
-      )}
+      {status.degraded && <p className="note note-warn">Limits are enforced per gateway process right now (Redis is unreachable); figures may lag.</p>}
     </div>
   );
 }

@@ -2,7 +2,19 @@ import { useEffect, useId, useState, type ReactNode } from 'react';
 import type { ApiError } from '../api';
 import { formatReset } from '../format';
 
-export function Panel({ title, actions, children, className, labelId }: { title: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; labelId?: string }) {
+export function Panel({
+  title,
+  actions,
+  children,
+  className,
+  labelId,
+}: {
+  title: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+  labelId?: string;
+}) {
   const generated = useId();
   const id = labelId ?? generated;
   return (

@@ -83,7 +83,14 @@ export function Keys({ onRevokedOwnKey }: { onRevokedOwnKey(): void }) {
             <label className="visually-hidden" htmlFor="new-key-secret">
               New API key
             </label>
-            <input id="new-key-secret" className="mono" readOnly value={secret.key} onFocus={(event) => event.currentTarget.select()} data-testid="new-key-secret" />
+            <input
+              id="new-key-secret"
+              className="mono"
+              readOnly
+              value={secret.key}
+              onFocus={(event) => event.currentTarget.select()}
+              data-testid="new-key-secret"
+            />
             <CopyButton text={secret.key} label="Copy key" />
           </div>
           <button type="button" className="button secondary" onClick={() => setSecret(null)}>

@@ -117,7 +117,9 @@ function ServiceLevelPanel({ promise }: { promise: number | null }) {
                   <span className="muted">
                     (promised <span data-testid="sla-promise">{formatPercent(promise, 3)}</span>)
                   </span>{' '}
-                  {sla.availability !== null && <StatusBadge tone={sla.availability >= promise ? 'ok' : 'bad'}>{sla.availability >= promise ? 'kept' : 'below'}</StatusBadge>}
+                  {sla.availability !== null && (
+                    <StatusBadge tone={sla.availability >= promise ? 'ok' : 'bad'}>{sla.availability >= promise ? 'kept' : 'below'}</StatusBadge>
+                  )}
                 </>
               )}
             </dd>
@@ -134,7 +136,8 @@ function ServiceLevelPanel({ promise }: { promise: number | null }) {
                 <code>{op.operation}</code>
               </dt>
               <dd>
-                p99 {op.p99Ms === null ? 'over 5 s' : `≤ ${formatInt(op.p99Ms)} ms`} <span className="muted">
+                p99 {op.p99Ms === null ? 'over 5 s' : `≤ ${formatInt(op.p99Ms)} ms`}{' '}
+                <span className="muted">
                   ({formatInt(op.requests)} {op.requests === 1 ? 'request' : 'requests'})
                 </span>
               </dd>
@@ -175,7 +178,11 @@ function PlanPanel({ me, plans }: { me: PortalOverviewQuery['me']; plans: PlanSu
       <p className="plan-name">
         <span data-testid="plan-code">{current.name}</span>{' '}
         <span className="muted">
-          {current.code === 'ENTERPRISE' ? 'per contract' : current.monthlyPriceCents === 0 ? 'free' : `${formatMoney(current.monthlyPriceCents, current.currency)} / month`}
+          {current.code === 'ENTERPRISE'
+            ? 'per contract'
+            : current.monthlyPriceCents === 0
+              ? 'free'
+              : `${formatMoney(current.monthlyPriceCents, current.currency)} / month`}
         </span>
       </p>
       <dl className="facts">
@@ -210,7 +217,8 @@ function PlanPanel({ me, plans }: { me: PortalOverviewQuery['me']; plans: PlanSu
         <div>
           <dt>Limits in force</dt>
           <dd>
-            {formatInt(me.limits.dailyQuota)} units/day · {formatInt(me.limits.burstPerSecond)} units/s · max cost {formatInt(me.limits.maxQueryCost)} · depth {me.limits.maxDepth}
+            {formatInt(me.limits.dailyQuota)} units/day · {formatInt(me.limits.burstPerSecond)} units/s · max cost {formatInt(me.limits.maxQueryCost)} · depth{' '}
+            {me.limits.maxDepth}
           </dd>
         </div>
         {current.sla && (
@@ -229,7 +237,11 @@ function PlanPanel({ me, plans }: { me: PortalOverviewQuery['me']; plans: PlanSu
       <div className="button-row">
         {upgrades.map((plan) =>
           plan.code === 'ENTERPRISE' ? (
-            <a key={plan.code} className="button secondary" href={`mailto:sales@tollgraph.example?subject=${encodeURIComponent(`Enterprise plan for ${me.account.name}`)}`}>
+            <a
+              key={plan.code}
+              className="button secondary"
+              href={`mailto:sales@tollgraph.example?subject=${encodeURIComponent(`Enterprise plan for ${me.account.name}`)}`}
+            >
               Talk to sales about {plan.name}
             </a>
           ) : (

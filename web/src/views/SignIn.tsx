@@ -29,7 +29,10 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn(key: string): void; 
 
   useEffect(() => {
     input.current?.focus();
-    graphqlRequest<{ plans: PublicPlan[] }>(null, PLANS).then((data) => setPlans(data.plans), () => undefined);
+    graphqlRequest<{ plans: PublicPlan[] }>(null, PLANS).then(
+      (data) => setPlans(data.plans),
+      () => undefined,
+    );
   }, []);
 
   const submit = async (event: FormEvent) => {
@@ -37,7 +40,13 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn(key: string): void; 
     const candidate = key.trim();
     setError(null);
     if (!KEY_PATTERN.test(candidate)) {
-      setError(new ApiError({ status: 0, code: 'MALFORMED_KEY', message: 'That does not look like a Tollgraph key: keys start with tg_live_ or tg_test_ followed by 32 letters and digits.' }));
+      setError(
+        new ApiError({
+          status: 0,
+          code: 'MALFORMED_KEY',
+          message: 'That does not look like a Tollgraph key: keys start with tg_live_ or tg_test_ followed by 32 letters and digits.',
+        }),
+      );
       return;
     }
     setBusy(true);
@@ -88,8 +97,8 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn(key: string): void; 
               </button>
             </div>
             <p id="key-help" className="muted small">
-              The key stays in this tab’s session storage and is sent only to this gateway’s /graphql. Running <code>npm start</code> locally? The demo keys are printed at start and kept in{' '}
-              <code>demo-keys.json</code> in its data directory (<code>DATA_DIR</code>, <code>.data/</code> unless set).
+              The key stays in this tab’s session storage and is sent only to this gateway’s /graphql. Running <code>npm start</code> locally? The demo keys are
+              printed at start and kept in <code>demo-keys.json</code> in its data directory (<code>DATA_DIR</code>, <code>.data/</code> unless set).
             </p>
           </div>
           <button type="submit" className="button" disabled={busy}>
@@ -104,8 +113,13 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn(key: string): void; 
           <ul className="plan-list">
             {plans.map((plan) => (
               <li key={plan.code}>
-                <strong>{plan.name}</strong> · {plan.code === 'ENTERPRISE' ? 'per contract' : plan.monthlyPriceCents === 0 ? 'free' : `${formatMoney(plan.monthlyPriceCents, plan.currency)} / month`} ·{' '}
-                {formatInt(plan.dailyQuota)} units a day · {formatInt(plan.burstPerSecond)}/s{plan.sla ? ` · SLA ${plan.sla}` : ''}
+                <strong>{plan.name}</strong> ·{' '}
+                {plan.code === 'ENTERPRISE'
+                  ? 'per contract'
+                  : plan.monthlyPriceCents === 0
+                    ? 'free'
+                    : `${formatMoney(plan.monthlyPriceCents, plan.currency)} / month`}{' '}
+                · {formatInt(plan.dailyQuota)} units a day · {formatInt(plan.burstPerSecond)}/s{plan.sla ? ` · SLA ${plan.sla}` : ''}
               </li>
             ))}
           </ul>

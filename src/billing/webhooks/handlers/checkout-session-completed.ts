@@ -38,12 +38,18 @@ export const checkoutSessionCompleted: WebhookHandler = {
     }
     if (!customer || account.stripeCustomerId === customer) return;
     if (account.stripeCustomerId) {
-      log.warn({ eventId: event.id, accountId: account.id, customer, linked: account.stripeCustomerId }, 'account is linked to another Stripe customer already; keeping that link');
+      log.warn(
+        { eventId: event.id, accountId: account.id, customer, linked: account.stripeCustomerId },
+        'account is linked to another Stripe customer already; keeping that link',
+      );
       return;
     }
     const holder = await findAccountByStripeCustomer(tx, customer);
     if (holder) {
-      log.warn({ eventId: event.id, accountId: account.id, customer, holder: holder.id }, 'Stripe customer is linked to another account already; not linking it again');
+      log.warn(
+        { eventId: event.id, accountId: account.id, customer, holder: holder.id },
+        'Stripe customer is linked to another account already; not linking it again',
+      );
       return;
     }
     await accounts.linkStripeCustomerIn(tx, account.id, customer, { ...STRIPE_ACTOR, requestId: event.id });

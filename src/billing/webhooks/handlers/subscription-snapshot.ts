@@ -8,7 +8,8 @@ export const subscriptionIdOf = (object: StripeObject): string | undefined => st
 /** A `customer.subscription.*` event's object is the subscription as Stripe had it at `event.created`. */
 export function snapshotSignal(event: StoredEvent): SubscriptionSignal {
   const subscription = event.object;
-  if (!isSubscriptionStatus(subscription.status)) throw new WebhookError(`subscription ${String(subscription.id)} has a status Tollgraph does not know: ${JSON.stringify(subscription.status)}`);
+  if (!isSubscriptionStatus(subscription.status))
+    throw new WebhookError(`subscription ${String(subscription.id)} has a status Tollgraph does not know: ${JSON.stringify(subscription.status)}`);
   const metadata = metadataOf(subscription);
   return {
     kind: 'snapshot',

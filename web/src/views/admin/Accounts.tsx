@@ -58,14 +58,12 @@ function usageQuery(ids: string[]): string {
 export function Accounts() {
   const [after, setAfter] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
-  const accounts = useQuery<AdminAccountsQuery>(
-    ACCOUNTS,
-    { after },
-  );
+  const accounts = useQuery<AdminAccountsQuery>(ACCOUNTS, { after });
   const nodes = accounts.data?.accounts.nodes ?? [];
   const shown = nodes.filter((a) => `${a.name} ${a.email} ${a.id}`.toLowerCase().includes(filter.trim().toLowerCase()));
   const ids = nodes.slice(0, 25).map((a) => a.id);
   const range = useMemo(() => usageWindow(), []);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the ids by value (a new array every render)
   const usageVars = useMemo(() => Object.fromEntries([...Object.entries(range), ...ids.map((id, index) => [`a${index}`, id])]), [range, ids.join()]);
   const usage = useQuery<Record<string, { start: string; costUnits: number }[]>>(usageQuery(ids), usageVars, { skip: ids.length === 0, pollMs: 30_000 });
   const totals = new Map<string, UsageTotals>();
@@ -120,7 +118,17 @@ export function Accounts() {
   );
 }
 
-function AccountRow({ account, plans, usage, onChanged }: { account: AdminAccount; plans: { code: string; name: string }[]; usage?: UsageTotals; onChanged(): void }) {
+function AccountRow({
+  account,
+  plans,
+  usage,
+  onChanged,
+}: {
+  account: AdminAccount;
+  plans: { code: string; name: string }[];
+  usage?: UsageTotals;
+  onChanged(): void;
+}) {
   const [planCode, setPlanCode] = useState<string>(account.planCode);
   const [editing, setEditing] = useState(false);
   const setPlan = useMutation<unknown>(SET_PLAN);
@@ -152,7 +160,12 @@ function AccountRow({ account, plans, usage, onChanged }: { account: AdminAccoun
                 </option>
               ))}
             </select>
-            <button type="submit" className="button secondary" disabled={setPlan.busy || planCode === account.planCode} aria-label={`Apply plan to ${account.name}`}>
+            <button
+              type="submit"
+              className="button secondary"
+              disabled={setPlan.busy || planCode === account.planCode}
+              aria-label={`Apply plan to ${account.name}`}
+            >
               Apply
             </button>
           </form>
@@ -162,7 +175,13 @@ function AccountRow({ account, plans, usage, onChanged }: { account: AdminAccoun
         <td className="num">{usage ? formatInt(usage.today) : '…'}</td>
         <td className="num">{usage ? formatInt(usage.month) : '…'}</td>
         <td>
-          <button type="button" className="button secondary" aria-expanded={editing} onClick={() => setEditing((e) => !e)} aria-label={`Overrides of ${account.name}`}>
+          <button
+            type="button"
+            className="button secondary"
+            aria-expanded={editing}
+            onClick={() => setEditing((e) => !e)}
+            aria-label={`Overrides of ${account.name}`}
+          >
             {overridden.length ? `${overridden.length} set` : 'none'} · edit
           </button>
         </td>
@@ -180,7 +199,11 @@ function AccountRow({ account, plans, usage, onChanged }: { account: AdminAccoun
 
 function OverridesForm({ account, onSaved }: { account: AdminAccount; onSaved(): void }) {
   const [values, setValues] = useState<Record<LimitName, string>>(
-    () => Object.fromEntries(LIMIT_NAMES.map((name) => [name, account.overrides[name] === null ? '' : String(account.overrides[name])])) as Record<LimitName, string>,
+    () =>
+      Object.fromEntries(LIMIT_NAMES.map((name) => [name, account.overrides[name] === null ? '' : String(account.overrides[name])])) as Record<
+        LimitName,
+        string
+      >,
   );
   const save = useMutation<unknown>(SET_OVERRIDES);
   const [saved, setSaved] = useState(false);

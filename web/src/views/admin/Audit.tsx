@@ -54,7 +54,9 @@ export function Audit() {
         </button>
       }
     >
-      <p className="muted small">Every administrative change: who, what, when, before and after. {PAGE} entries cost {PAGE + 1} units.</p>
+      <p className="muted small">
+        Every administrative change: who, what, when, before and after. {PAGE} entries cost {PAGE + 1} units.
+      </p>
       {page.error && <ErrorState error={page.error} onRetry={page.reload} compact />}
       {entries.length === 0 && !page.error && <Loading what="Loading the audit log" />}
       {entries.length > 0 && (

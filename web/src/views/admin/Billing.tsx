@@ -4,7 +4,6 @@ import { ErrorState, Loading, Panel, StatusBadge, TableHead, TableWrap } from '.
 import { formatDateTime, formatInt } from '../../format';
 import type { AdminReapplyMutation, AdminReconciliationQuery, AdminStripeEventsQuery } from '../../generated/graphql';
 
-
 const RECONCILIATION = /* GraphQL */ `
   query AdminReconciliation($from: DateTime!, $to: DateTime!) {
     billingReconciliation(from: $from, to: $to) {
@@ -53,7 +52,8 @@ export function Billing() {
         }
       >
         <p className="muted small">
-          The usage ledger against what was reported to Stripe’s meter, {formatDateTime(range.from)} to now. A difference of 0 means every unit is accounted for.
+          The usage ledger against what was reported to Stripe’s meter, {formatDateTime(range.from)} to now. A difference of 0 means every unit is accounted
+          for.
         </p>
         {data.error && <ErrorState error={data.error} onRetry={data.reload} compact />}
         {!data.data && !data.error && <Loading what="Reconciling" />}
@@ -127,8 +127,8 @@ export function Billing() {
               <ul className="plain-list">
                 {data.data.quotaAlerts.map((alert) => (
                   <li key={alert.id}>
-                    <StatusBadge tone={alert.threshold >= 100 ? 'bad' : 'warn'}>{alert.threshold} %</StatusBadge> {nameOf(alert.accountId)}: {formatInt(alert.usedUnits)} of {formatInt(alert.quota)} units ·{' '}
-                    {formatDateTime(alert.createdAt)}
+                    <StatusBadge tone={alert.threshold >= 100 ? 'bad' : 'warn'}>{alert.threshold} %</StatusBadge> {nameOf(alert.accountId)}:{' '}
+                    {formatInt(alert.usedUnits)} of {formatInt(alert.quota)} units · {formatDateTime(alert.createdAt)}
                   </li>
                 ))}
               </ul>
@@ -195,7 +195,12 @@ function StripeEvents() {
                     <td className="small">{event.error ?? '—'}</td>
                     <td className="actions">
                       {event.status === 'FAILED' && (
-                        <button type="button" className="button secondary" disabled={reapply.busy} onClick={async () => (await reapply.run({ id: event.id })) && events.reload()}>
+                        <button
+                          type="button"
+                          className="button secondary"
+                          disabled={reapply.busy}
+                          onClick={async () => (await reapply.run({ id: event.id })) && events.reload()}
+                        >
                           Re-apply
                         </button>
                       )}

@@ -41,13 +41,16 @@ export function Plans() {
 }
 
 function PlanEditor({ plan, onSaved }: { plan: Plan; onSaved(): void }) {
-  const [form, setForm] = useState(() => ({
-    name: plan.name,
-    sla: plan.sla ?? '',
-    features: plan.features.join('\n'),
-    grants: plan.grants.join(', '),
-    ...Object.fromEntries(NUMBER_FIELDS.map(({ name }) => [name, String(plan[name])])),
-  }) as Record<string, string>);
+  const [form, setForm] = useState(
+    () =>
+      ({
+        name: plan.name,
+        sla: plan.sla ?? '',
+        features: plan.features.join('\n'),
+        grants: plan.grants.join(', '),
+        ...Object.fromEntries(NUMBER_FIELDS.map(({ name }) => [name, String(plan[name])])),
+      }) as Record<string, string>,
+  );
   const update = useMutation<unknown>(UPDATE);
   const [saved, setSaved] = useState(false);
   const id = (field: string) => `plan-${plan.code}-${field}`;
@@ -58,9 +61,15 @@ function PlanEditor({ plan, onSaved }: { plan: Plan; onSaved(): void }) {
     const input: Record<string, unknown> = {};
     if (form.name !== plan.name) input.name = form.name;
     if (form.sla !== (plan.sla ?? '')) input.sla = form.sla;
-    const features = form.features.split('\n').map((f) => f.trim()).filter(Boolean);
+    const features = form.features
+      .split('\n')
+      .map((f) => f.trim())
+      .filter(Boolean);
     if (features.join('\n') !== plan.features.join('\n')) input.features = features;
-    const grants = form.grants.split(',').map((g) => g.trim()).filter(Boolean);
+    const grants = form.grants
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
     if (grants.join(',') !== plan.grants.join(',')) input.grants = grants;
     for (const { name } of NUMBER_FIELDS) if (Number(form[name]) !== plan[name]) input[name] = Number(form[name]);
     if (Object.keys(input).length === 0) return;
@@ -74,7 +83,11 @@ function PlanEditor({ plan, onSaved }: { plan: Plan; onSaved(): void }) {
     <Panel
       title={
         <>
-          {plan.code} <span className="muted small">{plan.code === 'ENTERPRISE' ? 'per contract' : `${formatMoney(plan.monthlyPriceCents, plan.currency)} / month`} · {formatInt(plan.dailyQuota)} units/day</span>
+          {plan.code}{' '}
+          <span className="muted small">
+            {plan.code === 'ENTERPRISE' ? 'per contract' : `${formatMoney(plan.monthlyPriceCents, plan.currency)} / month`} · {formatInt(plan.dailyQuota)}{' '}
+            units/day
+          </span>
         </>
       }
     >
@@ -87,7 +100,16 @@ function PlanEditor({ plan, onSaved }: { plan: Plan; onSaved(): void }) {
           {NUMBER_FIELDS.map(({ name, label }) => (
             <div className="field" key={name}>
               <label htmlFor={id(name)}>{label}</label>
-              <input id={id(name)} type="number" min={0} step={1} inputMode="numeric" value={form[name]} onChange={(e) => setForm({ ...form, [name]: e.target.value })} required />
+              <input
+                id={id(name)}
+                type="number"
+                min={0}
+                step={1}
+                inputMode="numeric"
+                value={form[name]}
+                onChange={(e) => setForm({ ...form, [name]: e.target.value })}
+                required
+              />
             </div>
           ))}
           <div className="field span-2">

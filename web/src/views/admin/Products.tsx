@@ -56,7 +56,17 @@ const EMPTY: ProductForm = {
   availability: '99.9',
   freshnessSeconds: '5',
   latencyP99Ms: '100',
-  accessPolicy: JSON.stringify({ plans: ['PROFESSIONAL', 'ENTERPRISE'], fields: [{ plan: 'PROFESSIONAL', fields: ['customerId', 'band', 'score'] }, { plan: 'ENTERPRISE', fields: ['customerId', 'band', 'score'] }] }, null, 2),
+  accessPolicy: JSON.stringify(
+    {
+      plans: ['PROFESSIONAL', 'ENTERPRISE'],
+      fields: [
+        { plan: 'PROFESSIONAL', fields: ['customerId', 'band', 'score'] },
+        { plan: 'ENTERPRISE', fields: ['customerId', 'band', 'score'] },
+      ],
+    },
+    null,
+    2,
+  ),
   eventSchema: JSON.stringify({ type: 'object', properties: {}, additionalProperties: true }, null, 2),
 };
 
@@ -126,7 +136,12 @@ export function Products() {
                       New version
                     </button>
                     {product.status === 'PUBLISHED' && (
-                      <button type="button" className="button secondary" disabled={deprecate.busy} onClick={async () => (await deprecate.run({ id: product.id })) && products.reload()}>
+                      <button
+                        type="button"
+                        className="button secondary"
+                        disabled={deprecate.busy}
+                        onClick={async () => (await deprecate.run({ id: product.id })) && products.reload()}
+                      >
                         Deprecate
                       </button>
                     )}
@@ -196,7 +211,10 @@ function PublishForm({ initial, onDone }: { initial: ProductForm; onDone(): void
   return (
     <Panel title="Publish a data product" labelId="publish-heading">
       <form id="publish-form" onSubmit={submit} aria-labelledby="publish-heading">
-        <p className="muted small">The gateway validates the contract: the GraphQL type must exist, the event schema must be valid JSON Schema, the policy must name known plans and fields. An existing slug needs a higher version.</p>
+        <p className="muted small">
+          The gateway validates the contract: the GraphQL type must exist, the event schema must be valid JSON Schema, the policy must name known plans and
+          fields. An existing slug needs a higher version.
+        </p>
         <div className="form-grid">
           {text('slug', 'Slug', { pattern: '[a-z0-9]+(-[a-z0-9]+)*', maxLength: 64 })}
           {text('name', 'Name')}
