@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FakeStripe } from '../support/fake-stripe';
 import { startTestGateway, type TestGateway } from '../support/harness';
+import { recordUsage } from '../support/usage';
 import { waitFor } from '../support/process';
 
 const SYSTEM = { type: 'system:test' } as const;
@@ -37,20 +38,7 @@ describe('billing sync inside the gateway (the default)', () => {
     // 25 minutes with usage: 25 meter events at least, 2.5 s at 10 a second.
     const costs = Array.from({ length: 25 }, (_, i) => 1 + (i % 4));
     const now = Date.now();
-    await Promise.all(
-      costs.map((costUnits, i) =>
-        gateway.services.ledger.record({
-          requestId: randomUUID(),
-          accountId,
-          apiKeyId: keyId,
-          planCode: 'PROFESSIONAL',
-          operation: 'q',
-          costUnits,
-          occurredAt: new Date(now - 5_000 - i * MINUTE),
-        }),
-      ),
-    );
-    const units = costs.reduce((sum, cost) => sum + cost, 0);
+    const units = await recordUsage(gateway, { accountId, keyId }, costs, (i) => new Date(now - 5_000 - i * MINUTE));
 
     await waitFor('the gateway to report the usage to Stripe', async () => fake.unitsByCustomer().get(customer) === units, 30_000, 50);
     await waitFor(

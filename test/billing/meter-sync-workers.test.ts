@@ -4,6 +4,7 @@ import { MeterSync, type MeterSyncOptions } from '../../src/billing/meter-sync';
 import { assignMeterReports } from '../../src/billing/meter-reports';
 import { FakeStripe } from '../support/fake-stripe';
 import { startTestGateway, type TestGateway } from '../support/harness';
+import { recordUsage } from '../support/usage';
 import { runBuilt, waitFor } from '../support/process';
 
 /**
@@ -33,20 +34,7 @@ describe('billing workers: pacing, lease expiry, a worker killed mid-send', () =
     await gateway.services.accounts.linkStripeCustomer(accountId, customer, SYSTEM);
     const costs = Array.from({ length: minutes }, (_, i) => 2 + (i % 5));
     const now = Date.now();
-    await Promise.all(
-      costs.map((costUnits, i) =>
-        gateway.services.ledger.record({
-          requestId: randomUUID(),
-          accountId,
-          apiKeyId: keyId,
-          planCode: 'PROFESSIONAL',
-          operation: 'q',
-          costUnits,
-          occurredAt: new Date(now - 5_000 - i * MINUTE),
-        }),
-      ),
-    );
-    return { accountId, customer, units: costs.reduce((sum, cost) => sum + cost, 0) };
+    return { accountId, customer, units: await recordUsage(gateway, { accountId, keyId }, costs, (i) => new Date(now - 5_000 - i * MINUTE)) };
   }
 
   function syncTo(url: string, options: Partial<MeterSyncOptions> = {}, timeoutMs = 2000) {

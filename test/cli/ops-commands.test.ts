@@ -1,7 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { FakeStripe } from '../support/fake-stripe';
 import { startTestGateway, type TestGateway } from '../support/harness';
+import { recordUsage } from '../support/usage';
 import { runBuilt, waitFor } from '../support/process';
 import { serviceUrl } from '../support/throwaway-database';
 
@@ -131,22 +132,7 @@ describe('tollgraph operator commands', () => {
     let unbilled: { accountId: string; units: number };
     const oldUnits = 9;
 
-    async function usage(accountId: string, keyId: string, costs: number[], at: (i: number) => Date) {
-      await Promise.all(
-        costs.map((costUnits, i) =>
-          gateway.services.ledger.record({
-            requestId: randomUUID(),
-            accountId,
-            apiKeyId: keyId,
-            planCode: 'PROFESSIONAL',
-            operation: 'q',
-            costUnits,
-            occurredAt: at(i),
-          }),
-        ),
-      );
-      return costs.reduce((sum, units) => sum + units, 0);
-    }
+    const usage = (accountId: string, keyId: string, costs: number[], at: (i: number) => Date) => recordUsage(gateway, { accountId, keyId }, costs, at);
 
     it('worker billing reports the usage to Stripe, keeps running, and exits 0 on SIGTERM', async () => {
       const paying = await gateway.newKey({ plan: 'PROFESSIONAL' });

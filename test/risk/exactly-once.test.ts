@@ -1,4 +1,3 @@
-import { TransactionFeed } from '../../src/feed/generator';
 import { decodeTransaction } from '../../src/risk/contract';
 import { decodeLatest, latestKey, rankingKey } from '../../src/risk/view';
 import { waitFor } from '../support/process';
@@ -15,23 +14,8 @@ import {
   waitUntilConsumed,
   type KafkaRecord,
   type RiskEnv,
+  traffic,
 } from './support';
-
-/** Synthetic traffic with every fraud pattern, redeliveries and broken messages, the same on every run. */
-function traffic(count: number, seed: number): KafkaRecord[] {
-  const feed = new TransactionFeed({
-    seed,
-    customers: 600,
-    rate: 500,
-    start: Date.parse('2026-11-24T10:00:00Z'),
-    invalid: 0.002,
-    duplicates: 0.01,
-    cardTesting: 0.01,
-    takeover: 0.005,
-    spike: 0.01,
-  });
-  return Array.from({ length: count }, () => feed.next());
-}
 
 /** Each customer's newest scored event (newest event time; on a tie the later one, as the sinks keep it). */
 function referenceLatest(records: KafkaRecord[]): Map<string, string> {
@@ -64,7 +48,7 @@ const sameEntries = (stored: Map<string, unknown>, expected: Map<string, unknown
  */
 describe('five SIGKILLs during one run (real Kafka, Redis, Postgres)', () => {
   let env: RiskEnv;
-  const records = traffic(24_000, 21);
+  const records = traffic(24_000, 21, 600);
   const reference = referenceRun(records);
 
   beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { TransactionFeed } from '../../src/feed/generator';
 import { replayRiskHistory } from '../../src/risk/kafka/replay';
 import { runBuilt, waitFor } from '../support/process';
 import {
@@ -14,26 +13,8 @@ import {
   waitUntilConsumed,
   type KafkaRecord,
   type RiskEnv,
+  traffic,
 } from './support';
-
-/** Synthetic traffic with every fraud pattern, redeliveries and broken messages, the same on every run. */
-function traffic(count: number, seed: number): KafkaRecord[] {
-  const feed = new TransactionFeed({
-    seed,
-    customers: 400,
-    rate: 500,
-    start: Date.parse('2026-11-24T10:00:00Z'),
-    invalid: 0.002,
-    duplicates: 0.01,
-    cardTesting: 0.01,
-    takeover: 0.005,
-    spike: 0.01,
-  });
-  return Array.from({ length: count }, () => {
-    const { key, value } = feed.next();
-    return { key, value };
-  });
-}
 
 /** Produces in slices, pausing between them, so consumers work while the stream is still arriving. */
 async function trickle(env: RiskEnv, records: KafkaRecord[], slices: number, pauseMs: number, onSlice?: (slice: number) => Promise<void>) {
@@ -63,7 +44,7 @@ function expectSameAsReference(stored: Map<string, unknown>, expected: Map<strin
 describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redis, Postgres)', () => {
   describe('SIGKILL mid-stream, then restart', () => {
     let env: RiskEnv;
-    const records = traffic(12_000, 11);
+    const records = traffic(12_000, 11, 400);
     const reference = referenceRun(records);
 
     beforeAll(async () => {
@@ -170,7 +151,7 @@ describe('risk consumer processes: crash, scale-out and replay (real Kafka, Redi
 
   describe('two consumer processes on 4 partitions', () => {
     let env: RiskEnv;
-    const records = traffic(10_000, 12);
+    const records = traffic(10_000, 12, 400);
     const reference = referenceRun(records);
 
     beforeAll(async () => {

@@ -1,3 +1,4 @@
+import { TransactionFeed } from '../../src/feed/generator';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,6 +130,25 @@ export async function riskEnv(overrides: Record<string, string> = {}): Promise<R
 }
 
 export const record = (event: TransactionEvent): KafkaRecord => ({ key: event.customerId, value: Buffer.from(JSON.stringify(event)) });
+
+/** Synthetic traffic with every fraud pattern, redeliveries and broken messages, the same on every run. */
+export function traffic(count: number, seed: number, customers: number): KafkaRecord[] {
+  const feed = new TransactionFeed({
+    seed,
+    customers,
+    rate: 500,
+    start: Date.parse('2026-11-24T10:00:00Z'),
+    invalid: 0.002,
+    duplicates: 0.01,
+    cardTesting: 0.01,
+    takeover: 0.005,
+    spike: 0.01,
+  });
+  return Array.from({ length: count }, () => {
+    const { key, value } = feed.next();
+    return { key, value };
+  });
+}
 
 /** The model run straight over the records, in order, with exact de-duplication: what the pipeline must end up with. */
 export function referenceRun(records: KafkaRecord[], maxBytes = 4096) {

@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import type { TestGateway } from './harness';
+
+/**
+ * Records billable calls of an account in the gateway's usage ledger, one per cost, the i-th at
+ * `at(i)`, as a PROFESSIONAL request would be recorded; returns their units in all.
+ */
+export async function recordUsage(gateway: TestGateway, who: { accountId: string; keyId: string }, costs: number[], at: (i: number) => Date): Promise<number> {
+  await Promise.all(
+    costs.map((costUnits, i) =>
+      gateway.services.ledger.record({
+        requestId: randomUUID(),
+        accountId: who.accountId,
+        apiKeyId: who.keyId,
+        planCode: 'PROFESSIONAL',
+        operation: 'q',
+        costUnits,
+        occurredAt: at(i),
+      }),
+    ),
+  );
+  return costs.reduce((sum, cost) => sum + cost, 0);
+}
