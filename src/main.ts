@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 // Before './app' loads: the tracing instrumentations patch ioredis, pg, express and graphql as they are required.
-import { startTracingFromEnvironment, stopTracing, tracing } from './ops/tracing';
+import { startTracingFromEnvironment, tracing } from './ops/tracing';
 if (require.main === module) startTracingFromEnvironment('gateway');
 import { join } from 'node:path';
 import { startGateway, type RunningGateway } from './app';
 import { ConfigError, loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { createLogger } from './ops/logger';
+import { stopOnSignals } from './ops/signals';
 
 /**
  * What the first lines on the terminal say: where to go, and with the embedded start the demo keys.
@@ -48,7 +49,7 @@ export function banner({ url, demoKeys }: Pick<RunningGateway, 'url' | 'demoKeys
   return `${lines.join('\n')}\n\n`;
 }
 
-/** Runs the gateway until SIGTERM/SIGINT, then drains within SHUTDOWN_TIMEOUT_MS and exits. */
+/** Runs the gateway until SIGTERM/SIGINT, then drains within SHUTDOWN_TIMEOUT_MS and exits (stopOnSignals, as every role). */
 export async function main(): Promise<void> {
   let config: Config;
   try {
@@ -69,32 +70,9 @@ export async function main(): Promise<void> {
   logger.info({ url: `${gateway.url}/graphql`, tracing: tracing.on ? tracing.service : 'off' }, 'tollgraph ready');
   process.stderr.write(banner(gateway, config, process.stderr.isTTY === true));
 
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS + 5000);
-    deadline.unref();
-    gateway
-      .stop()
-      .then(() => stopTracing())
-      .then(
-        () => {
-          logger.info('stopped cleanly');
-          process.exit(0);
-        },
-        (error) => {
-          logger.error({ err: error }, 'error during shutdown');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, { stopping: 'shutting down: draining in-flight requests', stopped: 'stopped cleanly' }, () =>
+    gateway.stop(),
+  );
 }
 
 if (require.main === module) void main();

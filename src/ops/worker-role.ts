@@ -4,7 +4,8 @@ import { configOrExit } from '../cli/with-services';
 import type { Services } from '../services';
 import { createLogger } from './logger';
 import { checkReadiness, type DependencyCheck } from './readiness';
-import { stopTracing, tracing } from './tracing';
+import { stopOnSignals } from './signals';
+import { tracing } from './tracing';
 
 /** A long-lived worker (risk consumer, archiver) as its role runner drives it. */
 export interface RunningWorker {
@@ -79,20 +80,10 @@ export async function runWorkerRole(role: string, metricsPort: number, start: (s
     logger.flush();
     process.exit(1);
   });
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+  stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, { stopping: `${role} stopping`, stopped: `${role} stopped` }, async () => {
     stopping = true;
-    logger.info({ signal }, `${role} stopping`);
-    setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
-    void (async () => {
-      await running.stop();
-      server?.close();
-      await services.close();
-      await stopTracing();
-      logger.info(`${role} stopped`);
-      process.exit(0);
-    })();
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+    await running.stop();
+    server?.close();
+    await services.close();
+  });
 }
