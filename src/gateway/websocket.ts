@@ -106,8 +106,7 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
         const document = prepareDocument(schema, payload.query);
         if (!('kind' in document)) return document;
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation)
-          return [new GraphQLError('Unable to identify the operation to run: name it with operationName.', { extensions: { code: 'BAD_REQUEST' } })];
+        if (!operation) return [withoutHttp(new TollgraphError('BAD_REQUEST', 'Unable to identify the operation to run: name it with operationName.'))];
         const contextValue: GatewayContext = {
           requestId: randomUUID(),
           log: () => logger,

@@ -180,8 +180,10 @@ describe('charges match what was executed or delivered', () => {
       `mutation { setAccountPlan(accountId: "${accountId}", planCode: ENTERPRISE) { id } }`,
       `{ ${Array.from({ length: 20 }, (_, i) => `t${i}: topRisks(first: 100) { score }`).join(' ')} }`,
       '{ accounts { nodes { email } } }',
+      // two operations and no operationName: which one to run is not known
+      'subscription A { riskScoreUpdated { score } } subscription B { riskScoreUpdated { score } }',
     ]) {
-      expect((await run(query)).map((error) => error.extensions?.code)).toEqual(['BAD_REQUEST']);
+      expect((await run(query)).map((error) => [error.extensions?.code, 'http' in (error.extensions ?? {})])).toEqual([['BAD_REQUEST', false]]);
     }
     expect((await gateway.services.accounts.access(accountId))?.plan.code).toBe('FREE');
     expect(await ledger(accountId)).toHaveLength(0);
