@@ -96,6 +96,8 @@ describe('limits by policy while Redis is down', () => {
     }
     await waitFor('fail-closed to use Redis again', async () => !(await degraded(gateways.closed.url)), 15_000);
     await waitFor('fail-open to use Redis again', async () => !(await degraded(gateways.open.url)), 15_000);
+    // This process's gateway too: the next test's set-up writes through it (its client reconnects on its own backoff).
+    await waitFor('the set-up gateway to use Redis again', async () => setup.services.redis?.status === 'ready', 15_000);
     expect((await ask(gateways.closed.url, closed.key, OWN_ACCOUNT, { a: closed.accountId })).status).toBe(200);
     expect(await ready(gateways.closed.url)).toBe(200);
     // Back on Redis the quota decides again (this Redis keeps nothing across a restart: at most 5 more).
@@ -131,5 +133,6 @@ describe('limits by policy while Redis is down', () => {
     } finally {
       await redis.start();
     }
+    await waitFor('the set-up gateway to use Redis again', async () => setup.services.redis?.status === 'ready', 15_000);
   }, 90_000);
 });
