@@ -277,6 +277,27 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
     expect(output).toMatch(/KAFKA_SSL_CERT_FILE: the client certificate in \S+expired\.crt \(CN=tollgraph\) expired on 2020-02-01T00:00:00\.000Z/);
   }, 60_000);
 
+  it('an encrypted client key is read with KAFKA_SSL_KEY_PASSWORD: the broker takes the certificate; a wrong or missing password is a configuration error', async () => {
+    const encryptedKey = join(tmp, 'client-encrypted.key');
+    await run('openssl', ['pkey', '-in', env.KAFKA_SSL_KEY_FILE, '-aes256', '-passout', 'pass:key-secret', '-out', encryptedKey]);
+    expect(readFileSync(encryptedKey, 'utf8')).toContain('ENCRYPTED PRIVATE KEY');
+    const topics = (overrides: Record<string, string>) =>
+      startFails({ KAFKA_SSL_KEY_FILE: encryptedKey, ...overrides }, ['risk', 'topics'], 'bin/tollgraph.js');
+
+    // mutual TLS with the decrypted key, then SCRAM: the topics are made (or found) and it exits 0
+    const good = await topics({ KAFKA_SSL_KEY_PASSWORD: 'key-secret' });
+    expect({ code: good.code, output: good.output }).toEqual({ code: 0, output: expect.stringContaining('transactions') });
+
+    const wrong = await topics({ KAFKA_SSL_KEY_PASSWORD: 'not-the-password' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.output).toMatch(/KAFKA_SSL_KEY_FILE: the private key in \S+client-encrypted\.key cannot be decrypted with KAFKA_SSL_KEY_PASSWORD/);
+    expect(wrong.output).not.toContain('not-the-password');
+
+    const missing = await topics({});
+    expect(missing.code).toBe(2);
+    expect(missing.output).toMatch(/the private key in \S+client-encrypted\.key is encrypted; set KAFKA_SSL_KEY_PASSWORD/);
+  }, 90_000);
+
   it('a key that is not the certificate’s, and a CA file that holds no certificate, are configuration errors too', async () => {
     const notPem = join(tmp, 'not-a-cert.pem');
     writeFileSync(notPem, readFileSync(bad.expiredKey));
