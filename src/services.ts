@@ -4,7 +4,8 @@ import type { Config } from './config/schema';
 import { openDatabase, type Database } from './db/client';
 import { createKafka } from './kafka/client';
 import { kafkaSecurity } from './kafka/security';
-import { checkKafka, checkPostgres, checkRedis } from './ops/startup-checks';
+import { checkKafka, checkPostgres, checkRedis, tlsHandshake } from './ops/startup-checks';
+import { redisTls } from './config/tls';
 import type { Logger } from './ops/logger';
 import { createMetrics, type Metrics } from './ops/metrics';
 import type { DependencyCheck } from './ops/readiness';
@@ -82,16 +83,31 @@ const SLA_FLUSH_MS = 5_000;
 /** The longest the start waits for Redis's first answer (its connect timeout is 2 s). */
 const REDIS_START_CHECK_MS = 3_000;
 
+/** For a cluster over TLS, a handshake with its first seed node (what checkRedis asks when the cluster only says its connection closed). */
+function clusterTlsProbe(config: Config): (() => Promise<void>) | undefined {
+  const tls = config.REDIS_CLUSTER_NODES && redisTls(config);
+  if (!tls) return undefined;
+  const seed = config.REDIS_CLUSTER_NODES![0];
+  const at = seed.lastIndexOf(':');
+  return () => tlsHandshake(seed.slice(0, at), Number(seed.slice(at + 1)), tls, REDIS_START_CHECK_MS);
+}
+
 /**
  * Every configured service is tried once, together, before anything is built on them: a
  * certificate or password one refuses stops the start there, naming the service and the cause
  * (src/ops/startup-checks.ts), with nothing half-started. All are waited for, so none is still
  * connecting while the caller closes them.
  */
-async function checkServices(logger: Logger, db: Database, redis: Redis | undefined, kafka: Kafka | undefined): Promise<void> {
+async function checkServices(
+  logger: Logger,
+  db: Database,
+  redis: Redis | undefined,
+  kafka: Kafka | undefined,
+  clusterTlsProbe?: () => Promise<void>,
+): Promise<void> {
   const results = await Promise.allSettled([
     db.kind === 'postgres' ? checkPostgres(() => db.pool.query('SELECT 1')) : undefined,
-    redis ? checkRedis(redis, REDIS_START_CHECK_MS, logger) : undefined,
+    redis ? checkRedis(redis, REDIS_START_CHECK_MS, logger, clusterTlsProbe) : undefined,
     kafka ? checkKafka(kafka, logger) : undefined,
   ]);
   const failed = results.find((result) => result.status === 'rejected');
@@ -138,7 +154,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     });
   }
 
-  await checkServices(logger, db, redis, kafka).catch(async (error: unknown) => {
+  await checkServices(logger, db, redis, kafka, clusterTlsProbe(config)).catch(async (error: unknown) => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;
   });

@@ -17,7 +17,7 @@ rc_nodes() { rc_ports | sed "s/^/$HOST:/" | paste -sd, -; }
 rc_masters() { rc_ports | head -n "$REDIS_CLUSTER_MASTERS" | sed "s/^/$HOST:/" | paste -sd, -; }
 rc_pidfile() { echo "$RC_DIR/$1/redis.pid"; }
 rc_node_running() { proc_alive "$(rc_pidfile "$1")" redis-server; }
-rc_cli() { local port=$1; shift; redis-cli -h "$HOST" -p "$port" "$@"; }
+rc_cli() { local port=$1; shift; redis-cli -h "$HOST" -p "$port" "${REDIS_CLI_OPTS[@]}" "$@"; }
 rc_state() { rc_cli "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
 
 rc_running() {
@@ -48,6 +48,8 @@ cluster-config-file nodes.conf
 # a master silent this long is failed over to its replica (Redis's default is 15 s)
 cluster-node-timeout $REDIS_CLUSTER_NODE_TIMEOUT_MS
 CONF
+  # the secure profile's TLS and ACL user (scripts/services/secure.sh); later lines win
+  if declare -F redis_cluster_secure_conf >/dev/null; then redis_cluster_secure_conf "$port" >>"$dir/redis.conf"; fi
   redis-server "$dir/redis.conf" >>"$dir/redis.log" 2>&1 </dev/null 9>&- || fail redis-cluster "$dir/redis.log" "redis-server on port $port refused to start"
 }
 
@@ -71,7 +73,7 @@ redis_cluster_up() {
   if [[ $(rc_state "$REDIS_CLUSTER_FIRST_PORT" cluster_known_nodes) == 1 ]]; then
     log "redis-cluster: creating the cluster ($REDIS_CLUSTER_MASTERS masters, $((REDIS_CLUSTER_NODES / REDIS_CLUSTER_MASTERS - 1)) replica each)"
     # shellcheck disable=SC2046
-    redis-cli --cluster create $(rc_ports | sed "s/^/$HOST:/") --cluster-replicas $((REDIS_CLUSTER_NODES / REDIS_CLUSTER_MASTERS - 1)) --cluster-yes \
+    redis-cli "${REDIS_CLI_OPTS[@]}" --cluster create $(rc_ports | sed "s/^/$HOST:/") --cluster-replicas $((REDIS_CLUSTER_NODES / REDIS_CLUSTER_MASTERS - 1)) --cluster-yes \
       >>"$RC_DIR/create.log" 2>&1 || fail redis-cluster "$RC_DIR/create.log" "redis-cli --cluster create failed"
   fi
   rc_wait "the cluster did not report cluster_state:ok on every node" rc_all_ok

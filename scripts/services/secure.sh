@@ -9,6 +9,9 @@
 #   redis     127.0.0.1:6380  TLS only (no plaintext port), ACL user `tollgraph`, `default` off
 #   kafka     127.0.0.1:9094  SASL_SSL: SCRAM-SHA-256/512 and a client certificate (mutual TLS),
 #                             like an MSK cluster with both; users made at format time
+#   redis-cluster 127.0.0.1:7101-7106 (optional: `up --secure redis-cluster`): 3 masters + 3
+#                             replicas, TLS only (clients, replication and the cluster bus), the
+#                             same ACL user, like a managed cluster with in-transit encryption
 #
 # Certificates (.services/secure/certs, made once, valid 825 days): ca.crt signs server.crt
 # (127.0.0.1 and localhost) and client.crt (CN=tollgraph, for mutual TLS).
@@ -22,6 +25,7 @@ SECURE_PASSWORD=tollgraph-tls
 SECURE_KAFKA_ADMIN=admin
 SECURE_KAFKA_ADMIN_PASSWORD=admin-tls
 SECURE_KAFKA_MECHANISM=SCRAM-SHA-512
+SECURE_REDIS_CLUSTER_FIRST_PORT=7101
 CERT_DAYS=825
 
 SVC_DIR="${SERVICES_DIR:-$ROOT/.services/secure}"
@@ -32,7 +36,8 @@ PG_PASSWORD=$SECURE_PASSWORD
 REDIS_PORT=$SECURE_REDIS_PORT
 KAFKA_PORT=$SECURE_KAFKA_PORT
 KAFKA_CONTROLLER_PORT=$SECURE_KAFKA_CONTROLLER_PORT
-ALL_SERVICES=(postgres redis kafka)
+REDIS_CLUSTER_FIRST_PORT=$SECURE_REDIS_CLUSTER_FIRST_PORT
+ALL_SERVICES=(postgres redis kafka redis-cluster)
 DEFAULT_SERVICES=(postgres redis kafka)
 CERT_DIR="$SVC_DIR/certs"
 REDIS_CLI_OPTS=(--tls --cacert "$CERT_DIR/ca.crt" --user tollgraph --pass "$SECURE_PASSWORD" --no-auth-warning)
@@ -124,6 +129,27 @@ user tollgraph on >$SECURE_PASSWORD ~* &* +@all
 EOF
 }
 
+# redis-cluster NODE_PORT: TLS only for clients, replicas and the cluster bus; the redis user's ACL
+redis_cluster_secure_conf() {
+  certs_ensure
+  cat <<EOF
+# secure profile: these override the lines above
+port 0
+tls-port $1
+cluster-port $(($1 + 10000))
+tls-cluster yes
+tls-replication yes
+tls-cert-file $CERT_DIR/server.crt
+tls-key-file $CERT_DIR/server.key
+tls-ca-cert-file $CERT_DIR/ca.crt
+tls-auth-clients optional
+user default off
+user tollgraph on >$SECURE_PASSWORD ~* &* +@all
+masteruser tollgraph
+masterauth $SECURE_PASSWORD
+EOF
+}
+
 # kafka: one SASL_SSL listener (SCRAM + required client certificate), also between brokers
 kafka_secure_conf() {
   certs_ensure
@@ -176,5 +202,9 @@ secure_env_lines() {
     echo "export KAFKA_SASL_MECHANISM=$SECURE_KAFKA_MECHANISM"
     echo "export KAFKA_SASL_USERNAME=tollgraph"
     echo "export KAFKA_SASL_PASSWORD=$SECURE_PASSWORD"
+  fi
+  # Not exported, as in the default profile: REDIS_URL and REDIS_CLUSTER_NODES exclude each other.
+  if rc_running; then
+    echo "# a Redis Cluster, to use instead of REDIS_URL: REDIS_CLUSTER_NODES=$(rc_nodes) REDIS_CLUSTER_TLS=true REDIS_CLUSTER_USERNAME=tollgraph REDIS_CLUSTER_PASSWORD=$SECURE_PASSWORD REDIS_TLS_CA_FILE=$CERT_DIR/ca.crt"
   fi
 }

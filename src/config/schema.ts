@@ -81,6 +81,11 @@ export const configSchema = z
     GRAPHQL_INTROSPECTION: boolean.default(true),
     REDIS_URL: optional(urlWithScheme(['redis', 'rediss'], 'redis://127.0.0.1:6379')),
     REDIS_CLUSTER_NODES: optional(clusterNodes),
+    /** TLS to every node of the cluster (`rediss://` is how REDIS_URL says it for one server). */
+    REDIS_CLUSTER_TLS: boolean.default(false),
+    /** The cluster's ACL user and password (REDIS_URL carries them for one server). */
+    REDIS_CLUSTER_USERNAME: optional(z.string()),
+    REDIS_CLUSTER_PASSWORD: optional(z.string()),
     REDIS_TLS_CA_FILE: optional(filePath),
     REDIS_KEY_PREFIX: z.string().default('tg:'),
     LIMITS_REDIS_DOWN_POLICY: z.enum(['insurance', 'fail-closed', 'fail-open'], { error: 'insurance, fail-closed or fail-open' }).default('insurance'),
@@ -204,8 +209,12 @@ export const configSchema = z
         'the access key id and its secret together (or neither: the AWS default credential chain)',
       );
     }
-    if (config.REDIS_TLS_CA_FILE && !config.REDIS_URL?.startsWith('rediss:'))
-      need('REDIS_TLS_CA_FILE', 'a rediss:// REDIS_URL alongside it (the CA is used only over TLS)');
+    if (config.REDIS_TLS_CA_FILE && !config.REDIS_URL?.startsWith('rediss:') && !config.REDIS_CLUSTER_TLS)
+      need('REDIS_TLS_CA_FILE', 'a rediss:// REDIS_URL or REDIS_CLUSTER_TLS=true alongside it (the CA is used only over TLS)');
+    for (const name of ['REDIS_CLUSTER_TLS', 'REDIS_CLUSTER_USERNAME', 'REDIS_CLUSTER_PASSWORD'] as const)
+      if (config[name] && !config.REDIS_CLUSTER_NODES)
+        need(name, 'REDIS_CLUSTER_NODES alongside it (it applies to a Redis Cluster; REDIS_URL carries its own)');
+    if (config.REDIS_CLUSTER_USERNAME && config.REDIS_CLUSTER_PASSWORD === undefined) need('REDIS_CLUSTER_PASSWORD', 'the password of REDIS_CLUSTER_USERNAME');
     if (config.REDIS_CLUSTER_NODES && config.REDIS_URL)
       need('REDIS_CLUSTER_NODES', 'either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   });

@@ -116,9 +116,9 @@ export function kafkaTls(config: KafkaTlsConfig, now = Date.now()): ConnectionOp
   return options;
 }
 
-/** Node TLS options for a `rediss://` REDIS_URL (ioredis turns TLS on for the scheme; this adds the CA). */
-export function redisTls(config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_CA_FILE'>, now = Date.now()): ConnectionOptions | undefined {
-  if (!config.REDIS_URL?.startsWith('rediss:')) return undefined;
+/** Node TLS options for a `rediss://` REDIS_URL (ioredis turns TLS on for the scheme; this adds the CA) or a cluster with REDIS_CLUSTER_TLS. */
+export function redisTls(config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_TLS' | 'REDIS_TLS_CA_FILE'>, now = Date.now()): ConnectionOptions | undefined {
+  if (!config.REDIS_URL?.startsWith('rediss:') && !config.REDIS_CLUSTER_TLS) return undefined;
   return config.REDIS_TLS_CA_FILE ? { ca: readCaFile('REDIS_TLS_CA_FILE', config.REDIS_TLS_CA_FILE, now) } : {};
 }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { connect, type ConnectionOptions } from 'node:tls';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from './logger';
 
@@ -37,15 +38,21 @@ interface Failure {
   name?: string;
 }
 
-/** The error and what it wraps (kafkajs' retries, @platformatic/kafka's MultipleErrors, Error.cause). */
+/** The error and what it wraps (kafkajs' retries, @platformatic/kafka's MultipleErrors, ioredis' ClusterAllFailedError, Error.cause). */
 function chain(error: unknown, seen = new Set<unknown>()): Failure[] {
   if (!error || typeof error !== 'object' || seen.has(error)) return [];
   seen.add(error);
-  const { code, message, name, cause, errors, originalError } = error as Failure & { cause?: unknown; errors?: unknown[]; originalError?: unknown };
+  const { code, message, name, cause, errors, originalError, lastNodeError } = error as Failure & {
+    cause?: unknown;
+    errors?: unknown[];
+    originalError?: unknown;
+    lastNodeError?: unknown;
+  };
   return [
     { code: typeof code === 'string' ? code : undefined, message: String(message ?? error), name },
     ...chain(cause, seen),
     ...chain(originalError, seen),
+    ...chain(lastNodeError, seen),
     ...(Array.isArray(errors) ? errors.flatMap((inner) => chain(inner, seen)) : []),
   ];
 }
@@ -99,7 +106,7 @@ export async function checkPostgres(query: () => Promise<unknown>): Promise<void
  * (throws), or an outage (returns: the limiter's Redis-down policy covers it, as after any
  * outage). At most `timeoutMs`.
  */
-export async function checkRedis(redis: Redis, timeoutMs: number, logger: Logger): Promise<void> {
+export async function checkRedis(redis: Redis, timeoutMs: number, logger: Logger, diagnose?: () => Promise<void>): Promise<void> {
   if (redis.status === 'ready') return;
   const outcome = await new Promise<Error | undefined>((resolve) => {
     const done = (error?: Error) => {
@@ -114,7 +121,9 @@ export async function checkRedis(redis: Redis, timeoutMs: number, logger: Logger
     redis.on('error', done);
   });
   if (!outcome) return;
-  const cause = misconfiguration(outcome, { ca: 'REDIS_TLS_CA_FILE', clientCertificate: 'not supported for Redis' });
+  const settings = { ca: 'REDIS_TLS_CA_FILE', clientCertificate: 'not supported for Redis' };
+  // A cluster reports a refused TLS handshake only as "Connection is closed": one handshake of our own finds the cause.
+  const cause = misconfiguration(outcome, settings) ?? (diagnose ? misconfiguration(await diagnose().catch((error: unknown) => error), settings) : undefined);
   if (cause) throw new ServiceStartError('redis', cause, { cause: outcome });
   logger.warn({ err: outcome }, 'redis is not reachable at start; limits follow LIMITS_REDIS_DOWN_POLICY until it is');
 }
@@ -134,4 +143,17 @@ export async function checkKafka(kafka: Kafka, logger: Logger): Promise<void> {
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/** One TLS handshake with `host:port` and nothing else: resolves once the server's certificate is accepted, rejects with Node's TLS error otherwise. */
+export function tlsHandshake(host: string, port: number, options: ConnectionOptions, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ ...options, host, port, servername: options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host) });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no TLS handshake with ${host}:${port} within ${timeoutMs} ms`)));
+    socket.once('secureConnect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
 }

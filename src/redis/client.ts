@@ -5,7 +5,10 @@ import { redisTls } from '../config/tls';
 import type { Logger } from '../ops/logger';
 
 /** Where Redis is: one server (REDIS_URL) or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES). */
-export type RedisSettings = Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_TLS_CA_FILE'>;
+export type RedisSettings = Pick<
+  Config,
+  'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_CLUSTER_TLS' | 'REDIS_CLUSTER_USERNAME' | 'REDIS_CLUSTER_PASSWORD' | 'REDIS_TLS_CA_FILE'
+>;
 
 export const redisConfigured = (config: RedisSettings) => Boolean(config.REDIS_URL || config.REDIS_CLUSTER_NODES);
 
@@ -14,7 +17,9 @@ export const redisConfigured = (config: RedisSettings) => Boolean(config.REDIS_U
  * typed as `Redis`; the few places whose commands would span slots ask `redis.isCluster`.
  */
 export function connectConfiguredRedis(config: RedisSettings, logger: Logger): Redis {
-  const client = config.REDIS_CLUSTER_NODES ? connectCluster(config.REDIS_CLUSTER_NODES) : connectRedis(config.REDIS_URL ?? '', redisTls(config));
+  const client = config.REDIS_CLUSTER_NODES
+    ? connectCluster(config.REDIS_CLUSTER_NODES, { tls: redisTls(config), username: config.REDIS_CLUSTER_USERNAME, password: config.REDIS_CLUSTER_PASSWORD })
+    : connectRedis(config.REDIS_URL ?? '', redisTls(config));
   watch(client, logger);
   return client as Redis;
 }
@@ -47,8 +52,9 @@ function connectRedis(url: string, tls: ConnectionOptions | undefined): Redis {
  * `retryDelayOnClusterDown` ms while the cluster answers CLUSTERDOWN, at most `maxRedirections`
  * times (~1 s), then fails, and the Redis-down policy decides (README, "Redis Cluster").
  * Reads go to masters: a replica may lag behind a limit counter or a score just written.
+ * TLS (REDIS_CLUSTER_TLS, the CA in REDIS_TLS_CA_FILE) and the ACL user apply to every node.
  */
-function connectCluster(nodes: string[]): Cluster {
+function connectCluster(nodes: string[], security: { tls?: ConnectionOptions; username?: string; password?: string }): Cluster {
   return new Cluster(nodes, {
     enableOfflineQueue: false,
     enableAutoPipelining: true,
@@ -58,7 +64,8 @@ function connectCluster(nodes: string[]): Cluster {
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     clusterRetryStrategy: backoff,
-    redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000 },
+    // every node connection, the seeds' and those the slot map names, with the same TLS and ACL user
+    redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000, ...security },
   });
 }
 
@@ -77,10 +84,13 @@ function watch(redis: Redis | Cluster, logger: Logger): void {
 
 /**
  * ioredis attaches the failed command to its error, and for a refused login that is `HELLO 3
- * AUTH user password` or `AUTH ...`: the password would reach the logs (and a start error's cause).
+ * AUTH user password` or `AUTH ...` (for a cluster, on the error inside ClusterAllFailedError):
+ * the password would reach the logs (and a start error's cause).
  * Registered first, so every later listener sees the redacted error.
  */
 function redactCredentials(error: Error): void {
-  const command = (error as { command?: { name?: string; args?: unknown[] } }).command;
+  const { command, lastNodeError } = error as { command?: { name?: string; args?: unknown[] }; lastNodeError?: Error };
   if (command && /^(auth|hello)$/i.test(command.name ?? '')) command.args = ['[redacted]'];
+  // a cluster's "all nodes failed" carries the last node's error, the refused AUTH among them
+  if (lastNodeError) redactCredentials(lastNodeError);
 }

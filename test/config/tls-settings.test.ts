@@ -36,8 +36,18 @@ describe('TLS and SASL settings', () => {
     ).toEqual([
       expect.stringMatching(/^KAFKA_SSL_KEY_FILE: expected the client certificate and its key together/),
       expect.stringMatching(/^KAFKA_SASL_USERNAME: expected KAFKA_SASL_MECHANISM alongside it/),
-      expect.stringMatching(/^REDIS_TLS_CA_FILE: expected a rediss:\/\/ REDIS_URL alongside it/),
+      expect.stringMatching(/^REDIS_TLS_CA_FILE: expected a rediss:\/\/ REDIS_URL or REDIS_CLUSTER_TLS=true alongside it/),
     ]);
+    // the cluster's TLS and login: only with a cluster, and a user needs its password
+    expect(problemsOf({ REDIS_CLUSTER_TLS: 'true', REDIS_CLUSTER_USERNAME: 'u', REDIS_CLUSTER_PASSWORD: 'p' })).toEqual([
+      expect.stringMatching(/^REDIS_CLUSTER_TLS: expected REDIS_CLUSTER_NODES alongside it/),
+      expect.stringMatching(/^REDIS_CLUSTER_USERNAME: expected REDIS_CLUSTER_NODES alongside it/),
+      expect.stringMatching(/^REDIS_CLUSTER_PASSWORD: expected REDIS_CLUSTER_NODES alongside it/),
+    ]);
+    expect(problemsOf({ REDIS_URL: '', REDIS_CLUSTER_NODES: '127.0.0.1:7101', REDIS_CLUSTER_USERNAME: 'u' })).toEqual([
+      expect.stringMatching(/^REDIS_CLUSTER_PASSWORD: expected the password of REDIS_CLUSTER_USERNAME/),
+    ]);
+    expect(problemsOf({ REDIS_URL: '', REDIS_CLUSTER_NODES: '127.0.0.1:7101', REDIS_CLUSTER_TLS: 'true', REDIS_TLS_CA_FILE: ca })).toEqual([]);
     expect(problemsOf({ KAFKA_SSL_CA_FILE: ca })).toEqual([expect.stringMatching(/^KAFKA_SSL_CA_FILE: expected KAFKA_SSL=true alongside it/)]);
     expect(problemsOf({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u' })).toEqual([
       expect.stringMatching(/^KAFKA_SASL_PASSWORD: expected a password \(or KAFKA_SASL_PASSWORD_FILE\), as KAFKA_SASL_MECHANISM is SCRAM-SHA-256 \(unset\)$/),

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { serviceUrl } from '../support/throwaway-database';
 import { startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
 import { startTestGateway, type TestGateway } from '../support/harness';
-import { ask, hammer, OWN_ACCOUNT } from '../support/quota-load';
+import { ask, BROADCAST_DEADLINE_MS, hammer, OWN_ACCOUNT } from '../support/quota-load';
 
 const SYSTEM = { type: 'system:test' } as const;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -94,7 +94,7 @@ describe('quota leases across four gateway processes', () => {
     expect(await holders(account.accountId)).toEqual({});
   });
 
-  it('applies a plan upgrade and a revocation on all 4 processes within a second', async () => {
+  it('applies a plan upgrade and a revocation on all 4 processes by broadcast, long before any cache expires', async () => {
     const account = await a.newKey({ plan: 'FREE' });
     const limitOn = async (url: string) => (await ask(url, account.key, '{ rateLimit { limit } }')).body.data?.rateLimit.limit;
     for (const url of urls) {
@@ -103,16 +103,21 @@ describe('quota leases across four gateway processes', () => {
     }
     let started = Date.now();
     await a.services.accounts.setPlan(account.accountId, 'PROFESSIONAL', SYSTEM);
-    for (const url of urls) await waitFor(`the upgrade on ${url}`, async () => (await limitOn(url)) === 1_000_000, 1000, 10);
-    expect(Date.now() - started).toBeLessThan(1000);
+    for (const url of urls) await waitFor(`the upgrade on ${url}`, async () => (await limitOn(url)) === 1_000_000, BROADCAST_DEADLINE_MS, 10);
+    expect(Date.now() - started).toBeLessThan(BROADCAST_DEADLINE_MS);
     const upgraded = await ask(urls[2], account.key, OWN_ACCOUNT, { a: account.accountId });
     expect(upgraded.body.extensions.cost.quota.limit).toBe(1_000_000);
 
     started = Date.now();
     await a.services.keys.revoke(account.keyId, SYSTEM);
     for (const url of urls)
-      await waitFor(`the revocation on ${url}`, async () => (await ask(url, account.key, OWN_ACCOUNT, { a: account.accountId })).status === 401, 1000, 10);
-    expect(Date.now() - started).toBeLessThan(1000);
+      await waitFor(
+        `the revocation on ${url}`,
+        async () => (await ask(url, account.key, OWN_ACCOUNT, { a: account.accountId })).status === 401,
+        BROADCAST_DEADLINE_MS,
+        10,
+      );
+    expect(Date.now() - started).toBeLessThan(BROADCAST_DEADLINE_MS);
   });
 
   it('gives unspent units back at a graceful shutdown', async () => {

@@ -107,6 +107,16 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
     expect(kafka).toContain(`SCRAM-SHA-512=[name=tollgraph,password=${password}]`);
     expect(kafka).toContain(`SCRAM-SHA-512=[name=${setting('SECURE_KAFKA_ADMIN')},password=${setting('SECURE_KAFKA_ADMIN_PASSWORD')}]`);
     expect(compose.services['kafka-secure'].image).toBe(compose.services.kafka.image);
+    // its optional Redis Cluster: TLS-only nodes from the secure profile's first port, the same user
+    const first = Number(setting('SECURE_REDIS_CLUSTER_FIRST_PORT'));
+    const ports = Array.from({ length: Number(scriptSetting('REDIS_CLUSTER_NODES')) }, (_, i) => String(first + i));
+    expect(compose.services['redis-cluster-secure'].profiles).toEqual(['secure']);
+    expect(publishedPorts('redis-cluster-secure')).toEqual(ports);
+    const cluster = compose.services['redis-cluster-secure'].entrypoint.join(' ');
+    expect(cluster).toContain(`for port in ${ports.join(' ')};`);
+    expect(cluster).toContain(`--cluster-node-timeout ${scriptSetting('REDIS_CLUSTER_NODE_TIMEOUT_MS')}`);
+    for (const flag of ['--port 0 --tls-port', '--tls-cluster yes', '--tls-replication yes', `'>${password}'`, `--masterauth ${password}`])
+      expect(cluster).toContain(flag);
   });
 
   it('runs the optional Redis Cluster (profile cluster) on the nodes services.sh starts', () => {
