@@ -22,7 +22,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# SERVICES_DIR, PG_PORT and REDIS_PORT may be overridden to run a second, private instance
+# SERVICES_DIR, PG_PORT, REDIS_PORT and REDIS_CLUSTER_FIRST_PORT may be overridden to run a second, private instance
 # (outage tests stop and start their own Postgres or Redis without disturbing the shared one).
 SVC_DIR="${SERVICES_DIR:-$ROOT/.services}"
 ALL_SERVICES=(postgres redis kafka stripe-mock s3 jaeger redis-cluster)
@@ -38,7 +38,7 @@ PG_DB=tollgraph
 REDIS_PORT=${REDIS_PORT:-6379}
 # the optional Redis Cluster: REDIS_CLUSTER_NODES nodes from this port on, the first
 # REDIS_CLUSTER_MASTERS of them masters, the rest their replicas
-REDIS_CLUSTER_FIRST_PORT=7001
+REDIS_CLUSTER_FIRST_PORT=${REDIS_CLUSTER_FIRST_PORT:-7001}
 REDIS_CLUSTER_NODES=6
 REDIS_CLUSTER_MASTERS=3
 REDIS_CLUSTER_NODE_TIMEOUT_MS=2000
