@@ -194,16 +194,18 @@ describe('charges match what was executed or delivered', () => {
   it('charges a live feed for the events it delivered, and nothing for the one pending when it ends', async () => {
     const { key, accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
     const customerId = `c-${randomUUID().slice(0, 8)}`;
+    const feed = (feedKey: string, into: number[]) =>
+      connect(feedKey).subscribe(
+        { query: 'subscription Feed($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { score } }', variables: { ids: [customerId] } },
+        {
+          next: (result) => into.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score),
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
     const received: number[] = [];
     const before = gateway.services.risk.subscribers;
-    const unsubscribe = connect(key).subscribe(
-      { query: 'subscription Feed($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { score } }', variables: { ids: [customerId] } },
-      {
-        next: (result) => received.push((result.data as { riskScoreUpdated: { score: number } }).riskScoreUpdated.score),
-        error: () => undefined,
-        complete: () => undefined,
-      },
-    );
+    const unsubscribe = feed(key, received);
     await waitFor('the feed to listen', async () => gateway.services.risk.subscribers > before, 10_000, 20);
     const view = (score: number): RiskScoreView => ({
       customerId,
@@ -220,8 +222,15 @@ describe('charges match what was executed or delivered', () => {
     await waitFor('two events', async () => received.length === 2, 10_000, 20);
     unsubscribe();
     await waitFor('the feed to end on the server', async () => gateway.services.risk.subscribers === before, 10_000, 20);
+    // A witness feed of another account on the same customer: once it has 3 and 4, the ended feed
+    // would have had them too, had it still been listening.
+    const witness: number[] = [];
+    const endWitness = feed((await gateway.newKey({ plan: 'PROFESSIONAL' })).key, witness);
+    await waitFor('the witness to listen', async () => gateway.services.risk.subscribers > before, 10_000, 20);
     await publish(3, 4);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor('the witness to get 3 and 4', async () => witness.length === 2, 10_000, 20);
+    endWitness();
+    expect(witness).toEqual([3, 4]);
     expect(received).toEqual([1, 2]);
     expect((await ledger(accountId)).map((record) => [record.operation, record.costUnits])).toEqual([
       ['Feed', 1],
