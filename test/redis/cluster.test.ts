@@ -159,11 +159,24 @@ describe.each([
       });
       clients.push(client);
       const live: string[] = [];
+      const probe = view('probe', 1, '2026-11-24T11:00:00.000Z');
       client.subscribe(
-        { query: 'subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { customerId } }', variables: { ids: [customers[0].customerId] } },
+        {
+          query: 'subscription($ids: [ID!]) { riskScoreUpdated(customerIds: $ids) { customerId } }',
+          variables: { ids: [customers[0].customerId, probe.customerId] },
+        },
         { next: (result) => void live.push((result.data as any).riskScoreUpdated.customerId), error: () => undefined, complete: () => undefined },
       );
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the subscription reaches B's pub/sub listener
+      // B listens once a probe announced on the cluster comes back over the feed
+      await waitFor(
+        'the feed on B to listen',
+        async () => {
+          await outputs.afterCommit([probe]);
+          return live.includes(probe.customerId);
+        },
+        10_000,
+        100,
+      );
 
       await outputs.writeLatest(customers);
       // An older event of customer 0 does not replace its newer score, nor its rank.
