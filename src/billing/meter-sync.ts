@@ -120,6 +120,23 @@ export class MeterSync {
     return count === 1;
   }
 
+  /**
+   * Extends this worker's lease on a report right before it is sent, fenced as `settle` is: a
+   * claim of many reports is sent one by one, and on a slow machine or a slow Stripe the last ones
+   * can outlive the claim's lease and be claimed by another worker, which would send them too
+   * (harmless to Stripe, which drops a known identifier, but twice the calls). False: someone else's now.
+   */
+  private async renew(report: ClaimedReport): Promise<boolean> {
+    const leaseUntil = new Date(Date.now() + this.options.leaseMs);
+    const { count } = await this.prisma.meterReport.updateMany({
+      where: { id: report.id, status: 'PENDING', nextAttemptAt: report.leaseUntil },
+      data: { nextAttemptAt: leaseUntil },
+    });
+    if (count === 0) return false;
+    report.leaseUntil = leaseUntil;
+    return true;
+  }
+
   private async send(report: ClaimedReport): Promise<boolean> {
     if (Date.now() - report.windowStart.getTime() > STRIPE_MAX_EVENT_AGE_MS) {
       if (!(await this.settle(report, { status: 'TOO_OLD', lastError: 'older than Stripe accepts (35 days): bill it by hand' }))) return false;
@@ -127,6 +144,7 @@ export class MeterSync {
       return false;
     }
     await this.pace();
+    if (!(await this.renew(report))) return false;
     try {
       await this.stripe.billing.meterEvents.create(
         {

@@ -47,12 +47,12 @@ describe('billing sync to Stripe meters', () => {
     return customers;
   }
 
-  function syncTo(url: string, timeoutMs = 200) {
+  function syncTo(url: string, timeoutMs = 200, leaseMs = 5000) {
     const stripe = createStripe({ STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: url }, timeoutMs)!;
     return new MeterSync(
       prisma(),
       stripe,
-      { eventName: 'tollgraph_cost_units', eventsPerSecond: 2000, leaseMs: 5000, backoffBaseMs: 10, backoffMaxMs: 200 },
+      { eventName: 'tollgraph_cost_units', eventsPerSecond: 2000, leaseMs, backoffBaseMs: 10, backoffMaxMs: 200 },
       gateway.services.logger,
     );
   }
@@ -138,12 +138,14 @@ describe('billing sync to Stripe meters', () => {
     }
   });
 
-  it('reports each window once when two workers run at the same time', async () => {
-    const fake = new FakeStripe();
+  it('reports each window once when two workers run at the same time, even when a claim outlives its lease', async () => {
+    // A slow Stripe and a short lease: a worker's claim of up to 100 reports takes longer to send
+    // than its lease lasts, so the other worker claims the rest; each report is sent by one of them.
+    const fake = new FakeStripe({ latencyMs: 20 });
     const url = await fake.start();
     try {
       const customers = await customersWithUsage(2, 300);
-      await Promise.all([syncTo(url).drain(Date.now() + 30_000), syncTo(url).drain(Date.now() + 30_000)]);
+      await Promise.all([syncTo(url, 2000, 400).drain(Date.now() + 60_000), syncTo(url, 2000, 400).drain(Date.now() + 60_000)]);
       const sent = fake.calls.map((call) => call.identifier);
       expect(new Set(sent).size).toBe(sent.length); // no identifier sent twice
       const held = fake.unitsByCustomer();

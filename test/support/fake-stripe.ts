@@ -13,6 +13,8 @@ export interface FakeStripeOptions {
    * answer (as when the sender dies mid-send); clear `holdAfter` to answer again.
    */
   holdAfter?: number;
+  /** How long every meter-event answer takes (a slow Stripe). */
+  latencyMs?: number;
   random?: () => number;
 }
 
@@ -131,15 +133,18 @@ export class FakeStripe {
       return;
     }
     this.calls.push({ identifier, outcome: 'ok', at });
-    reply(200, {
-      object: 'billing.meter_event',
-      event_name: form.get('event_name'),
-      identifier,
-      payload: { stripe_customer_id: event.customer, value: String(event.value) },
-      timestamp: event.timestamp,
-      created: Math.floor(Date.now() / 1000),
-      livemode: false,
-    });
+    const answer = () =>
+      reply(200, {
+        object: 'billing.meter_event',
+        event_name: form.get('event_name'),
+        identifier,
+        payload: { stripe_customer_id: event.customer, value: String(event.value) },
+        timestamp: event.timestamp,
+        created: Math.floor(Date.now() / 1000),
+        livemode: false,
+      });
+    if (this.options.latencyMs) setTimeout(answer, this.options.latencyMs);
+    else answer();
   }
 
   /** Customer balance credits and debits, replayed by idempotency key as Stripe does (the same answer, nothing new). */
