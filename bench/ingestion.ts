@@ -1,6 +1,7 @@
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { createLogger } from '../src/ops/logger';
 import { ensureRiskTopics, type RiskTopics } from '../src/risk/kafka/topics';
+import type { OperatorProduct } from '../src/risk/operators/product-outputs';
 import { stageCosts, type StageCost } from './stages';
 import type { BenchContext } from './context';
 import { forkChild, suffix, type Child } from './lib/common';
@@ -9,6 +10,8 @@ import { figure, type Figure } from './lib/stats';
 import { benchFeed, createWorld, type World } from './lib/world';
 
 export type ConsumerKind = 'kafkajs' | 'decode' | 'score' | 'platformatic' | 'pipeline';
+/** A consumer process of bench/children/consumers.ts: one of the ingestion kinds, or another stream operator. */
+export type ConsumerProcessKind = ConsumerKind | `operator:${OperatorProduct}`;
 export type CpuSource = 'consumer' | 'postgres' | 'redis' | 'broker';
 
 export interface IngestionResult {
@@ -67,7 +70,7 @@ export async function benchTopics(world: World): Promise<{ kafka: Kafka; topics:
 export async function consumeOnce(
   ctx: BenchContext,
   world: World,
-  kind: ConsumerKind,
+  kind: ConsumerProcessKind,
   topic: string,
   total: number,
   seconds: number,

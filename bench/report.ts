@@ -1,4 +1,5 @@
 import type { ArchiveResult } from './archive';
+import type { AnalyticsResult } from './analytics';
 import type { AvroDecodeResult } from './avro';
 import type { FreshnessResult } from './freshness';
 import type { GatewayResults } from './gateway';
@@ -7,6 +8,7 @@ import type { Machine } from './machine';
 import type { MeteringResult } from './metering';
 import type { OpenLoopResult } from './lib/load';
 import type { Expected, LatencySummary, RefusalRun, RefusalsResult } from './refusals';
+import type { OperatorsResult } from './operators';
 import type { OverloadResult, Policy } from './overload';
 import { figure, fmt, median, pct, type Figure } from './lib/stats';
 
@@ -26,6 +28,10 @@ export interface BenchResults {
   avro?: AvroDecodeResult;
   /** Absent in reports written before section 9 existed. */
   archive?: ArchiveResult;
+  /** Section 9's analytics latency; absent in reports written before it. */
+  analytics?: AnalyticsResult;
+  /** Absent in reports written before section 10 existed. */
+  operators?: OperatorsResult;
 }
 
 /** The sections every report has (the smoke test checks each is there, with numbers). */
@@ -42,6 +48,7 @@ export const SECTIONS = [
   '## 7. Overload: plan-aware shedding',
   '## 8. Avro decoding',
   '## 9. Archive',
+  '## 10. Stream operators',
   '## What was optimised',
 ] as const;
 
@@ -100,7 +107,7 @@ Written by \`npm run bench\`${r.smoke ? ' **--smoke** (a few seconds each: prove
 | ledger records/s, group commit / one insert per request | — | ${fmt(r.metering.speedup.median, 1)}× (${fmt(group.rate.median)} vs ${fmt(single.rate.median)} records/s) | |
 | server CPU per refusal, costliest attack (${costliest.name}) | ≤ ${REFUSAL_GOAL_MS} ms | ${ms(costliest.cpuMsPerRequest, 2)}; ${fmt(unexpected)} of ${fmt(refused)} answers not the expected status | ${unexpected ? '**not judged** (section 6)' : verdict(costliest.cpuMsPerRequest <= REFUSAL_GOAL_MS)} |
 | /healthz p99 during refusal bursts, worst (${slowestHealthz.name}) / idle | — | ${ms(slowestHealthz.healthz.p99Ms, 1)} / ${ms(refusals.idle.healthz.p99Ms, 1)} | |
-${r.overload ? overloadSummary(r.overload) : ''}
+${r.overload ? overloadSummary(r.overload) : ''}${r.archive ? `\n${archiveSummary(r.archive, r.analytics)}` : ''}
 
 Every ratio is measured within one run against its baseline (same machine, same minute); the
 absolute figures are for reference only: this machine has 2 cores shared by the load generator,
@@ -545,7 +552,8 @@ set here (see Machine).`);
   out.push(renderRefusals(refusals));
   if (r.overload) out.push(renderOverload(r.overload));
   if (r.avro) out.push(renderAvro(r.avro));
-  if (r.archive) out.push(renderArchive(r.archive));
+  if (r.archive) out.push(renderArchive(r.archive, r.analytics));
+  if (r.operators) out.push(renderOperators(r.operators));
 
   out.push(OPTIMISED);
   return `${out.join('\n\n')}\n`;
@@ -563,7 +571,18 @@ function overloadSummary(result: OverloadResult): string {
   return `| ENTERPRISE p99 under 2× overload / alone: dedicated process; tight thresholds (defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(dedicated, 1)}×; ${fmt(tight, 1)}× (${fmt(defaults, 1)}×; ${fmt(off, 1)}×); ${fmt(failures)} failed | ${verdict(best <= 2 && failures === 0)} |`;
 }
 
-function renderArchive(a: ArchiveResult): string {
+/** Section 9's lines of the summary table. */
+export function archiveSummary(a: ArchiveResult, analytics?: AnalyticsResult): string {
+  const lines = [`| archived events/s per archiver process (S3) | — | ${fmt(a.eventsPerSecond.median)} (runs: ${runsOf(a.eventsPerSecond)}) | |`];
+  for (const q of analytics?.queries ?? []) {
+    lines.push(
+      `| ${q.question} over ${fmt(analytics!.events)} archived events, ${q.window}: p50 / p99 | — | ${ms(q.p50Ms.median, 0)} / ${ms(q.p99Ms.median, 0)} | |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function renderArchive(a: ArchiveResult, analytics?: AnalyticsResult): string {
   const rows = a.runs.map((run, i) => [
     String(i + 1),
     fmt(run.eventsPerSecond),
@@ -581,7 +600,44 @@ records over the time from the archiver being ready to the last commit; CPU per 
 
 ${table(['run', 'events/s', 'archiver CPU µs/event', 'S3 server CPU µs/event', 'Parquet bytes/event', 'objects'], rows)}
 
-Median ${fmt(a.eventsPerSecond.median)} events/s per archiver process (spread ${pct(a.eventsPerSecond.spread)}).`;
+Median ${fmt(a.eventsPerSecond.median)} events/s per archiver process (spread ${pct(a.eventsPerSecond.spread)}).${analytics ? `\n\n${renderAnalytics(analytics)}` : ''}`;
+}
+
+function renderAnalytics(a: AnalyticsResult): string {
+  const rows = a.queries.map((q) => [q.question, q.window, fmt(q.p50Ms.median), fmt(q.p99Ms.median), runsOf(q.p50Ms, 0)]);
+  return `### Analytics latency
+
+${fmt(a.events)} archived transactions and their ${fmt(a.events)} scores (${fmt(a.hours)} event hours at 250 events/s; 10 partitions,
+segments of 100,000 records, one object per event hour: ${fmt(a.objects)} Parquet objects, ${fmt(a.megabytes)} MB), written with the
+archiver's encoder into a directory (\`bench/analytics.ts\`; ${a.generateSeconds ? `${fmt(a.generateSeconds)} s to write` : 'reused from an earlier run'}),
+asked of one \`tollgraph worker analytics\` process (chdb) over its HTTP API, as the gateway asks it. Each question
+${fmt(a.samplesPerRun)} times a run, over the last hour and over the whole archive; p50 and p99 of a run's answers (with
+${fmt(a.samplesPerRun)} answers the p99 is the slowest), medians over runs.
+
+${table(['question', 'window', 'p50 ms', 'p99 ms', 'p50 runs'], rows)}`;
+}
+
+function renderOperators(o: OperatorsResult): string {
+  const rows: Array<[string, Figure]> = [
+    ['risk scores, alone', o.riskAlone],
+    ['risk scores, with the other two', o.together.risk],
+    ['customer-spend-features, with the other two', o.together.spendFeatures],
+    ['merchant-risk (its repartition stage), with the other two', o.together.merchantRisk],
+  ];
+  return `## 10. Stream operators
+
+Every operator on the same \`transactions\` topic at once (\`bench/operators.ts\`): ${fmt(o.events)} feed events in ${fmt(o.partitions)}
+partitions, read from the beginning by each operator's own process and consumer group (as \`tollgraph risk consume
+[--operator <product>]\` runs them), fresh state every run; the risk operator alone first. merchant-risk is counted on its first
+stage (score and re-key to \`transactions-by-merchant\`); its merchant stage runs in the same process. The machine's cores are
+shared by the three processes, Postgres, Redis and the broker.
+
+${table(
+  ['operator', 'events/s per run', 'median', 'spread'],
+  rows.map(([name, f]) => [name, runsOf(f), fmt(f.median), pct(f.spread)]),
+)}
+
+With all three, the stream is ingested at the slowest one's pace: ${pct(o.slowestShare.median, 0)} of the risk operator's rate alone.`;
 }
 
 function renderAvro(a: AvroDecodeResult): string {

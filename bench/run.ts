@@ -6,15 +6,17 @@
  *   npm run bench -- --smoke          a few seconds each (CI proves they still work)
  *   npm run bench -- --out FILE       write the report elsewhere (raw figures: FILE.json; default bench/results.json)
  *   npm run bench -- --profile        also write CPU profiles of every server and consumer to bench/.profiles/
- *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering, refusals, overload, avro, archive) while working on
+ *   npm run bench -- --only gateway   run some benchmarks (gateway, ingestion, freshness, metering, refusals, overload, avro, archive, analytics, operators) while working on
  *                                     one; prints their raw figures and writes no report
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { archiveBenchmark } from './archive';
+import { analyticsBenchmark } from './analytics';
 import { avroBenchmark } from './avro';
 import type { BenchContext } from './context';
 import { freshnessBenchmark } from './freshness';
+import { operatorsBenchmark } from './operators';
 import { gatewayBenchmarks } from './gateway';
 import { ingestionBenchmark } from './ingestion';
 import { ensureServices, ROOT } from './lib/common';
@@ -32,7 +34,7 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering', 'refusals', 'overload', 'avro', 'archive'] as const;
+const BENCH_NAMES = ['gateway', 'ingestion', 'freshness', 'metering', 'refusals', 'overload', 'avro', 'archive', 'analytics', 'operators'] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
 
 function parseOnly(list: string): BenchName[] {
@@ -76,6 +78,8 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
     overload: () => overloadBenchmark(ctx),
     avro: () => avroBenchmark(ctx),
     archive: () => archiveBenchmark(ctx),
+    analytics: () => analyticsBenchmark(ctx),
+    operators: () => operatorsBenchmark(ctx),
   };
   if (options.only) {
     const partial: Record<string, unknown> = {};
@@ -102,6 +106,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
   const avro = (await runs.avro()) as BenchResults['avro'];
   log('9. archive');
   const archive = (await runs.archive()) as BenchResults['archive'];
+  log('9. analytics');
+  const analytics = (await runs.analytics()) as BenchResults['analytics'];
+  log('10. stream operators');
+  const operators = (await runs.operators()) as BenchResults['operators'];
 
   const results: BenchResults = {
     startedAt: new Date(began).toISOString(),
@@ -116,6 +124,8 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchResults
     overload,
     avro,
     archive,
+    analytics,
+    operators,
   };
   writeFileSync(options.out, renderReport(results));
   // The raw figures beside the report (bench/results.json for BENCHMARKS.md).

@@ -10,6 +10,8 @@ import type { Logger } from './ops/logger';
 import { createMetrics, type Metrics } from './ops/metrics';
 import type { DependencyCheck } from './ops/readiness';
 import { AccountService } from './accounts/service';
+import { AnalyticsService } from './analytics/service';
+import { archivedHistoryFor } from './archive/scores';
 import { KeyService } from './keys/service';
 import { AbuseGuard } from './limits/abuse';
 import { QuotaAlerts } from './limits/alerts';
@@ -27,6 +29,8 @@ import { BillingService } from './billing/service';
 import { createStripe, type Stripe } from './billing/stripe-client';
 import { StripeWebhooks } from './billing/webhooks/service';
 import { PlanCatalog } from './plans/service';
+import { ProductAccess } from './catalog/product-access';
+import { ProductRevenue } from './catalog/revenue';
 import { DataProductCatalog } from './catalog/service';
 import { SchemaRegistry } from './catalog/registry/service';
 import { memoryPubSub, redisPubSub, type PubSub } from './pubsub/pubsub';
@@ -51,12 +55,18 @@ export interface Services {
   plans: PlanCatalog;
   /** The data-product catalogue. */
   catalog: DataProductCatalog;
+  /** Who may read which data product (plan or add-on), for the guard; the products' terms, cached. */
+  productAccess: ProductAccess;
+  /** Usage and revenue per data product, domain and month (admins, publishers). */
+  productRevenue: ProductRevenue;
   /** The catalogue's Avro schema registry (Confluent-compatible REST under /registry). */
   registry: SchemaRegistry;
   accounts: AccountService;
   keys: KeyService;
   /** Risk scores for the API: latest, history, live updates (src/risk). */
   risk: RiskService;
+  /** Questions over the archive, asked of the analytics worker (src/analytics). */
+  analytics: AnalyticsService;
   limits: LimitService;
   ledger: UsageLedger;
   /** Usage per hour or day, as subscribers and admins read it. */
@@ -164,10 +174,18 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const plans = await PlanCatalog.create(db.prisma, pubsub);
   const accounts = await AccountService.create(db.prisma, plans, pubsub);
   const registry = new SchemaRegistry(db.prisma);
-  const catalog = DataProductCatalog.create(db.prisma, plans, registry);
+  const productAccess = await ProductAccess.create(db.prisma, plans, pubsub);
+  const catalog = DataProductCatalog.create(db.prisma, plans, registry, () => productAccess.invalidate());
   const keys = await KeyService.create(db.prisma, pubsub, config.NODE_ENV === 'production' ? 'live' : 'test', logger);
   closers.push(() => keys.close());
-  const risk = new RiskService({ prisma: db.prisma, redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, pubsub, logger });
+  const risk = new RiskService({
+    prisma: db.prisma,
+    redis,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    pubsub,
+    logger,
+    archive: archivedHistoryFor(config, db.sql),
+  });
   closers.push(() => risk.close());
   const limiters = redis ? redisLimiters(redis, config.REDIS_KEY_PREFIX, config.LIMITS_REDIS_DOWN_POLICY, config.LIMITS_INSURANCE_SHARE) : memoryLimiters();
   const quotaAlerts = new QuotaAlerts(db.prisma, pubsub, logger);
@@ -212,10 +230,13 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     pubsub,
     plans,
     catalog,
+    productAccess,
+    productRevenue: new ProductRevenue(db.prisma),
     registry,
     accounts,
     keys,
     risk,
+    analytics: new AnalyticsService({ url: config.ANALYTICS_URL, maxRangeDays: config.ANALYTICS_MAX_RANGE_DAYS, logger }),
     limits,
     ledger,
     usage: new UsageService(db.prisma),

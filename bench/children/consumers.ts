@@ -7,7 +7,9 @@
  *   score), still no output and no Postgres: the pipeline's CPU work before any I/O;
  * - `platformatic`: raw @platformatic/kafka (a peer client), no processing;
  * - `pipeline`: the full risk pipeline exactly as `tollgraph risk consume` runs it
- *   (startRiskConsumer: validate, score, state, Redis, risk-scores topic, Postgres commit).
+ *   (startRiskConsumer: validate, score, state, Redis, risk-scores topic, Postgres commit);
+ * - `operator:<product>`: another stream operator as `tollgraph risk consume --operator <product>`
+ *   runs it (customer-spend-features, merchant-risk with its repartition stage).
  *
  * Reports `done` with the rate from the moment the consumer joined its group (so the first fetch,
  * loading partition state and processing all count) to the last batch finished within
@@ -22,6 +24,8 @@ import { decodeTransaction } from '../../src/risk/contract';
 import { riskConsumerSettings, startRiskConsumer } from '../../src/risk/kafka/consumer';
 import { assess, duplicateStatus } from '../../src/risk/model/score';
 import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
+import type { OperatorProduct } from '../../src/risk/operators/product-outputs';
+import { startOperatorProduct } from '../../src/risk/operators/products';
 import { buildServices } from '../../src/services';
 import { childMain, tell } from '../lib/common';
 
@@ -127,8 +131,22 @@ childMain(async () => {
         },
       );
     process.once('SIGTERM', () => void running.stop().finally(() => process.exit(0)));
+  } else if (kind?.startsWith('operator:')) {
+    // Another stream operator, as `tollgraph risk consume --operator <product>` runs it; counted on the stage reading `transactions`.
+    const product = kind.slice('operator:'.length) as OperatorProduct;
+    const config = loadConfig({ ...process.env });
+    const services = await buildServices(config, createLogger(config));
+    const kafka = services.kafka!;
+    const consumerOf = kafka.consumer.bind(kafka);
+    kafka.consumer = (options) => {
+      const consumer = consumerOf(options);
+      consumer.on(consumer.events.GROUP_JOIN, joined);
+      return consumer;
+    };
+    const running = await startOperatorProduct(services, product, { groupSuffix: `-${groupId}`, onIngested: counted });
+    process.once('SIGTERM', () => void running.stop().finally(() => process.exit(0)));
   } else {
-    throw new Error(`BENCH_CONSUMER must be kafkajs, decode, score, platformatic or pipeline (got ${kind})`);
+    throw new Error(`BENCH_CONSUMER must be kafkajs, decode, score, platformatic, pipeline or operator:<product> (got ${kind})`);
   }
   tell({ type: 'ready' });
 });

@@ -7,6 +7,7 @@ import { badInput, parseInput } from '../errors';
 import type { PlanCatalog } from '../plans/service';
 import type { Plan } from '../plans/plan.types';
 import type { PubSub } from '../pubsub/pubsub';
+import { activeAddOns } from '../billing/add-ons';
 
 /** The limits in force for an account: its plan's, with any per-account override on top. */
 export interface EffectiveLimits {
@@ -22,6 +23,14 @@ export interface AccountAccess {
   account: Account;
   plan: Plan;
   limits: EffectiveLimits;
+  /** Data products (slugs) the account bought as add-ons: readable whatever its plan. */
+  addOns: ReadonlySet<string>;
+}
+
+/** What the request path caches per account: its row and its add-ons (both change through Stripe, both dropped together). */
+interface CachedAccount {
+  account: Account;
+  addOns: ReadonlySet<string>;
 }
 
 export type LimitOverrides = Partial<Record<keyof EffectiveLimits, number | null>>;
@@ -92,25 +101,28 @@ export function effectiveLimits(account: Account, plan: Plan): EffectiveLimits {
 /** Accounts and their plans. Every read on the request path goes through a cache that all processes refresh on change. */
 export class AccountService {
   /** What `access` answered for each cached account row (a changed account is a new row). */
-  private readonly accessOf = new WeakMap<Account, AccountAccess>();
+  private readonly accessOf = new WeakMap<CachedAccount, AccountAccess>();
 
   private constructor(
     private readonly prisma: PrismaClient,
     private readonly plans: PlanCatalog,
-    private readonly cache: InvalidatingCache<Account | null>,
+    private readonly cache: InvalidatingCache<CachedAccount | null>,
   ) {}
 
   static async create(prisma: PrismaClient, plans: PlanCatalog, pubsub: PubSub): Promise<AccountService> {
     return new AccountService(prisma, plans, await InvalidatingCache.create(pubsub, 'accounts:invalidate'));
   }
 
-  find(id: string): Promise<Account | null> {
-    if (!accountId.safeParse(id).success) return Promise.resolve(null);
-    return this.cached(id);
+  async find(id: string): Promise<Account | null> {
+    if (!accountId.safeParse(id).success) return null;
+    return (await this.cached(id))?.account ?? null;
   }
 
-  private cached(id: string): Promise<Account | null> {
-    return this.cache.get(id, () => this.prisma.account.findUnique({ where: { id } }));
+  private cached(id: string): Promise<CachedAccount | null> {
+    return this.cache.get(id, async () => {
+      const [account, addOns] = await Promise.all([this.prisma.account.findUnique({ where: { id } }), activeAddOns(this.prisma, id)]);
+      return account && { account, addOns: new Set(addOns) };
+    });
   }
 
   /**
@@ -118,13 +130,14 @@ export class AccountService {
    * checking); null when the account is gone or disabled. Made once per cached account and plan.
    */
   async access(id: string): Promise<AccountAccess | null> {
-    const account = await this.cached(id);
-    if (!account || account.disabledAt) return null;
+    const cached = await this.cached(id);
+    if (!cached || cached.account.disabledAt) return null;
+    const { account, addOns } = cached;
     const plan = await this.plans.get(account.planCode);
-    const known = this.accessOf.get(account);
+    const known = this.accessOf.get(cached);
     if (known?.plan === plan) return known;
-    const access = { account, plan, limits: effectiveLimits(account, plan) };
-    this.accessOf.set(account, access);
+    const access = { account, plan, limits: effectiveLimits(account, plan), addOns };
+    this.accessOf.set(cached, access);
     return access;
   }
 

@@ -7,6 +7,7 @@ import { riskTopics } from '../risk/kafka/topics';
 import { riskScoresDataset, transactionsDataset, type ArchiveRow, type Dataset } from './datasets';
 import { SegmentWriter } from './segment-writer';
 import { startUsageArchiver } from './usage-archiver';
+import { startRetention } from './retention';
 import { ArchiveManifest } from './manifest';
 import type { ObjectStore } from './object-store';
 
@@ -235,6 +236,9 @@ export async function startArchiver(services: Services, options: ArchiverOptions
   }
 
   const usage = startUsageArchiver(services.db.sql, manifest, writer, log);
+  const retention = config.HISTORY_RETENTION_DAYS
+    ? startRetention({ sql: services.db.sql, manifest, store: options.store }, config.HISTORY_RETENTION_DAYS, log)
+    : undefined;
 
   // Partitions whose records stopped coming still get them written.
   const ageTimer = setInterval(
@@ -261,6 +265,7 @@ export async function startArchiver(services: Services, options: ArchiverOptions
       (stopped ??= (async () => {
         clearInterval(ageTimer);
         await usage.stop();
+        await retention?.stop();
         await consumer.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
         // What is buffered is written now (a partition taken over meanwhile is fenced, not doubled).
         await Promise.all([...buffers.values()].map((buffer) => inTurn(buffer, async () => void (buffer.rows.length && (await writeSegment(buffer))))));

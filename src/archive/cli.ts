@@ -6,9 +6,12 @@ import type { Config } from '../config/schema';
 import { startArchiver } from './archiver';
 import { ArchiveConfigError, objectStoreFor } from './object-store';
 import { replayFromArchive } from './replay';
+import { ArchiveManifest } from './manifest';
+import { pruneHistory, retentionCutoff } from './retention';
+import { output } from '../cli/with-services';
 
 /** The `worker` command group, whoever registered it first. */
-function workerCommand(program: Command): Command {
+export function workerCommand(program: Command): Command {
   return program.commands.find((command) => command.name() === 'worker') ?? program.command('worker').description('background workers');
 }
 
@@ -38,9 +41,8 @@ export function registerArchiveCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('archive')
-    .description('the archive of the transactions and risk-scores topics')
+  const archive = program.command('archive').description('the archive of the transactions and risk-scores topics');
+  archive
     .command('replay')
     .description(
       'rebuild customer state and the score history from the archived transactions (after Kafka has dropped them), in a fresh group, as `risk replay` does from Kafka',
@@ -59,6 +61,26 @@ export function registerArchiveCommands(program: Command): void {
       } finally {
         await services.close();
         await stopTracing();
+      }
+    });
+
+  archive
+    .command('retain')
+    .description(
+      'one history retention pass now (the archiver runs one every 10 minutes): delete the score history older than HISTORY_RETENTION_DAYS that the archive holds',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const services = await servicesFor(true);
+      try {
+        const days = services.config.HISTORY_RETENTION_DAYS;
+        if (!days) throw new ArchiveConfigError('HISTORY_RETENTION_DAYS is not set: PostgreSQL keeps the whole history');
+        const store = await configuredStore(services.config);
+        await store.check();
+        const report = await pruneHistory({ sql: services.db.sql, manifest: new ArchiveManifest(services.db.sql), store }, retentionCutoff(days));
+        output(options.json, report, [{ ...report }]);
+      } finally {
+        await services.close();
       }
     });
 }

@@ -184,6 +184,12 @@ export function hourPartition(time: number): string {
   return `date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
 }
 
+/** The start (epoch ms) of the event hour an object key names (see objectKey); undefined for a key of another form. */
+export function hourOfKey(key: string): number | undefined {
+  const match = /\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(key);
+  return match ? Date.parse(`${match[1]}T${match[2]}:00:00Z`) : undefined;
+}
+
 const pad = (offset: number) => String(offset).padStart(19, '0');
 
 /**

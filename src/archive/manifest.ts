@@ -103,21 +103,44 @@ export class ArchiveManifest {
   /** Committed segments of a dataset in partition and offset order, optionally only those with events in [from, to). */
   async segments(dataset: string, window: { from?: Date; to?: Date } = {}): Promise<CommittedSegment[]> {
     const rows = await this.sql.query<SegmentRow>(
-      `SELECT topic, partition, from_offset::text, to_offset::text, dataset, records, objects, min_time, max_time FROM archive_segments
+      `SELECT ${SEGMENT_COLUMNS} FROM archive_segments
        WHERE dataset = $1 AND committed AND ($2::timestamptz IS NULL OR max_time >= $2) AND ($3::timestamptz IS NULL OR min_time < $3)
        ORDER BY topic, partition, from_offset`,
       [dataset, window.from ?? null, window.to ?? null],
     );
-    return rows.map((row) => ({
-      topic: row.topic,
-      partition: row.partition,
-      fromOffset: Number(row.from_offset),
-      toOffset: Number(row.to_offset),
-      dataset: row.dataset,
-      records: row.records,
-      objects: row.objects,
-      minTime: row.min_time,
-      maxTime: row.max_time,
-    }));
+    return rows.map(committedSegment);
+  }
+
+  /** Committed segments with events before `before` that the history retention pass has not finished with, oldest first. */
+  async unpruned(dataset: string, before: Date): Promise<CommittedSegment[]> {
+    const rows = await this.sql.query<SegmentRow>(
+      `SELECT ${SEGMENT_COLUMNS} FROM archive_segments
+       WHERE dataset = $1 AND committed AND history_pruned_at IS NULL AND min_time < $2 ORDER BY min_time, topic, partition, from_offset`,
+      [dataset, before],
+    );
+    return rows.map(committedSegment);
+  }
+
+  /** The retention pass is done with a segment: every event in it is older than the window. */
+  async markPruned(segment: Pick<CommittedSegment, 'topic' | 'partition' | 'fromOffset'>): Promise<void> {
+    await this.sql.query(`UPDATE archive_segments SET history_pruned_at = now() WHERE topic = $1 AND partition = $2 AND from_offset = $3`, [
+      segment.topic,
+      segment.partition,
+      segment.fromOffset,
+    ]);
   }
 }
+
+const SEGMENT_COLUMNS = 'topic, partition, from_offset::text, to_offset::text, dataset, records, objects, min_time, max_time';
+
+const committedSegment = (row: SegmentRow): CommittedSegment => ({
+  topic: row.topic,
+  partition: row.partition,
+  fromOffset: Number(row.from_offset),
+  toOffset: Number(row.to_offset),
+  dataset: row.dataset,
+  records: row.records,
+  objects: row.objects,
+  minTime: row.min_time,
+  maxTime: row.max_time,
+});

@@ -18,3 +18,8 @@ export function isAdmin(viewer: Viewer): boolean {
 export function mayAccessAccount(viewer: Viewer, accountId: string): boolean {
   return isAdmin(viewer) || viewer.key.accountId === accountId;
 }
+
+/** A data mesh's ownership: ADMIN keys publish any domain, a PUBLISHER key the domains it was given. */
+export function mayPublishDomain(viewer: Viewer, domain: string): boolean {
+  return isAdmin(viewer) || (viewer.key.role === 'PUBLISHER' && viewer.key.domains.includes(domain));
+}

@@ -27,6 +27,14 @@ export class BillingResolver {
     return { url: await context.services.billing.checkoutSession(viewer.access.account, planCode, actorOf(viewer, context.requestId)) };
   }
 
+  @Mutation(() => CheckoutSession, {
+    description: 'Starts Stripe Checkout to buy a data product as an add-on (by slug): once paid, the caller’s account reads the product whatever its plan.',
+  })
+  async createAddOnCheckoutSession(@Ctx() context: GatewayContext, @Arg('product', () => String) product: string): Promise<CheckoutSession> {
+    const viewer = viewerOf(context);
+    return { url: await context.services.billing.addOnCheckoutSession(viewer.access.account, product, actorOf(viewer, context.requestId)) };
+  }
+
   @Mutation(() => BillingPortalSession, { description: 'Opens the Stripe billing portal for the caller’s account.' })
   async createBillingPortalSession(@Ctx() context: GatewayContext): Promise<BillingPortalSession> {
     return { url: await context.services.billing.billingPortalSession(viewerOf(context).access.account) };
@@ -35,6 +43,9 @@ export class BillingResolver {
 
 @ObjectType({ description: 'An hour where what Tollgraph reported and what Stripe’s meter holds differ' })
 export class WindowDiscrepancy {
+  @Field({ description: 'The Stripe meter (event name): the plans’, or a data product’s own' })
+  meter!: string;
+
   @Field(() => Date)
   windowStart!: Date;
 
@@ -49,6 +60,36 @@ export class WindowDiscrepancy {
 
   @Field()
   cause!: string;
+}
+
+@ObjectType({ description: 'One data product’s units of an account (null product: fields of none), on one meter, by what became of them' })
+export class ProductReconciliation {
+  @Field(() => String, { nullable: true })
+  product!: string | null;
+
+  @Field({ description: 'The Stripe meter (event name) the units are reported on' })
+  meter!: string;
+
+  @Field(() => Int)
+  ledgerUnits!: number;
+
+  @Field(() => Int)
+  reportedUnits!: number;
+
+  @Field(() => Int)
+  pendingUnits!: number;
+
+  @Field(() => Int)
+  failedUnits!: number;
+
+  @Field(() => Int)
+  tooOldUnits!: number;
+
+  @Field(() => Int, { nullable: true, description: 'What the product’s own meter holds; null on the plans’ meter (Stripe sums it over every product)' })
+  stripeUnits!: number | null;
+
+  @Field(() => Int, { description: '0 when every unit is accounted for' })
+  difference!: number;
 }
 
 @ObjectType({ description: 'One account’s ledger against what was reported to Stripe' })
@@ -85,6 +126,9 @@ export class AccountReconciliation {
 
   @Field(() => [WindowDiscrepancy])
   windows!: WindowDiscrepancy[];
+
+  @Field(() => [ProductReconciliation], { description: 'The same per data product and meter' })
+  products!: ProductReconciliation[];
 }
 
 @ObjectType({ description: 'Usage sent (or to be sent) to Stripe as one meter event' })

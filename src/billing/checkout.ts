@@ -3,6 +3,7 @@ import type { AccountService } from '../accounts/service';
 import type { Actor } from '../audit/audit';
 import { badInput, TollgraphError } from '../errors';
 import { planRow } from '../plans/stripe-prices';
+import { productStripeTerms } from '../catalog/stripe-prices';
 import type { Account, PlanCode, PrismaClient } from '../generated/prisma/client';
 
 function billingOff(): TollgraphError {
@@ -47,6 +48,39 @@ export async function createCheckoutSession(
     customer,
     client_reference_id: account.id,
     line_items: [...(plan.stripeFlatPriceId ? [{ price: plan.stripeFlatPriceId, quantity: 1 }] : []), { price: plan.stripeMeteredPriceId }],
+    success_url: `${publicUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    cancel_url: `${publicUrl}/?checkout=cancelled`,
+    metadata,
+    subscription_data: { metadata },
+  });
+  if (!session.url) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe returned a Checkout Session without a URL; retry shortly.');
+  return session.url;
+}
+
+/**
+ * A Stripe Checkout Session (subscription mode) for a data product's add-on: its monthly price,
+ * and its metered price when it has one. `metadata.product` marks the subscription as an add-on,
+ * which the webhook applies to the account's add-ons instead of its plan.
+ */
+export async function createAddOnCheckoutSession(
+  { stripe, prisma, accounts, publicUrl }: CheckoutDeps,
+  account: Account,
+  product: string,
+  actor: Actor,
+): Promise<string> {
+  const terms = await productStripeTerms(prisma, product);
+  if (terms?.lifecycle !== 'PUBLISHED') throw badInput(`no published data product ${product}`, { fields: ['product'] });
+  if (terms.addOnMonthlyPriceCents === null) throw badInput(`${product} is not sold as an add-on: it comes with a plan`, { fields: ['product'] });
+  if (!stripe) throw billingOff();
+  if (!terms.stripeAddOnPriceId)
+    throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
+  const customer = await customerOf(stripe, accounts, account, actor);
+  const metadata = { accountId: account.id, product };
+  const session = await stripe.checkout.sessions.create({
+    mode: 'subscription',
+    customer,
+    client_reference_id: account.id,
+    line_items: [{ price: terms.stripeAddOnPriceId, quantity: 1 }, ...(terms.stripeMeteredPriceId ? [{ price: terms.stripeMeteredPriceId }] : [])],
     success_url: `${publicUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancel_url: `${publicUrl}/?checkout=cancelled`,
     metadata,

@@ -1,5 +1,6 @@
 import { stripeLinkedAccounts } from '../accounts/service';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { DEFAULT_METER } from '../metering/ledger';
 import { assignToReport, claimUnreported, type UnreportedRecord } from '../metering/reporting';
 
 /** Stripe accepts meter events up to 35 days old; older usage is flagged, never sent, never dropped. */
@@ -9,8 +10,9 @@ export const WINDOW_MS = 60_000;
 
 /**
  * The meter event identifier: derived from the account, the window and how many reports that
- * window already had, so it is fixed before the first attempt and every retry sends the same
- * one (Stripe deduplicates by it for at least 24 hours).
+ * window already had (of any meter or product: so reports of two products in one window differ),
+ * so it is fixed before the first attempt and every retry sends the same one (Stripe deduplicates
+ * by it for at least 24 hours).
  */
 export function meterIdentifier(accountId: string, windowStart: Date, sequence: number): string {
   return `tg-${accountId}-${windowStart.toISOString()}-${sequence}`;
@@ -40,7 +42,8 @@ async function assignBatch(prisma: PrismaClient, eventName: string, now: Date, b
     const picked = await claimUnreported(tx, [...customers.keys()], now, batch);
     const windows = new Map<string, UnreportedRecord[]>();
     for (const record of picked) {
-      const key = `${record.accountId}|${windowOf(record).toISOString()}`;
+      // One report per meter and product: a product's add-on usage goes to its own Stripe meter.
+      const key = `${record.accountId}|${windowOf(record).toISOString()}|${record.meter}|${record.product ?? ''}`;
       const records = windows.get(key);
       if (records) records.push(record);
       else windows.set(key, [record]);
@@ -54,8 +57,17 @@ function windowOf(record: UnreportedRecord): Date {
   return new Date(Math.floor(record.occurredAt.getTime() / WINDOW_MS) * WINDOW_MS);
 }
 
-async function createReport(tx: Prisma.TransactionClient, records: UnreportedRecord[], stripeCustomerId: string, eventName: string, now: Date): Promise<void> {
-  const { accountId } = records[0];
+/** The Stripe event name of a ledger meter: the plans' meter is configured (STRIPE_METER_EVENT_NAME); a product's meter is named by its event name. */
+const eventNameOf = (meter: string, plansEventName: string) => (meter === DEFAULT_METER ? plansEventName : meter);
+
+async function createReport(
+  tx: Prisma.TransactionClient,
+  records: UnreportedRecord[],
+  stripeCustomerId: string,
+  plansEventName: string,
+  now: Date,
+): Promise<void> {
+  const { accountId, meter, product } = records[0];
   const windowStart = windowOf(records[0]);
   // One writer per account and window at a time, so the sequence number is unique.
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`${accountId}|${windowStart.toISOString()}`}))`;
@@ -66,7 +78,8 @@ async function createReport(tx: Prisma.TransactionClient, records: UnreportedRec
       identifier: meterIdentifier(accountId, windowStart, sequence),
       accountId,
       stripeCustomerId,
-      eventName,
+      eventName: eventNameOf(meter, plansEventName),
+      product,
       windowStart,
       windowEnd: new Date(windowStart.getTime() + WINDOW_MS),
       units: records.reduce((sum, record) => sum + record.costUnits, 0),

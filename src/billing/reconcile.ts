@@ -2,14 +2,33 @@ import type Stripe from 'stripe';
 import { stripeCustomersOf } from '../accounts/service';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { MeterReportStatus } from '../generated/prisma/enums';
+import { pricedProducts } from '../catalog/stripe-prices';
+import { DEFAULT_METER } from '../metering/ledger';
 import { unitsByReport } from '../metering/reporting';
 
 export interface WindowDiscrepancy {
+  /** The Stripe meter (event name) the hour is on. */
+  meter: string;
   windowStart: Date;
   windowEnd: Date;
   reportedUnits: number;
   stripeUnits: number;
   cause: string;
+}
+
+/** Units of one data product (null: fields of no product) of one account, by what became of them. */
+export interface ProductReconciliation {
+  product: string | null;
+  /** The meter its units were reported on: the plans', or the product's own (usage through its add-on). */
+  meter: string;
+  ledgerUnits: number;
+  reportedUnits: number;
+  pendingUnits: number;
+  failedUnits: number;
+  tooOldUnits: number;
+  /** What the product's own Stripe meter holds; null on the plans' meter, which Stripe sums over every product. */
+  stripeUnits: number | null;
+  difference: number;
 }
 
 export interface AccountReconciliation {
@@ -29,11 +48,16 @@ export interface AccountReconciliation {
   difference: number;
   causes: string[];
   windows: WindowDiscrepancy[];
+  /** The same, per data product and meter. */
+  products: ProductReconciliation[];
 }
 
 interface Row {
   accountId: string;
   stripeCustomerId: string | null;
+  product: string | null;
+  /** The Stripe event name of the meter. */
+  meter: string;
   /** Null: the units are in no meter report yet. */
   status: MeterReportStatus | null;
   units: number;
@@ -49,12 +73,20 @@ const HOUR = 3_600_000;
 export async function reconcile(
   prisma: PrismaClient,
   stripe: Stripe | undefined,
-  meterId: string | undefined,
+  plansMeter: { id: string; eventName: string } | undefined,
   from: Date,
   to: Date,
 ): Promise<AccountReconciliation[]> {
+  // Stripe meter ids by event name: the plans' meter and each product's own.
+  const meters = new Map<string, string>(
+    (await pricedProducts(prisma)).flatMap((product) =>
+      product.meterEventName && product.stripeMeterId ? [[product.meterEventName, product.stripeMeterId]] : [],
+    ),
+  );
+  if (plansMeter) meters.set(plansMeter.eventName, plansMeter.id);
+  const plansEventName = plansMeter?.eventName ?? DEFAULT_METER;
   const accounts = new Map<string, AccountReconciliation>();
-  for (const row of await unitsByStatus(prisma, from, to)) {
+  for (const row of await unitsByStatus(prisma, from, to, plansEventName)) {
     const entry =
       accounts.get(row.accountId) ??
       ({
@@ -69,18 +101,21 @@ export async function reconcile(
         difference: 0,
         causes: [],
         windows: [],
+        products: [],
       } satisfies AccountReconciliation);
     accounts.set(row.accountId, entry);
-    entry.ledgerUnits += row.units;
-    if (row.status === 'SENT') entry.reportedUnits += row.units;
-    else if (row.status === 'FAILED') {
-      entry.failedUnits += row.units;
+    const product = productEntry(entry, row);
+    const field = STATUS_FIELD[row.status ?? 'PENDING'];
+    for (const tally of [entry, product]) {
+      tally.ledgerUnits += row.units;
+      tally[field] += row.units;
+    }
+    if (row.status === 'SENT') continue;
+    if (row.status === 'FAILED') {
       entry.causes.push(`${row.units} units refused by Stripe (see meter reports with status FAILED)`);
     } else if (row.status === 'TOO_OLD') {
-      entry.tooOldUnits += row.units;
       entry.causes.push(`${row.units} units older than Stripe accepts: bill by hand`);
     } else {
-      entry.pendingUnits += row.units;
       entry.causes.push(
         row.stripeCustomerId
           ? `${row.units} units not reported yet (the billing worker will send them)`
@@ -89,14 +124,40 @@ export async function reconcile(
     }
   }
   for (const entry of accounts.values()) {
-    entry.difference = entry.ledgerUnits - entry.reportedUnits - entry.pendingUnits - entry.failedUnits - entry.tooOldUnits;
-    if (stripe && meterId && entry.stripeCustomerId) await compareWithStripe(prisma, stripe, meterId, entry, from, to);
+    for (const tally of [entry, ...entry.products]) tally.difference = unaccounted(tally);
+    if (!stripe || !entry.stripeCustomerId) continue;
+    for (const meter of new Set(entry.products.map((product) => product.meter))) {
+      const meterId = meters.get(meter);
+      if (!meterId) continue;
+      const held = await compareWithStripe(prisma, stripe, { id: meterId, eventName: meter }, entry, from, to);
+      // A product's own meter holds that product alone: its reconciliation includes Stripe's side.
+      const own = entry.products.filter((product) => product.meter === meter);
+      if (meter !== plansEventName && own.length === 1) {
+        own[0].stripeUnits = held;
+        own[0].difference += own[0].reportedUnits - held;
+      }
+    }
   }
   return [...accounts.values()];
 }
 
+const STATUS_FIELD = { SENT: 'reportedUnits', PENDING: 'pendingUnits', FAILED: 'failedUnits', TOO_OLD: 'tooOldUnits' } as const;
+
+/** Ledger units not accounted for as reported, pending, failed or too old. */
+const unaccounted = (tally: Pick<ProductReconciliation, 'ledgerUnits' | 'reportedUnits' | 'pendingUnits' | 'failedUnits' | 'tooOldUnits'>) =>
+  tally.ledgerUnits - tally.reportedUnits - tally.pendingUnits - tally.failedUnits - tally.tooOldUnits;
+
+function productEntry(entry: AccountReconciliation, { product, meter }: Row): ProductReconciliation {
+  let found = entry.products.find((candidate) => candidate.product === product && candidate.meter === meter);
+  if (!found) {
+    found = { product, meter, ledgerUnits: 0, reportedUnits: 0, pendingUnits: 0, failedUnits: 0, tooOldUnits: 0, stripeUnits: null, difference: 0 };
+    entry.products.push(found);
+  }
+  return found;
+}
+
 /** The ledger's units in [from, to) per account and state of their meter report, ordered by account. */
-async function unitsByStatus(prisma: PrismaClient, from: Date, to: Date): Promise<Row[]> {
+async function unitsByStatus(prisma: PrismaClient, from: Date, to: Date, plansEventName: string): Promise<Row[]> {
   const units = await unitsByReport(prisma, from, to);
   const reportIds = [...new Set(units.flatMap((row) => (row.meterReportId ? [row.meterReportId] : [])))];
   const statusOf = new Map(
@@ -104,23 +165,32 @@ async function unitsByStatus(prisma: PrismaClient, from: Date, to: Date): Promis
   );
   const customers = await stripeCustomersOf(prisma, [...new Set(units.map((row) => row.accountId))]);
   const rows = new Map<string, Row>();
-  for (const { accountId, meterReportId, units: count } of units) {
+  for (const { accountId, product, meter: ledgerMeter, meterReportId, units: count } of units) {
     // The ledger has no foreign key to accounts: usage of an account that does not exist is not reconciled.
     if (!customers.has(accountId)) continue;
     const status = meterReportId ? (statusOf.get(meterReportId) ?? null) : null;
-    const key = `${accountId}|${status}`;
-    const row = rows.get(key) ?? { accountId, stripeCustomerId: customers.get(accountId) ?? null, status, units: 0 };
+    const meter = ledgerMeter === DEFAULT_METER ? plansEventName : ledgerMeter;
+    const key = `${accountId}|${status}|${product}|${meter}`;
+    const row = rows.get(key) ?? { accountId, stripeCustomerId: customers.get(accountId) ?? null, product, meter, status, units: 0 };
     row.units += count;
     rows.set(key, row);
   }
   return [...rows.values()].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
 }
 
-async function compareWithStripe(prisma: PrismaClient, stripe: Stripe, meterId: string, entry: AccountReconciliation, from: Date, to: Date): Promise<void> {
+/** What one Stripe meter holds for the account against the reports sent on it, hour by hour; returns what it holds. */
+async function compareWithStripe(
+  prisma: PrismaClient,
+  stripe: Stripe,
+  meter: { id: string; eventName: string },
+  entry: AccountReconciliation,
+  from: Date,
+  to: Date,
+): Promise<number> {
   const start = Math.floor(from.getTime() / HOUR) * HOUR;
   const end = Math.ceil(to.getTime() / HOUR) * HOUR;
   const held = new Map<number, number>();
-  for await (const summary of stripe.billing.meters.listEventSummaries(meterId, {
+  for await (const summary of stripe.billing.meters.listEventSummaries(meter.id, {
     customer: entry.stripeCustomerId!,
     start_time: start / 1000,
     end_time: end / 1000,
@@ -129,19 +199,21 @@ async function compareWithStripe(prisma: PrismaClient, stripe: Stripe, meterId: 
     held.set(summary.start_time * 1000, (held.get(summary.start_time * 1000) ?? 0) + summary.aggregated_value);
   }
   const reports = await prisma.meterReport.findMany({
-    where: { accountId: entry.accountId, status: 'SENT', windowStart: { gte: new Date(start), lt: new Date(end) } },
+    where: { accountId: entry.accountId, eventName: meter.eventName, status: 'SENT', windowStart: { gte: new Date(start), lt: new Date(end) } },
   });
   const reported = new Map<number, number>();
   for (const report of reports) {
     const hour = Math.floor(report.windowStart.getTime() / HOUR) * HOUR;
     reported.set(hour, (reported.get(hour) ?? 0) + report.units);
   }
-  entry.stripeUnits = [...held.values()].reduce((sum, units) => sum + units, 0);
+  const total = [...held.values()].reduce((sum, units) => sum + units, 0);
+  entry.stripeUnits = (entry.stripeUnits ?? 0) + total;
   for (const hour of new Set([...held.keys(), ...reported.keys()])) {
     const ours = reported.get(hour) ?? 0;
     const theirs = held.get(hour) ?? 0;
     if (ours === theirs) continue;
     entry.windows.push({
+      meter: meter.eventName,
       windowStart: new Date(hour),
       windowEnd: new Date(hour + HOUR),
       reportedUnits: ours,
@@ -151,4 +223,5 @@ async function compareWithStripe(prisma: PrismaClient, stripe: Stripe, meterId: 
     entry.difference += ours - theirs;
   }
   entry.windows.sort((a, b) => a.windowStart.getTime() - b.windowStart.getTime());
+  return total;
 }

@@ -3,9 +3,9 @@ import type { AccountService } from '../accounts/service';
 import type { Actor } from '../audit/audit';
 import type { Account, MeterReport, PlanCode, PrismaClient, Subscription } from '../generated/prisma/client';
 import type { MeterReportStatus } from '../generated/prisma/enums';
-import { createBillingPortalSession, createCheckoutSession, type CheckoutDeps } from './checkout';
+import { createAddOnCheckoutSession, createBillingPortalSession, createCheckoutSession, type CheckoutDeps } from './checkout';
 import { reconcile, type AccountReconciliation } from './reconcile';
-import { meterId } from './setup';
+import { plansMeter } from './setup';
 import { entitledPlan, graceEndsAt, PLAN_ORDER } from './subscriptions';
 
 export interface BillingOptions {
@@ -32,6 +32,10 @@ export class BillingService {
     return createCheckoutSession(this.checkout, account, planCode, actor);
   }
 
+  addOnCheckoutSession(account: Account, product: string, actor: Actor): Promise<string> {
+    return createAddOnCheckoutSession(this.checkout, account, product, actor);
+  }
+
   billingPortalSession(account: Account): Promise<string> {
     return createBillingPortalSession(this.checkout, account);
   }
@@ -46,7 +50,7 @@ export class BillingService {
   }
 
   async reconcile(from: Date, to: Date): Promise<AccountReconciliation[]> {
-    return reconcile(this.prisma, this.stripe, await meterId(this.prisma), from, to);
+    return reconcile(this.prisma, this.stripe, await plansMeter(this.prisma), from, to);
   }
 
   /** Newest first, at most 500. */

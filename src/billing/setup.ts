@@ -3,12 +3,20 @@ import type { Actor } from '../audit/audit';
 import type { PlanCode, Prisma, PrismaClient } from '../generated/prisma/client';
 import { planRow, setStripePrices } from '../plans/stripe-prices';
 import { readSetting, writeSetting } from '../settings/store';
+import { findOrCreateMeter, findOrCreatePrice } from './find-or-create';
+import { setupProductPrices, type ProductSetup } from './product-setup';
 
 const METER_SETTING = 'stripe.meter';
 
 /** The Stripe meter `stripe setup` created or found; undefined before it ran. */
 export async function meterId(db: PrismaClient | Prisma.TransactionClient): Promise<string | undefined> {
-  return ((await readSetting(db, METER_SETTING)) as { id?: string } | undefined)?.id;
+  return (await plansMeter(db))?.id;
+}
+
+/** The plans' Stripe meter and its event name; undefined before `stripe setup` ran. */
+export async function plansMeter(db: PrismaClient | Prisma.TransactionClient): Promise<{ id: string; eventName: string } | undefined> {
+  const setting = (await readSetting(db, METER_SETTING)) as { id?: string; eventName?: string } | undefined;
+  return setting?.id && setting.eventName ? { id: setting.id, eventName: setting.eventName } : undefined;
 }
 
 /** Default overage per cost unit above the flat fee, in cents (as Stripe's decimal string). */
@@ -18,18 +26,7 @@ export interface StripeSetup {
   meterId: string;
   eventName: string;
   plans: Array<{ code: PlanCode; productId: string; flatPriceId: string | null; meteredPriceId: string }>;
-}
-
-async function findOrCreatePrice(
-  stripe: Stripe,
-  lookupKey: string,
-  params: Stripe.PriceCreateParams,
-  same: (price: Stripe.Price) => boolean,
-): Promise<Stripe.Price> {
-  const existing = (await stripe.prices.list({ lookup_keys: [lookupKey], active: true, limit: 1 })).data[0];
-  if (existing && same(existing)) return existing;
-  // A changed price is a new Price (Stripe prices are immutable); the lookup key moves to it.
-  return stripe.prices.create({ ...params, lookup_key: lookupKey, transfer_lookup_key: true });
+  products: ProductSetup[];
 }
 
 /**
@@ -39,16 +36,7 @@ async function findOrCreatePrice(
  * Stores the ids with the plans.
  */
 export async function setupStripe(stripe: Stripe, prisma: PrismaClient, eventName: string, actor: Actor): Promise<StripeSetup> {
-  const meters = await stripe.billing.meters.list({ status: 'active', limit: 100 });
-  const meter =
-    meters.data.find((candidate) => candidate.event_name === eventName) ??
-    (await stripe.billing.meters.create({
-      display_name: 'Tollgraph cost units',
-      event_name: eventName,
-      default_aggregation: { formula: 'sum' },
-      customer_mapping: { type: 'by_id', event_payload_key: 'stripe_customer_id' },
-      value_settings: { event_payload_key: 'value' },
-    }));
+  const meter = await findOrCreateMeter(stripe, eventName, 'Tollgraph cost units');
 
   const plans: StripeSetup['plans'] = [];
   for (const code of ['PROFESSIONAL', 'ENTERPRISE'] as const) {
@@ -86,5 +74,5 @@ export async function setupStripe(stripe: Stripe, prisma: PrismaClient, eventNam
     for (const { code, ...prices } of plans) await setStripePrices(tx, code, { ...prices, defaultOverage: OVERAGE_CENTS[code as 'PROFESSIONAL'] }, actor);
     await writeSetting(tx, METER_SETTING, { id: meter.id, eventName });
   });
-  return { meterId: meter.id, eventName, plans };
+  return { meterId: meter.id, eventName, plans, products: await setupProductPrices(stripe, prisma, actor) };
 }

@@ -25,6 +25,8 @@ export type SubscriptionSignal =
 export interface Hints {
   accountId?: string;
   planCode?: string;
+  /** A data product's slug: the subscription is that product's add-on, not a plan (createAddOnCheckoutSession). */
+  product?: string;
   customerId?: string;
   /** Prices of the subscription's items (or the invoice's lines): they name the plan. */
   priceIds?: string[];

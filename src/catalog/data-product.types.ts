@@ -86,6 +86,27 @@ export class DataProductSchema {
   eventAvro!: AvroContract | null;
 }
 
+@ObjectType({ description: 'What a data product costs on its own, beside the plans that include it' })
+export class ProductPricing {
+  @Field(() => Int, { nullable: true, description: 'Monthly price as an add-on (createAddOnCheckoutSession), in cents; null: not sold as an add-on' })
+  addOnMonthlyPriceCents!: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Price per cost unit read through the add-on, in cents (decimal string); null: none' })
+  unitAmountDecimal!: string | null;
+}
+
+@ObjectType({ description: 'How the caller may read a data product' })
+export class ProductAccessView {
+  @Field({ description: 'The caller’s plan includes the product' })
+  includedInPlan!: boolean;
+
+  @Field({ description: 'The caller’s account holds the product as an add-on' })
+  addOn!: boolean;
+
+  @Field({ description: 'The caller may read the product’s fields now' })
+  readable!: boolean;
+}
+
 @ObjectType({ description: 'A data product of the catalogue (data mesh): owned, versioned, with an SLO and an access policy' })
 export class DataProduct {
   @Field(() => ID)
@@ -120,6 +141,9 @@ export class DataProduct {
 
   @Field(() => AccessPolicy)
   accessPolicy!: AccessPolicy;
+
+  @Field(() => ProductPricing)
+  pricing!: ProductPricing;
 
   @Field({ description: 'Semantic version of the contract' })
   version!: string;
@@ -173,6 +197,15 @@ export class AccessPolicyInput {
   fields!: PlanFieldAccessInput[];
 }
 
+@InputType()
+export class ProductPricingInput {
+  @Field(() => Int, { nullable: true, description: 'Cents, at least 50; null: not sold as an add-on' })
+  addOnMonthlyPriceCents?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Cents per cost unit as a decimal string, e.g. "0.1"; null: no metered price' })
+  unitAmountDecimal?: string | null;
+}
+
 @InputType({ description: 'A data product to publish; publishing an existing slug needs a higher version' })
 export class DataProductInput {
   @Field({ description: 'Lowercase words joined by hyphens, at most 64 characters' })
@@ -217,4 +250,7 @@ export class DataProductInput {
 
   @Field({ description: 'Semantic version, e.g. 1.0.0' })
   version!: string;
+
+  @Field(() => ProductPricingInput, { nullable: true, description: 'Its own prices; left out: sold through the plans of its policy only' })
+  pricing?: ProductPricingInput | null;
 }

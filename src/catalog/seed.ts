@@ -1,12 +1,13 @@
 import type { PrismaClient } from '../generated/prisma/client';
 import { PlanCode } from '../generated/prisma/enums';
 import { CUSTOMER_RISK_SCORES } from './customer-risk-scores';
+import { CUSTOMER_SPEND_FEATURES, MERCHANT_RISK } from './operator-products';
 import { SchemaRegistry } from './registry/service';
 import { toColumns } from './service';
 import { validateDataProduct, type DataProductDefinition } from './validation';
 
 /** The products a new installation starts with. */
-export const SEEDED_DATA_PRODUCTS: readonly DataProductDefinition[] = [CUSTOMER_RISK_SCORES];
+export const SEEDED_DATA_PRODUCTS: readonly DataProductDefinition[] = [CUSTOMER_RISK_SCORES, CUSTOMER_SPEND_FEATURES, MERCHANT_RISK];
 
 /**
  * Inserts the seeded products that are missing, PUBLISHED. Existing rows are left alone: an

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { DataProductLifecycle, PlanCode } from '../generated/prisma/enums';
 import { recordAudit, type Actor } from '../audit/audit';
-import { badInput, notFound } from '../errors';
+import { badInput, notFound, TollgraphError } from '../errors';
 import type { PlanCatalog } from '../plans/service';
 import type { AvroContract, DataProduct, QualityMetrics } from './data-product.types';
 import { RegistryError } from './registry/errors';
@@ -61,6 +61,7 @@ export function toDataProduct(row: DataProductRow): DataProduct {
       plans: policy.plans,
       fields: policy.plans.filter((plan) => policy.fields[plan]).map((plan) => ({ plan, fields: policy.fields[plan] ?? [] })),
     },
+    pricing: { addOnMonthlyPriceCents: row.addOnMonthlyPriceCents, unitAmountDecimal: row.unitAmountDecimal },
     version: row.version,
     status: row.lifecycle,
     deprecated: row.lifecycle === 'DEPRECATED',
@@ -84,12 +85,48 @@ export function toColumns(product: ValidDataProduct) {
     slo: { ...product.slo },
     accessPolicy: product.accessPolicy as unknown as Prisma.InputJsonObject,
     version: product.version,
+    addOnMonthlyPriceCents: product.pricing?.addOnMonthlyPriceCents ?? null,
+    unitAmountDecimal: product.pricing?.unitAmountDecimal ?? null,
   };
 }
 
+/** Who may write a domain's products: decided by the caller (a PUBLISHER key, its domains); trusted callers may write any. */
+export type DomainCheck = (domain: string) => boolean;
+const ANY_DOMAIN: DomainCheck = () => true;
+
+function notYourDomain(domain: string): TollgraphError {
+  return new TollgraphError('FORBIDDEN', `Data products of domain "${domain}" are published by that domain's PUBLISHER keys or an ADMIN key.`, {
+    extensions: { domain },
+  });
+}
+
 export interface ViewOptions {
-  /** ADMIN keys see DRAFTs; subscribers only PUBLISHED and DEPRECATED products. */
-  includeDrafts: boolean;
+  /** Whose DRAFTs the viewer sees: ADMIN keys every domain's, a PUBLISHER its domains'; subscribers none. */
+  draftsOf: DomainCheck;
+}
+
+const visibleTo = (row: { lifecycle: DataProductLifecycle; domain: string }, { draftsOf }: ViewOptions) =>
+  VISIBLE_TO_SUBSCRIBERS.includes(row.lifecycle) || draftsOf(row.domain);
+
+/** The marketplace's filters (all optional); `plan` is the viewer's, which `includedInPlan` is about. */
+export interface MarketplaceFilter {
+  plan: PlanCode;
+  includedInPlan?: boolean | null;
+  maxFreshnessSeconds?: number | null;
+  minAvailability?: number | null;
+  /** Products sold as an add-on at this price or less (cents a month). */
+  maxAddOnPriceCents?: number | null;
+}
+
+function matches(product: DataProduct, filter: MarketplaceFilter): boolean {
+  const { plan, includedInPlan, maxFreshnessSeconds, minAvailability, maxAddOnPriceCents } = filter;
+  const addOn = product.pricing.addOnMonthlyPriceCents;
+  return (
+    (includedInPlan == null || product.accessPolicy.plans.includes(plan) === includedInPlan) &&
+    (maxFreshnessSeconds == null || product.slo.freshnessSeconds <= maxFreshnessSeconds) &&
+    (minAvailability == null || product.slo.availability >= minAvailability) &&
+    (maxAddOnPriceCents == null || (addOn !== null && addOn <= maxAddOnPriceCents))
+  );
 }
 
 /**
@@ -103,26 +140,29 @@ export class DataProductCatalog {
     private readonly prisma: PrismaClient,
     private readonly plans: PlanCatalog,
     private readonly registry: SchemaRegistry,
+    private readonly changed: () => Promise<void>,
   ) {}
 
-  static create(prisma: PrismaClient, plans: PlanCatalog, registry: SchemaRegistry): DataProductCatalog {
-    return new DataProductCatalog(prisma, plans, registry);
+  /** `changed` runs after every write that commits (the gateways' cached access terms must follow). */
+  static create(prisma: PrismaClient, plans: PlanCatalog, registry: SchemaRegistry, changed: () => Promise<void> = async () => {}): DataProductCatalog {
+    return new DataProductCatalog(prisma, plans, registry, changed);
   }
 
-  /** By domain, then slug. */
-  async list(domain: string | undefined, { includeDrafts }: ViewOptions): Promise<DataProduct[]> {
+  /** By domain, then slug; `filter`: only those the marketplace filter keeps. */
+  async list(domain: string | undefined, view: ViewOptions, filter?: MarketplaceFilter): Promise<DataProduct[]> {
     const rows = await this.prisma.dataProduct.findMany({
-      where: { ...(domain !== undefined ? { domain: domain.trim() } : {}), ...(includeDrafts ? {} : { lifecycle: { in: VISIBLE_TO_SUBSCRIBERS } }) },
+      where: { ...(domain !== undefined ? { domain: domain.trim() } : {}) },
       orderBy: [{ domain: 'asc' }, { slug: 'asc' }],
       include: WITH_AVRO,
     });
-    return rows.map(toDataProduct);
+    const products = rows.filter((row) => visibleTo(row, view)).map(toDataProduct);
+    return filter ? products.filter((product) => matches(product, filter)) : products;
   }
 
   /** By id or by slug; null when there is none the viewer may see. */
-  async find(idOrSlug: string, { includeDrafts }: ViewOptions): Promise<DataProduct | null> {
+  async find(idOrSlug: string, view: ViewOptions): Promise<DataProduct | null> {
     const row = await this.findRow(idOrSlug);
-    return row && (includeDrafts || VISIBLE_TO_SUBSCRIBERS.includes(row.lifecycle)) ? toDataProduct(row) : null;
+    return row && visibleTo(row, view) ? toDataProduct(row) : null;
   }
 
   /**
@@ -130,22 +170,23 @@ export class DataProductCatalog {
    * version (which must be higher than the published one), PUBLISHED again if it was deprecated.
    * `schema` is the running API's, which `graphqlType` and the policy's fields must exist in.
    */
-  publish(input: DataProductDefinition, schema: GraphQLSchema, actor: Actor): Promise<DataProduct> {
-    return this.write(input, schema, 'PUBLISHED', actor);
+  publish(input: DataProductDefinition, schema: GraphQLSchema, actor: Actor, mayWrite: DomainCheck = ANY_DOMAIN): Promise<DataProduct> {
+    return this.write(input, schema, 'PUBLISHED', actor, mayWrite);
   }
 
   /** Validates and saves a product that has never been published, as a DRAFT only ADMIN keys see. */
-  saveDraft(input: DataProductDefinition, schema: GraphQLSchema, actor: Actor): Promise<DataProduct> {
-    return this.write(input, schema, 'DRAFT', actor);
+  saveDraft(input: DataProductDefinition, schema: GraphQLSchema, actor: Actor, mayWrite: DomainCheck = ANY_DOMAIN): Promise<DataProduct> {
+    return this.write(input, schema, 'DRAFT', actor, mayWrite);
   }
 
   /** Marks a published product DEPRECATED; deprecating it again changes nothing. */
-  async deprecate(idOrSlug: string, actor: Actor): Promise<DataProduct> {
+  async deprecate(idOrSlug: string, actor: Actor, mayWrite: DomainCheck = ANY_DOMAIN): Promise<DataProduct> {
     const found = await this.findRow(idOrSlug);
     if (!found) throw notFound('data product');
     const row = await this.prisma.$transaction(async (tx) => {
       const before = await this.lock(tx, found.slug);
       if (!before) throw notFound('data product');
+      if (!mayWrite(before.domain)) throw notYourDomain(before.domain);
       if (before.lifecycle === 'DEPRECATED') return before;
       if (before.lifecycle === 'DRAFT')
         throw badInput(`data product ${before.slug} is a DRAFT: only a published product can be deprecated`, { fields: ['id'] });
@@ -159,6 +200,7 @@ export class DataProductCatalog {
       });
       return after;
     });
+    await this.changed();
     return toDataProduct(row);
   }
 
@@ -167,13 +209,22 @@ export class DataProductCatalog {
     return (await this.plans.list()).map((plan) => plan.code);
   }
 
-  private async write(input: DataProductDefinition, schema: GraphQLSchema, lifecycle: 'PUBLISHED' | 'DRAFT', actor: Actor): Promise<DataProduct> {
+  private async write(
+    input: DataProductDefinition,
+    schema: GraphQLSchema,
+    lifecycle: 'PUBLISHED' | 'DRAFT',
+    actor: Actor,
+    mayWrite: DomainCheck,
+  ): Promise<DataProduct> {
     const result = validateDataProduct(input, { planCodes: await this.planCodes(), schema });
     if (result.problems) throw invalidDataProduct(result.problems);
     const { product } = result;
+    if (!mayWrite(product.domain)) throw notYourDomain(product.domain);
     try {
       const row = await this.prisma.$transaction(async (tx) => {
         const before = await this.lock(tx, product.slug);
+        // Under the row's lock: a product cannot be taken over by publishing it into another domain.
+        if (before && !mayWrite(before.domain)) throw notYourDomain(before.domain);
         if (before) checkNewVersion(before, product, lifecycle);
         const data = { ...toColumns(product), lifecycle, publishedAt: lifecycle === 'PUBLISHED' ? new Date() : null, deprecatedAt: null };
         const written = before ? await tx.dataProduct.update({ where: { id: before.id }, data }) : await tx.dataProduct.create({ data });
@@ -189,6 +240,7 @@ export class DataProductCatalog {
         });
         return after;
       });
+      await this.changed();
       return toDataProduct(row);
     } catch (error) {
       // Two first publications of one slug at once: the unique index lets one through.

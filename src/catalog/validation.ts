@@ -39,6 +39,15 @@ export interface DataProductDefinition {
   accessPolicy: { plans: string[]; fields: Array<{ plan: string; fields: string[] }> };
   /** Semantic version of the product's contract. */
   version: string;
+  /** What the product costs on its own (Stripe prices are made by `tollgraph stripe setup`); absent: sold through plans only. */
+  pricing?: ProductPricing | null;
+}
+
+export interface ProductPricing {
+  /** Monthly price as an add-on, in cents; null: not sold as an add-on. */
+  addOnMonthlyPriceCents?: number | null;
+  /** Price per cost unit read through the add-on, in cents as a decimal string (e.g. "0.1"); null: no metered price. */
+  unitAmountDecimal?: string | null;
 }
 
 export interface Slo {
@@ -146,6 +155,17 @@ const parts = {
       .max(LIMITS.plans, `must have at most ${LIMITS.plans} entries`),
   }),
   version: z.string().refine(isSemver, 'must be a semantic version such as 1.2.0 (semver.org)'),
+  pricing: z
+    .object({
+      // Stripe's smallest charge is 50 cents.
+      addOnMonthlyPriceCents: z.number().int('must be whole cents').min(50, 'must be at least 50 cents').max(100_000_000, 'is too large').nullish(),
+      unitAmountDecimal: z
+        .string()
+        .regex(/^\d{1,8}(\.\d{1,12})?$/, 'must be cents as a decimal string, e.g. "0.1"')
+        .refine((value) => Number(value) > 0, 'must be greater than 0')
+        .nullish(),
+    })
+    .nullish(),
 };
 
 type Parts = { [K in keyof typeof parts]: z.infer<(typeof parts)[K]> };

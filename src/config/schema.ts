@@ -151,6 +151,9 @@ export const configSchema = z
     ARCHIVE_CONSUMER_GROUP: z.string().trim().min(1, { error: 'a consumer group name' }).default('archiver'),
     ARCHIVE_SEGMENT_EVENTS: positiveInt('events per archive object').default(100000),
     ARCHIVE_SEGMENT_MAX_AGE_MS: positiveInt('milliseconds').default(60000),
+    HISTORY_RETENTION_DAYS: optional(positiveInt('days')),
+    ANALYTICS_URL: optional(urlWithScheme(['http', 'https'], 'http://127.0.0.1:9480')),
+    ANALYTICS_MAX_RANGE_DAYS: positiveInt('days').default(31),
     FEED_RATE: z.coerce.number({ error: 'events per second (0 turns the feed off)' }).min(0, { error: 'events per second (0 turns the feed off)' }).default(10),
     FEED_CUSTOMERS: positiveInt('customer count').default(5000),
     STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_(test|live)_\w+$/, { error: 'a Stripe secret key, sk_test_… or sk_live_…' })),
@@ -209,6 +212,8 @@ export const configSchema = z
         'the access key id and its secret together (or neither: the AWS default credential chain)',
       );
     }
+    if (config.HISTORY_RETENTION_DAYS && !config.ARCHIVE_DIR && !config.ARCHIVE_S3_BUCKET)
+      need('HISTORY_RETENTION_DAYS', 'an archive (ARCHIVE_S3_BUCKET or ARCHIVE_DIR): history leaves PostgreSQL only once archived, and is read from there');
     if (config.REDIS_TLS_CA_FILE && !config.REDIS_URL?.startsWith('rediss:') && !config.REDIS_CLUSTER_TLS)
       need('REDIS_TLS_CA_FILE', 'a rediss:// REDIS_URL or REDIS_CLUSTER_TLS=true alongside it (the CA is used only over TLS)');
     for (const name of ['REDIS_CLUSTER_TLS', 'REDIS_CLUSTER_USERNAME', 'REDIS_CLUSTER_PASSWORD'] as const)

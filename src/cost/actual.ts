@@ -24,6 +24,20 @@ function resultCost(parent: GraphQLCompositeType, group: FieldGroup, value: unkn
   return Array.isArray(value) ? value.reduce((sum: number, item) => sum + objectCost(item), 0) : objectCost(value);
 }
 
+/** What each root field (by name) of the result cost; a field selected under several aliases counts each. */
+export function actualCostByRootField(
+  operation: OperationDefinitionNode,
+  data: Record<string, unknown> | null | undefined,
+  context: CostContext,
+): Array<[field: string, cost: number]> {
+  const root = context.schema.getRootType(operation.operation);
+  if (!root || !data) return [];
+  return collectFields([operation.selectionSet], context).map((group) => [
+    group[0].name.value,
+    resultCost(root, group, data[group[0].alias?.value ?? group[0].name.value], context),
+  ]);
+}
+
 /**
  * What the query really cost, from what it returned: nulls and errors cost nothing, lists cost
  * what they hold (Shopify's actualQueryCost). Never more than requested, so refunds are safe.
@@ -34,11 +48,6 @@ export function actualCost(
   context: CostContext,
   requested: number,
 ): number {
-  const root = context.schema.getRootType(operation.operation);
-  if (!root || !data) return 0;
-  const cost = collectFields([operation.selectionSet], context).reduce(
-    (sum, group) => sum + resultCost(root, group, data[group[0].alias?.value ?? group[0].name.value], context),
-    0,
-  );
+  const cost = actualCostByRootField(operation, data, context).reduce((sum, [, fieldCost]) => sum + fieldCost, 0);
   return Math.min(cost, requested);
 }

@@ -1,11 +1,15 @@
 import type { DocumentNode, ExecutionResult, GraphQLSchema, OperationDefinitionNode } from 'graphql';
-import { accessOf, adminRequired, unauthenticated, type AccessLevel } from '../auth/access';
-import { actualCost } from '../cost/actual';
+import { accessOf, roleRefusal, unauthenticated, type AccessLevel } from '../auth/access';
+import type { Viewer } from '../auth/viewer';
+import type { ProductGrant } from '../catalog/product-access';
+import { productOf } from '../catalog/product-fields';
+import { actualCost, actualCostByRootField } from '../cost/actual';
 import { analyzeOperationOnce, collectFields, fragmentsOf, type CostContext, type QueryComplexity } from '../cost/analyze';
 import { TollgraphError, withoutHttp } from '../errors';
 import { costExtension, rateLimitHeaders } from '../limits/headers';
 import type { LimitStatus, Reservation } from '../limits/service';
 import type { GatewayContext } from './context';
+import { usageParts } from './usage-parts';
 
 /** What carried the operation. */
 export type Transport = 'http' | 'websocket';
@@ -47,6 +51,10 @@ interface RootFacts {
   levels: Set<AccessLevel>;
   /** Its root fields, sorted and joined by "," (what the SLA records call the operation). */
   label: string;
+  /** The data product of each of its root fields that belongs to one (src/catalog/product-fields.ts). */
+  productOfField: Map<string, string>;
+  /** Those products, each once. */
+  products: string[];
 }
 
 // What an operation's root fields require depends on the document alone (Apollo hands back the
@@ -60,9 +68,12 @@ function rootFacts({ schema, document, operation }: OperationRequest): RootFacts
     const fields = root?.getFields() ?? {};
     const groups = collectFields([operation.selectionSet], { schema, fragments: fragmentsOf(document), variables: {} });
     const names = groups.map(([node]) => node.name.value);
+    const productOfField = new Map(names.flatMap((name) => (productOf(fields[name]) ? [[name, productOf(fields[name])!] as const] : [])));
     facts = {
       levels: new Set(names.map((name) => (name.startsWith('__') ? 'public' : accessOf(fields[name])))),
       label: [...new Set(names)].sort().join(','),
+      productOfField,
+      products: [...new Set(productOfField.values())].sort(),
     };
     factsByOperation.set(operation, facts);
   }
@@ -77,6 +88,7 @@ function rootFacts({ schema, document, operation }: OperationRequest): RootFacts
 export class GuardedOperation {
   private complexity?: QueryComplexity;
   private reservation?: Reservation;
+  private grants: ProductGrant[] = [];
   private events = 0;
 
   constructor(private readonly request: OperationRequest) {}
@@ -89,8 +101,10 @@ export class GuardedOperation {
   /**
    * Before execution, in this order; the first refusal throws (a TollgraphError with its status):
    * 1. transport: queries and mutations over HTTP, subscriptions over the WebSocket;
-   * 2. caller: public fields need no key, the others a valid key, admin fields an ADMIN key
-   *    (a key that is not valid was refused before the request body was read);
+   * 2. caller: public fields need no key, the others a valid key, admin fields an ADMIN key,
+   *    publisher fields a PUBLISHER or ADMIN key (a key that is not valid was refused before the
+   *    request body was read); the fields of a data product need the product in the caller's
+   *    plan or among its account's add-ons;
    * 3. complexity: depth against the plan, root fields, cost against the plan's maximum;
    * 4. limits: the requested cost reserved from the burst and daily limits. A subscription
    *    reserves nothing here: each event it delivers is charged (`meter`).
@@ -101,10 +115,14 @@ export class GuardedOperation {
 
     const { auth } = context;
     if (auth.refused) throw unauthenticated();
-    const { levels, label } = rootFacts(this.request);
+    const { levels, label, products } = rootFacts(this.request);
     context.noteOperation?.(label);
-    if ((levels.has('subscriber') || levels.has('admin')) && !auth.viewer) throw unauthenticated();
-    if (levels.has('admin') && auth.viewer?.key.role !== 'ADMIN') throw adminRequired();
+    if ([...levels].some((level) => level !== 'public') && !auth.viewer) throw unauthenticated();
+    for (const level of levels) {
+      const refusal = auth.viewer && roleRefusal(level, auth.viewer.key.role);
+      if (refusal) throw refusal;
+    }
+    if (auth.viewer && products.length) this.grants = await this.admitProducts(auth.viewer);
 
     const complexity = (this.complexity = analyzeOperationOnce(operation, this.costContext));
     const limits = auth.viewer?.access.limits;
@@ -151,7 +169,7 @@ export class GuardedOperation {
     let withheld: TollgraphError | undefined;
     if (actual > 0) {
       try {
-        await this.record(context.requestId, actual);
+        await this.record(context.requestId, actual, result.data);
       } catch (error) {
         context.log().error({ err: error }, 'response withheld: its usage could not be recorded');
         withheld = new TollgraphError('SERVICE_UNAVAILABLE', 'The request could not be recorded for billing, so it was not served; retry shortly.', {
@@ -203,6 +221,11 @@ export class GuardedOperation {
     return feed;
   }
 
+  private admitProducts(viewer: Viewer): Promise<ProductGrant[]> {
+    const { context } = this.request;
+    return context.services.productAccess.admit({ role: viewer.key.role, access: viewer.access }, rootFacts(this.request).products);
+  }
+
   private async chargeEvent(): Promise<TollgraphError | undefined> {
     const { context } = this.request;
     const cost = this.complexity?.cost ?? 0;
@@ -212,8 +235,10 @@ export class GuardedOperation {
     const { limits } = context.services;
     let reservation: Reservation | undefined;
     try {
+      // An add-on that ended, or a plan that no longer includes the product, ends the feed.
+      if (rootFacts(this.request).products.length) this.grants = await this.admitProducts(now.viewer);
       reservation = await limits.reserve(now.viewer.access, cost, { burst: false });
-      await this.record(`${context.requestId}:${++this.events}`, cost, now.viewer);
+      await this.record(`${context.requestId}:${++this.events}`, cost, undefined, now.viewer);
     } catch (error) {
       if (reservation) await limits.refund(now.viewer.access, reservation, cost);
       if (error instanceof TollgraphError) return error;
@@ -223,16 +248,34 @@ export class GuardedOperation {
     return undefined;
   }
 
-  private record(requestId: string, units: number, viewer = this.request.context.auth.viewer!): Promise<void> {
+  /**
+   * The ledger records of `units`: one per data product the operation's charged fields belong to
+   * (almost always one, under the request id; further ones under `<request id>#<product>`).
+   * `data` splits an HTTP result by its root fields; a feed's event has one root field.
+   */
+  private async record(requestId: string, units: number, data?: Record<string, unknown> | null, viewer = this.request.context.auth.viewer!): Promise<void> {
     const { key, access } = viewer;
-    return this.request.context.services.ledger.record({
-      requestId,
-      accountId: access.account.id,
-      apiKeyId: key.id,
-      planCode: access.plan.code,
-      operation: this.request.operation.name?.value ?? 'anonymous',
-      costUnits: units,
-      occurredAt: new Date(),
-    });
+    const { operation, context } = this.request;
+    const { productOfField } = rootFacts(this.request);
+    const costs =
+      data === undefined ? [...productOfField.keys()].map((field) => [field, units] as const) : actualCostByRootField(operation, data, this.costContext);
+    const split = productOfField.size ? usageParts(units, costs, productOfField, this.grants) : [];
+    const parts = split.length ? split : [{ product: null, meter: null, units }];
+    const occurredAt = new Date();
+    await Promise.all(
+      parts.map((part, i) =>
+        context.services.ledger.record({
+          requestId: i === 0 ? requestId : `${requestId}#${part.product}`,
+          accountId: access.account.id,
+          apiKeyId: key.id,
+          planCode: access.plan.code,
+          operation: operation.name?.value ?? 'anonymous',
+          costUnits: part.units,
+          occurredAt,
+          product: part.product,
+          meter: part.meter ?? undefined,
+        }),
+      ),
+    );
   }
 }

@@ -2,8 +2,10 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
+import { AnalyticsResolver } from '../analytics/analytics.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
 import { DataProductsResolver } from '../catalog/catalog.resolver';
+import { ProductRevenueResolver } from '../catalog/revenue.resolver';
 import { MeResolver } from '../auth/me.resolver';
 import { AccountKeysResolver, KeysResolver } from '../keys/keys.resolver';
 import { HealthResolver } from '../ops/health.resolver';
@@ -12,6 +14,7 @@ import { MeSubscriptionResolver, StripeWebhooksResolver } from '../billing/webho
 import { RateLimitResolver } from '../limits/rate-limit.resolver';
 import { UsageResolver } from '../metering/usage.resolver';
 import { PlansResolver } from '../plans/plans.resolver';
+import { OperatorProductsResolver } from '../risk/products.resolver';
 import { RiskResolver, SUBSCRIBE_ONLY } from '../risk/risk.resolver';
 import { SlaResolver } from '../sla/sla.resolver';
 
@@ -31,7 +34,10 @@ const resolvers = [
   StripeWebhooksResolver,
   MeSubscriptionResolver,
   DataProductsResolver,
+  ProductRevenueResolver,
   RiskResolver,
+  OperatorProductsResolver,
+  AnalyticsResolver,
   SlaResolver,
 ] as const;
 

@@ -1,7 +1,10 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { ApiKeyRole } from '../generated/prisma/enums';
 
-registerEnumType(ApiKeyRole, { name: 'ApiKeyRole' });
+registerEnumType(ApiKeyRole, {
+  name: 'ApiKeyRole',
+  description: 'SUBSCRIBER: reads; PUBLISHER: publishes the data products of its domains and sees their usage and revenue; ADMIN: everything',
+});
 
 @ObjectType({ description: 'An API key as listings show it: the secret is never shown again after creation' })
 export class ApiKey {
@@ -19,6 +22,9 @@ export class ApiKey {
 
   @Field(() => ApiKeyRole)
   role!: ApiKeyRole;
+
+  @Field(() => [String], { description: 'PUBLISHER keys: the data-product domains the key publishes; empty for other roles' })
+  domains!: string[];
 
   @Field(() => Date, { nullable: true })
   expiresAt!: Date | null;

@@ -13,7 +13,8 @@ const NAME_MAX = 100;
 @Resolver(() => ApiKey)
 export class KeysResolver {
   @Mutation(() => CreatedApiKey, {
-    description: 'Creates a key and returns its secret, once. ADMIN keys may create any key; a subscriber may create SUBSCRIBER keys for its own account.',
+    description:
+      'Creates a key and returns its secret, once. ADMIN keys may create any key (PUBLISHER keys with the domains they publish); a subscriber may create SUBSCRIBER keys for its own account.',
   })
   async createApiKey(
     @Ctx() context: GatewayContext,
@@ -21,14 +22,18 @@ export class KeysResolver {
     @Arg('name', () => String, { nullable: true }) name: string | undefined,
     @Arg('role', () => ApiKeyRole, { defaultValue: 'SUBSCRIBER' }) role: ApiKeyRole,
     @Arg('expiresAt', () => Date, { nullable: true }) expiresAt?: Date,
+    @Arg('domains', () => [String], { nullable: true, description: 'PUBLISHER keys: the data-product domains it publishes' }) domains?: string[] | null,
   ): Promise<CreatedApiKey> {
     const viewer = viewerOf(context);
     if (!mayAccessAccount(viewer, accountId) || !(await context.services.accounts.find(accountId))) throw notFound('account');
-    if (role === 'ADMIN' && !isAdmin(viewer)) throw new TollgraphError('FORBIDDEN', 'Only an ADMIN key can create ADMIN keys.');
+    if (role !== 'SUBSCRIBER' && !isAdmin(viewer)) throw new TollgraphError('FORBIDDEN', `Only an ADMIN key can create ${role} keys.`);
     const keyName = (name ?? 'default').trim();
     if (!keyName || keyName.length > NAME_MAX) throw badInput(`name must be 1-${NAME_MAX} characters`, { fields: ['name'] });
     if (expiresAt && expiresAt.getTime() <= Date.now()) throw badInput('expiresAt must be in the future', { fields: ['expiresAt'] });
-    const { secret, key } = await context.services.keys.create({ accountId, name: keyName, role, expiresAt }, actorOf(viewer, context.requestId));
+    const { secret, key } = await context.services.keys.create(
+      { accountId, name: keyName, role, expiresAt, domains: domains ?? [] },
+      actorOf(viewer, context.requestId),
+    );
     return { key: secret, apiKey: key };
   }
 

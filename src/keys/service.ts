@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ApiKey, ApiKeyRole, PrismaClient } from '../generated/prisma/client';
 import { recordAudit, type Actor } from '../audit/audit';
 import { InvalidatingCache } from '../cache/invalidating-cache';
+import { badInput } from '../errors';
 import type { Logger } from '../ops/logger';
 import type { PubSub } from '../pubsub/pubsub';
 import { hashKey, isWellFormedKey, newKeySecret, type KeyEnvironment } from './secret';
@@ -14,6 +15,8 @@ export interface VerifiedKey {
   prefix: string;
   name: string;
   expiresAt: Date | null;
+  /** PUBLISHER keys: the data-product domains it publishes. */
+  domains: readonly string[];
 }
 
 /** Why a key was refused: for logs and metrics only, the client sees one answer for all. */
@@ -27,6 +30,21 @@ export interface CreateKeyInput {
   name: string;
   role: ApiKeyRole;
   expiresAt?: Date | null;
+  /** PUBLISHER keys only: the domains it publishes (at least one). */
+  domains?: string[];
+}
+
+const DOMAIN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** A PUBLISHER key names its domains; no other role has any. */
+function checkDomains(role: ApiKeyRole, domains: string[]): void {
+  if (role !== 'PUBLISHER') {
+    if (domains.length) throw badInput('only PUBLISHER keys have domains', { fields: ['domains'] });
+    return;
+  }
+  if (domains.length === 0 || domains.length > 20) throw badInput('a PUBLISHER key needs 1-20 domains', { fields: ['domains'] });
+  const bad = domains.filter((domain) => domain.length > 50 || !DOMAIN.test(domain));
+  if (bad.length) throw badInput(`domains must be lowercase words joined by hyphens, e.g. risk (not ${bad.join(', ')})`, { fields: ['domains'] });
 }
 
 const LAST_USED_FLUSH_MS = 10_000;
@@ -79,7 +97,7 @@ export class KeyService {
         row,
         (verified = {
           valid: true,
-          key: { id: row.id, accountId: row.accountId, role: row.role, prefix: row.prefix, name: row.name, expiresAt: row.expiresAt },
+          key: { id: row.id, accountId: row.accountId, role: row.role, prefix: row.prefix, name: row.name, expiresAt: row.expiresAt, domains: row.domains },
         }),
       );
     return verified;
@@ -87,10 +105,21 @@ export class KeyService {
 
   /** Creates a key; the returned secret exists nowhere else. */
   async create(input: CreateKeyInput, actor: Actor): Promise<{ secret: string; key: PublicApiKey }> {
+    const domains = [...new Set(input.domains ?? [])].sort();
+    checkDomains(input.role, domains);
     const { secret, prefix, hash } = newKeySecret(this.environment);
     const key = await this.prisma.$transaction(async (tx) => {
       const created = await tx.apiKey.create({
-        data: { accountId: input.accountId, name: input.name, role: input.role, expiresAt: input.expiresAt ?? null, prefix, hash, createdByKeyId: actor.keyId },
+        data: {
+          accountId: input.accountId,
+          name: input.name,
+          role: input.role,
+          domains,
+          expiresAt: input.expiresAt ?? null,
+          prefix,
+          hash,
+          createdByKeyId: actor.keyId,
+        },
       });
       await recordAudit(tx, actor, { action: 'apiKey.create', targetType: 'ApiKey', targetId: created.id, after: publicKey(created) });
       return created;

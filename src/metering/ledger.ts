@@ -13,6 +13,10 @@ export interface UsageEntry {
   operation: string;
   costUnits: number;
   occurredAt: Date;
+  /** The data product (slug) of the charged fields; null or absent: fields of no product. */
+  product?: string | null;
+  /** The billing meter; absent: the plans' meter (DEFAULT_METER). A product's own meter for usage through its add-on. */
+  meter?: string;
 }
 
 interface Pending {
@@ -41,9 +45,9 @@ export interface LedgerOptions {
  * One statement text for any batch size (column arrays, unnested), so Postgres prepares it once
  * per connection instead of parsing and planning a new multi-row VALUES list for every batch.
  */
-const INSERT_BATCH = `INSERT INTO usage_records (request_id, account_id, api_key_id, plan_code, operation, meter, cost_units, occurred_at)
-  SELECT r, a, k, p::"PlanCode", o, m, c, t
-  FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[]) AS u(r, a, k, p, o, m, c, t)
+const INSERT_BATCH = `INSERT INTO usage_records (request_id, account_id, api_key_id, plan_code, operation, meter, cost_units, occurred_at, product)
+  SELECT r, a, k, p::"PlanCode", o, m, c, t, d
+  FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[], $9::text[]) AS u(r, a, k, p, o, m, c, t, d)
   ON CONFLICT (request_id) DO NOTHING`;
 
 /**
@@ -124,9 +128,19 @@ export class UsageLedger {
   }
 
   private async write(entries: UsageEntry[]): Promise<void> {
-    const columns: unknown[][] = [[], [], [], [], [], [], [], []];
+    const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
     for (const entry of entries) {
-      const row = [entry.requestId, entry.accountId, entry.apiKeyId, entry.planCode, entry.operation, DEFAULT_METER, entry.costUnits, entry.occurredAt];
+      const row = [
+        entry.requestId,
+        entry.accountId,
+        entry.apiKeyId,
+        entry.planCode,
+        entry.operation,
+        entry.meter ?? DEFAULT_METER,
+        entry.costUnits,
+        entry.occurredAt,
+        entry.product ?? null,
+      ];
       for (let c = 0; c < row.length; c++) columns[c].push(row[c]);
     }
     await this.sql.query(INSERT_BATCH, columns, 'usage-ledger-insert');
@@ -151,8 +165,9 @@ export async function ledgerRecords(sql: Sql, from: Date, to: Date): Promise<Led
     meter: string;
     cost_units: number;
     occurred_at: Date;
+    product: string | null;
   }>(
-    `SELECT request_id, account_id, api_key_id, plan_code::text AS plan_code, operation, meter, cost_units, occurred_at FROM usage_records
+    `SELECT request_id, account_id, api_key_id, plan_code::text AS plan_code, operation, meter, cost_units, occurred_at, product FROM usage_records
      WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY request_id`,
     [from, to],
   );
@@ -165,6 +180,7 @@ export async function ledgerRecords(sql: Sql, from: Date, to: Date): Promise<Led
     meter: row.meter,
     costUnits: row.cost_units,
     occurredAt: new Date(row.occurred_at),
+    product: row.product,
   }));
 }
 

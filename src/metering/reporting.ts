@@ -12,6 +12,9 @@ export interface UnreportedRecord {
   accountId: string;
   occurredAt: Date;
   costUnits: number;
+  /** The meter the record counts on (DEFAULT_METER: the plans'), and its data product. */
+  meter: string;
+  product: string | null;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface UnreportedRecord {
  */
 export function claimUnreported(tx: Prisma.TransactionClient, accountIds: string[], through: Date, limit: number): Promise<UnreportedRecord[]> {
   return tx.$queryRaw<UnreportedRecord[]>`
-    SELECT request_id AS "requestId", account_id AS "accountId", occurred_at AS "occurredAt", cost_units AS "costUnits"
+    SELECT request_id AS "requestId", account_id AS "accountId", occurred_at AS "occurredAt", cost_units AS "costUnits", meter, product
     FROM usage_records
     WHERE meter_report_id IS NULL AND account_id = ANY(${accountIds}::uuid[]) AND occurred_at <= ${through}
     ORDER BY occurred_at
@@ -42,11 +45,15 @@ export async function markReported(tx: Prisma.TransactionClient, meterReportId: 
   await tx.usageRecord.updateMany({ where: { meterReportId }, data: { reportedAt: at } });
 }
 
-/** Cost units stamped in [from, to), per account and meter report (null: in none yet). */
-export function unitsByReport(db: Db, from: Date, to: Date): Promise<Array<{ accountId: string; meterReportId: string | null; units: number }>> {
+/** Cost units stamped in [from, to), per account, data product, meter and meter report (null: in none yet). */
+export function unitsByReport(
+  db: Db,
+  from: Date,
+  to: Date,
+): Promise<Array<{ accountId: string; product: string | null; meter: string; meterReportId: string | null; units: number }>> {
   return db.$queryRaw`
-    SELECT account_id AS "accountId", meter_report_id AS "meterReportId", sum(cost_units)::int AS units
+    SELECT account_id AS "accountId", product, meter, meter_report_id AS "meterReportId", sum(cost_units)::int AS units
     FROM usage_records
     WHERE occurred_at >= ${from} AND occurred_at < ${to}
-    GROUP BY account_id, meter_report_id`;
+    GROUP BY account_id, product, meter, meter_report_id`;
 }

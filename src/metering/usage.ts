@@ -28,13 +28,24 @@ export class UsageService {
       where: { accountId, granularity, bucketStart: { gte: first, lt: to } },
       orderBy: { bucketStart: 'asc' },
     });
-    return rows.map((row) => ({
-      start: row.bucketStart,
-      end: bucketEnd(row.bucketStart, granularity),
-      requests: row.requests,
-      costUnits: row.costUnits,
-      reportedUnits: row.reportedUnits,
-      pendingUnits: row.costUnits - row.reportedUnits,
-    }));
+    // A bucket has a row per meter (a data product's add-on usage counts on its own): the account's usage is their sum.
+    const buckets = new Map<number, UsageBucketRow>();
+    for (const row of rows) {
+      const start = row.bucketStart.getTime();
+      const bucket = buckets.get(start) ?? {
+        start: row.bucketStart,
+        end: bucketEnd(row.bucketStart, granularity),
+        requests: 0,
+        costUnits: 0,
+        reportedUnits: 0,
+        pendingUnits: 0,
+      };
+      buckets.set(start, bucket);
+      bucket.requests += row.requests;
+      bucket.costUnits += row.costUnits;
+      bucket.reportedUnits += row.reportedUnits;
+      bucket.pendingUnits += row.costUnits - row.reportedUnits;
+    }
+    return [...buckets.values()];
   }
 }

@@ -14,6 +14,7 @@ export const GRANTS = {
   riskBulk: 'risk.bulk',
   riskReplayHistory: 'risk.replay-history',
   catalog: 'catalog.read',
+  analytics: 'analytics.read',
 } as const;
 
 export type Grant = (typeof GRANTS)[keyof typeof GRANTS];
@@ -37,7 +38,7 @@ export interface PlanDefaults {
 }
 
 const FREE_GRANTS: Grant[] = [GRANTS.riskBand, GRANTS.catalog];
-const PROFESSIONAL_GRANTS: Grant[] = [...FREE_GRANTS, GRANTS.riskScore, GRANTS.riskFactors, GRANTS.riskHistory, GRANTS.riskLive];
+const PROFESSIONAL_GRANTS: Grant[] = [...FREE_GRANTS, GRANTS.riskScore, GRANTS.riskFactors, GRANTS.riskHistory, GRANTS.riskLive, GRANTS.analytics];
 
 /** The plans a new installation starts with (README.md documents the same numbers). */
 export const DEFAULT_PLANS: readonly PlanDefaults[] = [
@@ -68,7 +69,13 @@ export const DEFAULT_PLANS: readonly PlanDefaults[] = [
     sla: '99.9% monthly availability; riskScore p99 under 150 ms; support answers within 4 business hours',
     slaAvailability: 0.999,
     slaCreditPercent: 10,
-    features: ['Numeric scores and explaining factors', 'Score history', 'Live score subscriptions', '1,000,000 cost units per day'],
+    features: [
+      'Numeric scores and explaining factors',
+      'Score history',
+      'Live score subscriptions',
+      'Fraud-rate and score-band analytics',
+      '1,000,000 cost units per day',
+    ],
     grants: PROFESSIONAL_GRANTS,
   },
   {

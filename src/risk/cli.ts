@@ -8,6 +8,8 @@ import type { Services } from '../services';
 import { startRiskConsumer } from './kafka/consumer';
 import { replayRiskHistory, type ReplayReport } from './kafka/replay';
 import { ensureRiskTopics } from './kafka/topics';
+import { OPERATOR_PRODUCTS, type OperatorProduct } from './operators/product-outputs';
+import { startOperatorProduct } from './operators/products';
 
 /** `--from` accepts an ISO time, epoch milliseconds, or `beginning`. */
 export function parseFrom(value: string): number | undefined {
@@ -35,6 +37,17 @@ export async function servicesFor(quiet: boolean): Promise<Services> {
   return prepareServices(config, logger);
 }
 
+/** `risk consume --operator <product>`: a product's operator stages on the same worker-role runner as the risk consumer. */
+function runOperator(product: string, metricsPort: number): Promise<void> {
+  if (!(OPERATOR_PRODUCTS as readonly string[]).includes(product)) {
+    throw new Error(`--operator: expected risk-scores or one of ${OPERATOR_PRODUCTS.join(', ')} (got "${product}")`);
+  }
+  return runWorkerRole(`${product} operator`, metricsPort, async (services) => {
+    const running = await startOperatorProduct(services, product as OperatorProduct);
+    return { stop: () => running.stop(), crashed: running.crashed, describe: { operator: product, groups: running.groups } };
+  });
+}
+
 export function registerRiskCommands(program: Command): void {
   const risk = program.command('risk').description('the real-time risk scoring pipeline');
 
@@ -42,16 +55,18 @@ export function registerRiskCommands(program: Command): void {
     .command('consume')
     .description('run a risk consumer process: scores the transactions topic until SIGTERM (start more to share the partitions)')
     .option('--metrics-port <port>', 'serve /metrics and /healthz on this port (0 = off)', '9464')
-    .action((options: { metricsPort: string }) =>
-      runWorkerRole('risk consumer', Number(options.metricsPort), async (services) => {
+    .option('--operator <product>', `the stream operator to run: risk-scores (the default), ${OPERATOR_PRODUCTS.join(', ')}`, 'risk-scores')
+    .action((options: { metricsPort: string; operator: string }) => {
+      if (options.operator !== 'risk-scores') return runOperator(options.operator, Number(options.metricsPort));
+      return runWorkerRole('risk consumer', Number(options.metricsPort), async (services) => {
         const consumer = await startRiskConsumer(services);
         return {
           stop: () => consumer.stop(),
           crashed: consumer.crashed,
           describe: { topic: consumer.topics.transactions, groupId: consumer.groupId },
         };
-      }),
-    );
+      });
+    });
 
   risk
     .command('replay')
@@ -74,7 +89,9 @@ export function registerRiskCommands(program: Command): void {
 
   risk
     .command('topics')
-    .description('create the transactions, transactions.dlq and risk-scores topics if missing')
+    .description(
+      "create the transactions, transactions.dlq, risk-scores and the operators' topics (transactions-by-merchant, customer-spend-features, merchant-risk) if missing",
+    )
     .action(async () => {
       const services = await servicesFor(true);
       try {

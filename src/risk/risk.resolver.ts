@@ -1,5 +1,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver, Root, Subscription, type PubSub } from 'type-graphql';
 import { RequiresGrant, requireGrant } from '../auth/entitlements';
+import { CUSTOMER_RISK_SCORES } from '../catalog/customer-risk-scores';
+import { ProductField } from '../catalog/product-fields';
 import { Cost } from '../cost/hints';
 import { badInput } from '../errors';
 import { RiskBand } from '../generated/prisma/enums';
@@ -30,8 +32,12 @@ export const SUBSCRIBE_ONLY: PubSub = {
   },
 };
 
+/** Every root field here serves the customer-risk-scores data product: readable through a plan that includes it, or its add-on. */
+const RiskScores = () => ProductField(CUSTOMER_RISK_SCORES.slug);
+
 @Resolver(() => RiskScore)
 export class RiskResolver {
+  @RiskScores()
   @Query(() => RiskScore, { nullable: true, description: 'The latest score of a customer (null if the customer has none yet)' })
   async riskScore(@Ctx() { services }: GatewayContext, @Arg('customerId', () => ID) customerId: string): Promise<RiskScore | null> {
     const view = await services.risk.latest(customerId);
@@ -39,6 +45,7 @@ export class RiskResolver {
   }
 
   @Cost({ slicingArguments: ['customerIds'] })
+  @RiskScores()
   @Query(() => [RiskScore], {
     nullable: 'items',
     description: `Latest scores of up to ${MAX_CUSTOMERS} customers, in the order asked (null for one without a score)`,
@@ -50,6 +57,7 @@ export class RiskResolver {
 
   @RequiresGrant(GRANTS.riskHistory)
   @Cost({ slicingArguments: ['first'], sizedFields: ['nodes'] })
+  @RiskScores()
   @Query(() => RiskScoreConnection, { description: 'A customer’s scores, newest first; `from` inclusive, `to` exclusive (event time)' })
   async riskHistory(
     @Ctx() { services }: GatewayContext,
@@ -65,6 +73,7 @@ export class RiskResolver {
   }
 
   @Cost({ slicingArguments: ['first'] })
+  @RiskScores()
   @Query(() => [RiskScore], { description: 'Customers whose latest score is in minBand or above, highest first' })
   async topRisks(
     @Ctx() { services }: GatewayContext,
@@ -75,12 +84,14 @@ export class RiskResolver {
     return (await services.risk.top(minBand, first)).map(toRiskScore);
   }
 
+  @RiskScores()
   @Query(() => TransactionRisk, { nullable: true, description: 'The score one transaction got (null if it was not scored)' })
   async transactionRisk(@Ctx() { services }: GatewayContext, @Arg('eventId', () => ID) eventId: string): Promise<TransactionRisk | null> {
     const view = await services.risk.transaction(eventId);
     return view && toTransactionRisk(view);
   }
 
+  @RiskScores()
   @Subscription(() => RiskScore, {
     description: 'Scores as the pipeline commits them (any gateway process), optionally only some customers and bands',
     subscribe: async ({ args, context }) => {

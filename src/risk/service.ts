@@ -3,12 +3,14 @@ import type { PrismaClient } from '../db/client';
 import type { Logger } from '../ops/logger';
 import { SpanKind } from '@opentelemetry/api';
 import { contextOfTraceparent, tracer, tracing, withSpan } from '../ops/tracing';
+import { liveFeed } from '../pubsub/live-feed';
 import type { PubSub } from '../pubsub/pubsub';
 import { getMany } from '../redis/get-many';
 import { BAND_FLOORS } from './model/parameters';
 import type { Band, Channel, RiskFactor } from './model/types';
 import { TollgraphError } from '../errors';
 import { decodeCursor, encodeCursor } from '../graphql/cursor';
+import { OperatorViews } from './operators/views';
 import { decodeLatest, latestKey, rankingKey, SCORES_CHANNEL, type RiskScoreView } from './view';
 
 export interface TransactionRiskView {
@@ -28,6 +30,21 @@ export interface TransactionRiskView {
 export interface HistoryPage {
   nodes: RiskScoreView[];
   hasNextPage: boolean;
+}
+
+/** A window of a customer's history, below a cursor: `from` inclusive, `before` exclusive (event time). */
+export interface HistoryWindow {
+  from?: Date;
+  before: Date;
+  cursor?: { time: Date; eventId: string };
+}
+
+/** Where the history older than PostgreSQL keeps is read (the archive, src/archive/scores.ts). */
+export interface HistoryArchive {
+  /** Rows older than this may be there only: PostgreSQL keeps the newer ones. */
+  horizon(): Date;
+  /** A customer's scores in the window, newest first (event time, then event id), at most `limit`. */
+  scores(customerId: string, window: HistoryWindow, limit: number): Promise<RiskScoreView[]>;
 }
 
 export interface ScoreFilter {
@@ -74,6 +91,10 @@ function parseCursor(after: string): { time: Date; eventId: string } {
   return { time: new Date(ms), eventId };
 }
 
+/** Newest first, as the history is ordered: event time, then event id. */
+export const newestFirst = (a: Pick<RiskScoreView, 'eventTime' | 'eventId'>, b: Pick<RiskScoreView, 'eventTime' | 'eventId'>) =>
+  Date.parse(b.eventTime) - Date.parse(a.eventTime) || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0);
+
 const MAX_BUFFERED = 1_000;
 
 /**
@@ -86,7 +107,14 @@ export class RiskService {
   private readonly listeners = new Set<(view: RiskScoreView) => void>();
   private subscription?: Promise<() => Promise<void>>;
 
-  constructor(private readonly deps: { prisma: PrismaClient; redis?: Redis; redisKeyPrefix: string; pubsub: PubSub; logger: Logger }) {}
+  /** The other stream operators' products (merchant-risk, customer-spend-features): latest views and live updates. */
+  readonly products: OperatorViews;
+
+  constructor(
+    private readonly deps: { prisma: PrismaClient; redis?: Redis; redisKeyPrefix: string; pubsub: PubSub; logger: Logger; archive?: HistoryArchive },
+  ) {
+    this.products = new OperatorViews(deps);
+  }
 
   async latest(customerId: string): Promise<RiskScoreView | null> {
     return (await this.latestMany([customerId]))[0];
@@ -153,7 +181,29 @@ export class RiskService {
       orderBy: [{ eventTime: 'desc' }, { eventId: 'desc' }],
       take: options.first + 1,
     });
-    return { nodes: rows.slice(0, options.first).map(viewOf), hasNextPage: rows.length > options.first };
+    const nodes = await this.withArchived(customerId, rows.map(viewOf), options, cursor);
+    return { nodes: nodes.slice(0, options.first), hasNextPage: nodes.length > options.first };
+  }
+
+  /**
+   * The page's rows with those only the archive still has (older than the retention window)
+   * merged in, in the same order: the newest `first + 1` of both are the newest of all. A row in
+   * both is PostgreSQL's (the retention pass deletes only rows the archive holds identically).
+   */
+  private async withArchived(
+    customerId: string,
+    stored: RiskScoreView[],
+    options: { from?: Date | null; to?: Date | null; first: number },
+    cursor: { time: Date; eventId: string } | undefined,
+  ): Promise<RiskScoreView[]> {
+    const { archive } = this.deps;
+    const horizon = archive?.horizon();
+    if (!archive || !horizon || (options.from && options.from >= horizon)) return stored;
+    const before = new Date(Math.min(horizon.getTime(), options.to?.getTime() ?? Infinity, cursor ? cursor.time.getTime() + 1 : Infinity));
+    const archived = await archive.scores(customerId, { from: options.from ?? undefined, before, cursor }, options.first + 1);
+    const known = new Set(stored.map((view) => view.eventId));
+    const only = archived.filter((view) => !known.has(view.eventId));
+    return only.length ? [...stored, ...only].sort(newestFirst).slice(0, options.first + 1) : stored;
   }
 
   /**
@@ -226,45 +276,15 @@ export class RiskService {
   async updates(filter: ScoreFilter): Promise<AsyncIterableIterator<RiskScoreView>> {
     const customers = filter.customerIds?.length ? new Set(filter.customerIds) : undefined;
     const floor = BAND_FLOORS[filter.minBand ?? 'LOW'];
-    const queue: RiskScoreView[] = [];
-    let waiting: ((result: IteratorResult<RiskScoreView>) => void) | undefined;
-    let done = false;
+    const feed = liveFeed<RiskScoreView>(MAX_BUFFERED, () => this.listeners.delete(listener));
     const listener = (view: RiskScoreView) => {
-      if (view.score < floor || (customers && !customers.has(view.customerId))) return;
-      if (waiting) {
-        const resolve = waiting;
-        waiting = undefined;
-        resolve({ value: view, done: false });
-      } else {
-        queue.push(view);
-        if (queue.length > MAX_BUFFERED) queue.shift();
-      }
-    };
-    const finish = async (): Promise<IteratorResult<RiskScoreView>> => {
-      done = true;
-      this.listeners.delete(listener);
-      waiting?.({ value: undefined, done: true });
-      waiting = undefined;
-      return { value: undefined, done: true };
+      if (view.score >= floor && (!customers || customers.has(view.customerId))) feed.push(view);
     };
     // Counted as a subscriber once the channel subscription is live, not before: a score published
     // in between would be missed by a subscriber already counted (a flaky live-usage test showed it).
     await this.listen();
     this.listeners.add(listener);
-    const iterator: AsyncIterableIterator<RiskScoreView> = {
-      next: () => {
-        if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (waiting = resolve));
-      },
-      return: finish,
-      throw: async (error: unknown) => {
-        await finish();
-        throw error;
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return feed.iterator;
   }
 
   /** Current number of live subscribers in this process. */
@@ -321,6 +341,7 @@ export class RiskService {
   }
 
   async close(): Promise<void> {
+    await this.products.close();
     for (const listener of [...this.listeners]) this.listeners.delete(listener);
     const unsubscribe = await this.subscription?.catch(() => undefined);
     await unsubscribe?.().catch(() => undefined);

@@ -77,7 +77,9 @@ describe('billing sync to Stripe meters', () => {
       const from = new Date(Date.now() - 4 * 3_600_000);
       const to = new Date();
       const stripe = createStripe({ STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: url })!;
-      const clean = (await reconcile(prisma(), stripe, 'mtr_fake', from, to)).filter((row) => accountIds.includes(row.accountId));
+      const clean = (await reconcile(prisma(), stripe, { id: 'mtr_fake', eventName: 'tollgraph_cost_units' }, from, to)).filter((row) =>
+        accountIds.includes(row.accountId),
+      );
       expect(clean.map((row) => [row.difference, row.windows.length, row.ledgerUnits === row.reportedUnits, row.stripeUnits === row.ledgerUnits])).toEqual(
         accountIds.map(() => [0, 0, true, true]),
       );
@@ -85,7 +87,9 @@ describe('billing sync to Stripe meters', () => {
       // ...and the window is named when Stripe lost one.
       const lost = await prisma().meterReport.findFirstOrThrow({ where: { accountId: customers[1].accountId }, orderBy: { windowStart: 'asc' } });
       fake.forget(lost.identifier);
-      const after = (await reconcile(prisma(), stripe, 'mtr_fake', from, to)).find((row) => row.accountId === customers[1].accountId)!;
+      const after = (await reconcile(prisma(), stripe, { id: 'mtr_fake', eventName: 'tollgraph_cost_units' }, from, to)).find(
+        (row) => row.accountId === customers[1].accountId,
+      )!;
       const hour = new Date(Math.floor(lost.windowStart.getTime() / 3_600_000) * 3_600_000);
       expect(after.difference).toBe(lost.units);
       expect(after.windows).toEqual([

@@ -44,14 +44,21 @@ describe('tollgraph operator commands', () => {
     const prefix = `tg-cli-topics-${randomBytes(4).toString('hex')}.`;
     const kafka = new Kafka({ clientId: 'tollgraph-test', brokers: serviceUrl('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
-    const names = [`${prefix}transactions`, `${prefix}transactions.dlq`, `${prefix}risk-scores`];
+    const names = [
+      `${prefix}transactions`,
+      `${prefix}transactions.dlq`,
+      `${prefix}risk-scores`,
+      `${prefix}transactions-by-merchant`,
+      `${prefix}customer-spend-features`,
+      `${prefix}merchant-risk`,
+    ];
     beforeAll(() => admin.connect());
     afterAll(async () => {
       await admin.deleteTopics({ topics: names }).catch(() => undefined);
       await admin.disconnect();
     });
 
-    it('creates the three topics with the configured partitions, and is idempotent', async () => {
+    it('creates the pipeline’s and the operators’ topics with the configured partitions, and is idempotent', async () => {
       const env = { ...gateway.env, KAFKA_BROKERS: serviceUrl('KAFKA_BROKERS'), KAFKA_TOPIC_PREFIX: prefix, TRANSACTIONS_PARTITIONS: '3' };
       expect((await admin.listTopics()).filter((topic) => topic.startsWith(prefix))).toEqual([]);
 
@@ -59,7 +66,7 @@ describe('tollgraph operator commands', () => {
       expect(first).toMatchObject({ code: 0, stdout: `${names.join('\n')}\n` });
       const metadata = await admin.fetchTopicMetadata({ topics: names });
       const partitions = Object.fromEntries(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
-      expect(partitions).toEqual({ [names[0]]: 3, [names[1]]: 1, [names[2]]: 3 });
+      expect(partitions).toEqual({ [names[0]]: 3, [names[1]]: 1, [names[2]]: 3, [names[3]]: 3, [names[4]]: 3, [names[5]]: 3 });
 
       const again = await finished(['risk', 'topics'], env);
       expect(again).toMatchObject({ code: 0, stdout: `${names.join('\n')}\n` });
@@ -232,6 +239,7 @@ describe('tollgraph operator commands', () => {
       expect(row.windows).toContainEqual({
         windowStart: hour.toISOString(),
         windowEnd: new Date(hour.getTime() + HOUR).toISOString(),
+        meter: 'tollgraph_cost_units', // the plans' meter (a product's own has its own rows)
         reportedUnits: expect.any(Number),
         stripeUnits: expect.any(Number),
         cause: 'reported to Stripe but missing from its meter',

@@ -27,6 +27,7 @@ const EXPECTED_TABLES = [
   'latest_risk_scores',
   'meter_reports',
   'plans',
+  'product_add_ons',
   'quota_alerts',
   'registry_schemas',
   'registry_subjects',

@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema, getOperationAST, parse, validate, type FieldNode, type GraphQLObjectType } from 'graphql';
 import type { ApiKeyRole, PlanCode } from '../../src/generated/prisma/enums';
+import { CUSTOMER_RISK_SCORES } from '../../src/catalog/customer-risk-scores';
+import { buildGatewaySchema } from '../../src/gateway/schema';
+import { PRODUCT_OUTPUTS } from '../../src/risk/operators/product-outputs';
 import { encodeViews, SCORES_CHANNEL, type RiskScoreView } from '../../src/risk/view';
 import { mapConcurrently, observe, overHttp, overWebSocket, type Observed, type Outcome, type Transport } from '../support/access-probe';
 import { startTestGateway, type TestGateway } from '../support/harness';
@@ -14,13 +17,25 @@ import { startTestGateway, type TestGateway } from '../support/harness';
  */
 
 type Root = 'Query' | 'Mutation' | 'Subscription';
-type Level = 'public' | 'subscriber' | 'admin';
-type Grant = 'risk.band' | 'risk.score' | 'risk.factors' | 'risk.history' | 'risk.live' | 'risk.bulk' | 'risk.replay-history' | 'catalog.read';
+type Level = 'public' | 'subscriber' | 'publisher' | 'admin';
+type Product = 'customer-risk-scores' | 'customer-spend-features' | 'merchant-risk';
+type Grant =
+  | 'risk.band'
+  | 'risk.score'
+  | 'risk.factors'
+  | 'risk.history'
+  | 'risk.live'
+  | 'risk.bulk'
+  | 'risk.replay-history'
+  | 'catalog.read'
+  | 'analytics.read';
 
 interface Row {
   level: Level;
   /** The plan capability the field itself needs (not its sub-fields). */
   grant?: Grant;
+  /** The data product the field serves: a plan of the product's policy (or its add-on) reads it. */
+  product?: Product;
   /**
    * The field alone, with a small selection that needs no grant of its own. Mutations are
    * harmless when admitted: they name nothing that exists, or carry input the resolver rejects.
@@ -42,21 +57,37 @@ const TABLE: Record<Root, Record<string, Row>> = {
     auditLog: { level: 'admin', operation: '{ auditLog(first: 1) { nodes { id } } }' },
     // from after to: refused by the resolver before it asks Stripe anything.
     billingReconciliation: { level: 'admin', operation: '{ billingReconciliation(from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z") { accountId } }' },
+    // Admitted, they answer SERVICE_UNAVAILABLE: the test gateway has no analytics worker (ANALYTICS_URL).
+    fraudRates: { level: 'subscriber', grant: 'analytics.read', operation: `{ fraudRates(${DAY}, first: 1) { truncated } }` },
+    customerSpendFeatures: {
+      level: 'subscriber',
+      product: 'customer-spend-features',
+      operation: '{ customerSpendFeatures(customerIds: ["c-no-such"]) { customerId } }',
+    },
     dataProduct: { level: 'subscriber', grant: 'catalog.read', operation: '{ dataProduct(id: "no-such-product") { id } }' },
     dataProducts: { level: 'subscriber', grant: 'catalog.read', operation: '{ dataProducts { slug } }' },
     health: { level: 'public', operation: '{ health { status } }' },
     me: { level: 'subscriber', operation: '{ me { key { id } } }' },
+    merchantRisk: { level: 'subscriber', product: 'merchant-risk', operation: '{ merchantRisk(merchantIds: ["m-no-such"]) { merchantId } }' },
     meterReports: { level: 'admin', operation: '{ meterReports { id } }' },
     plans: { level: 'public', operation: '{ plans { code } }' },
+    productRevenue: { level: 'publisher', operation: '{ productRevenue(from: "2026-01", to: "2026-01") { products { product } } }' },
     quotaAlerts: { level: 'admin', operation: '{ quotaAlerts { id } }' },
     rateLimit: { level: 'subscriber', operation: '{ rateLimit { remaining } }' },
-    riskHistory: { level: 'subscriber', grant: 'risk.history', operation: '{ riskHistory(customerId: "c-no-such", first: 1) { nodes { band } } }' },
-    riskScore: { level: 'subscriber', operation: '{ riskScore(customerId: "c-no-such") { band } }' },
-    riskScores: { level: 'subscriber', operation: '{ riskScores(customerIds: ["c-no-such"]) { band } }' },
+    riskHistory: {
+      level: 'subscriber',
+      product: 'customer-risk-scores',
+      grant: 'risk.history',
+      operation: '{ riskHistory(customerId: "c-no-such", first: 1) { nodes { band } } }',
+    },
+    riskScore: { level: 'subscriber', product: 'customer-risk-scores', operation: '{ riskScore(customerId: "c-no-such") { band } }' },
+    riskScores: { level: 'subscriber', product: 'customer-risk-scores', operation: '{ riskScores(customerIds: ["c-no-such"]) { band } }' },
+    scoreBands: { level: 'subscriber', grant: 'analytics.read', operation: `{ scoreBands(${DAY}, first: 1) { truncated } }` },
     slaReport: { level: 'subscriber', operation: '{ slaReport(month: "2026-01") { requests } }' },
     stripeEvents: { level: 'admin', operation: '{ stripeEvents(first: 1) { nodes { id } } }' },
-    topRisks: { level: 'subscriber', operation: '{ topRisks(first: 1) { band } }' },
-    transactionRisk: { level: 'subscriber', operation: `{ transactionRisk(eventId: "${NO_SUCH_ID}") { eventId } }` },
+    topRisks: { level: 'subscriber', product: 'customer-risk-scores', operation: '{ topRisks(first: 1) { band } }' },
+    transactionRisk: { level: 'subscriber', product: 'customer-risk-scores', operation: `{ transactionRisk(eventId: "${NO_SUCH_ID}") { eventId } }` },
+    usageByAccount: { level: 'admin', operation: `{ usageByAccount(${DAY}, first: 1) { truncated } }` },
     usage: { level: 'subscriber', operation: `{ usage(${DAY}) { costUnits } }` },
   },
   Mutation: {
@@ -65,19 +96,33 @@ const TABLE: Record<Root, Record<string, Row>> = {
     // Admitted, it fails in the resolver: the test gateway has no Stripe, the account no customer.
     createBillingPortalSession: { level: 'subscriber', operation: 'mutation { createBillingPortalSession { url } }' },
     createCheckoutSession: { level: 'subscriber', operation: 'mutation { createCheckoutSession(planCode: FREE) { url } }' },
-    deprecateDataProduct: { level: 'admin', operation: 'mutation { deprecateDataProduct(id: "no-such-product") { id } }' },
-    publishDataProduct: { level: 'admin', operation: `mutation { publishDataProduct(input: ${INVALID_PRODUCT}) { id } }` },
+    createAddOnCheckoutSession: { level: 'subscriber', operation: 'mutation { createAddOnCheckoutSession(product: "no-such-product") { url } }' },
+    deprecateDataProduct: { level: 'publisher', operation: 'mutation { deprecateDataProduct(id: "no-such-product") { id } }' },
+    publishDataProduct: { level: 'publisher', operation: `mutation { publishDataProduct(input: ${INVALID_PRODUCT}) { id } }` },
     reapplyStripeEvent: { level: 'admin', operation: 'mutation { reapplyStripeEvent(id: "not-an-event") { id } }' },
     revokeApiKey: { level: 'subscriber', operation: `mutation { revokeApiKey(id: "${NO_SUCH_ID}") { id } }` },
-    saveDataProductDraft: { level: 'admin', operation: `mutation { saveDataProductDraft(input: ${INVALID_PRODUCT}) { id } }` },
+    saveDataProductDraft: { level: 'publisher', operation: `mutation { saveDataProductDraft(input: ${INVALID_PRODUCT}) { id } }` },
     setAccountOverrides: { level: 'admin', operation: `mutation { setAccountOverrides(accountId: "${NO_SUCH_ID}", input: { dailyQuota: 1 }) { id } }` },
     setAccountPlan: { level: 'admin', operation: `mutation { setAccountPlan(accountId: "${NO_SUCH_ID}", planCode: ENTERPRISE) { id } }` },
     updatePlan: { level: 'admin', operation: 'mutation { updatePlan(code: FREE, input: { burstPerSecond: -1 }) { code } }' },
   },
   Subscription: {
-    // Each probe listens to a customer of its own, so only its own published score answers it.
+    // Each probe listens to a key of its own, so only its own published update answers it.
+    customerSpendFeaturesUpdated: {
+      level: 'subscriber',
+      product: 'customer-spend-features',
+      grant: 'risk.live',
+      operation: 'subscription($customerId: ID!) { customerSpendFeaturesUpdated(customerIds: [$customerId]) { customerId } }',
+    },
+    merchantRiskUpdated: {
+      level: 'subscriber',
+      product: 'merchant-risk',
+      grant: 'risk.live',
+      operation: 'subscription($customerId: ID!) { merchantRiskUpdated(merchantIds: [$customerId]) { merchantId } }',
+    },
     riskScoreUpdated: {
       level: 'subscriber',
+      product: 'customer-risk-scores',
       grant: 'risk.live',
       operation: 'subscription($customerId: ID!) { riskScoreUpdated(customerIds: [$customerId]) { customerId band } }',
     },
@@ -85,21 +130,34 @@ const TABLE: Record<Root, Record<string, Row>> = {
 };
 
 const FREE_GRANTS: Grant[] = ['risk.band', 'catalog.read'];
-const PROFESSIONAL_GRANTS: Grant[] = [...FREE_GRANTS, 'risk.score', 'risk.factors', 'risk.history', 'risk.live'];
+const PROFESSIONAL_GRANTS: Grant[] = [...FREE_GRANTS, 'risk.score', 'risk.factors', 'risk.history', 'risk.live', 'analytics.read'];
 const PLAN_GRANTS: Record<PlanCode, Grant[]> = {
   FREE: FREE_GRANTS,
   PROFESSIONAL: PROFESSIONAL_GRANTS,
   ENTERPRISE: [...PROFESSIONAL_GRANTS, 'risk.bulk', 'risk.replay-history'],
 };
 
-type Caller = 'no key' | 'FREE' | 'PROFESSIONAL' | 'ENTERPRISE' | 'ADMIN' | 'revoked';
+/**
+ * The products' policies in this test: customer-risk-scores is republished without FREE (beforeAll),
+ * so product fields are refused to a plan outside the policy whatever its grants.
+ */
+const PRODUCT_PLANS: Record<Product, PlanCode[]> = {
+  'customer-risk-scores': ['PROFESSIONAL', 'ENTERPRISE'],
+  // As seeded (src/catalog/operator-products.ts).
+  'customer-spend-features': ['PROFESSIONAL', 'ENTERPRISE'],
+  'merchant-risk': ['PROFESSIONAL', 'ENTERPRISE'],
+};
+
+type Caller = 'no key' | 'FREE' | 'PROFESSIONAL' | 'ENTERPRISE' | 'PUBLISHER' | 'ADMIN' | 'revoked';
 type KeyedCaller = Exclude<Caller, 'no key'>;
-const CALLERS: Caller[] = ['no key', 'FREE', 'PROFESSIONAL', 'ENTERPRISE', 'ADMIN', 'revoked'];
+const CALLERS: Caller[] = ['no key', 'FREE', 'PROFESSIONAL', 'ENTERPRISE', 'PUBLISHER', 'ADMIN', 'revoked'];
 // ADMIN on ENTERPRISE so no grant stands between it and any field; the revoked key was the most powerful one.
-const KEYS: Record<KeyedCaller, { plan: PlanCode; role: ApiKeyRole }> = {
+// The PUBLISHER's account is on FREE: publishing its domain does not make it a reader of the products.
+const KEYS: Record<KeyedCaller, { plan: PlanCode; role: ApiKeyRole; domains?: string[] }> = {
   FREE: { plan: 'FREE', role: 'SUBSCRIBER' },
   PROFESSIONAL: { plan: 'PROFESSIONAL', role: 'SUBSCRIBER' },
   ENTERPRISE: { plan: 'ENTERPRISE', role: 'SUBSCRIBER' },
+  PUBLISHER: { plan: 'FREE', role: 'PUBLISHER', domains: ['risk'] },
   ADMIN: { plan: 'ENTERPRISE', role: 'ADMIN' },
   revoked: { plan: 'ENTERPRISE', role: 'ADMIN' },
 };
@@ -117,6 +175,8 @@ function accessOutcome(row: Row, caller: Caller): Outcome {
   if (caller === 'no key') return 'UNAUTHENTICATED';
   const { plan, role } = KEYS[caller as KeyedCaller];
   if (row.level === 'admin' && role !== 'ADMIN') return 'FORBIDDEN';
+  if (row.level === 'publisher' && role !== 'ADMIN' && role !== 'PUBLISHER') return 'FORBIDDEN';
+  if (row.product && role !== 'ADMIN' && !PRODUCT_PLANS[row.product].includes(plan)) return 'FORBIDDEN';
   if (row.grant && !PLAN_GRANTS[plan].includes(row.grant)) return 'GRANT_FORBIDDEN';
   return 'ADMITTED';
 }
@@ -158,6 +218,19 @@ describe('access to every root field, by transport and caller', () => {
     // The revoked key's calls count as failed authentications of 127.0.0.1, which would soon
     // block the address for every caller; anonymous calls are limited per address too.
     gateway = await startTestGateway({ ANONYMOUS_REQUESTS_PER_MINUTE: '100000', AUTH_FAILURES_PER_MINUTE: '100000' });
+    const { fields } = CUSTOMER_RISK_SCORES.accessPolicy;
+    await gateway.services.catalog.publish(
+      {
+        ...CUSTOMER_RISK_SCORES,
+        version: '1.1.0',
+        accessPolicy: {
+          plans: PRODUCT_PLANS['customer-risk-scores'],
+          fields: fields.filter(({ plan }) => PRODUCT_PLANS['customer-risk-scores'].includes(plan as PlanCode)),
+        },
+      },
+      await buildGatewaySchema(),
+      { type: 'system:test' },
+    );
     // A key of its own per transport, so one caller's burst is not spent by another transport's calls.
     const keys = new Map<string, string>();
     for (const transport of TRANSPORTS) {
@@ -172,8 +245,12 @@ describe('access to every root field, by transport and caller', () => {
     await mapConcurrently(probes, 12, async ({ field, row, transport, caller }) => {
       const customerId = `c-access-${randomUUID()}`;
       const call = { url: gateway.url, key: keys.get(`${transport} ${caller}`), query: row.operation, variables: { customerId } };
-      // An admitted subscription is silent until a score comes: publish until one arrives.
-      const publishScore = () => gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews([scoreOf(customerId)]));
+      // An admitted subscription is silent until a score (or an operator's update) comes: publish until one arrives.
+      const publishScore = () =>
+        Promise.all([
+          gateway.services.pubsub.publish(SCORES_CHANNEL, encodeViews([scoreOf(customerId)])),
+          ...Object.values(PRODUCT_OUTPUTS).map(({ channel }) => gateway.services.pubsub.publish(channel, JSON.stringify([operatorViewOf(customerId)]))),
+        ]);
       const outcome = await observe(() => (transport === 'WS' ? overWebSocket(call, publishScore) : overHttp(transport, call)));
       observed.set(probeId(field, transport, caller), outcome);
     });
@@ -221,6 +298,11 @@ describe('access to every root field, by transport and caller', () => {
     });
   });
 });
+
+/** An update of either operator product for `key` (a customer or a merchant). */
+function operatorViewOf(key: string) {
+  return { key, version: 1, customerId: key, merchantId: key, asOf: new Date().toISOString(), windows: [] };
+}
 
 function scoreOf(customerId: string): RiskScoreView {
   const now = new Date().toISOString();

@@ -5,29 +5,31 @@ import { startGatewayProcess } from '../support/process';
 import { startTestGateway } from '../support/harness';
 import { Registry } from 'prom-client';
 import { archiveMetrics } from '../../src/archive/segment-writer';
+import { operatorMetrics } from '../../src/risk/pipeline/operator-metrics';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-/** `tollgraph_…` names in the README that are not metrics (the Stripe meter's event name). */
-const NOT_METRICS = new Set(['tollgraph_cost_units']);
+/** `tollgraph_…` names in the README that are not metrics (Stripe meter event names: the plans' and a product's `tollgraph_product_<slug>`). */
+const NOT_METRICS = new Set(['tollgraph_cost_units', 'tollgraph_product_']);
 
 const exposed = async (url: string) =>
   new Set([...(await (await fetch(`${url}/metrics`)).text()).matchAll(/^# HELP (tollgraph_\w+)/gm)].map((match) => match[1]));
 
-/** The metrics of the archiver role (`tollgraph worker archive`), which the gateway does not run. */
-async function archiverMetrics(): Promise<string[]> {
+/** The metrics of the worker roles the gateway does not run: the archiver and the data-product operators. */
+async function workerMetrics(): Promise<string[]> {
   const registry = new Registry();
   archiveMetrics(registry);
+  operatorMetrics(registry);
   return (await registry.getMetricsAsJSON()).map((metric) => metric.name);
 }
 
-/** The metrics the README names are the ones the gateway (and the archiver) exposes, and the other way round. */
+/** The metrics the README names are the ones the gateway (and the worker roles) expose, and the other way round. */
 describe('the /metrics contract', () => {
   it('exposes every metric the README names, and names every metric it exposes', async () => {
     // Both deployments: with Redis (quota leases) and embedded (the in-process feed's pipeline metrics).
     const withRedis = await startTestGateway();
     const embedded = await startGatewayProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-metrics-')) });
     try {
-      const names = new Set([...(await exposed(withRedis.url)), ...(await exposed(embedded.url)), ...(await archiverMetrics())]);
+      const names = new Set([...(await exposed(withRedis.url)), ...(await exposed(embedded.url)), ...(await workerMetrics())]);
       const documented = new Set([...README.matchAll(/\b(tollgraph_[a-z_]+)/g)].map((match) => match[1]).filter((name) => !NOT_METRICS.has(name)));
       expect([...documented].filter((name) => !names.has(name)).sort()).toEqual([]);
       expect([...names].filter((name) => !documented.has(name)).sort()).toEqual([]);

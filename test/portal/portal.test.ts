@@ -184,6 +184,23 @@ describe('developer portal in a browser', () => {
     await screenshot(page, 'catalog-desktop');
   }, 40_000);
 
+  it('is a marketplace: filters products and says how the subscriber reads each', async () => {
+    const page = await signedIn(subscriber, demo.subscriberKey);
+    await page.getByRole('link', { name: 'Catalog' }).click();
+    const riskScores = page.getByTestId('access-customer-risk-scores');
+    await riskScores.waitFor();
+    // The demo subscriber is on PROFESSIONAL, which the product's policy includes.
+    expect(await riskScores.textContent()).toMatch(/in your plan/);
+    const filters = page.getByRole('form', { name: 'Filter data products' });
+    await filters.getByLabel('My plan').selectOption('false');
+    await waitFor('the filtered list', async () => (await riskScores.count()) === 0, 10_000);
+    await filters.getByLabel('My plan').selectOption('true');
+    await filters.getByLabel('Domain').selectOption('risk');
+    await riskScores.waitFor();
+    expect(await unlabelledControls(page)).toEqual([]);
+    await screenshot(page, 'marketplace-desktop');
+  }, 40_000);
+
   it('opens GraphiQL from /graphql in a browser without signing in, and runs public fields with no key', async () => {
     const { context, page, problems } = await newPage(browser);
     const sent: Array<string | undefined> = [];
@@ -292,7 +309,8 @@ describe('developer portal in a browser', () => {
   it('shows the admin’s data products, publishing form and billing status', async () => {
     const page = await signedIn(admin, demo.adminKey);
     await page.getByRole('link', { name: 'Data products' }).click();
-    await page.getByRole('button', { name: 'New version' }).first().click();
+    // the catalogue lists every product (three from the seed): the risk scores' row
+    await page.getByTestId('products-table').getByRole('row').filter({ hasText: 'customer-risk-scores' }).getByRole('button', { name: 'New version' }).click();
     await expect(page.getByLabel('Version (semver)').inputValue()).resolves.toBe('1.1.0');
     // A published product takes no draft: the gateway's refusal is shown as it is.
     await page.getByRole('button', { name: 'Save as draft' }).click();

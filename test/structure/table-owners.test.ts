@@ -14,6 +14,7 @@ const OWNERS: Record<string, string> = {
   subscriptions: 'billing',
   stripe_events: 'billing',
   meter_reports: 'billing',
+  product_add_ons: 'billing',
   data_products: 'catalog',
   registry_schemas: 'catalog',
   registry_subjects: 'catalog',

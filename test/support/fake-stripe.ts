@@ -16,9 +16,13 @@ export interface FakeStripeOptions {
   /** How long every meter-event answer takes (a slow Stripe). */
   latencyMs?: number;
   random?: () => number;
+  /** Meter id → its event name, for event summaries per meter; absent: every summary sums every event. */
+  meters?: Record<string, string>;
 }
 
 interface StoredEvent {
+  /** Absent: counted on every meter (events a test stores by hand). */
+  eventName?: string;
   identifier: string;
   customer: string;
   value: number;
@@ -54,9 +58,10 @@ export class FakeStripe {
   }
 
   /** Units held per customer, as Stripe's meter would aggregate them. */
-  unitsByCustomer(): Map<string, number> {
+  unitsByCustomer(eventName?: string): Map<string, number> {
     const totals = new Map<string, number>();
-    for (const event of this.events.values()) totals.set(event.customer, (totals.get(event.customer) ?? 0) + event.value);
+    for (const event of this.events.values())
+      if (eventName === undefined || event.eventName === eventName) totals.set(event.customer, (totals.get(event.customer) ?? 0) + event.value);
     return totals;
   }
 
@@ -98,6 +103,7 @@ export class FakeStripe {
     const random = this.options.random ?? Math.random;
     const identifier = form.get('identifier') ?? '';
     const event = {
+      eventName: form.get('event_name') ?? '',
       identifier,
       customer: form.get('payload[stripe_customer_id]') ?? '',
       value: Number(form.get('payload[value]')),
@@ -169,8 +175,10 @@ export class FakeStripe {
     const start = Number(query.get('start_time'));
     const end = Number(query.get('end_time'));
     const hours = new Map<number, number>();
+    const eventName = this.options.meters?.[meterId];
     for (const event of this.events.values()) {
       if (event.customer !== customer || event.timestamp < start || event.timestamp >= end) continue;
+      if (eventName !== undefined && event.eventName !== undefined && event.eventName !== eventName) continue;
       const hour = Math.floor(event.timestamp / 3600) * 3600;
       hours.set(hour, (hours.get(hour) ?? 0) + event.value);
     }

@@ -16,7 +16,7 @@ export interface TestGateway {
   /** Environment that points another gateway (e.g. a child process) at the same database, Redis prefix and settings. */
   env: Record<string, string>;
   /** A new account on `plan` with one key of `role`; returns the secret. */
-  newKey(options?: { plan?: PlanCode; role?: ApiKeyRole }): Promise<{ accountId: string; keyId: string; key: string }>;
+  newKey(options?: { plan?: PlanCode; role?: ApiKeyRole; domains?: string[] }): Promise<{ accountId: string; keyId: string; key: string }>;
   query(query: string, options?: { key?: string; variables?: Record<string, unknown>; headers?: Record<string, string> }): ReturnType<typeof graphql>;
   stop(): Promise<void>;
 }
@@ -56,10 +56,10 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     services,
     database,
     env: shared,
-    newKey: async ({ plan = 'FREE', role = 'SUBSCRIBER' } = {}) => {
+    newKey: async ({ plan = 'FREE', role = 'SUBSCRIBER', domains } = {}) => {
       const suffix = randomBytes(6).toString('hex');
       const account = await services.accounts.create({ name: `Test ${suffix}`, email: `test-${suffix}@example.com`, planCode: plan }, SYSTEM);
-      const { secret, key } = await services.keys.create({ accountId: account.id, name: 'test', role }, SYSTEM);
+      const { secret, key } = await services.keys.create({ accountId: account.id, name: 'test', role, domains }, SYSTEM);
       return { accountId: account.id, keyId: key.id, key: secret };
     },
     query: (query, { key, variables, headers = {} } = {}) =>

@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import type { UsageEntry } from '../../src/metering/ledger';
 import type { TestGateway } from './harness';
 
 /**
  * Records billable calls of an account in the gateway's usage ledger, one per cost, the i-th at
- * `at(i)`, as a PROFESSIONAL request would be recorded; returns their units in all.
+ * `at(i)`, as a PROFESSIONAL request would be recorded (of `product`, on `meter`, when given);
+ * returns their units in all.
  */
-export async function recordUsage(gateway: TestGateway, who: { accountId: string; keyId: string }, costs: number[], at: (i: number) => Date): Promise<number> {
+export async function recordUsage(
+  gateway: TestGateway,
+  who: { accountId: string; keyId: string },
+  costs: number[],
+  at: (i: number) => Date,
+  of: Pick<UsageEntry, 'product' | 'meter'> = {},
+): Promise<number> {
   await Promise.all(
     costs.map((costUnits, i) =>
       gateway.services.ledger.record({
@@ -16,6 +24,7 @@ export async function recordUsage(gateway: TestGateway, who: { accountId: string
         operation: 'q',
         costUnits,
         occurredAt: at(i),
+        ...of,
       }),
     ),
   );

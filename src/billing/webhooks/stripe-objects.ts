@@ -53,7 +53,13 @@ export function invoiceSubscriptionMetadata(invoice: StripeObject): Record<strin
 /** What an invoice says about its subscription's account, plan, customer and prices. */
 export function invoiceHints(invoice: StripeObject) {
   const metadata = invoiceSubscriptionMetadata(invoice);
-  return { accountId: metadata.accountId, planCode: metadata.planCode, customerId: idOf(invoice.customer), priceIds: invoicePriceIds(invoice) };
+  return {
+    accountId: metadata.accountId,
+    planCode: metadata.planCode,
+    product: metadata.product,
+    customerId: idOf(invoice.customer),
+    priceIds: invoicePriceIds(invoice),
+  };
 }
 
 /** Price ids of the invoice's lines (`pricing.price_details.price`, formerly `price`). */

@@ -1,6 +1,7 @@
 import { findAccount, findAccountByStripeCustomer, lockAccount } from '../../accounts/service';
 import type { PlanCode, Prisma, Subscription } from '../../generated/prisma/client';
 import { plansWithPrices } from '../../plans/stripe-prices';
+import { saveAddOnIn } from '../add-ons';
 import { accountPlan, foldSubscription, PLAN_ORDER, type FoldableEvent, type FoldedSubscription } from '../subscriptions';
 import { STRIPE_ACTOR, WebhookError, type ApplyContext, type StoredEvent } from './handler';
 import { handlerFor } from './handlers';
@@ -48,6 +49,19 @@ export async function syncSubscription(context: ApplyContext, stripeSubscription
   if (!folded.status || !folded.lastEvent) return; // nothing said about its status yet (e.g. a Checkout Session awaiting payment)
   if (folded.afterEnd.includes(event.id))
     log.info({ eventId: event.id, subscription: stripeSubscriptionId }, 'Stripe event dated after the subscription ended: no effect');
+
+  const product = folded.hints.find((hint) => hint.product)?.product;
+  if (product) {
+    // A product's add-on: it grants the product, never a plan, so the account's plan is left alone.
+    const accountId = await resolveAccount(tx, folded, null, stripeSubscriptionId);
+    await saveAddOnIn(
+      tx,
+      { stripeSubscriptionId, accountId, product, status: folded.status, lastEventId: folded.lastEvent.id },
+      { ...STRIPE_ACTOR, requestId: event.id },
+    );
+    context.touchedAccounts.add(accountId);
+    return;
+  }
 
   const existing = await tx.subscription.findUnique({ where: { stripeSubscriptionId } });
   const accountId = await resolveAccount(tx, folded, existing, stripeSubscriptionId);

@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { createRecordProducer, type RecordProducer } from '../../kafka/record-producer';
 import { kafkaSecurity } from '../../kafka/security';
 import type { Config } from '../../config/schema';
@@ -10,6 +10,7 @@ import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { riskPipeline } from '../pipeline/factory';
 import type { BatchResult, RiskPipeline } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
+import { partitionBatches } from './batches';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 
 export interface RiskConsumerOptions {
@@ -36,8 +37,6 @@ export interface RunningRiskConsumer {
   stop(): Promise<void>;
 }
 
-const COMMIT_EVERY_MS = 1000;
-
 /**
  * The kafkajs settings of the risk consumer that bear on how it fetches and hands out batches
  * (the benchmark's raw kafkajs consumer uses exactly these, so the two compare like for like).
@@ -48,8 +47,6 @@ export function riskConsumerSettings(config: Pick<Config, 'RISK_SESSION_TIMEOUT_
     run: { partitionsConsumedConcurrently: config.RISK_CONSUMER_CONCURRENCY },
   };
 }
-const RETRY_MS = 1000;
-
 /**
  * The risk consumer group on `transactions`: kafkajs `eachBatch`, no auto-commit, no topic
  * auto-creation. Each batch goes through the RiskPipeline, which commits its effects and the
@@ -138,46 +135,27 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     };
     if (options.endOffsets && options.endOffsets.size === 0) finish();
 
-    const lastCommit = new Map<number, number>();
     const { lag } = riskMetrics(services.metrics.registry);
     await running.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       ...settings.run,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) => {
-        if (!isRunning() || isStale()) return;
-        const { topic, partition } = batch;
-        let result: BatchResult;
-        try {
-          const behind = batch.isEmpty() ? 0 : Number(batch.highWatermark) - Number(batch.lastOffset()) - 1;
-          result = await pipeline.processBatch(topic, partition, batch.messages, behind);
-        } catch (error) {
-          // Nothing of the batch was committed and the partition's state was dropped: it is
-          // reloaded and the batch fetched again (its offsets were not resolved).
-          log.error({ err: error, partition, offset: batch.firstOffset() }, 'batch failed; retrying from the checkpoint');
-          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-          const offset = await pipeline.load(topic, partition).catch(() => undefined);
-          if (offset !== undefined) running.seek({ topic, partition, offset: String(offset) });
-          await heartbeat().catch(() => undefined);
-          return;
-        }
-        if (result.kind !== 'done') {
-          running.seek({ topic, partition, offset: String(result.offset) });
-          return;
-        }
-        if (batch.messages.length) resolveOffset(batch.lastOffset());
-        lag.set({ topic, partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
-        options.onBatch?.(partition, result);
-        const now = Date.now();
-        if (now - (lastCommit.get(partition) ?? 0) >= COMMIT_EVERY_MS) {
-          lastCommit.set(partition, now);
-          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(result.nextOffset) }] }] }).catch((error) =>
-            log.debug({ err: error }, 'could not commit the offset to Kafka (informational only)'),
-          );
-        }
-        await heartbeat();
-        if (replayDone()) finish();
-      },
+      eachBatch: partitionBatches<BatchResult>(
+        running,
+        {
+          process: (batch) => {
+            const behind = batch.isEmpty() ? 0 : Number(batch.highWatermark) - Number(batch.lastOffset()) - 1;
+            return pipeline.processBatch(batch.topic, batch.partition, batch.messages, behind);
+          },
+          load: (topic, partition) => pipeline.load(topic, partition),
+          done: (batch, result) => {
+            lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
+            options.onBatch?.(batch.partition, result);
+            if (replayDone()) finish();
+          },
+        },
+        log,
+      ),
     });
 
     // Partitions that stopped receiving events still get their last progress checkpointed.
@@ -234,7 +212,7 @@ async function avroScores(services: Services) {
 }
 
 /** Where a partition new to the group starts: the oldest offset Kafka still has. */
-function lowWatermarks(admin: Admin): (topic: string, partition: number) => Promise<number> {
+export function lowWatermarks(admin: Admin): (topic: string, partition: number) => Promise<number> {
   return async (topic, partition) => {
     const offsets = await admin.fetchTopicOffsets(topic);
     return Number(offsets.find((entry) => entry.partition === partition)?.low ?? 0);

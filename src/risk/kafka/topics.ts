@@ -6,22 +6,40 @@ export interface RiskTopics {
   transactions: string;
   dlq: string;
   scores: string;
+  /** The merchant-risk operator's repartition topic: scored transactions keyed by merchant. */
+  byMerchant: string;
+  /** The operators' output topics: every update of a customer's spend features, of a merchant's risk. */
+  spendFeatures: string;
+  merchantRisk: string;
 }
 
 /** Topic names under KAFKA_TOPIC_PREFIX (which isolates tenants and tests). */
 export function riskTopics(config: Pick<Config, 'KAFKA_TOPIC_PREFIX'>): RiskTopics {
   const prefix = config.KAFKA_TOPIC_PREFIX;
-  return { transactions: `${prefix}transactions`, dlq: `${prefix}transactions.dlq`, scores: `${prefix}risk-scores` };
+  return {
+    transactions: `${prefix}transactions`,
+    dlq: `${prefix}transactions.dlq`,
+    scores: `${prefix}risk-scores`,
+    byMerchant: `${prefix}transactions-by-merchant`,
+    spendFeatures: `${prefix}customer-spend-features`,
+    merchantRisk: `${prefix}merchant-risk`,
+  };
 }
 
 export function riskGroupId(config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'RISK_CONSUMER_GROUP'>): string {
   return `${config.KAFKA_TOPIC_PREFIX}${config.RISK_CONSUMER_GROUP}`;
 }
 
+/** The consumer group of a stream operator other than the risk scorer (one per stage), under KAFKA_TOPIC_PREFIX. */
+export function operatorGroupId(config: Pick<Config, 'KAFKA_TOPIC_PREFIX'>, stage: string): string {
+  return `${config.KAFKA_TOPIC_PREFIX}${stage}`;
+}
+
 /**
  * Creates the pipeline's topics explicitly (brokers should not auto-create them): `transactions`
  * and `risk-scores` with TRANSACTIONS_PARTITIONS partitions (both keyed by customer), the DLQ
- * with one. An existing topic is left as it is; a different partition count is reported, since
+ * with one, and the operators' topics with TRANSACTIONS_PARTITIONS (`transactions-by-merchant`
+ * and `merchant-risk` keyed by merchant, `customer-spend-features` by customer). An existing topic is left as it is; a different partition count is reported, since
  * per-customer state follows the partitioning.
  */
 export async function ensureRiskTopics(
@@ -34,6 +52,9 @@ export async function ensureRiskTopics(
     { topic: topics.transactions, numPartitions: config.TRANSACTIONS_PARTITIONS },
     { topic: topics.scores, numPartitions: config.TRANSACTIONS_PARTITIONS },
     { topic: topics.dlq, numPartitions: 1 },
+    { topic: topics.byMerchant, numPartitions: config.TRANSACTIONS_PARTITIONS },
+    { topic: topics.spendFeatures, numPartitions: config.TRANSACTIONS_PARTITIONS },
+    { topic: topics.merchantRisk, numPartitions: config.TRANSACTIONS_PARTITIONS },
   ];
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter(({ topic }) => !existing.has(topic));

@@ -69,7 +69,7 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
  * risk-scores partition (same key, same partitioner), and the broker refuses record batches
  * over its message.max.bytes (1 MB by default).
  */
-function bySize(messages: KafkaRecord[], limit = 512 * 1024): KafkaRecord[][] {
+export function bySize(messages: KafkaRecord[], limit = 512 * 1024): KafkaRecord[][] {
   const out: KafkaRecord[][] = [];
   let current: KafkaRecord[] = [];
   let bytes = 0;
@@ -152,7 +152,8 @@ function tracedMessage(view: RiskScoreView, encode: (view: RiskScoreView) => str
   return { key: view.customerId, value: encode(view), ...(traceparent ? { headers: { traceparent } } : {}) };
 }
 
-function dlqMessage(record: DlqRecord): KafkaRecord {
+/** A refused record as it goes to the DLQ (every operator's: the same topic and headers). */
+export function dlqMessage(record: DlqRecord): KafkaRecord {
   return {
     key: record.key,
     value: record.value,

@@ -12,6 +12,7 @@ import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
+import { stateChunk, type Rewrite } from './rewrite';
 import { encodeLatestRows, findScored, loadPartition, readCheckpoint, StateSnapshot, writeCheckpoint, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
@@ -85,9 +86,6 @@ const SINKS_IN_FLIGHT = 4;
 /** A partition this many events behind (a backlog) scores ahead of its sinks. */
 const OVERLAP_BACKLOG = 2_000;
 
-/** A rewrite cycle covers every state in at most this many checkpoints (bounds the chunks a restore reads). */
-const MAX_CYCLE = 60;
-
 /** Spreads any number of partitions evenly over an interval. */
 const GOLDEN = 0.6180339887;
 
@@ -107,13 +105,8 @@ interface PartitionState {
   /** Since that checkpoint: customers whose state changed, and each one's newest score. */
   changed: Set<string>;
   newest: Map<string, RiskScoreView>;
-  /**
-   * The rolling rewrite: the customers (in the Map's insertion order, which new customers join at
-   * the end) still to be written again in the current cycle, and the offset of the cycle's first
-   * chunk. Once the cursor reaches the end, every state has a copy at or after that chunk, and
-   * the chunks before it are deleted.
-   */
-  rewrite?: { cursor: Iterator<string>; from: number };
+  /** The rolling rewrite of the states (see stateChunk). */
+  rewrite?: Rewrite;
   counts: Counts;
   /** The checkpoint being written (one at a time per partition, off the batches' path). */
   checkpointing?: Promise<void>;
@@ -288,7 +281,7 @@ export class RiskPipeline {
     if (ps.checkpointing) return ps.checkpointing;
     // A sink failed after its batch was scored: the memory is ahead of what the sinks hold.
     if (ps.lost) return Promise.resolve();
-    const { customers, supersedes } = this.stateChunk(ps);
+    const { keys: customers, supersedes } = stateChunk(ps);
     const snapshot = (ps.snapshot = new StateSnapshot(customers, ps.states));
     const latest = this.options.checkpointLatest ? encodeLatestRows(ps.newest.values()) : null;
     const taken = { topic, partition, fromOffset: BigInt(ps.checkpointOffset), toOffset: BigInt(ps.nextOffset), supersedes, latest };
@@ -321,32 +314,6 @@ export class RiskPipeline {
       )
       .finally(() => (ps.checkpointing = undefined));
     return ps.checkpointing;
-  }
-
-  /**
-   * The checkpoint's chunk of state, after RocksDB's incremental checkpoints with compaction
-   * spread over time: the states that changed since the last checkpoint, plus as many others
-   * again (at least 1/MAX_CYCLE of them), taken in turn, so that every state is written again
-   * within a cycle and the chunks before the cycle can go. No checkpoint serialises the whole
-   * state at once (a pause of tens of milliseconds per 10,000 customers, which the freshness
-   * benchmark showed as its tail). A restore reads the current cycle and the one before it: each
-   * holds the state once in rewrites and at most once more in changes, so at most four times it.
-   */
-  private stateChunk(ps: PartitionState): { customers: Set<string>; supersedes: number | null } {
-    const rewrite = (ps.rewrite ??= { cursor: ps.states.keys(), from: ps.nextOffset });
-    const customers = new Set(ps.changed);
-    let quota = Math.max(ps.changed.size, Math.ceil(ps.states.size / MAX_CYCLE));
-    let supersedes: number | null = null;
-    for (; quota > 0; quota--) {
-      const next = rewrite.cursor.next();
-      if (next.done) {
-        supersedes = rewrite.from;
-        ps.rewrite = undefined;
-        break;
-      }
-      customers.add(next.value);
-    }
-    return { customers, supersedes };
   }
 
   /** Event counts, once the checkpoint that covers them is written (so events scored again count once). */

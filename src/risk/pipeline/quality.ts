@@ -69,6 +69,11 @@ export class QualityWindow {
  * (a no-op returning false until the catalog has seeded it).
  */
 export async function writeRiskQuality(prisma: PrismaClient, quality: RiskQuality): Promise<boolean> {
+  return writeProductQuality(prisma, RISK_DATA_PRODUCT, quality);
+}
+
+/** The same figures for any product a stream operator serves (`completeness`: applied over accepted events). */
+export async function writeProductQuality(prisma: PrismaClient, slug: string, quality: RiskQuality): Promise<boolean> {
   const { freshnessLagP99Ms, measuredAt, ...rest } = quality;
-  return recordQuality(prisma, RISK_DATA_PRODUCT, { ...rest, ...(freshnessLagP99Ms === null ? {} : { freshnessLagP99Ms }), measuredAt: new Date(measuredAt) });
+  return recordQuality(prisma, slug, { ...rest, ...(freshnessLagP99Ms === null ? {} : { freshnessLagP99Ms }), measuredAt: new Date(measuredAt) });
 }

@@ -33,16 +33,17 @@ function appendScoreRows(out: string, rows: ScoreRow[], b: number): string {
   return out;
 }
 
-export interface PartitionSnapshot {
+/** A partition's keyed states (customer risk states by default; other operators keep their own, by their own key). */
+export interface PartitionSnapshot<S = CustomerState> {
   nextOffset: bigint;
-  states: Map<string, CustomerState>;
+  states: Map<string, S>;
 }
 
 /** Chunks in `id` order: a later copy of a state replaces an earlier one (states are never removed). */
-function foldChunks(chunks: Array<{ states: string }>): Map<string, CustomerState> {
-  const into = new Map<string, CustomerState>();
+function foldChunks<S>(chunks: Array<{ states: string }>): Map<string, S> {
+  const into = new Map<string, S>();
   for (const chunk of chunks) {
-    for (const [customerId, state] of JSON.parse(chunk.states) as Array<[string, CustomerState]>) into.set(customerId, state);
+    for (const [key, state] of JSON.parse(chunk.states) as Array<[string, S]>) into.set(key, state);
   }
   return into;
 }
@@ -51,14 +52,14 @@ function foldChunks(chunks: Array<{ states: string }>): Map<string, CustomerStat
  * The partition's checkpoint (created at `initialOffset` if the group never owned it) and the
  * customer states stored with it: its chunks, in order.
  */
-export async function loadPartition(
+export async function loadPartition<S = CustomerState>(
   sql: Sql,
   groupId: string,
   topic: string,
   partition: number,
   initialOffset: bigint,
   owner: string,
-): Promise<PartitionSnapshot> {
+): Promise<PartitionSnapshot<S>> {
   await sql.query(`INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
     groupId,
     topic,
@@ -75,12 +76,12 @@ export async function loadPartition(
     topic,
     partition,
   ]);
-  return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks(chunks) };
+  return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks<S>(chunks) };
 }
 
 /** Every customer state a group's checkpoints hold, across its partitions (tests and diagnostics). */
-export async function loadGroupStates(sql: Sql, groupId: string): Promise<Map<string, CustomerState>> {
-  return foldChunks(await sql.query<{ states: string }>(`SELECT states FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId]));
+export async function loadGroupStates<S = CustomerState>(sql: Sql, groupId: string): Promise<Map<string, S>> {
+  return foldChunks<S>(await sql.query<{ states: string }>(`SELECT states FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId]));
 }
 
 /** Forgets a group's checkpoints and states (a replay's scratch group, once it is done). */
@@ -233,12 +234,12 @@ const SLICE_MS = 2;
  * the freshness benchmark (states grow to an hour of events each), which readers saw as the tail
  * of freshness. The result is byte for byte `encodeStates` of the same states at that offset.
  */
-export class StateSnapshot {
+export class StateSnapshot<S = CustomerState> {
   private readonly parts: string[] = [];
 
   constructor(
     private readonly pending: Set<string>,
-    private readonly states: ReadonlyMap<string, CustomerState>,
+    private readonly states: ReadonlyMap<string, S>,
   ) {}
 
   beforeChange(customerId: string): void {

@@ -8,8 +8,10 @@ export type AccessPolicyInput = {
   plans: Array<PlanCode>;
 };
 
+/** SUBSCRIBER: reads; PUBLISHER: publishes the data products of its domains and sees their usage and revenue; ADMIN: everything */
 export type ApiKeyRole =
   | 'ADMIN'
+  | 'PUBLISHER'
   | 'SUBSCRIBER';
 
 /** A data product to publish; publishing an existing slug needs a higher version */
@@ -28,6 +30,8 @@ export type DataProductInput = {
   graphqlType: string;
   name: string;
   owner: string;
+  /** Its own prices; left out: sold through the plans of its policy only */
+  pricing: ProductPricingInput | null | undefined;
   slo: SloInput;
   /** Lowercase words joined by hyphens, at most 64 characters */
   slug: string;
@@ -62,6 +66,13 @@ export type PlanOverridesInput = {
   maxQueryCost: number | null | undefined;
   /** Requests in flight each gateway process holds for this account under overload; 0 for none */
   reservedConcurrency: number | null | undefined;
+};
+
+export type ProductPricingInput = {
+  /** Cents, at least 50; null: not sold as an add-on */
+  addOnMonthlyPriceCents: number | null | undefined;
+  /** Cents per cost unit as a decimal string, e.g. "0.1"; null: no metered price */
+  unitAmountDecimal: string | null | undefined;
 };
 
 /** Score bands: LOW 0-249, MEDIUM 250-499, HIGH 500-749, CRITICAL 750-1000 */
@@ -136,12 +147,29 @@ export type PortalRiskPollQueryVariables = Exact<{
 
 export type PortalRiskPollQuery = { topRisks: Array<{ customerId: string, eventId: string, band: RiskBand, score: number | null, eventTime: string, computedAt: string, factors: Array<{ code: string, contribution: number }> | null }> };
 
-export type ProductFieldsFragment = { id: string, slug: string, name: string, description: string, domain: string, owner: string, version: string, status: DataProductLifecycle, deprecated: boolean, publishedAt: string | null, slo: { availability: number, freshnessSeconds: number, latencyP99Ms: number }, quality: { completeness: number | null, dlqRate: number | null, eventsPerSecond: number | null, freshnessLagP99Ms: number | null, measuredAt: string | null }, accessPolicy: { plans: Array<PlanCode>, fields: Array<{ plan: PlanCode, fields: Array<string> }> }, schema: { graphqlType: string, eventJsonSchema: unknown } };
+export type ProductFieldsFragment = { id: string, slug: string, name: string, description: string, domain: string, owner: string, version: string, status: DataProductLifecycle, deprecated: boolean, publishedAt: string | null, slo: { availability: number, freshnessSeconds: number, latencyP99Ms: number }, quality: { completeness: number | null, dlqRate: number | null, eventsPerSecond: number | null, freshnessLagP99Ms: number | null, measuredAt: string | null }, accessPolicy: { plans: Array<PlanCode>, fields: Array<{ plan: PlanCode, fields: Array<string> }> }, schema: { graphqlType: string, eventJsonSchema: unknown }, pricing: { addOnMonthlyPriceCents: number | null, unitAmountDecimal: string | null }, viewerAccess: { includedInPlan: boolean, addOn: boolean, readable: boolean } };
 
-export type PortalCatalogQueryVariables = Exact<{ [key: string]: never; }>;
+export type PortalCatalogQueryVariables = Exact<{
+  domain: string | null | undefined;
+  includedInPlan: boolean | null | undefined;
+  maxFreshnessSeconds: number | null | undefined;
+  maxAddOnPriceCents: number | null | undefined;
+}>;
 
 
-export type PortalCatalogQuery = { dataProducts: Array<{ id: string, slug: string, name: string, description: string, domain: string, owner: string, version: string, status: DataProductLifecycle, deprecated: boolean, publishedAt: string | null, slo: { availability: number, freshnessSeconds: number, latencyP99Ms: number }, quality: { completeness: number | null, dlqRate: number | null, eventsPerSecond: number | null, freshnessLagP99Ms: number | null, measuredAt: string | null }, accessPolicy: { plans: Array<PlanCode>, fields: Array<{ plan: PlanCode, fields: Array<string> }> }, schema: { graphqlType: string, eventJsonSchema: unknown } }> };
+export type PortalCatalogQuery = { dataProducts: Array<{ id: string, slug: string, name: string, description: string, domain: string, owner: string, version: string, status: DataProductLifecycle, deprecated: boolean, publishedAt: string | null, slo: { availability: number, freshnessSeconds: number, latencyP99Ms: number }, quality: { completeness: number | null, dlqRate: number | null, eventsPerSecond: number | null, freshnessLagP99Ms: number | null, measuredAt: string | null }, accessPolicy: { plans: Array<PlanCode>, fields: Array<{ plan: PlanCode, fields: Array<string> }> }, schema: { graphqlType: string, eventJsonSchema: unknown }, pricing: { addOnMonthlyPriceCents: number | null, unitAmountDecimal: string | null }, viewerAccess: { includedInPlan: boolean, addOn: boolean, readable: boolean } }> };
+
+export type PortalDomainsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PortalDomainsQuery = { dataProducts: Array<{ domain: string }> };
+
+export type PortalAddOnCheckoutMutationVariables = Exact<{
+  product: string;
+}>;
+
+
+export type PortalAddOnCheckoutMutation = { createAddOnCheckoutSession: { url: string } };
 
 export type PortalKeysQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -280,7 +308,7 @@ export type AdminUpdatePlanMutation = { updatePlan: { code: PlanCode } };
 export type AdminProductsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type AdminProductsQuery = { dataProducts: Array<{ id: string, slug: string, name: string, description: string, domain: string, owner: string, version: string, status: DataProductLifecycle, deprecated: boolean, publishedAt: string | null, slo: { availability: number, freshnessSeconds: number, latencyP99Ms: number }, quality: { completeness: number | null, dlqRate: number | null, eventsPerSecond: number | null, freshnessLagP99Ms: number | null, measuredAt: string | null }, accessPolicy: { plans: Array<PlanCode>, fields: Array<{ plan: PlanCode, fields: Array<string> }> }, schema: { graphqlType: string, eventJsonSchema: unknown } }> };
+export type AdminProductsQuery = { dataProducts: Array<{ id: string, slug: string, name: string, description: string, domain: string, owner: string, version: string, status: DataProductLifecycle, deprecated: boolean, publishedAt: string | null, slo: { availability: number, freshnessSeconds: number, latencyP99Ms: number }, quality: { completeness: number | null, dlqRate: number | null, eventsPerSecond: number | null, freshnessLagP99Ms: number | null, measuredAt: string | null }, accessPolicy: { plans: Array<PlanCode>, fields: Array<{ plan: PlanCode, fields: Array<string> }> }, schema: { graphqlType: string, eventJsonSchema: unknown }, pricing: { addOnMonthlyPriceCents: number | null, unitAmountDecimal: string | null }, viewerAccess: { includedInPlan: boolean, addOn: boolean, readable: boolean } }> };
 
 export type AdminPublishMutationVariables = Exact<{
   input: DataProductInput;

@@ -1,7 +1,14 @@
-import type { PortalCatalogQuery, ProductFieldsFragment } from '../generated/graphql';
-import { useQuery } from '../client';
+import { useId, useState } from 'react';
+import type {
+  PortalAddOnCheckoutMutation,
+  PortalCatalogQuery,
+  PortalCatalogQueryVariables,
+  PortalDomainsQuery,
+  ProductFieldsFragment,
+} from '../generated/graphql';
+import { useMutation, useQuery } from '../client';
 import { ErrorState, Loading, Panel, StatusBadge } from '../components/ui';
-import { formatDateTime, formatDecimal, formatInt, formatPercent, formatRelative } from '../format';
+import { formatDateTime, formatDecimal, formatInt, formatMoney, formatPercent, formatRelative } from '../format';
 
 export type DataProduct = ProductFieldsFragment;
 
@@ -13,15 +20,31 @@ export const PRODUCT_FIELDS = /* GraphQL */ `
     quality { completeness dlqRate eventsPerSecond freshnessLagP99Ms measuredAt }
     accessPolicy { plans fields { plan fields } }
     schema { graphqlType eventJsonSchema }
+    pricing { addOnMonthlyPriceCents unitAmountDecimal }
+    viewerAccess { includedInPlan addOn readable }
   }
 `;
 
 const CATALOG_QUERY = /* GraphQL */ `
-  query PortalCatalog {
-    dataProducts { ...ProductFields }
+  query PortalCatalog($domain: String, $includedInPlan: Boolean, $maxFreshnessSeconds: Float, $maxAddOnPriceCents: Int) {
+    dataProducts(domain: $domain, includedInPlan: $includedInPlan, maxFreshnessSeconds: $maxFreshnessSeconds, maxAddOnPriceCents: $maxAddOnPriceCents) {
+      ...ProductFields
+    }
   }
 `;
 const CATALOG = CATALOG_QUERY + PRODUCT_FIELDS;
+
+const DOMAINS = /* GraphQL */ `
+  query PortalDomains {
+    dataProducts { domain }
+  }
+`;
+
+const ADD_ON_CHECKOUT = /* GraphQL */ `
+  mutation PortalAddOnCheckout($product: String!) {
+    createAddOnCheckoutSession(product: $product) { url }
+  }
+`;
 
 export function lifecycleTone(status: DataProduct['status']): 'ok' | 'warn' | 'neutral' {
   return status === 'PUBLISHED' ? 'ok' : status === 'DEPRECATED' ? 'warn' : 'neutral';
@@ -35,18 +58,116 @@ function freshnessTone(product: DataProduct): 'ok' | 'warn' | 'bad' | 'neutral' 
   return lag <= budget ? 'ok' : lag <= 2 * budget ? 'warn' : 'bad';
 }
 
+type Filters = { [K in keyof PortalCatalogQueryVariables]: NonNullable<PortalCatalogQueryVariables[K]> | null };
+const NO_FILTERS: Filters = { domain: null, includedInPlan: null, maxFreshnessSeconds: null, maxAddOnPriceCents: null };
+
+/** The marketplace: every product the caller may discover, filtered by domain, plan, freshness and price. */
 export function Catalog() {
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   // The catalogue and its quality figures are free; refresh them as the pipeline reports.
-  const catalog = useQuery<PortalCatalogQuery>(CATALOG, {}, { pollMs: 10_000 });
-  if (!catalog.data) return catalog.error ? <ErrorState error={catalog.error} onRetry={catalog.reload} /> : <Loading what="Loading the catalog" />;
-  if (catalog.data.dataProducts.length === 0) return <p className="muted">No data products are published yet.</p>;
+  const catalog = useQuery<PortalCatalogQuery>(CATALOG, filters, { pollMs: 10_000 });
+  const domains = useQuery<PortalDomainsQuery>(DOMAINS);
+  const filtered = Object.values(filters).some((value) => value !== null);
   return (
-    <div className="grid">
-      {catalog.error && <ErrorState error={catalog.error} compact />}
-      {catalog.data.dataProducts.map((product) => (
-        <ProductCard key={product.id} product={product} />
-      ))}
-    </div>
+    <>
+      <MarketplaceFilters filters={filters} domains={[...new Set(domains.data?.dataProducts.map((product) => product.domain))]} onChange={setFilters} />
+      {!catalog.data ? (
+        catalog.error ? (
+          <ErrorState error={catalog.error} onRetry={catalog.reload} />
+        ) : (
+          <Loading what="Loading the catalog" />
+        )
+      ) : catalog.data.dataProducts.length === 0 ? (
+        <p className="muted">{filtered ? 'No data product matches these filters.' : 'No data products are published yet.'}</p>
+      ) : (
+        <div className="grid">
+          {catalog.error && <ErrorState error={catalog.error} compact />}
+          {catalog.data.dataProducts.map((product) => (
+            <ProductCard key={product.id} product={product} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+const numberOrNull = (value: string) => (value.trim() === '' || Number.isNaN(Number(value)) ? null : Number(value));
+
+function MarketplaceFilters({ filters, domains, onChange }: { filters: Filters; domains: string[]; onChange(filters: Filters): void }) {
+  const id = useId();
+  const set = (change: Partial<Filters>) => onChange({ ...filters, ...change });
+  return (
+    <form className="filters" aria-label="Filter data products" onSubmit={(event) => event.preventDefault()}>
+      <label htmlFor={`${id}-domain`}>Domain</label>
+      <select id={`${id}-domain`} value={filters.domain ?? ''} onChange={(event) => set({ domain: event.target.value || null })}>
+        <option value="">All</option>
+        {domains.sort().map((domain) => (
+          <option key={domain}>{domain}</option>
+        ))}
+      </select>
+      <label htmlFor={`${id}-plan`}>My plan</label>
+      <select
+        id={`${id}-plan`}
+        value={filters.includedInPlan === null ? '' : String(filters.includedInPlan)}
+        onChange={(event) => set({ includedInPlan: event.target.value === '' ? null : event.target.value === 'true' })}
+      >
+        <option value="">Any</option>
+        <option value="true">Included</option>
+        <option value="false">Not included</option>
+      </select>
+      <label htmlFor={`${id}-fresh`}>Fresher than (s)</label>
+      <input
+        id={`${id}-fresh`}
+        type="number"
+        min="0"
+        value={filters.maxFreshnessSeconds ?? ''}
+        onChange={(event) => set({ maxFreshnessSeconds: numberOrNull(event.target.value) })}
+      />
+      <label htmlFor={`${id}-price`}>Add-on up to ($/month)</label>
+      <input
+        id={`${id}-price`}
+        type="number"
+        min="0"
+        value={filters.maxAddOnPriceCents === null ? '' : filters.maxAddOnPriceCents / 100}
+        onChange={(event) => {
+          const dollars = numberOrNull(event.target.value);
+          set({ maxAddOnPriceCents: dollars === null ? null : Math.round(dollars * 100) });
+        }}
+      />
+    </form>
+  );
+}
+
+/** How the caller reads a product, and the add-on to buy when its plan does not include it. */
+function ProductAccessLine({ product }: { product: DataProduct }) {
+  const checkout = useMutation<PortalAddOnCheckoutMutation, { product: string }>(ADD_ON_CHECKOUT);
+  const { viewerAccess, pricing } = product;
+  const price = pricing.addOnMonthlyPriceCents;
+  const buy = async () => {
+    const result = await checkout.run({ product: product.slug });
+    if (result) window.location.assign(result.createAddOnCheckoutSession.url);
+  };
+  return (
+    <p className="small" data-testid={`access-${product.slug}`}>
+      {viewerAccess.includedInPlan ? (
+        <StatusBadge tone="ok">in your plan</StatusBadge>
+      ) : viewerAccess.addOn ? (
+        <StatusBadge tone="ok">your add-on</StatusBadge>
+      ) : (
+        <StatusBadge tone="neutral">not in your plan</StatusBadge>
+      )}
+      {price !== null && <> · add-on {formatMoney(price)} / month</>}
+      {pricing.unitAmountDecimal !== null && <> + {pricing.unitAmountDecimal}¢ per unit</>}
+      {!viewerAccess.readable && price !== null && (
+        <>
+          {' '}
+          <button type="button" className="button" disabled={checkout.busy} onClick={() => void buy()}>
+            Buy add-on
+          </button>
+        </>
+      )}
+      {checkout.error && <ErrorState error={checkout.error} compact />}
+    </p>
   );
 }
 
@@ -125,6 +246,7 @@ export function ProductCard({ product }: { product: DataProduct }) {
         Plans: {product.accessPolicy.plans.join(', ')}
         {product.deprecated && <strong> · deprecated: plan to move off it</strong>}
       </p>
+      <ProductAccessLine product={product} />
     </Panel>
   );
 }

@@ -20,7 +20,8 @@ export const checkoutSessionCompleted: WebhookHandler = {
   subscriptionOf: (session) => idOf(session.subscription),
   signal(event: StoredEvent): SubscriptionSignal {
     const session = event.object;
-    const hints = { accountId: accountReference(session), planCode: metadataOf(session).planCode, customerId: idOf(session.customer) };
+    const metadata = metadataOf(session);
+    const hints = { accountId: accountReference(session), planCode: metadata.planCode, product: metadata.product, customerId: idOf(session.customer) };
     const paid = session.payment_status === 'paid' || session.payment_status === 'no_payment_required';
     return paid ? { kind: 'paid', hints } : { kind: 'hints', hints };
   },

@@ -17,6 +17,7 @@ export function snapshotSignal(event: StoredEvent): SubscriptionSignal {
     hints: {
       accountId: metadata.accountId,
       planCode: metadata.planCode,
+      product: metadata.product,
       customerId: idOf(subscription.customer),
       priceIds: subscriptionPriceIds(subscription),
       subscription: subscriptionFields(subscription),

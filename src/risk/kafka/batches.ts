@@ -1,0 +1,64 @@
+import type { Batch, Consumer, EachBatchPayload } from 'kafkajs';
+import type { Logger } from '../../ops/logger';
+
+/** What a pipeline says of a batch: processed up to `nextOffset`, or where the consumer must fetch from. */
+export type BatchOutcome = { kind: 'done'; nextOffset: number } | { kind: 'seek' | 'fenced'; offset: number };
+
+/** A pipeline that keeps its partitions' positions in Postgres (the risk scorer, every keyed operator). */
+export interface PartitionWork<R extends BatchOutcome> {
+  process(batch: Batch): Promise<R>;
+  /** The partition's position from its checkpoint (after a failed batch). */
+  load(topic: string, partition: number): Promise<number>;
+  /** After a batch was processed and its offsets resolved. */
+  done?(batch: Batch, result: Extract<R, { kind: 'done' }>): void;
+}
+
+const RETRY_MS = 1000;
+const COMMIT_EVERY_MS = 1000;
+
+/**
+ * The `eachBatch` of every pipeline's consumer group (no auto-commit, no auto-resolve): a failed
+ * batch goes back to the partition's checkpoint after a pause, a pipeline that asks for another
+ * position is sought there, and Kafka's committed offsets follow the pipeline's at most once a
+ * second per partition, for tooling only (Postgres holds the position).
+ */
+export function partitionBatches<R extends BatchOutcome>(
+  consumer: Consumer,
+  work: PartitionWork<R>,
+  log: Logger,
+): (payload: EachBatchPayload) => Promise<void> {
+  const lastCommit = new Map<string, number>();
+  return async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+    if (!isRunning() || isStale()) return;
+    const { topic, partition } = batch;
+    let result: R;
+    try {
+      result = await work.process(batch);
+    } catch (error) {
+      // Nothing of the batch was committed and the partition's state was dropped: it is
+      // reloaded and the batch fetched again (its offsets were not resolved).
+      log.error({ err: error, partition, offset: batch.firstOffset() }, 'batch failed; retrying from the checkpoint');
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      const offset = await work.load(topic, partition).catch(() => undefined);
+      if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
+      await heartbeat().catch(() => undefined);
+      return;
+    }
+    if (result.kind !== 'done') {
+      consumer.seek({ topic, partition, offset: String((result as Extract<BatchOutcome, { offset: number }>).offset) });
+      return;
+    }
+    if (batch.messages.length) resolveOffset(batch.lastOffset());
+    const done = result as Extract<R, { kind: 'done' }>;
+    work.done?.(batch, done);
+    const key = `${topic}:${partition}`;
+    const now = Date.now();
+    if (now - (lastCommit.get(key) ?? 0) >= COMMIT_EVERY_MS) {
+      lastCommit.set(key, now);
+      await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(done.nextOffset) }] }] }).catch((error) =>
+        log.debug({ err: error }, 'could not commit the offset to Kafka (informational only)'),
+      );
+    }
+    await heartbeat();
+  };
+}

@@ -1,0 +1,105 @@
+import { hostname } from 'node:os';
+import type { Admin, Consumer } from 'kafkajs';
+import type { Services } from '../../services';
+import { KeyedPipeline, type KeyedOperator, type OperatorSinks, type OperatorView } from '../pipeline/keyed';
+import { operatorMetrics } from '../pipeline/operator-metrics';
+import type { QualityWindow } from '../pipeline/quality';
+import { partitionBatches } from './batches';
+import { lowWatermarks, riskConsumerSettings } from './consumer';
+
+/** One stage of an operator: what it reads, under which consumer group, and where its outputs go. */
+export interface OperatorStage<S, E> {
+  operator: KeyedOperator<S, E, OperatorView>;
+  topic: string;
+  groupId: string;
+  sinks: OperatorSinks;
+  /** Fed with the stage's batches, for its data product's quality figures (the stage that serves the product). */
+  quality?: QualityWindow;
+  /** Called with the records of every batch done (the benchmark counts them). */
+  onBatch?: (records: number) => void;
+}
+
+export interface RunningStage<S, E> {
+  pipeline: KeyedPipeline<S, E>;
+  crashed: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A consumer group driving one operator stage, as the risk consumer drives the risk pipeline:
+ * kafkajs `eachBatch` with the same settings, no auto-commit, seeks where the pipeline's
+ * checkpoint says; Postgres holds the position, Kafka's committed offsets are for tooling.
+ */
+export async function startOperatorStage<S, E>(services: Services, admin: Admin, stage: OperatorStage<S, E>): Promise<RunningStage<S, E>> {
+  const { config, logger } = services;
+  const log = logger.child({ component: 'operator', operator: stage.operator.product, groupId: stage.groupId });
+  const metrics = operatorMetrics(services.metrics.registry);
+  const pipeline = new KeyedPipeline<S, E>({
+    operator: stage.operator,
+    sql: services.db.sql,
+    sinks: stage.sinks,
+    metrics,
+    quality: stage.quality,
+    logger: log,
+    groupId: stage.groupId,
+    owner: `${hostname()}:${process.pid}`,
+    initialOffset: lowWatermarks(admin),
+    checkpointIntervalMs: config.RISK_CHECKPOINT_INTERVAL_MS,
+    checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
+  });
+  const settings = riskConsumerSettings(config);
+  const consumer: Consumer = services.kafka!.consumer({ groupId: stage.groupId, allowAutoTopicCreation: false, ...settings.consumer, retry: { retries: 10 } });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [stage.topic], fromBeginning: true });
+    let crash: (error: Error) => void = () => undefined;
+    const crashed = new Promise<Error>((resolve) => (crash = resolve));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) crash(payload.error);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const owned = new Set((payload.memberAssignment[stage.topic] ?? []).map(Number));
+      pipeline.retain((topic, partition) => topic === stage.topic && owned.has(partition));
+      pipeline.invalidate();
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      ...settings.run,
+      eachBatch: partitionBatches(
+        consumer,
+        {
+          process: (batch) => pipeline.processBatch(batch.topic, batch.partition, batch.messages),
+          load: (topic, partition) => pipeline.load(topic, partition),
+          done: (batch, result) => {
+            stage.onBatch?.(batch.messages.length);
+            const labels = { operator: stage.operator.product, topic: batch.topic, partition: String(batch.partition) };
+            metrics.lag.set(labels, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
+          },
+        },
+        log,
+      ),
+    });
+    const checkpointTimer = setInterval(
+      () => {
+        pipeline.checkpointIdle().catch((error) => log.warn({ err: error }, 'could not checkpoint idle partitions'));
+      },
+      Math.max(100, config.RISK_CHECKPOINT_INTERVAL_MS),
+    );
+    checkpointTimer.unref();
+    let stopped: Promise<void> | undefined;
+    return {
+      pipeline,
+      crashed,
+      stop: () =>
+        (stopped ??= (async () => {
+          clearInterval(checkpointTimer);
+          await consumer.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
+          await pipeline.checkpointIdle(true).catch((error) => log.warn({ err: error }, 'could not write the last checkpoints'));
+        })()),
+    };
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined);
+    throw error;
+  }
+}
