@@ -113,13 +113,13 @@ EOF
   if is_root; then chown -R postgres:postgres "$tls" "$PG_DIR/pg_hba.conf"; fi
 }
 
-# redis: no plaintext port, TLS with the server certificate, one ACL user
-redis_secure_conf() {
+# redis_tls_only PORT: no plaintext port, TLS on PORT with the server certificate, one ACL user
+redis_tls_only() {
   certs_ensure
   cat <<EOF
 # secure profile: these override the lines above
 port 0
-tls-port $REDIS_PORT
+tls-port $1
 tls-cert-file $CERT_DIR/server.crt
 tls-key-file $CERT_DIR/server.key
 tls-ca-cert-file $CERT_DIR/ca.crt
@@ -129,22 +129,16 @@ user tollgraph on >$SECURE_PASSWORD ~* &* +@all
 EOF
 }
 
-# redis-cluster NODE_PORT: TLS only for clients, replicas and the cluster bus; the redis user's ACL
+# redis
+redis_secure_conf() { redis_tls_only "$REDIS_PORT"; }
+
+# redis-cluster NODE_PORT: the same, and TLS for replicas and the cluster bus too
 redis_cluster_secure_conf() {
-  certs_ensure
+  redis_tls_only "$1"
   cat <<EOF
-# secure profile: these override the lines above
-port 0
-tls-port $1
 cluster-port $(($1 + 10000))
 tls-cluster yes
 tls-replication yes
-tls-cert-file $CERT_DIR/server.crt
-tls-key-file $CERT_DIR/server.key
-tls-ca-cert-file $CERT_DIR/ca.crt
-tls-auth-clients optional
-user default off
-user tollgraph on >$SECURE_PASSWORD ~* &* +@all
 masteruser tollgraph
 masterauth $SECURE_PASSWORD
 EOF

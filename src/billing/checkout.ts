@@ -10,6 +10,35 @@ function billingOff(): TollgraphError {
   return new TollgraphError('SERVICE_UNAVAILABLE', 'Billing is not configured on this gateway (no STRIPE_SECRET_KEY).');
 }
 
+function pricesNotSetUp(): TollgraphError {
+  return new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
+}
+
+/**
+ * A Checkout Session in subscription mode, back to the portal either way; `metadata` goes on the
+ * session and on the subscription it creates, which is how the webhook knows what was bought.
+ */
+async function subscriptionCheckout(
+  stripe: Stripe,
+  publicUrl: string,
+  customer: string,
+  metadata: Record<string, string>,
+  lineItems: Stripe.Checkout.SessionCreateParams.LineItem[],
+): Promise<string> {
+  const session = await stripe.checkout.sessions.create({
+    mode: 'subscription',
+    customer,
+    client_reference_id: metadata.accountId,
+    line_items: lineItems,
+    success_url: `${publicUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    cancel_url: `${publicUrl}/?checkout=cancelled`,
+    metadata,
+    subscription_data: { metadata },
+  });
+  if (!session.url) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe returned a Checkout Session without a URL; retry shortly.');
+  return session.url;
+}
+
 /** The account's Stripe customer, created on first use (idempotently, so a retry reuses it). */
 async function customerOf(stripe: Stripe, accounts: AccountService, account: Account, actor: Actor): Promise<string> {
   if (account.stripeCustomerId) return account.stripeCustomerId;
@@ -39,22 +68,11 @@ export async function createCheckoutSession(
   if (planCode === 'ENTERPRISE') throw badInput('ENTERPRISE is sold by contract: contact sales', { fields: ['planCode'] });
   if (!stripe) throw billingOff();
   const plan = await planRow(prisma, planCode);
-  if (!plan.stripeMeteredPriceId)
-    throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
-  const customer = await customerOf(stripe, accounts, account, actor);
-  const metadata = { accountId: account.id, planCode };
-  const session = await stripe.checkout.sessions.create({
-    mode: 'subscription',
-    customer,
-    client_reference_id: account.id,
-    line_items: [...(plan.stripeFlatPriceId ? [{ price: plan.stripeFlatPriceId, quantity: 1 }] : []), { price: plan.stripeMeteredPriceId }],
-    success_url: `${publicUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-    cancel_url: `${publicUrl}/?checkout=cancelled`,
-    metadata,
-    subscription_data: { metadata },
-  });
-  if (!session.url) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe returned a Checkout Session without a URL; retry shortly.');
-  return session.url;
+  if (!plan.stripeMeteredPriceId) throw pricesNotSetUp();
+  return subscriptionCheckout(stripe, publicUrl, await customerOf(stripe, accounts, account, actor), { accountId: account.id, planCode }, [
+    ...(plan.stripeFlatPriceId ? [{ price: plan.stripeFlatPriceId, quantity: 1 }] : []),
+    { price: plan.stripeMeteredPriceId },
+  ]);
 }
 
 /**
@@ -72,22 +90,11 @@ export async function createAddOnCheckoutSession(
   if (terms?.lifecycle !== 'PUBLISHED') throw badInput(`no published data product ${product}`, { fields: ['product'] });
   if (terms.addOnMonthlyPriceCents === null) throw badInput(`${product} is not sold as an add-on: it comes with a plan`, { fields: ['product'] });
   if (!stripe) throw billingOff();
-  if (!terms.stripeAddOnPriceId)
-    throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe prices are not set up yet: an operator must run `tollgraph stripe setup`.');
-  const customer = await customerOf(stripe, accounts, account, actor);
-  const metadata = { accountId: account.id, product };
-  const session = await stripe.checkout.sessions.create({
-    mode: 'subscription',
-    customer,
-    client_reference_id: account.id,
-    line_items: [{ price: terms.stripeAddOnPriceId, quantity: 1 }, ...(terms.stripeMeteredPriceId ? [{ price: terms.stripeMeteredPriceId }] : [])],
-    success_url: `${publicUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-    cancel_url: `${publicUrl}/?checkout=cancelled`,
-    metadata,
-    subscription_data: { metadata },
-  });
-  if (!session.url) throw new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe returned a Checkout Session without a URL; retry shortly.');
-  return session.url;
+  if (!terms.stripeAddOnPriceId) throw pricesNotSetUp();
+  return subscriptionCheckout(stripe, publicUrl, await customerOf(stripe, accounts, account, actor), { accountId: account.id, product }, [
+    { price: terms.stripeAddOnPriceId, quantity: 1 },
+    ...(terms.stripeMeteredPriceId ? [{ price: terms.stripeMeteredPriceId }] : []),
+  ]);
 }
 
 /** A Stripe Billing Portal session for the account's customer. */
