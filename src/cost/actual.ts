@@ -48,6 +48,12 @@ export function actualCost(
   context: CostContext,
   requested: number,
 ): number {
-  const cost = actualCostByRootField(operation, data, context).reduce((sum, [, fieldCost]) => sum + fieldCost, 0);
+  return cappedCost(actualCostByRootField(operation, data, context), requested);
+}
+
+/** The actual cost from the root fields' costs: their sum, never more than requested. */
+export function cappedCost(byField: ReadonlyArray<readonly [field: string, cost: number]>, requested: number): number {
+  let cost = 0;
+  for (const [, fieldCost] of byField) cost += fieldCost;
   return Math.min(cost, requested);
 }

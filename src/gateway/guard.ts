@@ -3,7 +3,7 @@ import { accessOf, roleRefusal, unauthenticated, type AccessLevel } from '../aut
 import type { Viewer } from '../auth/viewer';
 import type { ProductGrant } from '../catalog/product-access';
 import { productOf } from '../catalog/product-fields';
-import { actualCost, actualCostByRootField } from '../cost/actual';
+import { actualCostByRootField, cappedCost } from '../cost/actual';
 import { analyzeOperationOnce, collectFields, fragmentsOf, type CostContext, type QueryComplexity } from '../cost/analyze';
 import { TollgraphError, withoutHttp } from '../errors';
 import { costExtension, rateLimitHeaders } from '../limits/headers';
@@ -164,12 +164,14 @@ export class GuardedOperation {
     if (!viewer) return { headers: {} };
     const { limits } = context.services;
     const requested = this.complexity?.cost ?? 0;
-    let actual = this.reservation ? actualCost(operation, result.data, this.costContext, requested) : 0;
+    // One walk of the result: its root fields' costs make the actual cost and split it by product.
+    const byField = this.reservation ? actualCostByRootField(operation, result.data, this.costContext) : [];
+    let actual = cappedCost(byField, requested);
 
     let withheld: TollgraphError | undefined;
     if (actual > 0) {
       try {
-        await this.record(context.requestId, actual, result.data);
+        await this.record(context.requestId, actual, byField);
       } catch (error) {
         context.log().error({ err: error }, 'response withheld: its usage could not be recorded');
         withheld = new TollgraphError('SERVICE_UNAVAILABLE', 'The request could not be recorded for billing, so it was not served; retry shortly.', {
@@ -251,14 +253,18 @@ export class GuardedOperation {
   /**
    * The ledger records of `units`: one per data product the operation's charged fields belong to
    * (almost always one, under the request id; further ones under `<request id>#<product>`).
-   * `data` splits an HTTP result by its root fields; a feed's event has one root field.
+   * `byField`: an HTTP result's cost by root field; a feed's event has one root field.
    */
-  private async record(requestId: string, units: number, data?: Record<string, unknown> | null, viewer = this.request.context.auth.viewer!): Promise<void> {
+  private async record(
+    requestId: string,
+    units: number,
+    byField?: ReadonlyArray<readonly [field: string, cost: number]>,
+    viewer = this.request.context.auth.viewer!,
+  ): Promise<void> {
     const { key, access } = viewer;
     const { operation, context } = this.request;
     const { productOfField } = rootFacts(this.request);
-    const costs =
-      data === undefined ? [...productOfField.keys()].map((field) => [field, units] as const) : actualCostByRootField(operation, data, this.costContext);
+    const costs = byField ?? [...productOfField.keys()].map((field) => [field, units] as const);
     const split = productOfField.size ? usageParts(units, costs, productOfField, this.grants) : [];
     const parts = split.length ? split : [{ product: null, meter: null, units }];
     const occurredAt = new Date();
