@@ -47,6 +47,8 @@ cluster-enabled yes
 cluster-config-file nodes.conf
 # a master silent this long is failed over to its replica (Redis's default is 15 s)
 cluster-node-timeout $REDIS_CLUSTER_NODE_TIMEOUT_MS
+# a replica's first sync starts at once (by default a master waits 5 s for more replicas to share it)
+repl-diskless-sync-delay 0
 CONF
   # the secure profile's TLS and ACL user (scripts/services/secure.sh); later lines win
   if declare -F redis_cluster_secure_conf >/dev/null; then redis_cluster_secure_conf "$port" >>"$dir/redis.conf"; fi

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { environmentWithDotEnv, loadConfig } from '../../src/config/load';
 import { printableConfig } from '../../src/config/printable';
 import { configProblems } from '../support/config';
+import { tempDir } from '../support/temp-dirs';
 
 /** The problems of a configuration that must be rejected. */
 function problemsOf(env: Record<string, string>): string[] {
@@ -50,7 +50,7 @@ describe('config', () => {
   });
 
   it('reads .env under the real environment, which wins', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-env-'));
+    const dir = tempDir('tg-env-');
     const file = join(dir, '.env');
     writeFileSync(file, 'PORT=5000\nHOST=0.0.0.0\n# a comment\n');
     const env = environmentWithDotEnv({ PORT: '6000' }, file);
@@ -59,7 +59,7 @@ describe('config', () => {
   });
 
   describe('secrets from files (NAME_FILE)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-secrets-'));
+    const dir = tempDir('tg-secrets-');
     const file = (name: string, content: string) => {
       const path = join(dir, name);
       writeFileSync(path, content);
@@ -123,7 +123,7 @@ describe('config', () => {
       };
       const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], {
         env,
-        cwd: mkdtempSync(join(tmpdir(), 'tg-config-')),
+        cwd: tempDir('tg-config-'),
       });
       expect(stdout).not.toMatch(/hunter2/);
       expect(JSON.parse(stdout)).toMatchObject({ DATABASE_URL: 'postgresql://tollgraph:***@db.internal:5432/tollgraph', STRIPE_WEBHOOK_SECRET: '[set]' });
@@ -167,7 +167,7 @@ describe('config', () => {
       const bin = join(__dirname, '..', '..', 'bin', 'tollgraph.js');
       const { stdout } = await promisify(execFile)(process.execPath, [bin, 'config', 'check', '--json'], {
         env: { PATH: process.env.PATH, ...env },
-        cwd: mkdtempSync(join(tmpdir(), 'tg-config-')),
+        cwd: tempDir('tg-config-'),
       });
       expect(stdout).not.toMatch(/hunter2/);
       expect(JSON.parse(stdout)).toMatchObject({ DATABASE_URL: 'postgresql://tollgraph:***@db.internal:5432/tollgraph', STRIPE_WEBHOOK_SECRET: '[set]' });

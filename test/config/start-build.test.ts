@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../support/temp-dirs';
 
 const ROOT = join(__dirname, '..', '..');
 const check = (env: Record<string, string> = {}) =>
@@ -16,7 +16,7 @@ describe('the start build', () => {
   });
 
   it('builds, and says so, when a source is newer than the last build or there was none', () => {
-    const stamp = join(mkdtempSync(join(tmpdir(), 'tg-stamp-')), '.build-stamp');
+    const stamp = join(tempDir('tg-stamp-'), '.build-stamp');
     expect(check({ TOLLGRAPH_BUILD_STAMP: stamp })).toMatchObject({ status: 1, stderr: '[start] a build is needed (first start)\n' });
     writeFileSync(stamp, 'old');
     utimesSync(stamp, new Date('2001-01-01'), new Date('2001-01-01'));

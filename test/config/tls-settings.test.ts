@@ -1,16 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { configProblems } from '../support/config';
 import { printableConfig } from '../../src/config/printable';
 import { postgresTls } from '../../src/config/tls';
 import { kafkaSecurity } from '../../src/kafka/security';
+import { tempDir } from '../support/temp-dirs';
 
 /** The TLS and SASL settings' rules, without any service (test/ops/secure-services.test.ts runs them for real). */
 describe('TLS and SASL settings', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tg-tls-settings-'));
+  const dir = tempDir('tg-tls-settings-');
   const ca = join(dir, 'ca.crt');
   beforeAll(() => {
     execFileSync(

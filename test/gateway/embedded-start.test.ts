@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { graphql, runBuilt, startGatewayProcess, waitFor } from '../support/process';
+import { tempDir } from '../support/temp-dirs';
 
 /** What a newcomer gets from `npm ci && npm start`: no services, data under DATA_DIR. */
 describe('embedded start', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tg-embedded-'));
+  const dataDir = tempDir('tg-embedded-');
 
   it('answers health over GraphQL and /healthz with no service configured, and prints how to query it', async () => {
     const gateway = await startGatewayProcess({ DATA_DIR: dataDir });
@@ -70,7 +70,7 @@ describe('embedded start', () => {
   });
 
   it('stops on SIGTERM within seconds with exit code 0, on a first and a later start, as `npm start` runs it', async () => {
-    const fresh = mkdtempSync(join(tmpdir(), 'tg-embedded-'));
+    const fresh = tempDir('tg-embedded-');
     // Not NODE_ENV=test (which jest sets): Apollo Server installs its own signal handlers outside it.
     for (const start of ['first', 'second']) {
       const gateway = await startGatewayProcess({ DATA_DIR: fresh, NODE_ENV: 'development' });
@@ -83,7 +83,7 @@ describe('embedded start', () => {
   });
 
   it('keeps what each account used today across a restart and a kill -9 (limits in memory start from the ledger)', async () => {
-    const fresh = mkdtempSync(join(tmpdir(), 'tg-embedded-'));
+    const fresh = tempDir('tg-embedded-');
     let gateway = await startGatewayProcess({ DATA_DIR: fresh });
     const { subscriberKey } = JSON.parse(readFileSync(join(fresh, 'demo-keys.json'), 'utf8'));
     const headers = { authorization: `Bearer ${subscriberKey}` };

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGatewayProcess } from '../support/process';
 import { startTestGateway } from '../support/harness';
 import { Registry } from 'prom-client';
 import { archiveMetrics } from '../../src/archive/segment-writer';
 import { operatorMetrics } from '../../src/risk/pipeline/operator-metrics';
+import { tempDir } from '../support/temp-dirs';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 /** `tollgraph_…` names in the README that are not metrics (Stripe meter event names: the plans' and a product's `tollgraph_product_<slug>`). */
@@ -27,7 +27,7 @@ describe('the /metrics contract', () => {
   it('exposes every metric the README names, and names every metric it exposes', async () => {
     // Both deployments: with Redis (quota leases) and embedded (the in-process feed's pipeline metrics).
     const withRedis = await startTestGateway();
-    const embedded = await startGatewayProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-metrics-')) });
+    const embedded = await startGatewayProcess({ DATA_DIR: tempDir('tg-metrics-') });
     try {
       const names = new Set([...(await exposed(withRedis.url)), ...(await exposed(embedded.url)), ...(await workerMetrics())]);
       const documented = new Set([...README.matchAll(/\b(tollgraph_[a-z_]+)/g)].map((match) => match[1]).filter((name) => !NOT_METRICS.has(name)));

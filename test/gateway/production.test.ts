@@ -1,12 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { graphql, startGatewayProcess } from '../support/process';
+import { tempDir } from '../support/temp-dirs';
 
 /** The gateway under NODE_ENV=production, as `npm start` runs it (embedded, so no services are needed). */
 describe('NODE_ENV=production', () => {
-  const start = (env: Record<string, string> = {}) =>
-    startGatewayProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-production-')), NODE_ENV: 'production', ...env });
+  const start = (env: Record<string, string> = {}) => startGatewayProcess({ DATA_DIR: tempDir('tg-production-'), NODE_ENV: 'production', ...env });
 
   it('issues live keys, answers introspection (the schema is public), and sends no stack trace with any error', async () => {
     const gateway = await start();

@@ -1,12 +1,10 @@
-import { mkdtempSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startGatewayProcess, waitFor } from '../support/process';
+import { tempDir } from '../support/temp-dirs';
 
 describe('graceful shutdown', () => {
   it('finishes a request that is in flight when SIGTERM arrives, then exits 0', async () => {
-    const gateway = await startGatewayProcess({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-shutdown-')) });
+    const gateway = await startGatewayProcess({ DATA_DIR: tempDir('tg-shutdown-') });
     const body = JSON.stringify({ query: '{ health { status } }' });
     const half = Math.floor(body.length / 2);
 

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -13,6 +12,7 @@ import { FakeStripe } from '../support/fake-stripe';
 import { freePort, graphql, runBuilt, startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../support/throwaway-database';
 import { consumerProcess } from '../risk/support';
+import { tempDir } from '../support/temp-dirs';
 
 /**
  * Production's transport security, end to end on real services: `scripts/services.sh up --secure`
@@ -84,7 +84,7 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
   let env: Record<string, string>;
   let services: Services;
   let bad: Awaited<ReturnType<typeof badCertificates>>;
-  const tmp = mkdtempSync(join(tmpdir(), 'tg-secure-'));
+  const tmp = tempDir('tg-secure-');
   const stripe = new FakeStripe();
   const running: Array<{ stop(): Promise<unknown> }> = [];
 

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { graphql, startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
 import { PHONE, fitsWidth, launchChromium, newPage, screenshot, signIn, unlabelledControls, type PageProblems } from './browser';
+import { tempDir } from '../support/temp-dirs';
 
 /**
  * The developer portal end to end: the built gateway (`node dist/main.js`, embedded mode, so the
@@ -11,7 +11,7 @@ import { PHONE, fitsWidth, launchChromium, newPage, screenshot, signIn, unlabell
  * Screenshots go to .artifacts/screenshots/ (git-ignored).
  */
 describe('developer portal in a browser', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tg-portal-e2e-'));
+  const dataDir = tempDir('tg-portal-e2e-');
   let gateway: RunningProcess;
   let browser: Browser;
   let demo: { adminKey: string; subscriberKey: string };

@@ -1,15 +1,15 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import express from 'express';
 import { PORTAL_CSP, portalRoutes } from '../../src/portal/static';
+import { tempDir } from '../support/temp-dirs';
 
 /** The portal's static route on its own, over a build folder made here. */
 describe('portal static route', () => {
-  const built = mkdtempSync(join(tmpdir(), 'tg-portal-'));
+  const built = tempDir('tg-portal-');
   const script = 'console.log("portal");'.repeat(100);
   let server: Server;
   let base: string;
@@ -37,7 +37,7 @@ describe('portal static route', () => {
     writeFileSync(join(built, 'assets', 'index-abc123.js.gz'), gzipSync(script));
     writeFileSync(join(built, 'assets', 'plain-x1.css'), 'body{}');
     [server, base] = await listen(withFallback(built));
-    [emptyServer, emptyBase] = await listen(withFallback(mkdtempSync(join(tmpdir(), 'tg-portal-empty-'))));
+    [emptyServer, emptyBase] = await listen(withFallback(tempDir('tg-portal-empty-')));
   });
 
   afterAll(async () => {

@@ -71,7 +71,15 @@ describe('a Redis Cluster master killed under load', () => {
     // (a new cluster's replicas sync for a few seconds) refuses and the slots stay without a master.
     await waitFor('the slot to have a replica', async () => (await owners(seed, slot)).replicas.length === 1, 60_000, 100);
     const before = await owners(seed, slot);
-    await waitFor('the replica to be in sync with its master', async () => /master_link_status:up/.test(await info(before.replicas[0])), 60_000, 100);
+    await waitFor('the replica to be in sync with its master', async () => /master_link_status:up/.test(await info(before.replicas[0])), 120_000, 100).catch(
+      async (error: Error) => {
+        const log = readFileSync(join(redis.dir, 'redis-cluster', String(before.replicas[0]), 'redis.log'), 'utf8')
+          .split('\n')
+          .slice(-15)
+          .join('\n');
+        throw new Error(`${error.message}\n${await info(before.replicas[0]).catch(String)}\nthe replica's log:\n${log}`);
+      },
+    );
 
     let admitted = 0;
     let recovered = false;
@@ -111,5 +119,5 @@ describe('a Redis Cluster master killed under load', () => {
     expect(admitted).toBeLessThanOrEqual(QUOTA + 2 * SHARE * QUOTA + 4 * (MAX_LEASE + 1));
     expect(failoverMs).toBeLessThan(60_000);
     expect(b.output()).not.toMatch(/"level":(50|60).*(uncaught|unhandled)/);
-  }, 240_000);
+  }, 360_000);
 });

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +14,7 @@ import { startTestGateway, type TestGateway } from '../support/harness';
 import { freePort, graphql, runBuilt, startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
 import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
 import { ask, BROADCAST_DEADLINE_MS, hammer, OWN_ACCOUNT } from '../support/quota-load';
+import { tempDir } from '../support/temp-dirs';
 
 /**
  * The gateway on a Redis Cluster of three masters (`scripts/services.sh up redis-cluster`, started
@@ -216,7 +216,7 @@ describe.each([
 describe('a gateway misconfigured for a TLS Redis Cluster', () => {
   let settings: Record<string, string>;
   let database: ThrowawayDatabase;
-  const tmp = mkdtempSync(join(tmpdir(), 'tg-cluster-'));
+  const tmp = tempDir('tg-cluster-');
   beforeAll(async () => {
     settings = await clusterSettings('secure');
     database = await createThrowawayDatabase(serviceUrl('DATABASE_URL'));

@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { graphql, startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
 import { metricValue } from './support';
+import { tempDir } from '../support/temp-dirs';
 
 /** `npm start` with nothing configured: the synthetic feed runs through the pipeline in-process. */
 describe('embedded start: live scores without Kafka or Redis', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tg-embedded-risk-'));
+  const dataDir = tempDir('tg-embedded-risk-');
   let gateway: RunningProcess;
   let key: string;
 
