@@ -17,6 +17,8 @@ wanted=()
 if ((${#wanted[@]})); then
   bash scripts/services.sh up "${wanted[@]}"
   while read -r line; do
+    # comments (a running Redis Cluster is named in one, not exported) are not settings
+    [[ $line == export\ * ]] || continue
     name=${line#export }
     name=${name%%=*}
     # only the variables the caller did not set; tracing stays off even while a local Jaeger
