@@ -63,7 +63,10 @@ export async function testTopics(config: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_T
   const kafka = new Kafka({ clientId: 'tollgraph-test', brokers: config.KAFKA_BROKERS!, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const topics = await ensureRiskTopics(admin, config, createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }));
+  const topics = await ensureRiskTopics(admin, config, createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false })).catch(async (error) => {
+    await admin.disconnect();
+    throw error;
+  });
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   return {
@@ -111,7 +114,11 @@ export async function riskEnv(overrides: Record<string, string> = {}): Promise<R
     await database.drop();
     throw error;
   }
-  const { kafka, topics, produce, close } = await testTopics(config);
+  const { kafka, topics, produce, close } = await testTopics(config).catch(async (error) => {
+    await services.close();
+    await database.drop();
+    throw error;
+  });
   return {
     config,
     services,

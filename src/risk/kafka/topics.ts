@@ -60,10 +60,14 @@ export async function ensureRiskTopics(
   const missing = wanted.filter(({ topic }) => !existing.has(topic));
   if (missing.length) {
     await admin
-      .createTopics({ topics: missing.map((topic) => ({ ...topic, replicationFactor: -1 })), waitForLeaders: true })
+      .createTopics({ topics: missing.map((topic) => ({ ...topic, replicationFactor: -1 })), waitForLeaders: false })
       .catch((error: { type?: string }) => {
         if (error?.type !== 'TOPIC_ALREADY_EXISTS') throw error; // created meanwhile by another process
       });
+    await waitForLeaders(
+      admin,
+      missing.map(({ topic }) => topic),
+    );
     logger.info({ topics: missing.map(({ topic }) => topic) }, 'created Kafka topics');
   }
   const metadata = await admin.fetchTopicMetadata({ topics: [topics.transactions] });
@@ -75,4 +79,26 @@ export async function ensureRiskTopics(
     );
   }
   return topics;
+}
+
+/** Errors of a topic the broker has created but not yet taken into its metadata. */
+const NOT_YET_SERVED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Resolves once every partition of `names` has a leader. kafkajs' own wait (`waitForLeaders`)
+ * gives up at the first UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment
+ * after the controller has accepted the topic (seen on a loaded machine).
+ */
+async function waitForLeaders(admin: Admin, names: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      if (topics.length === names.length && topics.every(({ partitions }) => partitions.length > 0 && partitions.every(({ leader }) => leader >= 0))) return;
+    } catch (error) {
+      if (!NOT_YET_SERVED.has((error as { type?: string }).type ?? '')) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`Kafka: the topics ${names.join(', ')} have no leader ${timeoutMs / 1000} s after they were created`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
