@@ -12,9 +12,28 @@ import { readArchiveObject } from './reader';
 /** Records handed to the pipeline at once (what a Kafka fetch would bring). */
 const BATCH = 2_000;
 
-/** A segment's records in offset order, as the pipeline takes them from Kafka. */
+/** What `archive replay` reports beyond a Kafka replay's figures. */
+export interface ArchiveReplayReport extends ReplayReport {
+  /** Offsets the archive does not hold: Kafka had dropped them before they were archived (the archiver logged each gap). */
+  missing: number;
+}
+
+/**
+ * A segment's records in offset order, as the pipeline takes them from Kafka. Throws when its
+ * objects do not hold what the manifest says (an object deleted or replaced behind the archive's back).
+ */
 async function segmentMessages(store: ObjectStore, segment: CommittedSegment): Promise<RawMessage[]> {
-  const rows = (await Promise.all(segment.objects.map((key) => readArchiveObject(store, key)))).flat();
+  const damaged = (what: string) =>
+    new Error(`the archive is damaged: segment ${segment.topic} partition ${segment.partition} [${segment.fromOffset}, ${segment.toOffset}): ${what}`);
+  const objects = await Promise.all(
+    segment.objects.map((key) =>
+      readArchiveObject(store, key).catch((error: Error) => {
+        throw damaged(`object ${key}: ${error.message}`);
+      }),
+    ),
+  );
+  const rows = objects.flat();
+  if (rows.length !== segment.records) throw damaged(`the manifest lists ${segment.records} records, its objects hold ${rows.length}`);
   rows.sort((a, b) => Number((a.offset as bigint) - (b.offset as bigint)));
   return rows.map((row) => ({
     offset: String(row.offset),
@@ -30,7 +49,7 @@ async function segmentMessages(store: ObjectStore, segment: CommittedSegment): P
  * and history can be rebuilt after Kafka's retention has dropped the events. The pipeline cannot
  * tell the difference: each record comes with its original partition, offset, key and bytes.
  */
-export async function replayFromArchive(services: Services, store: ObjectStore, options: ReplayOptions = {}): Promise<ReplayReport> {
+export async function replayFromArchive(services: Services, store: ObjectStore, options: ReplayOptions = {}): Promise<ArchiveReplayReport> {
   const { config, logger } = services;
   const topic = riskTopics(config).transactions;
   const groupId = options.groupId ?? `${config.KAFKA_TOPIC_PREFIX}risk-replay-${Date.now()}`;
@@ -54,10 +73,18 @@ export async function replayFromArchive(services: Services, store: ObjectStore, 
     initialOffset: async (_topic, partition) => partitions.get(partition)?.[0].fromOffset ?? 0,
     checkpointIntervalMs: 0,
   });
-  const report: ReplayReport = { groupId, scored: 0, duplicates: 0, invalid: 0, restored: 0, changed: 0, seconds: 0 };
+  const report: ArchiveReplayReport = { groupId, scored: 0, duplicates: 0, invalid: 0, restored: 0, changed: 0, missing: 0, seconds: 0 };
   for (const [partition, list] of [...partitions].sort(([a], [b]) => a - b)) {
     for (const segment of list) {
       const messages = await segmentMessages(store, segment);
+      // The manifest's segments follow each other; records Kafka no longer had when they were archived are the only gaps.
+      const missing = segment.toOffset - segment.fromOffset - messages.length;
+      if (missing)
+        logger.warn(
+          { topic, partition, fromOffset: segment.fromOffset, toOffset: segment.toOffset, missing },
+          'archived segment with records missing from Kafka',
+        );
+      report.missing += missing;
       for (let at = 0; at < messages.length; at += BATCH) {
         const result = await pipeline.processBatch(topic, partition, messages.slice(at, at + BATCH));
         if (result.kind !== 'done')

@@ -20,13 +20,13 @@ export function parseFrom(value: string): number | undefined {
 }
 
 /** A replay's report, as JSON or as a sentence. */
-export function printReplayReport(report: ReplayReport, json: boolean | undefined): void {
+export function printReplayReport(report: ReplayReport & { missing?: number }, json: boolean | undefined): void {
   if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else {
     process.stdout.write(
       `replayed ${report.scored} events in ${report.seconds} s (group ${report.groupId}): ` +
         `${report.restored} history rows restored, ${report.changed} differed from the stored history, ` +
-        `${report.duplicates} duplicates, ${report.invalid} invalid\n`,
+        `${report.duplicates} duplicates, ${report.invalid} invalid${report.missing ? `, ${report.missing} offsets missing from the archive` : ''}\n`,
     );
   }
 }

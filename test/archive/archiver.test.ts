@@ -1,9 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { columnData, transactionsDataset } from '../../src/archive/datasets';
+import { ArchiveManifest } from '../../src/archive/manifest';
 import { objectStoreFor, type ObjectStore } from '../../src/archive/object-store';
 import { readArchiveObject } from '../../src/archive/reader';
+import { replayFromArchive } from '../../src/archive/replay';
 import { avroShare, transactionsSchemaId } from '../../src/feed/avro';
 import { decodeTransaction } from '../../src/risk/contract';
 import { runBuilt, waitFor } from '../support/process';
+import { directWriter } from './direct';
 import { archiveSettings, archiverProcess, feedMessages } from './support';
 import { consumerProcess, endOffsetTotal, referenceRun, riskEnv, storedStates, waitUntilConsumed, type KafkaRecord, type RiskEnv } from '../risk/support';
 
@@ -194,11 +198,12 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
     try {
       await waitUntilConsumed(env);
       const end = await endOffsetTotal(env.kafka, env.topics.transactions);
+      // Every record, not only every offset: a segment with a gap would cover offsets it does not hold.
       await waitFor(
         'the transactions archived',
         async () => {
           const [row] = await env.services.db.sql.query<{ n: number }>(
-            `SELECT coalesce(sum(to_offset - from_offset), 0)::int AS n FROM archive_segments WHERE committed AND topic = $1`,
+            `SELECT coalesce(sum(records), 0)::int AS n FROM archive_segments WHERE committed AND topic = $1`,
             [env.topics.transactions],
           );
           return row.n >= end;
@@ -210,6 +215,7 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
       expect(await archiver.kill('SIGTERM')).toBe(0);
       expect(await consumer.kill('SIGTERM')).toBe(0);
     }
+    expect(archiver.output()).not.toContain('records missing from Kafka');
     const live = await historyRows();
     expect(live.length).toBe(reference.scores.size);
     const liveStates = await storedStates(env.services, env.groupId);
@@ -223,9 +229,11 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
 
     const group = `${env.config.KAFKA_TOPIC_PREFIX}archive-replay`;
     const cli = runBuilt('bin/tollgraph.js', env.env, ['archive', 'replay', '--group', group, '--keep-state', '--json']);
-    expect(await cli.exited).toBe(0);
+    expect({ exited: await cli.exited, output: cli.output() }).toMatchObject({ exited: 0 });
     const report = JSON.parse(cli.output().trim().split('\n').pop()!);
-    expect(report).toMatchObject({ groupId: group, scored: reference.scores.size, restored: reference.scores.size, changed: 0 });
+    expect({ report, output: cli.output() }).toMatchObject({
+      report: { groupId: group, scored: reference.scores.size, restored: reference.scores.size, changed: 0, missing: 0 },
+    });
     // Row for row what the live consumer wrote, and every customer's state as the live run checkpointed it.
     expect(await historyRows()).toEqual(live);
     const replayed = await storedStates(env.services, group);
@@ -234,6 +242,67 @@ describe('replay from the archive after Kafka lost the events (real Kafka, Postg
       [...liveStates].filter(([customer, state]) => JSON.stringify(replayed.get(customer)) !== JSON.stringify(state)).map(([customer]) => customer),
     ).toEqual([]);
   }, 180_000);
+});
+
+describe('replay from an archive with gaps (real Postgres, versitygw)', () => {
+  let env: RiskEnv;
+  let store: ObjectStore;
+  let prefix: string;
+
+  beforeAll(async () => {
+    prefix = `test-${randomBytes(4).toString('hex')}/`;
+    env = await riskEnv({ ...archiveSettings(prefix), TRANSACTIONS_PARTITIONS: '1' });
+    store = (await objectStoreFor(env.config))!;
+  });
+  afterAll(async () => {
+    if (store) await store.delete(await store.list(prefix));
+    await env?.close();
+  });
+
+  it('counts the offsets Kafka dropped before they were archived, and refuses a segment whose objects lost records', async () => {
+    const messages = feedMessages(300, 41);
+    const source = (offset: number) => ({
+      partition: 0,
+      offset,
+      timestamp: Date.parse('2026-11-24T12:00:00Z') + offset,
+      key: Buffer.from(messages[offset].key),
+      value: messages[offset].value,
+    });
+    // Offsets 100-149 were gone from Kafka when the archiver reached them: its segment [100, 300) holds 150 records.
+    const kept = [...Array.from({ length: 100 }, (_, i) => i), ...Array.from({ length: 150 }, (_, i) => 150 + i)];
+    const writer = await directWriter(env.services.db.sql, store, prefix);
+    const segment = (from: number, to: number) => ({
+      topic: env.topics.transactions,
+      partition: 0,
+      dataset: transactionsDataset,
+      fromOffset: from,
+      toOffset: to,
+      rows: kept.filter((offset) => offset >= from && offset < to).map((offset) => transactionsDataset.row(source(offset))),
+    });
+    expect(await writer.write(segment(0, 100))).toBe('committed');
+    expect(await writer.write(segment(100, 300))).toBe('committed');
+
+    const reference = referenceRun(kept.map((offset) => ({ key: messages[offset].key, value: messages[offset].value })));
+    const report = await replayFromArchive(env.services, store, { groupId: `${env.config.KAFKA_TOPIC_PREFIX}gaps` });
+    expect(report).toMatchObject({ scored: reference.scores.size, missing: 50 });
+
+    // An object that no longer holds what the manifest says (overwritten behind the archive's back).
+    const [manifestRow] = await new ArchiveManifest(env.services.db.sql).segments('transactions');
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const rows = await readArchiveObject(store, manifestRow.objects[0]);
+    const fewer = segment(0, 100)
+      .rows.filter((row) => rows.some((r) => r.offset === row.values[1]))
+      .slice(1);
+    await store.put(manifestRow.objects[0], new Uint8Array(parquetWriteBuffer({ columnData: columnData(transactionsDataset, fewer) })));
+    await expect(replayFromArchive(env.services, store, { groupId: `${env.config.KAFKA_TOPIC_PREFIX}damaged` })).rejects.toThrow(
+      /^the archive is damaged: segment \S+ partition 0 \[0, 100\): the manifest lists 100 records, its objects hold 99$/,
+    );
+    // An object gone: named.
+    await store.delete([manifestRow.objects[0]]);
+    await expect(replayFromArchive(env.services, store, { groupId: `${env.config.KAFKA_TOPIC_PREFIX}lost` })).rejects.toThrow(
+      `the archive is damaged: segment ${env.topics.transactions} partition 0 [0, 100): object ${manifestRow.objects[0]}:`,
+    );
+  });
 });
 
 describe('usage ledger archive, by closed hours (real Postgres, versitygw)', () => {
