@@ -1,13 +1,12 @@
 import { createRecordProducer } from '../src/kafka/record-producer';
 import { kafkaSecurity } from '../src/kafka/security';
 import { decodeTransaction } from '../src/risk/contract';
-import { MODEL_VERSION } from '../src/risk/model/parameters';
 import { assess } from '../src/risk/model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../src/risk/model/types';
 import { riskOutputs } from '../src/risk/pipeline/outputs';
 import { appendHistory, encodeStates, writeCheckpoint, type ScoreRow } from '../src/risk/pipeline/store';
 import type { RiskTopics } from '../src/risk/kafka/topics';
-import type { RiskScoreView } from '../src/risk/view';
+import { scoreView } from '../src/risk/view';
 import { processesStartingWith, startCpuMeter } from './lib/cpu';
 import { benchFeed, type World } from './lib/world';
 
@@ -85,16 +84,7 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
         let state = states.get(tx.customerId);
         if (!state) states.set(tx.customerId, (state = newCustomerState()));
         const result = assess(state, tx);
-        const view: RiskScoreView = {
-          customerId: tx.customerId,
-          eventId: tx.eventId,
-          score: result.score,
-          band: result.band,
-          factors: result.factors,
-          eventTime: new Date(tx.time).toISOString(),
-          computedAt,
-          modelVersion: MODEL_VERSION,
-        };
+        const view = scoreView(tx, result, computedAt);
         rows.push({
           view,
           details: {

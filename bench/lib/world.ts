@@ -4,10 +4,9 @@ import type { Config } from '../../src/config/schema';
 import { TransactionFeed } from '../../src/feed/generator';
 import { createLogger } from '../../src/ops/logger';
 import { decodeTransaction } from '../../src/risk/contract';
-import { MODEL_VERSION } from '../../src/risk/model/parameters';
 import { assess } from '../../src/risk/model/score';
 import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
-import { encodeLatest, latestKey, type RiskScoreView } from '../../src/risk/view';
+import { encodeLatest, latestKey, scoreView, type RiskScoreView } from '../../src/risk/view';
 import type { Services } from '../../src/services';
 import { createThrowawayDatabase } from '../../test/support/throwaway-database';
 import { suffix, type ServiceName } from './common';
@@ -98,16 +97,7 @@ export async function seedLatestScores(world: World, customers: number): Promise
     let state = states.get(tx.customerId);
     if (!state) states.set(tx.customerId, (state = newCustomerState()));
     const result = assess(state, tx);
-    latest.set(tx.customerId, {
-      customerId: tx.customerId,
-      eventId: tx.eventId,
-      score: result.score,
-      band: result.band,
-      factors: result.factors,
-      eventTime: new Date(tx.time).toISOString(),
-      computedAt: new Date().toISOString(),
-      modelVersion: MODEL_VERSION,
-    });
+    latest.set(tx.customerId, scoreView(tx, result, new Date().toISOString()));
   }
   const redis = world.services.redis!;
   const views = [...latest.values()];

@@ -1,4 +1,5 @@
-import type { Band, RiskFactor } from './model/types';
+import { MODEL_VERSION } from './model/parameters';
+import type { Assessment, Band, RiskFactor, Transaction } from './model/types';
 
 /**
  * A score as it travels: in Redis (latest per customer), on the pub/sub channel, on the
@@ -13,6 +14,20 @@ export interface RiskScoreView {
   eventTime: string;
   computedAt: string;
   modelVersion: string;
+}
+
+/** The score of a transaction as it travels, from the model's assessment of it. */
+export function scoreView(tx: Transaction, { score, band, factors }: Assessment, computedAt: string): RiskScoreView {
+  return {
+    customerId: tx.customerId,
+    eventId: tx.eventId,
+    score,
+    band,
+    factors,
+    eventTime: new Date(tx.time).toISOString(),
+    computedAt,
+    modelVersion: MODEL_VERSION,
+  };
 }
 
 /** The pub/sub channel every gateway process listens on for `riskScoreUpdated`. */

@@ -3,11 +3,11 @@ import type { Logger } from '../../ops/logger';
 import { sampledContextOf, tracing, withSpan } from '../../ops/tracing';
 import type { AvroTransactionReader } from '../avro';
 import { decodeTransaction } from '../contract';
-import { MAX_RETAINED_EVENTS, MODEL_VERSION, RETAIN_MS } from '../model/parameters';
+import { MAX_RETAINED_EVENTS, RETAIN_MS } from '../model/parameters';
 import { assess, duplicateStatus } from '../model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../model/types';
 import { endScoreSpans, traceScore } from '../tracing';
-import type { RiskScoreView } from '../view';
+import { scoreView, type RiskScoreView } from '../view';
 import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
@@ -413,16 +413,7 @@ export class RiskPipeline {
       counted++;
       if (result.late) late++;
       if (options.historyFrom !== undefined && tx.time < options.historyFrom) continue;
-      const view: RiskScoreView = {
-        customerId: tx.customerId,
-        eventId: tx.eventId,
-        score: result.score,
-        band: result.band,
-        factors: result.factors,
-        eventTime: new Date(tx.time).toISOString(),
-        computedAt,
-        modelVersion: MODEL_VERSION,
-      };
+      const view = scoreView(tx, result, computedAt);
       views.push(view);
       const parent = parents?.get(i);
       if (parent) traced.push(traceScore(view, parent, { topic, partition, offset: offsets[i] }));
