@@ -7,7 +7,7 @@ import type { DlqRecord } from './outputs';
 import type { RawMessage } from './processor';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
-import { loadPartition, readCheckpoint, StateSnapshot, writeCheckpoint } from './store';
+import { commitCheckpoint, loadPartition, readCheckpoint, StateSnapshot } from './store';
 
 export type OperatorInput<E> = { ok: true; key: string; event: E } | { ok: false; reason: DlqReason; detail: string };
 
@@ -278,28 +278,8 @@ export class KeyedPipeline<S, E> {
     ps.changed.clear();
     ps.counts = noCounts();
     ps.checkpointedAt = Date.now();
-    const { sql, groupId, owner, logger } = this.options;
-    ps.checkpointing = snapshot
-      .serialise()
-      .finally(() => {
-        if (ps.snapshot === snapshot) ps.snapshot = undefined;
-      })
-      .then((states) => writeCheckpoint(sql, groupId, owner, { ...taken, states }))
-      .then(
-        (moved) => {
-          if (!moved) ps.lost = 'fenced';
-          else {
-            ps.checkpointOffset = Number(taken.toOffset);
-            this.count(counts);
-          }
-        },
-        (error: unknown) => {
-          logger.error({ err: error, topic, partition }, 'could not write the checkpoint');
-          ps.lost = 'failed';
-        },
-      )
-      .finally(() => (ps.checkpointing = undefined));
-    return ps.checkpointing;
+    // The sinks of every batch returned before its offset moved (see processBatch): nothing more to wait for.
+    return commitCheckpoint(ps, snapshot, taken, Promise.resolve(), this.options, () => this.count(counts));
   }
 
   /** Event counts once their checkpoint is written, so events applied again after a crash count once. */

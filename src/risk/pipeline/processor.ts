@@ -13,7 +13,7 @@ import { GroupCommit } from './group-commit';
 import type { DlqRecord, RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
-import { encodeLatestRows, findScored, loadPartition, readCheckpoint, StateSnapshot, writeCheckpoint, type ScoreRow } from './store';
+import { commitCheckpoint, encodeLatestRows, findScored, loadPartition, readCheckpoint, StateSnapshot, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -290,30 +290,7 @@ export class RiskPipeline {
     ps.newest.clear();
     ps.counts = noCounts();
     ps.checkpointedAt = Date.now();
-    const { sql, groupId, owner, logger } = this.options;
-    // Taken now (the states at `toOffset`), written once the sinks of every batch up to
-    // `toOffset` hold their results: Flink's checkpoint, which commits after the sinks flushed.
-    const covered = Promise.all(ps.sinking);
-    const serialised = snapshot.serialise().finally(() => {
-      if (ps.snapshot === snapshot) ps.snapshot = undefined;
-    });
-    ps.checkpointing = Promise.all([serialised, covered])
-      .then(([states]) => writeCheckpoint(sql, groupId, owner, { ...taken, states }))
-      .then(
-        (moved) => {
-          if (!moved) ps.lost = 'fenced';
-          else {
-            ps.checkpointOffset = Number(taken.toOffset);
-            this.count(counts);
-          }
-        },
-        (error: unknown) => {
-          logger.error({ err: error, topic, partition }, 'could not write the checkpoint (or a sink it covers failed)');
-          ps.lost = 'failed';
-        },
-      )
-      .finally(() => (ps.checkpointing = undefined));
-    return ps.checkpointing;
+    return commitCheckpoint(ps, snapshot, taken, Promise.all(ps.sinking), this.options, () => this.count(counts));
   }
 
   /** Event counts, once the checkpoint that covers them is written (so events scored again count once). */

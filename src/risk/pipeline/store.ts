@@ -1,4 +1,5 @@
 import { copyText, type Sql } from '../../db/sql';
+import type { Logger } from '../../ops/logger';
 import type { CustomerState } from '../model/types';
 import { encodeView, type RiskScoreView } from '../view';
 
@@ -280,6 +281,51 @@ export async function writeCheckpoint(sql: Sql, groupId: string, owner: string, 
     'tollgraph-risk-checkpoint',
   );
   return row.committed;
+}
+
+/** What checkpointing moves in a partition's in-memory state (the scorer's and the keyed operators'). */
+export interface CheckpointedPartition<S> {
+  checkpointOffset: number;
+  checkpointing?: Promise<void>;
+  snapshot?: StateSnapshot<S>;
+  lost?: 'fenced' | 'failed';
+}
+
+/**
+ * Writes a checkpoint taken now: once its chunk is serialised and `covered` (the sinks of every
+ * batch up to `toOffset`) has resolved, the offset moves and `counted` runs, so events applied
+ * again after a crash count once (Flink's checkpoint, which commits after the sinks flushed).
+ * A checkpoint moved under this consumer loses the partition as fenced; a failure (of the write
+ * or of a sink it covers) as failed: its next batch goes back to the last checkpoint.
+ */
+export function commitCheckpoint<S>(
+  ps: CheckpointedPartition<S>,
+  snapshot: StateSnapshot<S>,
+  taken: Omit<PartitionCheckpoint, 'states'>,
+  covered: Promise<unknown>,
+  store: { sql: Sql; groupId: string; owner: string; logger: Logger },
+  counted: () => void,
+): Promise<void> {
+  const serialised = snapshot.serialise().finally(() => {
+    if (ps.snapshot === snapshot) ps.snapshot = undefined;
+  });
+  ps.checkpointing = Promise.all([serialised, covered])
+    .then(([states]) => writeCheckpoint(store.sql, store.groupId, store.owner, { ...taken, states }))
+    .then(
+      (moved) => {
+        if (!moved) ps.lost = 'fenced';
+        else {
+          ps.checkpointOffset = Number(taken.toOffset);
+          counted();
+        }
+      },
+      (error: unknown) => {
+        store.logger.error({ err: error, topic: taken.topic, partition: taken.partition }, 'could not write the checkpoint (or a sink it covers failed)');
+        ps.lost = 'failed';
+      },
+    )
+    .finally(() => (ps.checkpointing = undefined));
+  return ps.checkpointing;
 }
 
 const CHECKPOINT = `
