@@ -1,5 +1,51 @@
-import type { Batch, Consumer, EachBatchPayload } from 'kafkajs';
+import type { Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../../ops/logger';
+
+/** A pipeline that owns the partitions a rebalance gives its consumer. */
+export interface PartitionOwner {
+  /** Keeps the in-memory partitions `owned` says are still this consumer's (the others' new owners reload them from the checkpoint). */
+  retain(owned: (topic: string, partition: number) => boolean): void;
+  /** Every kept partition checks its position against the checkpoint before its next batch (another owner may have moved it). */
+  invalidate(): void;
+}
+
+/**
+ * Joins a pipeline's consumer group on `topic` (connected and subscribed from the beginning; a
+ * failure leaves nothing connected). A rebalance hands the pipeline its new partitions, and
+ * `crashed` resolves with the error of a crash kafkajs will not restart from.
+ */
+export async function joinPipelineGroup(
+  kafka: Kafka,
+  settings: Omit<ConsumerConfig, 'groupId'>,
+  groupId: string,
+  topic: string,
+  pipeline: PartitionOwner,
+  onAssigned?: (partitions: number[], memberId: string) => void,
+): Promise<{ consumer: Consumer; crashed: Promise<Error> }> {
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, ...settings, retry: { retries: 10 } });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  let crash: (error: Error) => void = () => undefined;
+  const crashed = new Promise<Error>((resolve) => (crash = resolve));
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) crash(payload.error);
+  });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const owned = new Set((payload.memberAssignment[topic] ?? []).map(Number));
+    pipeline.retain((t, partition) => t === topic && owned.has(partition));
+    pipeline.invalidate();
+    onAssigned?.(
+      [...owned].sort((a, b) => a - b),
+      payload.memberId,
+    );
+  });
+  return { consumer, crashed };
+}
 
 /** What a pipeline says of a batch: processed up to `nextOffset`, or where the consumer must fetch from. */
 export type BatchOutcome = { kind: 'done'; nextOffset: number } | { kind: 'seek' | 'fenced'; offset: number };

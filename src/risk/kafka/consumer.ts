@@ -10,7 +10,7 @@ import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { riskPipeline } from '../pipeline/factory';
 import type { BatchResult, RiskPipeline } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
-import { partitionBatches } from './batches';
+import { joinPipelineGroup, partitionBatches } from './batches';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 
 export interface RiskConsumerOptions {
@@ -106,23 +106,12 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     await services.db.prisma.$queryRaw`SELECT 1`;
 
     const settings = riskConsumerSettings(config);
-    consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, ...settings.consumer, retry: { retries: 10 } });
+    const joined = await joinPipelineGroup(kafka, settings.consumer, groupId, topics.transactions, pipeline, (partitions, memberId) =>
+      log.info({ partitions, memberId }, 'partitions assigned'),
+    );
+    consumer = joined.consumer;
     const running = consumer;
-    await running.connect();
-    await running.subscribe({ topics: [topics.transactions], fromBeginning: true });
-
-    let crash: (error: Error) => void = () => undefined;
-    const crashed = new Promise<Error>((resolve) => (crash = resolve));
-    running.on(running.events.CRASH, ({ payload }) => {
-      if (!payload.restart) crash(payload.error);
-    });
-
-    running.on(running.events.GROUP_JOIN, ({ payload }) => {
-      const owned = new Set((payload.memberAssignment[topics.transactions] ?? []).map(Number));
-      pipeline.retain((topic, partition) => topic === topics.transactions && owned.has(partition));
-      pipeline.invalidate();
-      log.info({ partitions: [...owned].sort((a, b) => a - b), memberId: payload.memberId }, 'partitions assigned');
-    });
+    const { crashed } = joined;
 
     let finish: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (finish = resolve));

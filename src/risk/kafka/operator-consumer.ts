@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import type { Admin, Consumer } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Services } from '../../services';
 import { KeyedPipeline, type KeyedOperator, type OperatorSinks, type OperatorView } from '../pipeline/keyed';
 import { operatorMetrics } from '../pipeline/operator-metrics';
 import type { QualityWindow } from '../pipeline/quality';
-import { partitionBatches } from './batches';
+import { joinPipelineGroup, partitionBatches } from './batches';
 import { lowWatermarks, riskConsumerSettings } from './consumer';
 
 /** One stage of an operator: what it reads, under which consumer group, and where its outputs go. */
@@ -48,20 +48,8 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
     checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
   });
   const settings = riskConsumerSettings(config);
-  const consumer: Consumer = services.kafka!.consumer({ groupId: stage.groupId, allowAutoTopicCreation: false, ...settings.consumer, retry: { retries: 10 } });
-  await consumer.connect();
+  const { consumer, crashed } = await joinPipelineGroup(services.kafka!, settings.consumer, stage.groupId, stage.topic, pipeline);
   try {
-    await consumer.subscribe({ topics: [stage.topic], fromBeginning: true });
-    let crash: (error: Error) => void = () => undefined;
-    const crashed = new Promise<Error>((resolve) => (crash = resolve));
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) crash(payload.error);
-    });
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const owned = new Set((payload.memberAssignment[stage.topic] ?? []).map(Number));
-      pipeline.retain((topic, partition) => topic === stage.topic && owned.has(partition));
-      pipeline.invalidate();
-    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
