@@ -107,16 +107,7 @@ childMain(async () => {
     stream.on('data', () => counted(1));
     stream.on('error', (error: Error) => tell({ type: 'error', message: String(error) }));
   } else if (kind === 'pipeline') {
-    const config = loadConfig({ ...process.env });
-    const services = await buildServices(config, createLogger(config));
-    // The pipeline builds its own kafkajs consumer: listen to its group join like the others.
-    const kafka = services.kafka!;
-    const consumerOf = kafka.consumer.bind(kafka);
-    kafka.consumer = (options) => {
-      const consumer = consumerOf(options);
-      consumer.on(consumer.events.GROUP_JOIN, joined);
-      return consumer;
-    };
+    const services = await servicesJoining();
     const running = await startRiskConsumer(services, {
       groupId,
       onBatch: (_partition, result) => {
@@ -134,15 +125,7 @@ childMain(async () => {
   } else if (kind?.startsWith('operator:')) {
     // Another stream operator, as `tollgraph risk consume --operator <product>` runs it; counted on the stage reading `transactions`.
     const product = kind.slice('operator:'.length) as OperatorProduct;
-    const config = loadConfig({ ...process.env });
-    const services = await buildServices(config, createLogger(config));
-    const kafka = services.kafka!;
-    const consumerOf = kafka.consumer.bind(kafka);
-    kafka.consumer = (options) => {
-      const consumer = consumerOf(options);
-      consumer.on(consumer.events.GROUP_JOIN, joined);
-      return consumer;
-    };
+    const services = await servicesJoining();
     const running = await startOperatorProduct(services, product, { groupSuffix: `-${groupId}`, onIngested: counted });
     process.once('SIGTERM', () => void running.stop().finally(() => process.exit(0)));
   } else {
@@ -152,6 +135,20 @@ childMain(async () => {
 });
 
 /** A plain kafkajs consumer with the pipeline's consumer settings; `handle` does the work of a batch and says how many events it finished. */
+/** The process's services, whose Kafka consumers (which the pipelines build themselves) report their group join like the others. */
+async function servicesJoining() {
+  const config = loadConfig({ ...process.env });
+  const services = await buildServices(config, createLogger(config));
+  const kafka = services.kafka!;
+  const consumerOf = kafka.consumer.bind(kafka);
+  kafka.consumer = (options) => {
+    const consumer = consumerOf(options);
+    consumer.on(consumer.events.GROUP_JOIN, joined);
+    return consumer;
+  };
+  return services;
+}
+
 async function rawKafkajs(brokers: string[], handle: (messages: KafkaMessage[]) => number): Promise<void> {
   const settings = riskConsumerSettings(loadConfig({ ...process.env }));
   const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
