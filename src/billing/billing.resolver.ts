@@ -62,14 +62,9 @@ export class WindowDiscrepancy {
   cause!: string;
 }
 
-@ObjectType({ description: 'One data product’s units of an account (null product: fields of none), on one meter, by what became of them' })
-export class ProductReconciliation {
-  @Field(() => String, { nullable: true })
-  product!: string | null;
-
-  @Field({ description: 'The Stripe meter (event name) the units are reported on' })
-  meter!: string;
-
+/** The unit tallies every reconciliation reports. */
+@ObjectType()
+abstract class UnitsReconciled {
   @Field(() => Int)
   ledgerUnits!: number;
 
@@ -84,6 +79,15 @@ export class ProductReconciliation {
 
   @Field(() => Int)
   tooOldUnits!: number;
+}
+
+@ObjectType({ description: 'One data product’s units of an account (null product: fields of none), on one meter, by what became of them' })
+export class ProductReconciliation extends UnitsReconciled {
+  @Field(() => String, { nullable: true })
+  product!: string | null;
+
+  @Field({ description: 'The Stripe meter (event name) the units are reported on' })
+  meter!: string;
 
   @Field(() => Int, { nullable: true, description: 'What the product’s own meter holds; null on the plans’ meter (Stripe sums it over every product)' })
   stripeUnits!: number | null;
@@ -93,27 +97,12 @@ export class ProductReconciliation {
 }
 
 @ObjectType({ description: 'One account’s ledger against what was reported to Stripe' })
-export class AccountReconciliation {
+export class AccountReconciliation extends UnitsReconciled {
   @Field(() => ID)
   accountId!: string;
 
   @Field(() => String, { nullable: true })
   stripeCustomerId!: string | null;
-
-  @Field(() => Int)
-  ledgerUnits!: number;
-
-  @Field(() => Int)
-  reportedUnits!: number;
-
-  @Field(() => Int)
-  pendingUnits!: number;
-
-  @Field(() => Int)
-  failedUnits!: number;
-
-  @Field(() => Int)
-  tooOldUnits!: number;
 
   @Field(() => Int, { nullable: true, description: 'What Stripe’s meter holds; null when Stripe was not asked' })
   stripeUnits!: number | null;

@@ -16,24 +16,8 @@ export interface WindowDiscrepancy {
   cause: string;
 }
 
-/** Units of one data product (null: fields of no product) of one account, by what became of them. */
-export interface ProductReconciliation {
-  product: string | null;
-  /** The meter its units were reported on: the plans', or the product's own (usage through its add-on). */
-  meter: string;
-  ledgerUnits: number;
-  reportedUnits: number;
-  pendingUnits: number;
-  failedUnits: number;
-  tooOldUnits: number;
-  /** What the product's own Stripe meter holds; null on the plans' meter, which Stripe sums over every product. */
-  stripeUnits: number | null;
-  difference: number;
-}
-
-export interface AccountReconciliation {
-  accountId: string;
-  stripeCustomerId: string | null;
+/** Billable units by what became of them, against what Stripe holds. */
+export interface UnitsReconciled {
   /** Every billable unit served in the range. */
   ledgerUnits: number;
   /** Units Stripe confirmed receiving (reports SENT). */
@@ -42,10 +26,22 @@ export interface AccountReconciliation {
   pendingUnits: number;
   failedUnits: number;
   tooOldUnits: number;
-  /** What Stripe's meter holds for the customer in the range; null when it was not asked. */
+  /** What the meter holds in the range; null when Stripe was not asked or cannot tell (the plans' meter sums every product). */
   stripeUnits: number | null;
   /** Ledger units not accounted for by reported, pending, failed or too-old ones, plus reported units Stripe does not hold. */
   difference: number;
+}
+
+/** Units of one data product (null: fields of no product) of one account, by what became of them. */
+export interface ProductReconciliation extends UnitsReconciled {
+  product: string | null;
+  /** The meter its units were reported on: the plans', or the product's own (usage through its add-on). */
+  meter: string;
+}
+
+export interface AccountReconciliation extends UnitsReconciled {
+  accountId: string;
+  stripeCustomerId: string | null;
   causes: string[];
   windows: WindowDiscrepancy[];
   /** The same, per data product and meter. */
@@ -92,13 +88,7 @@ export async function reconcile(
       ({
         accountId: row.accountId,
         stripeCustomerId: row.stripeCustomerId,
-        ledgerUnits: 0,
-        reportedUnits: 0,
-        pendingUnits: 0,
-        failedUnits: 0,
-        tooOldUnits: 0,
-        stripeUnits: null,
-        difference: 0,
+        ...noUnits(),
         causes: [],
         windows: [],
         products: [],
@@ -143,14 +133,23 @@ export async function reconcile(
 
 const STATUS_FIELD = { SENT: 'reportedUnits', PENDING: 'pendingUnits', FAILED: 'failedUnits', TOO_OLD: 'tooOldUnits' } as const;
 
+const noUnits = (): UnitsReconciled => ({
+  ledgerUnits: 0,
+  reportedUnits: 0,
+  pendingUnits: 0,
+  failedUnits: 0,
+  tooOldUnits: 0,
+  stripeUnits: null,
+  difference: 0,
+});
+
 /** Ledger units not accounted for as reported, pending, failed or too old. */
-const unaccounted = (tally: Pick<ProductReconciliation, 'ledgerUnits' | 'reportedUnits' | 'pendingUnits' | 'failedUnits' | 'tooOldUnits'>) =>
-  tally.ledgerUnits - tally.reportedUnits - tally.pendingUnits - tally.failedUnits - tally.tooOldUnits;
+const unaccounted = (tally: UnitsReconciled) => tally.ledgerUnits - tally.reportedUnits - tally.pendingUnits - tally.failedUnits - tally.tooOldUnits;
 
 function productEntry(entry: AccountReconciliation, { product, meter }: Row): ProductReconciliation {
   let found = entry.products.find((candidate) => candidate.product === product && candidate.meter === meter);
   if (!found) {
-    found = { product, meter, ledgerUnits: 0, reportedUnits: 0, pendingUnits: 0, failedUnits: 0, tooOldUnits: 0, stripeUnits: null, difference: 0 };
+    found = { product, meter, ...noUnits() };
     entry.products.push(found);
   }
   return found;
