@@ -36,6 +36,7 @@ export const FILE_VARIABLES = [
   'KAFKA_SSL_KEY_PASSWORD',
   'REDIS_CLUSTER_PASSWORD',
   'ARCHIVE_S3_SECRET_ACCESS_KEY',
+  'METRICS_TOKEN',
 ] as const;
 
 /** Larger than any key or URL: a path pointing at the wrong file fails before it is read. */

@@ -182,6 +182,8 @@ export const configSchema = z
       .default(1),
     OTEL_BSP_SCHEDULE_DELAY: positiveInt('milliseconds').default(5000),
     READINESS_TIMEOUT_MS: positiveInt('milliseconds').default(1000),
+    READINESS_CACHE_MS: nonNegativeInt('milliseconds (0: every probe checks)').default(1000),
+    METRICS_TOKEN: optional(z.string().trim().min(16, { error: 'a bearer token of at least 16 characters' })),
     SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds').default(15000),
   })
   .superRefine((config, context) => {

@@ -118,7 +118,16 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // The catalog's schema registry (Confluent's REST API): the same cheap refusals before the body
   // as /graphql, its own body parser, and refusals in the registry's own error shape.
   app.use(REGISTRY_PATH, basicAuthAsKey, callerBeforeBody(services), admissionBeforeBody(admission), registryRoutes(services.registry), registryErrors);
-  app.use(opsRoutes({ checks: services.readiness, timeoutMs: config.READINESS_TIMEOUT_MS, metrics, isDraining: () => draining }));
+  app.use(
+    opsRoutes({
+      checks: services.readiness,
+      timeoutMs: config.READINESS_TIMEOUT_MS,
+      readinessCacheMs: config.READINESS_CACHE_MS,
+      metrics,
+      metricsToken: config.METRICS_TOKEN,
+      isDraining: () => draining,
+    }),
+  );
   // Raw body (the signature covers the exact bytes): its own parser, on its own path.
   app.use(stripeWebhookRoute({ config, webhooks: services.stripeWebhooks, logger }));
   // The developer portal (static build) at `/`; after every API route, so it shadows none.

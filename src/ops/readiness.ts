@@ -49,3 +49,18 @@ export async function checkReadiness(checks: DependencyCheck[], timeoutMs: numbe
   const failed = down(true);
   return { ready: failed.length === 0, dependencies: Object.fromEntries(entries), failed, degraded: down(false) };
 }
+
+/**
+ * `/readyz` as anyone may ask it, at almost no cost: probes share one check, whose answer serves
+ * every probe for `cacheMs` after it started (an orchestrator probes every few seconds; a flood
+ * of anonymous probes must not become a flood of database and Redis round trips). 0: each probe
+ * checks.
+ */
+export function sharedReadiness(checks: DependencyCheck[], timeoutMs: number, cacheMs: number): () => Promise<Readiness> {
+  let last: { startedAt: number; readiness: Promise<Readiness> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (!last || now - last.startedAt >= cacheMs) last = { startedAt: now, readiness: checkReadiness(checks, timeoutMs) };
+    return last.readiness;
+  };
+}
