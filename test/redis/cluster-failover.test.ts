@@ -69,8 +69,10 @@ describe('a Redis Cluster master killed under load', () => {
     const seed = Number(redis.url.split(',')[0].split(':')[1]);
     // A replica takes over only with data it trusts: one that has not finished its first sync
     // (a new cluster's replicas sync for a few seconds) refuses and the slots stay without a master.
-    await waitFor('the slot to have a replica', async () => (await owners(seed, slot)).replicas.length === 1, 60_000, 100);
-    const before = await owners(seed, slot);
+    // The owners as the probe saw them: a replica loading its first sync drops out of CLUSTER SLOTS for a while.
+    let seen: Awaited<ReturnType<typeof owners>> | undefined;
+    await waitFor('the slot to have a replica', async () => (seen = await owners(seed, slot)).replicas.length === 1, 60_000, 100);
+    const before = seen!;
     await waitFor('the replica to be in sync with its master', async () => /master_link_status:up/.test(await info(before.replicas[0])), 120_000, 100).catch(
       async (error: Error) => {
         const log = readFileSync(join(redis.dir, 'redis-cluster', String(before.replicas[0]), 'redis.log'), 'utf8')
