@@ -30,7 +30,7 @@ import { createStripe, type Stripe } from './billing/stripe-client';
 import { StripeWebhooks } from './billing/webhooks/service';
 import { PlanCatalog } from './plans/service';
 import { ProductAccess } from './catalog/product-access';
-import { ProductRevenue } from './catalog/revenue';
+import { ProductRevenue } from './billing/revenue';
 import { DataProductCatalog } from './catalog/service';
 import { SchemaRegistry } from './catalog/registry/service';
 import { memoryPubSub, redisPubSub, type PubSub } from './pubsub/pubsub';
@@ -214,7 +214,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   closers.push(() => ledger.drain());
   const stripe = createStripe(config);
   const graceMs = config.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000;
-  const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs });
+  const stripeWebhooks = new StripeWebhooks(db.prisma, accounts, logger, metrics, { graceMs, stripe });
   const billing = new BillingService(db.prisma, stripe, accounts, { publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`, graceMs });
   const abuse = new AbuseGuard(limiters, config.AUTH_FAILURES_PER_MINUTE, config.ANONYMOUS_REQUESTS_PER_MINUTE);
   const sla = new SlaService(db.prisma, new SlaRecorder(db.sql, logger, SLA_FLUSH_MS));

@@ -4,6 +4,9 @@ import type { PrismaClient } from '../generated/prisma/client';
 import { pricedProducts, setProductStripeIds, type ProductStripeIds } from '../catalog/stripe-prices';
 import { findOrCreateMeter, findOrCreatePrice } from './find-or-create';
 
+/** The currency of every data product's prices (and so of their revenue). */
+export const PRODUCT_CURRENCY = 'usd';
+
 export interface ProductSetup extends ProductStripeIds {
   slug: string;
 }
@@ -36,7 +39,7 @@ export async function setupProductPrices(stripe: Stripe, prisma: PrismaClient, a
         : await findOrCreatePrice(
             stripe,
             `${productId}_add_on`,
-            { product: stripeProduct.id, currency: 'usd', unit_amount: monthly, recurring: { interval: 'month', usage_type: 'licensed' } },
+            { product: stripeProduct.id, currency: PRODUCT_CURRENCY, unit_amount: monthly, recurring: { interval: 'month', usage_type: 'licensed' } },
             (price) => price.unit_amount === monthly,
           );
     const unit = product.unitAmountDecimal;
@@ -50,7 +53,7 @@ export async function setupProductPrices(stripe: Stripe, prisma: PrismaClient, a
             `${productId}_units`,
             {
               product: stripeProduct.id,
-              currency: 'usd',
+              currency: PRODUCT_CURRENCY,
               unit_amount_decimal: Stripe.Decimal.from(unit),
               recurring: { interval: 'month', usage_type: 'metered', meter: meter.id },
             },

@@ -5,7 +5,7 @@ import { AccountsResolver } from '../accounts/accounts.resolver';
 import { AnalyticsResolver } from '../analytics/analytics.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
 import { DataProductsResolver } from '../catalog/catalog.resolver';
-import { ProductRevenueResolver } from '../catalog/revenue.resolver';
+import { ProductRevenueResolver } from '../billing/revenue.resolver';
 import { MeResolver } from '../auth/me.resolver';
 import { AccountKeysResolver, KeysResolver } from '../keys/keys.resolver';
 import { HealthResolver } from '../ops/health.resolver';

@@ -24,6 +24,7 @@ const EXPECTED_TABLES = [
   'audit_log',
   'consumer_checkpoints',
   'data_products',
+  'invoice_lines',
   'latest_risk_scores',
   'meter_reports',
   'plans',

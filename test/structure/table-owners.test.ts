@@ -15,6 +15,7 @@ const OWNERS: Record<string, string> = {
   stripe_events: 'billing',
   meter_reports: 'billing',
   product_add_ons: 'billing',
+  invoice_lines: 'billing',
   data_products: 'catalog',
   registry_schemas: 'catalog',
   registry_subjects: 'catalog',

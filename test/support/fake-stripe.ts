@@ -94,6 +94,8 @@ export class FakeStripe {
     const balance = url.pathname.match(/^\/v1\/customers\/([^/]+)\/balance_transactions$/);
     if (req.method === 'POST' && balance)
       return reply(200, this.balanceTransaction(balance[1], new URLSearchParams(body), String(req.headers['idempotency-key'] ?? '')));
+    const lines = url.pathname.match(/^\/v1\/invoices\/([^/]+)\/lines$/);
+    if (req.method === 'GET' && lines) return reply(200, this.linesPage(lines[1], url.searchParams));
     const summaries = url.pathname.match(/^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/);
     if (req.method === 'GET' && summaries) return reply(200, this.summaries(summaries[1], url.searchParams));
     reply(404, { error: { type: 'invalid_request_error', message: `fake Stripe has no ${req.method} ${url.pathname}` } });
@@ -151,6 +153,20 @@ export class FakeStripe {
       });
     if (this.options.latencyMs) setTimeout(answer, this.options.latencyMs);
     else answer();
+  }
+
+  /** Every line of an invoice by its id, served a page at a time (`limit`, `starting_after`) as Stripe lists them. */
+  readonly invoiceLines = new Map<string, Array<Record<string, unknown> & { id: string }>>();
+  /** Invoice-lines pages served. */
+  linePages = 0;
+
+  private linesPage(invoiceId: string, query: URLSearchParams) {
+    const all = this.invoiceLines.get(invoiceId) ?? [];
+    const after = query.get('starting_after');
+    const from = after ? all.findIndex((line) => line.id === after) + 1 : 0;
+    const data = all.slice(from, from + Number(query.get('limit') ?? 10));
+    this.linePages++;
+    return { object: 'list', url: `/v1/invoices/${invoiceId}/lines`, has_more: from + data.length < all.length, data };
   }
 
   /** Customer balance credits and debits, replayed by idempotency key as Stripe does (the same answer, nothing new). */

@@ -104,8 +104,32 @@ export interface InvoiceOptions {
   paid: boolean;
   billingReason?: 'subscription_create' | 'subscription_cycle' | 'subscription_update';
   prices?: string[];
+  /** Whole line items (`invoiceLine`), in place of `prices`; `hasMore`: Stripe left further lines out of the event. */
+  lines?: Array<Record<string, unknown>>;
+  hasMore?: boolean;
   accountId?: string;
   planCode?: string;
+  /** The data product of an add-on subscription. */
+  product?: string;
+}
+
+/** An invoice line item as Stripe lists it: an amount for a price of a product over a period. */
+export function invoiceLine(o: {
+  price: string;
+  product: string;
+  amount: number;
+  periodStart: Date | number;
+  periodDays?: number;
+}): Record<string, unknown> & { id: string } {
+  const start = seconds(o.periodStart);
+  return {
+    id: `il_${seq()}`,
+    object: 'line_item',
+    amount: o.amount,
+    currency: 'usd',
+    period: { start, end: start + (o.periodDays ?? 30) * 86_400 },
+    pricing: { type: 'price_details', price_details: { price: o.price, product: o.product }, unit_amount_decimal: String(o.amount) },
+  };
 }
 
 export function invoiceObject(o: InvoiceOptions): Record<string, unknown> {
@@ -123,17 +147,23 @@ export function invoiceObject(o: InvoiceOptions): Record<string, unknown> {
       quote_details: null,
       subscription_details: {
         subscription: o.subscription,
-        metadata: { ...(o.accountId ? { accountId: o.accountId } : {}), ...(o.planCode ? { planCode: o.planCode } : {}) },
+        metadata: {
+          ...(o.accountId ? { accountId: o.accountId } : {}),
+          ...(o.planCode ? { planCode: o.planCode } : {}),
+          ...(o.product ? { product: o.product } : {}),
+        },
       },
     },
     lines: {
       object: 'list',
-      has_more: false,
-      data: (o.prices ?? []).map((price) => ({
-        id: `il_${seq()}`,
-        object: 'line_item',
-        pricing: { type: 'price_details', price_details: { price, product: 'prod_x' }, unit_amount_decimal: '250000' },
-      })),
+      has_more: o.hasMore ?? false,
+      data:
+        o.lines ??
+        (o.prices ?? []).map((price) => ({
+          id: `il_${seq()}`,
+          object: 'line_item',
+          pricing: { type: 'price_details', price_details: { price, product: 'prod_x' }, unit_amount_decimal: '250000' },
+        })),
     },
   };
 }

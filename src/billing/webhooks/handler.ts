@@ -31,6 +31,8 @@ export interface ApplyContext {
   accounts: Pick<AccountService, 'setPlanIn' | 'linkStripeCustomerIn'>;
   /** Accounts changed in this transaction: their caches are dropped on every gateway process after the commit. */
   touchedAccounts: Set<string>;
+  /** Every line of an invoice, read from Stripe (for an event that carries only the first ones); absent without a Stripe client. */
+  invoiceLineItems?: (invoiceId: string) => Promise<StripeObject[]>;
 }
 
 /**

@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor } from '../../graphql/cursor';
 import type { Prisma, PrismaClient, StripeEvent, StripeEventStatus } from '../../generated/prisma/client';
 import type { Logger } from '../../ops/logger';
 import type { Metrics } from '../../ops/metrics';
+import type { Stripe } from '../stripe-client';
 import { WebhookError, type ApplyContext, type StoredEvent } from './handler';
 import { handlerFor } from './handlers';
 import { isObject, str, type StripeObject } from './stripe-objects';
@@ -31,7 +32,12 @@ export class MalformedEvent extends Error {}
 export interface StripeWebhooksOptions {
   /** BILLING_PAST_DUE_GRACE_DAYS in milliseconds. */
   graceMs: number;
+  /** Reads what an event leaves out (an invoice's further lines); absent when billing is off. */
+  stripe?: Stripe;
 }
+
+/** At most this many lines of one invoice are read from Stripe (far beyond any invoice of ours). */
+const MAX_INVOICE_LINES = 10_000;
 
 const TRANSACTION = { maxWait: 5_000, timeout: 15_000 } as const;
 const MAX_ERROR_LENGTH = 2_000;
@@ -58,6 +64,7 @@ export function parseEvent(body: unknown): { event: StoredEvent; payload: Stripe
  */
 export class StripeWebhooks {
   private readonly log: Logger;
+  private readonly invoiceLineItems: ApplyContext['invoiceLineItems'];
   private readonly outcomes: Counter<'outcome'>;
 
   constructor(
@@ -68,6 +75,11 @@ export class StripeWebhooks {
     private readonly options: StripeWebhooksOptions,
   ) {
     this.log = logger.child({ component: 'stripe-webhooks' });
+    const stripe = options.stripe;
+    this.invoiceLineItems = stripe
+      ? async (invoiceId) =>
+          (await stripe.invoices.listLineItems(invoiceId, { limit: 100 }).autoPagingToArray({ limit: MAX_INVOICE_LINES })) as unknown as StripeObject[]
+      : undefined;
     this.outcomes = new Counter({
       name: 'tollgraph_stripe_webhook_events_total',
       help: 'Stripe webhook deliveries by outcome: processed, duplicate, ignored, failed (500), unavailable (503), rejected (4xx)',
@@ -222,7 +234,16 @@ export class StripeWebhooks {
           before: { status: existing.status },
         });
       }
-      const result = await this.dispatch({ tx, event, now, graceMs: this.options.graceMs, log: this.log, accounts: this.accounts, touchedAccounts });
+      const result = await this.dispatch({
+        tx,
+        event,
+        now,
+        graceMs: this.options.graceMs,
+        log: this.log,
+        accounts: this.accounts,
+        touchedAccounts,
+        invoiceLineItems: this.invoiceLineItems,
+      });
       await tx.stripeEvent.update({
         where: { id: event.id },
         data: { status: result === 'ignored' ? 'IGNORED' : 'PROCESSED', error: null, processedAt: now, attempts: { increment: 1 } },

@@ -65,12 +65,55 @@ export function invoiceHints(invoice: StripeObject) {
 /** Price ids of the invoice's lines (`pricing.price_details.price`, formerly `price`). */
 export function invoicePriceIds(invoice: StripeObject): string[] {
   return listData(invoice.lines)
-    .map((line) => {
-      const pricing = isObject(line.pricing) ? line.pricing : undefined;
-      const details = pricing && isObject(pricing.price_details) ? pricing.price_details : undefined;
-      return idOf(details?.price) ?? idOf(line.price) ?? idOf(line.plan);
-    })
-    .filter((id): id is string => id !== undefined);
+    .map((line) => linePrice(line).priceId)
+    .filter((id): id is string => id !== null);
+}
+
+/** One line of an invoice: what Stripe charged for one price over one period. */
+export interface InvoiceLineFields {
+  id: string;
+  /** In the currency's smallest unit; negative for a proration credit. */
+  amount: number;
+  currency: string;
+  priceId: string | null;
+  productId: string | null;
+  periodStart: Date | null;
+  periodEnd: Date | null;
+}
+
+/** The price and product of a line (`pricing.price_details`, formerly `price`). */
+function linePrice(line: StripeObject): { priceId: string | null; productId: string | null } {
+  const pricing = isObject(line.pricing) ? line.pricing : undefined;
+  const details = pricing && isObject(pricing.price_details) ? pricing.price_details : undefined;
+  const price = isObject(line.price) ? line.price : undefined;
+  return {
+    priceId: idOf(details?.price) ?? idOf(line.price) ?? idOf(line.plan) ?? null,
+    productId: idOf(details?.product) ?? idOf(price?.product) ?? null,
+  };
+}
+
+/** The lines of an invoice (`lines.data`), each as InvoiceLineFields; lines without an id or amount are not lines. */
+export function invoiceLineFields(lines: StripeObject[], invoiceCurrency: string | undefined): InvoiceLineFields[] {
+  return lines.flatMap((line) => {
+    const id = str(line.id);
+    if (!id || typeof line.amount !== 'number') return [];
+    const period = isObject(line.period) ? line.period : {};
+    return [
+      {
+        id,
+        amount: line.amount,
+        currency: str(line.currency) ?? invoiceCurrency ?? 'usd',
+        ...linePrice(line),
+        periodStart: dateOf(period.start),
+        periodEnd: dateOf(period.end),
+      },
+    ];
+  });
+}
+
+/** An invoice's lines as its event carries them, and whether that is all of them (Stripe sends the first ones; `has_more` says there are others). */
+export function invoiceLines(invoice: StripeObject): { lines: StripeObject[]; complete: boolean } {
+  return { lines: listData(invoice.lines), complete: !(isObject(invoice.lines) && invoice.lines.has_more === true) };
 }
 
 /** Price ids of the subscription's items. */

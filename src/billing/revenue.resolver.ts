@@ -26,6 +26,11 @@ export class ProductRevenueRow {
 
   @Field(() => Float, { description: 'meteredUnits at the product’s unit price, in cents' })
   revenueCents!: number;
+
+  @Field(() => Float, {
+    description: 'What paid Stripe invoices charged on the product’s prices (add-on fees and metered units) for the month, in cents (USD)',
+  })
+  invoicedCents!: number;
 }
 
 @ObjectType({ description: 'A domain’s products together in one UTC month' })
@@ -47,9 +52,14 @@ export class DomainRevenueRow {
 
   @Field(() => Float)
   revenueCents!: number;
+
+  @Field(() => Float)
+  invoicedCents!: number;
 }
 
-@ObjectType({ description: 'Usage and revenue per data product and per owning domain, by month, from the usage ledger and the products’ prices' })
+@ObjectType({
+  description: 'Usage and revenue per data product and per owning domain, by month, from the usage ledger, the products’ prices and paid Stripe invoices',
+})
 export class ProductRevenueReport {
   @Field(() => [ProductRevenueRow])
   products!: ProductRevenueRow[];
