@@ -5,7 +5,7 @@ import type { ProductGrant } from '../catalog/product-access';
 import { productOf } from '../catalog/product-fields';
 import { actualCostByRootField, cappedCost } from '../cost/actual';
 import { analyzeOperationOnce, collectFields, fragmentsOf, type CostContext, type QueryComplexity } from '../cost/analyze';
-import { TollgraphError, withoutHttp } from '../errors';
+import { httpHeadOf, TollgraphError, withoutHttp } from '../errors';
 import { costExtension, rateLimitHeaders } from '../limits/headers';
 import type { LimitStatus, Reservation } from '../limits/service';
 import type { GatewayContext } from './context';
@@ -206,7 +206,9 @@ export class GuardedOperation {
         if (ended) return { done: true, value: undefined };
         const event = await source.next();
         if (event.done || ended) return { done: true, value: undefined };
+        const started = performance.now();
         const refusal = await this.chargeEvent();
+        this.countDelivery(refusal, performance.now() - started);
         if (refusal) {
           await end();
           return { done: false, value: { errors: [withoutHttp(refusal)] } };
@@ -221,6 +223,17 @@ export class GuardedOperation {
       [Symbol.asyncIterator]: () => feed,
     };
     return feed;
+  }
+
+  /**
+   * A live feed's event counts for its account's service level as a request does (src/sla): under
+   * the operation's root field, a server fault when the gateway could not deliver it (a 5xx
+   * refusal: its usage could not be recorded), with the time the gateway took to deliver it.
+   */
+  private countDelivery(refusal: TollgraphError | undefined, ms: number): void {
+    const { context } = this.request;
+    const accountId = context.auth.viewer?.access.account.id;
+    if (accountId) context.services.sla.recorder.record(accountId, rootFacts(this.request).label, refusal ? httpHeadOf(refusal).status : 200, ms);
   }
 
   private admitProducts(viewer: Viewer): Promise<ProductGrant[]> {

@@ -82,6 +82,29 @@ describe('metered subscriptions', () => {
     expect(rate.body.data.rateLimit).toEqual({ used: 3, remaining: 0 });
   });
 
+  it('counts each delivered event for the account’s service level, and an event whose usage could not be recorded as a server fault', async () => {
+    const { key, accountId } = await gateway.newKey({ plan: 'ENTERPRISE' });
+    const customerId = `c-live-${randomUUID().slice(0, 8)}`;
+    const feed = await liveFeed(key, customerId, 'Counted');
+    await publish(customerId, 0, 1);
+    await waitFor('two events', async () => feed.received.length === 2, 10_000, 20);
+    // The ledger refuses the next event's record: the feed ends with SERVICE_UNAVAILABLE, and that is the server's fault.
+    const ledger = jest.spyOn(gateway.services.ledger, 'record').mockRejectedValueOnce(new Error('the ledger is down'));
+    try {
+      await publish(customerId, 2);
+      await waitFor('the feed to end', async () => feed.completed, 10_000, 20);
+    } finally {
+      ledger.mockRestore();
+    }
+    expect(feed.errors.map((error) => error.extensions?.code)).toEqual(['SERVICE_UNAVAILABLE']);
+    await gateway.services.sla.recorder.flush();
+    const rows = await gateway.services.db.sql.query<{ operation: string; requests: number; server_errors: number; buckets: number }>(
+      `SELECT operation, requests, server_errors, (SELECT sum(b)::int FROM unnest(latency_buckets) b) AS buckets FROM sla_hours WHERE account_id = $1`,
+      [accountId],
+    );
+    expect(rows).toEqual([{ operation: 'riskScoreUpdated', requests: 3, server_errors: 1, buckets: 3 }]);
+  });
+
   it('ends the feed with UNAUTHENTICATED once its key is revoked, and bills nothing after', async () => {
     const { key, keyId, accountId } = await gateway.newKey({ plan: 'ENTERPRISE' });
     const customerId = `c-live-${randomUUID().slice(0, 8)}`;
