@@ -344,6 +344,55 @@ describe('developer portal in a browser', () => {
     await screenshot(page, 'admin-billing-desktop');
   }, 60_000);
 
+  it('gives a publisher the products and revenue of its domain, and none of the admin’s views', async () => {
+    // An admin makes a PUBLISHER key of the risk domain, as an operator would.
+    const admins = (await asAdmin('{ me { account { id } } }')).body.data.me.account.id;
+    const created = await asAdmin('mutation($a: ID!) { createApiKey(accountId: $a, name: "risk team", role: PUBLISHER, domains: ["risk"]) { key } }', {
+      a: admins,
+    });
+    const publisherKey: string = created.body.data.createApiKey.key;
+    // A charged read of its own product (scores exist: the demo feed runs), so the month has a row for it whatever ran before.
+    await waitFor(
+      'a charged read of the risk scores',
+      async () => {
+        const read = await graphql(gateway.url, '{ topRisks(minBand: LOW, first: 5) { customerId } }', {
+          headers: { authorization: `Bearer ${publisherKey}` },
+        });
+        return ((read.body as { extensions?: { cost?: { actualQueryCost: number } } }).extensions?.cost?.actualQueryCost ?? 0) > 0;
+      },
+      30_000,
+      250,
+    );
+
+    const publisher = await newPage(browser);
+    try {
+      const page = publisher.page;
+      await signIn(page, gateway.url, publisherKey);
+      const publishing = page.getByRole('list', { name: 'Publishing' });
+      await publishing.getByRole('link', { name: 'Data products' }).waitFor();
+      expect(await page.getByRole('link', { name: 'Accounts' }).count()).toBe(0);
+      await publishing.getByRole('link', { name: 'Revenue' }).click();
+      const table = page.getByTestId('revenue-table');
+      await waitFor(
+        'its product’s usage in the revenue table',
+        async () => {
+          if (await table.isVisible()) return (await table.textContent())?.includes('customer-risk-scores') ?? false;
+          await page.reload(); // the ledger is written after the answer: read the page again
+          return false;
+        },
+        30_000,
+        250,
+      );
+      // Its own domain's figures only (the gateway decides; the view shows what it is given).
+      expect(await page.getByTestId('domain-revenue-table').getByRole('rowheader').allTextContents()).toEqual(['risk']);
+      expect(await unlabelledControls(page)).toEqual([]);
+      await screenshot(page, 'publisher-revenue-desktop');
+      expect(publisher.problems.list).toEqual([]);
+    } finally {
+      await publisher.context.close();
+    }
+  }, 60_000);
+
   it('is readable at phone width', async () => {
     const phone = await newPage(browser, PHONE);
     try {

@@ -15,16 +15,24 @@ import { Audit } from './views/admin/Audit';
 import { Billing } from './views/admin/Billing';
 import { Plans } from './views/admin/Plans';
 import { Products } from './views/admin/Products';
+import { Revenue } from './views/admin/Revenue';
 
 // GraphiQL and its editor are most of the portal's bytes: load them only when the explorer opens.
 const Explorer = lazy(() => import('./views/Explorer'));
+
+type KeyRole = PortalWhoQuery['me']['key']['role'];
 
 interface Route {
   path: string;
   label: string;
   title: string;
-  admin?: boolean;
+  /** The key roles the view is for (the gateway decides what each may read); none: every key. */
+  roles?: KeyRole[];
 }
+
+const ADMIN: KeyRole[] = ['ADMIN'];
+/** A publisher publishes and watches the products of its domains; an admin, all of them. */
+const PUBLISHING: KeyRole[] = ['ADMIN', 'PUBLISHER'];
 
 const ROUTES: Route[] = [
   { path: '/', label: 'Overview', title: 'Overview' },
@@ -32,11 +40,12 @@ const ROUTES: Route[] = [
   { path: '/catalog', label: 'Catalog', title: 'Data-product catalog' },
   { path: '/live', label: 'Live risk', title: 'Live risk feed' },
   { path: '/explorer', label: 'Explorer', title: 'GraphQL explorer' },
-  { path: '/admin/accounts', label: 'Accounts', title: 'Accounts', admin: true },
-  { path: '/admin/plans', label: 'Plans', title: 'Plan editor', admin: true },
-  { path: '/admin/products', label: 'Data products', title: 'Data-product publishing', admin: true },
-  { path: '/admin/audit', label: 'Audit log', title: 'Audit log', admin: true },
-  { path: '/admin/billing', label: 'Billing', title: 'Billing and reconciliation', admin: true },
+  { path: '/admin/accounts', label: 'Accounts', title: 'Accounts', roles: ADMIN },
+  { path: '/admin/plans', label: 'Plans', title: 'Plan editor', roles: ADMIN },
+  { path: '/admin/products', label: 'Data products', title: 'Data-product publishing', roles: PUBLISHING },
+  { path: '/admin/revenue', label: 'Revenue', title: 'Revenue per data product', roles: PUBLISHING },
+  { path: '/admin/audit', label: 'Audit log', title: 'Audit log', roles: ADMIN },
+  { path: '/admin/billing', label: 'Billing', title: 'Billing and reconciliation', roles: ADMIN },
 ];
 
 function currentPath(): string {
@@ -164,7 +173,10 @@ function Shell({
   const heading = useRef<HTMLHeadingElement>(null);
   const firstRender = useRef(true);
   const now = useNow(1000);
-  const isAdmin = who.data?.me.key.role === 'ADMIN';
+  const role = who.data?.me.key.role;
+  const isAdmin = role === 'ADMIN';
+  // The role's own views; on another role's view (a link followed), its group is shown too, with the refusal.
+  const restricted = ROUTES.filter((r) => r.roles && ((role && r.roles.includes(role)) || r === route));
 
   useEffect(() => {
     document.title = `${route.title} · Tollgraph portal`;
@@ -207,6 +219,9 @@ function Shell({
       break;
     case '/admin/products':
       view = <Products />;
+      break;
+    case '/admin/revenue':
+      view = <Revenue />;
       break;
     case '/admin/audit':
       view = <Audit />;
@@ -263,13 +278,13 @@ function Shell({
         </button>
       </header>
       <nav className="tabs" aria-label="Portal">
-        <ul>{ROUTES.filter((r) => !r.admin).map(link)}</ul>
-        {(isAdmin || route.admin) && (
-          <ul aria-label="Administration" className="admin-tabs">
+        <ul>{ROUTES.filter((r) => !r.roles).map(link)}</ul>
+        {restricted.length > 0 && (
+          <ul aria-label={role === 'PUBLISHER' ? 'Publishing' : 'Administration'} className="admin-tabs">
             <li className="tabs-label" aria-hidden="true">
-              Admin
+              {role === 'PUBLISHER' ? 'Publishing' : 'Admin'}
             </li>
-            {ROUTES.filter((r) => r.admin).map(link)}
+            {restricted.map(link)}
           </ul>
         )}
       </nav>

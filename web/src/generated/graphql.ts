@@ -330,3 +330,11 @@ export type AdminDeprecateMutationVariables = Exact<{
 
 
 export type AdminDeprecateMutation = { deprecateDataProduct: { id: string, status: DataProductLifecycle } };
+
+export type PortalRevenueQueryVariables = Exact<{
+  from: string;
+  to: string;
+}>;
+
+
+export type PortalRevenueQuery = { productRevenue: { products: Array<{ month: string, product: string, domain: string, requests: number, units: number, meteredUnits: number, revenueCents: number, invoicedCents: number }>, domains: Array<{ month: string, domain: string, requests: number, units: number, meteredUnits: number, revenueCents: number, invoicedCents: number }> } };
