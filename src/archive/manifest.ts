@@ -105,7 +105,7 @@ export class ArchiveManifest {
     const rows = await this.sql.query<SegmentRow>(
       `SELECT ${SEGMENT_COLUMNS} FROM archive_segments
        WHERE dataset = $1 AND committed AND ($2::timestamptz IS NULL OR max_time >= $2) AND ($3::timestamptz IS NULL OR min_time < $3)
-       ORDER BY topic, partition, from_offset`,
+       ORDER BY topic, partition, archive_segments.from_offset`,
       [dataset, window.from ?? null, window.to ?? null],
     );
     return rows.map(committedSegment);
@@ -115,7 +115,7 @@ export class ArchiveManifest {
   async unpruned(dataset: string, before: Date): Promise<CommittedSegment[]> {
     const rows = await this.sql.query<SegmentRow>(
       `SELECT ${SEGMENT_COLUMNS} FROM archive_segments
-       WHERE dataset = $1 AND committed AND history_pruned_at IS NULL AND min_time < $2 ORDER BY min_time, topic, partition, from_offset`,
+       WHERE dataset = $1 AND committed AND history_pruned_at IS NULL AND min_time < $2 ORDER BY min_time, topic, partition, archive_segments.from_offset`,
       [dataset, before],
     );
     return rows.map(committedSegment);
@@ -131,6 +131,7 @@ export class ArchiveManifest {
   }
 }
 
+// Offsets leave as text (bigint); ORDER BY must name the table's column, not this text (where '1000' < '500').
 const SEGMENT_COLUMNS = 'topic, partition, from_offset::text, to_offset::text, dataset, records, objects, min_time, max_time';
 
 const committedSegment = (row: SegmentRow): CommittedSegment => ({

@@ -75,9 +75,16 @@ export async function replayFromArchive(services: Services, store: ObjectStore, 
   });
   const report: ArchiveReplayReport = { groupId, scored: 0, duplicates: 0, invalid: 0, restored: 0, changed: 0, missing: 0, seconds: 0 };
   for (const [partition, list] of [...partitions].sort(([a], [b]) => a - b)) {
-    for (const segment of list) {
+    for (let i = 0; i < list.length; i++) {
+      const segment = list[i];
+      // The manifest's segments follow each other (a segment is claimed where the last one ended):
+      // anything else is a manifest read out of order or a damaged manifest, never replayed past.
+      if (i > 0 && segment.fromOffset !== list[i - 1].toOffset)
+        throw new Error(
+          `the archive's manifest is out of order: ${topic} partition ${partition} has [${list[i - 1].fromOffset}, ${list[i - 1].toOffset}) then [${segment.fromOffset}, ${segment.toOffset})`,
+        );
       const messages = await segmentMessages(store, segment);
-      // The manifest's segments follow each other; records Kafka no longer had when they were archived are the only gaps.
+      // Records Kafka no longer had when they were archived are the only gaps.
       const missing = segment.toOffset - segment.fromOffset - messages.length;
       if (missing)
         logger.warn(
