@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Services } from '../services';
 import { AvroTransactionReader } from '../risk/avro';
+import { crashOf } from '../risk/kafka/batches';
 import { riskTopics } from '../risk/kafka/topics';
 import { riskScoresDataset, transactionsDataset, type ArchiveRow, type Dataset } from './datasets';
 import { SegmentWriter } from './segment-writer';
@@ -200,11 +201,7 @@ export async function startArchiver(services: Services, options: ArchiverOptions
     return true;
   }
 
-  let crash: (error: Error) => void = () => undefined;
-  const crashed = new Promise<Error>((resolve) => (crash = resolve));
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) crash(payload.error);
-  });
+  const crashed = crashOf(consumer);
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     // Partitions that moved elsewhere: their new owner reads them again from the manifest.
     const owned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)));

@@ -9,6 +9,15 @@ export interface PartitionOwner {
   invalidate(): void;
 }
 
+/** Resolves with the error of a crash kafkajs will not restart the consumer from (the process should exit and be restarted). */
+export function crashOf(consumer: Consumer): Promise<Error> {
+  return new Promise<Error>((resolve) =>
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) resolve(payload.error);
+    }),
+  );
+}
+
 /**
  * Joins a pipeline's consumer group on `topic` (connected and subscribed from the beginning; a
  * failure leaves nothing connected). A rebalance hands the pipeline its new partitions, and
@@ -30,11 +39,7 @@ export async function joinPipelineGroup(
     await consumer.disconnect().catch(() => undefined);
     throw error;
   }
-  let crash: (error: Error) => void = () => undefined;
-  const crashed = new Promise<Error>((resolve) => (crash = resolve));
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) crash(payload.error);
-  });
+  const crashed = crashOf(consumer);
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const owned = new Set((payload.memberAssignment[topic] ?? []).map(Number));
     pipeline.retain((t, partition) => t === topic && owned.has(partition));
