@@ -153,6 +153,7 @@ export class LeaseBook {
   }
 
   private sweep(): void {
+    void this.store.settleUnheard();
     const now = Date.now();
     for (const [accountId, lease] of this.leases) {
       if (now < lease.endsAt || this.granting.has(accountId)) continue;
@@ -168,6 +169,7 @@ export class LeaseBook {
     const leases = [...this.leases.values()];
     this.leases.clear();
     await Promise.all(leases.map((lease) => this.store.settle(lease).catch(() => undefined)));
+    await this.store.settleUnheard();
   }
 }
 

@@ -10,6 +10,8 @@ export interface LeaseKeys {
   daily: string;
   /** Who holds leased units of that day, and until when: `holder -> "units:expiresAtMs"`. */
   holders: string;
+  /** The newest call of each holder that ran on that day: `holder -> seq` (what a holder never heard back from is settled by it). */
+  calls: string;
 }
 
 export interface LeaseLimits {
@@ -40,6 +42,38 @@ export type Grant =
   | { verdict: 'daily'; burstCounted: number; burstResetMs: number; dailyCounted: number; heldElsewhere: number };
 
 /**
+ * What became of the calls this holder sent and never heard back from (Redis went away, or a
+ * master died before it answered): `pending` lists them as `seq:units` (units each meant to give
+ * back). Those newer than the holder's last call that ran did not run, so their units go back now.
+ * If the last call that ran is among them, the lease it granted reached nobody and goes back too
+ * (the request it was for was decided without Redis, so the units counted for it stay). If it is
+ * this very call, resent by the client after its connection closed, it goes back whole: the units
+ * the first run counted for the request are counted again now. Returns whether this call already
+ * ran, and the units to give back on behalf of the calls nobody heard back from.
+ */
+const RECONCILE_LUA = `
+local function reconcile(holders, calls, holder, seq, pending, ttl)
+  local last, counted = string.match(redis.call('hget', calls, holder) or '0:0', '(%d+):(%d+)')
+  last, counted = tonumber(last), tonumber(counted)
+  local units, orphan = 0, seq == last
+  for s, n in string.gmatch(pending, '(%d+):(%d+)') do
+    s = tonumber(s)
+    if s > last then units = units + tonumber(n) elseif s == last then orphan = true end
+  end
+  if orphan then
+    local entry = redis.call('hget', holders, holder)
+    if entry then units = units + tonumber(string.match(entry, '^(%d+)')) end
+  end
+  if seq == last then units = units + counted end
+  if seq > last then
+    redis.call('hset', calls, holder, seq .. ':0')
+    redis.call('expire', calls, ttl)
+  end
+  return seq == last, units
+end
+`;
+
+/**
  * One atomic step: give back what this holder's previous lease left unspent, then grant `need`
  * units plus a surplus of at most `want`, both from the burst window and the day. The surplus is
  * at most 1/share of what would remain of either limit, so leases shrink as a limit nears and at
@@ -47,9 +81,11 @@ export type Grant =
  * units other live holders still hold (holders whose lease ended more than `grace` ms ago are
  * dead processes: their entries are dropped, their units stay spent).
  */
-const GRANT_LUA = `
+const GRANT_LUA = `${RECONCILE_LUA}
 local holder, giveBack, need, want = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local burstLimit, dailyLimit, share = tonumber(ARGV[5]), tonumber(ARGV[7]), tonumber(ARGV[9])
+local ran, unheard = reconcile(KEYS[3], KEYS[4], holder, tonumber(ARGV[11]), ARGV[12], ARGV[8])
+if ran then giveBack = unheard else giveBack = giveBack + unheard end
 local time = redis.call('time')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('set', KEYS[2], 0, 'EX', ARGV[8], 'NX')
@@ -76,6 +112,7 @@ end
 local surplus = math.min(want, math.floor((dailyLimit - daily - need) / share), math.floor((burstLimit - burst - need) / share))
 redis.call('incrby', KEYS[1], need + surplus)
 redis.call('incrby', KEYS[2], need + surplus)
+redis.call('hset', KEYS[4], holder, ARGV[11] .. ':' .. need)
 if surplus > 0 then
   redis.call('hset', KEYS[3], holder, surplus .. ':' .. (now + burstTtl))
   redis.call('expire', KEYS[3], ARGV[8])
@@ -84,8 +121,11 @@ return {2, burst + need + surplus, burstTtl, daily + need + surplus, surplus}
 `;
 
 /** Gives back a lease's unspent units to its day (the burst units end with their window anyway). */
-const SETTLE_LUA = `
-if tonumber(ARGV[2]) > 0 and redis.call('exists', KEYS[1]) == 1 then redis.call('decrby', KEYS[1], ARGV[2]) end
+const SETTLE_LUA = `${RECONCILE_LUA}
+local ran, unheard = reconcile(KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[3]), ARGV[4], ARGV[5])
+local units = unheard
+if not ran then units = units + tonumber(ARGV[2]) end
+if units > 0 and redis.call('exists', KEYS[1]) == 1 then redis.call('decrby', KEYS[1], units) end
 redis.call('hdel', KEYS[2], ARGV[1])
 `;
 
@@ -100,8 +140,29 @@ end
 return {1, daily}
 `;
 
-type GrantCommand = (burst: string, daily: string, holders: string, ...args: Array<string | number>) => Promise<[number, number, number, number, number]>;
-type SettleCommand = (daily: string, holders: string, holder: string, units: number) => Promise<unknown>;
+type GrantCommand = (
+  burst: string,
+  daily: string,
+  holders: string,
+  calls: string,
+  ...args: Array<string | number>
+) => Promise<[number, number, number, number, number]>;
+type SettleCommand = (
+  daily: string,
+  holders: string,
+  calls: string,
+  holder: string,
+  units: number,
+  seq: number,
+  pending: string,
+  ttlSec: number,
+) => Promise<unknown>;
+
+/** A call to Redis this process never heard back from, and the units it meant to give back. */
+interface Unheard {
+  seq: number;
+  units: number;
+}
 type DrawDailyCommand = (daily: string, units: number, limit: number, ttlSec: number) => Promise<[number, number]>;
 
 export interface LeaseOptions {
@@ -127,12 +188,17 @@ export const LEASE_GRACE_MS = 2000;
  * requests from them locally until they run out or the window ends, so a busy account costs one
  * round trip per lease, not per request. Every unit admitted anywhere was granted by Redis first,
  * so nothing is over-admitted; what a lease leaves unspent goes back to the day when the next
- * lease is taken, on a recall and at shutdown. A process killed with a lease loses its unspent
- * units until the day's quota resets.
+ * lease is taken, on a recall and at shutdown; a call that gets no answer is settled by the
+ * next one (RECONCILE_LUA). A process killed with a lease loses its unspent units until the
+ * day's quota resets.
  */
 export class QuotaLeaseStore {
   /** This process among the holders of an account's units. */
   readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  /** Numbers this holder's calls, so Redis can tell which of those never answered ran. */
+  private seq = 0;
+  /** Calls never heard back from, by the day's holders key: settled by the next call of that day. */
+  private readonly unheard = new Map<string, { keys: LeaseKeys; calls: Unheard[] }>();
   private readonly grantCommand: GrantCommand;
   private readonly settleCommand: SettleCommand;
   private readonly drawDailyCommand: DrawDailyCommand;
@@ -142,8 +208,8 @@ export class QuotaLeaseStore {
     private readonly pubsub: PubSub,
     readonly options: LeaseOptions,
   ) {
-    redis.defineCommand('tollgraphLeaseGrant', { numberOfKeys: 3, lua: GRANT_LUA });
-    redis.defineCommand('tollgraphLeaseSettle', { numberOfKeys: 2, lua: SETTLE_LUA });
+    redis.defineCommand('tollgraphLeaseGrant', { numberOfKeys: 4, lua: GRANT_LUA });
+    redis.defineCommand('tollgraphLeaseSettle', { numberOfKeys: 3, lua: SETTLE_LUA });
     redis.defineCommand('tollgraphDrawDaily', { numberOfKeys: 1, lua: DRAW_DAILY_LUA });
     const commands = redis as unknown as { tollgraphLeaseGrant: GrantCommand; tollgraphLeaseSettle: SettleCommand; tollgraphDrawDaily: DrawDailyCommand };
     this.grantCommand = commands.tollgraphLeaseGrant.bind(redis);
@@ -157,23 +223,27 @@ export class QuotaLeaseStore {
 
   /** Gives `giveBack` units (this holder's previous lease of the same day, unspent) back and asks for `need` units plus up to `want` more. */
   async grant(request: { accountId: string; day: string; keys: LeaseKeys; limits: LeaseLimits; need: number; want: number; giveBack: number }): Promise<Grant> {
-    this.ready();
     const { keys, limits, need, giveBack } = request;
     const { burstWindowSec, dailyTtlSec, share, graceMs } = this.options;
-    const [verdict, burstCounted, burstResetMs, dailyCounted, extra] = await this.grantCommand(
-      keys.burst,
-      keys.daily,
-      keys.holders,
-      this.holder,
-      giveBack,
-      need,
-      Math.min(request.want, this.options.maxSurplus),
-      limits.burstPerSecond,
-      burstWindowSec,
-      limits.dailyQuota,
-      dailyTtlSec,
-      share,
-      graceMs,
+    const [verdict, burstCounted, burstResetMs, dailyCounted, extra] = await this.call(keys, giveBack, (seq, pending) =>
+      this.grantCommand(
+        keys.burst,
+        keys.daily,
+        keys.holders,
+        keys.calls,
+        this.holder,
+        giveBack,
+        need,
+        Math.min(request.want, this.options.maxSurplus),
+        limits.burstPerSecond,
+        burstWindowSec,
+        limits.dailyQuota,
+        dailyTtlSec,
+        share,
+        graceMs,
+        seq,
+        pending,
+      ),
     );
     if (verdict === 0) return { verdict: 'burst', burstCounted, burstResetMs, dailyCounted };
     if (verdict === 1) return { verdict: 'daily', burstCounted, burstResetMs, dailyCounted, heldElsewhere: extra };
@@ -193,10 +263,47 @@ export class QuotaLeaseStore {
 
   /** Gives a lease's unspent units back to its day. */
   async settle(lease: Lease): Promise<void> {
-    this.ready();
     const unspent = lease.left;
     lease.left = 0;
-    await this.settleCommand(lease.keys.daily, lease.keys.holders, this.holder, unspent);
+    await this.settleWith(lease.keys, unspent);
+  }
+
+  /** Settles the calls this process never heard back from, now that Redis may answer again. */
+  async settleUnheard(): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    await Promise.all([...this.unheard].map(([, { keys }]) => this.settleWith(keys, 0).catch(() => undefined)));
+  }
+
+  private settleWith(keys: LeaseKeys, units: number): Promise<unknown> {
+    return this.call(keys, units, (seq, pending) =>
+      this.settleCommand(keys.daily, keys.holders, keys.calls, this.holder, units, seq, pending, this.options.dailyTtlSec),
+    );
+  }
+
+  /**
+   * Runs one call that gives `units` back, with the calls of the same day this process never
+   * heard back from: the script settles them (a call is numbered, so Redis tells which of them
+   * ran). Units on their way back are never lost when Redis goes away: a call that fails joins
+   * the unheard ones, whether or not it ran.
+   */
+  private async call<T>(keys: LeaseKeys, units: number, run: (seq: number, pending: string) => Promise<T>): Promise<T> {
+    const seq = ++this.seq;
+    const unheard = this.unheard.get(keys.holders);
+    const sent = unheard ? [...unheard.calls] : [];
+    try {
+      this.ready();
+      const result = await run(seq, sent.map((call) => `${call.seq}:${call.units}`).join(','));
+      if (unheard) {
+        unheard.calls = unheard.calls.filter((call) => !sent.includes(call));
+        if (unheard.calls.length === 0 && this.unheard.get(keys.holders) === unheard) this.unheard.delete(keys.holders);
+      }
+      return result;
+    } catch (error) {
+      const entry = this.unheard.get(keys.holders) ?? { keys, calls: [] };
+      entry.calls.push({ seq, units });
+      this.unheard.set(keys.holders, entry);
+      throw error;
+    }
   }
 
   /** `units` from the day only, unless that would pass `limit`; with the day's counter after the draw (before it, when refused). */

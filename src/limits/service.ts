@@ -105,7 +105,7 @@ export class LimitService {
 
   private keys(access: AccountAccess, day: string): LeaseKeys {
     const daily = this.daily(access).getKey(this.dailyKey(access.account.id, day));
-    return { burst: this.burst(access).getKey(this.burstKey(access.account.id)), daily, holders: `${daily}:holders` };
+    return { burst: this.burst(access).getKey(this.burstKey(access.account.id)), daily, holders: `${daily}:holders`, calls: `${daily}:calls` };
   }
 
   /**
