@@ -59,30 +59,57 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
 }
 
 /**
+ * Starts a child on a port `freePort()` found, as `start(port)` spawns it: the port is the child's
+ * once `listening(port, output)` finds its own words that it listens there. Another test file's
+ * process may take the same free port between the check and the child's bind, and then answers the
+ * child's probes: a child that exits with EADDRINUSE is started again on another port.
+ */
+async function onFreePort<T extends ReturnType<typeof runBuilt>>(
+  what: string,
+  port: number | undefined,
+  start: (port: number) => T,
+  probe: (port: number) => Promise<boolean>,
+  listening: (port: number, output: string) => boolean,
+): Promise<{ port: number; run: T; ended: () => boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    const chosen = port ?? (await freePort());
+    const run = start(chosen);
+    const closed = new Promise((resolve) => run.child.once('close', resolve));
+    let ended = false;
+    const exitedEarly = run.exited.then((code) => {
+      ended = true;
+      throw new Error(`exited early (${code})`);
+    });
+    exitedEarly.catch(() => undefined);
+    try {
+      await Promise.race([waitFor(what, async () => (await probe(chosen)) && listening(chosen, run.output()), 60_000), exitedEarly]);
+      return { port: chosen, run, ended: () => ended };
+    } catch (error) {
+      run.child.kill('SIGKILL');
+      await closed; // all of its output read
+      if (port === undefined && attempt < 3 && /EADDRINUSE/.test(run.output())) continue;
+      throw new Error(`${what}: ${(error as Error).message}\n--- output ---\n${run.output()}`);
+    }
+  }
+}
+
+/**
  * A worker role (`tollgraph risk consume`, `tollgraph worker archive`) in a child process, with
  * its ops routes on a free port, once `/readyz` says it is running.
  */
 export async function startWorkerProcess(args: string[], env: Record<string, string>) {
-  const port = await freePort();
-  const run = runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, [...args, '--metrics-port', String(port)]);
-  let ended = false;
-  void run.exited.then(() => (ended = true));
-  await waitFor(
+  const { port, run, ended } = await onFreePort(
     `\`tollgraph ${args.join(' ')}\` to be ready`,
-    async () => {
-      if (ended) throw new Error(`\`tollgraph ${args.join(' ')}\` exited early:\n${run.output()}`);
-      return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
-    },
-    60_000,
-  ).catch((error) => {
-    run.child.kill('SIGKILL');
-    throw error;
-  });
+    undefined,
+    (port) => runBuilt('bin/tollgraph.js', { ...env, LOG_LEVEL: 'info' }, [...args, '--metrics-port', String(port)]),
+    async (port) => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
+    (port, output) => output.includes(`"metricsPort":${port},`),
+  );
   return {
     ...run,
     metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
     kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (!ended) run.child.kill(signal);
+      if (!ended()) run.child.kill(signal);
       return run.exited;
     },
   };
@@ -90,27 +117,18 @@ export async function startWorkerProcess(args: string[], env: Record<string, str
 
 /** Starts the gateway and waits until `/healthz` answers. */
 export async function startGatewayProcess(env: Record<string, string>): Promise<RunningProcess> {
-  const port = env.PORT ? Number(env.PORT) : await freePort();
-  const run = runBuilt('dist/main.js', { PORT: String(port), ...env });
-  const url = `http://127.0.0.1:${port}`;
-  let ended = false;
-  void run.exited.then(() => (ended = true));
-  await waitFor(
+  const { port, run, ended } = await onFreePort(
     'the gateway to answer /healthz',
-    async () => {
-      if (ended) throw new Error(`gateway exited early:\n${run.output()}`);
-      return (await fetch(`${url}/healthz`)).ok;
-    },
-    60000,
-  ).catch((error) => {
-    run.child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n--- gateway output ---\n${run.output()}`);
-  });
+    env.PORT ? Number(env.PORT) : undefined,
+    (port) => runBuilt('dist/main.js', { PORT: String(port), ...env }),
+    async (port) => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+    (port, output) => output.includes(`listening on http://127.0.0.1:${port}/graphql`),
+  );
   return {
     ...run,
-    url,
+    url: `http://127.0.0.1:${port}`,
     stop: async (signal = 'SIGTERM') => {
-      if (!ended) run.child.kill(signal);
+      if (!ended()) run.child.kill(signal);
       return run.exited;
     },
   };
