@@ -163,6 +163,12 @@ interface Unheard {
   seq: number;
   units: number;
 }
+/** What one day is owed: units of calls that were never sent, and the calls never heard back from. */
+interface Owed {
+  keys: LeaseKeys;
+  unsent: number;
+  calls: Unheard[];
+}
 type DrawDailyCommand = (daily: string, units: number, limit: number, ttlSec: number) => Promise<[number, number]>;
 
 export interface LeaseOptions {
@@ -197,8 +203,8 @@ export class QuotaLeaseStore {
   readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   /** Numbers this holder's calls, so Redis can tell which of those never answered ran. */
   private seq = 0;
-  /** Calls never heard back from, by the day's holders key: settled by the next call of that day. */
-  private readonly unheard = new Map<string, { keys: LeaseKeys; calls: Unheard[] }>();
+  /** What each day is owed from calls that failed, by the day's holders key: settled by the next call of that day. */
+  private readonly unheard = new Map<string, Owed>();
   private readonly grantCommand: GrantCommand;
   private readonly settleCommand: SettleCommand;
   private readonly drawDailyCommand: DrawDailyCommand;
@@ -225,14 +231,14 @@ export class QuotaLeaseStore {
   async grant(request: { accountId: string; day: string; keys: LeaseKeys; limits: LeaseLimits; need: number; want: number; giveBack: number }): Promise<Grant> {
     const { keys, limits, need, giveBack } = request;
     const { burstWindowSec, dailyTtlSec, share, graceMs } = this.options;
-    const [verdict, burstCounted, burstResetMs, dailyCounted, extra] = await this.call(keys, giveBack, (seq, pending) =>
+    const [verdict, burstCounted, burstResetMs, dailyCounted, extra] = await this.call(keys, giveBack, (seq, units, pending) =>
       this.grantCommand(
         keys.burst,
         keys.daily,
         keys.holders,
         keys.calls,
         this.holder,
-        giveBack,
+        units,
         need,
         Math.min(request.want, this.options.maxSurplus),
         limits.burstPerSecond,
@@ -275,35 +281,48 @@ export class QuotaLeaseStore {
   }
 
   private settleWith(keys: LeaseKeys, units: number): Promise<unknown> {
-    return this.call(keys, units, (seq, pending) =>
-      this.settleCommand(keys.daily, keys.holders, keys.calls, this.holder, units, seq, pending, this.options.dailyTtlSec),
+    return this.call(keys, units, (seq, total, pending) =>
+      this.settleCommand(keys.daily, keys.holders, keys.calls, this.holder, total, seq, pending, this.options.dailyTtlSec),
     );
   }
 
   /**
-   * Runs one call that gives `units` back, with the calls of the same day this process never
-   * heard back from: the script settles them (a call is numbered, so Redis tells which of them
-   * ran). Units on their way back are never lost when Redis goes away: a call that fails joins
-   * the unheard ones, whether or not it ran.
+   * Runs one call that gives `units` back, with what this process owes the same day from calls
+   * that never reached Redis (their units ride along) and those it never heard back from (the
+   * script settles them: a call is numbered, so Redis tells which of them ran). Units on their
+   * way back are never lost when Redis goes away: a call refused before it was sent adds its
+   * units to one sum, so a long outage costs a number, not a list; a call that fails after it
+   * was sent joins the unheard ones, whether or not it ran.
    */
-  private async call<T>(keys: LeaseKeys, units: number, run: (seq: number, pending: string) => Promise<T>): Promise<T> {
-    const seq = ++this.seq;
-    const unheard = this.unheard.get(keys.holders);
-    const sent = unheard ? [...unheard.calls] : [];
+  private async call<T>(keys: LeaseKeys, units: number, run: (seq: number, units: number, pending: string) => Promise<T>): Promise<T> {
+    const owed = this.unheard.get(keys.holders);
     try {
       this.ready();
-      const result = await run(seq, sent.map((call) => `${call.seq}:${call.units}`).join(','));
-      if (unheard) {
-        unheard.calls = unheard.calls.filter((call) => !sent.includes(call));
-        if (unheard.calls.length === 0 && this.unheard.get(keys.holders) === unheard) this.unheard.delete(keys.holders);
+    } catch (error) {
+      if (units > 0) this.owedTo(keys).unsent += units;
+      throw error;
+    }
+    const seq = ++this.seq;
+    const total = units + (owed?.unsent ?? 0);
+    const sent = owed ? [...owed.calls] : [];
+    if (owed) owed.unsent = 0;
+    try {
+      const result = await run(seq, total, sent.map((call) => `${call.seq}:${call.units}`).join(','));
+      if (owed) {
+        owed.calls = owed.calls.filter((call) => !sent.includes(call));
+        if (owed.calls.length === 0 && owed.unsent === 0 && this.unheard.get(keys.holders) === owed) this.unheard.delete(keys.holders);
       }
       return result;
     } catch (error) {
-      const entry = this.unheard.get(keys.holders) ?? { keys, calls: [] };
-      entry.calls.push({ seq, units });
-      this.unheard.set(keys.holders, entry);
+      this.owedTo(keys).calls.push({ seq, units: total });
       throw error;
     }
+  }
+
+  private owedTo(keys: LeaseKeys): Owed {
+    let owed = this.unheard.get(keys.holders);
+    if (!owed) this.unheard.set(keys.holders, (owed = { keys, calls: [], unsent: 0 }));
+    return owed;
   }
 
   /** `units` from the day only, unless that would pass `limit`; with the day's counter after the draw (before it, when refused). */

@@ -146,6 +146,22 @@ describe('quota leases when a call to Redis is never answered', () => {
     expect(await counted(keys)).toBe(11 + 1 + 2);
   });
 
+  it('owes a long outage one sum, not a call per request, and gives it back once Redis answers', async () => {
+    const { redis, store } = await storeThrough({ autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
+    const keys = keysOf();
+    const first = await leaseSpent(store, keys);
+    redis.disconnect();
+    await waitFor('the client to close', async () => redis.status === 'end', 10_000, 10);
+    // Every request of the outage asks for a lease and is refused before anything is sent.
+    await expect(store.grant({ accountId: 'a', day: 'd', keys, limits, need: 1, want: 20, giveBack: first.left })).rejects.toThrow();
+    for (let i = 0; i < 1000; i++) await expect(store.grant({ accountId: 'a', day: 'd', keys, limits, need: 1, want: 20, giveBack: 0 })).rejects.toThrow();
+    expect(store['unheard'].get(keys.holders)).toMatchObject({ unsent: 40, calls: [] });
+    await redis.connect();
+    await store.settleUnheard();
+    expect(await counted(keys)).toBe(11);
+    expect(store['unheard'].size).toBe(0);
+  });
+
   it('gives back a settle that failed once Redis answers again', async () => {
     const { redis, store } = await storeThrough({ autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
     const keys = keysOf();
