@@ -152,6 +152,8 @@ describe('merchant-risk operator through its repartition topic (real Kafka, Redi
     expect(differences(shown, expected)).toEqual({ expected: expected.size, stored: expected.size, wrong: 0, first: [] });
 
     // Refused transactions (stage 1) and the broken repartition record (stage 2) are on the DLQ with their reasons.
+    // Every record produced once (an idempotent producer): each refused one has one position on the DLQ.
+    expect(await endOffsetTotal(env.kafka, env.topics.transactions)).toBe(records.length);
     const refused = refusedCount(records);
     const dlq = await dlqBySource(env);
     const fromTransactions = new Map<string, number>();

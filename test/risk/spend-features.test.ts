@@ -1,5 +1,5 @@
 import { waitFor } from '../support/process';
-import { checkpointTotal, riskEnv, type RiskEnv, traffic } from './support';
+import { checkpointTotal, endOffsetTotal, riskEnv, type RiskEnv, traffic } from './support';
 import {
   dlqBySource,
   differences,
@@ -98,7 +98,9 @@ describe('customer-spend-features operator (real Kafka, Redis, Postgres)', () =>
     const shown = new Map([...stored].map(([customer, { key: _key, version: _version, ...view }]) => [customer, view]));
     expect(differences(shown, expected)).toEqual({ expected: expected.size, stored: expected.size, wrong: 0, first: [] });
 
-    // Every refused event is on the DLQ once by source position, with the contract's reason.
+    // Every refused event is on the DLQ once by source position, with the contract's reason
+    // (each record produced once: an idempotent producer).
+    expect(await endOffsetTotal(env.kafka, env.topics.transactions)).toBe(records.length);
     const refused = refusedCount(records);
     const total = [...refused.values()].reduce((sum, n) => sum + n, 0);
     expect(total).toBeGreaterThan(0);

@@ -67,7 +67,14 @@ export async function testTopics(config: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_T
     await admin.disconnect();
     throw error;
   });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  // Idempotent: a send kafkajs retries (a slow broker on a busy machine) must not put its records
+  // on the topic twice; tests count what reaches the DLQ by source position.
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   return {
     kafka,
