@@ -13,6 +13,8 @@ interface OpsRoutesOptions {
   /** When set, `/metrics` answers only `Authorization: Bearer <token>` (METRICS_TOKEN). */
   metricsToken?: string;
   isDraining(): boolean;
+  /** Milliseconds, for the readiness answer's age (tests drive it). */
+  clock?: () => number;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -28,9 +30,9 @@ function bearerMatches(req: Request, expected: Buffer): boolean {
  * them, so each costs almost nothing: readiness is shared between probes, and the metrics (a
  * serialisation of every series) answer only their token when one is configured.
  */
-export function opsRoutes({ checks, timeoutMs, readinessCacheMs, metrics, metricsToken, isDraining }: OpsRoutesOptions): Router {
+export function opsRoutes({ checks, timeoutMs, readinessCacheMs, metrics, metricsToken, isDraining, clock }: OpsRoutesOptions): Router {
   const router = Router();
-  const readiness = sharedReadiness(checks, timeoutMs, readinessCacheMs);
+  const readiness = sharedReadiness(checks, timeoutMs, readinessCacheMs, clock);
   const token = metricsToken === undefined ? undefined : digest(metricsToken);
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -56,10 +56,15 @@ export async function checkReadiness(checks: DependencyCheck[], timeoutMs: numbe
  * of anonymous probes must not become a flood of database and Redis round trips). 0: each probe
  * checks.
  */
-export function sharedReadiness(checks: DependencyCheck[], timeoutMs: number, cacheMs: number): () => Promise<Readiness> {
+export function sharedReadiness(
+  checks: DependencyCheck[],
+  timeoutMs: number,
+  cacheMs: number,
+  clock: () => number = () => performance.now(),
+): () => Promise<Readiness> {
   let last: { startedAt: number; readiness: Promise<Readiness> } | undefined;
   return () => {
-    const now = performance.now();
+    const now = clock();
     if (!last || now - last.startedAt >= cacheMs) last = { startedAt: now, readiness: checkReadiness(checks, timeoutMs) };
     return last.readiness;
   };
