@@ -153,7 +153,7 @@ export class LeaseBook {
   }
 
   private sweep(): void {
-    void this.store.settleUnheard();
+    void this.store.settleOwed();
     const now = Date.now();
     for (const [accountId, lease] of this.leases) {
       if (now < lease.endsAt || this.granting.has(accountId)) continue;
@@ -169,7 +169,7 @@ export class LeaseBook {
     const leases = [...this.leases.values()];
     this.leases.clear();
     await Promise.all(leases.map((lease) => this.store.settle(lease).catch(() => undefined)));
-    await this.store.settleUnheard();
+    await this.store.settleOwed();
   }
 }
 

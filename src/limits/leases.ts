@@ -204,7 +204,7 @@ export class QuotaLeaseStore {
   /** Numbers this holder's calls, so Redis can tell which of those never answered ran. */
   private seq = 0;
   /** What each day is owed from calls that failed, by the day's holders key: settled by the next call of that day. */
-  private readonly unheard = new Map<string, Owed>();
+  private readonly owed = new Map<string, Owed>();
   private readonly grantCommand: GrantCommand;
   private readonly settleCommand: SettleCommand;
   private readonly drawDailyCommand: DrawDailyCommand;
@@ -274,10 +274,10 @@ export class QuotaLeaseStore {
     await this.settleWith(lease.keys, unspent);
   }
 
-  /** Settles the calls this process never heard back from, now that Redis may answer again. */
-  async settleUnheard(): Promise<void> {
+  /** Settles what each day is owed (calls never sent, calls never heard back from), now that Redis may answer again. */
+  async settleOwed(): Promise<void> {
     if (this.redis.status !== 'ready') return;
-    await Promise.all([...this.unheard].map(([, { keys }]) => this.settleWith(keys, 0).catch(() => undefined)));
+    await Promise.all([...this.owed].map(([, { keys }]) => this.settleWith(keys, 0).catch(() => undefined)));
   }
 
   private settleWith(keys: LeaseKeys, units: number): Promise<unknown> {
@@ -295,7 +295,7 @@ export class QuotaLeaseStore {
    * was sent joins the unheard ones, whether or not it ran.
    */
   private async call<T>(keys: LeaseKeys, units: number, run: (seq: number, units: number, pending: string) => Promise<T>): Promise<T> {
-    const owed = this.unheard.get(keys.holders);
+    const owed = this.owed.get(keys.holders);
     try {
       this.ready();
     } catch (error) {
@@ -310,7 +310,7 @@ export class QuotaLeaseStore {
       const result = await run(seq, total, sent.map((call) => `${call.seq}:${call.units}`).join(','));
       if (owed) {
         owed.calls = owed.calls.filter((call) => !sent.includes(call));
-        if (owed.calls.length === 0 && owed.unsent === 0 && this.unheard.get(keys.holders) === owed) this.unheard.delete(keys.holders);
+        if (owed.calls.length === 0 && owed.unsent === 0 && this.owed.get(keys.holders) === owed) this.owed.delete(keys.holders);
       }
       return result;
     } catch (error) {
@@ -320,8 +320,8 @@ export class QuotaLeaseStore {
   }
 
   private owedTo(keys: LeaseKeys): Owed {
-    let owed = this.unheard.get(keys.holders);
-    if (!owed) this.unheard.set(keys.holders, (owed = { keys, calls: [], unsent: 0 }));
+    let owed = this.owed.get(keys.holders);
+    if (!owed) this.owed.set(keys.holders, (owed = { keys, calls: [], unsent: 0 }));
     return owed;
   }
 

@@ -155,11 +155,11 @@ describe('quota leases when a call to Redis is never answered', () => {
     // Every request of the outage asks for a lease and is refused before anything is sent.
     await expect(store.grant({ accountId: 'a', day: 'd', keys, limits, need: 1, want: 20, giveBack: first.left })).rejects.toThrow();
     for (let i = 0; i < 1000; i++) await expect(store.grant({ accountId: 'a', day: 'd', keys, limits, need: 1, want: 20, giveBack: 0 })).rejects.toThrow();
-    expect(store['unheard'].get(keys.holders)).toMatchObject({ unsent: 40, calls: [] });
+    expect(store['owed'].get(keys.holders)).toMatchObject({ unsent: 40, calls: [] });
     await redis.connect();
-    await store.settleUnheard();
+    await store.settleOwed();
     expect(await counted(keys)).toBe(11);
-    expect(store['unheard'].size).toBe(0);
+    expect(store['owed'].size).toBe(0);
   });
 
   it('gives back a settle that failed once Redis answers again', async () => {
@@ -170,10 +170,10 @@ describe('quota leases when a call to Redis is never answered', () => {
     await expect(store.settle(lease)).rejects.toThrow();
     expect(await counted(keys)).toBe(51);
     await waitFor('the client to reconnect', async () => redis.status === 'ready', 10_000, 10);
-    await store.settleUnheard();
+    await store.settleOwed();
     expect(await counted(keys)).toBe(11);
     // Settled once: another round gives nothing back twice.
-    await store.settleUnheard();
+    await store.settleOwed();
     expect(await counted(keys)).toBe(11);
   });
 });

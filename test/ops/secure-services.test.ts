@@ -26,10 +26,19 @@ const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
 const SYSTEM = { type: 'system:test' } as const;
 
+const servicesSh = (...args: string[]) => run('bash', [join(ROOT, 'scripts', 'services.sh'), ...args, '--secure'], { maxBuffer: 16 << 20 });
+const SECURE_SET = ['postgres', 'redis', 'kafka'];
+
+/** The secure services not running now (`services.sh status --secure`): the ones this test starts, and stops again. */
+async function stoppedSecureServices(): Promise<string[]> {
+  const { stdout } = await servicesSh('status');
+  return SECURE_SET.filter((service) => !new RegExp(`^${service}\\s+running`, 'm').test(stdout));
+}
+
 /** The secure profile's settings, as `services.sh env --secure` prints them. */
 async function secureServices(): Promise<Record<string, string>> {
-  await run('bash', [join(ROOT, 'scripts', 'services.sh'), 'up', '--secure'], { maxBuffer: 16 << 20 });
-  const { stdout } = await run('bash', [join(ROOT, 'scripts', 'services.sh'), 'env', '--secure']);
+  await servicesSh('up');
+  const { stdout } = await servicesSh('env');
   return Object.fromEntries([...stdout.matchAll(/^export (\w+)='?([^'\n]*)'?$/gm)].map(([, name, value]) => [name, value]));
 }
 
@@ -87,8 +96,11 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
   const tmp = tempDir('tg-secure-');
   const stripe = new FakeStripe();
   const running: Array<{ stop(): Promise<unknown> }> = [];
+  /** Stopped again after the tests, whatever happened: a half-started set must not hold its ports for whatever runs next. */
+  let started: string[] = [];
 
   beforeAll(async () => {
+    started = await stoppedSecureServices();
     secure = await secureServices();
     expect(secure.DATABASE_URL).toMatch(/sslmode=verify-full/);
     bad = await badCertificates(join(ROOT, '.services', 'secure', 'certs'), tmp);
@@ -127,7 +139,8 @@ describe('over TLS and authentication (scripts/services.sh up --secure)', () => 
     await database?.drop();
     await stripe.stop();
     rmSync(tmp, { recursive: true, force: true });
-  });
+    if (started.length) await servicesSh('down', ...started);
+  }, 120_000);
 
   it('runs the gateway, the consumer, the feed and the billing worker end to end: a score is produced, served and billed', async () => {
     const gateway: RunningProcess = await startGatewayProcess(env);

@@ -10,6 +10,8 @@ const SYSTEM = { type: 'system:test' } as const;
 const QUOTA = 2000;
 const SHARE = 0.1;
 const MAX_LEASE = 20;
+/** A lease ends with its burst window (1 s); an unsettled one is given back by the sweep, or presumed dead after LEASE_GRACE_MS (2 s). */
+const LEASE_SETTLED_MS = 3_500;
 
 /**
  * A master of a Redis Cluster killed under load (README, "Redis Cluster": while a master fails
@@ -112,6 +114,23 @@ describe('a Redis Cluster master killed under load', () => {
     recovered = true;
     const failoverMs = Date.now() - killedAt;
     await traffic;
+    // A client stops at its first refusal by the day; units a lease held elsewhere at that moment
+    // (a recall answered after the refusal) go back to the day within a burst window and the
+    // grace. A late client on each process asks until the day has refused it for that long: what
+    // comes back is admitted then, and anything still missing was lost.
+    let late = 0;
+    await Promise.all(
+      [a.url, b.url].map(async (url) => {
+        for (let quietSince = Date.now(); Date.now() - quietSince < LEASE_SETTLED_MS; ) {
+          const answer = await ask(url, account.key, OWN_ACCOUNT, { a: account.accountId });
+          if (answer.status === 200 && !answer.code) {
+            late++;
+            quietSince = Date.now();
+          } else await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }),
+    );
+    admitted += late;
 
     // Only the quota refused anything: the insurance policy answered while the slot had no master.
     expect(Object.keys(refusals)).toEqual(['429 QUOTA_EXCEEDED']);
