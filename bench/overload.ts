@@ -16,13 +16,19 @@ const LIFTED = String(2_000_000_000);
 /**
  * The settings compared: shedding off, on with the defaults, on with thresholds for a
  * latency-sensitive deployment (a pressure that reaches 1 at 10 ms of event-loop delay or 64
- * requests in flight), and dedicated capacity (the ENTERPRISE account served by a gateway process
- * of its own, DEDICATED_ACCOUNTS; the attack on the shared one, with the defaults).
+ * requests in flight), the same with a concurrency limit (at most QUEUED_CONCURRENCY requests
+ * run at once, the others wait in their tier's queue, ENTERPRISE never), and dedicated capacity
+ * (the ENTERPRISE account served by a gateway process of its own, DEDICATED_ACCOUNTS; the attack
+ * on the shared one, with the defaults).
  */
+const TIGHT = { OVERLOAD_SHEDDING: 'true', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '10', OVERLOAD_MAX_IN_FLIGHT: '64' } as const;
+export const QUEUED_CONCURRENCY = 8;
+export const QUEUED_MAX_MS = 50;
 export const POLICIES = {
   off: { OVERLOAD_SHEDDING: 'false' },
   defaults: { OVERLOAD_SHEDDING: 'true' },
-  tight: { OVERLOAD_SHEDDING: 'true', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '10', OVERLOAD_MAX_IN_FLIGHT: '64' },
+  tight: TIGHT,
+  queued: { ...TIGHT, OVERLOAD_CONCURRENCY: String(QUEUED_CONCURRENCY), OVERLOAD_MAX_QUEUE_MS: String(QUEUED_MAX_MS) },
   dedicated: { OVERLOAD_SHEDDING: 'true' },
 } as const;
 export type Policy = keyof typeof POLICIES;

@@ -101,6 +101,8 @@ export const configSchema = z
     DEDICATED_ACCOUNTS: optional(accountIds),
     OVERLOAD_MAX_IN_FLIGHT: positiveInt('requests in flight per gateway process').default(512),
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: positiveInt('milliseconds').default(50),
+    OVERLOAD_CONCURRENCY: nonNegativeInt('requests running at once per gateway process (0: no limit)').default(0),
+    OVERLOAD_MAX_QUEUE_MS: positiveInt('milliseconds').default(100),
     METERING_FLUSH_MS: positiveInt('milliseconds').default(5),
     METERING_MAX_BATCH: positiveInt('records').max(5000, { error: 'records (at most 5000)' }).default(500),
     PUBLIC_URL: optional(urlWithScheme(['http', 'https'], 'https://api.example.com')),

@@ -102,8 +102,9 @@ export function dedicatedPool(accounts: readonly string[] | undefined): (auth: A
 
 /**
  * Plan-aware admission (src/limits/overload.ts), still before the body is read: a saturated
- * process refuses the lowest tiers first with 503 OVERLOADED. The admitted request holds its slot
- * until its answer is out.
+ * process refuses the lowest tiers first with 503 OVERLOADED, and with a concurrency limit a
+ * request waits here, body unread, for its turn. The admitted request holds its slot until its
+ * answer is out (or its client leaves, which also takes a waiting one out of the queue).
  */
 export function admissionBeforeBody(admission: AdmissionControl): RequestHandler {
   return (_req: Request, res: Response, next: NextFunction) => {
@@ -115,7 +116,8 @@ export function admissionBeforeBody(admission: AdmissionControl): RequestHandler
       return next(error);
     }
     res.once('close', slot.release);
-    next();
+    if (slot.ready) slot.ready.then(() => next(), next);
+    else next();
   };
 }
 

@@ -60,9 +60,24 @@ export async function createGateway(services: Services): Promise<Gateway> {
   const sampleDelay = Boolean(config.DATABASE_URL);
   let eventLoopDelay: EventLoopDelay | undefined;
   const admission: AdmissionControl = new AdmissionControl(
-    { enabled: config.OVERLOAD_SHEDDING, maxInFlight: config.OVERLOAD_MAX_IN_FLIGHT, maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS },
+    {
+      enabled: config.OVERLOAD_SHEDDING,
+      maxInFlight: config.OVERLOAD_MAX_IN_FLIGHT,
+      maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      concurrency: config.OVERLOAD_CONCURRENCY,
+      maxQueueMs: config.OVERLOAD_MAX_QUEUE_MS,
+    },
     () => eventLoopDelay?.current() ?? 0,
-    overloadMetrics(metrics.registry, () => admission.pressure()),
+    // Read by the metrics' collect(), once `admission` exists.
+    overloadMetrics(metrics.registry, {
+      pressure: () => admission.pressure(),
+      get requestsInFlight() {
+        return admission.requestsInFlight;
+      },
+      get requestsQueued() {
+        return admission.requestsQueued;
+      },
+    }),
   );
 
   const schema = enforceAccessAtRootFields(await buildGatewaySchema());

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ReservationPath } from './lease-book';
 import type { AdmissionMetrics } from './overload';
 import type { LimitService } from './service';
@@ -15,8 +15,15 @@ export function registerLimitMetrics(registry: Registry, limits: LimitService): 
   });
 }
 
-/** `tollgraph_overload_shed_total{priority}` and `tollgraph_overload_pressure`: plan-aware shedding (src/limits/overload.ts). */
-export function overloadMetrics(registry: Registry, pressure: () => number): AdmissionMetrics {
+/**
+ * Plan-aware shedding (src/limits/overload.ts): `tollgraph_overload_shed_total{priority}`,
+ * `tollgraph_overload_pressure`, `tollgraph_overload_in_flight`, `tollgraph_overload_queued` and
+ * `tollgraph_overload_queue_seconds{priority}`.
+ */
+export function overloadMetrics(
+  registry: Registry,
+  admission: { pressure(): number; readonly requestsInFlight: number; readonly requestsQueued: number },
+): AdmissionMetrics {
   const shed = new Counter({
     name: 'tollgraph_overload_shed_total',
     help: 'Requests and live feeds refused with OVERLOADED, by priority (ANONYMOUS, FREE, PROFESSIONAL)',
@@ -28,10 +35,33 @@ export function overloadMetrics(registry: Registry, pressure: () => number): Adm
     help: 'How saturated this gateway process is (1 = OVERLOAD_MAX_IN_FLIGHT or OVERLOAD_MAX_EVENT_LOOP_DELAY_MS reached); tiers are shed from 0.5',
     registers: [registry],
     collect() {
-      this.set(pressure());
+      this.set(admission.pressure());
     },
   });
-  return { shed: (priority) => shed.inc({ priority }) };
+  new Gauge({
+    name: 'tollgraph_overload_in_flight',
+    help: 'Requests admitted and not yet answered (running or waiting), against OVERLOAD_MAX_IN_FLIGHT',
+    registers: [registry],
+    collect() {
+      this.set(admission.requestsInFlight);
+    },
+  });
+  new Gauge({
+    name: 'tollgraph_overload_queued',
+    help: 'Requests waiting for their turn under OVERLOAD_CONCURRENCY',
+    registers: [registry],
+    collect() {
+      this.set(admission.requestsQueued);
+    },
+  });
+  const waited = new Histogram({
+    name: 'tollgraph_overload_queue_seconds',
+    help: 'How long requests waited for a running one to finish (OVERLOAD_CONCURRENCY), by priority, whether they then ran or were shed',
+    labelNames: ['priority'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  return { shed: (priority) => shed.inc({ priority }), waited: (priority, seconds) => waited.observe({ priority }, seconds) };
 }
 
 /** `tollgraph_limits_reservations_total{path}`: reservations admitted from a lease here, and those that took a Redis round trip. */

@@ -14,19 +14,49 @@ export const SHED_AT: Readonly<Record<Priority, number>> = { ANONYMOUS: 0.5, FRE
 export interface OverloadSettings {
   /** Off: every request is admitted (the comparison run of the benchmark). */
   enabled: boolean;
-  /** Requests in flight (admitted, not yet answered) at which the process counts as saturated. */
+  /** Requests in flight (admitted, queued or running, not yet answered) at which the process counts as saturated. */
   maxInFlight: number;
   /** Event-loop delay (ms) at which the process counts as saturated. */
   maxEventLoopDelayMs: number;
+  /**
+   * Requests that run at once (0: no limit). Beyond it, requests below ENTERPRISE wait for a
+   * running one to finish, highest tier first, at most `maxQueueMs`; ENTERPRISE and reserved
+   * slots never wait.
+   */
+  concurrency?: number;
+  maxQueueMs?: number;
 }
 
 export interface Admitted {
-  /** Called once the answer went out (or the connection closed): frees the request's slot. */
+  /**
+   * Called once the answer went out (or the connection closed): frees the request's slot, or
+   * takes it out of the queue.
+   */
   release(): void;
+  /**
+   * Set when the request waits for a running one to finish: resolves when it may run, rejects
+   * with OVERLOADED when it waited `maxQueueMs`.
+   */
+  ready?: Promise<void>;
 }
 
 export interface AdmissionMetrics {
   shed(priority: Priority): void;
+  /** How long a request waited for a running one to finish (admitted or shed). */
+  waited?(priority: Priority, seconds: number): void;
+}
+
+/** The tiers that may wait, highest first. */
+const QUEUED_TIERS = ['PROFESSIONAL', 'FREE', 'ANONYMOUS'] as const;
+type QueuedTier = (typeof QUEUED_TIERS)[number];
+
+interface Waiter {
+  priority: QueuedTier;
+  since: number;
+  run(): void;
+  timer: NodeJS.Timeout;
+  /** Out of the queue (ran, timed out or left); skipped where it still sits. */
+  gone: boolean;
 }
 
 interface Reservation {
@@ -93,6 +123,13 @@ const noMetrics: AdmissionMetrics = { shed: () => undefined };
  * Google's criticality-based load shedding. An account with reserved concurrency always gets that
  * many requests in flight, and the shared capacity of the other callers is what remains; a refused
  * request reaches neither the limits nor the ledger, so it is never charged.
+ *
+ * With a concurrency limit, at most that many requests run at once and the others wait in one
+ * queue per tier (after concurrency-limited servers such as Netflix's concurrency-limits and
+ * Envoy's adaptive concurrency): a Node.js process serves every running request's callbacks in
+ * turn, so each one a paying request shares the event loop with adds to each of its steps. A
+ * freed slot goes to the highest tier waiting; ENTERPRISE requests and reserved slots never wait;
+ * a request that waited `maxQueueMs` is refused like a shed one.
  */
 export class AdmissionControl {
   private inFlight = 0;
@@ -100,6 +137,11 @@ export class AdmissionControl {
   private onReserved = 0;
   private reservedTotal = 0;
   private readonly reservations = new Map<string, Reservation>();
+  /** Requests running (not waiting), against `concurrency`. */
+  private running = 0;
+  private readonly queues: Record<QueuedTier, Waiter[]> = { PROFESSIONAL: [], FREE: [], ANONYMOUS: [] };
+  /** Waiters still waiting (the queues also hold gone ones until they reach the front). */
+  private waiting = 0;
 
   constructor(
     private readonly settings: OverloadSettings,
@@ -122,9 +164,15 @@ export class AdmissionControl {
     return this.inFlight;
   }
 
+  /** Requests waiting for a running one to finish. */
+  get requestsQueued(): number {
+    return this.waiting;
+  }
+
   /**
    * Admits a request (holding a slot until `release`) or throws `OVERLOADED`. `accountId` and its
-   * `reserved` concurrency (the account's limits) when the caller has a key.
+   * `reserved` concurrency (the account's limits) when the caller has a key. An admitted request
+   * with `ready` set waits for it before it runs.
    */
   admit(priority: Priority, accountId?: string, reserved = 0): Admitted {
     const reservation = accountId === undefined ? undefined : this.reservationOf(accountId, reserved);
@@ -132,15 +180,24 @@ export class AdmissionControl {
       reservation.inFlight++;
       this.onReserved++;
       this.inFlight++;
+      this.running++;
       return this.slot(() => {
         reservation.inFlight--;
         this.onReserved--;
         this.inFlight--;
+        this.finished();
       });
     }
     this.check(priority);
     this.inFlight++;
-    return this.slot(() => this.inFlight--);
+    if (priority === 'ENTERPRISE' || !this.mustWait()) {
+      this.running++;
+      return this.slot(() => {
+        this.inFlight--;
+        this.finished();
+      });
+    }
+    return this.queued(priority);
   }
 
   /**
@@ -164,6 +221,88 @@ export class AdmissionControl {
         free();
       },
     };
+  }
+
+  private mustWait(): boolean {
+    const { enabled, concurrency = 0 } = this.settings;
+    // Below the limit nobody waits: every finished request hands its slot on at once.
+    return enabled && concurrency > 0 && this.running >= concurrency;
+  }
+
+  /** A request that waits in its tier's queue for a running one to finish, or for `maxQueueMs`. */
+  private queued(priority: QueuedTier): Admitted {
+    const { maxQueueMs = 100 } = this.settings;
+    let state: 'waiting' | 'running' | 'done' = 'waiting';
+    let waiter!: Waiter;
+    const ready = new Promise<void>((resolve, reject) => {
+      waiter = {
+        priority,
+        since: performance.now(),
+        gone: false,
+        run: () => {
+          state = 'running';
+          this.leave(waiter);
+          resolve();
+        },
+        timer: setTimeout(() => {
+          state = 'done';
+          this.leave(waiter);
+          this.inFlight--;
+          this.metrics.shed(priority);
+          reject(overloaded(priority));
+        }, maxQueueMs),
+      };
+    });
+    this.queues[priority].push(waiter);
+    this.waiting++;
+    return {
+      ready,
+      release: () => {
+        if (state === 'done') return;
+        if (state === 'waiting') this.leave(waiter);
+        else this.finished();
+        state = 'done';
+        this.inFlight--;
+      },
+    };
+  }
+
+  /**
+   * Takes a waiter out of its queue (it ran, gave up or left). The array keeps it until it is at
+   * the front: waiters of a tier time out in the order they came, so those are trimmed at once,
+   * and one that left early goes when the ones before it have.
+   */
+  private leave(waiter: Waiter): void {
+    if (waiter.gone) return;
+    waiter.gone = true;
+    clearTimeout(waiter.timer);
+    this.waiting--;
+    this.metrics.waited?.(waiter.priority, (performance.now() - waiter.since) / 1000);
+    const queue = this.queues[waiter.priority];
+    while (queue.length && queue[0].gone) queue.shift();
+  }
+
+  /** A running request finished: its slot goes to the highest tier waiting. */
+  private finished(): void {
+    this.running--;
+    const { concurrency = 0 } = this.settings;
+    while (this.waiting > 0 && this.running < concurrency) {
+      const next = this.nextWaiter();
+      if (!next) return;
+      this.running++;
+      next.run();
+    }
+  }
+
+  private nextWaiter(): Waiter | undefined {
+    for (const tier of QUEUED_TIERS) {
+      const queue = this.queues[tier];
+      while (queue.length) {
+        const waiter = queue.shift()!;
+        if (!waiter.gone) return waiter;
+      }
+    }
+    return undefined;
   }
 
   /** The account's reservation as this process knows it (a changed override applies from its next request). */

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { AdmissionControl, EventLoopDelay, SHED_AT, type Admitted, type Priority } from '../../src/limits/overload';
 import { TollgraphError } from '../../src/errors';
 import { startTestGateway, type TestGateway } from '../support/harness';
+import { waitFor } from '../support/process';
 
 /** What `admit` answered: admitted, or the refusal's code, status, Retry-After and priority. */
 function outcome(control: AdmissionControl, priority: Priority, accountId?: string, reserved = 0): Admitted | string {
@@ -77,6 +78,94 @@ describe('admission under overload (the policy)', () => {
     expect(outcome(control, 'FREE', 'account-f')).toBe('OVERLOADED 503 retry-after=1 FREE');
   });
 
+  it('with a concurrency limit, runs the highest tier waiting when a slot frees; ENTERPRISE and reserved slots never wait', async () => {
+    const control = new AdmissionControl({ enabled: true, maxInFlight: 100, maxEventLoopDelayMs: 1000, concurrency: 2, maxQueueMs: 60_000 }, () => 0);
+    const [a, b] = [control.admit('FREE'), control.admit('FREE')];
+    expect(a.ready).toBeUndefined();
+    expect(b.ready).toBeUndefined();
+    const ran: string[] = [];
+    const wait = (priority: Priority, label: string = priority) => {
+      const slot = control.admit(priority);
+      void slot.ready!.then(() => ran.push(label));
+      return slot;
+    };
+    const anonymous = wait('ANONYMOUS');
+    const free = wait('FREE');
+    const professional = wait('PROFESSIONAL');
+    const later = wait('PROFESSIONAL', 'PROFESSIONAL 2');
+    expect(control.requestsQueued).toBe(4);
+    const enterprise = control.admit('ENTERPRISE');
+    expect(enterprise.ready).toBeUndefined(); // 3 running now
+    const reserved = control.admit('FREE', 'account-r', 1);
+    expect(reserved.ready).toBeUndefined(); // 4 running
+    expect(control.requestsInFlight).toBe(8);
+
+    const settled = () => new Promise((resolve) => setImmediate(resolve));
+    a.release();
+    enterprise.release();
+    reserved.release();
+    await settled();
+    expect(ran).toEqual(['PROFESSIONAL']); // 2 running again: b and the first PROFESSIONAL
+    b.release();
+    await settled();
+    expect(ran).toEqual(['PROFESSIONAL', 'PROFESSIONAL 2']);
+    professional.release();
+    later.release();
+    await settled();
+    expect(ran).toEqual(['PROFESSIONAL', 'PROFESSIONAL 2', 'FREE', 'ANONYMOUS']);
+    expect(control.requestsQueued).toBe(0);
+    free.release();
+    anonymous.release();
+    anonymous.release();
+    expect(control.requestsInFlight).toBe(0);
+    expect(control.admit('ANONYMOUS').ready).toBeUndefined();
+  });
+
+  it('sheds a request that waited maxQueueMs (OVERLOADED, counted, never run) and forgets one whose client left', async () => {
+    jest.useFakeTimers();
+    try {
+      const shed = jest.fn();
+      const waited = jest.fn();
+      const control = new AdmissionControl({ enabled: true, maxInFlight: 100, maxEventLoopDelayMs: 1000, concurrency: 1, maxQueueMs: 100 }, () => 0, {
+        shed,
+        waited,
+      });
+      const running = control.admit('PROFESSIONAL');
+      const free = control.admit('FREE');
+      const outcome = free.ready!.then(
+        () => 'ran',
+        (error: TollgraphError) => `${error.code} ${String(error.extensions.priority)}`,
+      );
+      const left = control.admit('PROFESSIONAL');
+      const leftRan = jest.fn();
+      void left.ready!.then(leftRan);
+      left.release(); // its client closed the connection
+      expect(control.requestsQueued).toBe(1);
+      expect(control.requestsInFlight).toBe(2);
+
+      jest.advanceTimersByTime(99);
+      expect(shed).not.toHaveBeenCalled();
+      jest.advanceTimersByTime(1);
+      expect(await outcome).toBe('OVERLOADED FREE');
+      expect(shed).toHaveBeenCalledWith('FREE');
+      expect(waited.mock.calls).toEqual([
+        ['PROFESSIONAL', expect.closeTo(0, 6)],
+        ['FREE', expect.closeTo(0.1, 6)],
+      ]);
+      expect(control.requestsQueued).toBe(0);
+      expect(control.requestsInFlight).toBe(1);
+      free.release(); // the refusal's answer went out: nothing more to free
+
+      running.release();
+      await Promise.resolve();
+      expect(leftRan).not.toHaveBeenCalled();
+      expect(control.requestsInFlight).toBe(0);
+      expect(control.admit('FREE').ready).toBeUndefined();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('admits everything when shedding is off (and a slot is released once however often)', () => {
     const control = new AdmissionControl({ enabled: false, maxInFlight: 1, maxEventLoopDelayMs: 1 }, () => 1000);
     const slots = [control.admit('ANONYMOUS'), control.admit('FREE'), control.admit('FREE')];
@@ -119,8 +208,18 @@ describe('event-loop delay (the saturation signal)', () => {
   });
 });
 
+type RawAnswer = { status: number; retryAfter?: string; body: any };
+
 /** A raw HTTP/1.1 request on an open socket: written to the kernel now, read by the server on its next turn. */
-function rawRequest(socket: Socket, key: string | undefined, query: string): Promise<{ status: number; retryAfter?: string; body: any }> {
+function rawRequest(socket: Socket, key: string | undefined, query: string): Promise<RawAnswer> {
+  return heldRequest(socket, key, query, 0).answer;
+}
+
+/**
+ * The same, with the last `withheld` bytes of its body held back until `finish`: the request is
+ * admitted (which happens before the body is read) and holds its slot until then.
+ */
+function heldRequest(socket: Socket, key: string | undefined, query: string, withheld = 1): { answer: Promise<RawAnswer>; finish(): void } {
   const body = JSON.stringify({ query });
   const head = [
     `POST /graphql HTTP/1.1`,
@@ -132,7 +231,7 @@ function rawRequest(socket: Socket, key: string | undefined, query: string): Pro
   ];
   let received = '';
   socket.on('data', (chunk) => (received += chunk));
-  const done = new Promise<{ status: number; retryAfter?: string; body: any }>((resolve) =>
+  const done = new Promise<RawAnswer>((resolve) =>
     socket.on('close', () => {
       const [headText, ...rest] = received.split('\r\n\r\n');
       const status = Number(headText.split(' ')[1]);
@@ -142,8 +241,8 @@ function rawRequest(socket: Socket, key: string | undefined, query: string): Pro
       resolve({ status, retryAfter, body: JSON.parse(text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)) });
     }),
   );
-  socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
-  return done;
+  socket.write(`${head.join('\r\n')}\r\n\r\n${body.slice(0, body.length - withheld)}`);
+  return { answer: done, finish: () => socket.write(body.slice(body.length - withheld)) };
 }
 
 const opened = (url: string) =>
@@ -180,8 +279,8 @@ describe('admission under overload (a gateway on the real services)', () => {
       PROFESSIONAL: await usageOf(keys.PROFESSIONAL!.accountId),
       ENTERPRISE: await usageOf(keys.ENTERPRISE!.accountId),
     };
+    // Connected now; the server (this process) accepts them in the saturation's first turn.
     const sockets = await Promise.all([0, 1, 2, 3, 4].map(() => opened(gateway.url)));
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the server has accepted them
     await saturate(4, 250);
     const answers = Promise.all([
       rawRequest(sockets[0], undefined, '{ health { status } }'),
@@ -207,8 +306,7 @@ describe('admission under overload (a gateway on the real services)', () => {
     // Its reserved concurrency serves the PROFESSIONAL account whose tier is shed.
     expect(reserved.status).toBe(200);
 
-    // Shed requests were never charged; the served one was.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Shed requests were never charged; the served one was (its record is durable before its answer).
     expect(await usageOf(keys.FREE!.accountId)).toBe(usageBefore.FREE);
     expect(await usageOf(keys.PROFESSIONAL!.accountId)).toBe(usageBefore.PROFESSIONAL);
     expect(await usageOf(keys.ENTERPRISE!.accountId)).toBe(usageBefore.ENTERPRISE + 1);
@@ -218,8 +316,7 @@ describe('admission under overload (a gateway on the real services)', () => {
       expect(metrics).toMatch(new RegExp(`tollgraph_overload_shed_total\\{priority="${priority}"\\} [1-9]`));
 
     // Once the process is no longer saturated, everyone is served again.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await gateway.query(ownAccount('FREE'), { key: keys.FREE!.key })).status).toBe(200);
+    await waitFor('FREE served again', async () => (await gateway.query(ownAccount('FREE'), { key: keys.FREE!.key })).status === 200, 10_000, 50);
     expect((await gateway.query('{ health { status } }')).status).toBe(200);
   });
 
@@ -244,5 +341,83 @@ describe('admission under overload (a gateway on the real services)', () => {
     const answer = messages.find((m) => m.id === '1');
     expect(answer.type).toBe('error');
     expect(answer.payload[0].extensions).toMatchObject({ code: 'OVERLOADED', priority: 'FREE' });
+  });
+});
+
+describe('a concurrency limit (a gateway on the real services)', () => {
+  const limited = (maxQueueMs: number) => ({
+    OVERLOAD_SHEDDING: 'true',
+    OVERLOAD_CONCURRENCY: '1',
+    OVERLOAD_MAX_QUEUE_MS: String(maxQueueMs),
+    // Only the queue acts here: the machine's own load must not shed anyone by pressure.
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '100000',
+  });
+  let patient: TestGateway;
+  let impatient: TestGateway;
+  beforeAll(async () => {
+    patient = await startTestGateway(limited(60_000));
+    impatient = await startTestGateway(limited(300));
+  });
+  afterAll(async () => {
+    await patient?.stop();
+    await impatient?.stop();
+  });
+
+  const own = (accountId: string) => `{ account(id: "${accountId}") { id } }`;
+  const metric = async (gateway: TestGateway, name: string) =>
+    Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1]);
+  /** A key whose account has been served once (so its key is in the process's cache). */
+  const verifiedKey = async (gateway: TestGateway, plan: 'FREE' | 'PROFESSIONAL') => {
+    const key = await gateway.newKey({ plan });
+    expect((await gateway.query(own(key.accountId), { key: key.key })).status).toBe(200);
+    return key;
+  };
+  /** A request that runs (admitted, its body held back) and so holds the only slot until `finish`. */
+  const holdTheSlot = async (gateway: TestGateway) => {
+    const holder = await verifiedKey(gateway, 'FREE');
+    const held = heldRequest(await opened(gateway.url), holder.key, own(holder.accountId));
+    // In flight once the server has admitted it (/metrics itself is not admitted).
+    await waitFor('the held request admitted', async () => (await metric(gateway, 'tollgraph_overload_in_flight')) === 1, 10_000, 10);
+    return held;
+  };
+
+  it('hands the freed slot to the highest tier waiting, whatever the order they came in', async () => {
+    const [free, professional] = [await verifiedKey(patient, 'FREE'), await verifiedKey(patient, 'PROFESSIONAL')];
+    const held = await holdTheSlot(patient);
+    const answered: string[] = [];
+    /** Sends a request and waits until it is queued; its answer comes later (wrapped: an async function's returned promise would be awaited). */
+    const send = async (label: string, key: { key: string; accountId: string }, queued: number) => {
+      const answer = rawRequest(await opened(patient.url), key.key, own(key.accountId)).then((result) => {
+        answered.push(label);
+        return result;
+      });
+      await waitFor(`${label} waiting`, async () => (await metric(patient, 'tollgraph_overload_queued')) === queued, 10_000, 10);
+      return { answer };
+    };
+    const { answer: freeAnswer } = await send('FREE', free, 1);
+    const { answer: professionalAnswer } = await send('PROFESSIONAL', professional, 2);
+    expect(answered).toEqual([]);
+    held.finish();
+    const answers = await Promise.all([held.answer, professionalAnswer, freeAnswer]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(answered).toEqual(['PROFESSIONAL', 'FREE']);
+    expect(await metric(patient, 'tollgraph_overload_queued')).toBe(0);
+  });
+
+  it('sheds a request that waited OVERLOAD_MAX_QUEUE_MS (503 OVERLOADED, Retry-After, uncharged)', async () => {
+    const free = await verifiedKey(impatient, 'FREE');
+    const usage = () => impatient.services.db.prisma.usageRecord.count({ where: { accountId: free.accountId } });
+    const before = await usage();
+    const held = await holdTheSlot(impatient);
+    const began = performance.now();
+    const answer = await rawRequest(await opened(impatient.url), free.key, own(free.accountId));
+    expect(performance.now() - began).toBeGreaterThanOrEqual(250); // it waited (timers keep loop time, which may be a little behind)
+    expect(answer.status).toBe(503);
+    expect(answer.retryAfter).toBe('1');
+    expect(answer.body.errors[0].extensions).toMatchObject({ code: 'OVERLOADED', priority: 'FREE' });
+    expect(await usage()).toBe(before);
+    held.finish();
+    expect((await held.answer).status).toBe(200);
+    expect(await metric(impatient, 'tollgraph_overload_shed_total{priority="FREE"}')).toBe(1);
   });
 });
