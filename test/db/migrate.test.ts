@@ -37,6 +37,7 @@ const EXPECTED_TABLES = [
   'risk_state_chunks',
   'settings',
   'sla_credits',
+  'sla_flushes',
   'sla_hours',
   'stripe_events',
   'subscriptions',

@@ -1,3 +1,4 @@
+import type { Sql } from '../../src/db/sql';
 import { LATENCY_BOUNDS_MS } from '../../src/sla/buckets';
 import { SlaRecorder } from '../../src/sla/recorder';
 import { startTestGateway, type TestGateway } from '../support/harness';
@@ -76,6 +77,41 @@ describe('SLA reports', () => {
     // The record a second past midnight UTC is December's.
     expect((await gateway.services.sla.report(accountId, '2026-12')).requests).toBeGreaterThanOrEqual(1);
     await expect(gateway.services.sla.report(accountId, '2026-13')).rejects.toThrow(/month must be YYYY-MM/);
+  });
+
+  it('counts a batch of counts once when its answer was lost, committed or not: it is sent again as it was', async () => {
+    const { accountId } = await gateway.newKey({ plan: 'PROFESSIONAL' });
+    const real = gateway.services.db.sql;
+    // The next count write fails: before the database saw it, or after it committed (the answer lost).
+    let failNext: 'before' | 'after' | undefined;
+    const flaky: Sql = {
+      ...real,
+      query: async <R>(text: string, params?: unknown[], name?: string) => {
+        const failure = text.includes('INTO sla_hours') ? failNext : undefined;
+        if (failure) failNext = undefined;
+        if (failure === 'before') throw new Error('connection refused');
+        const rows = await real.query<R>(text, params, name);
+        if (failure === 'after') throw new Error('connection reset after the commit');
+        return rows;
+      },
+    };
+    const recorder = new SlaRecorder(flaky, gateway.services.logger, 60_000);
+    const at = Date.UTC(2026, 9, 15, 12);
+    const record = (n: number, status = 200) => {
+      for (let i = 0; i < n; i++) recorder.record(accountId, 'riskScore', status, 5, at);
+    };
+    record(3);
+    record(1, 503);
+    failNext = 'after';
+    await recorder.flush();
+    record(2);
+    failNext = 'before';
+    await recorder.flush();
+    record(1, 500);
+    await recorder.flush(); // both earlier batches again, then this one
+    await recorder.close();
+    const report = await gateway.services.sla.report(accountId, '2026-10');
+    expect({ requests: report.requests, serverErrors: report.serverErrors }).toEqual({ requests: 7, serverErrors: 2 });
   });
 
   it('counts every answered request of the account through the gateway, its own only, and admins see any', async () => {

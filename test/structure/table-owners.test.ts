@@ -30,6 +30,7 @@ const OWNERS: Record<string, string> = {
   risk_state_chunks: 'risk',
   audit_log: 'audit',
   sla_hours: 'sla',
+  sla_flushes: 'sla',
   sla_credits: 'sla',
   archive_segments: 'archive',
 };
