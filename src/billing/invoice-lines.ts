@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
-import type { InvoiceLineFields } from './webhooks/stripe-objects';
+import type { CreditNoteLineFields, InvoiceLineFields } from './webhooks/stripe-objects';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -33,6 +33,57 @@ export async function recordInvoiceLines(tx: Prisma.TransactionClient, invoice: 
     })),
     skipDuplicates: true,
   });
+}
+
+/** A credit note, as its `credit_note.created` event says. */
+export interface IssuedCreditNote {
+  id: string;
+  invoiceId: string;
+  stripeCustomerId: string | null;
+  currency: string;
+  createdAt: Date;
+  eventId: string;
+}
+
+/**
+ * Records a credit note's lines as negative lines of the invoice it credits, each where the line
+ * it takes back counts (its product, its month of service), so revenue is what was charged less
+ * what was credited; a custom line (crediting no invoice line) counts for no product, in the month
+ * of the note. Records nothing and answers the ids of credited lines not recorded yet (their
+ * invoice's `invoice.paid` has not been applied): the event is applied again later.
+ */
+export async function recordCreditNoteLines(tx: Prisma.TransactionClient, note: IssuedCreditNote, lines: CreditNoteLineFields[]): Promise<string[]> {
+  const creditedIds = lines.map((line) => line.invoiceLineId).filter((id): id is string => id !== null);
+  const credited = new Map((await tx.invoiceLine.findMany({ where: { id: { in: creditedIds } } })).map((line) => [line.id, line]));
+  const missing = creditedIds.filter((id) => !credited.has(id));
+  if (missing.length || lines.length === 0) return missing;
+  await tx.invoiceLine.createMany({
+    data: lines.map((line) => {
+      const of = line.invoiceLineId === null ? undefined : credited.get(line.invoiceLineId);
+      return {
+        id: line.id,
+        invoiceId: of?.invoiceId ?? note.invoiceId,
+        stripeCustomerId: of?.stripeCustomerId ?? note.stripeCustomerId,
+        stripeSubscriptionId: of?.stripeSubscriptionId ?? null,
+        stripePriceId: of?.stripePriceId ?? null,
+        stripeProductId: of?.stripeProductId ?? null,
+        amount: -BigInt(line.amount),
+        currency: of?.currency ?? note.currency,
+        periodStart: of?.periodStart ?? null,
+        periodEnd: of?.periodEnd ?? null,
+        paidAt: note.createdAt,
+        attributedAt: of?.attributedAt ?? note.createdAt,
+        eventId: note.eventId,
+      };
+    }),
+    skipDuplicates: true,
+  });
+  return [];
+}
+
+/** A voided credit note's lines no longer count. */
+export async function removeCreditNoteLines(tx: Prisma.TransactionClient, lineIds: string[]): Promise<void> {
+  if (lineIds.length) await tx.invoiceLine.deleteMany({ where: { id: { in: lineIds } } });
 }
 
 /**

@@ -1,7 +1,8 @@
 import { FakeStripe } from '../support/fake-stripe';
 import { startTestGateway, type TestGateway } from '../support/harness';
-import { deliver, invoiceLine, invoiceObject, newId, stripeEvent, WEBHOOK_SECRET } from '../support/stripe-events';
+import { creditNoteLine, creditNoteObject, deliver, invoiceLine, invoiceObject, newId, stripeEvent, WEBHOOK_SECRET } from '../support/stripe-events';
 import { recordUsage } from '../support/usage';
+import { waitFor } from '../support/process';
 import { buildGatewaySchema } from '../../src/gateway/schema';
 import { planProduct } from '../catalog/fixtures';
 
@@ -153,6 +154,90 @@ describe('revenue from paid Stripe invoices', () => {
     ]);
     // Every line once (the plan's too, attributed to no product), though the first invoice came twice.
     expect(await gateway.services.db.prisma.invoiceLine.count()).toBe(3 + 250);
+  });
+
+  it("reads an invoice's further lines from Stripe before the event's transaction: the subscription's other events do not wait for Stripe", async () => {
+    const account = await gateway.newKey({ plan: 'FREE' });
+    const subscription = newId('sub');
+    const customer = newId('cus');
+    const line = (amount: number) => invoiceLine({ price: 'price_risk_add_on', product: 'prod_risk', amount, periodStart: Date.UTC(2026, 10, 1) });
+    const invoice = (lines: Array<Record<string, unknown>>, hasMore: boolean) =>
+      invoiceObject({ subscription, customer, paid: true, accountId: account.accountId, product: RISK, lines, hasMore });
+    const linesOf = (id: unknown) => gateway.services.db.prisma.invoiceLine.count({ where: { invoiceId: id as string } });
+    const all = Array.from({ length: 5 }, (_, i) => line(10 + i));
+    const slow = invoice(all.slice(0, 1), true);
+    stripe.invoiceLines.set(slow.id as string, all);
+    const held = stripe.holdLinePages();
+    try {
+      const slowAnswer = deliver(gateway.url, stripeEvent('invoice.paid', slow));
+      await waitFor("the slow invoice's lines asked of Stripe", async () => held.asked() > 0, 30_000, 10);
+      // Another paid invoice of the same subscription is applied while Stripe holds the first one's
+      // lines: the first event takes the subscription's lock only once it has them.
+      const quick = invoice([line(999)], false);
+      const quickAnswer = deliver(gateway.url, stripeEvent('invoice.paid', quick));
+      await waitFor('the other invoice applied meanwhile', async () => (await linesOf(quick.id)) === 1, 30_000, 20);
+      expect((await quickAnswer).status).toBe(200);
+      expect(await linesOf(slow.id)).toBe(0);
+      held.release();
+      expect((await slowAnswer).status).toBe(200);
+      expect(await linesOf(slow.id)).toBe(all.length);
+    } finally {
+      held.release();
+    }
+  });
+
+  it('takes credit notes off the product and month of the lines they credit, in any order of delivery; a voided note counts no more', async () => {
+    const account = await gateway.newKey({ plan: 'FREE' });
+    const customer = newId('cus');
+    const october = Date.UTC(2026, 9, 1);
+    const risk = invoiceLine({ price: 'price_risk_add_on', product: 'prod_risk', amount: 250_000, periodStart: october });
+    const merchant = invoiceLine({ price: 'price_merchant_units', product: 'prod_merchant', amount: 5_000, periodStart: october });
+    const paid = invoiceObject({ subscription: newId('sub'), customer, paid: true, accountId: account.accountId, product: RISK, lines: [risk, merchant] });
+    const invoiceId = paid.id as string;
+    const admin = await gateway.newKey({ plan: 'ENTERPRISE', role: 'ADMIN' });
+    const invoiced = async () => {
+      const report = await gateway.query(INVOICED, { key: admin.key, variables: { from: '2026-10', to: '2026-10' } });
+      expect(report.body.errors).toBeUndefined();
+      return Object.fromEntries(
+        (report.body.data.productRevenue.products as Array<{ product: string; invoicedCents: number }>).map((row) => [row.product, row.invoicedCents]),
+      );
+    };
+    const note = (lines: Array<Record<string, unknown>>, hasMore = false) => creditNoteObject({ invoice: invoiceId, customer, lines, hasMore });
+
+    // A credit note that arrives before the invoice it credits is applied once the invoice is.
+    const early = note([creditNoteLine({ invoiceLine: merchant.id, amount: 1_000 })]);
+    const earlyEvent = stripeEvent('credit_note.created', early);
+    const refused = await deliver(gateway.url, earlyEvent);
+    expect(refused.status).toBe(500);
+    expect(refused.body.errors?.[0].message).toContain(`credits invoice lines not recorded yet (${merchant.id})`);
+    expect((await deliver(gateway.url, stripeEvent('invoice.paid', paid))).status).toBe(200);
+    expect((await deliver(gateway.url, earlyEvent)).status).toBe(200);
+    expect(await invoiced()).toEqual({ [RISK]: 250_000, 'merchant-offers': 4_000 });
+
+    // 100,000 back on the add-on, and a custom line of no product (it counts for none); its
+    // further lines read from Stripe; delivered twice, counted once.
+    const refund = [
+      creditNoteLine({ invoiceLine: risk.id, amount: 60_000 }),
+      creditNoteLine({ invoiceLine: risk.id, amount: 40_000 }),
+      creditNoteLine({ amount: 700 }),
+    ];
+    const partial = note(refund.slice(0, 1), true);
+    stripe.creditNoteLines.set(partial.id, refund);
+    const created = stripeEvent('credit_note.created', partial);
+    expect((await deliver(gateway.url, created)).status).toBe(200);
+    expect((await deliver(gateway.url, created)).status).toBe(200);
+    expect(await invoiced()).toEqual({ [RISK]: 150_000, 'merchant-offers': 4_000 });
+    expect(await gateway.services.db.prisma.invoiceLine.count({ where: { invoiceId } })).toBe(2 + 1 + 3);
+
+    // Voided: what it took back counts again.
+    expect((await deliver(gateway.url, stripeEvent('credit_note.voided', { ...partial, status: 'void' }))).status).toBe(200);
+    expect(await invoiced()).toEqual({ [RISK]: 250_000, 'merchant-offers': 4_000 });
+
+    // A note voided before its creation is delivered never counts.
+    const voidedFirst = note([creditNoteLine({ invoiceLine: risk.id, amount: 10_000 })]);
+    expect((await deliver(gateway.url, stripeEvent('credit_note.voided', { ...voidedFirst, status: 'void' }))).status).toBe(200);
+    expect((await deliver(gateway.url, stripeEvent('credit_note.created', voidedFirst))).status).toBe(200);
+    expect(await invoiced()).toEqual({ [RISK]: 250_000, 'merchant-offers': 4_000 });
   });
 
   it('keeps an event whose invoice has lines it cannot read (no Stripe client) as FAILED, for Stripe to deliver again', async () => {

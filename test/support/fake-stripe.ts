@@ -94,8 +94,16 @@ export class FakeStripe {
     const balance = url.pathname.match(/^\/v1\/customers\/([^/]+)\/balance_transactions$/);
     if (req.method === 'POST' && balance)
       return reply(200, this.balanceTransaction(balance[1], new URLSearchParams(body), String(req.headers['idempotency-key'] ?? '')));
-    const lines = url.pathname.match(/^\/v1\/invoices\/([^/]+)\/lines$/);
-    if (req.method === 'GET' && lines) return reply(200, this.linesPage(lines[1], url.searchParams));
+    const lines = url.pathname.match(/^\/v1\/(invoices|credit_notes)\/([^/]+)\/lines$/);
+    if (req.method === 'GET' && lines) {
+      const held = this.linesHeld;
+      if (held) {
+        held.asked++;
+        await held.gate;
+      }
+      const all = (lines[1] === 'invoices' ? this.invoiceLines : this.creditNoteLines).get(lines[2]) ?? [];
+      return reply(200, this.linesPage(url.pathname, all, url.searchParams));
+    }
     const summaries = url.pathname.match(/^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/);
     if (req.method === 'GET' && summaries) return reply(200, this.summaries(summaries[1], url.searchParams));
     reply(404, { error: { type: 'invalid_request_error', message: `fake Stripe has no ${req.method} ${url.pathname}` } });
@@ -157,16 +165,32 @@ export class FakeStripe {
 
   /** Every line of an invoice by its id, served a page at a time (`limit`, `starting_after`) as Stripe lists them. */
   readonly invoiceLines = new Map<string, Array<Record<string, unknown> & { id: string }>>();
-  /** Invoice-lines pages served. */
+  /** Every line of a credit note by its id, served the same way. */
+  readonly creditNoteLines = new Map<string, Array<Record<string, unknown> & { id: string }>>();
+  /** Pages of lines served. */
   linePages = 0;
+  private linesHeld?: { gate: Promise<void>; asked: number };
 
-  private linesPage(invoiceId: string, query: URLSearchParams) {
-    const all = this.invoiceLines.get(invoiceId) ?? [];
+  /** Holds invoice-lines pages back until `release` (a slow Stripe); `asked` counts the pages asked for meanwhile. */
+  holdLinePages(): { asked(): number; release(): void } {
+    let open!: () => void;
+    const held = { gate: new Promise<void>((resolve) => (open = resolve)), asked: 0 };
+    this.linesHeld = held;
+    return {
+      asked: () => held.asked,
+      release: () => {
+        if (this.linesHeld === held) this.linesHeld = undefined;
+        open();
+      },
+    };
+  }
+
+  private linesPage(url: string, all: Array<Record<string, unknown> & { id: string }>, query: URLSearchParams) {
     const after = query.get('starting_after');
     const from = after ? all.findIndex((line) => line.id === after) + 1 : 0;
     const data = all.slice(from, from + Number(query.get('limit') ?? 10));
     this.linePages++;
-    return { object: 'list', url: `/v1/invoices/${invoiceId}/lines`, has_more: from + data.length < all.length, data };
+    return { object: 'list', url, has_more: from + data.length < all.length, data };
   }
 
   /** Customer balance credits and debits, replayed by idempotency key as Stripe does (the same answer, nothing new). */

@@ -13,7 +13,7 @@ export const WEBHOOK_SECRET = 'whsec_tollgraph_test_0123456789abcdef';
 const stripe = new Stripe('sk_test_x');
 
 const seq = () => randomBytes(8).toString('hex');
-export const newId = (prefix: 'evt' | 'sub' | 'cus' | 'in' | 'cs' | 'si') => `${prefix}_test${seq()}`;
+export const newId = (prefix: 'evt' | 'sub' | 'cus' | 'in' | 'cs' | 'si' | 'cn') => `${prefix}_test${seq()}`;
 
 /** Unix seconds. */
 export const seconds = (date: Date | number) => Math.floor((typeof date === 'number' ? date : date.getTime()) / 1000);
@@ -234,4 +234,37 @@ export async function deliver(
 export function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
   return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+/** A credit note line: takes `amount` back of one invoice line, or (no `invoiceLine`) a custom amount of none. */
+export function creditNoteLine(o: { amount: number; invoiceLine?: string }): Record<string, unknown> & { id: string } {
+  return {
+    id: `cnli_${seq()}`,
+    object: 'credit_note_line_item',
+    amount: o.amount,
+    type: o.invoiceLine ? 'invoice_line_item' : 'custom_line_item',
+    invoice_line_item: o.invoiceLine ?? null,
+    quantity: 1,
+  };
+}
+
+/** A credit note on an invoice, as its `credit_note.*` events carry it (`hasMore`: Stripe left further lines out). */
+export function creditNoteObject(o: {
+  invoice: string;
+  customer: string;
+  lines: Array<Record<string, unknown>>;
+  hasMore?: boolean;
+  status?: 'issued' | 'void';
+}): Record<string, unknown> & { id: string } {
+  return {
+    id: newId('cn'),
+    object: 'credit_note',
+    invoice: o.invoice,
+    customer: o.customer,
+    currency: 'usd',
+    status: o.status ?? 'issued',
+    type: 'post_payment',
+    amount: o.lines.reduce((sum, line) => sum + (line.amount as number), 0),
+    lines: { object: 'list', has_more: o.hasMore ?? false, data: o.lines },
+  };
 }

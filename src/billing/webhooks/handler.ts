@@ -31,8 +31,14 @@ export interface ApplyContext {
   accounts: Pick<AccountService, 'setPlanIn' | 'linkStripeCustomerIn'>;
   /** Accounts changed in this transaction: their caches are dropped on every gateway process after the commit. */
   touchedAccounts: Set<string>;
-  /** Every line of an invoice, read from Stripe (for an event that carries only the first ones); absent without a Stripe client. */
-  invoiceLineItems?: (invoiceId: string) => Promise<StripeObject[]>;
+}
+
+/** What a handler may read from Stripe to complete its event (absent without a Stripe client). */
+export interface StripeReads {
+  /** Every line of an invoice. */
+  invoiceLineItems(invoiceId: string): Promise<StripeObject[]>;
+  /** Every line of a credit note. */
+  creditNoteLineItems(creditNoteId: string): Promise<StripeObject[]>;
 }
 
 /**
@@ -49,6 +55,12 @@ export interface WebhookHandler {
   subscriptionOf(object: StripeObject): string | undefined;
   /** What the event says about that subscription. Pure: it is also called for older stored events. */
   signal?(event: StoredEvent): SubscriptionSignal;
+  /**
+   * The event with what its object leaves out read from Stripe (an invoice's lines beyond the
+   * first ones), before the event's transaction: no network call is made while the transaction
+   * holds its subscription's lock and a database connection.
+   */
+  complete?(event: StoredEvent, stripe: StripeReads | undefined): Promise<StoredEvent>;
   /** Effects besides the subscription's state, in the event's transaction; `ignored` when the event is not ours. */
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler that acts returns nothing; one that does not act says so
   apply?(context: ApplyContext): Promise<void | 'ignored'>;

@@ -7,7 +7,7 @@ import type { Prisma, PrismaClient, StripeEvent, StripeEventStatus } from '../..
 import type { Logger } from '../../ops/logger';
 import type { Metrics } from '../../ops/metrics';
 import type { Stripe } from '../stripe-client';
-import { WebhookError, type ApplyContext, type StoredEvent } from './handler';
+import { WebhookError, type ApplyContext, type StoredEvent, type StripeReads } from './handler';
 import { handlerFor } from './handlers';
 import { isObject, str, type StripeObject } from './stripe-objects';
 import { lockSubscription, storedEventOf, syncAccountPlan, syncSubscription } from './subscription-sync';
@@ -36,8 +36,8 @@ export interface StripeWebhooksOptions {
   stripe?: Stripe;
 }
 
-/** At most this many lines of one invoice are read from Stripe (far beyond any invoice of ours). */
-const MAX_INVOICE_LINES = 10_000;
+/** At most this many lines of one invoice or credit note are read from Stripe (far beyond any of ours). */
+const MAX_LINES = 10_000;
 
 const TRANSACTION = { maxWait: 5_000, timeout: 15_000 } as const;
 const MAX_ERROR_LENGTH = 2_000;
@@ -64,7 +64,7 @@ export function parseEvent(body: unknown): { event: StoredEvent; payload: Stripe
  */
 export class StripeWebhooks {
   private readonly log: Logger;
-  private readonly invoiceLineItems: ApplyContext['invoiceLineItems'];
+  private readonly stripeReads: StripeReads | undefined;
   private readonly outcomes: Counter<'outcome'>;
 
   constructor(
@@ -76,10 +76,12 @@ export class StripeWebhooks {
   ) {
     this.log = logger.child({ component: 'stripe-webhooks' });
     const stripe = options.stripe;
-    this.invoiceLineItems = stripe
-      ? async (invoiceId) =>
-          (await stripe.invoices.listLineItems(invoiceId, { limit: 100 }).autoPagingToArray({ limit: MAX_INVOICE_LINES })) as unknown as StripeObject[]
-      : undefined;
+    this.stripeReads = stripe && {
+      invoiceLineItems: async (invoiceId) =>
+        (await stripe.invoices.listLineItems(invoiceId, { limit: 100 }).autoPagingToArray({ limit: MAX_LINES })) as unknown as StripeObject[],
+      creditNoteLineItems: async (creditNoteId) =>
+        (await stripe.creditNotes.listLineItems(creditNoteId, { limit: 100 }).autoPagingToArray({ limit: MAX_LINES })) as unknown as StripeObject[],
+    };
     this.outcomes = new Counter({
       name: 'tollgraph_stripe_webhook_events_total',
       help: 'Stripe webhook deliveries by outcome: processed, duplicate, ignored, failed (500), unavailable (503), rejected (4xx)',
@@ -207,11 +209,16 @@ export class StripeWebhooks {
     };
   }
 
-  /** One transaction: the event's row (unique by id) and its whole effect, or neither. */
-  private async run(event: StoredEvent, mode: { payload: StripeObject } | { reapplyBy: Actor }): Promise<'processed' | 'duplicate' | 'ignored'> {
+  /**
+   * One transaction: the event's row (unique by id) and its whole effect, or neither. What the
+   * handler reads from Stripe is read first, outside it.
+   */
+  private async run(received: StoredEvent, mode: { payload: StripeObject } | { reapplyBy: Actor }): Promise<'processed' | 'duplicate' | 'ignored'> {
     const now = new Date();
     const touchedAccounts = new Set<string>();
-    const subscriptionId = handlerFor(event.type)?.subscriptionOf(event.object) ?? null;
+    const handler = handlerFor(received.type);
+    const event = (await handler?.complete?.(received, this.stripeReads)) ?? received;
+    const subscriptionId = handler?.subscriptionOf(event.object) ?? null;
     const outcome = await this.prisma.$transaction(async (tx) => {
       // Lock order, in every transaction that takes several: the subscription, then event rows,
       // then accounts. (A fold may settle other event rows of its subscription.)
@@ -242,7 +249,6 @@ export class StripeWebhooks {
         log: this.log,
         accounts: this.accounts,
         touchedAccounts,
-        invoiceLineItems: this.invoiceLineItems,
       });
       await tx.stripeEvent.update({
         where: { id: event.id },

@@ -111,9 +111,34 @@ export function invoiceLineFields(lines: StripeObject[], invoiceCurrency: string
   });
 }
 
-/** An invoice's lines as its event carries them, and whether that is all of them (Stripe sends the first ones; `has_more` says there are others). */
-export function invoiceLines(invoice: StripeObject): { lines: StripeObject[]; complete: boolean } {
-  return { lines: listData(invoice.lines), complete: !(isObject(invoice.lines) && invoice.lines.has_more === true) };
+/**
+ * An invoice's or a credit note's lines as its event carries them, and whether that is all of
+ * them (Stripe sends the first ones; `has_more` says there are others).
+ */
+export function carriedLines(object: StripeObject): { lines: StripeObject[]; complete: boolean } {
+  return { lines: listData(object.lines), complete: !(isObject(object.lines) && object.lines.has_more === true) };
+}
+
+/** The object with `lines` replaced by all of them, as read from Stripe. */
+export function withAllLines(object: StripeObject, lines: StripeObject[]): StripeObject {
+  return { ...object, lines: { object: 'list', data: lines, has_more: false } };
+}
+
+/** One line of a credit note: what it takes back, of one invoice line or (a custom line) of none. */
+export interface CreditNoteLineFields {
+  id: string;
+  /** Positive, in the currency's smallest unit, excluding tax and discounts. */
+  amount: number;
+  invoiceLineId: string | null;
+}
+
+/** The lines of a credit note (`lines.data`); lines without an id or amount are not lines. */
+export function creditNoteLineFields(lines: StripeObject[]): CreditNoteLineFields[] {
+  return lines.flatMap((line) => {
+    const id = str(line.id);
+    if (!id || typeof line.amount !== 'number') return [];
+    return [{ id, amount: line.amount, invoiceLineId: idOf(line.invoice_line_item) ?? null }];
+  });
 }
 
 /** Price ids of the subscription's items. */

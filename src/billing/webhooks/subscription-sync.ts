@@ -5,6 +5,7 @@ import { saveAddOnIn } from '../add-ons';
 import { accountPlan, foldSubscription, PLAN_ORDER, type FoldableEvent, type FoldedSubscription } from '../subscriptions';
 import { STRIPE_ACTOR, WebhookError, type ApplyContext, type StoredEvent } from './handler';
 import { handlerFor } from './handlers';
+import { lockStripeObject } from './locks';
 import { isObject, isUuid } from './stripe-objects';
 
 const PLAN_CODES = Object.keys(PLAN_ORDER) as PlanCode[];
@@ -19,7 +20,7 @@ export function storedEventOf(row: { id: string; type: string; stripeCreatedAt: 
 
 /** A transaction-scoped lock on one Stripe subscription: its events are folded one transaction at a time. */
 export async function lockSubscription(tx: Prisma.TransactionClient, stripeSubscriptionId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`stripe-subscription:${stripeSubscriptionId}`}, 0))`;
+  await lockStripeObject(tx, `stripe-subscription:${stripeSubscriptionId}`);
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { WebhookHandler } from '../handler';
 import { checkoutSessionCompleted } from './checkout-session-completed';
+import { creditNoteCreated } from './credit-note-created';
+import { creditNoteVoided } from './credit-note-voided';
 import { customerSubscriptionCreated } from './customer-subscription-created';
 import { customerSubscriptionDeleted } from './customer-subscription-deleted';
 import { customerSubscriptionTrialWillEnd } from './customer-subscription-trial-will-end';
@@ -17,6 +19,8 @@ const HANDLERS: ReadonlyMap<string, WebhookHandler> = new Map(
     customerSubscriptionTrialWillEnd,
     invoicePaid,
     invoicePaymentFailed,
+    creditNoteCreated,
+    creditNoteVoided,
   ].map((handler) => [handler.type, handler]),
 );
 
