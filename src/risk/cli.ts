@@ -10,6 +10,7 @@ import { replayRiskHistory, type ReplayReport } from './kafka/replay';
 import { ensureRiskTopics } from './kafka/topics';
 import { OPERATOR_PRODUCTS, type OperatorProduct } from './operators/product-outputs';
 import { startOperatorProduct } from './operators/products';
+import { replayOperator, type OperatorReplayReport } from './operators/replay';
 
 /** `--from` accepts an ISO time, epoch milliseconds, or `beginning`. */
 export function parseFrom(value: string): number | undefined {
@@ -37,13 +38,29 @@ export async function servicesFor(quiet: boolean): Promise<Services> {
   return prepareServices(config, logger);
 }
 
-/** `risk consume --operator <product>`: a product's operator stages on the same worker-role runner as the risk consumer. */
-function runOperator(product: string, metricsPort: number): Promise<void> {
-  if (!(OPERATOR_PRODUCTS as readonly string[]).includes(product)) {
-    throw new Error(`--operator: expected risk-scores or one of ${OPERATOR_PRODUCTS.join(', ')} (got "${product}")`);
+/** `--operator`: risk-scores (the risk scorer: undefined) or one of the operator products. */
+function operatorProduct(value: string): OperatorProduct | undefined {
+  if (value === 'risk-scores') return undefined;
+  if (!(OPERATOR_PRODUCTS as readonly string[]).includes(value)) {
+    throw new Error(`--operator: expected risk-scores or one of ${OPERATOR_PRODUCTS.join(', ')} (got "${value}")`);
   }
+  return value as OperatorProduct;
+}
+
+/** An operator replay's report, as JSON or as a sentence. */
+function printOperatorReplay(report: OperatorReplayReport, json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else
+    process.stdout.write(
+      `replayed ${report.records} records of ${report.topic} in ${report.seconds} s (group ${report.groupId}): ${report.views} ${report.product} views, ` +
+        `${report.restored} restored (missing or older), ${report.changed} differed from the stored view, ${report.unchanged} unchanged, ${report.ahead} left (the live operator is ahead)\n`,
+    );
+}
+
+/** `risk consume --operator <product>`: a product's operator stages on the same worker-role runner as the risk consumer. */
+function runOperator(product: OperatorProduct, metricsPort: number): Promise<void> {
   return runWorkerRole(`${product} operator`, metricsPort, async (services) => {
-    const running = await startOperatorProduct(services, product as OperatorProduct);
+    const running = await startOperatorProduct(services, product);
     return { stop: () => running.stop(), crashed: running.crashed, describe: { operator: product, groups: running.groups } };
   });
 }
@@ -57,7 +74,8 @@ export function registerRiskCommands(program: Command): void {
     .option('--metrics-port <port>', 'serve /metrics and /healthz on this port (0 = off)', '9464')
     .option('--operator <product>', `the stream operator to run: risk-scores (the default), ${OPERATOR_PRODUCTS.join(', ')}`, 'risk-scores')
     .action((options: { metricsPort: string; operator: string }) => {
-      if (options.operator !== 'risk-scores') return runOperator(options.operator, Number(options.metricsPort));
+      const product = operatorProduct(options.operator);
+      if (product) return runOperator(product, Number(options.metricsPort));
       return runWorkerRole('risk consumer', Number(options.metricsPort), async (services) => {
         const consumer = await startRiskConsumer(services);
         return {
@@ -74,13 +92,21 @@ export function registerRiskCommands(program: Command): void {
     .option('--from <time>', 'rewrite history for events from this time (ISO, epoch ms or "beginning")', 'beginning')
     .option('--group <id>', 'consumer group of the replay (default: a fresh one)')
     .option('--keep-state', 'keep the replay group’s customer states and checkpoints afterwards')
+    .option(
+      '--operator <product>',
+      `the product to replay: risk-scores (the default: state and score history), or ${OPERATOR_PRODUCTS.join(', ')} (state, then each key's view checked and repaired)`,
+      'risk-scores',
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (options: { from: string; group?: string; keepState?: boolean; json?: boolean }) => {
+    .action(async (options: { from: string; group?: string; keepState?: boolean; operator: string; json?: boolean }) => {
+      const product = operatorProduct(options.operator);
+      // An operator keeps each key's newest view only: there is no history to rewrite from a time.
+      if (product && options.from !== 'beginning') throw new Error(`--from: only for risk-scores (the score history); ${product} replays its whole log`);
       const from = parseFrom(options.from);
       const services = await servicesFor(true);
       try {
-        const report = await replayRiskHistory(services, { from, groupId: options.group, keepState: options.keepState });
-        printReplayReport(report, options.json);
+        if (product) printOperatorReplay(await replayOperator(services, product, { groupId: options.group, keepState: options.keepState }), options.json);
+        else printReplayReport(await replayRiskHistory(services, { from, groupId: options.group, keepState: options.keepState }), options.json);
       } finally {
         await services.close();
         await stopTracing();

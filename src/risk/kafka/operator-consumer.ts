@@ -17,11 +17,15 @@ export interface OperatorStage<S, E> {
   quality?: QualityWindow;
   /** Called with the records of every batch done (the benchmark counts them). */
   onBatch?: (records: number) => void;
+  /** A replay: `finished` once each of these partitions has reached its offset (list only non-empty partitions). */
+  endOffsets?: Map<number, number>;
 }
 
 export interface RunningStage<S, E> {
   pipeline: KeyedPipeline<S, E>;
   crashed: Promise<Error>;
+  /** With `endOffsets`: every listed partition reached its offset (never settles without them). */
+  finished: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +53,10 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
   });
   const settings = riskConsumerSettings(config);
   const { consumer, crashed } = await joinPipelineGroup(services.kafka!, settings.consumer, stage.groupId, stage.topic, pipeline);
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const reachedEnds = () => [...(stage.endOffsets ?? [])].every(([partition, end]) => (pipeline.position(stage.topic, partition) ?? -1) >= end);
+  if (stage.endOffsets?.size === 0) finish();
   try {
     await consumer.run({
       autoCommit: false,
@@ -63,6 +71,7 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
             stage.onBatch?.(batch.messages.length);
             const labels = { operator: stage.operator.product, topic: batch.topic, partition: String(batch.partition) };
             metrics.lag.set(labels, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
+            if (stage.endOffsets && reachedEnds()) finish();
           },
         },
         log,
@@ -79,6 +88,7 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
     return {
       pipeline,
       crashed,
+      finished,
       stop: () =>
         (stopped ??= (async () => {
           clearInterval(checkpointTimer);

@@ -1,3 +1,4 @@
+import type { Kafka } from 'kafkajs';
 import type { Services } from '../../services';
 import { startRiskConsumer } from './consumer';
 import { riskTopics } from './topics';
@@ -27,6 +28,27 @@ export interface ReplayReport {
   seconds: number;
 }
 
+/**
+ * What a replay of `topic` reads: each partition's retained offsets now, from its first to its
+ * log end (where the replay stops). Partitions with nothing retained never deliver a batch:
+ * nothing to wait for there, so they are left out.
+ */
+export async function replayRange(kafka: Kafka, topic: string): Promise<Map<number, { low: number; high: number }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+    return new Map(
+      offsets.filter((entry) => Number(entry.high) > Number(entry.low)).map((entry) => [entry.partition, { low: Number(entry.low), high: Number(entry.high) }]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Where a replay of `topic` stops, per partition (replayRange). */
+export const endsOf = (range: Map<number, { high: number }>): Map<number, number> => new Map([...range].map(([partition, { high }]) => [partition, high]));
+
 /** Adds a replayed batch's figures to the report. */
 export function countBatch(report: ReplayReport, result: Extract<BatchResult, { kind: 'done' }>): void {
   report.scored += result.scored;
@@ -52,16 +74,7 @@ export async function replayRiskHistory(services: Services, options: ReplayOptio
   const groupId = options.groupId ?? `${config.KAFKA_TOPIC_PREFIX}risk-replay-${Date.now()}`;
   const started = performance.now();
 
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, number>;
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-    // Partitions with nothing retained never deliver a batch: nothing to wait for there.
-    ends = new Map(offsets.filter((entry) => Number(entry.high) > Number(entry.low)).map((entry) => [entry.partition, Number(entry.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+  const ends = endsOf(await replayRange(kafka, topic));
 
   const report: ReplayReport = { groupId, scored: 0, duplicates: 0, invalid: 0, restored: 0, changed: 0, seconds: 0 };
   const consumer = await startRiskConsumer(services, {

@@ -132,6 +132,11 @@ export class KeyedPipeline<S, E> {
     }
   }
 
+  /** The next offset of a partition this process holds (undefined before its first batch). */
+  position(topic: string, partition: number): number | undefined {
+    return this.partitions.get(`${topic}:${partition}`)?.nextOffset;
+  }
+
   statesOf(topic: string, partition: number): ReadonlyMap<string, S> | undefined {
     return this.partitions.get(`${topic}:${partition}`)?.states;
   }

@@ -42,6 +42,40 @@ for i = 1, #KEYS do
 end
 return 0`;
 
+/**
+ * SET_IF_NOT_OLDER for a replay, which also says what it found: per key, the replayed view is
+ * set where the stored one is missing or older (restored), or of the same version and different
+ * (changed: the stored view was not what its events give), and left where it is the same
+ * (unchanged) or newer (the live operator is ahead). Returns the four counts in that order.
+ */
+const REPLAY_SET = `
+local restored, changed, unchanged, ahead = 0, 0, 0, 0
+for i = 1, #KEYS do
+  local current = redis.call('GET', KEYS[i])
+  local stored = current and string.sub(current, 1, ${VERSION_WIDTH})
+  local replayed = string.sub(ARGV[i], 1, ${VERSION_WIDTH})
+  if not current or stored < replayed then
+    redis.call('SET', KEYS[i], ARGV[i])
+    restored = restored + 1
+  elseif stored > replayed then
+    ahead = ahead + 1
+  elseif current ~= ARGV[i] then
+    redis.call('SET', KEYS[i], ARGV[i])
+    changed = changed + 1
+  else
+    unchanged = unchanged + 1
+  end
+end
+return {restored, changed, unchanged, ahead}`;
+
+/** What a replay found of the views it wrote (REPLAY_SET). */
+export interface ReplayedViews {
+  restored: number;
+  changed: number;
+  unchanged: number;
+  ahead: number;
+}
+
 const CHUNK = 500;
 
 /** A topic's records, request after request: a repartition's order within a target partition is its de-duplication's premise. */
@@ -91,4 +125,20 @@ export function operatorSinks(targets: OperatorTargets): OperatorSinks {
       for (let i = 0; i < views.length; i += CHUNK) await pubsub.publish(targets.channel, JSON.stringify(views.slice(i, i + CHUNK)));
     },
   };
+}
+
+/** Writes a replay's final views (REPLAY_SET), one per key, and says what it found. */
+export async function writeReplayedViews(redis: Redis, prefix: string, namespace: string, views: OperatorView[]): Promise<ReplayedViews> {
+  const found: ReplayedViews = { restored: 0, changed: 0, unchanged: 0, ahead: 0 };
+  const size = redis.isCluster ? 1 : CHUNK;
+  for (let i = 0; i < views.length; i += size) {
+    const part = views.slice(i, i + size);
+    const keys = part.map((view) => viewKey(prefix, namespace, view.key));
+    const [restored, changed, unchanged, ahead] = (await redis.eval(REPLAY_SET, part.length, ...keys, ...part.map(encodeVersioned))) as number[];
+    found.restored += restored;
+    found.changed += changed;
+    found.unchanged += unchanged;
+    found.ahead += ahead;
+  }
+  return found;
 }
