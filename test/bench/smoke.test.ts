@@ -57,6 +57,7 @@ describe('benchmarks (smoke)', () => {
       ['off', true],
       ['defaults', true],
       ['tight', true],
+      ['queued', true],
       ['dedicated', true],
     ]);
     expect([results.avro.json.median, results.avro.jsonWithReader.median, results.avro.avro.median, results.avro.mixed.median].every(positive)).toBe(true);
