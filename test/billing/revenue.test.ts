@@ -225,7 +225,11 @@ describe('revenue from paid Stripe invoices', () => {
     stripe.creditNoteLines.set(partial.id, refund);
     const created = stripeEvent('credit_note.created', partial);
     expect((await deliver(gateway.url, created)).status).toBe(200);
-    expect((await deliver(gateway.url, created)).status).toBe(200);
+    const pagesRead = stripe.linePages;
+    const redelivered = await deliver(gateway.url, created);
+    expect(redelivered.status).toBe(200);
+    expect(redelivered.body).toMatchObject({ received: true, status: 'duplicate' });
+    expect(stripe.linePages).toBe(pagesRead); // an applied event delivered again asks Stripe nothing
     expect(await invoiced()).toEqual({ [RISK]: 150_000, 'merchant-offers': 4_000 });
     expect(await gateway.services.db.prisma.invoiceLine.count({ where: { invoiceId } })).toBe(2 + 1 + 3);
 

@@ -217,6 +217,8 @@ export class StripeWebhooks {
     const now = new Date();
     const touchedAccounts = new Set<string>();
     const handler = handlerFor(received.type);
+    // A redelivery of an applied event costs one indexed read, never a call to Stripe.
+    if (handler?.complete && 'payload' in mode && (await this.applied(received.id))) return 'duplicate';
     const event = (await handler?.complete?.(received, this.stripeReads)) ?? received;
     const subscriptionId = handler?.subscriptionOf(event.object) ?? null;
     const outcome = await this.prisma.$transaction(async (tx) => {
@@ -263,6 +265,11 @@ export class StripeWebhooks {
         'Stripe event applied',
       );
     return outcome;
+  }
+
+  private async applied(eventId: string): Promise<boolean> {
+    const row = await this.prisma.stripeEvent.findUnique({ where: { id: eventId }, select: { status: true } });
+    return row !== null && DONE.has(row.status);
   }
 
   private async dispatch(context: ApplyContext): Promise<'processed' | 'ignored'> {
