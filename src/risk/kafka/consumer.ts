@@ -1,4 +1,4 @@
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import { createRecordProducer, type RecordProducer } from '../../kafka/record-producer';
 import { kafkaSecurity } from '../../kafka/security';
 import type { Config } from '../../config/schema';
@@ -206,16 +206,4 @@ export function lowWatermarks(admin: Admin): (topic: string, partition: number) 
     const offsets = await admin.fetchTopicOffsets(topic);
     return Number(offsets.find((entry) => entry.partition === partition)?.low ?? 0);
   };
-}
-
-/** The offset after the last message of each partition now: where a replay stops. */
-export async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, number>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return new Map(offsets.map((entry) => [entry.partition, Number(entry.high)]));
-  } finally {
-    await admin.disconnect();
-  }
 }
