@@ -19,6 +19,9 @@ const aliasDocument = (bytes: number) => {
   }
   return `{ ${parts.join(' ')} }`;
 };
+/** Introspection where each level selects the next fragment under two aliases: 2^levels paths for an analysis that expands fragments. */
+const introspectionBomb = (levels: number) =>
+  `{ __type(name: "Query") { ...F1 } } ${Array.from({ length: levels }, (_, i) => (i + 1 < levels ? `fragment F${i + 1} on __Type { a: ofType { ...F${i + 2} } b: ofType { ...F${i + 2} } }` : `fragment F${i + 1} on __Type { name }`)).join('\n')}`;
 const introspectionAliases = `{ __schema { ${Array.from({ length: 20 }, (_, i) => `t${i}: types { ${Array.from({ length: 20 }, (_, j) => `f${j}: name`).join(' ')} }`).join(' ')} } }`;
 
 async function post(url: string, body: string, headers: Record<string, string> = {}) {
@@ -68,6 +71,7 @@ describe('cheap refusals before expensive work (a gateway process, real Postgres
   it.each([
     ['a 23-level fragment bomb', fragmentBomb(23), 400, 'QUERY_TOO_COMPLEX'],
     ['a 40-level fragment bomb', fragmentBomb(40), 400, 'QUERY_TOO_COMPLEX'],
+    ['a 40-level introspection fragment chain', introspectionBomb(40), 400, 'QUERY_TOO_COMPLEX'],
     ['20 x 20 aliases inside introspection', introspectionAliases, 400, 'QUERY_TOO_COMPLEX'],
     [
       'introspection nested past the depth limit',
@@ -88,6 +92,30 @@ describe('cheap refusals before expensive work (a gateway process, real Postgres
       expect(answer.type).toMatch(/application\/json/);
       expect(codeOf(answer.json())).toBe(code);
     }
+  });
+
+  it.each([
+    ['a 40-level fragment bomb', fragmentBomb(40)],
+    ['a 40-level introspection fragment chain', introspectionBomb(40)],
+    ['20 x 20 aliases inside introspection', introspectionAliases],
+  ])('refuses %s sent by GET, behind 1,000 other parameters too, and stays responsive', async (_name, query) => {
+    const get = async (search: string) => {
+      const response = await fetch(`${server.url}/graphql?${search}`, {
+        headers: { accept: 'application/graphql-response+json', 'apollo-require-preflight': '1' },
+      });
+      return { status: response.status, body: (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> } };
+    };
+    const param = `query=${encodeURIComponent(query)}`;
+    // Express's query parser reads 1,000 parameters and no more; Apollo reads them all.
+    const searches = [param, `${'&'.repeat(1_000)}${param}`, `${'a=1&'.repeat(1_000)}${param}`];
+    const answers = await whileHealthy(() => Promise.all(searches.map(get)));
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(codeOf(answer.body)).toBe('QUERY_TOO_COMPLEX');
+    }
+    const twice = await get(`query=${encodeURIComponent('{ health { status } }')}&${param}`);
+    expect(twice.status).toBe(400);
+    expect(twice.body.errors?.length).toBe(1);
   });
 
   it('refuses a key in the URL with 400 saying where keys go, and never writes it to the log', async () => {
