@@ -88,6 +88,8 @@ function rootFacts({ schema, document, operation }: OperationRequest): RootFacts
 export class GuardedOperation {
   private complexity?: QueryComplexity;
   private reservation?: Reservation;
+  /** admit() let the operation run. */
+  private admitted = false;
   private grants: ProductGrant[] = [];
   private events = 0;
 
@@ -147,6 +149,7 @@ export class GuardedOperation {
     if (auth.viewer && complexity.cost > 0 && operation.operation !== 'subscription') {
       this.reservation = await context.services.limits.reserve(auth.viewer.access, complexity.cost);
     }
+    this.admitted = true;
   }
 
   /**
@@ -165,7 +168,8 @@ export class GuardedOperation {
     const { limits } = context.services;
     const requested = this.complexity?.cost ?? 0;
     // One walk of the result: its root fields' costs make the actual cost and split it by product.
-    const byField = this.reservation ? actualCostByRootField(operation, result.data, this.costContext) : [];
+    // Billed whether or not units were reserved (none are while Redis is down under fail-open).
+    const byField = this.admitted && requested > 0 ? actualCostByRootField(operation, result.data, this.costContext) : [];
     let actual = cappedCost(byField, requested);
 
     let withheld: TollgraphError | undefined;

@@ -84,10 +84,17 @@ describe('limits by policy while Redis is down', () => {
       expect((await readiness(gateways.closed.url)).failed).toContain('redis');
       expect((await ask(gateways.closed.url, closed.key, '{ health { status } }')).status).toBe(200); // free and public: still answered
 
-      // fail-open: ten requests on a quota of five, all served; it says it is degraded and stays in rotation.
+      // fail-open: ten requests on a quota of five, all served and all billed (the ledger is not in
+      // Redis); it says it is degraded and stays in rotation.
       const answers = [];
-      for (let i = 0; i < 10; i++) answers.push((await ask(gateways.open.url, open.key, OWN_ACCOUNT, { a: open.accountId })).status);
-      expect(answers).toEqual(Array(10).fill(200));
+      for (let i = 0; i < 10; i++) answers.push(await ask(gateways.open.url, open.key, OWN_ACCOUNT, { a: open.accountId }));
+      expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
+      const served = answers.map((answer) => answer.headers.get('x-request-id'));
+      const billed = await setup.services.db.sql.query<{ units: number }>(
+        'SELECT COALESCE(SUM(cost_units), 0)::int AS units FROM usage_records WHERE request_id = ANY($1)',
+        [served],
+      );
+      expect(billed[0].units).toBe(10);
       expect(await ready(gateways.open.url)).toBe(200);
       expect((await readiness(gateways.open.url)).degraded).toContain('redis');
       expect((await ask(gateways.open.url, open.key, '{ rateLimit { degraded } }')).body.data.rateLimit.degraded).toBe(true);
