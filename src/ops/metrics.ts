@@ -17,7 +17,7 @@ export function createMetrics() {
   });
   const graphqlDuration = new Histogram({
     name: 'tollgraph_graphql_operation_duration_seconds',
-    help: 'GraphQL operation duration from parse to response, by operation name, type and outcome',
+    help: 'GraphQL operation duration from parse to response, by root field ("multiple" for several), type and outcome',
     labelNames: ['operation', 'type', 'outcome'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],

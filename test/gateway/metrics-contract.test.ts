@@ -38,4 +38,18 @@ describe('the /metrics contract', () => {
       await withRedis.stop();
     }
   });
+
+  it("labels operation timings by root field, never by the client's operation name (a new name per request must not grow the series)", async () => {
+    const gateway = await startTestGateway();
+    try {
+      for (let i = 0; i < 50; i++) await gateway.query(`query r${i}x${Date.now()} { health { status } }`);
+      await gateway.query('query Two { health { status } plans { code } }');
+      await gateway.query('{ nosuchfield }');
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      const labels = new Set([...text.matchAll(/^tollgraph_graphql_operation_duration_seconds_count\{operation="([^"]*)"/gm)].map((match) => match[1]));
+      expect([...labels].sort()).toEqual(['health', 'multiple', 'none']);
+    } finally {
+      await gateway.stop();
+    }
+  });
 });

@@ -1,15 +1,27 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind, type OperationDefinitionNode } from 'graphql';
 import type { Metrics } from '../../ops/metrics';
 
-/** Times each operation from request start to response, labelled by name, type and outcome. */
+/**
+ * The `operation` label: the root field an operation selects, `multiple` for several, `none` when
+ * none was resolved. Never the client's operation name: every new name would be a new series kept
+ * for the life of the process, so a client could grow the gateway's memory and every scrape.
+ */
+export function operationLabel(operation: OperationDefinitionNode | undefined): string {
+  if (!operation) return 'none';
+  const [first, ...rest] = operation.selectionSet.selections;
+  return first?.kind === Kind.FIELD && rest.length === 0 ? first.name.value : 'multiple';
+}
+
+/** Times each operation from request start to response, labelled by its root field, type and outcome. */
 export function metricsPlugin(metrics: Metrics): ApolloServerPlugin {
   return {
     async requestDidStart() {
       const stopTimer = metrics.graphqlDuration.startTimer();
       return {
-        async willSendResponse({ operationName, operation, errors }) {
+        async willSendResponse({ operation, errors }) {
           stopTimer({
-            operation: operationName ?? 'anonymous',
+            operation: operationLabel(operation),
             type: operation?.operation ?? 'unknown',
             outcome: errors?.length ? 'error' : 'ok',
           });
