@@ -1,7 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GraphQLError } from 'graphql';
+import type { IncomingMessage } from 'node:http';
 import Negotiator from 'negotiator';
+import proxyaddr from 'proxy-addr';
 import { unauthenticated } from '../auth/access';
 import { authenticate } from '../auth/authenticate';
 import type { AuthState } from '../auth/viewer';
@@ -36,17 +38,25 @@ declare module 'express-serve-static-core' {
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** `clientIpOf`'s answer, kept: express works `req.ip` out from the proxy headers on every read. */
+    /** `clientIpOf`'s answer, kept: the proxy headers are walked once per request. */
     clientIp?: string;
   }
 }
 
+/** Proxies whose X-Forwarded-For is believed: a proxy on this host only. */
+export const TRUSTED_PROXIES = 'loopback';
+const trusted = proxyaddr.compile(TRUSTED_PROXIES);
+
 /**
- * The client's address: the peer's, or (behind a trusted proxy) the one the proxy forwarded.
- * Without an X-Forwarded-For header both are the peer's, so express's proxy walk is skipped.
+ * The client's address, on every transport (an HTTP request or a WebSocket upgrade): the peer's,
+ * or (behind a trusted proxy) the one the proxy forwarded. Without an X-Forwarded-For header both
+ * are the peer's, so the proxy walk is skipped.
  */
-export const clientIpOf = (req: Request): string =>
-  (req.clientIp ??= (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : req.ip) ?? 'unknown');
+export const clientAddress = (req: IncomingMessage): string =>
+  (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : proxyaddr(req, trusted)) ?? 'unknown';
+
+/** clientAddress, kept on the request. */
+export const clientIpOf = (req: Request): string => (req.clientIp ??= clientAddress(req));
 
 /**
  * What is decided from the request line and headers alone, before the body is read or parsed,

@@ -10,7 +10,7 @@ import { sendError, TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { enforceAccessAtRootFields } from './field-access';
-import { admissionBeforeBody, callerBeforeBody, clientIpOf, documentWithinLimits, graphqlBody, guardPlugin, jsonErrors } from './http';
+import { admissionBeforeBody, callerBeforeBody, clientIpOf, documentWithinLimits, graphqlBody, guardPlugin, jsonErrors, TRUSTED_PROXIES } from './http';
 import { overloadMetrics } from '../limits/metrics';
 import { AdmissionControl, EventLoopDelay } from '../limits/overload';
 import { opsRoutes } from './ops-routes';
@@ -39,7 +39,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
   let draining = false;
 
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', TRUSTED_PROXIES);
   app.use(
     requestLogging(logger, (req, res, seconds) => {
       const { route, baseUrl } = req as express.Request;

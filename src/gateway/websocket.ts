@@ -12,7 +12,7 @@ import type { AdmissionControl } from '../limits/overload';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { GuardedOperation } from './guard';
-import { dedicatedPool, keyInUrlError, MAX_BODY_BYTES } from './http';
+import { clientAddress, dedicatedPool, keyInUrlError, MAX_BODY_BYTES } from './http';
 
 /** Live feeds one connection may hold open at once. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 20;
@@ -59,7 +59,7 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
     verifyClient: ({ req }, answer) => {
       const inUrl = credentialParams(req.url ?? '');
       if (inUrl.length) return answer(false, 400, keyInUrlError(inUrl).message);
-      const clientIp = req.socket.remoteAddress ?? 'unknown';
+      const clientIp = clientAddress(req);
       if (abuse.isBlocked(clientIp)) return answer(false, 429, 'Too many failed authentications from this address.');
       abuse.anonymousRequest(clientIp).then(
         () => answer(true),
@@ -72,7 +72,7 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
     {
       schema,
       onConnect: async (ctx) => {
-        const clientIp = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+        const clientIp = clientAddress(ctx.extra.request);
         if (abuse.isBlocked(clientIp)) return false;
         const params = Object.fromEntries(Object.entries(ctx.connectionParams ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
         const credentials = { ...ctx.extra.request.headers, ...params };
@@ -111,7 +111,7 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
           requestId: randomUUID(),
           log: () => logger,
           services,
-          clientIp: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+          clientIp: clientAddress(ctx.extra.request),
           auth: ctx.extra.auth ?? {},
           reauthenticate: ctx.extra.reauthenticate,
         };

@@ -317,4 +317,33 @@ describe('charges match what was executed or delivered', () => {
       await limited.stop();
     }
   });
+
+  it('behind a proxy on this host, blocks the forwarded client that failed, on both transports, and not the proxy', async () => {
+    const limited = await startTestGateway({ AUTH_FAILURES_PER_MINUTE: '3' });
+    try {
+      const { key } = await limited.newKey({ plan: 'PROFESSIONAL' });
+      const guessing = { 'x-forwarded-for': '203.0.113.7' };
+      const honest = { 'x-forwarded-for': '198.51.100.9' };
+      /** 0 when the connection is acknowledged; else the refusal's HTTP status or close code. */
+      const tryConnect = (secret: string, headers: Record<string, string>) =>
+        new Promise<number>((resolve) => {
+          const socket = new WebSocket(`${limited.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { headers });
+          socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${secret}` } })));
+          socket.on('message', () => {
+            socket.close();
+            resolve(0);
+          });
+          socket.on('close', (code) => resolve(code));
+        });
+      for (let i = 0; i < 4; i++) expect(await tryConnect(`tg_test_${String(i).padStart(32, 'y')}`, guessing)).toBe(4403);
+      expect(await tryConnect(key, guessing)).toBe(429);
+      expect((await limited.query('{ me { key { id } } }', { key, headers: guessing })).status).toBe(429);
+      // Everyone else behind the same proxy is still served.
+      expect(await tryConnect(key, honest)).toBe(0);
+      expect((await limited.query('{ me { key { id } } }', { key, headers: honest })).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
 });
