@@ -32,9 +32,9 @@ export function stripeWebhookRoute({ config, webhooks, logger }: StripeWebhookRo
     sendError(res, new TollgraphError(code, message));
   };
 
-  router.post(STRIPE_WEBHOOK_PATH, express.raw({ type: 'application/json', limit: config.STRIPE_WEBHOOK_MAX_BYTES }), async (req: Request, res: Response) => {
-    const secret = config.STRIPE_WEBHOOK_SECRET;
-    if (!secret) {
+  // What the headers alone decide, before a byte of the body is read.
+  const beforeBody = (req: Request, res: Response, next: () => void) => {
+    if (!config.STRIPE_WEBHOOK_SECRET) {
       log.error('a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set: answering 503 (Stripe will retry); set the endpoint signing secret');
       webhooks.count('unavailable');
       sendError(res, new TollgraphError('SERVICE_UNAVAILABLE', 'Stripe webhooks are not configured on this gateway (STRIPE_WEBHOOK_SECRET is not set)'));
@@ -42,31 +42,42 @@ export function stripeWebhookRoute({ config, webhooks, logger }: StripeWebhookRo
     }
     const header = req.headers['stripe-signature'];
     if (typeof header !== 'string' || header.length === 0) return reject(res, 'BAD_REQUEST', 'missing Stripe-Signature header');
-    if (!Buffer.isBuffer(req.body)) return reject(res, 'BAD_REQUEST', 'expected a JSON body (content-type: application/json)');
+    next();
+  };
 
-    let verified: unknown;
-    try {
-      verified = Stripe.webhooks.constructEvent(req.body, header, secret, config.STRIPE_WEBHOOK_TOLERANCE_SECONDS);
-    } catch (error) {
-      // Stripe's own reason (no matching signature, timestamp outside the tolerance…), first line only.
-      const reason = String((error as Error).message)
-        .split('\n')[0]
-        .trim();
-      log.warn({ reason }, 'Stripe webhook refused: signature does not verify');
-      return reject(res, 'BAD_REQUEST', `signature verification failed: ${reason}`);
-    }
+  router.post(
+    STRIPE_WEBHOOK_PATH,
+    beforeBody,
+    express.raw({ type: 'application/json', limit: config.STRIPE_WEBHOOK_MAX_BYTES }),
+    async (req: Request, res: Response) => {
+      const secret = config.STRIPE_WEBHOOK_SECRET!;
+      const header = req.headers['stripe-signature'] as string;
+      if (!Buffer.isBuffer(req.body)) return reject(res, 'BAD_REQUEST', 'expected a JSON body (content-type: application/json)');
 
-    try {
-      const status = await webhooks.receive(verified);
-      res.status(200).json({ received: true, status });
-    } catch (error) {
-      if (error instanceof MalformedEvent) return reject(res, 'BAD_REQUEST', error.message);
-      if (error instanceof WebhookNotApplied)
-        return sendError(res, new TollgraphError(error.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR', error.message));
-      log.error({ err: error }, 'Stripe webhook failed');
-      sendError(res, new TollgraphError('INTERNAL_SERVER_ERROR', 'internal error'));
-    }
-  });
+      let verified: unknown;
+      try {
+        verified = Stripe.webhooks.constructEvent(req.body, header, secret, config.STRIPE_WEBHOOK_TOLERANCE_SECONDS);
+      } catch (error) {
+        // Stripe's own reason (no matching signature, timestamp outside the tolerance…), first line only.
+        const reason = String((error as Error).message)
+          .split('\n')[0]
+          .trim();
+        log.warn({ reason }, 'Stripe webhook refused: signature does not verify');
+        return reject(res, 'BAD_REQUEST', `signature verification failed: ${reason}`);
+      }
+
+      try {
+        const status = await webhooks.receive(verified);
+        res.status(200).json({ received: true, status });
+      } catch (error) {
+        if (error instanceof MalformedEvent) return reject(res, 'BAD_REQUEST', error.message);
+        if (error instanceof WebhookNotApplied)
+          return sendError(res, new TollgraphError(error.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR', error.message));
+        log.error({ err: error }, 'Stripe webhook failed');
+        sendError(res, new TollgraphError('INTERNAL_SERVER_ERROR', 'internal error'));
+      }
+    },
+  );
 
   // Body errors (too large, bad encoding, aborted): refused before anything is read or stored.
   const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number; message?: string }, req, res, next) => {

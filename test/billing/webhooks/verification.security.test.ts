@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { startTestGateway, type TestGateway } from '../../support/harness';
 import { deliver, seconds, signatureFor, stripeEvent, WEBHOOK_SECRET, type Delivery, type StripeEventPayload } from '../../support/stripe-events';
 import { newAccount, planOf, setUpPrices, subscriptionOf } from './helpers';
@@ -48,6 +49,27 @@ describe('POST /webhooks/stripe refuses what does not verify', () => {
     expect(status).toBe(400);
     expect(body.errors).toEqual([{ message: expect.any(String), extensions: { code: 'BAD_REQUEST' } }]);
     await expectNoEffect(accountId, event);
+  });
+
+  it('answers a request with no Stripe-Signature header before reading its body (a body that never comes)', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const held = request(`${gateway.url}/webhooks/stripe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '65000' },
+      });
+      held.on('response', (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => {
+          held.destroy();
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      });
+      held.on('error', reject);
+      held.flushHeaders(); // the headers only: not a byte of the 65,000 announced
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).errors[0]).toEqual({ message: 'missing Stripe-Signature header', extensions: { code: 'BAD_REQUEST' } });
   });
 
   it('answers 413 to a body over STRIPE_WEBHOOK_MAX_BYTES, even signed correctly, with no effect', async () => {
