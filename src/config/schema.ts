@@ -97,6 +97,7 @@ export const configSchema = z
     LIMITS_MAX_LEASE: nonNegativeInt('cost units (0: a Redis round trip for every request)').default(1000),
     AUTH_FAILURES_PER_MINUTE: positiveInt('failed authentications per client address per minute').default(30),
     ANONYMOUS_REQUESTS_PER_MINUTE: positiveInt('requests without a key per client address per minute').default(600),
+    HTTP_REQUEST_TIMEOUT_MS: positiveInt('milliseconds').default(15_000),
     OVERLOAD_SHEDDING: boolean.default(true),
     DEDICATED_ACCOUNTS: optional(accountIds),
     OVERLOAD_MAX_IN_FLIGHT: positiveInt('requests in flight per gateway process').default(512),

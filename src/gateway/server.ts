@@ -35,7 +35,11 @@ export interface Gateway {
 export async function createGateway(services: Services): Promise<Gateway> {
   const { config, logger, metrics } = services;
   const app = express();
-  const httpServer = createServer(app);
+  // A client has HTTP_REQUEST_TIMEOUT_MS to send a whole request, headers and body (else 408 and
+  // the connection closes), checked every second: a client trickling bytes holds no socket for
+  // Node's default 5 minutes.
+  const receiveMs = config.HTTP_REQUEST_TIMEOUT_MS;
+  const httpServer = createServer({ requestTimeout: receiveMs, headersTimeout: receiveMs, connectionsCheckingInterval: 1_000 }, app);
   let draining = false;
 
   app.disable('x-powered-by');

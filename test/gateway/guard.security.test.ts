@@ -1,4 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
+import { connect as openSocket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { encodeViews, SCORES_CHANNEL, type RiskScoreView } from '../../src/risk/view';
@@ -344,6 +345,33 @@ describe('charges match what was executed or delivered', () => {
       expect((await limited.query('{ me { key { id } } }', { key, headers: honest })).status).toBe(200);
     } finally {
       await limited.stop();
+    }
+  });
+
+  it('closes a connection that trickles its request past HTTP_REQUEST_TIMEOUT_MS with 408, and serves others meanwhile', async () => {
+    const gateway = await startTestGateway({ HTTP_REQUEST_TIMEOUT_MS: '1000' });
+    try {
+      const { port } = new URL(gateway.url);
+      const began = performance.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = openSocket(Number(port), '127.0.0.1', () => {
+          socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"query":');
+        });
+        // A byte every 200 ms: never idle long enough for an idle timeout, never done.
+        const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk));
+        socket.on('close', () => {
+          clearInterval(trickle);
+          resolve(received);
+        });
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(performance.now() - began).toBeLessThan(10_000); // Node's default would hold it 5 minutes
+      expect((await gateway.query('{ health { status } }')).status).toBe(200);
+    } finally {
+      await gateway.stop();
     }
   });
 });
