@@ -35,6 +35,18 @@ async function post(url: string, body: string, headers: Record<string, string> =
     json: () => JSON.parse(text) as { data?: any; errors?: any[]; extensions?: any },
   };
 }
+/** A graphql-ws connection with `secret`: 0 when acknowledged, else the refusal's HTTP status or close code. */
+const connectWith = (url: string, secret: string, headers: Record<string, string> = {}) =>
+  new Promise<number>((resolve) => {
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { headers });
+    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${secret}` } })));
+    socket.on('message', () => {
+      socket.close();
+      resolve(0);
+    });
+    socket.on('close', (code) => resolve(code));
+  });
 const codeOf = (body: { errors?: Array<{ extensions?: { code?: string } }> }) => body.errors?.[0]?.extensions?.code;
 
 describe('cheap refusals before expensive work (a gateway process, real Postgres and Redis)', () => {
@@ -300,17 +312,7 @@ describe('charges match what was executed or delivered', () => {
     const limited = await startTestGateway({ AUTH_FAILURES_PER_MINUTE: '3' });
     try {
       const { key } = await limited.newKey({ plan: 'PROFESSIONAL' });
-      const tryConnect = (secret: string) =>
-        new Promise<number>((resolve) => {
-          const socket = new WebSocket(`${limited.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
-          socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${secret}` } })));
-          socket.on('message', () => {
-            socket.close();
-            resolve(0);
-          });
-          socket.on('close', (code) => resolve(code));
-        });
+      const tryConnect = (secret: string) => connectWith(limited.url, secret);
       for (let i = 0; i < 4; i++) expect(await tryConnect(`tg_test_${String(i).padStart(32, 'x')}`)).toBe(4403);
       expect(await tryConnect(key)).toBe(429); // the address is blocked now, good key or not: refused before the upgrade
       expect((await limited.query('{ me { key { id } } }', { key })).status).toBe(429);
@@ -325,18 +327,7 @@ describe('charges match what was executed or delivered', () => {
       const { key } = await limited.newKey({ plan: 'PROFESSIONAL' });
       const guessing = { 'x-forwarded-for': '203.0.113.7' };
       const honest = { 'x-forwarded-for': '198.51.100.9' };
-      /** 0 when the connection is acknowledged; else the refusal's HTTP status or close code. */
-      const tryConnect = (secret: string, headers: Record<string, string>) =>
-        new Promise<number>((resolve) => {
-          const socket = new WebSocket(`${limited.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { headers });
-          socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${secret}` } })));
-          socket.on('message', () => {
-            socket.close();
-            resolve(0);
-          });
-          socket.on('close', (code) => resolve(code));
-        });
+      const tryConnect = (secret: string, headers: Record<string, string>) => connectWith(limited.url, secret, headers);
       for (let i = 0; i < 4; i++) expect(await tryConnect(`tg_test_${String(i).padStart(32, 'y')}`, guessing)).toBe(4403);
       expect(await tryConnect(key, guessing)).toBe(429);
       expect((await limited.query('{ me { key { id } } }', { key, headers: guessing })).status).toBe(429);
