@@ -13,6 +13,7 @@ import { AccountService } from './accounts/service';
 import { AnalyticsService } from './analytics/service';
 import { archivedHistoryFor } from './archive/scores';
 import { KeyService } from './keys/service';
+import { FreeFieldLimit } from './limits/free-fields';
 import { AbuseGuard } from './limits/abuse';
 import { QuotaAlerts } from './limits/alerts';
 import { memoryLimiters, redisLimiters } from './limits/limiter-factory';
@@ -79,6 +80,8 @@ export interface Services {
   billing: BillingService;
   quotaAlerts: QuotaAlerts;
   abuse: AbuseGuard;
+  /** Per account and process: fields that cost no units, at most FREE_FIELDS_PER_SECOND. */
+  freeFields: FreeFieldLimit;
   /** Service levels: every answered request counted per account (src/sla). */
   sla: SlaService;
   audit: AuditTrail;
@@ -245,6 +248,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     billing,
     quotaAlerts,
     abuse,
+    freeFields: new FreeFieldLimit(config.FREE_FIELDS_PER_SECOND),
     sla,
     audit: new AuditTrail(db.prisma),
     readiness,

@@ -97,6 +97,9 @@ export const configSchema = z
     LIMITS_MAX_LEASE: nonNegativeInt('cost units (0: a Redis round trip for every request)').default(1000),
     AUTH_FAILURES_PER_MINUTE: positiveInt('failed authentications per client address per minute').default(30),
     ANONYMOUS_REQUESTS_PER_MINUTE: positiveInt('requests without a key per client address per minute').default(600),
+    FREE_FIELDS_PER_SECOND: positiveInt('free fields per account per second per gateway process')
+      .min(20, { error: 'free fields per account per second, at least 20 (the most root fields one request may select)' })
+      .default(100),
     HTTP_REQUEST_TIMEOUT_MS: positiveInt('milliseconds').default(15_000),
     OVERLOAD_SHEDDING: boolean.default(true),
     DEDICATED_ACCOUNTS: optional(accountIds),

@@ -5,6 +5,7 @@ import type { ProductGrant } from '../catalog/product-access';
 import { productOf } from '../catalog/product-fields';
 import { actualCostByRootField, cappedCost } from '../cost/actual';
 import { analyzeOperationOnce, collectFields, fragmentsOf, type CostContext, type QueryComplexity } from '../cost/analyze';
+import { costHintOf } from '../cost/hints';
 import { httpHeadOf, TollgraphError, withoutHttp } from '../errors';
 import { costExtension, rateLimitHeaders } from '../limits/headers';
 import type { LimitStatus, Reservation } from '../limits/service';
@@ -55,6 +56,8 @@ interface RootFacts {
   productOfField: Map<string, string>;
   /** Those products, each once. */
   products: string[];
+  /** Root fields (each alias counted) that cost no units. */
+  freeFields: number;
 }
 
 // What an operation's root fields require depends on the document alone (Apollo hands back the
@@ -74,6 +77,7 @@ function rootFacts({ schema, document, operation }: OperationRequest): RootFacts
       label: [...new Set(names)].sort().join(','),
       productOfField,
       products: [...new Set(productOfField.values())].sort(),
+      freeFields: names.filter((name) => fields[name] && costHintOf(fields[name]).free).length,
     };
     factsByOperation.set(operation, facts);
   }
@@ -108,8 +112,9 @@ export class GuardedOperation {
    *    request body was read); the fields of a data product need the product in the caller's
    *    plan or among its account's add-ons;
    * 3. complexity: depth against the plan, root fields, cost against the plan's maximum;
-   * 4. limits: the requested cost reserved from the burst and daily limits. A subscription
-   *    reserves nothing here: each event it delivers is charged (`meter`).
+   * 4. limits: the free root fields taken from the account's allowance in this process
+   *    (FREE_FIELDS_PER_SECOND); the requested cost reserved from the burst and daily limits. A
+   *    subscription reserves nothing here: each event it delivers is charged (`meter`).
    */
   async admit(): Promise<void> {
     const { transport, operation, context } = this.request;
@@ -117,7 +122,7 @@ export class GuardedOperation {
 
     const { auth } = context;
     if (auth.refused) throw unauthenticated();
-    const { levels, label, products } = rootFacts(this.request);
+    const { levels, label, products, freeFields } = rootFacts(this.request);
     context.noteOperation?.(label);
     if ([...levels].some((level) => level !== 'public') && !auth.viewer) throw unauthenticated();
     for (const level of levels) {
@@ -146,6 +151,7 @@ export class GuardedOperation {
         });
     }
 
+    if (auth.viewer && freeFields > 0) await context.services.freeFields.take(auth.viewer.access.account.id, freeFields);
     if (auth.viewer && complexity.cost > 0 && operation.operation !== 'subscription') {
       this.reservation = await context.services.limits.reserve(auth.viewer.access, complexity.cost);
     }
