@@ -3,6 +3,8 @@ import { TollgraphError } from '../errors';
 import type { LimiterFactory } from './limiter-factory';
 
 const WINDOW_SEC = 60;
+/** Counted in memory while Redis is down, whatever LIMITS_REDIS_DOWN_POLICY says about metered requests. */
+const INSURED = { insured: true } as const;
 
 function tooMany(what: string, msBeforeNext: number): TollgraphError {
   const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
@@ -36,9 +38,9 @@ export class AbuseGuard {
 
   async authenticationFailed(ip: string): Promise<void> {
     try {
-      await this.limiters.get('auth-failures', this.failuresPerMinute, WINDOW_SEC).consume(ip, 1);
+      await this.limiters.get('auth-failures', this.failuresPerMinute, WINDOW_SEC, INSURED).consume(ip, 1);
     } catch (outcome) {
-      if (!(outcome instanceof RateLimiterRes)) return; // store down: the 401 still stands
+      if (!(outcome instanceof RateLimiterRes)) return; // store and insurance both failed: the 401 still stands
       this.blockedUntil.set(ip, Date.now() + outcome.msBeforeNext);
       throw tooMany('failed authentications', outcome.msBeforeNext);
     }
@@ -46,7 +48,7 @@ export class AbuseGuard {
 
   async anonymousRequest(ip: string): Promise<void> {
     try {
-      await this.limiters.get('anonymous', this.anonymousPerMinute, WINDOW_SEC).consume(ip, 1);
+      await this.limiters.get('anonymous', this.anonymousPerMinute, WINDOW_SEC, INSURED).consume(ip, 1);
     } catch (outcome) {
       if (outcome instanceof RateLimiterRes) throw tooMany('requests without an API key', outcome.msBeforeNext);
     }

@@ -10,8 +10,12 @@ import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'r
 export type RedisDownPolicy = 'insurance' | 'fail-closed' | 'fail-open';
 
 export interface LimiterFactory {
-  /** A limiter of `points` per `durationSec` under `name`; memoised, keys shared across limits. */
-  get(name: string, points: number, durationSec: number): RateLimiterAbstract;
+  /**
+   * A limiter of `points` per `durationSec` under `name`; memoised, keys shared across limits.
+   * `insured`: it counts in memory while Redis is down whatever the policy (the per-address limits:
+   * the policy says what to do with metered requests, not whether to stop counting key guesses).
+   */
+  get(name: string, points: number, durationSec: number, options?: { insured?: boolean }): RateLimiterAbstract;
   /** True while Redis is configured but unreachable, so limits fall back to the policy. */
   degraded(): boolean;
   /** The key an account's limits are counted under (its daily key adds `:day`). */
@@ -27,12 +31,13 @@ const plainKey = (accountId: string) => accountId;
  */
 const hashTaggedKey = (accountId: string) => `{${accountId}}`;
 
-function memoise(build: (name: string, points: number, durationSec: number) => RateLimiterAbstract) {
+function memoise(build: (name: string, points: number, durationSec: number, insured: boolean) => RateLimiterAbstract) {
   const limiters = new Map<string, RateLimiterAbstract>();
-  return (name: string, points: number, durationSec: number) => {
-    const id = `${name}:${points}:${durationSec}`;
+  return (name: string, points: number, durationSec: number, options?: { insured?: boolean }) => {
+    const insured = options?.insured === true;
+    const id = `${name}:${points}:${durationSec}:${insured}`;
     let limiter = limiters.get(id);
-    if (!limiter) limiters.set(id, (limiter = build(name, points, durationSec)));
+    if (!limiter) limiters.set(id, (limiter = build(name, points, durationSec, insured)));
     return limiter;
   };
 }
@@ -54,14 +59,14 @@ export function memoryLimiters(): LimiterFactory {
 export function redisLimiters(redis: Redis, prefix: string, policy: RedisDownPolicy, insuranceShare: number): LimiterFactory {
   return {
     get: memoise(
-      (name, points, duration) =>
+      (name, points, duration, insured) =>
         new RateLimiterRedis({
           storeClient: redis,
           keyPrefix: `${prefix}limits:${name}`,
           points,
           duration,
           rejectIfRedisNotReady: true,
-          ...(policy === 'insurance'
+          ...(insured || policy === 'insurance'
             ? {
                 insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${name}:insurance`, points: Math.max(1, Math.floor(points * insuranceShare)), duration }),
               }

@@ -83,6 +83,19 @@ describe('limits by policy while Redis is down', () => {
       expect(await ready(gateways.closed.url)).toBe(503); // out of rotation under fail-closed
       expect((await readiness(gateways.closed.url)).failed).toContain('redis');
       expect((await ask(gateways.closed.url, closed.key, '{ health { status } }')).status).toBe(200); // free and public: still answered
+      // Key guessing is still counted per address whatever the policy: in memory, at LIMITS_INSURANCE_SHARE
+      // of AUTH_FAILURES_PER_MINUTE (half of 30). From an address of its own, behind this host's "proxy".
+      const guesses: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const guess = await fetch(`${gateways.closed.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer tg_test_${String(i).padStart(32, 'z')}`, 'x-forwarded-for': '203.0.113.99' },
+          body: JSON.stringify({ query: '{ me { key { id } } }' }),
+        });
+        guesses.push(guess.status);
+      }
+      expect(guesses.slice(0, 15)).toEqual(Array(15).fill(401));
+      expect(guesses.slice(15)).toEqual(Array(5).fill(429));
 
       // fail-open: ten requests on a quota of five, all served and all billed (the ledger is not in
       // Redis); it says it is degraded and stays in rotation.
