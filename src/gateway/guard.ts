@@ -291,20 +291,18 @@ export class GuardedOperation {
     const split = productOfField.size ? usageParts(units, costs, productOfField, this.grants) : [];
     const parts = split.length ? split : [{ product: null, meter: null, units }];
     const occurredAt = new Date();
-    await Promise.all(
-      parts.map((part, i) =>
-        context.services.ledger.record({
-          requestId: i === 0 ? requestId : `${requestId}#${part.product}`,
-          accountId: access.account.id,
-          apiKeyId: key.id,
-          planCode: access.plan.code,
-          operation: operation.name?.value ?? 'anonymous',
-          costUnits: part.units,
-          occurredAt,
-          product: part.product,
-          meter: part.meter ?? undefined,
-        }),
-      ),
+    await context.services.ledger.record(
+      ...parts.map((part, i) => ({
+        requestId: i === 0 ? requestId : `${requestId}#${part.product}`,
+        accountId: access.account.id,
+        apiKeyId: key.id,
+        planCode: access.plan.code,
+        operation: operation.name?.value ?? 'anonymous',
+        costUnits: part.units,
+        occurredAt,
+        product: part.product,
+        meter: part.meter ?? undefined,
+      })),
     );
   }
 }

@@ -73,14 +73,17 @@ export class UsageLedger {
     private readonly logger: Logger,
   ) {}
 
-  /** Resolves once the entry is committed; rejects if it could not be (the caller must not serve unbilled). */
-  record(entry: UsageEntry): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.batch.push({ entry, resolve, reject });
-      if (this.batch.length >= this.options.maxBatch) this.flush();
-      else if (this.inFlight.size === 0) this.immediate ??= setImmediate(() => this.flush());
-      else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
-    });
+  /**
+   * Resolves once the entries are committed; rejects if they could not be (the caller must not
+   * serve unbilled). One request's entries (one per data product) go in the same batch, so they
+   * are committed together or not at all: a withheld answer never leaves part of its bill.
+   */
+  record(...entries: UsageEntry[]): Promise<void> {
+    const committed = entries.map((entry) => new Promise<void>((resolve, reject) => this.batch.push({ entry, resolve, reject })));
+    if (this.batch.length >= this.options.maxBatch) this.flush();
+    else if (this.inFlight.size === 0) this.immediate ??= setImmediate(() => this.flush());
+    else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
+    return Promise.all(committed).then(() => undefined);
   }
 
   /** Cost units each account has recorded since `since` (a process that keeps its limits in memory starts from these). */

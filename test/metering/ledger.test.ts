@@ -33,6 +33,33 @@ describe('usage ledger', () => {
     expect(await prisma.usageRecord.findUniqueOrThrow({ where: { requestId: ids[0] } })).toMatchObject({ operation: 'test', costUnits: 2 });
   });
 
+  it("commits one request's entries (one per data product) in the same statement, even across a full batch", async () => {
+    const { accountId, keyId } = await gateway.newKey();
+    const sql = gateway.services.db.sql;
+    const ledger = new UsageLedger(sql, { flushMs: 20, maxBatch: 2 }, gateway.services.logger);
+    const writes = jest.spyOn(sql, 'query');
+    const entry = (requestId: string, product?: string) => ({
+      requestId,
+      accountId,
+      apiKeyId: keyId,
+      planCode: 'FREE' as const,
+      operation: 'test',
+      costUnits: 1,
+      occurredAt: new Date(),
+      product,
+    });
+    const alone = randomUUID();
+    const split = randomUUID();
+    // The first record half fills a batch of two; the three parts of the next must not be cut after the first.
+    await Promise.all([
+      ledger.record(entry(alone)),
+      ledger.record(entry(split), entry(`${split}#merchant-offers`, 'merchant-offers'), entry(`${split}#x`, 'x')),
+    ]);
+    const batches = writes.mock.calls.map((call) => (call[1] as string[][])[0]);
+    writes.mockRestore();
+    expect(batches.find((ids) => ids.includes(split))).toEqual([alone, split, `${split}#merchant-offers`, `${split}#x`]);
+  });
+
   it('records each billable response under the request id the client sees, and shows it in usage', async () => {
     const { accountId, key } = await gateway.newKey({ plan: 'PROFESSIONAL' });
     const own = 'query Own($a: ID!) { account(id: $a) { id } }';
