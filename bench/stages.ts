@@ -137,7 +137,14 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
 
   const prefix = `${world.config.REDIS_KEY_PREFIX}stages:`;
   const redisOutputs = riskOutputs({ logger: world.services.logger, redis: world.services.redis, redisKeyPrefix: prefix });
-  await measure('latest scores and ranking (Redis script)', 'redis', () => inRounds(views, (round) => redisOutputs.writeLatest(round)), views.length);
+  const claim = await redisOutputs.claimLatest('bench-stages', topics.transactions, 0);
+  let upTo = 0;
+  await measure(
+    'latest scores and ranking (Redis script)',
+    'redis',
+    () => inRounds(views, (round) => redisOutputs.writeLatest(round, claim, (upTo += round.length))),
+    views.length,
+  );
 
   const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-stages', [topics.scores, topics.dlq], kafkaSecurity(world.config));
   try {

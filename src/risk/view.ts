@@ -64,7 +64,7 @@ export function encodeViews(views: RiskScoreView[], traceparentOf?: (view: RiskS
 
 /**
  * Redis value of the latest score: the event time in ms, zero-padded to 13 digits, then the
- * JSON. The fixed-width prefix lets a Lua script keep the newest by plain string comparison.
+ * JSON. The fixed-width prefix lets a Lua script keep the newest by plain string comparison (SET_ONE_IF_NEWER).
  */
 export function encodeLatest(view: RiskScoreView): string {
   return `${String(Date.parse(view.eventTime)).padStart(13, '0')}${encodeView(view)}`;
@@ -77,32 +77,48 @@ export function decodeLatest(value: string): RiskScoreView {
 /** The ranking of customers by their latest score (a sorted set: member customer id, score the risk score), for `topRisks`. */
 export const rankingKey = (prefix: string) => `${prefix}risk:top`;
 
-/** Lua: whether `next` (an encoded latest score) replaces `current` (a key's value, false when unset): unless it holds a newer event's score. */
-const replaces = (current: string, next: string) => `(not ${current}) or string.sub(${current}, 1, 13) <= string.sub(${next}, 1, 13)`;
-
 /**
- * KEYS[1] the ranking, KEYS[2..] the customers' latest-score keys; ARGV three per customer: the
- * encoded latest score, the risk score, the customer id. Sets each latest score unless the key
- * holds a score of a newer event, and ranks the customer by the score it set.
+ * The hash that says who writes a partition's latest scores: `token`, raised by each consumer that
+ * takes the partition over, and `written`, the offset up to which the latest scores are written.
  */
-export const SET_IF_NEWER = `
-for i = 2, #KEYS do
-  local j = (i - 2) * 3
-  local current = redis.call('GET', KEYS[i])
-  if ${replaces('current', 'ARGV[j + 1]')} then
-    redis.call('SET', KEYS[i], ARGV[j + 1])
-    redis.call('ZADD', KEYS[1], ARGV[j + 2], ARGV[j + 3])
-  end
-end
-return #KEYS - 1`;
+export const latestClaimKey = (prefix: string, groupId: string, topic: string, partition: number) => `${prefix}risk:claim:${groupId}:${topic}:${partition}`;
+
+/** KEYS[1] the claim: takes it over (older owners' writes are refused from now on); returns the new token and `written`. */
+export const CLAIM_LATEST = `
+local token = redis.call('HINCRBY', KEYS[1], 'token', 1)
+return {token, redis.call('HGET', KEYS[1], 'written') or '0'}`;
 
 /**
- * SET_IF_NEWER for one customer and without the ranking (a Redis Cluster, where the keys of one
- * script must share a slot): KEYS[1] the latest-score key, ARGV[1] the encoded score; 1 when set.
+ * KEYS[1] the partition's claim, KEYS[2] the ranking, KEYS[3..] the customers' latest-score keys;
+ * ARGV[1] the writer's token, ARGV[2] the offset now written up to ('' for all but a batch's last
+ * call), ARGV[3..] the encoded latest scores, then a (risk score, customer id) pair per customer.
+ * Writes nothing and returns 0 when another consumer has claimed the partition since (a fenced
+ * writer). One MSET and one ZADD: the order of a partition's writes, not a comparison per key,
+ * keeps each customer's newest score (see RiskPipeline).
+ */
+export const SET_LATEST = `
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+local n = #KEYS - 2
+if n > 0 then
+  local kv = {}
+  for i = 1, n do
+    kv[i * 2 - 1] = KEYS[i + 2]
+    kv[i * 2] = ARGV[i + 2]
+  end
+  redis.call('MSET', unpack(kv))
+  redis.call('ZADD', KEYS[2], unpack(ARGV, n + 3))
+end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'written', ARGV[2]) end
+return 1`;
+
+/**
+ * In a Redis Cluster, where the keys of one script must share a slot: KEYS[1] a customer's
+ * latest-score key, ARGV[1] the encoded score; sets it unless it holds a newer event's score, and
+ * returns 1 when set.
  */
 export const SET_ONE_IF_NEWER = `
 local current = redis.call('GET', KEYS[1])
-if ${replaces('current', 'ARGV[1]')} then
+if (not current) or string.sub(current, 1, 13) <= string.sub(ARGV[1], 1, 13) then
   redis.call('SET', KEYS[1], ARGV[1])
   return 1
 end

@@ -178,9 +178,11 @@ describe.each([
         100,
       );
 
-      await outputs.writeLatest(customers);
+      // No partition claim in a cluster: each key keeps its newest score itself.
+      expect(await outputs.claimLatest('g', 't', 0)).toBeNull();
+      await outputs.writeLatest(customers, null, 1);
       // An older event of customer 0 does not replace its newer score, nor its rank.
-      await outputs.writeLatest([{ ...view('0', 10, '2026-11-24T10:00:00.000Z'), customerId: customers[0].customerId }]);
+      await outputs.writeLatest([{ ...view('0', 10, '2026-11-24T10:00:00.000Z'), customerId: customers[0].customerId }], null, 2);
       await outputs.afterCommit([customers[0]]);
 
       const ids = [customers[0].customerId, 'c-never-scored', customers[29].customerId];

@@ -16,18 +16,24 @@ describe('risk entitlements by plan', () => {
     // Where the pipeline puts a customer's latest score: Redis, through the pipeline's own outputs.
     const now = new Date().toISOString();
     const { services } = gateway;
-    await riskOutputs({ logger: services.logger, redis: services.redis, redisKeyPrefix: services.config.REDIS_KEY_PREFIX }).writeLatest([
-      {
-        customerId,
-        eventId: randomUUID(),
-        score: 612,
-        band: 'HIGH',
-        factors: [{ code: 'NEW_DEVICE', contribution: 612, detail: 'first time seen' }],
-        modelVersion: 'test',
-        eventTime: now,
-        computedAt: now,
-      },
-    ]);
+    const outputs = riskOutputs({ logger: services.logger, redis: services.redis, redisKeyPrefix: services.config.REDIS_KEY_PREFIX });
+    const claim = await outputs.claimLatest('entitlements', 'transactions', 0);
+    await outputs.writeLatest(
+      [
+        {
+          customerId,
+          eventId: randomUUID(),
+          score: 612,
+          band: 'HIGH',
+          factors: [{ code: 'NEW_DEVICE', contribution: 612, detail: 'first time seen' }],
+          modelVersion: 'test',
+          eventTime: now,
+          computedAt: now,
+        },
+      ],
+      claim,
+      1,
+    );
   });
   afterAll(() => gateway?.stop());
 

@@ -3,12 +3,12 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { TollgraphError } from '../../src/errors';
 import type { PubSub } from '../../src/pubsub/pubsub';
-import { riskOutputs } from '../../src/risk/pipeline/outputs';
+import { LatestClaimLost, riskOutputs } from '../../src/risk/pipeline/outputs';
 import { RiskService } from '../../src/risk/service';
 import { rankingKey, type RiskScoreView } from '../../src/risk/view';
 import { serviceUrl } from '../support/throwaway-database';
 
-/** topRisks from the Redis ranking the pipeline's outputs keep beside the latest scores (real Redis). */
+/** topRisks from the Redis ranking the pipeline's outputs keep beside the latest scores, under partition claims (real Redis). */
 describe('risk ranking in Redis', () => {
   const logger = pino({ level: 'silent' });
   let redis: Redis;
@@ -37,16 +37,21 @@ describe('risk ranking in Redis', () => {
   });
   afterAll(() => redis.quit());
 
-  const write = (views: RiskScoreView[]) => riskOutputs({ logger, redis, redisKeyPrefix: prefix }).writeLatest(views);
+  /** Writes as one partition's consumer does, batch after batch, under its claim. */
+  const writer = async () => {
+    const outputs = riskOutputs({ logger, redis, redisKeyPrefix: prefix });
+    const claim = await outputs.claimLatest('g', 'transactions', 0);
+    let offset = 0;
+    return { claim, write: (views: RiskScoreView[]) => outputs.writeLatest(views, claim, (offset += views.length || 1)) };
+  };
   const top = async (minBand: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL', first: number) =>
     (await service.top(minBand, first)).map((v) => `${v.customerId}:${v.score}`);
 
-  it('ranks each customer by the score of its newest event, highest first, ties by customer id', async () => {
+  it('ranks each customer by its latest score, highest first, ties by customer id', async () => {
+    const { write } = await writer();
     await write([view('c-b', 500, '2026-11-24T10:00:00.000Z'), view('c-a', 500, '2026-11-24T10:00:00.000Z'), view('c-d', 900, '2026-11-24T10:00:00.000Z')]);
     await write([view('c-c', 500, '2026-11-24T10:00:00.000Z'), view('c-e', 100, '2026-11-24T10:00:00.000Z')]);
-    // An older event of c-d arrives late: neither its latest score nor its rank moves.
-    await write([view('c-d', 50, '2026-11-24T09:00:00.000Z')]);
-    // A newer one of c-e moves it up.
+    // A newer score of c-e moves it up.
     await write([view('c-e', 450, '2026-11-24T11:00:00.000Z')]);
 
     expect(await top('LOW', 10)).toEqual(['c-d:900', 'c-a:500', 'c-b:500', 'c-c:500', 'c-e:450']);
@@ -58,7 +63,25 @@ describe('risk ranking in Redis', () => {
     expect(await redis.zcard(rankingKey(prefix))).toBe(5);
   });
 
+  it('refuses every write of a consumer whose partition another consumer has claimed since, and writes none of it', async () => {
+    const first = await writer();
+    await first.write([view('c-a', 300, '2026-11-24T10:00:00.000Z')]);
+    const second = await writer();
+    // The new owner learns how far the latest scores were written (the first one's batch ended at offset 1).
+    expect(second.claim?.writtenFrom).toBe(1);
+    // 1,200 customers: three script calls, each refused on its own.
+    const many = Array.from({ length: 1_200 }, (_, i) => view(`c-${i}`, 800, '2026-11-24T10:00:01.000Z'));
+    await expect(first.write(many)).rejects.toBeInstanceOf(LatestClaimLost);
+    expect(await top('LOW', 5)).toEqual(['c-a:300']);
+    expect(await redis.hget(second.claim!.key, 'written')).toBe('1');
+    // The owner writes them all, and moves `written` once.
+    await second.write(many);
+    expect(await redis.zcard(rankingKey(prefix))).toBe(1_201);
+    expect(await redis.hget(second.claim!.key, 'written')).toBe('1200');
+  });
+
   it('answers nothing for a band nobody is in', async () => {
+    const { write } = await writer();
     await write([view('c-a', 100, '2026-11-24T10:00:00.000Z')]);
     expect(await top('CRITICAL', 5)).toEqual([]);
   });

@@ -5,7 +5,19 @@ import type { PubSub } from '../../pubsub/pubsub';
 import { tracing } from '../../ops/tracing';
 import type { DlqReason } from '../contract';
 import { scoreTraceparent } from '../tracing';
-import { encodeLatest, encodeView, encodeViews, latestKey, rankingKey, SCORES_CHANNEL, SET_IF_NEWER, SET_ONE_IF_NEWER, type RiskScoreView } from '../view';
+import {
+  CLAIM_LATEST,
+  encodeLatest,
+  encodeView,
+  encodeViews,
+  latestClaimKey,
+  latestKey,
+  rankingKey,
+  SCORES_CHANNEL,
+  SET_LATEST,
+  SET_ONE_IF_NEWER,
+  type RiskScoreView,
+} from '../view';
 
 /** A refused message, as it goes to `transactions.dlq`: the original bytes plus why. */
 export interface DlqRecord {
@@ -25,6 +37,26 @@ export interface BatchOutputs {
 }
 
 /**
+ * A consumer's right to write one partition's latest scores, taken when it loads the partition.
+ * `writtenFrom`: the offset up to which the partition's latest scores were already written (by an
+ * earlier owner, or before a crash): the scores of events before it are not written again, so a
+ * consumer that goes back to its checkpoint never puts an older score back, even for a moment.
+ */
+export interface LatestClaim {
+  key: string;
+  token: string;
+  writtenFrom: number;
+}
+
+/** The latest scores of a partition were claimed by another consumer: this one must stop writing them. */
+export class LatestClaimLost extends Error {
+  constructor(key: string) {
+    super(`another consumer has claimed ${key}`);
+    this.name = 'LatestClaimLost';
+  }
+}
+
+/**
  * Where a batch's results go besides Postgres, all idempotent and all before the checkpoint
  * moves, so a crash sends them again (same content: scores are deterministic).
  * `writeLatest` sets each customer's newest score (what `riskScore` reads) as soon as the batch
@@ -32,14 +64,27 @@ export interface BatchOutputs {
  * `afterCommit` announces scores the sinks hold to live subscribers.
  */
 export interface RiskOutputs {
-  /** The newest score per customer in a batch (only those newer than what the customer had). */
-  writeLatest(latest: RiskScoreView[]): Promise<void>;
+  /**
+   * Takes over writing a partition's latest scores (a consumer that had it is refused from now
+   * on). Null: no claim is needed (no Redis, or a Redis Cluster, where each key keeps its newest score).
+   */
+  claimLatest(groupId: string, topic: string, partition: number): Promise<LatestClaim | null>;
+  /**
+   * The newest score per customer in a batch, in partition order, under the partition's claim;
+   * `nextOffset`: the offset after the batch. Rejects with LatestClaimLost once another consumer claimed it.
+   */
+  writeLatest(latest: RiskScoreView[], claim: LatestClaim | null, nextOffset: number): Promise<void>;
   beforeCommit(batch: BatchOutputs): Promise<void>;
   afterCommit(scores: RiskScoreView[]): Promise<void>;
 }
 
 /** Outputs of a run that writes only Postgres (a replay). */
-export const NO_OUTPUTS: RiskOutputs = { writeLatest: async () => undefined, beforeCommit: async () => undefined, afterCommit: async () => undefined };
+export const NO_OUTPUTS: RiskOutputs = {
+  claimLatest: async () => null,
+  writeLatest: async () => undefined,
+  beforeCommit: async () => undefined,
+  afterCommit: async () => undefined,
+};
 
 export interface OutputTargets {
   logger: Logger;
@@ -92,16 +137,36 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
   const prefix = targets.redisKeyPrefix ?? '';
   const encodeScore = targets.encodeScore ?? encodeView;
   return {
-    async writeLatest(latest) {
-      if (!redis || latest.length === 0) return;
-      if (redis.isCluster) return writeLatestInCluster(redis, prefix, latest);
-      const work: Array<Promise<unknown>> = [];
-      for (const part of chunks(latest)) {
-        const args: Array<string | number> = [];
-        for (const view of part) args.push(encodeLatest(view), view.score, view.customerId);
-        work.push(redis.eval(SET_IF_NEWER, part.length + 1, rankingKey(prefix), ...part.map((view) => latestKey(prefix, view.customerId)), ...args));
+    async claimLatest(groupId, topic, partition) {
+      if (!redis || redis.isCluster) return null;
+      const key = latestClaimKey(prefix, groupId, topic, partition);
+      const [token, written] = (await redis.eval(CLAIM_LATEST, 1, key)) as [number, string];
+      return { key, token: String(token), writtenFrom: Number(written) };
+    },
+    async writeLatest(latest, claim, nextOffset) {
+      if (!redis) return;
+      if (redis.isCluster) {
+        if (latest.length) await writeLatestInCluster(redis, prefix, latest);
+        return;
       }
-      await Promise.all(work);
+      if (!claim) throw new Error('the latest scores of a partition are written under its claim (claimLatest)');
+      // Calls of one connection run in order: the last one moves `written` once all are set.
+      const parts = latest.length ? chunks(latest) : [[]];
+      const ranking = rankingKey(prefix);
+      const written = await Promise.all(
+        parts.map((part, i) => {
+          const keys: string[] = [claim.key, ranking];
+          const values: Array<string | number> = [claim.token, i === parts.length - 1 ? nextOffset : ''];
+          const ranks: Array<string | number> = [];
+          for (const view of part) {
+            keys.push(latestKey(prefix, view.customerId));
+            values.push(encodeLatest(view));
+            ranks.push(view.score, view.customerId);
+          }
+          return redis.eval(SET_LATEST, keys.length, ...keys, ...values, ...ranks);
+        }),
+      );
+      if (written.some((done) => done !== 1)) throw new LatestClaimLost(claim.key);
     },
     async beforeCommit({ scores, dlq }) {
       const work: Array<Promise<unknown>> = [];

@@ -10,7 +10,7 @@ import { endScoreSpans, traceScore } from '../tracing';
 import { scoreView, type RiskScoreView } from '../view';
 import type { RiskMetrics } from './metrics';
 import { GroupCommit } from './group-commit';
-import type { DlqRecord, RiskOutputs } from './outputs';
+import { LatestClaimLost, type DlqRecord, type LatestClaim, type RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
 import { commitCheckpoint, encodeLatestRows, findScored, loadPartition, readCheckpoint, StateSnapshot, type ScoreRow } from './store';
@@ -107,6 +107,8 @@ interface PartitionState {
   newest: Map<string, RiskScoreView>;
   /** The rolling rewrite of the states (see stateChunk). */
   rewrite?: Rewrite;
+  /** This consumer's claim on the partition's latest scores (null: none needed). */
+  claim: LatestClaim | null;
   counts: Counts;
   /** The checkpoint being written (one at a time per partition, off the batches' path). */
   checkpointing?: Promise<void>;
@@ -184,6 +186,7 @@ export class RiskPipeline {
     const { sql, groupId, owner } = this.options;
     const initial = this.options.initialOffset ? await this.options.initialOffset(topic, partition) : 0;
     const snapshot = await loadPartition(sql, groupId, topic, partition, BigInt(initial), owner);
+    const claim = await this.options.outputs.claimLatest(groupId, topic, partition);
     const offset = Number(snapshot.nextOffset);
     const state: PartitionState = {
       nextOffset: offset,
@@ -198,6 +201,7 @@ export class RiskPipeline {
       newest: new Map(),
       counts: noCounts(),
       sinking: [],
+      claim,
     };
     this.partitions.set(key, state);
     this.options.logger.debug({ topic, partition, nextOffset: state.nextOffset, customers: state.states.size }, 'partition state loaded');
@@ -237,7 +241,10 @@ export class RiskPipeline {
       return await this.process(topic, partition, ps, messages, start, performance.now(), behind);
     } catch (error) {
       // The in-memory states may be ahead of what the sinks hold: go back to the checkpoint.
+      const ps = this.partitions.get(key);
       this.partitions.delete(key);
+      // Another consumer claimed the partition: it is not taken back (its next batch would, if this consumer still owns it).
+      if (error instanceof LatestClaimLost && ps) return { kind: 'fenced', offset: ps.checkpointOffset };
       throw error;
     } finally {
       this.busy.delete(key);
@@ -355,6 +362,8 @@ export class RiskPipeline {
 
     // 3. Score, in partition order.
     const computedAt = new Date().toISOString();
+    // Latest scores up to here were written before (by this partition's earlier owner, or before a crash).
+    const latestFrom = ps.claim?.writtenFrom ?? 0;
     const scores: ScoreRow[] = [];
     const views: RiskScoreView[] = [];
     const latest = new Map<string, RiskScoreView>();
@@ -409,7 +418,7 @@ export class RiskPipeline {
         },
       };
       scores.push(row);
-      if (result.newest) latest.set(tx.customerId, view);
+      if (result.newest && offsets[i] >= latestFrom) latest.set(tx.customerId, view);
     }
 
     // 4. The sinks (at least once, idempotent). The latest scores (what `riskScore` reads) are
@@ -429,11 +438,12 @@ export class RiskPipeline {
     if (background && ps.sinking.length >= SINKS_IN_FLIGHT) await ps.sinking[0].catch(() => undefined);
     const lose = (error: unknown) => {
       options.logger.error({ err: error, topic, partition }, 'a sink of a scored batch failed; going back to the last checkpoint');
-      ps.lost = 'failed';
+      ps.lost = error instanceof LatestClaimLost ? 'fenced' : 'failed';
       options.onSinksFailed?.(topic, partition, ps.checkpointOffset);
     };
     // The sinks' own spans (Postgres, Redis) join the trace of the batch's first traced event.
-    const latestWritten = withSpan(traced[0], () => options.outputs.writeLatest([...latest.values()]));
+    const nextOffset = Number(messages[messages.length - 1].offset) + 1;
+    const latestWritten = withSpan(traced[0], () => options.outputs.writeLatest([...latest.values()], ps.claim, nextOffset));
     const sinking = withSpan(traced[0], () => this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, dlq } }));
     this.track(ps, Promise.all([latestWritten, sinking]));
     const sunk = sinking.then(
@@ -453,7 +463,7 @@ export class RiskPipeline {
     else if (overlap) latestWritten.catch(lose);
     // A failure throws: the partition goes back to the last checkpoint (processBatch).
     else await latestWritten;
-    ps.nextOffset = Number(messages[messages.length - 1].offset) + 1;
+    ps.nextOffset = nextOffset;
     for (const customerId of touched) ps.changed.add(customerId);
     if (options.checkpointLatest) for (const [customerId, view] of latest) ps.newest.set(customerId, view);
     const counts = ps.counts;
