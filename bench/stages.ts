@@ -1,7 +1,7 @@
 import { createRecordProducer } from '../src/kafka/record-producer';
 import { kafkaSecurity } from '../src/kafka/security';
 import { decodeTransaction } from '../src/risk/contract';
-import { assess } from '../src/risk/model/score';
+import { assess, duplicateStatus } from '../src/risk/model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../src/risk/model/types';
 import { riskOutputs } from '../src/risk/pipeline/outputs';
 import { appendHistory, encodeStates, writeCheckpoint, type ScoreRow } from '../src/risk/pipeline/store';
@@ -83,6 +83,9 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
       for (const { tx, offset } of transactions) {
         let state = states.get(tx.customerId);
         if (!state) states.set(tx.customerId, (state = newCustomerState()));
+        // Redeliveries are dropped before the sinks, as the pipeline does: a duplicate event id
+        // would make the history's COPY fall back to its INSERT, which is not the steady state.
+        if (duplicateStatus(state, tx.eventId, tx.time) === 'duplicate') continue;
         const result = assess(state, tx);
         const view = scoreView(tx, result, computedAt);
         rows.push({

@@ -188,16 +188,23 @@ const UNIQUE_VIOLATION = '23505';
 const COPY_HISTORY = `COPY risk_scores (event_id, customer_id, score, band, factors, model_version, event_time, computed_at,
   merchant_id, mcc, amount, currency, country, channel, device_id, partition, "offset")`;
 
-/** The rows in COPY's text format, in COPY_HISTORY's column order. */
+/**
+ * The rows in COPY's text format, in COPY_HISTORY's column order. Only free-form text is escaped:
+ * the event id, merchant category, amount, currency and country passed the contract's patterns
+ * (src/risk/contract.ts), which admit no tab, newline or backslash.
+ */
 function copyRows(batches: ScoreRow[][]): string {
   let out = '';
   for (const batch of batches) {
     for (const { view, details: d } of batch) {
-      out += `${copyText(view.eventId)}\t${copyText(view.customerId)}\t${view.score}\t${view.band}\t${copyText(JSON.stringify(view.factors))}\t${copyText(view.modelVersion)}\t${view.eventTime}\t${view.computedAt}\t${copyText(d.merchantId)}\t${copyText(d.mcc)}\t${copyText(d.amount)}\t${copyText(d.currency)}\t${copyText(d.country)}\t${d.channel}\t${copyText(d.deviceId)}\t${copyText(d.partition)}\t${copyText(d.offset)}\n`;
+      out += `${view.eventId}\t${copyText(view.customerId)}\t${view.score}\t${view.band}\t${copyText(JSON.stringify(view.factors))}\t${copyText(view.modelVersion)}\t${view.eventTime}\t${view.computedAt}\t${copyText(d.merchantId)}\t${d.mcc}\t${d.amount}\t${d.currency}\t${d.country}\t${d.channel}\t${copyText(d.deviceId)}\t${d.partition ?? NULL}\t${d.offset ?? NULL}\n`;
     }
   }
   return out;
 }
+
+/** COPY's text format for NULL. */
+const NULL = '\\N';
 
 /**
  * One partition's checkpoint, serialised when it is taken (the states go on changing in memory
