@@ -41,9 +41,12 @@ export function pgliteSql(pglite: PGlite): Sql {
   };
 }
 
+/** NULL in COPY's text format. */
+export const COPY_NULL = '\\N';
+
 /** A value in COPY's text format (tab-separated, `\N` for null): backslash, tab and line breaks escaped. */
 export function copyText(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '\\N';
+  if (value === null || value === undefined) return COPY_NULL;
   const text = String(value);
   return COPY_SPECIAL.test(text) ? text.replace(COPY_ESCAPES, (c) => COPY_ESCAPE[c]) : text;
 }

@@ -1,4 +1,4 @@
-import { copyText, type Sql } from '../../db/sql';
+import { COPY_NULL, copyText, type Sql } from '../../db/sql';
 import type { Logger } from '../../ops/logger';
 import type { CustomerState } from '../model/types';
 import { encodeView, type RiskScoreView } from '../view';
@@ -197,14 +197,11 @@ function copyRows(batches: ScoreRow[][]): string {
   let out = '';
   for (const batch of batches) {
     for (const { view, details: d } of batch) {
-      out += `${view.eventId}\t${copyText(view.customerId)}\t${view.score}\t${view.band}\t${copyText(JSON.stringify(view.factors))}\t${copyText(view.modelVersion)}\t${view.eventTime}\t${view.computedAt}\t${copyText(d.merchantId)}\t${d.mcc}\t${d.amount}\t${d.currency}\t${d.country}\t${d.channel}\t${copyText(d.deviceId)}\t${d.partition ?? NULL}\t${d.offset ?? NULL}\n`;
+      out += `${view.eventId}\t${copyText(view.customerId)}\t${view.score}\t${view.band}\t${copyText(JSON.stringify(view.factors))}\t${copyText(view.modelVersion)}\t${view.eventTime}\t${view.computedAt}\t${copyText(d.merchantId)}\t${d.mcc}\t${d.amount}\t${d.currency}\t${d.country}\t${d.channel}\t${copyText(d.deviceId)}\t${d.partition ?? COPY_NULL}\t${d.offset ?? COPY_NULL}\n`;
     }
   }
   return out;
 }
-
-/** COPY's text format for NULL. */
-const NULL = '\\N';
 
 /**
  * One partition's checkpoint, serialised when it is taken (the states go on changing in memory
