@@ -3,6 +3,8 @@ import { forkChild, freePort, sleep, suffix, type Child } from './lib/common';
 import { benchTopics } from './ingestion';
 import { figure, percentile, sortedCopy, type Figure } from './lib/stats';
 import { benchFeed, createWorld } from './lib/world';
+import { createRecordProducer, type KafkaRecord, type RecordProducer } from '../src/kafka/record-producer';
+import { kafkaSecurity } from '../src/kafka/security';
 
 export interface FreshnessRun {
   /** Target produce rate, events/s. */
@@ -14,11 +16,23 @@ export interface FreshnessRun {
   samples: number;
   /** Probes whose score was not queryable when the run ended (counted as the slowest). */
   missing: number;
+  /** Readable: the gateway's clock when it read the event's score (or a newer one) for a query, minus the event time. */
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The same probes when the prober had the answer in hand: readable plus the rest of the query's round trip. */
+  answered: Percentiles;
   /** The same sampled events, until the history query (`riskHistory`) shows them: p50, p99, and how many never did. */
   history: { p50Ms: number; p99Ms: number; missing: number };
+  /**
+   * Where the latency lies, from each answer's `computedAt` (the consumer's clock when it scored the
+   * batch): produced → scored (producer, broker, fetch, decode) and scored → readable (scoring, the
+   * Redis write, the poll's resolution). Same machine, same clock. `query`: each latest-score
+   * query's round trip, as the prober saw it.
+   */
+  split: { scored: Percentiles; read: Percentiles; query: Percentiles };
+  /** Queries that got no answer (a connection closed under them); their probes were asked again. */
+  failedQueries: number;
 }
 
 export interface FreshnessResult {
@@ -30,18 +44,54 @@ export interface FreshnessResult {
 }
 
 const POLL_MS = 5;
-const QUERY = `query Fresh($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventId eventTime } }`;
+const QUERY = `query Fresh($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventTime computedAt freshnessSeconds } }`;
+/**
+ * A poller asks every POLL_MS whether or not its earlier queries have come back (at most this many
+ * in flight), so a slow answer does not coarsen the resolution: it stays one interval.
+ */
+const MAX_IN_FLIGHT = 4;
 /** Customers per history query: one `riskHistory` root field each (at most 20 root fields a query). */
 const HISTORY_BATCH = 20;
 /** The history is probed less often: its target is a second, and its queries load the same 2 cores. */
 const HISTORY_POLL_MS = 50;
 const historyQuery = (n: number) =>
-  `query FreshHistory(${Array.from({ length: n }, (_, i) => `$c${i}: ID!`).join(', ')}) { ${Array.from({ length: n }, (_, i) => `h${i}: riskHistory(customerId: $c${i}, first: 1) { nodes { eventTime } }`).join(' ')} }`;
+  `query FreshHistory(${Array.from({ length: n }, (_, i) => `$c${i}: ID!`).join(', ')}) { ${Array.from({ length: n }, (_, i) => `h${i}: riskHistory(customerId: $c${i}, first: 1) { nodes { eventTime freshnessSeconds } }`).join(' ')} }`;
+
+interface Percentiles {
+  p50Ms: number;
+  p99Ms: number;
+}
 
 interface Probe {
   customerId: string;
   eventTime: number;
 }
+
+/**
+ * What an answer shows of a customer: the event time of its score, when the gateway read it (event
+ * time + `freshnessSeconds`, which the gateway computes from its clock as it reads the score) and,
+ * for the latest score, when the consumer computed it.
+ */
+interface Seen {
+  eventTime: number;
+  readAt: number;
+  computedAt?: number;
+}
+
+/** The first answer that showed a probe's event: read by the gateway, and in the prober's hands. */
+interface Found {
+  probe: Probe;
+  seen: Seen;
+  receivedAt: number;
+}
+
+const percentiles = (values: number[]): Percentiles => {
+  const sorted = sortedCopy(values);
+  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+};
+
+/** `missing` probes never found count as the slowest. */
+const withMissing = (values: number[], missing: number) => sortedCopy([...values, ...Array.from({ length: missing }, () => Number.POSITIVE_INFINITY)]);
 
 /**
  * Benchmark 4: the feed at a fixed produce rate, each event stamped with the wall-clock time it
@@ -55,6 +105,9 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
   const world = await createWorld(ctx.urls);
   const kafka = await benchTopics(world);
   const children: Child[] = [];
+  // The feed's producer is the pipeline's own (@platformatic/kafka, acks=all): about a third of
+  // kafkajs' CPU per record, which the load generator would otherwise take from the cores it shares.
+  const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-freshness', [kafka.topics.transactions], kafkaSecurity(world.config));
   try {
     const gateway = forkChild('gateway', {
       name: 'gateway-full',
@@ -83,13 +136,13 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
     for (const rate of rates) {
       // Warm up at the rate (joins the group on the first pass), then measure. Three runs where
       // the pipeline keeps up; one beyond its capacity, where the backlog only grows.
-      await drive(url, world.apiKey, kafka.producer, kafka.topics.transactions, rate, smoke ? 1.5 : 3, false);
+      await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, smoke ? 1.5 : 3, false);
       const repeats = smoke || rate > 10_000 ? 1 : 3;
       for (let n = 1; n <= repeats; n++) {
-        const run = { ...(await drive(url, world.apiKey, kafka.producer, kafka.topics.transactions, rate, seconds, true)), run: n };
+        const run = { ...(await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, seconds, true)), run: n };
         runs.push(run);
         log(
-          `freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms`,
+          `freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): readable p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); answered p50 ${run.answered.p50Ms.toFixed(1)} / p99 ${run.answered.p99Ms.toFixed(1)} ms; history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms; produced → scored p50 ${run.split.scored.p50Ms.toFixed(1)} / p99 ${run.split.scored.p99Ms.toFixed(1)} ms, scored → readable p50 ${run.split.read.p50Ms.toFixed(1)} / p99 ${run.split.read.p99Ms.toFixed(1)} ms; a query p50 ${run.split.query.p50Ms.toFixed(1)} / p99 ${run.split.query.p99Ms.toFixed(1)} ms; ${run.failedQueries} failed queries`,
         );
         // Let the consumer catch up before the next run, so one run's backlog does not spill into the next.
         await sleep(smoke ? 1_000 : 3_000);
@@ -104,6 +157,7 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
     // BENCH_TRACE=1: the consumer prints where its batches' time goes (see bench/children/consumers.ts).
     if (process.env.BENCH_TRACE) process.stderr.write(children.map((child) => child.output()).join('\n'));
     await Promise.all(children.map((child) => child.stop()));
+    await producer.close();
     await kafka.close();
     await world.close();
   }
@@ -112,7 +166,7 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
 async function drive(
   url: string,
   apiKey: string,
-  producer: import('kafkajs').Producer,
+  producer: RecordProducer,
   topic: string,
   rate: number,
   seconds: number,
@@ -121,64 +175,90 @@ async function drive(
   const feed = benchFeed({ customers: 100_000, rate, start: Date.now(), seed: Number.parseInt(suffix(), 16), clean: true });
   const total = Math.round(rate * seconds);
   const probes = new Map<string, Probe>();
-  const latencies: number[] = [];
+  const historyProbes = new Map<string, Probe>();
+  const found = new Map<string, Found>();
+  const historyFound = new Map<string, Found>();
+  const queries: number[] = [];
+  let failedQueries = 0;
   const probeEveryMs = 10; // at most 100 probes a second, whatever the rate
   let lastProbe = 0;
   let sent = 0;
   const start = Date.now();
 
   // Two pollers over the same samples: the latest score (`riskScores`, up to 100 customers a query)
-  // and the history (`riskHistory`, 20 a query); each drops a sample once its answer shows the event.
-  const historyProbes = new Map<string, Probe>();
-  const historyLatencies: number[] = [];
+  // and the history (`riskHistory`, 20 a query). A sample leaves its poller once an answer shows its
+  // event; of answers that overlapped, the earliest read counts.
   let polling = true;
   const poll = async (
     waitingFor: Map<string, Probe>,
-    found: number[],
+    into: Map<string, Found>,
     batch: number,
     everyMs: number,
-    ask: (ids: string[]) => Promise<Map<string, number>>,
+    ask: (ids: string[]) => Promise<Map<string, Seen>>,
+    timed?: number[],
   ) => {
-    while (polling || waitingFor.size > 0) {
+    const inFlight = new Set<Promise<void>>();
+    while (polling || waitingFor.size > 0 || inFlight.size > 0) {
       const began = Date.now();
       const waiting = [...waitingFor.values()].slice(0, batch);
-      if (waiting.length) {
-        const seen = await ask(waiting.map((probe) => probe.customerId));
-        const now = Date.now();
-        for (const probe of waiting) {
-          const eventTime = seen.get(probe.customerId);
-          if (eventTime !== undefined && eventTime >= probe.eventTime) {
-            found.push(now - probe.eventTime);
+      if (waiting.length && inFlight.size < MAX_IN_FLIGHT) {
+        const asked = performance.now();
+        const query = ask(waiting.map((probe) => probe.customerId)).then((seen) => {
+          timed?.push(performance.now() - asked);
+          const receivedAt = Date.now();
+          for (const probe of waiting) {
+            const answer = seen.get(probe.customerId);
+            if (answer === undefined || answer.eventTime < probe.eventTime) continue;
             waitingFor.delete(probe.customerId);
+            const earlier = into.get(probe.customerId);
+            if (!earlier || answer.readAt < earlier.seen.readAt) into.set(probe.customerId, { probe, seen: answer, receivedAt });
           }
-        }
-        if (!polling && Date.now() - start > (seconds + 10) * 1000) break; // give up on stragglers
+        });
+        inFlight.add(query);
+        void query.finally(() => inFlight.delete(query));
       }
+      if (!polling && Date.now() - start > (seconds + 10) * 1000) break; // give up on stragglers
       await sleep(Math.max(0, everyMs - (Date.now() - began)));
     }
+    await Promise.all(inFlight);
   };
   const graphql = async <T>(query: string, variables: Record<string, unknown>): Promise<T | undefined> => {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return ((await response.json()) as { data?: T }).data;
+    try {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return ((await response.json()) as { data?: T }).data;
+    } catch {
+      failedQueries++;
+      return undefined;
+    }
+  };
+  const seenOf = (score: { eventTime: string; freshnessSeconds: number; computedAt?: string }): Seen => {
+    const eventTime = Date.parse(score.eventTime);
+    return { eventTime, readAt: eventTime + score.freshnessSeconds * 1000, computedAt: score.computedAt ? Date.parse(score.computedAt) : undefined };
   };
   const pollers = Promise.all([
-    poll(probes, latencies, 100, POLL_MS, async (ids) => {
-      const data = await graphql<{ riskScores: Array<{ customerId: string; eventTime: string } | null> }>(QUERY, { ids });
-      return new Map((data?.riskScores ?? []).flatMap((score) => (score ? [[score.customerId, Date.parse(score.eventTime)] as const] : [])));
-    }),
-    poll(historyProbes, historyLatencies, HISTORY_BATCH, HISTORY_POLL_MS, async (ids) => {
-      const data = await graphql<Record<string, { nodes: Array<{ eventTime: string }> }>>(
-        historyQuery(ids.length),
-        Object.fromEntries(ids.map((id, i) => [`c${i}`, id])),
-      );
+    poll(
+      probes,
+      found,
+      100,
+      POLL_MS,
+      async (ids) => {
+        type Score = { customerId: string; eventTime: string; computedAt: string; freshnessSeconds: number };
+        const data = await graphql<{ riskScores: Array<Score | null> }>(QUERY, { ids });
+        return new Map((data?.riskScores ?? []).flatMap((score) => (score ? [[score.customerId, seenOf(score)] as const] : [])));
+      },
+      queries,
+    ),
+    poll(historyProbes, historyFound, HISTORY_BATCH, HISTORY_POLL_MS, async (ids) => {
+      type Node = { eventTime: string; freshnessSeconds: number };
+      const data = await graphql<Record<string, { nodes: Node[] }>>(historyQuery(ids.length), Object.fromEntries(ids.map((id, i) => [`c${i}`, id])));
       return new Map(
         ids.flatMap((id, i) => {
           const newest = data?.[`h${i}`]?.nodes[0];
-          return newest ? [[id, Date.parse(newest.eventTime)] as const] : [];
+          return newest ? [[id, seenOf(newest)] as const] : [];
         }),
       );
     }),
@@ -192,7 +272,7 @@ async function drive(
     }
     const now = Date.now();
     const stamp = new Date(now).toISOString();
-    const messages: Array<{ key: string; value: Buffer }> = [];
+    const messages: KafkaRecord[] = [];
     for (; sent < due; sent++) {
       const message = feed.next();
       if (!message.event) continue; // (no broken messages in a benchmark feed)
@@ -204,22 +284,36 @@ async function drive(
         historyProbes.set(event.customerId, { customerId: event.customerId, eventTime: now });
       }
     }
-    await producer.send({ topic, acks: -1, messages });
+    await producer.send(topic, messages);
   }
   const produced = (sent / Math.max(1, Date.now() - start)) * 1000;
   polling = false;
   await pollers;
-  const missing = probes.size;
-  const sorted = sortedCopy([...latencies, ...Array.from({ length: missing }, () => Number.POSITIVE_INFINITY)]);
-  const history = sortedCopy([...historyLatencies, ...Array.from({ length: historyProbes.size }, () => Number.POSITIVE_INFINITY)]);
+  const latest = [...found.values()];
+  const readable = withMissing(
+    latest.map(({ probe, seen }) => seen.readAt - probe.eventTime),
+    probes.size,
+  );
+  const scored = latest.flatMap(({ probe, seen }) => (seen.computedAt === undefined ? [] : [{ probe, seen, computedAt: seen.computedAt }]));
+  const history = withMissing(
+    [...historyFound.values()].map(({ probe, seen }) => seen.readAt - probe.eventTime),
+    historyProbes.size,
+  );
   return {
     rate,
     produced,
-    samples: latencies.length + missing,
-    missing,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
-    maxMs: sorted.length ? sorted[sorted.length - 1] : NaN,
+    samples: latest.length + probes.size,
+    missing: probes.size,
+    p50Ms: percentile(readable, 50),
+    p99Ms: percentile(readable, 99),
+    maxMs: readable.length ? readable[readable.length - 1] : NaN,
+    answered: percentiles(latest.map(({ probe, receivedAt }) => receivedAt - probe.eventTime)),
     history: { p50Ms: percentile(history, 50), p99Ms: percentile(history, 99), missing: historyProbes.size },
+    split: {
+      scored: percentiles(scored.map(({ probe, computedAt }) => computedAt - probe.eventTime)),
+      read: percentiles(scored.map(({ seen, computedAt }) => seen.readAt - computedAt)),
+      query: percentiles(queries),
+    },
+    failedQueries,
   };
 }

@@ -18,6 +18,7 @@
  */
 import { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/ops/logger';
 import { decodeTransaction } from '../../src/risk/contract';
@@ -182,6 +183,17 @@ function trace(pipeline: {
       }
     };
   };
+  // The process's own stalls: event-loop delay and garbage-collection pauses, per interval.
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const gc = { n: 0, ms: 0, maxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.n++;
+      gc.ms += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
   wrap('batch', pipeline as unknown as Record<string, unknown>, 'processBatch');
   wrap('beforeCommit', pipeline.options.outputs, 'beforeCommit');
   wrap('sql', pipeline.options.sql, 'query');
@@ -189,8 +201,12 @@ function trace(pipeline: {
     process.stderr.write(
       `trace ${Object.entries(totals)
         .map(([name, { n, ms }]) => `${name} n=${n} avg=${(ms / Math.max(1, n)).toFixed(1)}ms`)
-        .join(' ')}\n`,
+        .join(
+          ' ',
+        )} loop-delay p99=${(delay.percentile(99) / 1e6).toFixed(1)}ms max=${(delay.max / 1e6).toFixed(1)}ms gc n=${gc.n} total=${gc.ms.toFixed(0)}ms max=${gc.maxMs.toFixed(1)}ms\n`,
     );
     for (const key of Object.keys(totals)) delete totals[key];
+    delay.reset();
+    Object.assign(gc, { n: 0, ms: 0, maxMs: 0 });
   }, 2000).unref();
 }

@@ -45,6 +45,13 @@ describe('benchmarks (smoke)', () => {
     );
     expect(results.freshness.runs.length).toBeGreaterThan(0);
     expect(results.freshness.runs.every((run: { p50Ms: number; samples: number }) => positive(run.samples) && Number.isFinite(run.p50Ms))).toBe(true);
+    // Readable comes from the gateway's clock; the split from the consumer's: both present, and neither after the answer arrived.
+    type Split = { p50Ms: number; answered: { p50Ms: number }; split: { scored: { p50Ms: number }; read: { p50Ms: number } } };
+    expect(
+      results.freshness.runs.every(
+        (run: Split) => Number.isFinite(run.split.scored.p50Ms) && Number.isFinite(run.split.read.p50Ms) && run.p50Ms <= run.answered.p50Ms,
+      ),
+    ).toBe(true);
     expect(results.metering.modes.every((mode: { rate: { median: number } }) => positive(mode.rate.median))).toBe(true);
     // Every attack answered (what it answered is reported, not asserted: the report says when it is not the expected status).
     // Shedding on and off, each with the ENTERPRISE load measured alone and beside the attack.
