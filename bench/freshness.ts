@@ -1,6 +1,7 @@
 import type { BenchContext } from './context';
 import { forkChild, freePort, sleep, suffix, type Child } from './lib/common';
 import { benchTopics } from './ingestion';
+import { processesStartingWith, startCpuMeter, startMachineMeter } from './lib/cpu';
 import { figure, percentile, sortedCopy, type Figure } from './lib/stats';
 import { benchFeed, createWorld } from './lib/world';
 import { createRecordProducer, type KafkaRecord, type RecordProducer } from '../src/kafka/record-producer';
@@ -33,7 +34,13 @@ export interface FreshnessRun {
   split: { scored: Percentiles; read: Percentiles; query: Percentiles };
   /** Queries that got no answer (a connection closed under them); their probes were asked again. */
   failedQueries: number;
+  /** CPU µs per event produced, of each process meanwhile (the prober's process also produces the feed). */
+  cpu: Record<FreshnessCpu, number>;
+  /** Of the machine's CPU time meanwhile: the busy share, and the share the hypervisor took (steal). */
+  machine: { busy: number; steal: number };
 }
+
+export type FreshnessCpu = 'consumer' | 'gateway' | 'feedAndProber' | 'postgres' | 'redis' | 'broker';
 
 export interface FreshnessResult {
   pollMs: number;
@@ -129,6 +136,17 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
     children.push(consumer);
     const { url } = await gateway.next<{ type: 'ready'; url: string }>('ready');
     await consumer.next('ready');
+    const database = new URL(world.env.DATABASE_URL!);
+    const pidOf = (child: Child) => (child.process.pid ? [child.process.pid] : []);
+    const processes: Record<FreshnessCpu, () => number[]> = {
+      consumer: () => pidOf(consumer),
+      gateway: () => pidOf(gateway),
+      feedAndProber: () => [process.pid],
+      postgres: () => processesStartingWith(`postgres: ${decodeURIComponent(database.username)} ${database.pathname.slice(1)} `),
+      redis: () => processesStartingWith('redis-server'),
+      // The only JVM the benchmarks run is the Kafka broker (scripts/services.sh).
+      broker: () => processesStartingWith('java'),
+    };
 
     const seconds = smoke ? 3 : 10;
     const rates = smoke ? [1_000, 5_000] : [1_000, 5_000, 20_000];
@@ -136,13 +154,17 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
     for (const rate of rates) {
       // Warm up at the rate (joins the group on the first pass), then measure. Three runs where
       // the pipeline keeps up; one beyond its capacity, where the backlog only grows.
-      await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, smoke ? 1.5 : 3, false);
+      await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, smoke ? 1.5 : 3, processes, false);
       const repeats = smoke || rate > 10_000 ? 1 : 3;
       for (let n = 1; n <= repeats; n++) {
-        const run = { ...(await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, seconds, true)), run: n };
+        const run = { ...(await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, seconds, processes, true)), run: n };
         runs.push(run);
         log(
-          `freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): readable p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); answered p50 ${run.answered.p50Ms.toFixed(1)} / p99 ${run.answered.p99Ms.toFixed(1)} ms; history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms; produced → scored p50 ${run.split.scored.p50Ms.toFixed(1)} / p99 ${run.split.scored.p99Ms.toFixed(1)} ms, scored → readable p50 ${run.split.read.p50Ms.toFixed(1)} / p99 ${run.split.read.p99Ms.toFixed(1)} ms; a query p50 ${run.split.query.p50Ms.toFixed(1)} / p99 ${run.split.query.p99Ms.toFixed(1)} ms; ${run.failedQueries} failed queries`,
+          `freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): readable p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); answered p50 ${run.answered.p50Ms.toFixed(1)} / p99 ${run.answered.p99Ms.toFixed(1)} ms; history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms; produced → scored p50 ${run.split.scored.p50Ms.toFixed(1)} / p99 ${run.split.scored.p99Ms.toFixed(1)} ms, scored → readable p50 ${run.split.read.p50Ms.toFixed(1)} / p99 ${run.split.read.p99Ms.toFixed(1)} ms; a query p50 ${run.split.query.p50Ms.toFixed(1)} / p99 ${run.split.query.p99Ms.toFixed(1)} ms; ${run.failedQueries} failed queries; machine ${(run.machine.busy * 100).toFixed(0)} % busy (steal ${(run.machine.steal * 100).toFixed(0)} %), CPU µs/event ${Object.entries(
+            run.cpu,
+          )
+            .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+            .join(', ')}`,
         );
         // Let the consumer catch up before the next run, so one run's backlog does not spill into the next.
         await sleep(smoke ? 1_000 : 3_000);
@@ -170,6 +192,7 @@ async function drive(
   topic: string,
   rate: number,
   seconds: number,
+  processes: Record<FreshnessCpu, () => number[]>,
   measure: boolean,
 ): Promise<Omit<FreshnessRun, 'run'>> {
   const feed = benchFeed({ customers: 100_000, rate, start: Date.now(), seed: Number.parseInt(suffix(), 16), clean: true });
@@ -184,6 +207,8 @@ async function drive(
   let lastProbe = 0;
   let sent = 0;
   const start = Date.now();
+  const cpuMeter = startCpuMeter(processes);
+  const machineMeter = startMachineMeter();
 
   // Two pollers over the same samples: the latest score (`riskScores`, up to 100 customers a query)
   // and the history (`riskHistory`, 20 a query). A sample leaves its poller once an answer shows its
@@ -287,6 +312,8 @@ async function drive(
     await producer.send(topic, messages);
   }
   const produced = (sent / Math.max(1, Date.now() - start)) * 1000;
+  const cpu = cpuMeter.perRequest(sent);
+  const machine = machineMeter.stop();
   polling = false;
   await pollers;
   const latest = [...found.values()];
@@ -315,5 +342,7 @@ async function drive(
       query: percentiles(queries),
     },
     failedQueries,
+    cpu,
+    machine,
   };
 }

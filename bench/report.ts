@@ -1,7 +1,7 @@
 import type { ArchiveResult } from './archive';
 import type { AnalyticsResult } from './analytics';
 import type { AvroDecodeResult } from './avro';
-import type { FreshnessResult } from './freshness';
+import type { FreshnessResult, FreshnessRun } from './freshness';
 import type { GatewayResults } from './gateway';
 import type { IngestionResult } from './ingestion';
 import type { Machine } from './machine';
@@ -75,6 +75,7 @@ export function renderReport(r: BenchResults): string {
   const ing = r.ingestion;
   const at5k = r.freshness.byRate.find((point) => point.rate === 5_000)?.p99;
   const historyAt5k = r.freshness.byRate.find((point) => point.rate === 5_000)?.historyP99;
+  const freshnessLoad = loadOfFreshness(r.freshness);
   const group = r.metering.modes[0];
   const single = r.metering.modes[1];
   const perProcess = ing.rates.pipeline.median;
@@ -523,6 +524,24 @@ ${table(
   ]),
 )}
 
+Where the machine's CPU went meanwhile (µs per event produced, from /proc; the machine's busy share includes the hypervisor's steal):
+
+${table(
+  ['produce rate (events/s)', 'run', 'machine busy', 'steal', 'consumer', 'gateway', 'feed and prober', 'PostgreSQL', 'Redis', 'broker'],
+  r.freshness.runs.map((run) => [
+    fmt(run.rate),
+    String(run.run),
+    pct(run.machine.busy),
+    pct(run.machine.steal),
+    fmt(run.cpu.consumer, 0),
+    fmt(run.cpu.gateway, 0),
+    fmt(run.cpu.feedAndProber, 0),
+    fmt(run.cpu.postgres, 0),
+    fmt(run.cpu.redis, 0),
+    fmt(run.cpu.broker, 0),
+  ]),
+)}
+
 The history columns: the same sampled events, asked for with \`riskHistory(customerId, first: 1)\` (20
 customers a query, every 50 ms: resolution about 50 ms) until the newest row is the event (or newer), readable as above. Target: readable in the history
 within 1 s (p99) at 5,000 events/s: ${historyAt5k ? `${verdict(historyAt5k.median <= 1000)} (${ms(historyAt5k.median, 0)})` : 'not run'}.
@@ -532,28 +551,30 @@ Each run's percentiles are over its probes; three runs where the pipeline keeps 
 its capacity (the backlog only grows there).
 
 **What limits it.** On this machine the producer, the broker, the consumer, PostgreSQL, Redis,
-the gateway and the prober share 2 cores. The partitions of one fetch (all 10:
-${'`RISK_CONSUMER_CONCURRENCY`'} is 10) are scored together; each batch writes its customers'
-latest scores to Redis at once and waits only for that (a score is readable when it returns),
-while its history, its risk-scores records and its DLQ records go in rounds shared across
-partitions, in the background (at most 4 batches a partition; a checkpoint waits for every sink
-it covers). Each partition's checkpoint (a chunk of states, every second) is written in the
-background too. The tail
-(p99, max) comes from stalls of any of these processes (garbage collection in Node.js and in the
-broker's JVM) and from the other load on the machine, which varies from hour to hour. Two stalls
-of the consumer itself were found and removed on 2026-12-01, by logging its event-loop delay and
-its own produce-to-sink latency during the benchmark: full state snapshots (60-250 ms every few
-seconds; now a rolling rewrite) and the first Prisma query loading its query compiler 30 s in
-(about 240 ms; now before the first batch). With both gone the consumer's own produce-to-sink
-p99 at 1,000 events/s is 15-80 ms; the rest of the tail is the gateway and the prober on the same
-cores. The freshness figures move with the machine: caught up, the pipeline gave a p99 median of
-120 ms at 5,000 events/s in one full run (16:00 UTC) and 232-292 ms an hour later, when the same
-stages cost half as much again (bench/stages.ts); an A/B then, scoring ahead of the sinks on and
-off, gave p99 237 / 672 / 218 against 291 / 292 / 232 ms (it never starts while caught up). Beyond the pipeline's capacity (${fmt(perProcess)} events/s
-per process measured above, with no gateway or prober beside it) the backlog grows for as long
-as the rate lasts, and so does the latency. **What would raise it:** less CPU per event in the
-consumer (see Ingestion), partitions spread
-over more consumer processes and cores; a broker and database not sharing the consumer's cores.`);
+the gateway and the prober share 2 cores, and the CPU table shows them ${freshnessLoad.busy} busy at
+5,000 events/s (median of the runs). The pipeline's own processes take ${fmt(freshnessLoad.pipelineUs, 0)} µs per event
+(consumer, PostgreSQL, Redis, broker: ${fmt(freshnessLoad.pipelineCores, 2)} cores at that rate); the measurement takes
+${fmt(freshnessLoad.apparatusUs, 0)} µs more (the gateway answering the prober's ${r.freshness.pollMs} ms polls, and the process that produces the
+feed and polls: ${fmt(freshnessLoad.apparatusCores, 2)} cores), which in a deployment runs on other machines. With the cores that busy every
+hop (producer → broker → consumer → Redis → gateway) waits in the run queue for a moment, and the
+tail is made of those waits: the split columns show it on both sides of the consumer, and the
+prober's own query round trip (answered − readable) adds as much again. At 1,000 events/s the
+machine is as busy (${freshnessLoad.busy1k}): the consumer and the broker spend several times their CPU per event at
+5,000, because a caught-up consumer fetches as soon as anything arrives and then scores a
+few events per partition, and the 5 ms polls cost the same at any rate. In the consumer each
+partition's batch writes its customers' latest scores to Redis at once and waits only for that
+(a score is readable when it returns), while its history, its risk-scores records and its DLQ
+records go in rounds shared across partitions, in the background (at most 4 batches a partition;
+a checkpoint waits for every sink it covers); each partition's checkpoint (a chunk of states,
+every second) is written in the background too. Its own stalls were removed on 2026-12-01 (full
+state snapshots of 60-250 ms, now a rolling rewrite; the first Prisma query loading its query
+compiler 30 s in, now before the first batch); what remains in it are garbage-collection pauses of
+10-60 ms (\`BENCH_TRACE=1\` prints its event-loop delay and pauses). Beyond the pipeline's
+capacity (${fmt(perProcess)} events/s per process measured above, with no gateway or prober beside it) the backlog
+grows for as long as the rate lasts, and so does the latency. **What would raise it:** headroom:
+the prober and the feed on cores of their own, and PostgreSQL, Redis and the broker on theirs; then
+less CPU per event in the consumer (see Ingestion) and partitions spread over more consumer
+processes and cores.`);
 
   // 5
   out.push(`## 5. Metering
@@ -866,3 +887,20 @@ because the machine's noise is larger than some of the gains.
 - *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3 (garbage
   collection about a quarter of it); worker threads owning partitions, and fewer objects per
   event, are the next designs to measure.`;
+
+/** How busy the freshness runs kept the machine, and whose work it was (medians of the runs at 5,000 and 1,000 events/s). */
+function loadOfFreshness(freshness: FreshnessResult) {
+  const at = (rate: number) => freshness.runs.filter((run) => run.rate === rate);
+  const runs = at(5_000);
+  const of = (pick: (run: FreshnessRun) => number, from = runs) => (from.length ? median(from.map(pick)) : Number.NaN);
+  const pipelineUs = of((run) => run.cpu.consumer + run.cpu.postgres + run.cpu.redis + run.cpu.broker);
+  const apparatusUs = of((run) => run.cpu.gateway + run.cpu.feedAndProber);
+  return {
+    busy: pct(of((run) => run.machine.busy)),
+    busy1k: pct(of((run) => run.machine.busy, at(1_000))),
+    pipelineUs,
+    apparatusUs,
+    pipelineCores: (pipelineUs * 5_000) / 1e6,
+    apparatusCores: (apparatusUs * 5_000) / 1e6,
+  };
+}

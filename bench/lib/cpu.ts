@@ -45,3 +45,24 @@ export function startCpuMeter<K extends string>(sources: Record<K, () => number[
       ) as Record<K, number>,
   };
 }
+
+/** The machine's CPU time so far, from /proc/stat: all of it, idle (with I/O wait), and stolen by the hypervisor. */
+function machineTicks(): { total: number; idle: number; steal: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  const total = ticks.slice(0, 8).reduce((sum, n) => sum + n, 0);
+  return { total, idle: ticks[3] + ticks[4], steal: ticks[7] };
+}
+
+/** Over a stretch of load: the share of the machine's CPU time that was busy, and the share the hypervisor took. */
+export function startMachineMeter(): { stop(): { busy: number; steal: number } } {
+  const before = machineTicks();
+  return {
+    stop() {
+      const after = machineTicks();
+      const total = Math.max(1, after.total - before.total);
+      return { busy: 1 - (after.idle - before.idle) / total, steal: (after.steal - before.steal) / total };
+    },
+  };
+}
