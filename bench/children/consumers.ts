@@ -145,6 +145,7 @@ async function servicesJoining() {
   kafka.consumer = (options) => {
     const consumer = consumerOf(options);
     consumer.on(consumer.events.GROUP_JOIN, joined);
+    if (process.env.BENCH_TRACE) consumer.on(consumer.events.FETCH, () => fetches++);
     return consumer;
   };
   return services;
@@ -163,6 +164,9 @@ async function rawKafkajs(brokers: string[], handle: (messages: KafkaMessage[]) 
     eachBatch: async ({ batch }) => counted(handle(batch.messages)),
   });
 }
+
+/** BENCH_TRACE: fetch requests answered since the last trace line. */
+let fetches = 0;
 
 /** BENCH_TRACE: where a batch's wall time goes (diagnostics while tuning; not part of the report). */
 function trace(pipeline: {
@@ -203,10 +207,11 @@ function trace(pipeline: {
         .map(([name, { n, ms }]) => `${name} n=${n} avg=${(ms / Math.max(1, n)).toFixed(1)}ms`)
         .join(
           ' ',
-        )} loop-delay p99=${(delay.percentile(99) / 1e6).toFixed(1)}ms max=${(delay.max / 1e6).toFixed(1)}ms gc n=${gc.n} total=${gc.ms.toFixed(0)}ms max=${gc.maxMs.toFixed(1)}ms\n`,
+        )} fetches=${fetches} loop-delay p99=${(delay.percentile(99) / 1e6).toFixed(1)}ms max=${(delay.max / 1e6).toFixed(1)}ms gc n=${gc.n} total=${gc.ms.toFixed(0)}ms max=${gc.maxMs.toFixed(1)}ms\n`,
     );
     for (const key of Object.keys(totals)) delete totals[key];
     delay.reset();
+    fetches = 0;
     Object.assign(gc, { n: 0, ms: 0, maxMs: 0 });
   }, 2000).unref();
 }
