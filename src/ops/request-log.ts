@@ -51,9 +51,12 @@ export function requestLogger(req: IncomingMessage): Logger {
  * the HTTP metrics). The request id is always ours: it keys the usage ledger, so a client must
  * not choose it; a caller's own x-request-id is kept as clientRequestId. Completion lines: 5xx
  * at error, 4xx at warn, the rest at debug; headers only at trace (redacted by the logger).
+ * Refusals (4xx, 503, aborted requests) go through a RefusalLog: one line in full per status and
+ * second, the rest of that second counted into one line.
  */
 export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res: ServerResponse, seconds: number) => void = () => undefined) {
   const completionLevel = (status: number) => (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug');
+  const refusals = new RefusalLog(logger);
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const began = performance.now();
     req.id = randomUUID();
@@ -66,6 +69,7 @@ export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res
       if (completed) onEnd(req, res, elapsedMs / 1000);
       const level = completed ? completionLevel(res.statusCode) : 'warn';
       if (!logged || !logger.isLevelEnabled(level)) return;
+      if (isRefusal(completed, res.statusCode) && !refusals.first(completed ? res.statusCode : ABORTED, level)) return;
       const detail = logger.isLevelEnabled('trace') ? { req: { headers: req.headers } } : {};
       requestLogger(req)[level](
         { statusCode: res.statusCode, responseTimeMs: Math.round(elapsedMs * 10) / 10, ...detail },
@@ -74,4 +78,81 @@ export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res
     });
     next();
   };
+}
+
+/** The key of aborted requests (the client went away before the answer) among the refusals' statuses. */
+const ABORTED = 0;
+/** A refusal's line in full is written once per status and interval; the others are counted. */
+export const REFUSAL_LOG_INTERVAL_MS = 1_000;
+
+/** What a client is refused or walks away from: 4xx, 503 (shed under overload, or a dependency down) and aborted requests. Other 5xx are faults: each is logged. */
+const isRefusal = (completed: boolean, status: number) => !completed || (status >= 400 && status < 500) || status === 503;
+
+interface RefusalWindow {
+  until: number;
+  /** Refusals of this status since its line in full. */
+  more: number;
+  level: 'error' | 'warn';
+}
+
+/**
+ * Refusals logged at most once per status and interval: the first in full (request id, URL,
+ * status), the rest of the interval counted into one `refusals not logged one by one` line when it ends.
+ * A flood of refused requests (an attack, overload shedding, a client retrying without backing
+ * off) then costs a line a second instead of a JSON line and a write each, on the path that must
+ * stay cheapest; the answered ones are counted by status in tollgraph_http_request_duration_seconds.
+ */
+export class RefusalLog {
+  private readonly windows = new Map<number, RefusalWindow>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = REFUSAL_LOG_INTERVAL_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** True: log this refusal in full; false: it was counted into its interval's line. */
+  first(status: number, level: 'error' | 'warn' | 'debug'): boolean {
+    if (level === 'debug') return true;
+    const now = this.now();
+    const window = this.windows.get(status);
+    if (window && now < window.until) {
+      window.more++;
+      if (!this.timer) this.arm();
+      return false;
+    }
+    if (window) this.summarise(status, window);
+    this.windows.set(status, { until: now + this.intervalMs, more: 0, level });
+    return true;
+  }
+
+  /** Writes the counts of the intervals that have ended (also called by the timer a count arms). */
+  flush(): void {
+    const now = this.now();
+    for (const [status, window] of this.windows) {
+      if (now < window.until) continue;
+      this.summarise(status, window);
+      this.windows.delete(status);
+    }
+    this.arm();
+  }
+
+  /** A timer for the end of the first interval with refusals counted, if any. */
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    let next = Number.POSITIVE_INFINITY;
+    for (const window of this.windows.values()) if (window.more > 0) next = Math.min(next, window.until);
+    if (next !== Number.POSITIVE_INFINITY) this.timer = setTimeout(() => this.flush(), Math.max(0, next - this.now())).unref();
+  }
+
+  private summarise(status: number, window: RefusalWindow): void {
+    if (window.more === 0) return;
+    this.logger[window.level](
+      { statusCode: status === ABORTED ? undefined : status, aborted: status === ABORTED || undefined, notLogged: window.more, intervalMs: this.intervalMs },
+      'refusals not logged one by one',
+    );
+    window.more = 0;
+  }
 }
