@@ -46,6 +46,10 @@ export class TollgraphError extends GraphQLError {
     message: string,
     { extensions = {}, headers = {}, fieldLevel = false }: TollgraphErrorOptions = {},
   ) {
+    // An answer to the client, never a fault to debug: no stack to capture (it was most of the
+    // cost of a refusal under a flood). Faults keep theirs: they are logged as the errors they are.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, {
       extensions: {
         ...extensions,
@@ -53,6 +57,7 @@ export class TollgraphError extends GraphQLError {
         ...(fieldLevel ? {} : { http: { status: ErrorCode[code], headers: new Map(Object.entries(headers)) } }),
       },
     });
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'TollgraphError';
   }
 }
@@ -72,7 +77,8 @@ export function httpHeadOf(error: GraphQLError): { status: number; headers: Map<
 
 /** A GraphQL-shaped JSON body for an error answered before GraphQL runs (every error on /graphql is one). */
 export function errorBody(error: GraphQLError): { errors: Array<{ message: string; extensions: Record<string, unknown> }> } {
-  return { errors: [{ message: error.message, extensions: { ...withoutHttp(error).extensions } }] };
+  const { http: _http, ...extensions } = error.extensions;
+  return { errors: [{ message: error.message, extensions }] };
 }
 
 /** Answers an HTTP request with the error: its status, headers and GraphQL-shaped body (every route, not only /graphql). */
