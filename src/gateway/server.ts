@@ -43,6 +43,10 @@ export async function createGateway(services: Services): Promise<Gateway> {
   let draining = false;
 
   app.disable('x-powered-by');
+  // Express hashes every body it sends for an ETag (SHA-1 of the whole answer, per request): no
+  // client revalidates a GraphQL POST, and a GET's 304 would still have executed and billed the
+  // query. The portal's static files keep theirs (express.static has its own).
+  app.set('etag', false);
   app.set('trust proxy', TRUSTED_PROXIES);
   app.use(
     requestLogging(logger, (req, res, seconds) => {

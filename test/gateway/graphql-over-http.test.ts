@@ -58,4 +58,23 @@ describe('status codes by response media type', () => {
     });
     expect(anonymous.status).toBe(401);
   });
+
+  it('sends no ETag: hashing every answer bought nothing (a POST is not revalidated, and every execution is billed)', async () => {
+    const answers = [
+      await fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: '{ health { status } }' }),
+      }),
+      await fetch(`${gateway.url}/graphql?query=${encodeURIComponent('{ health { status } }')}`, {
+        headers: { authorization: `Bearer ${key}`, 'apollo-require-preflight': 'true' },
+      }),
+      await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": "{ me { key { id } } }"}' }),
+    ];
+    expect(answers.map((answer) => [answer.status, answer.headers.get('etag')])).toEqual([
+      [200, null],
+      [200, null],
+      [401, null],
+    ]);
+  });
 });
