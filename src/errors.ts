@@ -1,5 +1,5 @@
-import type { Response } from 'express';
 import { GraphQLError } from 'graphql';
+import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 
 /** The public error codes (docs/contract.md) and the HTTP status each one answers with. */
@@ -81,12 +81,42 @@ export function errorBody(error: GraphQLError): { errors: Array<{ message: strin
   return { errors: [{ message: error.message, extensions }] };
 }
 
-/** Answers an HTTP request with the error: its status, headers and GraphQL-shaped body (every route, not only /graphql). */
-/** Answers with `error` alone, at its own HTTP status unless `status` says otherwise. */
-export function sendError(res: Response, error: GraphQLError, status?: number): void {
-  const head = httpHeadOf(error);
-  for (const [name, value] of head.headers) res.setHeader(name, value);
-  res.status(status ?? head.status).json(errorBody(error));
+interface PreparedAnswer {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Buffer;
+}
+
+/**
+ * Each error's answer, serialised once: a refusal that does not vary (a shed tier, a pool that
+ * serves other accounts) is one error object sent to every caller, so under a flood its body is
+ * written, not rebuilt.
+ */
+const prepared = new WeakMap<GraphQLError, PreparedAnswer>();
+
+function preparedAnswer(error: GraphQLError): PreparedAnswer {
+  let answer = prepared.get(error);
+  if (!answer) {
+    const head = httpHeadOf(error);
+    answer = { status: head.status, headers: [...head.headers], body: Buffer.from(JSON.stringify(errorBody(error))) };
+    prepared.set(error, answer);
+  }
+  return answer;
+}
+
+/**
+ * Answers an HTTP request (every route, not only /graphql) with `error` alone: its HTTP status
+ * unless `status` says otherwise, its headers and its GraphQL-shaped JSON body. Written with
+ * Node's own response methods: express's `res.json` re-serialised and re-inspected the body's
+ * content type on every refusal.
+ */
+export function sendError(res: ServerResponse, error: GraphQLError, status?: number): void {
+  const answer = preparedAnswer(error);
+  for (const [name, value] of answer.headers) res.setHeader(name, value);
+  res.statusCode = status ?? answer.status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', answer.body.length);
+  res.end(answer.body);
 }
 
 export const badInput = (message: string, extensions?: Record<string, unknown>) => new TollgraphError('BAD_USER_INPUT', message, { extensions });

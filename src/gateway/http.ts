@@ -67,6 +67,8 @@ export const clientIpOf = (req: Request): string => (req.clientIp ??= clientAddr
 export function callerBeforeBody(services: Services): RequestHandler {
   const { abuse, keys, accounts } = services;
   const elsewhere = dedicatedPool(services.config.DEDICATED_ACCOUNTS);
+  // One answer for every refused key (sendError serialises it once).
+  const refused = unauthenticated();
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const inUrl = credentialParams(req.originalUrl);
@@ -81,7 +83,7 @@ export function callerBeforeBody(services: Services): RequestHandler {
       if (auth.refused) {
         requestLogger(req).info({ reason: auth.refused }, 'api key refused');
         await abuse.authenticationFailed(clientIp);
-        throw unauthenticated();
+        throw refused;
       }
       const refusal = elsewhere(auth);
       if (refusal) throw refusal;
@@ -102,12 +104,11 @@ export function callerBeforeBody(services: Services): RequestHandler {
 export function dedicatedPool(accounts: readonly string[] | undefined): (auth: AuthState) => TollgraphError | undefined {
   if (!accounts) return () => undefined;
   const served = new Set(accounts);
-  return (auth) =>
-    auth.viewer && served.has(auth.viewer.access.account.id)
-      ? undefined
-      : new TollgraphError('FORBIDDEN', 'This gateway serves dedicated capacity for other accounts; send your requests to the shared endpoint.', {
-          extensions: { reason: 'DEDICATED_CAPACITY' },
-        });
+  // One answer for every caller it refuses (sendError serialises it once).
+  const refusal = new TollgraphError('FORBIDDEN', 'This gateway serves dedicated capacity for other accounts; send your requests to the shared endpoint.', {
+    extensions: { reason: 'DEDICATED_CAPACITY' },
+  });
+  return (auth) => (auth.viewer && served.has(auth.viewer.access.account.id) ? undefined : refusal);
 }
 
 /**

@@ -321,7 +321,18 @@ export class AdmissionControl {
   }
 }
 
+/**
+ * The refusal of a shed tier. One error per tier, made once: it is the same for every caller of
+ * the tier, and under a flood building it (and its body, which sendError keeps per error) was a
+ * large part of what each refusal cost.
+ */
 export function overloaded(priority: Priority): TollgraphError {
+  return (refusals[priority] ??= refusalOf(priority));
+}
+
+const refusals: Partial<Record<Priority, TollgraphError>> = {};
+
+function refusalOf(priority: Priority): TollgraphError {
   const who = priority === 'ANONYMOUS' ? 'requests without an API key' : `${priority} requests`;
   return new TollgraphError(
     'OVERLOADED',
