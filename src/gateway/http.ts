@@ -59,10 +59,11 @@ export const clientAddress = (req: IncomingMessage): string =>
 export const clientIpOf = (req: Request): string => (req.clientIp ??= clientAddress(req));
 
 /**
- * What is decided from the request line and headers alone, before the body is read or parsed,
- * in this order: no credential in the URL; an address caught guessing keys is refused without a
- * lookup; the key is verified (a refused key: 401, counted against the address); a request without
- * a key is counted against its address's anonymous limit.
+ * Who is calling, from the request line and headers alone, before the body is read or parsed, in
+ * this order: no credential in the URL; an address caught guessing keys is refused without a
+ * lookup; the key is verified (a refused key: 401, counted against the address). A request without
+ * a key is counted against its address's anonymous limit later (`anonymousWithinLimit`), once
+ * admission under overload has not shed it.
  */
 export function callerBeforeBody(services: Services): RequestHandler {
   const { abuse, keys, accounts } = services;
@@ -87,7 +88,6 @@ export function callerBeforeBody(services: Services): RequestHandler {
       }
       const refusal = elsewhere(auth);
       if (refusal) throw refusal;
-      if (!auth.viewer) await abuse.anonymousRequest(clientIp);
       res.locals.auth = auth;
       next();
     } catch (error) {
@@ -129,6 +129,19 @@ export function admissionBeforeBody(admission: AdmissionControl): RequestHandler
     res.once('close', slot.release);
     if (slot.ready) slot.ready.then(() => next(), next);
     else next();
+  };
+}
+
+/**
+ * A request without a key counted against its address's anonymous limit (a Redis round trip):
+ * after admission, so a request shed under overload (anonymous callers are shed first) costs
+ * none, and is not counted against its address.
+ */
+export function anonymousWithinLimit(services: Services): RequestHandler {
+  const { abuse } = services;
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (res.locals.auth?.viewer) return next();
+    abuse.anonymousRequest(clientIpOf(req)).then(() => next(), next);
   };
 }
 

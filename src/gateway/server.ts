@@ -10,7 +10,17 @@ import { sendError, TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { enforceAccessAtRootFields } from './field-access';
-import { admissionBeforeBody, callerBeforeBody, clientIpOf, documentWithinLimits, graphqlBody, guardPlugin, jsonErrors, TRUSTED_PROXIES } from './http';
+import {
+  admissionBeforeBody,
+  anonymousWithinLimit,
+  callerBeforeBody,
+  clientIpOf,
+  documentWithinLimits,
+  graphqlBody,
+  guardPlugin,
+  jsonErrors,
+  TRUSTED_PROXIES,
+} from './http';
 import { overloadMetrics } from '../limits/metrics';
 import { AdmissionControl, EventLoopDelay } from '../limits/overload';
 import { opsRoutes } from './ops-routes';
@@ -116,7 +126,8 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // The GraphQL path first, so its requests enter no other router. In order: a browser opening
   // /graphql gets the portal's GraphiQL (bundled; Apollo's landing page loads from a CDN and is
   // blank on a closed network); then who is calling, from the headers alone (refusals cost no body
-  // read); then admission under overload (lowest tiers shed first); then the body, bounded; then the document within the token and shape limits; then
+  // read); then admission under overload (lowest tiers shed first); then a keyless request's address
+  // budget (a Redis round trip, so after admission: a shed request costs none); then the body, bounded; then the document within the token and shape limits; then
   // Apollo: validation, and the guard around execution (src/gateway/guard.ts).
   app.get('/graphql', (req, res, next) =>
     req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next(),
@@ -125,6 +136,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
     '/graphql',
     callerBeforeBody(services),
     admissionBeforeBody(admission),
+    anonymousWithinLimit(services),
     graphqlBody(),
     documentWithinLimits(),
     expressMiddleware(apollo, {
@@ -140,7 +152,15 @@ export async function createGateway(services: Services): Promise<Gateway> {
   );
   // The catalog's schema registry (Confluent's REST API): the same cheap refusals before the body
   // as /graphql, its own body parser, and refusals in the registry's own error shape.
-  app.use(REGISTRY_PATH, basicAuthAsKey, callerBeforeBody(services), admissionBeforeBody(admission), registryRoutes(services.registry), registryErrors);
+  app.use(
+    REGISTRY_PATH,
+    basicAuthAsKey,
+    callerBeforeBody(services),
+    admissionBeforeBody(admission),
+    anonymousWithinLimit(services),
+    registryRoutes(services.registry),
+    registryErrors,
+  );
   app.use(
     opsRoutes({
       checks: services.readiness,

@@ -333,6 +333,13 @@ describe('admission under overload (a gateway on the real services)', () => {
   afterAll(() => gateway?.stop());
 
   const usageOf = (accountId: string) => gateway.services.db.prisma.usageRecord.count({ where: { accountId } });
+  /** Requests without a key counted against this machine's addresses (the per-address limit, in Redis). */
+  const anonymousCounted = async () => {
+    const redis = gateway.services.redis!;
+    const keys = await redis.keys(`${gateway.services.config.REDIS_KEY_PREFIX}limits:anonymous:*`);
+    const counts = keys.length ? await redis.mget(keys) : [];
+    return counts.reduce((sum, count) => sum + Number(count ?? 0), 0);
+  };
 
   it('while the event loop is saturated, sheds anonymous, FREE and PROFESSIONAL requests (503 OVERLOADED, Retry-After, uncharged) and serves ENTERPRISE', async () => {
     const usageBefore = {
@@ -340,6 +347,7 @@ describe('admission under overload (a gateway on the real services)', () => {
       PROFESSIONAL: await usageOf(keys.PROFESSIONAL!.accountId),
       ENTERPRISE: await usageOf(keys.ENTERPRISE!.accountId),
     };
+    const anonymousBefore = await anonymousCounted();
     // Connected now; the server (this process) accepts them in the saturation's first turn.
     const sockets = await Promise.all([0, 1, 2, 3, 4].map(() => opened(gateway.url)));
     await saturate(4, 250);
@@ -371,6 +379,8 @@ describe('admission under overload (a gateway on the real services)', () => {
     expect(await usageOf(keys.FREE!.accountId)).toBe(usageBefore.FREE);
     expect(await usageOf(keys.PROFESSIONAL!.accountId)).toBe(usageBefore.PROFESSIONAL);
     expect(await usageOf(keys.ENTERPRISE!.accountId)).toBe(usageBefore.ENTERPRISE + 1);
+    // The shed request without a key cost no Redis round trip: its address's budget is untouched.
+    expect(await anonymousCounted()).toBe(anonymousBefore);
 
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     for (const priority of ['ANONYMOUS', 'FREE', 'PROFESSIONAL'])
@@ -379,6 +389,7 @@ describe('admission under overload (a gateway on the real services)', () => {
     // Once the process is no longer saturated, everyone is served again.
     await waitFor('FREE served again', async () => (await gateway.query(ownAccount('FREE'), { key: keys.FREE!.key })).status === 200, 10_000, 50);
     expect((await gateway.query('{ health { status } }')).status).toBe(200);
+    expect(await anonymousCounted()).toBe(anonymousBefore + 1);
   });
 
   it('sheds a live feed starting under overload over the WebSocket, by the same policy', async () => {
