@@ -69,7 +69,7 @@ export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res
       if (completed) onEnd(req, res, elapsedMs / 1000);
       const level = completed ? completionLevel(res.statusCode) : 'warn';
       if (!logged || !logger.isLevelEnabled(level)) return;
-      if (isRefusal(completed, res.statusCode) && !refusals.first(completed ? res.statusCode : ABORTED, level)) return;
+      if (isRefusal(completed, res.statusCode) && !refusals.first(completed ? res.statusCode : ABORTED)) return;
       const detail = logger.isLevelEnabled('trace') ? { req: { headers: req.headers } } : {};
       requestLogger(req)[level](
         { statusCode: res.statusCode, responseTimeMs: Math.round(elapsedMs * 10) / 10, ...detail },
@@ -92,8 +92,10 @@ interface RefusalWindow {
   until: number;
   /** Refusals of this status since its line in full. */
   more: number;
-  level: 'error' | 'warn';
 }
+
+/** The level of a refusal's lines: as its completion line's (503 at error, 4xx and aborted requests at warn). */
+const refusalLevel = (status: number) => (status >= 500 ? 'error' : 'warn');
 
 /**
  * Refusals logged at most once per status and interval: the first in full (request id, URL,
@@ -113,8 +115,7 @@ export class RefusalLog {
   ) {}
 
   /** True: log this refusal in full; false: it was counted into its interval's line. */
-  first(status: number, level: 'error' | 'warn' | 'debug'): boolean {
-    if (level === 'debug') return true;
+  first(status: number): boolean {
     const now = this.now();
     const window = this.windows.get(status);
     if (window && now < window.until) {
@@ -123,7 +124,7 @@ export class RefusalLog {
       return false;
     }
     if (window) this.summarise(status, window);
-    this.windows.set(status, { until: now + this.intervalMs, more: 0, level });
+    this.windows.set(status, { until: now + this.intervalMs, more: 0 });
     return true;
   }
 
@@ -149,7 +150,7 @@ export class RefusalLog {
 
   private summarise(status: number, window: RefusalWindow): void {
     if (window.more === 0) return;
-    this.logger[window.level](
+    this.logger[refusalLevel(status)](
       { statusCode: status === ABORTED ? undefined : status, aborted: status === ABORTED || undefined, notLogged: window.more, intervalMs: this.intervalMs },
       'refusals not logged one by one',
     );

@@ -26,13 +26,13 @@ describe('refusals are logged once per status and second, the rest counted (Refu
     const firsts: boolean[] = [];
     for (let i = 0; i < 1_000; i++) {
       now = i;
-      firsts.push(log.first(429, 'warn'));
+      firsts.push(log.first(429));
     }
     expect(firsts.filter(Boolean)).toHaveLength(1);
     expect(firsts[0]).toBe(true);
     // Another status has its own interval: a 503 in the middle of the 429s is logged in full.
-    expect(log.first(503, 'error')).toBe(true);
-    expect(log.first(503, 'error')).toBe(false);
+    expect(log.first(503)).toBe(true);
+    expect(log.first(503)).toBe(false);
 
     now = 1_000;
     log.flush();
@@ -46,7 +46,7 @@ describe('refusals are logged once per status and second, the rest counted (Refu
     await settle();
     expect(lines.at(-1)).toMatchObject({ level: 50, statusCode: 503, notLogged: 1 });
     // A new interval logs its first in full again.
-    expect(log.first(429, 'warn')).toBe(true);
+    expect(log.first(429)).toBe(true);
   });
 
   it('over HTTP: a flood of 429s and 503s is a line each in full plus a count each; every 500 and no 200 is logged', async () => {
