@@ -41,23 +41,25 @@ export interface TollgraphErrorOptions {
  * response status and headers; the rest of `extensions` reaches the client as is.
  */
 export class TollgraphError extends GraphQLError {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    { extensions = {}, headers = {}, fieldLevel = false }: TollgraphErrorOptions = {},
-  ) {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, { extensions = {}, headers = {}, fieldLevel = false }: TollgraphErrorOptions = {}) {
     // An answer to the client, never a fault to debug: no stack to capture (it was most of the
     // cost of a refusal under a flood). Faults keep theirs: they are logged as the errors they are.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(message, {
-      extensions: {
-        ...extensions,
-        code,
-        ...(fieldLevel ? {} : { http: { status: ErrorCode[code], headers: new Map(Object.entries(headers)) } }),
-      },
-    });
-    Error.stackTraceLimit = stackTraceLimit;
+    try {
+      super(message, {
+        extensions: {
+          ...extensions,
+          code,
+          ...(fieldLevel ? {} : { http: { status: ErrorCode[code], headers: new Map(Object.entries(headers)) } }),
+        },
+      });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    this.code = code;
     this.name = 'TollgraphError';
   }
 }

@@ -183,7 +183,16 @@ describe('admission under overload (the policy)', () => {
     expect(errorBody(refusal as TollgraphError)).toEqual({
       errors: [{ message: (refusal as Error).message, extensions: { code: 'OVERLOADED', priority: 'FREE', retryAfterSeconds: expect.any(Number) } }],
     });
-    // Errors that are faults keep their stacks.
+    // Errors that are faults keep their stacks, also after an error that failed to be built.
+    expect(new Error('a fault').stack).toMatch(/\n\s+at /);
+    const limit = Error.stackTraceLimit;
+    const unreadable = {
+      get detail(): never {
+        throw new Error('unreadable extensions');
+      },
+    };
+    expect(() => new TollgraphError('BAD_USER_INPUT', 'bad', { extensions: unreadable })).toThrow('unreadable extensions');
+    expect(Error.stackTraceLimit).toBe(limit);
     expect(new Error('a fault').stack).toMatch(/\n\s+at /);
   });
 
