@@ -1,8 +1,8 @@
 import type { BenchContext } from './context';
 import { forkChild, freePort, sleep, suffix, type Child } from './lib/common';
 import { benchTopics } from './ingestion';
-import { processesStartingWith, startCpuMeter, startMachineMeter } from './lib/cpu';
-import { figure, percentile, sortedCopy, type Figure } from './lib/stats';
+import { serviceProcesses, startCpuMeter, startMachineMeter } from './lib/cpu';
+import { figure, percentile, percentiles, withMissing, type Figure, type Percentiles } from './lib/stats';
 import { benchFeed, createWorld } from './lib/world';
 import { createRecordProducer, type KafkaRecord, type RecordProducer } from '../src/kafka/record-producer';
 import { kafkaSecurity } from '../src/kafka/security';
@@ -64,11 +64,6 @@ const HISTORY_POLL_MS = 50;
 const historyQuery = (n: number) =>
   `query FreshHistory(${Array.from({ length: n }, (_, i) => `$c${i}: ID!`).join(', ')}) { ${Array.from({ length: n }, (_, i) => `h${i}: riskHistory(customerId: $c${i}, first: 1) { nodes { eventTime freshnessSeconds } }`).join(' ')} }`;
 
-interface Percentiles {
-  p50Ms: number;
-  p99Ms: number;
-}
-
 interface Probe {
   customerId: string;
   eventTime: number;
@@ -91,14 +86,6 @@ interface Found {
   seen: Seen;
   receivedAt: number;
 }
-
-const percentiles = (values: number[]): Percentiles => {
-  const sorted = sortedCopy(values);
-  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
-};
-
-/** `missing` probes never found count as the slowest. */
-const withMissing = (values: number[], missing: number) => sortedCopy([...values, ...Array.from({ length: missing }, () => Number.POSITIVE_INFINITY)]);
 
 /**
  * Benchmark 4: the feed at a fixed produce rate, each event stamped with the wall-clock time it
@@ -136,16 +123,12 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
     children.push(consumer);
     const { url } = await gateway.next<{ type: 'ready'; url: string }>('ready');
     await consumer.next('ready');
-    const database = new URL(world.env.DATABASE_URL!);
     const pidOf = (child: Child) => (child.process.pid ? [child.process.pid] : []);
     const processes: Record<FreshnessCpu, () => number[]> = {
       consumer: () => pidOf(consumer),
       gateway: () => pidOf(gateway),
       feedAndProber: () => [process.pid],
-      postgres: () => processesStartingWith(`postgres: ${decodeURIComponent(database.username)} ${database.pathname.slice(1)} `),
-      redis: () => processesStartingWith('redis-server'),
-      // The only JVM the benchmarks run is the Kafka broker (scripts/services.sh).
-      broker: () => processesStartingWith('java'),
+      ...serviceProcesses(world.env.DATABASE_URL!),
     };
 
     const seconds = smoke ? 3 : 10;

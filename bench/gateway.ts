@@ -1,6 +1,6 @@
 import { forkChild, freePort, type Child } from './lib/common';
 import { closedLoop, graphqlOnce, openLoop, type ClosedLoopResult, type GraphqlLoad, type OpenLoopResult } from './lib/load';
-import { processesStartingWith, startCpuMeter } from './lib/cpu';
+import { serviceProcesses, startCpuMeter } from './lib/cpu';
 import { histogramDelta, quantileBound, scrapeHistogram } from './lib/prometheus';
 import { figure, type Figure } from './lib/stats';
 import { STEPS, stepsPerRequest, type CpuProfile, type Step } from './lib/steps';
@@ -109,12 +109,8 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const [bareServer, fullServer] = await Promise.all([start('bare'), start('full')]);
     const [bareUrl, fullUrl] = [bareServer.url, fullServer.url];
     // Where the CPU goes at maximum load: the server process and the services it calls.
-    const database = new URL(world.env.DATABASE_URL!);
-    const cpuSources = (pid: number) => ({
-      server: () => [pid],
-      postgres: () => processesStartingWith(`postgres: ${decodeURIComponent(database.username)} ${database.pathname.slice(1)} `),
-      redis: () => processesStartingWith('redis-server'),
-    });
+    const { postgres, redis } = serviceProcesses(world.env.DATABASE_URL!);
+    const cpuSources = (pid: number) => ({ server: () => [pid], postgres, redis });
     const headers = { authorization: `Bearer ${world.apiKey}` };
     const single = customers.map((customerId) => JSON.stringify({ query: RISK_SCORE, operationName: 'RiskScore', variables: { customerId } }));
     const bare: GraphqlLoad = { url: bareUrl, headers: {}, bodies: single };

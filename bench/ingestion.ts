@@ -5,7 +5,7 @@ import type { OperatorProduct } from '../src/risk/operators/product-outputs';
 import { stageCosts, type StageCost } from './stages';
 import type { BenchContext } from './context';
 import { forkChild, suffix, type Child } from './lib/common';
-import { processesStartingWith, startCpuMeter } from './lib/cpu';
+import { serviceProcesses, startCpuMeter } from './lib/cpu';
 import { figure, type Figure } from './lib/stats';
 import { benchFeed, createWorld, type World } from './lib/world';
 
@@ -76,7 +76,6 @@ export async function consumeOnce(
   seconds: number,
   groupId = `${world.config.KAFKA_TOPIC_PREFIX}bench-${kind}-${suffix()}`,
 ): Promise<{ perSecond: number; events: number; ms: number; cpu: Record<CpuSource, number> }> {
-  const database = new URL(world.env.DATABASE_URL!);
   const child: Child = forkChild('consumers', {
     name: `consumer-${kind}`,
     env: {
@@ -92,10 +91,7 @@ export async function consumeOnce(
   });
   const meter = startCpuMeter<CpuSource>({
     consumer: () => (child.process.pid ? [child.process.pid] : []),
-    postgres: () => processesStartingWith(`postgres: ${decodeURIComponent(database.username)} ${database.pathname.slice(1)} `),
-    redis: () => processesStartingWith('redis-server'),
-    // The only JVM the benchmarks run is the Kafka broker (scripts/services.sh).
-    broker: () => processesStartingWith('java'),
+    ...serviceProcesses(world.env.DATABASE_URL!),
   });
   try {
     const done = await child.next<{ type: 'done'; perSecond: number; events: number; ms: number }>('done', (seconds + 90) * 1000);

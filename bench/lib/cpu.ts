@@ -28,6 +28,19 @@ export function processesStartingWith(prefix: string): number[] {
 }
 
 /**
+ * The services' processes on this machine, by name: the PostgreSQL backends of one database (its
+ * URL), Redis, and the Kafka broker (the only JVM the benchmarks run, scripts/services.sh).
+ */
+export function serviceProcesses(databaseUrl: string): Record<'postgres' | 'redis' | 'broker', () => number[]> {
+  const database = new URL(databaseUrl);
+  return {
+    postgres: () => processesStartingWith(`postgres: ${decodeURIComponent(database.username)} ${database.pathname.slice(1)} `),
+    redis: () => processesStartingWith('redis-server'),
+    broker: () => processesStartingWith('java'),
+  };
+}
+
+/**
  * CPU microseconds per request spent by each group of processes over a stretch of load: where
  * the machine's time goes (the server, and the services it calls), beside the throughput.
  */

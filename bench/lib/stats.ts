@@ -10,6 +10,22 @@ export function sortedCopy(values: Iterable<number>): Float64Array {
   return Float64Array.from(values).sort();
 }
 
+export interface Percentiles {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** The median and p99 of samples in milliseconds. */
+export function percentiles(values: number[]): Percentiles {
+  const sorted = sortedCopy(values);
+  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+}
+
+/** Samples sorted with `missing` more that never came (counted as the slowest). */
+export function withMissing(values: number[], missing: number): Float64Array {
+  return sortedCopy([...values, ...Array.from({ length: missing }, () => Number.POSITIVE_INFINITY)]);
+}
+
 export function median(values: number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
