@@ -49,6 +49,7 @@ const OURS: Array<[string, Step]> = [
   ['src/gateway/plugins/metrics', 'metrics (prom-client)'],
   ['src/ops/metrics', 'metrics (prom-client)'],
   ['src/risk/', 'execution (graphql-js, resolvers, their Redis reads)'],
+  ['src/gateway/apollo-middleware', 'Apollo Server request pipeline'],
   ['src/gateway/', 'guard and plugin hooks (ours, the rest)'],
 ];
 

@@ -1,7 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -9,6 +8,7 @@ import { PARSE_OPTIONS } from '../cost/shape';
 import { sendError, TollgraphError } from '../errors';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
+import { apolloMiddleware } from './apollo-middleware';
 import { enforceAccessAtRootFields } from './field-access';
 import {
   admissionBeforeBody,
@@ -139,8 +139,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
     anonymousWithinLimit(services),
     graphqlBody(),
     documentWithinLimits(),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }): Promise<GatewayContext> => ({
+    apolloMiddleware(
+      apollo,
+      async ({ req, res }): Promise<GatewayContext> => ({
         requestId: req.id,
         log: () => requestLogger(req),
         services,
@@ -148,7 +149,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
         auth: res.locals.auth ?? {},
         noteOperation: (label) => (res.locals.operation = label),
       }),
-    }),
+    ),
   );
   // The catalog's schema registry (Confluent's REST API): the same cheap refusals before the body
   // as /graphql, its own body parser, and refusals in the registry's own error shape.

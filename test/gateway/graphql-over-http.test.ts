@@ -1,3 +1,5 @@
+import url from 'node:url';
+import { searchOf } from '../../src/gateway/apollo-middleware';
 import { startTestGateway, type TestGateway } from '../support/harness';
 
 /**
@@ -77,4 +79,29 @@ describe('status codes by response media type', () => {
       [401, null],
     ]);
   });
+
+  it('reads the query string without url.parse (on Node 24 each call from a package captured a stack for its deprecation check)', async () => {
+    const parse = jest.spyOn(url, 'parse');
+    try {
+      const post = await ask({ query: '{ health { status } }' });
+      const get = await fetch(`${gateway.url}/graphql?query=${encodeURIComponent('{ health { status } }')}`, {
+        headers: { authorization: `Bearer ${key}`, 'apollo-require-preflight': 'true' },
+      });
+      expect([post.status, post.type, post.data]).toEqual([200, 'application/json; charset=utf-8', { health: { status: 'ok' } }]);
+      const answer = (await get.json()) as { data: unknown };
+      expect([get.status, Number(get.headers.get('content-length')), answer.data]).toEqual([200, expect.any(Number), { health: { status: 'ok' } }]);
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+  });
+});
+
+describe('searchOf', () => {
+  it.each(['/', '/graphql', '/graphql?', '/graphql?query=%7B%20a%20%7D', '/?a=1&b=2', '/graphql?query=x#frag', '/graphql#frag?x', '/?#', '/a?b?c'])(
+    'reads %s as url.parse does',
+    (target) => {
+      expect(searchOf(target)).toBe(url.parse(target).search ?? '');
+    },
+  );
 });
