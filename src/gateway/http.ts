@@ -261,6 +261,9 @@ export function guardPlugin(): ApolloServerPlugin<GatewayContext> {
           await guarded.admit();
         },
         async willSendResponse({ request, response, errors }) {
+          // Answers are per key and metered: no cache along the way may keep one (what Apollo's
+          // cache-control plugin answered for a schema without cache hints, at a hook on every field).
+          response.http.headers.set('cache-control', 'no-store');
           response.http.status = requestErrorStatus(request.http?.headers.get('accept'), response.http.status, errors);
           if (!guarded || response.body.kind !== 'single') return;
           const { headers, cost, withheld } = await guarded.settle(response.body.singleResult);

@@ -1,6 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -115,6 +115,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.SHUTDOWN_TIMEOUT_MS }),
       ApolloServerPluginLandingPageDisabled(),
+      // No field has a cache hint, and the plugin wrapped every field's resolver to collect them:
+      // the guard sends `cache-control: no-store`, what it answered for every response.
+      ApolloServerPluginCacheControlDisabled(),
       metricsPlugin(metrics),
       { serverWillStart: async () => ({ drainServer: async () => void (await graphqlWs.dispose()) }) },
       guardPlugin(),

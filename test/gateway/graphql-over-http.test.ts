@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import url from 'node:url';
 import { searchOf } from '../../src/gateway/apollo-middleware';
 import { startTestGateway, type TestGateway } from '../support/harness';
@@ -93,6 +94,42 @@ describe('status codes by response media type', () => {
       expect(parse).not.toHaveBeenCalled();
     } finally {
       parse.mockRestore();
+    }
+  });
+});
+
+describe('the answers of the GraphQL path', () => {
+  let gateway: TestGateway;
+  let key: string;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    ({ key } = await gateway.newKey({ plan: 'PROFESSIONAL' }));
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it('are never cacheable (cache-control: no-store), and Apollo wraps no field resolver to work that out', async () => {
+    // Apollo's cache-control plugin, on by default, turned on its hooks around every field resolver.
+    const instrumentation = require(join(dirname(require.resolve('@apollo/server')), 'utils', 'schemaInstrumentation.js'));
+    const wrap = jest.spyOn(instrumentation, 'enablePluginsForSchemaResolvers');
+    try {
+      const ask = (headers: Record<string, string>, query: string) =>
+        fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+      const answers = [
+        await ask({ authorization: `Bearer ${key}` }, '{ health { status } }'),
+        await ask({ authorization: `Bearer ${key}` }, '{ nope }'),
+        await ask({}, '{ health { status } }'),
+      ];
+      expect(answers.map((answer) => [answer.status, answer.headers.get('cache-control')])).toEqual([
+        [200, 'no-store'],
+        [200, 'no-store'],
+        [200, 'no-store'],
+      ]);
+      expect(wrap).not.toHaveBeenCalled();
+    } finally {
+      wrap.mockRestore();
     }
   });
 });
