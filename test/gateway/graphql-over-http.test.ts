@@ -3,23 +3,23 @@ import url from 'node:url';
 import { searchOf } from '../../src/gateway/apollo-middleware';
 import { startTestGateway, type TestGateway } from '../support/harness';
 
+let gateway: TestGateway;
+let key: string;
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  ({ key } = await gateway.newKey({ plan: 'PROFESSIONAL' }));
+});
+afterAll(async () => {
+  await gateway?.stop();
+});
+
 /**
  * GraphQL over HTTP: request errors (a document that does not parse, validate or take its
  * variables) answer 200 for `application/json` (what clients of that media type expect) and keep
  * their 4xx for `application/graphql-response+json`; a field's own error keeps its status.
  */
 describe('status codes by response media type', () => {
-  let gateway: TestGateway;
-  let key: string;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    ({ key } = await gateway.newKey({ plan: 'PROFESSIONAL' }));
-  });
-  afterAll(async () => {
-    await gateway?.stop();
-  });
-
   const ask = async (body: unknown, accept?: string) => {
     const response = await fetch(`${gateway.url}/graphql`, {
       method: 'POST',
@@ -99,17 +99,6 @@ describe('status codes by response media type', () => {
 });
 
 describe('the answers of the GraphQL path', () => {
-  let gateway: TestGateway;
-  let key: string;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    ({ key } = await gateway.newKey({ plan: 'PROFESSIONAL' }));
-  });
-  afterAll(async () => {
-    await gateway?.stop();
-  });
-
   it('are never cacheable (cache-control: no-store), and Apollo wraps no field resolver to work that out', async () => {
     // Apollo's cache-control plugin, on by default, turned on its hooks around every field resolver.
     const instrumentation = require(join(dirname(require.resolve('@apollo/server')), 'utils', 'schemaInstrumentation.js'));
