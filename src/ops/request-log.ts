@@ -55,7 +55,6 @@ export function requestLogger(req: IncomingMessage): Logger {
  * second, the rest of that second counted into one line.
  */
 export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res: ServerResponse, seconds: number) => void = () => undefined) {
-  const completionLevel = (status: number) => (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug');
   const refusals = new RefusalLog(logger);
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const began = performance.now();
@@ -67,9 +66,10 @@ export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res
       const completed = res.writableFinished;
       const elapsedMs = performance.now() - began;
       if (completed) onEnd(req, res, elapsedMs / 1000);
-      const level = completed ? completionLevel(res.statusCode) : 'warn';
+      const status = completed ? res.statusCode : ABORTED;
+      const level = levelOf(status);
       if (!logged || !logger.isLevelEnabled(level)) return;
-      if (isRefusal(completed, res.statusCode) && !refusals.first(completed ? res.statusCode : ABORTED)) return;
+      if (isRefusal(status) && !refusals.first(status)) return;
       const detail = logger.isLevelEnabled('trace') ? { req: { headers: req.headers } } : {};
       requestLogger(req)[level](
         { statusCode: res.statusCode, responseTimeMs: Math.round(elapsedMs * 10) / 10, ...detail },
@@ -82,11 +82,15 @@ export function requestLogging(logger: Logger, onEnd: (req: IncomingMessage, res
 
 /** The key of aborted requests (the client went away before the answer) among the refusals' statuses. */
 const ABORTED = 0;
+
+/** The level of a request's lines (its completion line, and a refusal's count): 5xx error, 4xx and aborted requests warn, the rest debug. */
+const levelOf = (status: number) => (status >= 500 ? 'error' : status >= 400 || status === ABORTED ? 'warn' : 'debug');
+
 /** A refusal's line in full is written once per status and interval; the others are counted. */
 export const REFUSAL_LOG_INTERVAL_MS = 1_000;
 
 /** What a client is refused or walks away from: 4xx, 503 (shed under overload, or a dependency down) and aborted requests. Other 5xx are faults: each is logged. */
-const isRefusal = (completed: boolean, status: number) => !completed || (status >= 400 && status < 500) || status === 503;
+const isRefusal = (status: number) => status === ABORTED || (status >= 400 && status < 500) || status === 503;
 
 interface RefusalWindow {
   until: number;
@@ -94,8 +98,6 @@ interface RefusalWindow {
   more: number;
 }
 
-/** The level of a refusal's lines: as its completion line's (503 at error, 4xx and aborted requests at warn). */
-const refusalLevel = (status: number) => (status >= 500 ? 'error' : 'warn');
 
 /**
  * Refusals logged at most once per status and interval: the first in full (request id, URL,
@@ -150,7 +152,7 @@ export class RefusalLog {
 
   private summarise(status: number, window: RefusalWindow): void {
     if (window.more === 0) return;
-    this.logger[refusalLevel(status)](
+    this.logger[levelOf(status)](
       { statusCode: status === ABORTED ? undefined : status, aborted: status === ABORTED || undefined, notLogged: window.more, intervalMs: this.intervalMs },
       'refusals not logged one by one',
     );
