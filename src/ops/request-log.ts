@@ -98,7 +98,6 @@ interface RefusalWindow {
   more: number;
 }
 
-
 /**
  * Refusals logged at most once per status and interval: the first in full (request id, URL,
  * status), the rest of the interval counted into one `refusals not logged one by one` line when it ends.
