@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { UsageLedger } from '../../src/metering/ledger';
 import { rebuildRollups } from '../../src/metering/rollups';
 import { privateService } from '../support/private-service';
@@ -93,6 +94,36 @@ describe('usage ledger', () => {
       ['DAY', 1, 1],
       ['HOUR', 1, 1],
     ]);
+  });
+
+  it('indexes only the records that have a data product or a meter report, and the look-ups by either still use their index', async () => {
+    const client = new Client({ connectionString: gateway.services.config.DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ indexname: string; indexdef: string }>(
+        `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'usage_records' AND indexname IN ('usage_records_product_occurred_at_idx', 'usage_records_meter_report_id_idx') ORDER BY 1`,
+      );
+      expect(rows.map((row) => [row.indexname, / WHERE \((\w+) IS NOT NULL\)$/.exec(row.indexdef)?.[1]])).toEqual([
+        ['usage_records_meter_report_id_idx', 'meter_report_id'],
+        ['usage_records_product_occurred_at_idx', 'product'],
+      ]);
+      // The planner must still prove each look-up is inside its index's predicate (a sequential
+      // scan would be chosen otherwise, whatever its cost), as billing and the marketplace ask.
+      await client.query('SET enable_seqscan = off');
+      const plan = async (query: string, params: unknown[]) => JSON.stringify((await client.query(`EXPLAIN (FORMAT JSON) ${query}`, params)).rows);
+      expect(await plan('UPDATE usage_records SET reported_at = now() WHERE meter_report_id = $1', [randomUUID()])).toContain(
+        'usage_records_meter_report_id_idx',
+      );
+      expect(
+        await plan('SELECT count(*) FROM usage_records WHERE product = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3', [
+          ['merchant-offers'],
+          new Date(0),
+          new Date(),
+        ]),
+      ).toContain('usage_records_product_occurred_at_idx');
+    } finally {
+      await client.end();
+    }
   });
 });
 
