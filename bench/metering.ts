@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UsageLedger } from '../src/metering/ledger';
 import type { BenchContext } from './context';
+import { serviceProcesses, startCpuMeter } from './lib/cpu';
 import { percentile, sortedCopy, figure, type Figure } from './lib/stats';
 import { createWorld } from './lib/world';
 
@@ -13,6 +14,8 @@ export interface MeteringMode {
   /** latency of `record()` (until the row is durable), per run */
   p50: Figure;
   p99: Figure;
+  /** CPU µs of PostgreSQL (the benchmark database's backends) per record, per run */
+  postgresCpu: Figure;
 }
 
 export interface MeteringResult {
@@ -42,13 +45,15 @@ export async function meteringBenchmark(ctx: BenchContext): Promise<MeteringResu
       { name: 'group commit' as const, flushMs: services.config.METERING_FLUSH_MS, maxBatch: services.config.METERING_MAX_BATCH },
       { name: 'one insert per request' as const, flushMs: 0, maxBatch: 1 },
     ];
-    const measured = settings.map(() => ({ rate: [] as number[], p50: [] as number[], p99: [] as number[] }));
+    const measured = settings.map(() => ({ rate: [] as number[], p50: [] as number[], p99: [] as number[], postgresCpu: [] as number[] }));
+    const { postgres } = serviceProcesses(world.env.DATABASE_URL);
     for (let run = 0; run < runs; run++) {
       for (const [i, setting] of settings.entries()) {
         const ledger = new UsageLedger(services.db.sql, { flushMs: setting.flushMs, maxBatch: setting.maxBatch }, services.logger);
         const latencies: number[] = [];
         const deadline = performance.now() + seconds * 1000;
         const began = performance.now();
+        const cpu = startCpuMeter({ postgres });
         await Promise.all(
           Array.from({ length: CONCURRENCY }, async () => {
             while (performance.now() < deadline) {
@@ -72,8 +77,10 @@ export async function meteringBenchmark(ctx: BenchContext): Promise<MeteringResu
         measured[i].rate.push(latencies.length / elapsed);
         measured[i].p50.push(percentile(sorted, 50));
         measured[i].p99.push(percentile(sorted, 99));
+        const postgresCpu = cpu.perRequest(latencies.length).postgres;
+        measured[i].postgresCpu.push(postgresCpu);
         log(
-          `metering: ${setting.name} run ${run + 1}: ${Math.round(latencies.length / elapsed)} records/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`,
+          `metering: ${setting.name} run ${run + 1}: ${Math.round(latencies.length / elapsed)} records/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, PostgreSQL ${postgresCpu.toFixed(1)} µs/record`,
         );
       }
     }
@@ -82,6 +89,7 @@ export async function meteringBenchmark(ctx: BenchContext): Promise<MeteringResu
       rate: figure(measured[i].rate),
       p50: figure(measured[i].p50),
       p99: figure(measured[i].p99),
+      postgresCpu: figure(measured[i].postgresCpu),
     }));
     return {
       concurrency: CONCURRENCY,

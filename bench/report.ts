@@ -583,7 +583,7 @@ processes and cores.`);
 ${r.metering.concurrency} requests in flight, ${r.metering.seconds} s per run, the same pool (${r.metering.poolSize} connections) and database.
 
 ${table(
-  ['mode', 'records/s per run', 'median', 'spread', 'record() p50 ms (median)', 'p99 ms (median)'],
+  ['mode', 'records/s per run', 'median', 'spread', 'record() p50 ms (median)', 'p99 ms (median)', 'PostgreSQL CPU µs per record (median)'],
   r.metering.modes.map((mode) => [
     `${mode.name} (flush ${mode.flushMs} ms, batch ≤ ${mode.maxBatch})`,
     runsOf(mode.rate),
@@ -591,6 +591,7 @@ ${table(
     pct(mode.rate.spread),
     fmt(mode.p50.median, 2),
     fmt(mode.p99.median, 2),
+    fmt(mode.postgresCpu.median, 1),
   ]),
 )}
 
@@ -598,11 +599,14 @@ Group commit writes **${fmt(r.metering.speedup.median, 1)}×** as many records p
 
 **What limits it.** One INSERT per request is bound by round trips and commits: at most one
 statement per pool connection at a time. Group commit amortises both over up to
-${group.maxBatch} rows; it is then bound by PostgreSQL's CPU for the multi-row insert and its three
-indexes, and by building the statement in Node.js. Either way the ledger is far above the
-gateway's own request rate (section 1), so it does not limit the gateway. **What would raise it:**
-COPY for large batches; fewer indexes on \`usage_records\`; \`synchronous_commit=off\` is already
-set here (see Machine).`);
+${group.maxBatch} rows; it is then bound by PostgreSQL's CPU for the multi-row insert and its
+indexes (the primary key, the account's records by time, unreported records by time, a BRIN on
+time, and two partial ones that take only the records with a data product or a meter report), and
+by building the statement in Node.js. The PostgreSQL column is what each record costs the database
+whatever the gateway's load: a commit and a statement per record at one insert per request, the
+rows alone under group commit. Either way the ledger is far above the gateway's own request rate
+(section 1), so it does not limit the gateway. **What would raise it:** COPY for large batches;
+\`synchronous_commit=off\` is already set here (see Machine).`);
 
   out.push(renderRefusals(refusals));
   if (r.overload) out.push(renderOverload(r.overload));
