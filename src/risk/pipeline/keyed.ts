@@ -7,7 +7,8 @@ import type { DlqRecord } from './outputs';
 import type { RawMessage } from './processor';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
-import { commitCheckpoint, loadPartition, readCheckpoint, StateSnapshot } from './store';
+import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
+import { commitCheckpoint, loadPartition, StateSnapshot } from './store';
 
 export type OperatorInput<E> = { ok: true; key: string; event: E } | { ok: false; reason: DlqReason; detail: string };
 
@@ -85,19 +86,10 @@ interface Counts {
 
 const noCounts = (): Counts => ({ applied: 0, duplicates: 0, dlq: new Map() });
 
-interface PartitionState<S> {
-  nextOffset: number;
-  states: Map<string, S>;
-  positioned: boolean;
-  verify: boolean;
-  checkpointOffset: number;
-  checkpointedAt: number;
-  changed: Set<string>;
+interface PartitionState<S> extends HeldPartition<S> {
   rewrite?: Rewrite;
   counts: Counts;
-  checkpointing?: Promise<void>;
   snapshot?: StateSnapshot<S>;
-  lost?: 'fenced' | 'failed';
 }
 
 /**
@@ -111,55 +103,17 @@ interface PartitionState<S> {
  * partition, which keeps what an operator writes downstream in offset order (the repartition's
  * de-duplication relies on it).
  */
-export class KeyedPipeline<S, E> {
-  private readonly partitions = new Map<string, PartitionState<S>>();
-  private readonly busy = new Set<string>();
-
-  constructor(private readonly options: KeyedPipelineOptions<S, E>) {}
-
-  get groupId(): string {
-    return this.options.groupId;
+export class KeyedPipeline<S, E> extends PartitionedOperator<S, PartitionState<S>> {
+  constructor(private readonly options: KeyedPipelineOptions<S, E>) {
+    super(options);
   }
 
-  invalidate(): void {
-    for (const partition of this.partitions.values()) partition.verify = true;
-  }
-
-  retain(owned: (topic: string, partition: number) => boolean): void {
-    for (const key of [...this.partitions.keys()]) {
-      const at = key.lastIndexOf(':');
-      if (!owned(key.slice(0, at), Number(key.slice(at + 1)))) this.partitions.delete(key);
-    }
-  }
-
-  /** The next offset of a partition this process holds (undefined before its first batch). */
-  position(topic: string, partition: number): number | undefined {
-    return this.partitions.get(`${topic}:${partition}`)?.nextOffset;
-  }
-
-  statesOf(topic: string, partition: number): ReadonlyMap<string, S> | undefined {
-    return this.partitions.get(`${topic}:${partition}`)?.states;
-  }
-
-  async load(topic: string, partition: number): Promise<number> {
-    return (await this.partition(topic, partition)).nextOffset;
-  }
-
-  private async partition(topic: string, partition: number): Promise<PartitionState<S>> {
-    const key = `${topic}:${partition}`;
-    const known = this.partitions.get(key);
-    if (known?.verify) {
-      const stored = await readCheckpoint(this.options.sql, this.options.groupId, topic, partition);
-      if (stored !== undefined && Number(stored) === known.checkpointOffset) {
-        known.verify = false;
-        return known;
-      }
-    } else if (known) return known;
+  protected async loadPartition(topic: string, partition: number): Promise<PartitionState<S>> {
     const { sql, groupId, owner } = this.options;
     const initial = this.options.initialOffset ? await this.options.initialOffset(topic, partition) : 0;
     const snapshot = await loadPartition<S>(sql, groupId, topic, partition, BigInt(initial), owner);
     const offset = Number(snapshot.nextOffset);
-    const state: PartitionState<S> = {
+    return {
       nextOffset: offset,
       states: snapshot.states,
       positioned: false,
@@ -169,19 +123,19 @@ export class KeyedPipeline<S, E> {
       changed: new Set(),
       counts: noCounts(),
     };
-    this.partitions.set(key, state);
-    return state;
   }
 
-  async processBatch(topic: string, partition: number, messages: RawMessage[]): Promise<KeyedBatchResult> {
-    const key = `${topic}:${partition}`;
-    this.busy.add(key);
+  processBatch(topic: string, partition: number, messages: RawMessage[]): Promise<KeyedBatchResult> {
+    return this.batch(topic, partition, () => this.runBatch(topic, partition, messages));
+  }
+
+  private async runBatch(topic: string, partition: number, messages: RawMessage[]): Promise<KeyedBatchResult> {
     try {
       let ps = await this.partition(topic, partition);
       if (ps.lost) {
         this.options.logger.warn({ topic, partition, reason: ps.lost }, 'checkpoint moved or failed under this operator; reloading the partition');
         await ps.checkpointing;
-        this.partitions.delete(key);
+        this.forget(topic, partition);
         ps = await this.partition(topic, partition);
         ps.positioned = true;
         return { kind: 'fenced', offset: ps.nextOffset };
@@ -197,10 +151,8 @@ export class KeyedPipeline<S, E> {
       return { kind: 'done', nextOffset: ps.nextOffset };
     } catch (error) {
       // The in-memory states may be ahead of what the sinks hold: go back to the checkpoint.
-      this.partitions.delete(key);
+      this.forget(topic, partition);
       throw error;
-    } finally {
-      this.busy.delete(key);
     }
   }
 
@@ -253,28 +205,8 @@ export class KeyedPipeline<S, E> {
     }
   }
 
-  /** As RiskPipeline.checkpointIdle: partitions with progress and no batch under way, due ones or all (`force`). */
-  async checkpointIdle(force = false): Promise<void> {
-    const now = Date.now();
-    const writing: Array<Promise<void> | undefined> = [];
-    for (const [key, ps] of this.partitions) {
-      if (this.busy.has(key) || ps.lost) continue;
-      if (!ps.checkpointing && (ps.nextOffset !== ps.checkpointOffset || ps.changed.size > 0) && (force || this.due(ps, now))) {
-        const at = key.lastIndexOf(':');
-        this.checkpoint(key.slice(0, at), Number(key.slice(at + 1)), ps);
-      }
-      writing.push(ps.checkpointing);
-    }
-    await Promise.all(writing);
-  }
-
-  private due(ps: PartitionState<S>, now: number): boolean {
-    const { checkpointIntervalMs, checkpointEvents } = this.options;
-    return now - ps.checkpointedAt >= checkpointIntervalMs || ps.nextOffset - ps.checkpointOffset >= checkpointEvents;
-  }
-
   /** Taken now (the states at `nextOffset`, whose sinks have returned), serialised and written in the background. */
-  private checkpoint(topic: string, partition: number, ps: PartitionState<S>): Promise<void> {
+  protected checkpoint(topic: string, partition: number, ps: PartitionState<S>): Promise<void> {
     if (ps.checkpointing) return ps.checkpointing;
     const { keys, supersedes } = stateChunk(ps);
     const snapshot = (ps.snapshot = new StateSnapshot<S>(keys, ps.states));

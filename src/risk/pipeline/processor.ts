@@ -13,7 +13,8 @@ import { GroupCommit } from './group-commit';
 import { LatestClaimLost, type DlqRecord, type LatestClaim, type RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
-import { commitCheckpoint, encodeLatestRows, findScored, loadPartition, readCheckpoint, StateSnapshot, type ScoreRow } from './store';
+import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
+import { commitCheckpoint, encodeLatestRows, findScored, loadPartition, StateSnapshot, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -91,36 +92,18 @@ const GOLDEN = 0.6180339887;
 
 const noCounts = (): Counts => ({ scored: 0, duplicates: 0, late: 0, dlq: new Map() });
 
-interface PartitionState {
-  /** The offset after the last batch sent to the sinks. */
-  nextOffset: number;
-  states: Map<string, CustomerState>;
-  /** The consumer's fetch position was checked against the checkpoint. */
-  positioned: boolean;
-  /** After a rebalance: re-read the checkpoint before trusting the in-memory state. */
-  verify: boolean;
-  /** The checkpoint as this process last wrote or read it, and when. */
-  checkpointOffset: number;
-  checkpointedAt: number;
-  /** Since that checkpoint: customers whose state changed, and each one's newest score. */
-  changed: Set<string>;
+interface PartitionState extends HeldPartition<CustomerState> {
+  /** Since the last checkpoint: each changed customer's newest score. */
   newest: Map<string, RiskScoreView>;
   /** The rolling rewrite of the states (see stateChunk). */
   rewrite?: Rewrite;
   /** This consumer's claim on the partition's latest scores (null: none needed). */
   claim: LatestClaim | null;
   counts: Counts;
-  /** The checkpoint being written (one at a time per partition, off the batches' path). */
-  checkpointing?: Promise<void>;
-  /** Its chunk of states while it is being serialised (a state about to change goes first). */
+  /** The checkpoint's chunk of states while it is being serialised (a state about to change goes first). */
   snapshot?: StateSnapshot;
   /** Sinks of this partition's batches still under way, oldest first (live runs go on scoring meanwhile). */
   sinking: Array<Promise<unknown>>;
-  /**
-   * This process must not go on from its in-memory state: a checkpoint found the partition moved
-   * (another consumer owns it) or could not be written. The next batch reloads the checkpoint.
-   */
-  lost?: 'fenced' | 'failed';
 }
 
 /**
@@ -134,55 +117,16 @@ interface PartitionState {
  * for where a partition stands; Kafka's committed offsets are informational. The Kafka consumer
  * and the embedded in-process feed both drive this same code.
  */
-export class RiskPipeline {
-  private readonly partitions = new Map<string, PartitionState>();
-  /** Partitions with a batch under way (their in-memory state may be ahead of their sinks). */
-  private readonly busy = new Set<string>();
+export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionState> {
   private readonly committer: GroupCommit;
 
   constructor(private readonly options: PipelineOptions) {
+    super(options);
     const { sql, outputs, mode } = options;
     this.committer = new GroupCommit({ sql, outputs, mode });
   }
 
-  get groupId(): string {
-    return this.options.groupId;
-  }
-
-  /** After a rebalance: every partition re-checks its checkpoint before its next batch. */
-  invalidate(): void {
-    for (const partition of this.partitions.values()) partition.verify = true;
-  }
-
-  /** Forgets partitions this consumer no longer owns. */
-  retain(owned: (topic: string, partition: number) => boolean): void {
-    for (const key of [...this.partitions.keys()]) {
-      const at = key.lastIndexOf(':');
-      if (!owned(key.slice(0, at), Number(key.slice(at + 1)))) this.partitions.delete(key);
-    }
-  }
-
-  /** The partition's next offset as this process knows it (undefined if not loaded). */
-  position(topic: string, partition: number): number | undefined {
-    return this.partitions.get(`${topic}:${partition}`)?.nextOffset;
-  }
-
-  /** Customer states of a loaded partition (tests and diagnostics). */
-  statesOf(topic: string, partition: number): ReadonlyMap<string, CustomerState> | undefined {
-    return this.partitions.get(`${topic}:${partition}`)?.states;
-  }
-
-  private async partition(topic: string, partition: number): Promise<PartitionState> {
-    const key = `${topic}:${partition}`;
-    const known = this.partitions.get(key);
-    if (known?.verify) {
-      // Still ours if nobody moved the checkpoint since we last wrote it.
-      const stored = await readCheckpoint(this.options.sql, this.options.groupId, topic, partition);
-      if (stored !== undefined && Number(stored) === known.checkpointOffset) {
-        known.verify = false;
-        return known;
-      }
-    } else if (known) return known;
+  protected async loadPartition(topic: string, partition: number): Promise<PartitionState> {
     const { sql, groupId, owner } = this.options;
     const initial = this.options.initialOffset ? await this.options.initialOffset(topic, partition) : 0;
     const snapshot = await loadPartition(sql, groupId, topic, partition, BigInt(initial), owner);
@@ -203,20 +147,16 @@ export class RiskPipeline {
       sinking: [],
       claim,
     };
-    this.partitions.set(key, state);
     this.options.logger.debug({ topic, partition, nextOffset: state.nextOffset, customers: state.states.size }, 'partition state loaded');
     return state;
   }
 
-  /** Loads the partition now (so a consumer can seek before its first batch). */
-  async load(topic: string, partition: number): Promise<number> {
-    return (await this.partition(topic, partition)).nextOffset;
+  /** `behind`: how many events the partition holds after this batch (its lag), as far as the caller knows. */
+  processBatch(topic: string, partition: number, messages: RawMessage[], behind = 0): Promise<BatchResult> {
+    return this.batch(topic, partition, () => this.runBatch(topic, partition, messages, behind));
   }
 
-  /** `behind`: how many events the partition holds after this batch (its lag), as far as the caller knows. */
-  async processBatch(topic: string, partition: number, messages: RawMessage[], behind = 0): Promise<BatchResult> {
-    const key = `${topic}:${partition}`;
-    this.busy.add(key);
+  private async runBatch(topic: string, partition: number, messages: RawMessage[], behind: number): Promise<BatchResult> {
     try {
       let ps = await this.partition(topic, partition);
       if (ps.lost) {
@@ -224,7 +164,7 @@ export class RiskPipeline {
           { topic, partition, reason: ps.lost },
           ps.lost === 'fenced' ? 'checkpoint moved under this consumer (fenced); reloading the partition' : 'checkpoint failed; going back to the last one',
         );
-        this.partitions.delete(key);
+        this.forget(topic, partition);
         ps = await this.partition(topic, partition);
         ps.positioned = true;
         return { kind: 'fenced', offset: ps.nextOffset };
@@ -241,42 +181,11 @@ export class RiskPipeline {
       return await this.process(topic, partition, ps, messages, start, performance.now(), behind);
     } catch (error) {
       // The in-memory states may be ahead of what the sinks hold: go back to the checkpoint.
-      const ps = this.partitions.get(key);
-      this.partitions.delete(key);
+      const ps = this.forget(topic, partition);
       // Another consumer claimed the partition: it is not taken back (its next batch would, if this consumer still owns it).
       if (error instanceof LatestClaimLost && ps) return { kind: 'fenced', offset: ps.checkpointOffset };
       throw error;
-    } finally {
-      this.busy.delete(key);
     }
-  }
-
-  /**
-   * Checkpoints the partitions with progress not checkpointed yet and no batch under way: those
-   * whose checkpoint is due (a partition that stopped receiving events), or all of them (`force`,
-   * when the consumer stops); resolves when those checkpoints are written.
-   */
-  async checkpointIdle(force = false): Promise<void> {
-    const now = Date.now();
-    const writing: Array<Promise<void> | undefined> = [];
-    for (const [key, ps] of this.partitions) {
-      if (this.busy.has(key) || ps.lost) continue;
-      if (!ps.checkpointing && this.pending(ps) && (force || this.due(ps, now))) {
-        const at = key.lastIndexOf(':');
-        this.checkpoint(key.slice(0, at), Number(key.slice(at + 1)), ps);
-      }
-      writing.push(ps.checkpointing);
-    }
-    await Promise.all(writing);
-  }
-
-  private pending(ps: PartitionState): boolean {
-    return ps.nextOffset !== ps.checkpointOffset || ps.changed.size > 0;
-  }
-
-  private due(ps: PartitionState, now: number): boolean {
-    const { checkpointIntervalMs, checkpointEvents } = this.options;
-    return now - ps.checkpointedAt >= checkpointIntervalMs || ps.nextOffset - ps.checkpointOffset >= checkpointEvents;
   }
 
   /**
@@ -284,7 +193,7 @@ export class RiskPipeline {
    * it in the background, the way Flink snapshots asynchronously: batches go on meanwhile. The
    * states are those at `nextOffset` (a copy-on-write snapshot, serialised a slice at a time).
    */
-  private checkpoint(topic: string, partition: number, ps: PartitionState): Promise<void> {
+  protected checkpoint(topic: string, partition: number, ps: PartitionState): Promise<void> {
     if (ps.checkpointing) return ps.checkpointing;
     // A sink failed after its batch was scored: the memory is ahead of what the sinks hold.
     if (ps.lost) return Promise.resolve();
