@@ -4,7 +4,7 @@ import { decodeTransaction } from '../src/risk/contract';
 import { assess, duplicateStatus } from '../src/risk/model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../src/risk/model/types';
 import { riskOutputs } from '../src/risk/pipeline/outputs';
-import { appendHistory, encodeStates, writeCheckpoint, type ScoreRow } from '../src/risk/pipeline/store';
+import { appendHistory, encodeStates, scoreRow, writeCheckpoint, type ScoreRow } from '../src/risk/pipeline/store';
 import type { RiskTopics } from '../src/risk/kafka/topics';
 import { scoreView } from '../src/risk/view';
 import { processesStartingWith, startCpuMeter } from './lib/cpu';
@@ -88,20 +88,7 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
         if (duplicateStatus(state, tx.eventId, tx.time) === 'duplicate') continue;
         const result = assess(state, tx);
         const view = scoreView(tx, result, computedAt);
-        rows.push({
-          view,
-          details: {
-            merchantId: tx.merchantId,
-            mcc: tx.mcc,
-            amount: tx.amount,
-            currency: tx.currency,
-            country: tx.country,
-            channel: tx.channel,
-            deviceId: tx.deviceId,
-            partition: 0,
-            offset,
-          },
-        });
+        rows.push(scoreRow(view, tx, { partition: 0, offset }));
       }
     },
     transactions.length,

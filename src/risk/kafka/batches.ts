@@ -9,6 +9,21 @@ export interface PartitionOwner {
   invalidate(): void;
 }
 
+/**
+ * Partitions that stopped receiving events still get their last progress checkpointed: a timer
+ * (unref'd: it keeps no process alive) asks the pipeline every checkpoint interval, at least 100 ms apart.
+ */
+export function checkpointIdlePartitions(pipeline: { checkpointIdle(): Promise<void> }, intervalMs: number, log: Logger): NodeJS.Timeout {
+  const timer = setInterval(
+    () => {
+      pipeline.checkpointIdle().catch((error) => log.warn({ err: error }, 'could not checkpoint idle partitions'));
+    },
+    Math.max(100, intervalMs),
+  );
+  timer.unref();
+  return timer;
+}
+
 /** Resolves with the error of a crash kafkajs will not restart the consumer from (the process should exit and be restarted). */
 export function crashOf(consumer: Consumer): Promise<Error> {
   return new Promise<Error>((resolve) =>

@@ -10,7 +10,7 @@ import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { riskPipeline } from '../pipeline/factory';
 import type { BatchResult, RiskPipeline } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
-import { joinPipelineGroup, partitionBatches } from './batches';
+import { checkpointIdlePartitions, joinPipelineGroup, partitionBatches } from './batches';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 
 export interface RiskConsumerOptions {
@@ -147,14 +147,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
       ),
     });
 
-    // Partitions that stopped receiving events still get their last progress checkpointed.
-    const checkpointTimer = setInterval(
-      () => {
-        pipeline.checkpointIdle().catch((error) => log.warn({ err: error }, 'could not checkpoint idle partitions'));
-      },
-      Math.max(100, config.RISK_CHECKPOINT_INTERVAL_MS),
-    );
-    checkpointTimer.unref();
+    const checkpointTimer = checkpointIdlePartitions(pipeline, config.RISK_CHECKPOINT_INTERVAL_MS, log);
     if (mode === 'live') {
       qualityTimer = setInterval(() => {
         writeRiskQuality(services.db.prisma, quality.snapshot()).catch((error) => log.warn({ err: error }, 'could not write the data product quality'));

@@ -4,7 +4,7 @@ import type { Services } from '../../services';
 import { KeyedPipeline, type KeyedOperator, type OperatorSinks, type OperatorView } from '../pipeline/keyed';
 import { operatorMetrics } from '../pipeline/operator-metrics';
 import type { QualityWindow } from '../pipeline/quality';
-import { joinPipelineGroup, partitionBatches } from './batches';
+import { checkpointIdlePartitions, joinPipelineGroup, partitionBatches } from './batches';
 import { lowWatermarks, riskConsumerSettings } from './consumer';
 
 /** One stage of an operator: what it reads, under which consumer group, and where its outputs go. */
@@ -77,13 +77,7 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
         log,
       ),
     });
-    const checkpointTimer = setInterval(
-      () => {
-        pipeline.checkpointIdle().catch((error) => log.warn({ err: error }, 'could not checkpoint idle partitions'));
-      },
-      Math.max(100, config.RISK_CHECKPOINT_INTERVAL_MS),
-    );
-    checkpointTimer.unref();
+    const checkpointTimer = checkpointIdlePartitions(pipeline, config.RISK_CHECKPOINT_INTERVAL_MS, log);
     let stopped: Promise<void> | undefined;
     return {
       pipeline,

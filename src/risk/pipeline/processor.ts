@@ -14,7 +14,7 @@ import { LatestClaimLost, type DlqRecord, type LatestClaim, type RiskOutputs } f
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
 import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
-import { commitCheckpoint, encodeLatestRows, findScored, loadPartition, StateSnapshot, type ScoreRow } from './store';
+import { commitCheckpoint, encodeLatestRows, findScored, loadPartition, scoreRow, StateSnapshot, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -312,21 +312,7 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
       views.push(view);
       const parent = parents?.get(i);
       if (parent) traced.push(traceScore(view, parent, { topic, partition, offset: offsets[i] }));
-      const row: ScoreRow = {
-        view,
-        details: {
-          merchantId: tx.merchantId,
-          mcc: tx.mcc,
-          amount: tx.amount,
-          currency: tx.currency,
-          country: tx.country,
-          channel: tx.channel,
-          deviceId: tx.deviceId,
-          partition: options.provenance ? partition : null,
-          offset: options.provenance ? offsets[i] : null,
-        },
-      };
-      scores.push(row);
+      scores.push(scoreRow(view, tx, options.provenance ? { partition, offset: offsets[i] } : null));
       if (result.newest && offsets[i] >= latestFrom) latest.set(tx.customerId, view);
     }
 

@@ -1,6 +1,6 @@
 import { COPY_NULL, copyText, type Sql } from '../../db/sql';
 import type { Logger } from '../../ops/logger';
-import type { CustomerState } from '../model/types';
+import type { CustomerState, Transaction } from '../model/types';
 import { encodeView, type RiskScoreView } from '../view';
 
 /** What the history (risk_scores) keeps besides the score: the scored transaction and its Kafka provenance. */
@@ -20,6 +20,24 @@ export interface ScoreDetails {
 export interface ScoreRow {
   view: RiskScoreView;
   details: ScoreDetails;
+}
+
+/** The history row of a transaction's score; `at`: where it was read (null: provenance not kept). */
+export function scoreRow(view: RiskScoreView, tx: Transaction, at: { partition: number; offset: number } | null): ScoreRow {
+  return {
+    view,
+    details: {
+      merchantId: tx.merchantId,
+      mcc: tx.mcc,
+      amount: tx.amount,
+      currency: tx.currency,
+      country: tx.country,
+      channel: tx.channel,
+      deviceId: tx.deviceId,
+      partition: at ? at.partition : null,
+      offset: at ? at.offset : null,
+    },
+  };
 }
 
 /**
