@@ -8,7 +8,7 @@ import type { RawMessage } from './processor';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
 import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
-import { commitCheckpoint, loadPartition, StateSnapshot } from './store';
+import { commitCheckpoint, StateSnapshot } from './store';
 
 export type OperatorInput<E> = { ok: true; key: string; event: E } | { ok: false; reason: DlqReason; detail: string };
 
@@ -89,7 +89,6 @@ const noCounts = (): Counts => ({ applied: 0, duplicates: 0, dlq: new Map() });
 interface PartitionState<S> extends HeldPartition<S> {
   rewrite?: Rewrite;
   counts: Counts;
-  snapshot?: StateSnapshot<S>;
 }
 
 /**
@@ -109,20 +108,7 @@ export class KeyedPipeline<S, E> extends PartitionedOperator<S, PartitionState<S
   }
 
   protected async loadPartition(topic: string, partition: number): Promise<PartitionState<S>> {
-    const { sql, groupId, owner } = this.options;
-    const initial = this.options.initialOffset ? await this.options.initialOffset(topic, partition) : 0;
-    const snapshot = await loadPartition<S>(sql, groupId, topic, partition, BigInt(initial), owner);
-    const offset = Number(snapshot.nextOffset);
-    return {
-      nextOffset: offset,
-      states: snapshot.states,
-      positioned: false,
-      verify: false,
-      checkpointOffset: offset,
-      checkpointedAt: Date.now(),
-      changed: new Set(),
-      counts: noCounts(),
-    };
+    return { ...(await this.restore(topic, partition)), counts: noCounts() };
   }
 
   processBatch(topic: string, partition: number, messages: RawMessage[]): Promise<KeyedBatchResult> {

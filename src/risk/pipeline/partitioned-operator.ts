@@ -1,8 +1,8 @@
 import type { Sql } from '../../db/sql';
-import { readCheckpoint } from './store';
+import { loadPartition, readCheckpoint, type CheckpointedPartition } from './store';
 
 /** What every partition a keyed operator holds in memory carries, whatever its states are. */
-export interface HeldPartition<S> {
+export interface HeldPartition<S> extends CheckpointedPartition<S> {
   /** The offset after the last batch sent to the sinks. */
   nextOffset: number;
   states: Map<string, S>;
@@ -10,23 +10,18 @@ export interface HeldPartition<S> {
   positioned: boolean;
   /** After a rebalance: re-read the checkpoint before trusting the in-memory state. */
   verify: boolean;
-  /** The checkpoint as this process last wrote or read it, and when. */
-  checkpointOffset: number;
+  /** When this process last wrote or read the checkpoint (`checkpointOffset`). */
   checkpointedAt: number;
   /** Keys whose state changed since that checkpoint. */
   changed: Set<string>;
-  /** The checkpoint being written (one at a time per partition, off the batches' path). */
-  checkpointing?: Promise<void>;
-  /**
-   * This process must not go on from its in-memory state: a checkpoint found the partition moved
-   * (another consumer owns it) or could not be written. The next batch reloads the checkpoint.
-   */
-  lost?: 'fenced' | 'failed';
 }
 
 export interface PartitionedOperatorOptions {
   sql: Sql;
   groupId: string;
+  owner: string;
+  /** Where a partition new to the group starts (default 0: the beginning of the log). */
+  initialOffset?: (topic: string, partition: number) => Promise<number>;
   checkpointIntervalMs: number;
   checkpointEvents: number;
 }
@@ -51,7 +46,7 @@ export abstract class PartitionedOperator<S, P extends HeldPartition<S>> {
 
   constructor(private readonly partitioning: PartitionedOperatorOptions) {}
 
-  /** Reads the partition from its checkpoint (its states and the offset after them). */
+  /** The partition as this operator holds it, from what its checkpoint restored (`restore`). */
   protected abstract loadPartition(topic: string, partition: number): Promise<P>;
 
   /** Takes the partition's checkpoint now and writes it in the background; resolves when written. */
@@ -105,6 +100,23 @@ export abstract class PartitionedOperator<S, P extends HeldPartition<S>> {
     const loaded = await this.loadPartition(topic, partition);
     this.held.set(key, loaded);
     return loaded;
+  }
+
+  /** The partition's states and the offset after them, as its last checkpoint left them. */
+  protected async restore(topic: string, partition: number): Promise<HeldPartition<S>> {
+    const { sql, groupId, owner, initialOffset } = this.partitioning;
+    const initial = initialOffset ? await initialOffset(topic, partition) : 0;
+    const snapshot = await loadPartition<S>(sql, groupId, topic, partition, BigInt(initial), owner);
+    const offset = Number(snapshot.nextOffset);
+    return {
+      nextOffset: offset,
+      states: snapshot.states,
+      positioned: false,
+      verify: false,
+      checkpointOffset: offset,
+      checkpointedAt: Date.now(),
+      changed: new Set(),
+    };
   }
 
   /** Drops the partition's in-memory state (its next batch goes back to the checkpoint); what was held, if anything. */

@@ -14,7 +14,7 @@ import { LatestClaimLost, type DlqRecord, type LatestClaim, type RiskOutputs } f
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
 import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
-import { commitCheckpoint, encodeLatestRows, findScored, loadPartition, scoreRow, StateSnapshot, type ScoreRow } from './store';
+import { commitCheckpoint, encodeLatestRows, findScored, scoreRow, StateSnapshot, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -100,8 +100,6 @@ interface PartitionState extends HeldPartition<CustomerState> {
   /** This consumer's claim on the partition's latest scores (null: none needed). */
   claim: LatestClaim | null;
   counts: Counts;
-  /** The checkpoint's chunk of states while it is being serialised (a state about to change goes first). */
-  snapshot?: StateSnapshot;
   /** Sinks of this partition's batches still under way, oldest first (live runs go on scoring meanwhile). */
   sinking: Array<Promise<unknown>>;
 }
@@ -127,21 +125,13 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
   }
 
   protected async loadPartition(topic: string, partition: number): Promise<PartitionState> {
-    const { sql, groupId, owner } = this.options;
-    const initial = this.options.initialOffset ? await this.options.initialOffset(topic, partition) : 0;
-    const snapshot = await loadPartition(sql, groupId, topic, partition, BigInt(initial), owner);
-    const claim = await this.options.outputs.claimLatest(groupId, topic, partition);
-    const offset = Number(snapshot.nextOffset);
+    const restored = await this.restore(topic, partition);
+    const claim = await this.options.outputs.claimLatest(this.options.groupId, topic, partition);
     const state: PartitionState = {
-      nextOffset: offset,
-      states: snapshot.states,
-      positioned: false,
-      verify: false,
-      checkpointOffset: offset,
+      ...restored,
       // Partitions loaded together would all be due in the same turn, serialising their states
       // at once (a pause every interval): their first checkpoints are spread over the interval.
-      checkpointedAt: Date.now() - this.options.checkpointIntervalMs * ((partition * GOLDEN) % 1),
-      changed: new Set(),
+      checkpointedAt: restored.checkpointedAt - this.options.checkpointIntervalMs * ((partition * GOLDEN) % 1),
       newest: new Map(),
       counts: noCounts(),
       sinking: [],
