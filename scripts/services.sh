@@ -14,7 +14,8 @@
 #                                            scripts/services/secure.sh); `certs --secure` only makes
 #                                            its certificates (for docker compose --profile secure)
 #
-# Services: postgres redis kafka stripe-mock s3, and jaeger (optional: only `up jaeger` starts it;
+# Services: postgres redis kafka stripe-mock s3 edge (HAProxy for the tier-aware edge: installed
+# only; each gateway, test and benchmark starts its own with deploy/edge/haproxy.cfg), and jaeger (optional: only `up jaeger` starts it;
 # OTLP on 4318, query API on 16686) and redis-cluster (optional: only `up redis-cluster` starts it;
 # 3 masters + 3 replicas on 7001-7006, scripts/services/redis-cluster.sh; REDIS_CLUSTER_NODES).
 # Safe to re-run: a second `up` reuses what is installed and running and downloads nothing.
@@ -25,9 +26,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # SERVICES_DIR, PG_PORT, REDIS_PORT and REDIS_CLUSTER_FIRST_PORT may be overridden to run a second, private instance
 # (outage tests stop and start their own Postgres or Redis without disturbing the shared one).
 SVC_DIR="${SERVICES_DIR:-$ROOT/.services}"
-ALL_SERVICES=(postgres redis kafka stripe-mock s3 jaeger redis-cluster)
+ALL_SERVICES=(postgres redis kafka stripe-mock s3 edge jaeger redis-cluster)
 # what a bare `up` starts; jaeger (tracing) and redis-cluster are optional. A bare `down` stops all of ALL_SERVICES.
-DEFAULT_SERVICES=(postgres redis kafka stripe-mock s3)
+DEFAULT_SERVICES=(postgres redis kafka stripe-mock s3 edge)
 
 # ---- addresses, credentials and versions (keep docker-compose.yml in step) -------------------
 HOST=127.0.0.1
@@ -1015,6 +1016,35 @@ jaeger_status() {
 }
 
 # =============================================================================================
+# edge: HAProxy (Debian), the tier-aware edge in front of a gateway (deploy/edge/haproxy.cfg).
+# Installed only: what it proxies to is a gateway process, so whoever runs one starts its edge
+# (README, "Overload: the edge"; the tests and benchmarks start their own).
+# =============================================================================================
+EDGE_HAPROXY_SERIES=2.6
+edge_bin() { command -v haproxy 2>/dev/null || { [[ -x /usr/sbin/haproxy ]] && echo /usr/sbin/haproxy; } || true; }
+edge_version() { "$(edge_bin)" -v 2>/dev/null | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p'; }
+
+edge_up() {
+  if [[ -z $(edge_bin) ]]; then
+    apt_install haproxy || fail edge "" "apt-get install haproxy failed (see the apt output above)"
+  fi
+  [[ -n $(edge_bin) ]] || fail edge "" "haproxy is not on PATH or in /usr/sbin after installing it"
+  [[ $(edge_version) == "$EDGE_HAPROXY_SERIES".* ]] ||
+    log "edge: haproxy $(edge_version) installed; deploy/edge/haproxy.cfg is checked on $EDGE_HAPROXY_SERIES"
+  log "edge: haproxy $(edge_version) at $(edge_bin) (started per gateway with deploy/edge/haproxy.cfg)"
+}
+
+edge_down() { return 0; }
+
+edge_status() {
+  if [[ -n $(edge_bin) ]]; then
+    echo "edge         installed  haproxy $(edge_version) at $(edge_bin)  (started per gateway: deploy/edge/haproxy.cfg)"
+  else
+    echo "edge         not installed  (scripts/services.sh up edge)"
+  fi
+}
+
+# =============================================================================================
 # env + dispatch
 # =============================================================================================
 env_lines() {
@@ -1068,6 +1098,7 @@ svc_fn() {
     kafka) echo kafka ;;
     stripe-mock) echo sm ;;
     s3) echo s3 ;;
+    edge) echo edge ;;
     jaeger) echo jaeger ;;
     redis-cluster) echo redis_cluster ;;
   esac

@@ -13,6 +13,7 @@ import { AccountService } from './accounts/service';
 import { AnalyticsService } from './analytics/service';
 import { archivedHistoryFor } from './archive/scores';
 import { KeyService } from './keys/service';
+import { EdgePriorities } from './limits/edge';
 import { FreeFieldLimit } from './limits/free-fields';
 import { AbuseGuard } from './limits/abuse';
 import { QuotaAlerts } from './limits/alerts';
@@ -80,6 +81,8 @@ export interface Services {
   billing: BillingService;
   quotaAlerts: QuotaAlerts;
   abuse: AbuseGuard;
+  /** The tier-aware edge's priority map, kept in step (EDGE_RUNTIME_API); unset without an edge. */
+  edge?: EdgePriorities;
   /** Per account and process: fields that cost no units, at most FREE_FIELDS_PER_SECOND. */
   freeFields: FreeFieldLimit;
   /** Service levels: every answered request counted per account (src/sla). */
@@ -222,6 +225,11 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const abuse = new AbuseGuard(limiters, config.AUTH_FAILURES_PER_MINUTE, config.ANONYMOUS_REQUESTS_PER_MINUTE);
   const sla = new SlaService(db.prisma, new SlaRecorder(db.sql, logger, SLA_FLUSH_MS));
   closers.push(() => sla.recorder.close());
+  const edge =
+    config.EDGE_RUNTIME_API && config.EDGE_PRIORITY_MAP
+      ? new EdgePriorities({ runtimeApi: config.EDGE_RUNTIME_API, map: config.EDGE_PRIORITY_MAP, resyncMs: config.EDGE_RESYNC_MS }, logger)
+      : undefined;
+  if (edge) closers.push(() => edge.stop());
 
   return {
     config,
@@ -248,6 +256,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     billing,
     quotaAlerts,
     abuse,
+    edge,
     freeFields: new FreeFieldLimit(config.FREE_FIELDS_PER_SECOND),
     sla,
     audit: new AuditTrail(db.prisma),

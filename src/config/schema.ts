@@ -107,6 +107,14 @@ export const configSchema = z
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: positiveInt('milliseconds').default(50),
     OVERLOAD_CONCURRENCY: nonNegativeInt('requests running at once per gateway process (0: no limit)').default(0),
     OVERLOAD_MAX_QUEUE_MS: positiveInt('milliseconds').default(100),
+    EDGE_RUNTIME_API: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^[^\s:,]+:\d{1,5}$/, { error: "host:port of the edge's runtime API, e.g. 127.0.0.1:9999" }),
+    ),
+    EDGE_PRIORITY_MAP: optional(filePath),
+    EDGE_RESYNC_MS: positiveInt('milliseconds').default(30_000),
     METERING_FLUSH_MS: positiveInt('milliseconds').default(5),
     METERING_MAX_BATCH: positiveInt('records').max(5000, { error: 'records (at most 5000)' }).default(500),
     PUBLIC_URL: optional(urlWithScheme(['http', 'https'], 'https://api.example.com')),
@@ -228,6 +236,11 @@ export const configSchema = z
       if (config[name] && !config.REDIS_CLUSTER_NODES)
         need(name, 'REDIS_CLUSTER_NODES alongside it (it applies to a Redis Cluster; REDIS_URL carries its own)');
     if (config.REDIS_CLUSTER_USERNAME && config.REDIS_CLUSTER_PASSWORD === undefined) need('REDIS_CLUSTER_PASSWORD', 'the password of REDIS_CLUSTER_USERNAME');
+    if (Boolean(config.EDGE_RUNTIME_API) !== Boolean(config.EDGE_PRIORITY_MAP))
+      need(
+        config.EDGE_RUNTIME_API ? 'EDGE_PRIORITY_MAP' : 'EDGE_RUNTIME_API',
+        "the edge's runtime API and its priority map together (EDGE_RUNTIME_API and EDGE_PRIORITY_MAP)",
+      );
     if (config.REDIS_CLUSTER_NODES && config.REDIS_URL)
       need('REDIS_CLUSTER_NODES', 'either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   });

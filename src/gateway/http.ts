@@ -66,7 +66,7 @@ export const clientIpOf = (req: Request): string => (req.clientIp ??= clientAddr
  * admission under overload has not shed it.
  */
 export function callerBeforeBody(services: Services): RequestHandler {
-  const { abuse, keys, accounts } = services;
+  const { abuse, keys, accounts, edge } = services;
   const elsewhere = dedicatedPool(services.config.DEDICATED_ACCOUNTS);
   // One answer for every refused key (sendError serialises it once).
   const refused = unauthenticated();
@@ -81,6 +81,7 @@ export function callerBeforeBody(services: Services): RequestHandler {
             requestLogger(req).error({ err: error }, 'could not verify the API key');
             throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.', { headers: { 'retry-after': '1' } });
           });
+      edge?.observe(auth, req.headers);
       if (auth.refused) {
         requestLogger(req).info({ reason: auth.refused }, 'api key refused');
         await abuse.authenticationFailed(clientIp);

@@ -41,6 +41,18 @@ describe('config', () => {
     expect(problemsOf({ DATABASE_URL: 'mysql://x@y/z' })).toEqual([expect.stringMatching(/^DATABASE_URL: expected a URL like postgresql:/)]);
   });
 
+  it("takes the edge's runtime API and priority map together, naming the half that is missing", () => {
+    expect(problemsOf({ EDGE_RUNTIME_API: '127.0.0.1:9999' })).toEqual([expect.stringMatching(/^EDGE_PRIORITY_MAP: .*EDGE_RUNTIME_API and EDGE_PRIORITY_MAP/)]);
+    expect(problemsOf({ EDGE_PRIORITY_MAP: '/etc/haproxy/priorities.map' })).toEqual([expect.stringMatching(/^EDGE_RUNTIME_API: /)]);
+    expect(problemsOf({ EDGE_RUNTIME_API: 'localhost', EDGE_PRIORITY_MAP: '/m' })).toEqual([
+      expect.stringMatching(/^EDGE_RUNTIME_API: expected host:port of the edge's runtime API/),
+    ]);
+    expect(loadConfig({ EDGE_RUNTIME_API: '127.0.0.1:9999', EDGE_PRIORITY_MAP: '/m' })).toMatchObject({
+      EDGE_RUNTIME_API: '127.0.0.1:9999',
+      EDGE_RESYNC_MS: 30_000,
+    });
+  });
+
   it('parses service settings and treats empty strings as unset', () => {
     const config = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', DATABASE_URL: '', PORT: '8080', MIGRATE_ON_START: 'false' });
     expect(config.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);

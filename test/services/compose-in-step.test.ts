@@ -76,6 +76,17 @@ describe('docker-compose.yml, scripts/services.sh and .env.example describe the 
     );
   });
 
+  it('runs the edge (profile edge) with deploy/edge/haproxy.cfg, every setting it reads, and the HAProxy series services.sh installs', () => {
+    const edge = compose.services.edge;
+    expect(edge.profiles).toEqual(['edge']);
+    expect(edge.image).toMatch(new RegExp(`^haproxy:${scriptSetting('EDGE_HAPROXY_SERIES').replace('.', '\\.')}\\.`));
+    expect(edge.volumes).toContain('./deploy/edge/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro');
+    const config = read('deploy/edge/haproxy.cfg').replace(/^\s*#.*$/gm, '');
+    const settings = [...new Set([...config.matchAll(/\$\{(\w+)\}/g)].map(([, name]) => name))].sort();
+    expect(Object.keys(edge.environment).sort()).toEqual(settings);
+    expect(edge.volumes).toContain(`./deploy/edge/priorities.map:${edge.environment.EDGE_PRIORITY_MAP}:ro`);
+  });
+
   it('runs the same versions', () => {
     expect(compose.services['stripe-mock'].image).toBe(`stripe/stripe-mock:${scriptSetting('STRIPE_MOCK_VERSION')}`);
     expect(compose.services.s3.image).toBe(`ghcr.io/versity/versitygw:${scriptSetting('S3_VERSION')}`);

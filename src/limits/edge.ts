@@ -1,0 +1,138 @@
+import { connect } from 'node:net';
+import type { AuthState } from '../auth/viewer';
+import { hashKey, keyFromHeaders } from '../keys/secret';
+import type { Logger } from '../ops/logger';
+
+/**
+ * The edge's priority classes (deploy/edge/haproxy.cfg): lower is served first. Only paying plans
+ * have entries; any other key (FREE, or one the edge does not know yet) is 200, no key 300.
+ */
+export const EDGE_CLASSES = { ENTERPRISE: 0, PROFESSIONAL: 100 } as const;
+
+export interface EdgeSettings {
+  /** The edge's runtime API, host:port (HAProxy's `stats socket ... level admin`). */
+  runtimeApi: string;
+  /** The priority map's name as the edge knows it (its file path). */
+  map: string;
+  /** How often every entry this process knows is sent again (an edge that restarted has lost them). */
+  resyncMs: number;
+}
+
+type Headers = Parameters<typeof keyFromHeaders>[0];
+
+/**
+ * Keeps the edge's priority map in step with what this gateway process learns when it verifies
+ * keys, so that a queue in front of Node.js can serve the highest plans first without a database
+ * of its own: a paying key is added the first time it is verified here, changed when its plan
+ * changes, and removed the first time it is refused here (revoked, expired, account disabled). A
+ * key's class only orders the edge's queue; the gateway still authenticates every request, so a
+ * stale entry can reorder a queue for a moment and never admits anything.
+ *
+ * Updates are written in batches (one connection per turn of the event loop, commands separated
+ * by ';', as the runtime API takes them), and every known entry again each `resyncMs`.
+ */
+export class EdgePriorities {
+  /** Key id -> what the edge was told about it. */
+  private readonly known = new Map<string, { hash: string; priorityClass: number }>();
+  /** Hashes the edge holds an entry for (to remove one when its key is refused, by hash). */
+  private readonly hashes = new Set<string>();
+  private commands: string[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly settings: EdgeSettings,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => this.resync(), settings.resyncMs);
+    this.timer.unref();
+  }
+
+  /**
+   * After a request's key was checked: nothing to do for most requests (a map lookup). The key's
+   * hash is computed again only when the edge must be told something.
+   */
+  observe(auth: AuthState, headers: Headers): void {
+    const viewer = auth.viewer;
+    if (viewer) {
+      const priorityClass = EDGE_CLASSES[viewer.access.plan.code as keyof typeof EDGE_CLASSES];
+      const known = this.known.get(viewer.key.id);
+      if (known?.priorityClass === priorityClass) return;
+      if (priorityClass === undefined) {
+        if (known) this.remove(viewer.key.id, known.hash);
+        return;
+      }
+      const secret = keyFromHeaders(headers);
+      if (secret === undefined) return;
+      const hash = known?.hash ?? hashKey(secret);
+      this.known.set(viewer.key.id, { hash, priorityClass });
+      this.hashes.add(hash);
+      this.set(hash, priorityClass);
+    } else if (auth.refused && this.hashes.size > 0) {
+      const secret = keyFromHeaders(headers);
+      if (secret === undefined) return;
+      const hash = hashKey(secret);
+      if (!this.hashes.has(hash)) return;
+      for (const [id, entry] of this.known) if (entry.hash === hash) this.remove(id, hash);
+    }
+  }
+
+  /** Writes what is queued and stops resyncing (shutdown). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.flush();
+    await this.writing;
+  }
+
+  private remove(keyId: string, hash: string): void {
+    this.known.delete(keyId);
+    this.hashes.delete(hash);
+    this.send(`del map ${this.settings.map} ${hash}`);
+  }
+
+  /** `add map` adds a second entry for a key already there: the old one goes first. */
+  private set(hash: string, priorityClass: number): void {
+    this.send(`del map ${this.settings.map} ${hash}`, `add map ${this.settings.map} ${hash} ${priorityClass}`);
+  }
+
+  private resync(): void {
+    for (const { hash, priorityClass } of this.known.values()) this.set(hash, priorityClass);
+  }
+
+  private send(...commands: string[]): void {
+    this.commands.push(...commands);
+    this.scheduled ??= setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    if (this.commands.length === 0) return;
+    const script = `${this.commands.join(';')}\n`;
+    this.commands = [];
+    // One write at a time, in order: a removal never overtakes the addition before it.
+    this.writing = this.writing.then(() =>
+      runtimeCommand(this.settings.runtimeApi, script).then(
+        () => undefined,
+        (error: Error) =>
+          this.logger.warn({ err: error, edge: this.settings.runtimeApi }, 'could not update the edge priority map; it is sent again at the next resync'),
+      ),
+    );
+  }
+}
+
+/** Sends a script to HAProxy's runtime API and resolves with its answer once it closes the connection. */
+export function runtimeCommand(address: string, script: string, timeoutMs = 2_000): Promise<string> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the edge's runtime API did not answer within ${timeoutMs} ms`)));
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.once('error', reject);
+    socket.once('close', (failed) => (failed ? undefined : resolve(Buffer.concat(chunks).toString('utf8'))));
+    // Not end(): HAProxy answers a non-interactive script and then closes the connection itself.
+    socket.write(script);
+  });
+}
