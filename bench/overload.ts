@@ -1,7 +1,10 @@
 import { getIntrospectionQuery } from 'graphql';
-import { setPriority } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BenchContext } from './context';
 import { forkChild, freePort, sleep, type Child } from './lib/common';
+import { startEdge, type Edge } from './lib/edge';
 import { closedLoop, graphqlOnce, openLoop, type GraphqlLoad, type OpenLoopResult } from './lib/load';
 import { createWorld, seedLatestScores } from './lib/world';
 
@@ -19,17 +22,24 @@ const LIFTED = String(2_000_000_000);
  * requests in flight), the same with a concurrency limit (at most QUEUED_CONCURRENCY requests
  * run at once, the others wait in their tier's queue, ENTERPRISE never), and dedicated capacity
  * (the ENTERPRISE account served by a gateway process of its own, DEDICATED_ACCOUNTS; the attack
- * on the shared one, with the defaults).
+ * on the shared one, with the defaults), and the tier-aware edge in front of one shared process.
  */
 const TIGHT = { OVERLOAD_SHEDDING: 'true', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '10', OVERLOAD_MAX_IN_FLIGHT: '64' } as const;
 export const QUEUED_CONCURRENCY = 8;
 export const QUEUED_MAX_MS = 50;
+/**
+ * The tier-aware edge (deploy/edge/haproxy.cfg) in front of the shared process (defaults): at
+ * most EDGE_CONNECTIONS requests reach the gateway at once, the others wait in HAProxy's queue,
+ * highest plan first, at most QUEUED_MAX_MS.
+ */
+export const EDGE_CONNECTIONS = 4;
 export const POLICIES = {
   off: { OVERLOAD_SHEDDING: 'false' },
   defaults: { OVERLOAD_SHEDDING: 'true' },
   tight: TIGHT,
   queued: { ...TIGHT, OVERLOAD_CONCURRENCY: String(QUEUED_CONCURRENCY), OVERLOAD_MAX_QUEUE_MS: String(QUEUED_MAX_MS) },
   dedicated: { OVERLOAD_SHEDDING: 'true' },
+  edge: { OVERLOAD_SHEDDING: 'true' },
 } as const;
 export type Policy = keyof typeof POLICIES;
 
@@ -75,6 +85,9 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
   const runsPerPolicy = smoke ? 1 : 3;
   const world = await createWorld(ctx.urls);
   const gateways: Gateway[] = [];
+  const edges: Edge[] = [];
+  const edgeDir = mkdtempSync(join(tmpdir(), 'tollgraph-bench-edge-'));
+  const edgeMap = join(edgeDir, 'priorities.map');
   try {
     const customers = await seedLatestScores(world, smoke ? 200 : 2_000);
     const bodies = (query: string) => customers.map((customerId) => JSON.stringify({ query, variables: { customerId } }));
@@ -114,7 +127,22 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
       // Measured on the gateway without the policy (with it, a closed loop of refusals would count as capacity).
       let capacity = { free: 0, anonymous: 0 };
       for (const policy of Object.keys(POLICIES) as Policy[]) {
-        const gateway = await start(policy);
+        // The edge learns the ENTERPRISE key from the gateway (its warm-up request below), from an empty map.
+        writeFileSync(edgeMap, '');
+        const runtimeApi = `127.0.0.1:${await freePort()}`;
+        const shared = await start(policy, policy === 'edge' ? { EDGE_RUNTIME_API: runtimeApi, EDGE_PRIORITY_MAP: edgeMap } : {});
+        const edge =
+          policy === 'edge'
+            ? await startEdge({
+                gateway: new URL(shared.url).host,
+                maxConnections: EDGE_CONNECTIONS,
+                queueTimeout: `${QUEUED_MAX_MS}ms`,
+                map: edgeMap,
+                runtimeApi,
+              })
+            : undefined;
+        if (edge) edges.push(edge);
+        const gateway = edge ? { ...shared, url: edge.url } : shared;
         const pool = policy === 'dedicated' ? await start(policy, { DEDICATED_ACCOUNTS: world.accountId }) : gateway;
         const enterprise: GraphqlLoad = { url: pool.url, headers: { authorization: `Bearer ${world.apiKey}` }, bodies: bodies(ENTERPRISE_QUERY) };
         const free: GraphqlLoad = { url: gateway.url, headers: { authorization: `Bearer ${freeKeys[run % freeKeys.length]}` }, bodies: bodies(FREE_QUERY) };
@@ -165,13 +193,16 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
             `ENTERPRISE p99 ${unloaded.p99Ms.toFixed(1)} ms alone, ${loaded.p99Ms.toFixed(1)} ms under attack (${loaded.failures} failed); ` +
             `FREE ${shedShare(freeResult.result)}, anonymous ${shedShare(anonymousResult.result)}`,
         );
+        await edge?.stop();
         await gateway.child.stop();
         await pool.child.stop();
       }
     }
     return { enterpriseRate: ENTERPRISE_RATE, attackFactor: ATTACK_FACTOR, seconds, runs };
   } finally {
+    for (const edge of edges) await edge.stop();
     for (const gateway of gateways) await gateway.child.stop();
+    rmSync(edgeDir, { recursive: true, force: true });
     await world.close();
   }
 }

@@ -9,7 +9,7 @@ import type { MeteringResult } from './metering';
 import type { OpenLoopResult } from './lib/load';
 import type { Expected, LatencySummary, RefusalRun, RefusalsResult } from './refusals';
 import type { OperatorsResult } from './operators';
-import { QUEUED_CONCURRENCY, QUEUED_MAX_MS, type OverloadResult, type Policy } from './overload';
+import { EDGE_CONNECTIONS, QUEUED_CONCURRENCY, QUEUED_MAX_MS, type OverloadResult, type Policy } from './overload';
 import { figure, fmt, median, pct, type Figure } from './lib/stats';
 
 export interface BenchResults {
@@ -629,12 +629,12 @@ function overloadFailures(result: OverloadResult, policy: Policy): number {
 }
 
 function overloadSummary(result: OverloadResult): string {
-  const [off, defaults, tight, queued, dedicated] = (['off', 'defaults', 'tight', 'queued', 'dedicated'] as const).map((policy) =>
+  const [off, defaults, tight, queued, dedicated, edge] = (['off', 'defaults', 'tight', 'queued', 'dedicated', 'edge'] as const).map((policy) =>
     median(overloadRatios(result, policy)),
   );
   const failuresOf = (policy: Policy) => overloadFailures(result, policy);
   const met = (ratio: number, policy: Policy) => ratio <= 2 && failuresOf(policy) === 0;
-  return `| ENTERPRISE p99 under 2× overload / alone: shared process with a concurrency limit; dedicated process (tight thresholds; defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(queued, 1)}×, ${fmt(failuresOf('queued'))} failed; ${fmt(dedicated, 1)}×, ${fmt(failuresOf('dedicated'))} failed (${fmt(tight, 1)}×; ${fmt(defaults, 1)}×; ${fmt(off, 1)}×) | shared ${verdict(met(queued, 'queued'))}; dedicated ${verdict(met(dedicated, 'dedicated'))} |`;
+  return `| ENTERPRISE p99 under 2× overload / alone: shared process behind the tier-aware edge; dedicated process (in the process alone: concurrency limit; tight thresholds; defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(edge, 1)}×, ${fmt(failuresOf('edge'))} failed; ${fmt(dedicated, 1)}×, ${fmt(failuresOf('dedicated'))} failed (${fmt(queued, 1)}×; ${fmt(tight, 1)}×; ${fmt(defaults, 1)}×; ${fmt(off, 1)}×) | shared behind the edge ${verdict(met(edge, 'edge'))}; dedicated ${verdict(met(dedicated, 'dedicated'))} |`;
 }
 
 /** Section 9's lines of the summary table. */
@@ -746,13 +746,16 @@ function renderOverload(result: OverloadResult): string {
   const met = (policy: Policy) => median(overloadRatios(result, policy)) <= 2 && overloadFailures(result, policy) === 0;
   return `## 7. Overload: plan-aware shedding
 
-One full gateway process, in four settings: shedding off (\`OVERLOAD_SHEDDING=false\`), on with the
+One full gateway process, in four settings of its own: shedding off (\`OVERLOAD_SHEDDING=false\`), on with the
 defaults (pressure 1 at a 50 ms event-loop delay or 512 requests in flight), on with tight
 thresholds (10 ms, 64 in flight: a latency-sensitive deployment), and the tight thresholds with a
 concurrency limit (\`OVERLOAD_CONCURRENCY=${QUEUED_CONCURRENCY}\`: at most ${QUEUED_CONCURRENCY} requests run at once, the others wait
 in their tier's queue for at most ${QUEUED_MAX_MS} ms, highest tier first, ENTERPRISE never); and, fifth, dedicated capacity:
 the ENTERPRISE account served by a second gateway process of its own (\`DEDICATED_ACCOUNTS\`),
-the attack sent to the shared one (defaults).
+the attack sent to the shared one (defaults); and, sixth, the tier-aware edge: every load sent to
+HAProxy with the repository's \`deploy/edge/haproxy.cfg\` in front of one shared gateway process (defaults), which lets
+at most ${EDGE_CONNECTIONS} requests reach the gateway at once and queues the others by the plan of their key, ENTERPRISE first, at most
+${QUEUED_MAX_MS} ms (then 503 OVERLOADED from HAProxy itself); the gateway teaches it the ENTERPRISE key when it verifies it (README, *Overload: the edge*).
 An ENTERPRISE client asks \`riskScore\` at ${fmt(result.enterpriseRate)} req/s (open loop: latency from when each request was
 due) for ${fmt(result.seconds)} s alone, then for ${fmt(result.seconds)} s beside two attacking loads from processes of their
 own: FREE \`riskScore\` (band only; the FREE accounts' own rate limits lifted, as many sign-ups would add up
@@ -763,9 +766,9 @@ Each run on a fresh gateway.
 
 ${table(['shedding', 'run', 'capacity FREE / introspection req/s', 'ENTERPRISE alone p50 / p99 ms', 'under attack p50 / p99 ms', 'p99 ratio', 'failed', 'FREE answered/s (shed)', 'anonymous answered/s (shed)'], rows)}
 
-ENTERPRISE p99 under attack over its p99 alone, median: on a dedicated process ${ratios('dedicated')}; on the
-attacked process with a concurrency limit ${ratios('queued')}, with tight thresholds ${ratios('tight')}, with the defaults ${ratios('defaults')}, shedding off ${ratios('off')}.
-Target ≤ 2× with 0 failures: dedicated ${verdict(met('dedicated'))}; shared with a concurrency limit ${verdict(met('queued'))}; tight thresholds ${verdict(met('tight'))}.
+ENTERPRISE p99 under attack over its p99 alone, median: on the shared process behind the edge ${ratios('edge')}; on a dedicated process ${ratios('dedicated')}; on the
+attacked process alone with a concurrency limit ${ratios('queued')}, with tight thresholds ${ratios('tight')}, with the defaults ${ratios('defaults')}, shedding off ${ratios('off')}.
+Target ≤ 2× with 0 failures: shared behind the edge ${verdict(met('edge'))}; dedicated ${verdict(met('dedicated'))}; shared alone with a concurrency limit ${verdict(met('queued'))}; tight thresholds ${verdict(met('tight'))}.
 
 **What limits it.** The attacking clients run at the lowest CPU priority (attackers are on other
 machines; here they share the two cores). With tight thresholds the process sheds a large share of
@@ -776,9 +779,15 @@ server must read to learn the caller's plan) and behind the FREE requests it adm
 defaults (50 ms, 512 in flight) act only when the process is far gone: they stop the collapse into
 seconds of queueing, not the added latency. Dedicated capacity takes the ENTERPRISE traffic off the
 attacked process altogether: what is left is the CPU the two processes share on this machine.
-**What would hold 2× on one shared process:** a priority queue inside the process that lets
-ENTERPRISE requests overtake admitted lower-tier work (after CoDel and adaptive LIFO queues), or
-refusals in front of Node.js (a proxy that knows the key's tier).`;
+**The edge** takes the reading and the refusing out of the process: HAProxy, a process of its own,
+holds the flood in its queue and lets ${EDGE_CONNECTIONS} requests at a time into the gateway, so the gateway reads no
+request it will not serve and refuses none; an ENTERPRISE request waits for one of those ${EDGE_CONNECTIONS} to finish,
+then shares the event loop with at most ${EDGE_CONNECTIONS - 1} others. What is left is that sharing, the garbage
+collection of a process at full load, the CPU that HAProxy, PostgreSQL, Redis and the attackers take on
+the second core, and the denominator: ENTERPRISE's p99 alone on an idle process is a few
+milliseconds, so one pause of a few milliseconds under attack doubles the ratio. The edge also
+keeps the FREE load served: the gateway spends no CPU on refusals, so it answers more of it than
+any in-process setting.`;
 }
 
 function renderRefusals(ref: RefusalsResult): string {
