@@ -51,7 +51,9 @@ export class EdgePriorities {
 
   /**
    * After a request's key was checked: nothing to do for most requests (a map lookup). The key's
-   * hash is computed again only when the edge must be told something.
+   * hash is computed again only when the edge may have to be told something: a paying key new
+   * here or on another plan, or a refused key (not for an address blocked for guessing keys, or a
+   * key that is not even well formed: neither can be in the map).
    */
   observe(auth: AuthState, headers: Headers): void {
     const viewer = auth.viewer;
@@ -69,7 +71,7 @@ export class EdgePriorities {
       this.known.set(viewer.key.id, { hash, priorityClass });
       this.hashes.add(hash);
       this.set(hash, priorityClass);
-    } else if (auth.refused && this.hashes.size > 0) {
+    } else if (auth.refused && auth.refused !== 'BLOCKED' && auth.refused !== 'MALFORMED' && this.hashes.size > 0) {
       const secret = keyFromHeaders(headers);
       if (secret === undefined) return;
       const hash = hashKey(secret);

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import WebSocket from 'ws';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEdge, type Edge } from '../../bench/lib/edge';
@@ -125,6 +126,25 @@ describe('the tier-aware edge (HAProxy with deploy/edge/haproxy.cfg, in front of
     expect((await held.answer).status).toBe(200);
     expect((await Promise.all(answers)).map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     expect(answered).toEqual(['ENTERPRISE', 'PROFESSIONAL', 'FREE', 'anonymous']);
+  });
+
+  it("keeps a live feed's connection out of the gateway's request slots", async () => {
+    const subscriber = await gateway.newKey({ plan: 'FREE' });
+    const socket = new WebSocket(`${impatient.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    try {
+      const acked = new Promise<void>((resolve, reject) => {
+        socket.on('message', (data) => (JSON.parse(String(data)).type === 'connection_ack' ? resolve() : undefined));
+        socket.once('error', reject);
+      });
+      await new Promise((resolve) => socket.once('open', resolve));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${subscriber.key}` } }));
+      await acked;
+      // The feed's connection is open through the edge, whose gateway takes one request at a time:
+      // a request still gets through (it would wait behind the feed and be refused after 300 ms).
+      expect((await viaEdge(impatient, subscriber.key, own(subscriber.accountId))).status).toBe(200);
+    } finally {
+      socket.close();
+    }
   });
 
   it('refuses a request that waited EDGE_QUEUE_TIMEOUT itself: 503 OVERLOADED with Retry-After, never seen by the gateway, never charged', async () => {
