@@ -2,7 +2,8 @@
 # `npm test`: the whole suite against real services.
 # Each service whose variable is unset (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, STRIPE_API_BASE,
 # ARCHIVE_S3_ENDPOINT) is installed (once) and started locally by scripts/services.sh, and its
-# variable pointed at it; set a variable to test against your own instead. Extra arguments go to jest
+# variable pointed at it; set a variable to test against your own instead. HAProxy for the edge's
+# tests is installed the same way unless HAPROXY_BIN names one. Extra arguments go to jest
 # (e.g. `npm test -- test/config`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ wanted=()
 [[ -n "${KAFKA_BROKERS:-}" ]] || wanted+=(kafka)
 [[ -n "${STRIPE_API_BASE:-}" ]] || wanted+=(stripe-mock)
 [[ -n "${ARCHIVE_S3_ENDPOINT:-}" ]] || wanted+=(s3)
+[[ -n "${HAPROXY_BIN:-}" ]] || wanted+=(edge)
 if ((${#wanted[@]})); then
   bash scripts/services.sh up "${wanted[@]}"
   while read -r line; do

@@ -1,5 +1,6 @@
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -17,6 +18,11 @@ export type ServiceName = 'DATABASE_URL' | 'REDIS_URL' | 'KAFKA_BROKERS';
 export async function ensureServices(log: (line: string) => void): Promise<Record<ServiceName, string>> {
   const wanted: Record<ServiceName, string> = { DATABASE_URL: 'postgres', REDIS_URL: 'redis', KAFKA_BROKERS: 'kafka' };
   const missing = (Object.keys(wanted) as ServiceName[]).filter((name) => !process.env[name]);
+  // HAProxy for the overload benchmark's edge: installed only (bench/lib/edge.ts starts its own).
+  if (!process.env.HAPROXY_BIN && !existsSync('/usr/sbin/haproxy')) {
+    log('installing haproxy (the edge) with scripts/services.sh');
+    await run('bash', [join(ROOT, 'scripts', 'services.sh'), 'up', 'edge'], { cwd: ROOT, maxBuffer: 64 << 20 });
+  }
   if (missing.length) {
     log(`starting ${missing.map((name) => wanted[name]).join(', ')} with scripts/services.sh`);
     await run('bash', [join(ROOT, 'scripts', 'services.sh'), 'up', ...missing.map((name) => wanted[name])], { cwd: ROOT, maxBuffer: 64 << 20 });
