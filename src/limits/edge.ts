@@ -116,7 +116,23 @@ export class EdgePriorities {
     // One write at a time, in order: a removal never overtakes the addition before it.
     this.writing = this.writing.then(() =>
       runtimeCommand(this.settings.runtimeApi, script).then(
-        () => undefined,
+        (answer) => {
+          // The runtime API answers each command with nothing, or with why not; removing a key the
+          // map does not hold is not a problem.
+          const refusals = [
+            ...new Set(
+              answer
+                .split('\n')
+                .map((line) => line.trim())
+                .filter((line) => line && line !== 'Key not found.'),
+            ),
+          ];
+          if (refusals.length)
+            this.logger.warn(
+              { edge: this.settings.runtimeApi, map: this.settings.map, answer: refusals.slice(0, 3) },
+              'the edge refused a priority map update: is EDGE_PRIORITY_MAP the path of a map its configuration loads?',
+            );
+        },
         (error: Error) =>
           this.logger.warn({ err: error, edge: this.settings.runtimeApi }, 'could not update the edge priority map; it is sent again at the next resync'),
       ),

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEdge, type Edge } from '../../bench/lib/edge';
 import { hashKey } from '../../src/keys/secret';
-import { runtimeCommand } from '../../src/limits/edge';
+import { authenticate } from '../../src/auth/authenticate';
+import { EdgePriorities, runtimeCommand } from '../../src/limits/edge';
 import { startTestGateway, type TestGateway } from '../support/harness';
 import { freePort, waitFor } from '../support/process';
 import { heldRequest, opened, rawRequest, type RawAnswer } from '../support/raw-http';
@@ -90,6 +91,19 @@ describe('the tier-aware edge (HAProxy with deploy/edge/haproxy.cfg, in front of
     await runtimeCommand(patient.runtimeApi, `clear map ${map}\n`);
     expect((await mapOf(patient, map)).size).toBe(0);
     await waitFor('the key back in the map', async () => (await mapOf(patient, map)).get(hashKey(enterprise.key)) === '0', 5_000, 20);
+  });
+
+  it('logs what the edge refused, e.g. a map it does not load', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as ConstructorParameters<typeof EdgePriorities>[1];
+    const edge = new EdgePriorities({ runtimeApi: patient.runtimeApi, map: join(dir, 'not-loaded.map'), resyncMs: 60_000 }, logger);
+    const paying = await gateway.newKey({ plan: 'ENTERPRISE' });
+    const auth = await authenticate(gateway.services.keys, gateway.services.accounts, { authorization: `Bearer ${paying.key}` });
+    edge.observe(auth, { authorization: `Bearer ${paying.key}` });
+    await edge.stop();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0][0]).toMatchObject({ map: join(dir, 'not-loaded.map'), answer: [expect.stringMatching(/Unknown map identifier/)] });
+    expect(String(warnings[0][1])).toContain('EDGE_PRIORITY_MAP');
   });
 
   it('serves its queue highest plan first, whatever the order the requests came in', async () => {
