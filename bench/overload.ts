@@ -128,19 +128,18 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
       let capacity = { free: 0, anonymous: 0 };
       for (const policy of Object.keys(POLICIES) as Policy[]) {
         // The edge learns the ENTERPRISE key from the gateway (its warm-up request below), from an empty map.
-        writeFileSync(edgeMap, '');
-        const runtimeApi = `127.0.0.1:${await freePort()}`;
-        const shared = await start(policy, policy === 'edge' ? { EDGE_RUNTIME_API: runtimeApi, EDGE_PRIORITY_MAP: edgeMap } : {});
-        const edge =
-          policy === 'edge'
-            ? await startEdge({
-                gateway: new URL(shared.url).host,
-                maxConnections: EDGE_CONNECTIONS,
-                queueTimeout: `${QUEUED_MAX_MS}ms`,
-                map: edgeMap,
-                runtimeApi,
-              })
-            : undefined;
+        const runtimeApi = policy === 'edge' ? `127.0.0.1:${await freePort()}` : undefined;
+        if (runtimeApi) writeFileSync(edgeMap, '');
+        const shared = await start(policy, runtimeApi ? { EDGE_RUNTIME_API: runtimeApi, EDGE_PRIORITY_MAP: edgeMap } : {});
+        const edge = runtimeApi
+          ? await startEdge({
+              gateway: new URL(shared.url).host,
+              maxConnections: EDGE_CONNECTIONS,
+              queueTimeout: `${QUEUED_MAX_MS}ms`,
+              map: edgeMap,
+              runtimeApi,
+            })
+          : undefined;
         if (edge) edges.push(edge);
         const gateway = edge ? { ...shared, url: edge.url } : shared;
         const pool = policy === 'dedicated' ? await start(policy, { DEDICATED_ACCOUNTS: world.accountId }) : gateway;
