@@ -29,8 +29,8 @@ export const QUEUED_CONCURRENCY = 8;
 export const QUEUED_MAX_MS = 50;
 /**
  * The tier-aware edge (deploy/edge/haproxy.cfg) in front of the shared process (defaults): at
- * most EDGE_CONNECTIONS requests reach the gateway at once, the others wait in HAProxy's queue,
- * highest plan first, at most QUEUED_MAX_MS.
+ * most EDGE_CONNECTIONS requests below ENTERPRISE reach the gateway at once, the others wait in
+ * HAProxy's queue, highest plan first, at most QUEUED_MAX_MS; ENTERPRISE is never queued.
  */
 export const EDGE_CONNECTIONS = 4;
 export const POLICIES = {

@@ -754,8 +754,8 @@ in their tier's queue for at most ${QUEUED_MAX_MS} ms, highest tier first, ENTER
 the ENTERPRISE account served by a second gateway process of its own (\`DEDICATED_ACCOUNTS\`),
 the attack sent to the shared one (defaults); and, sixth, the tier-aware edge: every load sent to
 HAProxy with the repository's \`deploy/edge/haproxy.cfg\` in front of one shared gateway process (defaults), which lets
-at most ${EDGE_CONNECTIONS} requests reach the gateway at once and queues the others by the plan of their key, ENTERPRISE first, at most
-${QUEUED_MAX_MS} ms (then 503 OVERLOADED from HAProxy itself); the gateway teaches it the ENTERPRISE key when it verifies it (README, *Overload: the edge*).
+at most ${EDGE_CONNECTIONS} requests of the other plans reach the gateway at once and queues the rest by the plan of their key, at most
+${QUEUED_MAX_MS} ms (then 503 OVERLOADED from HAProxy itself), and never queues ENTERPRISE; the gateway teaches it the ENTERPRISE key when it verifies it (README, *Overload: the edge*).
 An ENTERPRISE client asks \`riskScore\` at ${fmt(result.enterpriseRate)} req/s (open loop: latency from when each request was
 due) for ${fmt(result.seconds)} s alone, then for ${fmt(result.seconds)} s beside two attacking loads from processes of their
 own: FREE \`riskScore\` (band only; the FREE accounts' own rate limits lifted, as many sign-ups would add up
@@ -781,8 +781,8 @@ seconds of queueing, not the added latency. Dedicated capacity takes the ENTERPR
 attacked process altogether: what is left is the CPU the two processes share on this machine.
 **The edge** takes the reading and the refusing out of the process: HAProxy, a process of its own,
 holds the flood in its queue and lets ${EDGE_CONNECTIONS} requests at a time into the gateway, so the gateway reads no
-request it will not serve and refuses none; an ENTERPRISE request waits for one of those ${EDGE_CONNECTIONS} to finish,
-then shares the event loop with at most ${EDGE_CONNECTIONS - 1} others. What is left is that sharing, the garbage
+request it will not serve and refuses none; an ENTERPRISE request goes straight through and shares
+the event loop with at most ${EDGE_CONNECTIONS} others. What is left is that sharing, the garbage
 collection of a process at full load, the CPU that HAProxy, PostgreSQL, Redis and the attackers take on
 the second core, and the denominator: ENTERPRISE's p99 alone on an idle process is a few
 milliseconds, so one pause of a few milliseconds under attack doubles the ratio. (Behind the edge
