@@ -34,8 +34,8 @@ type Headers = Parameters<typeof keyFromHeaders>[0];
 export class EdgePriorities {
   /** Key id -> what the edge was told about it. */
   private readonly known = new Map<string, { hash: string; priorityClass: number }>();
-  /** Hashes the edge holds an entry for (to remove one when its key is refused, by hash). */
-  private readonly hashes = new Set<string>();
+  /** Hash -> key id, for the entries the edge holds (a refused key is known only by its hash). */
+  private readonly keyIds = new Map<string, string>();
   private commands: string[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -69,14 +69,14 @@ export class EdgePriorities {
       if (secret === undefined) return;
       const hash = known?.hash ?? hashKey(secret);
       this.known.set(viewer.key.id, { hash, priorityClass });
-      this.hashes.add(hash);
+      this.keyIds.set(hash, viewer.key.id);
       this.set(hash, priorityClass);
-    } else if (auth.refused && auth.refused !== 'BLOCKED' && auth.refused !== 'MALFORMED' && this.hashes.size > 0) {
+    } else if (auth.refused && auth.refused !== 'BLOCKED' && auth.refused !== 'MALFORMED' && this.keyIds.size > 0) {
       const secret = keyFromHeaders(headers);
       if (secret === undefined) return;
       const hash = hashKey(secret);
-      if (!this.hashes.has(hash)) return;
-      for (const [id, entry] of this.known) if (entry.hash === hash) this.remove(id, hash);
+      const keyId = this.keyIds.get(hash);
+      if (keyId !== undefined) this.remove(keyId, hash);
     }
   }
 
@@ -89,7 +89,7 @@ export class EdgePriorities {
 
   private remove(keyId: string, hash: string): void {
     this.known.delete(keyId);
-    this.hashes.delete(hash);
+    this.keyIds.delete(hash);
     this.send(`del map ${this.settings.map} ${hash}`);
   }
 
