@@ -70,20 +70,27 @@ describe('refusals are logged once per status and second, the rest counted (Refu
       await Promise.all([...Array.from({ length: 200 }, () => ask(429)), ...Array.from({ length: 100 }, () => ask(503))]);
       for (let i = 0; i < 5; i++) await ask(500);
       await ask(200);
+      // A loaded machine may spread the flood over several intervals: each may log one of a status in
+      // full, and every refusal is either logged in full or counted.
+      const intervals = Math.ceil((performance.now() - began) / REFUSAL_LOG_INTERVAL_MS) + 1;
       // The counts are written once their interval is over (a timer the first counted refusal armed).
-      const elapsed = performance.now() - began;
-      expect(elapsed).toBeLessThan(REFUSAL_LOG_INTERVAL_MS); // all within one interval, or the counts below split
       await new Promise((resolve) => setTimeout(resolve, REFUSAL_LOG_INTERVAL_MS + 300));
       await settle();
 
       const completed = (status: number) => lines.filter((line) => line.msg === 'request completed' && line.statusCode === status);
-      expect(completed(429)).toHaveLength(1);
+      const counted = (status: number) =>
+        lines
+          .filter((line) => line.msg === 'refusals not logged one by one' && line.statusCode === status)
+          .reduce((sum, line) => sum + Number(line.notLogged), 0);
+      expect(completed(429).length).toBeGreaterThanOrEqual(1);
+      expect(completed(429).length).toBeLessThanOrEqual(intervals);
       expect(completed(429)[0]).toMatchObject({ level: 40, url: '/429' });
-      expect(completed(503)).toHaveLength(1);
+      expect(completed(429).length + counted(429)).toBe(200);
+      expect(completed(503).length).toBeGreaterThanOrEqual(1);
+      expect(completed(503).length).toBeLessThanOrEqual(intervals);
+      expect(completed(503).length + counted(503)).toBe(100);
       expect(completed(500)).toHaveLength(5);
       expect(completed(200)).toHaveLength(0); // debug
-      const counts = Object.fromEntries(lines.filter((line) => line.msg === 'refusals not logged one by one').map((line) => [line.statusCode, line.notLogged]));
-      expect(counts).toEqual({ 429: 199, 503: 99 });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
