@@ -23,9 +23,11 @@ import { LeaseBook } from './limits/lease-book';
 import { LEASE_GRACE_MS, LEASE_SHARE, QuotaLeaseStore } from './limits/leases';
 import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC } from './limits/quota-window';
 import { LimitService } from './limits/service';
-import { UsageLedger } from './metering/ledger';
+import { insertUsage, UsageLedger } from './metering/ledger';
+import { rebuildRollups } from './metering/rollups';
+import { UsageSpool } from './metering/spool';
 import { UsageService } from './metering/usage';
-import { ledgerMetrics } from './metering/metrics';
+import { ledgerMetrics, spoolMetrics } from './metering/metrics';
 import { AuditTrail } from './audit/audit';
 import { BillingService } from './billing/service';
 import { createStripe, type Stripe } from './billing/stripe-client';
@@ -212,9 +214,30 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const limits = new LimitService(limiters, plans, quotaAlerts, config.LIMITS_REDIS_DOWN_POLICY, logger, leases);
   closers.push(() => limits.close());
   registerLimitMetrics(metrics.registry, limits);
+  const spool = config.METERING_SPOOL_DIR
+    ? await UsageSpool.open(
+        {
+          dir: config.METERING_SPOOL_DIR,
+          shipMs: config.METERING_SPOOL_SHIP_MS,
+          staleMs: config.METERING_SPOOL_STALE_MS,
+          ship: (entries) => insertUsage(db.sql, entries),
+          onLate: (from, to) => rebuildRollups(db.prisma, from, to),
+        },
+        logger,
+      )
+    : undefined;
+  if (spool) {
+    spoolMetrics(metrics.registry, spool);
+    closers.push(() => spool.close());
+  }
   const ledger = new UsageLedger(
     db.sql,
-    { flushMs: config.METERING_FLUSH_MS, maxBatch: config.METERING_MAX_BATCH, onWrite: ledgerMetrics(metrics.registry) },
+    {
+      flushMs: config.METERING_FLUSH_MS,
+      maxBatch: config.METERING_MAX_BATCH,
+      onWrite: ledgerMetrics(metrics.registry),
+      sink: spool && ((entries) => spool.append(entries)),
+    },
     logger,
   );
   closers.push(() => ledger.drain());

@@ -39,6 +39,8 @@ export interface LedgerOptions {
   maxBatch: number;
   /** Told of every write when it ends. */
   onWrite?: (write: LedgerWrite) => void;
+  /** Where a batch is made durable; absent: the ledger's table (`insertUsage`). The spool (src/metering/spool.ts) is the other. */
+  sink?: (entries: UsageEntry[]) => Promise<void>;
 }
 
 /**
@@ -111,7 +113,8 @@ export class UsageLedger {
     this.batch = [];
     const began = performance.now();
     const ended = (ok: boolean) => this.options.onWrite?.({ records: batch.length, seconds: (performance.now() - began) / 1000, ok });
-    const write = this.write(batch.map((pending) => pending.entry)).then(
+    const entries = batch.map((pending) => pending.entry);
+    const write = (this.options.sink ? this.options.sink(entries) : insertUsage(this.sql, entries)).then(
       () => {
         ended(true);
         for (const pending of batch) pending.resolve();
@@ -129,25 +132,26 @@ export class UsageLedger {
       if (this.batch.length) this.flush();
     });
   }
+}
 
-  private async write(entries: UsageEntry[]): Promise<void> {
-    const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
-    for (const entry of entries) {
-      const row = [
-        entry.requestId,
-        entry.accountId,
-        entry.apiKeyId,
-        entry.planCode,
-        entry.operation,
-        entry.meter ?? DEFAULT_METER,
-        entry.costUnits,
-        entry.occurredAt,
-        entry.product ?? null,
-      ];
-      for (let c = 0; c < row.length; c++) columns[c].push(row[c]);
-    }
-    await this.sql.query(INSERT_BATCH, columns, 'usage-ledger-insert');
+/** Inserts a batch into the ledger's table in one statement; a record already there (same request id) is left as it is. */
+export async function insertUsage(sql: Sql, entries: UsageEntry[]): Promise<void> {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  for (const entry of entries) {
+    const row = [
+      entry.requestId,
+      entry.accountId,
+      entry.apiKeyId,
+      entry.planCode,
+      entry.operation,
+      entry.meter ?? DEFAULT_METER,
+      entry.costUnits,
+      entry.occurredAt,
+      entry.product ?? null,
+    ];
+    for (let c = 0; c < row.length; c++) columns[c].push(row[c]);
   }
+  await sql.query(INSERT_BATCH, columns, 'usage-ledger-insert');
 }
 
 /** A ledger record as readers outside the hot path see it: the entry and its meter. */

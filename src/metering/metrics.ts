@@ -1,5 +1,6 @@
-import { Histogram, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { LedgerWrite } from './ledger';
+import type { UsageSpool } from './spool';
 
 /**
  * The ledger write is on every billable response's path (record before answering), so its
@@ -23,4 +24,15 @@ export function ledgerMetrics(registry: Registry): (write: LedgerWrite) => void 
     seconds.observe({ outcome: write.ok ? 'ok' : 'error' }, write.seconds);
     records.observe(write.records);
   };
+}
+
+export function spoolMetrics(registry: Registry, spool: UsageSpool): void {
+  new Gauge({
+    name: 'tollgraph_usage_spool_unshipped_records',
+    help: "Usage records durable in this process's local spool and not yet shipped to the ledger's table",
+    registers: [registry],
+    collect() {
+      this.set(spool.unshipped);
+    },
+  });
 }

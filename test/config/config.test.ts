@@ -53,6 +53,16 @@ describe('config', () => {
     });
   });
 
+  it("takes the usage spool's directory and cadence, refusing a staleness a slow tick could reach", () => {
+    expect(loadConfig({ METERING_SPOOL_DIR: '/var/lib/tollgraph/spool' })).toMatchObject({
+      METERING_SPOOL_DIR: '/var/lib/tollgraph/spool',
+      METERING_SPOOL_SHIP_MS: 250,
+      METERING_SPOOL_STALE_MS: 60_000,
+    });
+    expect(loadConfig({ METERING_SPOOL_DIR: '' }).METERING_SPOOL_DIR).toBeUndefined();
+    expect(problemsOf({ METERING_SPOOL_STALE_MS: '1000' })).toEqual([expect.stringMatching(/^METERING_SPOOL_STALE_MS: expected milliseconds, at least 5000/)]);
+  });
+
   it('parses service settings and treats empty strings as unset', () => {
     const config = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', DATABASE_URL: '', PORT: '8080', MIGRATE_ON_START: 'false' });
     expect(config.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);

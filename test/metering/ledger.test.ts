@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { UsageLedger } from '../../src/metering/ledger';
 import { rebuildRollups } from '../../src/metering/rollups';
@@ -158,11 +161,16 @@ describe('usage ledger failures', () => {
     }
   });
 
-  it('after kill -9 under load, every 200 the client received has exactly one ledger record', async () => {
+  it.each([
+    ['written to PostgreSQL', undefined],
+    ['spooled on local disk (METERING_SPOOL_DIR)', 'spool'],
+  ])('after kill -9 under load, every 200 the client received has exactly one ledger record: %s', async (_, spool) => {
     const setup = await startTestGateway();
+    const spoolDir = spool && (await mkdtemp(join(tmpdir(), 'tg-spool-')));
     try {
+      const env = { ...setup.env, LOG_LEVEL: 'warn', ...(spoolDir && { METERING_SPOOL_DIR: spoolDir }) };
       const { accountId, key } = await setup.newKey({ plan: 'ENTERPRISE' });
-      const victim = await startGatewayProcess({ ...setup.env, LOG_LEVEL: 'warn' });
+      const victim = await startGatewayProcess(env);
       const served: string[] = [];
       let failures = 0;
       // Each client asks until the process is gone under it.
@@ -189,8 +197,11 @@ describe('usage ledger failures', () => {
       expect(served.length).toBeGreaterThan(50);
       expect(failures).toBeGreaterThan(0);
 
-      const restarted = await startGatewayProcess({ ...setup.env, LOG_LEVEL: 'warn' });
+      if (spoolDir) expect(await readdir(spoolDir)).toHaveLength(1); // the dead process's own directory, left behind
+      // The restarted process (on the same spool, if any) ships what the dead one left before it serves.
+      const restarted = await startGatewayProcess(env);
       await restarted.stop();
+      if (spoolDir) expect(await readdir(spoolDir)).toEqual([]);
       const records = await setup.services.db.prisma.usageRecord.findMany({ where: { accountId } });
       const recorded = new Set(records.map((record) => record.requestId));
       // Billed once: every answer a client saw is recorded, and the only records no client saw are
@@ -200,6 +211,7 @@ describe('usage ledger failures', () => {
       expect(records.length - served.length).toBeLessThanOrEqual(20);
     } finally {
       await setup.stop();
+      if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { PlanCode } from '../generated/prisma/client';
+import type { Logger } from '../ops/logger';
+import { DEFAULT_METER, type UsageEntry } from './ledger';
+
+export interface SpoolOptions {
+  /** The spool's root: each process writes in a directory of its own below it. */
+  dir: string;
+  /** How often closed segments are shipped to the ledger's table (and the current one closed). */
+  shipMs: number;
+  /** A directory of another host whose owner has shown no sign of life for this long is taken over. */
+  staleMs: number;
+  /** Inserts shipped records, idempotently by request id (the ledger's table). */
+  ship(entries: UsageEntry[]): Promise<void>;
+  /** Records shipped long after they were made (a dead process's spool): readers that settle by time catch up. */
+  onLate?(from: Date, to: Date): Promise<void>;
+}
+
+/** Records older than this when shipped are late for readers that settle by time (rollups). */
+const LATE_MS = 30_000;
+/** A segment this large is closed at the next tick even while older ones wait (the table is down). */
+const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+const SHIP_CHUNK = 5_000;
+const SEGMENT = /^(.+-)?(\d{12})\.ndjson$/;
+
+/** One record as a line of a segment: short keys, since every billable request writes one. */
+interface Line {
+  r: string;
+  a: string;
+  k: string | null;
+  p: PlanCode;
+  o: string;
+  m: string;
+  c: number;
+  t: number;
+  d: string | null;
+}
+
+const toLine = (entry: UsageEntry): Line => ({
+  r: entry.requestId,
+  a: entry.accountId,
+  k: entry.apiKeyId,
+  p: entry.planCode,
+  o: entry.operation,
+  m: entry.meter ?? DEFAULT_METER,
+  c: entry.costUnits,
+  t: entry.occurredAt.getTime(),
+  d: entry.product ?? null,
+});
+
+const fromLine = (line: Line): UsageEntry => ({
+  requestId: line.r,
+  accountId: line.a,
+  apiKeyId: line.k,
+  planCode: line.p,
+  operation: line.o,
+  meter: line.m,
+  costUnits: line.c,
+  occurredAt: new Date(line.t),
+  product: line.d,
+});
+
+/**
+ * The usage ledger's write-ahead log on local disk. A billable answer waits for its record to be
+ * appended to this process's current segment and the segment flushed to disk (`fdatasync`), which
+ * costs the process one write and one flush per group commit and the database nothing; a timer
+ * ships closed segments to the ledger's table in bulk, idempotently by request id, and deletes
+ * them. So the database sees one large insert per tick instead of one transaction per handful of
+ * requests, and billing survives the database being away (the spool grows meanwhile).
+ *
+ * A segment's records are visible to readers of the table within about `shipMs`. After a crash
+ * (kill -9, power loss) the records stay on disk: the next process that opens the spool on this
+ * host takes over the dead process's directory at once and ships it; another host does so once
+ * the directory is `staleMs` without a sign of life. A torn last line (an append cut short by the
+ * crash) is a record no caller was told was durable, so it is dropped.
+ */
+export class UsageSpool {
+  private readonly own: string;
+  private file: FileHandle | undefined;
+  /** The segment appends go to: set before it is opened, so shipping never takes it. */
+  private currentName: string | undefined;
+  private segment = 0;
+  private bytes = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  private shipping: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pending = 0;
+  private closed: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: SpoolOptions,
+    private readonly logger: Logger,
+  ) {
+    this.own = join(options.dir, `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
+  }
+
+  /** Opens a directory of this process's own, ships what dead processes left, then ships every `shipMs`. */
+  static async open(options: SpoolOptions, logger: Logger): Promise<UsageSpool> {
+    const spool = new UsageSpool(options, logger);
+    await mkdir(spool.own, { recursive: true });
+    await spool.ship();
+    spool.timer = setInterval(() => void spool.ship(), options.shipMs);
+    spool.timer.unref();
+    return spool;
+  }
+
+  /** Records written to this process's spool and not shipped yet. */
+  get unshipped(): number {
+    return this.pending;
+  }
+
+  /**
+   * Resolves once the entries are on disk. Appends are serial (one `write` and one `fdatasync`
+   * each), so a segment is a sequence of whole lines; an append that failed leaves its segment
+   * for a new one, so a torn line can only be a segment's last.
+   */
+  append(entries: UsageEntry[]): Promise<void> {
+    let text = '';
+    for (const entry of entries) text += `${JSON.stringify(toLine(entry))}\n`;
+    const appended = this.tail.then(async () => {
+      const file = await this.current();
+      try {
+        const buffer = Buffer.from(text);
+        let written = 0;
+        while (written < buffer.length) written += (await file.write(buffer, written)).bytesWritten;
+        await file.datasync();
+        this.bytes += buffer.length;
+        this.pending += entries.length;
+      } catch (error) {
+        await this.closeSegment();
+        throw error;
+      }
+    });
+    this.tail = appended.catch(() => undefined);
+    return appended;
+  }
+
+  /** Ships everything, the current segment included, and leaves no directory behind if all went (shutdown). */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      clearInterval(this.timer);
+      await this.shipping;
+      await this.tail;
+      await this.closeSegment();
+      await this.ship();
+      await rmdir(this.own).catch(() => undefined); // not empty: the table was away; the next process ships it
+    })();
+    return this.closed;
+  }
+
+  private async current(): Promise<FileHandle> {
+    if (!this.file) {
+      this.currentName = `${String(++this.segment).padStart(12, '0')}.ndjson`;
+      this.bytes = 0;
+      this.file = await open(join(this.own, this.currentName), 'a');
+    }
+    return this.file;
+  }
+
+  private async closeSegment(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    this.currentName = undefined;
+    await file?.close();
+  }
+
+  /** One shipment at a time; a tick that finds one running skips. */
+  private ship(): Promise<void> {
+    this.shipping ??= this.shipAll()
+      .catch((error) => this.logger.warn({ err: error, unshipped: this.pending }, 'usage spool: shipping failed; retrying next tick'))
+      .finally(() => {
+        this.shipping = undefined;
+      });
+    return this.shipping;
+  }
+
+  private async shipAll(): Promise<void> {
+    await utimes(this.own, new Date(), new Date()); // a sign of life for other hosts
+    await this.adoptOrphans();
+    let closed = await this.closedSegments();
+    // The current segment is closed (in turn with appends) only when shipping has caught up, so a
+    // table that is away grows one segment instead of one file per tick.
+    if (this.file && this.bytes > 0 && (closed.length === 0 || this.bytes >= MAX_SEGMENT_BYTES)) {
+      this.tail = this.tail.then(() => this.closeSegment());
+      await this.tail;
+      closed = await this.closedSegments();
+    }
+    for (const name of closed) await this.shipSegment(name);
+  }
+
+  private async closedSegments(): Promise<string[]> {
+    return (await readdir(this.own)).filter((name) => SEGMENT.test(name) && name !== this.currentName).sort();
+  }
+
+  private async shipSegment(name: string): Promise<void> {
+    const path = join(this.own, name);
+    const text = await readFile(path, 'utf8');
+    const lines = text.split('\n');
+    lines.pop(); // after the last newline: empty, or a torn append no caller was told was durable
+    const entries: UsageEntry[] = [];
+    let unreadable = 0;
+    for (const line of lines) {
+      try {
+        entries.push(fromLine(JSON.parse(line) as Line));
+      } catch {
+        unreadable++;
+      }
+    }
+    for (let i = 0; i < entries.length; i += SHIP_CHUNK) await this.options.ship(entries.slice(i, i + SHIP_CHUNK));
+    if (unreadable) {
+      await rename(path, `${path}.unreadable`);
+      this.logger.error({ segment: `${path}.unreadable`, unreadable, shipped: entries.length }, 'usage spool: segment with unreadable lines kept aside');
+    } else await unlink(path);
+    if (!name.includes('-')) this.pending = Math.max(0, this.pending - entries.length);
+    await this.reportLate(entries);
+  }
+
+  private async reportLate(entries: UsageEntry[]): Promise<void> {
+    const lateBefore = Date.now() - LATE_MS;
+    let from = Number.POSITIVE_INFINITY;
+    let to = Number.NEGATIVE_INFINITY;
+    for (const { occurredAt } of entries) {
+      const at = occurredAt.getTime();
+      if (at >= lateBefore) continue;
+      from = Math.min(from, at);
+      to = Math.max(to, at);
+    }
+    if (from > to) return;
+    this.logger.warn({ from: new Date(from), to: new Date(to) }, 'usage spool: shipped records made long ago (a dead process left them)');
+    await this.options.onLate?.(new Date(from), new Date(to + 1));
+  }
+
+  /** Moves the segments of dead processes' directories into this one (each rename is atomic: two adopters never both take a file). */
+  private async adoptOrphans(): Promise<void> {
+    for (const dir of await readdir(this.options.dir)) {
+      const path = join(this.options.dir, dir);
+      if (path === this.own || !(await this.isOrphan(dir, path))) continue;
+      const names = await readdir(path).catch(() => [] as string[]);
+      for (const name of names.filter((name) => SEGMENT.test(name))) {
+        await rename(join(path, name), join(this.own, `${dir}-${name}`)).catch(() => undefined);
+      }
+      if (names.length) this.logger.info({ from: dir, segments: names.length }, 'usage spool: took over the segments of a process that is gone');
+      await rmdir(path).catch(() => undefined);
+    }
+  }
+
+  private async isOrphan(dir: string, path: string): Promise<boolean> {
+    const owner = /^(.+)-(\d+)-[0-9a-f]{8}$/.exec(dir);
+    if (!owner) return false;
+    if (owner[1] === hostname()) return Number(owner[2]) === process.pid || !alive(Number(owner[2]));
+    const seen = await stat(path).catch(() => undefined);
+    return seen !== undefined && Date.now() - seen.mtimeMs > this.options.staleMs;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,185 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { insertUsage, UsageLedger, type UsageEntry } from '../../src/metering/ledger';
+import { UsageSpool, type SpoolOptions } from '../../src/metering/spool';
+import { waitFor } from '../support/process';
+import { startTestGateway, type TestGateway } from '../support/harness';
+
+describe('usage spool: the ledger written to local disk first, shipped to PostgreSQL in bulk', () => {
+  let gateway: TestGateway;
+  let root: string;
+  let account: { accountId: string; keyId: string };
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    account = await gateway.newKey();
+  });
+  afterAll(() => gateway?.stop());
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tg-spool-'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  const entry = (overrides: Partial<UsageEntry> = {}): UsageEntry => ({
+    requestId: randomUUID(),
+    accountId: account.accountId,
+    apiKeyId: account.keyId,
+    planCode: 'FREE',
+    operation: 'spooled',
+    costUnits: 3,
+    occurredAt: new Date(),
+    ...overrides,
+  });
+  const options = (overrides: Partial<SpoolOptions> = {}): SpoolOptions => ({
+    dir: root,
+    shipMs: 50,
+    staleMs: 60_000,
+    ship: (entries) => insertUsage(gateway.services.db.sql, entries),
+    ...overrides,
+  });
+  const stored = (ids: string[]) => gateway.services.db.prisma.usageRecord.findMany({ where: { requestId: { in: ids } } });
+  const segments = async () => {
+    const names: string[] = [];
+    for (const dir of await readdir(root)) names.push(...(await readdir(join(root, dir))).map((name) => `${dir}/${name}`));
+    return names;
+  };
+
+  it('a record is on disk when its write resolves, before any shipping; shutdown ships what is left and leaves nothing behind', async () => {
+    const spool = await UsageSpool.open(options({ shipMs: 60_000 }), gateway.services.logger);
+    try {
+      const entries = [entry({ product: 'card-risk', meter: 'card_risk_units' }), entry()];
+      await spool.append(entries);
+      // Durable before any shipping: the line is in this process's segment.
+      const [segment] = await segments();
+      const lines = (await readFile(join(root, segment), 'utf8')).trim().split('\n');
+      expect(lines.map((line) => JSON.parse(line).r)).toEqual(entries.map((e) => e.requestId));
+      expect(await stored(entries.map((e) => e.requestId))).toEqual([]);
+      expect(spool.unshipped).toBe(2);
+      // Shutdown ships what is left, the current segment included.
+      await spool.close();
+      expect((await stored(entries.map((e) => e.requestId))).length).toBe(2);
+      expect(await readdir(root)).toEqual([]);
+    } finally {
+      await spool.close();
+    }
+  });
+
+  it('ships on its timer: group-committed ledger writes reach the table in bulk, and nothing stays on disk', async () => {
+    const ship = jest.fn(options().ship);
+    const spool = await UsageSpool.open(options({ ship }), gateway.services.logger);
+    const ledger = new UsageLedger(gateway.services.db.sql, { flushMs: 5, maxBatch: 500, sink: (entries) => spool.append(entries) }, gateway.services.logger);
+    try {
+      const entries = Array.from({ length: 400 }, (_, i) => entry({ product: i % 2 ? 'card-risk' : null, meter: i % 2 ? 'card_risk_units' : undefined }));
+      await Promise.all(entries.map((e) => ledger.record(e)));
+      await waitFor('the spool shipped', async () => (await stored(entries.map((e) => e.requestId))).length === 400, 10_000, 20);
+      const rows = await stored(entries.map((e) => e.requestId));
+      const byId = new Map(rows.map((row) => [row.requestId, row]));
+      for (const e of entries) {
+        expect(byId.get(e.requestId)).toMatchObject({
+          accountId: e.accountId,
+          apiKeyId: e.apiKeyId,
+          planCode: 'FREE',
+          operation: 'spooled',
+          costUnits: 3,
+          product: e.product ?? null,
+          meter: e.meter ?? 'api_cost_units',
+          occurredAt: e.occurredAt,
+        });
+      }
+      // 400 records in a few inserts, not one per group commit.
+      expect(ship.mock.calls.length).toBeLessThanOrEqual(3);
+      await waitFor('the segments deleted', async () => (await segments()).length === 0 && spool.unshipped === 0, 5_000, 20);
+    } finally {
+      await spool.close();
+    }
+    expect(await readdir(root)).toEqual([]); // a clean shutdown leaves nothing behind
+  });
+
+  it('keeps billing while the table is away: appends succeed, records wait on disk and are shipped once it is back', async () => {
+    let away = true;
+    const spool = await UsageSpool.open(
+      options({ ship: (entries) => (away ? Promise.reject(new Error('connection refused')) : insertUsage(gateway.services.db.sql, entries)) }),
+      gateway.services.logger,
+    );
+    try {
+      const entries = Array.from({ length: 50 }, () => entry());
+      for (const e of entries) await spool.append([e]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(spool.unshipped).toBe(50);
+      expect((await segments()).length).toBeLessThanOrEqual(2); // one segment waits, not one per tick
+      away = false;
+      await waitFor('shipped after the outage', async () => (await stored(entries.map((e) => e.requestId))).length === 50, 10_000, 20);
+      await waitFor('nothing unshipped', async () => spool.unshipped === 0, 5_000, 20);
+    } finally {
+      await spool.close();
+    }
+  });
+
+  it("takes over a dead process's segments at once: every whole line shipped once (even if shipped before), a torn last line dropped, late rollups rebuilt", async () => {
+    // A process that is gone: its pid no longer runs on this host.
+    const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    const orphan = join(root, `${hostname()}-${deadPid}-0123abcd`);
+    await mkdir(orphan);
+    const old = new Date(Date.now() - 3_600_000);
+    const whole = [entry({ occurredAt: old }), entry({ occurredAt: new Date(old.getTime() + 1_000) }), entry()];
+    // One of them reached the table before the crash (the process died between insert and delete).
+    await insertUsage(gateway.services.db.sql, [whole[0]]);
+    const line = (e: UsageEntry) =>
+      JSON.stringify({
+        r: e.requestId,
+        a: e.accountId,
+        k: e.apiKeyId,
+        p: e.planCode,
+        o: e.operation,
+        m: 'api_cost_units',
+        c: e.costUnits,
+        t: e.occurredAt.getTime(),
+        d: null,
+      });
+    const torn = entry();
+    await writeFile(join(orphan, '000000000001.ndjson'), `${whole.map(line).join('\n')}\n${line(torn).slice(0, 40)}`);
+    // A live process's directory on another host is left alone until it is stale.
+    const elsewhere = join(root, `other-host-1-0123abcd`);
+    await mkdir(elsewhere);
+    const remote = entry();
+    await writeFile(join(elsewhere, '000000000001.ndjson'), `${line(remote)}\n`);
+
+    const late: Array<[Date, Date]> = [];
+    const spool = await UsageSpool.open(options({ onLate: async (from, to) => void late.push([from, to]) }), gateway.services.logger);
+    try {
+      const rows = await stored([...whole, torn].map((e) => e.requestId));
+      expect(rows.map((row) => row.requestId).sort()).toEqual(whole.map((e) => e.requestId).sort());
+      expect(late).toEqual([[old, new Date(old.getTime() + 1_001)]]);
+      expect(await readdir(root)).not.toContain(`${hostname()}-${deadPid}-0123abcd`);
+      expect(await stored([remote.requestId])).toEqual([]);
+      expect((await segments()).filter((name) => !name.startsWith('other-host'))).toEqual([]); // the torn line dropped, not kept aside
+
+      const past = new Date(Date.now() - 120_000);
+      await utimes(elsewhere, past, past);
+      await waitFor("the other host's stale directory taken over", async () => (await stored([remote.requestId])).length === 1, 5_000, 20);
+    } finally {
+      await spool.close();
+    }
+  });
+
+  it('an append the disk refuses rejects its callers and leaves the spool writing whole lines to a new segment', async () => {
+    const spool = await UsageSpool.open(options({ shipMs: 60_000 }), gateway.services.logger);
+    const first = entry();
+    const after = entry();
+    try {
+      await spool.append([first]);
+      const own = join(root, (await readdir(root))[0]);
+      // The current segment's file handle fails its next write (as on a full disk).
+      const file = (spool as unknown as { file: { write: unknown } }).file;
+      file.write = () => Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+      await expect(spool.append([entry()])).rejects.toThrow('no space left on device');
+      await spool.append([after]);
+      expect((await readdir(own)).sort()).toEqual(['000000000001.ndjson', '000000000002.ndjson']);
+    } finally {
+      await spool.close();
+    }
+    expect((await stored([first.requestId, after.requestId])).length).toBe(2);
+  });
+});
