@@ -23,7 +23,7 @@ import { LeaseBook } from './limits/lease-book';
 import { LEASE_GRACE_MS, LEASE_SHARE, QuotaLeaseStore } from './limits/leases';
 import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC } from './limits/quota-window';
 import { LimitService } from './limits/service';
-import { insertUsage, UsageLedger } from './metering/ledger';
+import { insertUsageJson, UsageLedger } from './metering/ledger';
 import { rebuildRollups } from './metering/rollups';
 import { UsageSpool } from './metering/spool';
 import { UsageService } from './metering/usage';
@@ -220,7 +220,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
           dir: config.METERING_SPOOL_DIR,
           shipMs: config.METERING_SPOOL_SHIP_MS,
           staleMs: config.METERING_SPOOL_STALE_MS,
-          ship: (entries) => insertUsage(db.sql, entries),
+          ship: (json) => insertUsageJson(db.sql, json),
           onLate: (from, to) => rebuildRollups(db.prisma, from, to),
         },
         logger,

@@ -13,8 +13,11 @@ export interface SpoolOptions {
   shipMs: number;
   /** A directory of another host whose owner has shown no sign of life for this long is taken over. */
   staleMs: number;
-  /** Inserts shipped records, idempotently by request id (the ledger's table). */
-  ship(entries: UsageEntry[]): Promise<void>;
+  /**
+   * Inserts a JSON array of records in the line format below into the ledger's table, idempotently
+   * by request id (`insertUsageJson`), and answers how many it held and the range of their times.
+   */
+  ship(json: string): Promise<Shipped>;
   /** Records shipped long after they were made (a dead process's spool): readers that settle by time catch up. */
   onLate?(from: Date, to: Date): Promise<void>;
 }
@@ -23,8 +26,14 @@ export interface SpoolOptions {
 const LATE_MS = 30_000;
 /** A segment this large is closed at the next tick even while older ones wait (the table is down). */
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
-const SHIP_CHUNK = 5_000;
 const SEGMENT = /^(.+-)?(\d{12})\.ndjson$/;
+
+/** What one shipment held: records, and the first and last record time (ms since the epoch; null if none). */
+export interface Shipped {
+  records: number;
+  first: number | null;
+  last: number | null;
+}
 
 /** One record as a line of a segment: short keys, since every billable request writes one. */
 interface Line {
@@ -49,18 +58,6 @@ const toLine = (entry: UsageEntry): Line => ({
   c: entry.costUnits,
   t: entry.occurredAt.getTime(),
   d: entry.product ?? null,
-});
-
-const fromLine = (line: Line): UsageEntry => ({
-  requestId: line.r,
-  accountId: line.a,
-  apiKeyId: line.k,
-  planCode: line.p,
-  operation: line.o,
-  meter: line.m,
-  costUnits: line.c,
-  occurredAt: new Date(line.t),
-  product: line.d,
 });
 
 /**
@@ -198,39 +195,46 @@ export class UsageSpool {
   private async shipSegment(name: string): Promise<void> {
     const path = join(this.own, name);
     const text = await readFile(path, 'utf8');
-    const lines = text.split('\n');
-    lines.pop(); // after the last newline: empty, or a torn append no caller was told was durable
-    const entries: UsageEntry[] = [];
-    let unreadable = 0;
-    for (const line of lines) {
-      try {
-        entries.push(fromLine(JSON.parse(line) as Line));
-      } catch {
-        unreadable++;
-      }
+    // After the last newline: nothing, or a torn append no caller was told was durable.
+    const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+    let shipped: Shipped;
+    try {
+      shipped = await this.shipLines(whole);
+      await unlink(path);
+    } catch (error) {
+      if (!malformed(error)) throw error; // the database is away: next tick
+      shipped = await this.shipReadable(path, whole);
     }
-    for (let i = 0; i < entries.length; i += SHIP_CHUNK) await this.options.ship(entries.slice(i, i + SHIP_CHUNK));
-    if (unreadable) {
-      await rename(path, `${path}.unreadable`);
-      this.logger.error({ segment: `${path}.unreadable`, unreadable, shipped: entries.length }, 'usage spool: segment with unreadable lines kept aside');
-    } else await unlink(path);
-    if (!name.includes('-')) this.pending = Math.max(0, this.pending - entries.length);
-    await this.reportLate(entries);
+    if (!name.includes('-')) this.pending = Math.max(0, this.pending - shipped.records);
+    await this.reportLate(shipped);
   }
 
-  private async reportLate(entries: UsageEntry[]): Promise<void> {
-    const lateBefore = Date.now() - LATE_MS;
-    let from = Number.POSITIVE_INFINITY;
-    let to = Number.NEGATIVE_INFINITY;
-    for (const { occurredAt } of entries) {
-      const at = occurredAt.getTime();
-      if (at >= lateBefore) continue;
-      from = Math.min(from, at);
-      to = Math.max(to, at);
-    }
-    if (from > to) return;
-    this.logger.warn({ from: new Date(from), to: new Date(to) }, 'usage spool: shipped records made long ago (a dead process left them)');
-    await this.options.onLate?.(new Date(from), new Date(to + 1));
+  /** The whole lines as one JSON array, parsed by the database: a line is already a JSON object. */
+  private async shipLines(lines: string): Promise<Shipped> {
+    if (!lines) return { records: 0, first: null, last: null };
+    return this.options.ship(`[${lines.slice(0, -1).replaceAll('\n', ',')}]`);
+  }
+
+  /** A segment the database could not read: what parses is shipped, the file is kept aside for an operator. */
+  private async shipReadable(path: string, lines: string): Promise<Shipped> {
+    const readable = lines.split('\n').filter((line) => {
+      try {
+        return typeof JSON.parse(line) === 'object';
+      } catch {
+        return false;
+      }
+    });
+    const shipped = await this.shipLines(readable.map((line) => `${line}\n`).join(''));
+    await rename(path, `${path}.unreadable`);
+    this.logger.error({ segment: `${path}.unreadable`, shipped: shipped.records }, 'usage spool: segment with unreadable lines kept aside');
+    return shipped;
+  }
+
+  private async reportLate({ first, last }: Shipped): Promise<void> {
+    if (first === null || last === null || first >= Date.now() - LATE_MS) return;
+    const to = Math.min(last, Date.now() - LATE_MS);
+    this.logger.warn({ from: new Date(first), to: new Date(to) }, 'usage spool: shipped records made long ago (a dead process left them)');
+    await this.options.onLate?.(new Date(first), new Date(to + 1));
   }
 
   /** Moves the segments of dead processes' directories into this one (each rename is atomic: two adopters never both take a file). */
@@ -254,6 +258,11 @@ export class UsageSpool {
     const seen = await stat(path).catch(() => undefined);
     return seen !== undefined && Date.now() - seen.mtimeMs > this.options.staleMs;
   }
+}
+
+/** The database refused the document's data (SQLSTATE class 22 or 23), not the connection. */
+function malformed(error: unknown): boolean {
+  return /^2[23]/.test(String((error as { code?: unknown }).code ?? ''));
 }
 
 function alive(pid: number): boolean {
