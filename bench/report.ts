@@ -900,17 +900,18 @@ because the machine's noise is larger than some of the gains.
 | Apollo's cache-control plugin (\`src/gateway/server.ts\`) | \`willResolveField\` and Apollo's wrapper around every field's resolver: the plugin Apollo installs by default collects cache hints, and no field has one | the plugin disabled; the guard sends \`Cache-Control: no-store\`, which is what the plugin answered for every response | gateway CPU per \`riskScore\` 772 → 651 µs (medians of 8 interleaved runs; 6 of 8 pairs better) |
 | usage ledger indexes (\`prisma/migrations/20261203155330_usage_records_partial_indexes\`) | pgbench, per row: the \`meter_report_id\` and \`(product, occurred_at)\` indexes 2.9 and 3.7 µs of about 22, each an entry for a NULL (no meter report until billing reports the record; most records are of no data product), which no query looks up | both partial, \`WHERE … IS NOT NULL\`; billing's and the marketplace's look-ups still use them (test) | PostgreSQL CPU per record of batches of 10: 57.3 → 52.0 µs (6 interleaved runs each); gateway PostgreSQL CPU per request 96 → 84 µs (full runs) |
 | overload (\`deploy/edge/haproxy.cfg\`, \`src/limits/edge.ts\`) | under 2× overload a shared process spent its loop reading and refusing the attack: bursts of 50-70 requests in 10 ms, server CPU per refusal about twice a bare \`node:http\` 403, ENTERPRISE server-side p99 per second 55-140 ms with the concurrency limit (a per-second trace) | the tier-aware edge: HAProxy queues requests by the plan of their key (a map the gateways keep in step) and lets 4 at a time into the gateway; the ones that waited 50 ms are refused by HAProxy | ENTERPRISE p99 under attack / alone, shared process: 4.6 / 4.9 / 10.4× with the concurrency limit (previous report) → 2.1 / 2.8 / 2.5× behind the edge (this one) |
+| usage spool (\`src/metering/spool.ts\`, \`METERING_SPOOL_DIR\`) | the ledger was the largest step of the per-request table: a PostgreSQL round trip per group commit (1-4 records at the gateway's rates), 15-36 µs of the gateway's CPU and 50-75 µs of PostgreSQL's on the shared core per request | a local write-ahead log: a group commit is appended to a segment and \`fdatasync\`'d before its responses (durable as before, kill -9 test with and without it), closed segments shipped every 250 ms as one JSON document PostgreSQL parses (\`json_to_recordset\`), idempotent by request id | one run, bare / ledger direct / ledger spooled rotating, 7 rounds of 4 s: Tollgraph/bare 66.7 % → 72.6 %; added p99 at 1,000 req/s (5 rounds) 1.2 → -1.9 ms; PostgreSQL CPU per request 49-53 → 14-21 µs (full runs) |
 
 **Left undone, and why.**
-- *The 85 % throughput target*: not reached. The per-step table shows what Tollgraph adds,
-  spread thin: the usage ledger (each group commit costs the server a loopback send and pg's
-  per-query work whatever its size; batches are already about 12 records at maximum load), the
-  larger response with its three headers, the plugin hooks' promise hops, the logging hook, and
-  more garbage collection. Not answering before the ledger row is durable would remove the
-  largest step but breaks "every 200 billed exactly once after kill -9". Next designs to measure:
-  the ledger's pg client on a worker thread (same CPU, off the event loop), a local append-only
-  log with fsync group commit shipped to PostgreSQL (durable before the answer, no database
-  round trip), folding the metrics hooks into the guard's.
+- *The 85 % throughput target*: not reached. With the ledger in the spool, the per-step table
+  shows what Tollgraph adds spread thin, none above about 15 µs: the spool's append and flush
+  with their promise hops, the key check, the plugin hooks, the larger response with its three
+  headers and \`extensions.cost\`, execution's extra work (field access and actual cost), the
+  logging and metrics hooks, and more garbage collection; a V8 profile of the full path has no
+  function of ours above 1.5 % of its self time. Next designs to measure: folding the metrics and
+  introspection-cache hooks into the guard's (fewer Apollo hook rounds per request), the cost
+  extension written by the guard instead of a second pass over the result, and more gateway
+  processes (the machine's second core is the load generator's and the services').
 - *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3 (garbage
   collection about a quarter of it); worker threads owning partitions, and fewer objects per
   event, are the next designs to measure.`;
