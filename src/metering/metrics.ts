@@ -9,14 +9,14 @@ import type { UsageSpool } from './spool';
 export function ledgerMetrics(registry: Registry): (write: LedgerWrite) => void {
   const seconds = new Histogram({
     name: 'tollgraph_usage_ledger_write_seconds',
-    help: 'Duration of one group-committed usage ledger INSERT, by outcome',
+    help: 'Duration of one group-committed usage ledger write (an INSERT, or an append and flush to the usage spool), by outcome',
     labelNames: ['outcome'] as const,
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
   const records = new Histogram({
     name: 'tollgraph_usage_ledger_batch_records',
-    help: 'Usage records per group-committed INSERT',
+    help: 'Usage records per group-committed write',
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
     registers: [registry],
   });

@@ -97,7 +97,7 @@ export class UsageSpool {
   /** Opens a directory of this process's own, ships what dead processes left, then ships every `shipMs`. */
   static async open(options: SpoolOptions, logger: Logger): Promise<UsageSpool> {
     const spool = new UsageSpool(options, logger);
-    await mkdir(spool.own, { recursive: true });
+    await mkdir(spool.own, { recursive: true, mode: 0o700 }); // account and key ids: for this service's user only
     await spool.ship();
     spool.timer = setInterval(() => void spool.ship(), options.shipMs);
     spool.timer.unref();
@@ -118,8 +118,8 @@ export class UsageSpool {
     let text = '';
     for (const entry of entries) text += `${JSON.stringify(toLine(entry))}\n`;
     const appended = this.tail.then(async () => {
-      const file = await this.current();
       try {
+        const file = await this.current();
         const buffer = Buffer.from(text);
         let written = 0;
         while (written < buffer.length) written += (await file.write(buffer, written)).bytesWritten;
@@ -152,7 +152,10 @@ export class UsageSpool {
     if (!this.file) {
       this.currentName = `${String(++this.segment).padStart(12, '0')}.ndjson`;
       this.bytes = 0;
-      this.file = await open(join(this.own, this.currentName), 'a');
+      this.file = await open(join(this.own, this.currentName), 'a', 0o600);
+      // The new file's directory entry survives a power loss too, not only its data.
+      const dir = await open(this.own, 'r');
+      await dir.sync().finally(() => dir.close());
     }
     return this.file;
   }
