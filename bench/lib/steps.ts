@@ -23,7 +23,7 @@ export const STEPS = [
   'execution (graphql-js, resolvers, their Redis reads)',
   'actual cost',
   'headers and extensions.cost',
-  'usage ledger (group commit, pg)',
+  'usage ledger (group commit, spool or pg)',
   'logging (pino)',
   'metrics (prom-client)',
   'guard and plugin hooks (ours, the rest)',
@@ -42,8 +42,8 @@ const OURS: Array<[string, Step]> = [
   ['src/cost/', 'document limits and cost analysis'],
   ['src/limits/headers', 'headers and extensions.cost'],
   ['src/limits/', 'limits (reserve, refund)'],
-  ['src/metering/', 'usage ledger (group commit, pg)'],
-  ['src/db/', 'usage ledger (group commit, pg)'],
+  ['src/metering/', 'usage ledger (group commit, spool or pg)'],
+  ['src/db/', 'usage ledger (group commit, spool or pg)'],
   ['src/ops/request-log', 'logging (pino)'],
   ['src/ops/logger', 'logging (pino)'],
   ['src/gateway/plugins/metrics', 'metrics (prom-client)'],
@@ -72,9 +72,9 @@ const FRAMEWORKS = new Map<string, Step>([
 
 /** Client libraries: charged to whoever called them. */
 const CLIENTS = new Map<string, Step>([
-  ['pg', 'usage ledger (group commit, pg)'],
-  ['pg-protocol', 'usage ledger (group commit, pg)'],
-  ['pg-pool', 'usage ledger (group commit, pg)'],
+  ['pg', 'usage ledger (group commit, spool or pg)'],
+  ['pg-protocol', 'usage ledger (group commit, spool or pg)'],
+  ['pg-pool', 'usage ledger (group commit, spool or pg)'],
   ['pino', 'logging (pino)'],
   ['sonic-boom', 'logging (pino)'],
   ['prom-client', 'metrics (prom-client)'],
