@@ -25,9 +25,10 @@ async function workerMetrics(): Promise<string[]> {
 /** The metrics the README names are the ones the gateway (and the worker roles) expose, and the other way round. */
 describe('the /metrics contract', () => {
   it('exposes every metric the README names, and names every metric it exposes', async () => {
-    // Both deployments: with Redis (quota leases) and embedded (the in-process feed's pipeline metrics).
+    // Both deployments: with Redis (quota leases) and embedded (the in-process feed's pipeline
+    // metrics), the latter with the usage spool (its backlog gauge).
     const withRedis = await startTestGateway();
-    const embedded = await startGatewayProcess({ DATA_DIR: tempDir('tg-metrics-') });
+    const embedded = await startGatewayProcess({ DATA_DIR: tempDir('tg-metrics-'), METERING_SPOOL_DIR: tempDir('tg-metrics-spool-') });
     try {
       const names = new Set([...(await exposed(withRedis.url)), ...(await exposed(embedded.url)), ...(await workerMetrics())]);
       const documented = new Set([...README.matchAll(/\b(tollgraph_[a-z_]+)/g)].map((match) => match[1]).filter((name) => !NOT_METRICS.has(name)));
