@@ -169,8 +169,15 @@ const INSERT_JSON = `WITH u AS (
   )
   SELECT count(*)::int AS records, min(t)::float8 AS first, max(t)::float8 AS last FROM u`;
 
-export async function insertUsageJson(sql: Sql, json: string): Promise<{ records: number; first: number | null; last: number | null }> {
-  const [row] = await sql.query<{ records: number; first: number | null; last: number | null }>(INSERT_JSON, [json], 'usage-ledger-insert-json');
+/** What one JSON document held: records, and the first and last record time (ms since the epoch; null if none). */
+export interface InsertedDocument {
+  records: number;
+  first: number | null;
+  last: number | null;
+}
+
+export async function insertUsageJson(sql: Sql, json: string): Promise<InsertedDocument> {
+  const [row] = await sql.query<InsertedDocument>(INSERT_JSON, [json], 'usage-ledger-insert-json');
   return row;
 }
 

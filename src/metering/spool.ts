@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { PlanCode } from '../generated/prisma/client';
 import type { Logger } from '../ops/logger';
-import { DEFAULT_METER, type UsageEntry } from './ledger';
+import { DEFAULT_METER, type InsertedDocument as Shipped, type UsageEntry } from './ledger';
 
 export interface SpoolOptions {
   /** The spool's root: each process writes in a directory of its own below it. */
@@ -27,13 +27,6 @@ const LATE_MS = 30_000;
 /** A segment this large is closed at the next tick even while older ones wait (the table is down). */
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 const SEGMENT = /^(.+-)?(\d{12})\.ndjson$/;
-
-/** What one shipment held: records, and the first and last record time (ms since the epoch; null if none). */
-export interface Shipped {
-  records: number;
-  first: number | null;
-  last: number | null;
-}
 
 /** One record as a line of a segment: short keys, since every billable request writes one. */
 interface Line {

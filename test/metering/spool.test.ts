@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openDatabase } from '../../src/db/client';
+import { applyMigrations } from '../../src/db/migrate';
 import { insertUsage, insertUsageJson, UsageLedger, type UsageEntry } from '../../src/metering/ledger';
 import { UsageSpool, type SpoolOptions } from '../../src/metering/spool';
 import { waitFor } from '../support/process';
@@ -192,6 +194,24 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
       expect(await segments()).toEqual([expect.stringMatching(/4567abcd-000000000001\.ndjson\.unreadable$/)]);
     } finally {
       await spool.close();
+    }
+  });
+
+  it('ships into the embedded database (PGlite) as into PostgreSQL, every column whole', async () => {
+    const db = await openDatabase({ dataDir: join(root, 'data') });
+    try {
+      await applyMigrations(db);
+      const spool = await UsageSpool.open(options({ dir: join(root, 'spool'), ship: (json) => insertUsageJson(db.sql, json) }), gateway.services.logger);
+      const entries = [entry({ product: 'card-risk', meter: 'card_risk_units' }), entry({ occurredAt: new Date(1_764_806_400_123) })];
+      await spool.append(entries);
+      await spool.close();
+      const rows = await db.prisma.usageRecord.findMany({ where: { requestId: { in: entries.map((e) => e.requestId) } }, orderBy: { occurredAt: 'asc' } });
+      expect(rows.map(({ requestId, product, meter, occurredAt, costUnits }) => ({ requestId, product, meter, occurredAt, costUnits }))).toEqual([
+        { requestId: entries[1].requestId, product: null, meter: 'api_cost_units', occurredAt: new Date(1_764_806_400_123), costUnits: 3 },
+        { requestId: entries[0].requestId, product: 'card-risk', meter: 'card_risk_units', occurredAt: entries[0].occurredAt, costUnits: 3 },
+      ]);
+    } finally {
+      await db.close();
     }
   });
 
