@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { openDatabase } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { insertUsage, insertUsageJson, UsageLedger, type UsageEntry } from '../../src/metering/ledger';
@@ -42,6 +42,26 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     ...overrides,
   });
   const stored = (ids: string[]) => gateway.services.db.prisma.usageRecord.findMany({ where: { requestId: { in: ids } } });
+  /** A segment line as the spool writes it (src/metering/spool.ts), for segments a test lays down itself. */
+  const line = (e: UsageEntry) =>
+    JSON.stringify({
+      r: e.requestId,
+      a: e.accountId,
+      k: e.apiKeyId,
+      p: e.planCode,
+      o: e.operation,
+      m: 'api_cost_units',
+      c: e.costUnits,
+      t: e.occurredAt.getTime(),
+      d: null,
+    });
+  /** The spool directory of a process that is gone: its pid no longer runs on this host. */
+  const deadProcessDirectory = async (suffix: string) => {
+    const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    const dir = join(root, `${hostname()}-${deadPid}-${suffix}`);
+    await mkdir(dir);
+    return dir;
+  };
   const segments = async () => {
     const names: string[] = [];
     for (const dir of await readdir(root)) names.push(...(await readdir(join(root, dir))).map((name) => `${dir}/${name}`));
@@ -120,26 +140,11 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
   });
 
   it("takes over a dead process's segments at once: every whole line shipped once (even if shipped before), a torn last line dropped, late rollups rebuilt", async () => {
-    // A process that is gone: its pid no longer runs on this host.
-    const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
-    const orphan = join(root, `${hostname()}-${deadPid}-0123abcd`);
-    await mkdir(orphan);
+    const orphan = await deadProcessDirectory('0123abcd');
     const old = new Date(Date.now() - 3_600_000);
     const whole = [entry({ occurredAt: old }), entry({ occurredAt: new Date(old.getTime() + 1_000) }), entry()];
     // One of them reached the table before the crash (the process died between insert and delete).
     await insertUsage(gateway.services.db.sql, [whole[0]]);
-    const line = (e: UsageEntry) =>
-      JSON.stringify({
-        r: e.requestId,
-        a: e.accountId,
-        k: e.apiKeyId,
-        p: e.planCode,
-        o: e.operation,
-        m: 'api_cost_units',
-        c: e.costUnits,
-        t: e.occurredAt.getTime(),
-        d: null,
-      });
     const torn = entry();
     await writeFile(join(orphan, '000000000001.ndjson'), `${whole.map(line).join('\n')}\n${line(torn).slice(0, 40)}`);
     // A live process's directory on another host is left alone until it is stale.
@@ -158,7 +163,7 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
       expect(late[0][0]).toEqual(old);
       expect(late[0][1].getTime()).toBeGreaterThan(old.getTime() + 1_000);
       expect(late[0][1].getTime()).toBeLessThan(Date.now() - 29_000);
-      expect(await readdir(root)).not.toContain(`${hostname()}-${deadPid}-0123abcd`);
+      expect(await readdir(root)).not.toContain(basename(orphan));
       expect(await stored([remote.requestId])).toEqual([]);
       expect((await segments()).filter((name) => !name.startsWith('other-host'))).toEqual([]); // the torn line dropped, not kept aside
 
@@ -171,22 +176,8 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
   });
 
   it('a segment with a line the database cannot read: the readable lines are shipped, the file kept aside for an operator', async () => {
-    const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
-    const orphan = join(root, `${hostname()}-${deadPid}-4567abcd`);
-    await mkdir(orphan);
+    const orphan = await deadProcessDirectory('4567abcd');
     const good = [entry(), entry()];
-    const line = (e: UsageEntry) =>
-      JSON.stringify({
-        r: e.requestId,
-        a: e.accountId,
-        k: e.apiKeyId,
-        p: e.planCode,
-        o: e.operation,
-        m: 'api_cost_units',
-        c: e.costUnits,
-        t: e.occurredAt.getTime(),
-        d: null,
-      });
     await writeFile(join(orphan, '000000000001.ndjson'), `${line(good[0])}\n{"r": "half\n${line(good[1])}\n`);
     const spool = await UsageSpool.open(options(), gateway.services.logger);
     try {
