@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { PlanCode } from '../generated/prisma/client';
@@ -211,19 +211,37 @@ export class UsageSpool {
     return this.options.ship(`[${lines.slice(0, -1).replaceAll('\n', ',')}]`);
   }
 
-  /** A segment the database could not read: what parses is shipped, the file is kept aside for an operator. */
+  /**
+   * A segment the database refused as a whole: its lines go one by one, and the ones that are not
+   * JSON or that the database refuses are kept aside in `<segment>.unreadable` for an operator
+   * (never retried every tick, never lost). A database that is away still stops the shipment.
+   */
   private async shipReadable(path: string, lines: string): Promise<Shipped> {
-    const readable = lines.split('\n').filter((line) => {
-      try {
-        return typeof JSON.parse(line) === 'object';
-      } catch {
-        return false;
+    const refused: string[] = [];
+    const all = lines.split('\n').filter(Boolean);
+    let first: number | null = null;
+    let last: number | null = null;
+    for (const line of all) {
+      const one = await this.shipLines(`${line}\n`).catch((error: unknown) => {
+        if (malformed(error)) return undefined;
+        throw error;
+      });
+      if (!one?.records) {
+        refused.push(line);
+        continue;
       }
-    });
-    const shipped = await this.shipLines(readable.map((line) => `${line}\n`).join(''));
-    await rename(path, `${path}.unreadable`);
-    this.logger.error({ segment: `${path}.unreadable`, shipped: shipped.records }, 'usage spool: segment with unreadable lines kept aside');
-    return shipped;
+      if (one.first !== null) first = first === null ? one.first : Math.min(first, one.first);
+      if (one.last !== null) last = last === null ? one.last : Math.max(last, one.last);
+    }
+    if (refused.length) {
+      await writeFile(`${path}.unreadable`, refused.map((line) => `${line}\n`).join(''), { mode: 0o600 });
+      this.logger.error(
+        { segment: `${path}.unreadable`, refused: refused.length, shipped: all.length - refused.length },
+        'usage spool: lines the database refused kept aside',
+      );
+    }
+    await unlink(path);
+    return { records: all.length, first, last };
   }
 
   private async reportLate({ first, last }: Shipped): Promise<void> {

@@ -175,14 +175,22 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     }
   });
 
-  it('a segment with a line the database cannot read: the readable lines are shipped, the file kept aside for an operator', async () => {
+  it('a segment with lines the database refuses: the others are shipped, the refused ones kept aside for an operator, none retried every tick', async () => {
     const orphan = await deadProcessDirectory('4567abcd');
     const good = [entry(), entry()];
-    await writeFile(join(orphan, '000000000001.ndjson'), `${line(good[0])}\n{"r": "half\n${line(good[1])}\n`);
-    const spool = await UsageSpool.open(options(), gateway.services.logger);
+    const notJson = '{"r": "half';
+    const refusedByTheDatabase = line({ ...entry(), accountId: 'not-a-uuid' });
+    await writeFile(join(orphan, '000000000001.ndjson'), `${line(good[0])}\n${notJson}\n${refusedByTheDatabase}\n${line(good[1])}\n`);
+    const ship = jest.fn(options().ship);
+    const spool = await UsageSpool.open(options({ ship }), gateway.services.logger);
     try {
       expect((await stored(good.map((e) => e.requestId))).length).toBe(2);
-      expect(await segments()).toEqual([expect.stringMatching(/4567abcd-000000000001\.ndjson\.unreadable$/)]);
+      const [aside] = await segments();
+      expect(aside).toMatch(/4567abcd-000000000001\.ndjson\.unreadable$/);
+      expect(await readFile(join(root, aside), 'utf8')).toBe(`${notJson}\n${refusedByTheDatabase}\n`);
+      const calls = ship.mock.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 200)); // four ticks
+      expect(ship.mock.calls.length).toBe(calls);
     } finally {
       await spool.close();
     }
