@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { processAlive } from '../ops/process-alive';
 import { createPGlite, pgliteAdapterFactory, type PGlite } from './pglite';
 import { DEFAULT_CONNECT_TIMEOUT_MS, pingPostgres, postgresPoolConfig } from './postgres';
 import { pgliteSql, poolSql, type Sql } from './sql';
@@ -138,7 +139,7 @@ function lockDirectory(directory: string, lockFile: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
       const pid = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+      if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
         throw new Error(`the embedded database in ${directory} is in use by process ${pid}`);
       }
       rmSync(lockFile, { force: true });
@@ -153,15 +154,6 @@ function lockDirectory(directory: string, lockFile: string): () => void {
       // already gone
     }
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function withTimeout(work: Promise<unknown>, timeoutMs: number, what: string): Promise<void> {

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { PlanCode } from '../generated/prisma/client';
 import type { Logger } from '../ops/logger';
+import { processAlive } from '../ops/process-alive';
 import { DEFAULT_METER, type InsertedDocument as Shipped, type UsageEntry } from './ledger';
 
 export interface SpoolOptions {
@@ -268,7 +269,7 @@ export class UsageSpool {
   private async isOrphan(dir: string, path: string): Promise<boolean> {
     const owner = /^(.+)-(\d+)-[0-9a-f]{8}$/.exec(dir);
     if (!owner) return false;
-    if (owner[1] === hostname()) return Number(owner[2]) === process.pid || !alive(Number(owner[2]));
+    if (owner[1] === hostname()) return Number(owner[2]) === process.pid || !processAlive(Number(owner[2]));
     const seen = await stat(path).catch(() => undefined);
     return seen !== undefined && Date.now() - seen.mtimeMs > this.options.staleMs;
   }
@@ -277,13 +278,4 @@ export class UsageSpool {
 /** The database refused the document's data (SQLSTATE class 22 or 23), not the connection. */
 function malformed(error: unknown): boolean {
   return /^2[23]/.test(String((error as { code?: unknown }).code ?? ''));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
