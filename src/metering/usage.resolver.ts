@@ -3,7 +3,7 @@ import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver, registerEnumType
 import { AdminOnly } from '../auth/access';
 import { viewerOf } from '../auth/guards';
 import { Free } from '../cost/hints';
-import { badInput } from '../errors';
+import { badInput, notFound } from '../errors';
 import { UsageGranularity } from '../generated/prisma/enums';
 import type { GatewayContext } from '../gateway/context';
 
@@ -46,7 +46,7 @@ export class UsageResolver {
   @AdminOnly()
   @Free()
   @Query(() => [UsageBucket], { description: 'Any account’s usage. ADMIN.' })
-  accountUsage(
+  async accountUsage(
     @Ctx() context: GatewayContext,
     @Arg('accountId', () => ID) accountId: string,
     @Arg('from', () => Date) from: Date,
@@ -54,6 +54,7 @@ export class UsageResolver {
     @Arg('granularity', () => UsageGranularity, { defaultValue: 'DAY' }) granularity: UsageGranularity,
   ): Promise<UsageBucket[]> {
     if (!z.uuid().safeParse(accountId).success) throw badInput('accountId is not an account id', { fields: ['accountId'] });
+    if (!(await context.services.accounts.find(accountId))) throw notFound('account');
     return context.services.usage.usageOf(accountId, from, to, granularity);
   }
 }

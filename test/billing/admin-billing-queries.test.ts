@@ -361,6 +361,21 @@ describe('admin billing and usage queries', () => {
       expect(body.data.accountUsage).toEqual([{ start: iso(day), requests: 1, costUnits: 9, reportedUnits: 0, pendingUnits: 9 }]);
     });
 
+    // An id of no account is the admin's mistake, named as such: not a server error (it was one, from a foreign key).
+    it('accountUsage: an account that does not exist is BAD_USER_INPUT "account not found", and nothing is written for it', async () => {
+      const nobody = randomUUID();
+      const { status, body } = await gateway.query(
+        `{ accountUsage(accountId: "${nobody}", from: "${iso(today)}", to: "${iso(new Date(today.getTime() + DAY))}") { costUnits } }`,
+        { key: admin.key },
+      );
+      expect({ status, data: body.data, errors: body.errors?.map((error) => [error.message, error.extensions?.code, error.path]) }).toEqual({
+        status: 400,
+        data: null,
+        errors: [['account not found', 'BAD_USER_INPUT', ['accountUsage']]],
+      });
+      expect(await gateway.services.db.prisma.usageRollupMark.count({ where: { accountId: nobody } })).toBe(0);
+    });
+
     it('quotaAlerts: crossing 80 % and 100 % of the daily quota, once each, with the units used then; other days by `day`', async () => {
       const subscriber = await gateway.newKey({ plan: 'PROFESSIONAL' });
       const quota = 10;
