@@ -59,13 +59,14 @@ function refusalOutcome({ extensions }: FormattedError): Outcome {
  * Names the outcome of one GraphQL result by its errors' codes. An error of another code from
  * executing a field (it has a path: BAD_USER_INPUT from a resolver, say) is an admitted call;
  * one without a path refused the request before any field ran, for a reason outside the contract.
+ * An internal error is a bug wherever it comes from, never an outcome the table allows.
  */
 export function classify(result: Result, httpStatus?: number): Observed {
   const errors = result.errors ?? [];
   const limited = errors.find((error) => error.extensions?.code === 'RATE_LIMITED');
   if (limited) throw new RateLimited(Number(limited.extensions?.retryAfterSeconds ?? 1));
   const refusal = errors.find((error) => REFUSALS.has(error.extensions?.code));
-  const stray = errors.find((error) => !error.path);
+  const stray = errors.find((error) => !error.path || error.extensions?.code === 'INTERNAL_SERVER_ERROR');
   const outcome: Observed = refusal ? refusalOutcome(refusal) : stray ? `unexpected: ${String(stray.extensions?.code)} (${stray.message})` : 'ADMITTED';
   const statuses = STATUSES[outcome as Outcome];
   if (httpStatus !== undefined && statuses && !statuses.includes(httpStatus)) return `unexpected: ${outcome} with HTTP ${httpStatus}`;
