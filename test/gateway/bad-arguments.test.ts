@@ -10,6 +10,8 @@ import {
   type GraphQLInputType,
   type GraphQLObjectType,
 } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { buildGatewaySchema } from '../../src/gateway/schema';
 import { startTestGateway, type TestGateway } from '../support/harness';
 
@@ -25,6 +27,9 @@ import { startTestGateway, type TestGateway } from '../support/harness';
 
 const VARIANTS = 4;
 const LONG = 'x'.repeat(300);
+
+/** How long a subscription with bad arguments may stay silent before it counts as accepted (it waits for events). */
+const SILENCE_MS = 300;
 
 /** Variant `k`'s value of a leaf type, by its name. */
 function leafValue(name: string, k: number): unknown {
@@ -42,23 +47,25 @@ function leafValue(name: string, k: number): unknown {
   return pool[k % pool.length];
 }
 
-function valueOf(type: GraphQLInputType, k: number): unknown {
-  if (isNonNullType(type)) return valueOf(type.ofType, k);
+/** Variant `k`'s value of an argument; only the argument's own list is made empty or oversized (lists inside it hold one item). */
+function valueOf(type: GraphQLInputType, k: number, nested = false): unknown {
+  if (isNonNullType(type)) return valueOf(type.ofType, k, nested);
   if (isListType(type)) {
-    const item = valueOf(type.ofType, k);
-    // Empty, one, and more than any list argument allows.
-    return k === 0 ? [] : k === 1 ? Array.from({ length: 1_000 }, () => item) : [item];
+    const item = valueOf(type.ofType, k, true);
+    if (nested) return [item];
+    // Empty, more than any list argument allows, and one.
+    return k === 0 ? [] : k === 1 ? Array.from({ length: 5_000 }, () => item) : [item];
   }
   const named = getNamedType(type);
   if (isEnumType(named)) {
     const values = named.getValues();
     return values[k % values.length].name;
   }
-  if (isInputObjectType(named)) return Object.fromEntries(Object.values(named.getFields()).map((field) => [field.name, valueOf(field.type, k)]));
+  if (isInputObjectType(named)) return Object.fromEntries(Object.values(named.getFields()).map((field) => [field.name, valueOf(field.type, k, true)]));
   return leafValue(named.name, k);
 }
 
-function operationOf(kind: 'query' | 'mutation', field: GraphQLField<unknown, unknown>): string {
+function operationOf(kind: 'query' | 'mutation' | 'subscription', field: GraphQLField<unknown, unknown>): string {
   const variables = field.args.map((arg, i) => `$a${i}: ${String(arg.type)}`).join(', ');
   const args = field.args.map((arg, i) => `${arg.name}: $a${i}`).join(', ');
   const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';
@@ -106,4 +113,50 @@ describe('bad arguments to every root field', () => {
     expect(calls).toBeGreaterThan(100);
     expect(failures).toEqual([]);
   }, 120_000);
+
+  it('refuses bad arguments to a live feed with a typed error, or opens it; never an internal error or a dropped socket', async () => {
+    const schema = await buildGatewaySchema();
+    const failures: string[] = [];
+    const refused: string[] = [];
+    for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) {
+      if (!field.args.length) continue;
+      for (let k = 0; k < VARIANTS; k++) {
+        const variables = Object.fromEntries(field.args.map((arg, i) => [`a${i}`, valueOf(arg.type, k)]));
+        const client = createClient({
+          url: `${gateway.url.replace(/^http/, 'ws')}/graphql`,
+          webSocketImpl: WebSocket,
+          connectionParams: { authorization: `Bearer ${adminKey}` },
+          retryAttempts: 0,
+        });
+        const typed = (errors: ReadonlyArray<{ extensions?: Record<string, unknown> }>) =>
+          errors.every((error) => error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR');
+        const answer = await new Promise<string | undefined>((resolve) => {
+          const timer = setTimeout(() => resolve(undefined), SILENCE_MS);
+          const done = (what: string | undefined) => {
+            clearTimeout(timer);
+            resolve(what);
+          };
+          client.subscribe(
+            { query: operationOf('subscription', field), variables },
+            {
+              next: (result) => {
+                if (result.errors && typed(result.errors)) refused.push(`${field.name} ${k}`);
+                done(result.errors && !typed(result.errors) ? JSON.stringify(result) : undefined);
+              },
+              error: (error) => {
+                if (Array.isArray(error) && typed(error)) refused.push(`${field.name} ${k}`);
+                done(Array.isArray(error) && typed(error) ? undefined : JSON.stringify(error));
+              },
+              complete: () => done(undefined),
+            },
+          );
+        });
+        await client.dispose();
+        if (answer) failures.push(`${field.name} (variant ${k}): ${answer.slice(0, 300)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    // The lists of 5,000 ids are over every feed's limit: refused, not opened.
+    expect(refused.filter((call) => call.endsWith(' 1')).length).toBeGreaterThan(0);
+  }, 60_000);
 });
