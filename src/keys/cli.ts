@@ -8,10 +8,15 @@ const row = (key: PublicApiKey) => ({
   prefix: key.prefix,
   name: key.name,
   role: key.role,
+  domains: key.domains.join(','),
   expires: key.expiresAt,
   revoked: key.revokedAt,
   lastUsed: key.lastUsedAt,
 });
+
+const ROLES = Object.keys(ApiKeyRole)
+  .join(', ')
+  .replace(/, (?=[^,]*$)/, ' or ');
 
 export function registerKeyCommands(program: Command): void {
   const keys = program.command('keys').description('API keys');
@@ -20,17 +25,19 @@ export function registerKeyCommands(program: Command): void {
     .description('create a key; its secret is printed once')
     .requiredOption('--account <id>', 'account id')
     .option('--name <name>', 'a name to recognise the key by', 'default')
-    .option('--role <role>', 'SUBSCRIBER or ADMIN', 'SUBSCRIBER')
+    .option('--role <role>', ROLES, 'SUBSCRIBER')
+    .option('--domains <list>', 'PUBLISHER keys: the domains it publishes, comma-separated (e.g. risk,payments)')
     .option('--expires <time>', 'expiry as an ISO date-time')
     .option('--json', 'print JSON')
-    .action((options: { account: string; name: string; role: string; expires?: string; json?: boolean }) =>
+    .action((options: { account: string; name: string; role: string; domains?: string; expires?: string; json?: boolean }) =>
       withServices(async ({ keys, accounts }) => {
         const role = options.role.toUpperCase();
-        if (!(role in ApiKeyRole)) throw new Error(`--role must be SUBSCRIBER or ADMIN (got ${options.role})`);
+        if (!(role in ApiKeyRole)) throw new Error(`--role must be ${ROLES} (got ${options.role})`);
+        const domains = options.domains?.split(',').map((domain) => domain.trim());
         const expiresAt = options.expires ? new Date(options.expires) : null;
         if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new Error(`--expires must be an ISO date-time (got ${options.expires})`);
         if (!(await accounts.find(options.account))) throw new Error(`no account with id ${options.account}`);
-        const { secret, key } = await keys.create({ accountId: options.account, name: options.name, role: role as ApiKeyRole, expiresAt }, CLI_ACTOR);
+        const { secret, key } = await keys.create({ accountId: options.account, name: options.name, role: role as ApiKeyRole, domains, expiresAt }, CLI_ACTOR);
         if (options.json) output(true, { key: secret, apiKey: key }, []);
         else process.stdout.write(`${secret}\n(store it now: it cannot be shown again; id ${key.id})\n`);
       }),
@@ -52,7 +59,8 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('--account <id>', 'account id')
     .option('--json', 'print JSON')
     .action((options: { account: string; json?: boolean }) =>
-      withServices(async ({ keys }) => {
+      withServices(async ({ keys, accounts }) => {
+        if (!(await accounts.find(options.account))) throw new Error(`no account with id ${options.account}`);
         const list = await keys.list(options.account);
         output(options.json, list, list.map(row));
       }),

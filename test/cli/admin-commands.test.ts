@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,5 +83,24 @@ describe('tollgraph CLI for scripts and bootstrap', () => {
       stderr: expect.stringContaining('--plan must be one of FREE, PROFESSIONAL, ENTERPRISE'),
     });
     await expect(tollgraph('keys', 'revoke', 'no-such-key')).rejects.toMatchObject({ stderr: expect.stringContaining('no API key with id no-such-key') });
+    // Not a uuid: named as no account, not the database's refusal of the id.
+    await expect(tollgraph('keys', 'list', '--account', 'no-such-account')).rejects.toMatchObject({
+      code: 1,
+      stderr: 'tollgraph: no account with id no-such-account\n',
+    });
+    await expect(tollgraph('keys', 'create', '--account', randomUUID(), '--role', 'owner')).rejects.toMatchObject({
+      stderr: expect.stringContaining('--role must be SUBSCRIBER, ADMIN or PUBLISHER (got owner)'),
+    });
+  });
+
+  it('creates a PUBLISHER key for its domains, and refuses one without them', async () => {
+    const account = await json('accounts', 'create', '--name', 'Risk team', '--email', 'risk-team@example.com');
+    const created = await json('keys', 'create', '--account', account.id, '--role', 'publisher', '--domains', 'risk, payments');
+    expect(created.apiKey).toMatchObject({ role: 'PUBLISHER', domains: ['payments', 'risk'] });
+    expect(await tollgraph('keys', 'list', '--account', account.id)).toMatch(/PUBLISHER\s+payments,risk/);
+    await expect(tollgraph('keys', 'create', '--account', account.id, '--role', 'PUBLISHER')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('a PUBLISHER key needs 1-20 domains'),
+    });
   });
 });
