@@ -4,7 +4,7 @@ import { configOrExit, output } from '../cli/with-services';
 import { runWorkerRole } from '../ops/worker-role';
 import { parseFrom } from '../risk/cli';
 import { chdbEngine } from './engine';
-import { ANALYTICS_QUERIES, clickhouseTime, isAnalyticsQuery } from './queries';
+import { ANALYTICS_QUERIES, askArchive, clickhouseTime, isAnalyticsQuery } from './queries';
 import { startAnalyticsServer } from './server';
 
 function time(value: string, option: string): number {
@@ -33,7 +33,7 @@ export function registerAnalyticsCommands(program: Command): void {
       const params = { from: clickhouseTime(time(options.from, '--from')), to: clickhouseTime(time(options.to, '--to')) };
       const engine = await chdbEngine();
       try {
-        const rows = await engine.query<Record<string, unknown>>(ANALYTICS_QUERIES[question].sql(config), params);
+        const rows = await askArchive<Record<string, unknown>>(engine, ANALYTICS_QUERIES[question].sql(config), params);
         output(options.json, rows, rows);
       } finally {
         await engine.close();

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { GraphQLError } from 'graphql';
 import type { Logger } from '../ops/logger';
 import type { AnalyticsEngine } from './engine';
-import { ANALYTICS_QUERIES, clickhouseTime } from './queries';
+import { ANALYTICS_QUERIES, askArchive, clickhouseTime } from './queries';
 import { ANALYTICS_PATH, checkAnalyticsRequest, type AnalyticsAnswer, type AnalyticsRequest } from './request';
 import type { archiveTable } from './sources';
 
@@ -11,7 +11,7 @@ const MAX_BODY_BYTES = 16_384;
 /** Runs a checked request on the engine: one row past the limit says whether the answer was cut. */
 export async function answer(engine: AnalyticsEngine, settings: Parameters<typeof archiveTable>[0], request: AnalyticsRequest): Promise<AnalyticsAnswer> {
   const sql = ANALYTICS_QUERIES[request.question].sql(settings, { groupBy: request.groupBy, limited: true });
-  const rows = await engine.query<Record<string, unknown>>(sql, {
+  const rows = await askArchive<Record<string, unknown>>(engine, sql, {
     from: clickhouseTime(request.from),
     to: clickhouseTime(request.to),
     limit: request.limit + 1,

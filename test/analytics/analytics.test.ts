@@ -31,8 +31,8 @@ describe('analytics over the archive (chdb, versitygw, Kafka, Postgres)', () => 
     await env?.close();
   });
 
-  const ask = async (question: string, window: { from: number; to: number }) => {
-    const cli = runBuilt('bin/tollgraph.js', env.env, [
+  const ask = async (question: string, window: { from: number; to: number }, settings = env.env) => {
+    const cli = runBuilt('bin/tollgraph.js', settings, [
       'analytics',
       'query',
       question,
@@ -47,6 +47,12 @@ describe('analytics over the archive (chdb, versitygw, Kafka, Postgres)', () => 
     return JSON.parse(cli.output()) as Array<Record<string, unknown>>;
   };
   const hourOf = (time: number) => `${new Date(Math.floor(time / HOUR) * HOUR).toISOString().slice(0, 13)}:00:00Z`;
+
+  it("answers no rows, not the engine's refusal, over an archive that holds nothing yet", async () => {
+    const empty = { ...env.env, ARCHIVE_PREFIX: `empty-${randomBytes(4).toString('hex')}/` };
+    for (const question of ['fraud-rates', 'scores-by-band', 'usage-by-account'])
+      expect({ question, rows: await ask(question, { from, to }, empty) }).toEqual({ question, rows: [] });
+  }, 120_000);
 
   it('answers scores by band, fraud rates and usage as PostgreSQL and the events do', async () => {
     const usageHour = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
