@@ -157,7 +157,6 @@ export class BillingAdminResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
   ): Promise<AccountReconciliation[]> {
-    if (!(from < to)) throw badInput('from must be before to', { fields: ['from', 'to'] });
     return services.billing.reconcile(from, to);
   }
 

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import type { AccountService } from '../accounts/service';
 import type { Actor } from '../audit/audit';
+import { badInput } from '../errors';
 import type { Account, MeterReport, PlanCode, PrismaClient, Subscription } from '../generated/prisma/client';
 import type { MeterReportStatus } from '../generated/prisma/enums';
 import { createAddOnCheckoutSession, createBillingPortalSession, createCheckoutSession, type CheckoutDeps } from './checkout';
@@ -49,7 +50,9 @@ export class BillingService {
     return { ...best, graceEndsAt: graceEndsAt(best, graceMs) };
   }
 
+  /** Per account over [from, to); refused (BAD_USER_INPUT) unless from is before to, whoever asks (GraphQL or the CLI). */
   async reconcile(from: Date, to: Date): Promise<AccountReconciliation[]> {
+    if (!(from < to)) throw badInput('from must be before to', { fields: ['from', 'to'] });
     return reconcile(this.prisma, this.stripe, await plansMeter(this.prisma), from, to);
   }
 

@@ -361,6 +361,19 @@ describe('admin billing and usage queries', () => {
       expect(body.data.accountUsage).toEqual([{ start: iso(day), requests: 1, costUnits: 9, reportedUnits: 0, pendingUnits: 9 }]);
     });
 
+    it('billingReconciliation: a window that ends before it starts is BAD_USER_INPUT (as the CLI refuses it)', async () => {
+      const { status, body } = await gateway.query(
+        `{ billingReconciliation(from: "${iso(today)}", to: "${iso(new Date(today.getTime() - DAY))}") { accountId } }`,
+        {
+          key: admin.key,
+        },
+      );
+      expect({ status, errors: body.errors?.map((error) => [error.message, error.extensions?.code]) }).toEqual({
+        status: 400,
+        errors: [['from must be before to', 'BAD_USER_INPUT']],
+      });
+    });
+
     // An id of no account is the admin's mistake, named as such: not a server error (it was one, from a foreign key).
     it('accountUsage: an account that does not exist is BAD_USER_INPUT "account not found", and nothing is written for it', async () => {
       const nobody = randomUUID();

@@ -250,6 +250,11 @@ describe('tollgraph operator commands', () => {
       expect(human.code).toBe(3);
       expect(human.stdout).toMatch(/^account\s+ledger\s+reported\s+pending\s+failed\s+tooOld\s+stripe\s+difference\s+windows\n/);
       expect(human.stdout).toContain(`${hour.toISOString()} ours`);
+
+      // A window that ends before it starts is a mistake, refused as GraphQL refuses it: not an empty report and exit 0.
+      const backwards = await finished(['billing', 'reconcile', '--from', '2026-12-02', '--to', '2026-12-01'], env);
+      expect({ code: backwards.code, stdout: backwards.stdout }).toEqual({ code: 1, stdout: '' });
+      expect(backwards.output).toContain('tollgraph: from must be before to');
     });
   });
 });
