@@ -48,10 +48,10 @@ function leafValue(name: string, k: number): unknown {
 }
 
 /** Variant `k`'s value of an argument; only the argument's own list is made empty or oversized (lists inside it hold one item). */
-function valueOf(type: GraphQLInputType, k: number, nested = false): unknown {
-  if (isNonNullType(type)) return valueOf(type.ofType, k, nested);
+function argumentValue(type: GraphQLInputType, k: number, nested = false): unknown {
+  if (isNonNullType(type)) return argumentValue(type.ofType, k, nested);
   if (isListType(type)) {
-    const item = valueOf(type.ofType, k, true);
+    const item = argumentValue(type.ofType, k, true);
     if (nested) return [item];
     // Empty, more than any list argument allows, and one.
     return k === 0 ? [] : k === 1 ? Array.from({ length: 5_000 }, () => item) : [item];
@@ -61,7 +61,7 @@ function valueOf(type: GraphQLInputType, k: number, nested = false): unknown {
     const values = named.getValues();
     return values[k % values.length].name;
   }
-  if (isInputObjectType(named)) return Object.fromEntries(Object.values(named.getFields()).map((field) => [field.name, valueOf(field.type, k, true)]));
+  if (isInputObjectType(named)) return Object.fromEntries(Object.values(named.getFields()).map((field) => [field.name, argumentValue(field.type, k, true)]));
   return leafValue(named.name, k);
 }
 
@@ -107,7 +107,7 @@ describe('bad arguments to every root field', () => {
         const query = operationOf(kind, field);
         for (const [role, key] of Object.entries(keys)) {
           for (let k = 0; k < VARIANTS; k++) {
-            const variables = Object.fromEntries(field.args.map((arg, i) => [`a${i}`, valueOf(arg.type, k)]));
+            const variables = Object.fromEntries(field.args.map((arg, i) => [`a${i}`, argumentValue(arg.type, k)]));
             const { status, body } = await gateway.query(query, { key, variables });
             calls++;
             const internal = (body.errors ?? []).filter((error) => error.extensions?.code === 'INTERNAL_SERVER_ERROR' || !error.extensions?.code);
@@ -130,7 +130,7 @@ describe('bad arguments to every root field', () => {
     for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) {
       if (!field.args.length) continue;
       for (let k = 0; k < VARIANTS; k++) {
-        const variables = Object.fromEntries(field.args.map((arg, i) => [`a${i}`, valueOf(arg.type, k)]));
+        const variables = Object.fromEntries(field.args.map((arg, i) => [`a${i}`, argumentValue(arg.type, k)]));
         const client = createClient({
           url: `${gateway.url.replace(/^http/, 'ws')}/graphql`,
           webSocketImpl: WebSocket,
