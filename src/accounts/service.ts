@@ -114,12 +114,11 @@ export class AccountService {
   }
 
   async find(id: string): Promise<Account | null> {
+    if (!accountId.safeParse(id).success) return null;
     return (await this.cached(id))?.account ?? null;
   }
 
-  /** What is not an account id is no account: it never reaches the database, which would refuse it as a uuid. */
   private cached(id: string): Promise<CachedAccount | null> {
-    if (!accountId.safeParse(id).success) return Promise.resolve(null);
     return this.cache.get(id, async () => {
       const [account, addOns] = await Promise.all([this.prisma.account.findUnique({ where: { id } }), activeAddOns(this.prisma, id)]);
       return account && { account, addOns: new Set(addOns) };
@@ -127,8 +126,8 @@ export class AccountService {
   }
 
   /**
-   * Plan, limits and grants for a request (the account of a verified key, or one an admin names);
-   * null when there is no such account or it is disabled. Made once per cached account and plan.
+   * Plan, limits and grants for a request, for the account of a verified key (its id needs no
+   * checking); null when the account is gone or disabled. Made once per cached account and plan.
    */
   async access(id: string): Promise<AccountAccess | null> {
     const cached = await this.cached(id);

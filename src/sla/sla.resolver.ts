@@ -109,7 +109,9 @@ export class SlaResolver {
   @AdminOnly()
   @Free()
   @Query(() => SlaReport, { description: 'Any account’s service level in a UTC month. ADMIN.' })
-  accountSlaReport(@Ctx() context: GatewayContext, @Arg('accountId', () => ID) accountId: string, @Arg('month') month: string): Promise<SlaReport> {
+  async accountSlaReport(@Ctx() context: GatewayContext, @Arg('accountId', () => ID) accountId: string, @Arg('month') month: string): Promise<SlaReport> {
+    // An id an admin typed, checked as an id (access() takes verified keys' ids only, unchecked: it is on every request's path).
+    if (!(await context.services.accounts.find(accountId))) throw notFound('account');
     return reportOf(context, accountId, month);
   }
 }
