@@ -20,7 +20,7 @@ import { startTestGateway, type TestGateway } from '../support/harness';
  * error: never INTERNAL_SERVER_ERROR or an error without a code, never a 500 (a 503 of a service
  * this gateway is not configured with is a typed answer). Driven by the schema, so a field added
  * later is swept too: every Query and Mutation field that takes arguments, called by the ADMIN,
- * SUBSCRIBER and PUBLISHER keys of ENTERPRISE accounts, with what clients get wrong: ids of
+ * SUBSCRIBER and PUBLISHER keys of ENTERPRISE accounts and a FREE subscriber's, with what clients get wrong: ids of
  * nothing, ids that are not ids, empty and long strings, negative, zero and huge numbers, far and
  * impossible dates, empty and oversized lists, every input object field filled the same way.
  */
@@ -75,21 +75,27 @@ function operationOf(kind: 'query' | 'mutation' | 'subscription', field: GraphQL
 describe('bad arguments to every root field', () => {
   let gateway: TestGateway;
   let adminKey: string;
-  /** Each role's key on an ENTERPRISE account: a field runs other branches for a subscriber or a publisher than for an admin. */
+  /** A key of each role, and a FREE plan's: a field runs other branches for a subscriber, a publisher or a plan without its grants than for an admin. */
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
     gateway = await startTestGateway();
-    for (const [role, domains] of [['ADMIN'], ['SUBSCRIBER'], ['PUBLISHER', ['risk']]] as const) {
-      const made = await gateway.newKey({ plan: 'ENTERPRISE', role, domains: domains && [...domains] });
+    const callers = [
+      ['ADMIN', 'ENTERPRISE'],
+      ['SUBSCRIBER', 'ENTERPRISE'],
+      ['PUBLISHER', 'ENTERPRISE', ['risk']],
+      ['SUBSCRIBER', 'FREE'],
+    ] as const;
+    for (const [role, plan, domains] of callers) {
+      const made = await gateway.newKey({ plan, role, domains: domains && [...domains] });
       await gateway.services.accounts.setOverrides(
         made.accountId,
         { burstPerSecond: 1_000_000, dailyQuota: 1_000_000_000, maxQueryCost: 1_000_000 },
         { type: 'system:test' },
       );
-      keys[role] = made.key;
+      keys[`${role} of ${plan}`] = made.key;
     }
-    adminKey = keys.ADMIN;
+    adminKey = keys['ADMIN of ENTERPRISE'];
   });
   afterAll(() => gateway?.stop());
 
@@ -119,7 +125,7 @@ describe('bad arguments to every root field', () => {
         }
       }
     }
-    expect(calls).toBeGreaterThan(300);
+    expect(calls).toBeGreaterThan(500);
     expect(failures).toEqual([]);
   }, 120_000);
 
