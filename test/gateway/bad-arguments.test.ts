@@ -20,9 +20,10 @@ import { startTestGateway, type TestGateway } from '../support/harness';
  * error: never INTERNAL_SERVER_ERROR or an error without a code, never a 500 (a 503 of a service
  * this gateway is not configured with is a typed answer). Driven by the schema, so a field added
  * later is swept too: every Query and Mutation field that takes arguments, called by the ADMIN,
- * SUBSCRIBER and PUBLISHER keys of ENTERPRISE accounts and a FREE subscriber's, with what clients
- * get wrong: ids of nothing, ids that are not ids, empty and long strings, negative, zero and huge numbers, far and
- * impossible dates, empty and oversized lists, every input object field filled the same way.
+ * SUBSCRIBER and PUBLISHER keys of ENTERPRISE accounts and a FREE subscriber's, with what
+ * clients get wrong: ids of nothing, ids that are not ids, empty and long strings, negative, zero
+ * and huge numbers, far and impossible dates, empty and oversized lists, every input object field
+ * filled the same way.
  */
 
 const VARIANTS = 4;
