@@ -14,9 +14,8 @@ const row = (key: PublicApiKey) => ({
   lastUsed: key.lastUsedAt,
 });
 
-const ROLES = Object.keys(ApiKeyRole)
-  .join(', ')
-  .replace(/, (?=[^,]*$)/, ' or ');
+const roles = Object.keys(ApiKeyRole);
+const ROLES = `${roles.slice(0, -1).join(', ')} or ${roles.at(-1)}`;
 
 export function registerKeyCommands(program: Command): void {
   const keys = program.command('keys').description('API keys');
