@@ -22,7 +22,8 @@ const LIFTED = String(2_000_000_000);
  * requests in flight), the same with a concurrency limit (at most QUEUED_CONCURRENCY requests
  * run at once, the others wait in their tier's queue, ENTERPRISE never), and dedicated capacity
  * (the ENTERPRISE account served by a gateway process of its own, DEDICATED_ACCOUNTS; the attack
- * on the shared one, with the defaults), and the tier-aware edge in front of one shared process.
+ * on the shared one, with the defaults), and the tier-aware edge in front of one shared process,
+ * without and with slots reserved for ENTERPRISE while it is active (EDGE_ENTERPRISE_RESERVE).
  */
 const TIGHT = { OVERLOAD_SHEDDING: 'true', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '10', OVERLOAD_MAX_IN_FLIGHT: '64' } as const;
 export const QUEUED_CONCURRENCY = 8;
@@ -33,6 +34,8 @@ export const QUEUED_MAX_MS = 50;
  * HAProxy's queue, highest plan first, at most QUEUED_MAX_MS; ENTERPRISE is never queued.
  */
 export const EDGE_CONNECTIONS = 4;
+/** The same edge with reserved concurrency: while ENTERPRISE is active, the other plans get EDGE_CONNECTIONS - EDGE_RESERVE slots. */
+export const EDGE_RESERVE = 2;
 export const POLICIES = {
   off: { OVERLOAD_SHEDDING: 'false' },
   defaults: { OVERLOAD_SHEDDING: 'true' },
@@ -40,7 +43,9 @@ export const POLICIES = {
   queued: { ...TIGHT, OVERLOAD_CONCURRENCY: String(QUEUED_CONCURRENCY), OVERLOAD_MAX_QUEUE_MS: String(QUEUED_MAX_MS) },
   dedicated: { OVERLOAD_SHEDDING: 'true' },
   edge: { OVERLOAD_SHEDDING: 'true' },
+  reserved: { OVERLOAD_SHEDDING: 'true', EDGE_GATEWAY_MAXCONN: String(EDGE_CONNECTIONS), EDGE_ENTERPRISE_RESERVE: String(EDGE_RESERVE) },
 } as const;
+const BEHIND_THE_EDGE: ReadonlySet<Policy> = new Set(['edge', 'reserved']);
 export type Policy = keyof typeof POLICIES;
 
 const ENTERPRISE_QUERY =
@@ -128,7 +133,7 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
       let capacity = { free: 0, anonymous: 0 };
       for (const policy of Object.keys(POLICIES) as Policy[]) {
         // The edge learns the ENTERPRISE key from the gateway (its warm-up request below), from an empty map.
-        const runtimeApi = policy === 'edge' ? `127.0.0.1:${await freePort()}` : undefined;
+        const runtimeApi = BEHIND_THE_EDGE.has(policy) ? `127.0.0.1:${await freePort()}` : undefined;
         if (runtimeApi) writeFileSync(edgeMap, '');
         const shared = await start(policy, runtimeApi ? { EDGE_RUNTIME_API: runtimeApi, EDGE_PRIORITY_MAP: edgeMap } : {});
         const edge = runtimeApi

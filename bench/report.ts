@@ -9,7 +9,7 @@ import type { MeteringResult } from './metering';
 import type { OpenLoopResult } from './lib/load';
 import type { Expected, LatencySummary, RefusalRun, RefusalsResult } from './refusals';
 import type { OperatorsResult } from './operators';
-import { EDGE_CONNECTIONS, QUEUED_CONCURRENCY, QUEUED_MAX_MS, type OverloadResult, type Policy } from './overload';
+import { EDGE_CONNECTIONS, EDGE_RESERVE, QUEUED_CONCURRENCY, QUEUED_MAX_MS, type OverloadResult, type Policy } from './overload';
 import { figure, fmt, median, pct, type Figure } from './lib/stats';
 
 export interface BenchResults {
@@ -640,12 +640,12 @@ function overloadFailures(result: OverloadResult, policy: Policy): number {
 }
 
 function overloadSummary(result: OverloadResult): string {
-  const [off, defaults, tight, queued, dedicated, edge] = (['off', 'defaults', 'tight', 'queued', 'dedicated', 'edge'] as const).map((policy) =>
-    median(overloadRatios(result, policy)),
+  const [off, defaults, tight, queued, dedicated, edge, reserved] = (['off', 'defaults', 'tight', 'queued', 'dedicated', 'edge', 'reserved'] as const).map(
+    (policy) => median(overloadRatios(result, policy)),
   );
   const failuresOf = (policy: Policy) => overloadFailures(result, policy);
   const met = (ratio: number, policy: Policy) => ratio <= 2 && failuresOf(policy) === 0;
-  return `| ENTERPRISE p99 under 2× overload / alone: shared process behind the tier-aware edge; dedicated process (in the process alone: concurrency limit; tight thresholds; defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(edge, 1)}×, ${fmt(failuresOf('edge'))} failed; ${fmt(dedicated, 1)}×, ${fmt(failuresOf('dedicated'))} failed (${fmt(queued, 1)}×; ${fmt(tight, 1)}×; ${fmt(defaults, 1)}×; ${fmt(off, 1)}×) | shared behind the edge ${verdict(met(edge, 'edge'))}; dedicated ${verdict(met(dedicated, 'dedicated'))} |`;
+  return `| ENTERPRISE p99 under 2× overload / alone: shared process behind the tier-aware edge with slots reserved for ENTERPRISE; dedicated process (behind the edge without the reserve; in the process alone: concurrency limit; tight thresholds; defaults; shedding off) | ≤ 2× and 0 failures | ${fmt(reserved, 1)}×, ${fmt(failuresOf('reserved'))} failed; ${fmt(dedicated, 1)}×, ${fmt(failuresOf('dedicated'))} failed (${fmt(edge, 1)}×; ${fmt(queued, 1)}×; ${fmt(tight, 1)}×; ${fmt(defaults, 1)}×; ${fmt(off, 1)}×) | shared behind the edge with the reserve ${verdict(met(reserved, 'reserved'))}; dedicated ${verdict(met(dedicated, 'dedicated'))} |`;
 }
 
 /** Section 9's lines of the summary table. */
@@ -766,7 +766,9 @@ the ENTERPRISE account served by a second gateway process of its own (\`DEDICATE
 the attack sent to the shared one (defaults); and, sixth, the tier-aware edge: every load sent to
 HAProxy with the repository's \`deploy/edge/haproxy.cfg\` in front of one shared gateway process (defaults), which lets
 at most ${EDGE_CONNECTIONS} requests of the other plans reach the gateway at once and queues the rest by the plan of their key, at most
-${QUEUED_MAX_MS} ms (then 503 OVERLOADED from HAProxy itself), and never queues ENTERPRISE; the gateway teaches it the ENTERPRISE key when it verifies it (README, *Overload: the edge*).
+${QUEUED_MAX_MS} ms (then 503 OVERLOADED from HAProxy itself), and never queues ENTERPRISE; the gateway teaches it the ENTERPRISE key when it verifies it (README, *Overload: the edge*);
+and, seventh, the same edge with reserved concurrency (\`EDGE_ENTERPRISE_RESERVE=${EDGE_RESERVE}\`): while the gateway has served an ENTERPRISE key within
+the last few seconds it tells the edge to let only ${EDGE_CONNECTIONS - EDGE_RESERVE} requests of the other plans in at once, and ${EDGE_CONNECTIONS} again when ENTERPRISE is idle.
 An ENTERPRISE client asks \`riskScore\` at ${fmt(result.enterpriseRate)} req/s (open loop: latency from when each request was
 due) for ${fmt(result.seconds)} s alone, then for ${fmt(result.seconds)} s beside two attacking loads from processes of their
 own: FREE \`riskScore\` (band only; the FREE accounts' own rate limits lifted, as many sign-ups would add up
@@ -777,9 +779,9 @@ Each run on a fresh gateway.
 
 ${table(['shedding', 'run', 'capacity FREE / introspection req/s', 'ENTERPRISE alone p50 / p99 ms', 'under attack p50 / p99 ms', 'p99 ratio', 'failed', 'FREE answered/s (shed)', 'anonymous answered/s (shed)'], rows)}
 
-ENTERPRISE p99 under attack over its p99 alone, median: on the shared process behind the edge ${ratios('edge')}; on a dedicated process ${ratios('dedicated')}; on the
+ENTERPRISE p99 under attack over its p99 alone, median: on the shared process behind the edge with the reserve ${ratios('reserved')}, without it ${ratios('edge')}; on a dedicated process ${ratios('dedicated')}; on the
 attacked process alone with a concurrency limit ${ratios('queued')}, with tight thresholds ${ratios('tight')}, with the defaults ${ratios('defaults')}, shedding off ${ratios('off')}.
-Target ≤ 2× with 0 failures: shared behind the edge ${verdict(met('edge'))}; dedicated ${verdict(met('dedicated'))}; shared alone with a concurrency limit ${verdict(met('queued'))}; tight thresholds ${verdict(met('tight'))}.
+Target ≤ 2× with 0 failures: shared behind the edge with the reserve ${verdict(met('reserved'))}, without it ${verdict(met('edge'))}; dedicated ${verdict(met('dedicated'))}; shared alone with a concurrency limit ${verdict(met('queued'))}; tight thresholds ${verdict(met('tight'))}.
 
 **What limits it.** The attacking clients run at the lowest CPU priority (attackers are on other
 machines; here they share the two cores). With tight thresholds the process sheds a large share of

@@ -18,7 +18,7 @@ import { FreeFieldLimit } from './limits/free-fields';
 import { AbuseGuard } from './limits/abuse';
 import { QuotaAlerts } from './limits/alerts';
 import { memoryLimiters, redisLimiters } from './limits/limiter-factory';
-import { registerLimitMetrics, reservationCounter } from './limits/metrics';
+import { edgeMetrics, registerLimitMetrics, reservationCounter } from './limits/metrics';
 import { LeaseBook } from './limits/lease-book';
 import { LEASE_GRACE_MS, LEASE_SHARE, QuotaLeaseStore } from './limits/leases';
 import { BURST_WINDOW_SEC, DAILY_KEY_TTL_SEC } from './limits/quota-window';
@@ -250,9 +250,28 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   closers.push(() => sla.recorder.close());
   const edge =
     config.EDGE_RUNTIME_API && config.EDGE_PRIORITY_MAP
-      ? new EdgePriorities({ runtimeApi: config.EDGE_RUNTIME_API, map: config.EDGE_PRIORITY_MAP, resyncMs: config.EDGE_RESYNC_MS }, logger)
+      ? new EdgePriorities(
+          {
+            runtimeApi: config.EDGE_RUNTIME_API,
+            map: config.EDGE_PRIORITY_MAP,
+            resyncMs: config.EDGE_RESYNC_MS,
+            reserve:
+              config.EDGE_ENTERPRISE_RESERVE > 0 && config.EDGE_GATEWAY_MAXCONN
+                ? {
+                    server: config.EDGE_SERVER,
+                    maxconn: config.EDGE_GATEWAY_MAXCONN,
+                    slots: config.EDGE_ENTERPRISE_RESERVE,
+                    idleMs: config.EDGE_RESERVE_IDLE_MS,
+                  }
+                : undefined,
+          },
+          logger,
+        )
       : undefined;
-  if (edge) closers.push(() => edge.stop());
+  if (edge) {
+    edgeMetrics(metrics.registry, edge);
+    closers.push(() => edge.stop());
+  }
 
   return {
     config,

@@ -115,6 +115,14 @@ export const configSchema = z
     ),
     EDGE_PRIORITY_MAP: optional(filePath),
     EDGE_RESYNC_MS: positiveInt('milliseconds').default(30_000),
+    EDGE_GATEWAY_MAXCONN: optional(positiveInt("requests this process runs at once, as the edge's EDGE_GATEWAY_MAXCONN")),
+    EDGE_ENTERPRISE_RESERVE: nonNegativeInt('slots of EDGE_GATEWAY_MAXCONN kept for ENTERPRISE while it is active (0: none)').default(0),
+    EDGE_RESERVE_IDLE_MS: positiveInt('milliseconds').default(5_000),
+    EDGE_SERVER: z
+      .string()
+      .trim()
+      .regex(/^[\w.-]+\/[\w.-]+$/, { error: "this process's server in the edge's configuration, backend/server, e.g. gateway/gateway" })
+      .default('gateway/gateway'),
     METERING_FLUSH_MS: positiveInt('milliseconds').default(5),
     METERING_MAX_BATCH: positiveInt('records').max(5000, { error: 'records (at most 5000)' }).default(500),
     METERING_SPOOL_DIR: optional(z.string().trim().min(1, { error: 'a directory path on a persistent local disk' })),
@@ -244,6 +252,13 @@ export const configSchema = z
         config.EDGE_RUNTIME_API ? 'EDGE_PRIORITY_MAP' : 'EDGE_RUNTIME_API',
         "the edge's runtime API and its priority map together (EDGE_RUNTIME_API and EDGE_PRIORITY_MAP)",
       );
+    if (config.EDGE_ENTERPRISE_RESERVE > 0) {
+      if (!config.EDGE_RUNTIME_API) need('EDGE_ENTERPRISE_RESERVE', "the edge's runtime API alongside it (EDGE_RUNTIME_API and EDGE_PRIORITY_MAP)");
+      if (config.EDGE_GATEWAY_MAXCONN === undefined)
+        need('EDGE_GATEWAY_MAXCONN', 'the maxconn the edge gives this process, when EDGE_ENTERPRISE_RESERVE is set');
+      else if (config.EDGE_ENTERPRISE_RESERVE >= config.EDGE_GATEWAY_MAXCONN)
+        need('EDGE_ENTERPRISE_RESERVE', `fewer slots than EDGE_GATEWAY_MAXCONN (${config.EDGE_GATEWAY_MAXCONN}): the other plans keep at least one`);
+    }
     if (config.REDIS_CLUSTER_NODES && config.REDIS_URL)
       need('REDIS_CLUSTER_NODES', 'either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   });

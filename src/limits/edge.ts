@@ -16,6 +16,21 @@ export interface EdgeSettings {
   map: string;
   /** How often every entry this process knows is sent again (an edge that restarted has lost them). */
   resyncMs: number;
+  /** Slots of this process kept for ENTERPRISE while it is active (unset: the edge's maxconn is never changed). */
+  reserve?: EdgeReserve;
+}
+
+/**
+ * Reserved concurrency at the edge: while an ENTERPRISE key has been served here within `idleMs`,
+ * the other plans may run at most `maxconn - slots` requests at once in this process (the edge's
+ * `server` entry for it, `<backend>/<server>`), so an ENTERPRISE request shares the event loop with
+ * fewer of them; when ENTERPRISE has been idle that long, they have all `maxconn` slots again.
+ */
+export interface EdgeReserve {
+  server: string;
+  maxconn: number;
+  slots: number;
+  idleMs: number;
 }
 
 type Headers = Parameters<typeof keyFromHeaders>[0];
@@ -40,6 +55,9 @@ export class EdgePriorities {
   private scheduled: NodeJS.Immediate | undefined;
   private writing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
+  private readonly releaseTimer: NodeJS.Timeout | undefined;
+  /** When an ENTERPRISE key was last served here (0: not since the slots were released). */
+  private enterpriseSeenAt = 0;
 
   constructor(
     private readonly settings: EdgeSettings,
@@ -47,6 +65,16 @@ export class EdgePriorities {
   ) {
     this.timer = setInterval(() => this.resync(), settings.resyncMs);
     this.timer.unref();
+    const reserve = settings.reserve;
+    if (reserve) {
+      this.releaseTimer = setInterval(() => this.releaseIfIdle(reserve), Math.max(50, reserve.idleMs / 4));
+      this.releaseTimer.unref();
+    }
+  }
+
+  /** Slots currently kept for ENTERPRISE (`tollgraph_edge_reserved_slots`). */
+  get reservedSlots(): number {
+    return this.enterpriseSeenAt > 0 ? (this.settings.reserve?.slots ?? 0) : 0;
   }
 
   /**
@@ -59,6 +87,7 @@ export class EdgePriorities {
     const viewer = auth.viewer;
     if (viewer) {
       const priorityClass = EDGE_CLASSES[viewer.access.plan.code as keyof typeof EDGE_CLASSES];
+      if (priorityClass === EDGE_CLASSES.ENTERPRISE && this.settings.reserve) this.enterpriseServed(this.settings.reserve);
       const known = this.known.get(viewer.key.id);
       if (known?.priorityClass === priorityClass) return;
       if (priorityClass === undefined) {
@@ -80,11 +109,33 @@ export class EdgePriorities {
     }
   }
 
-  /** Writes what is queued and stops resyncing (shutdown). */
+  /** Gives the other plans their slots back, writes what is queued and stops resyncing (shutdown). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.releaseTimer);
+    if (this.settings.reserve && this.enterpriseSeenAt > 0) {
+      this.enterpriseSeenAt = 0;
+      this.sendMaxconn(this.settings.reserve);
+    }
     this.flush();
     await this.writing;
+  }
+
+  private enterpriseServed(reserve: EdgeReserve): void {
+    const first = this.enterpriseSeenAt === 0;
+    this.enterpriseSeenAt = Date.now();
+    if (first) this.sendMaxconn(reserve);
+  }
+
+  private releaseIfIdle(reserve: EdgeReserve): void {
+    if (this.enterpriseSeenAt === 0 || Date.now() - this.enterpriseSeenAt < reserve.idleMs) return;
+    this.enterpriseSeenAt = 0;
+    this.sendMaxconn(reserve);
+  }
+
+  /** The other plans' share of this process's slots at the edge, as the reservation stands now. */
+  private sendMaxconn(reserve: EdgeReserve): void {
+    this.send(`set maxconn server ${reserve.server} ${reserve.maxconn - this.reservedSlots}`);
   }
 
   private remove(keyId: string, hash: string): void {
@@ -100,6 +151,7 @@ export class EdgePriorities {
 
   private resync(): void {
     for (const { hash, priorityClass } of this.known.values()) this.set(hash, priorityClass);
+    if (this.settings.reserve && this.enterpriseSeenAt > 0) this.sendMaxconn(this.settings.reserve);
   }
 
   private send(...commands: string[]): void {
@@ -130,7 +182,7 @@ export class EdgePriorities {
           if (refusals.length)
             this.logger.warn(
               { edge: this.settings.runtimeApi, map: this.settings.map, answer: refusals.slice(0, 3) },
-              'the edge refused a priority map update: is EDGE_PRIORITY_MAP the path of a map its configuration loads?',
+              'the edge refused an update: is EDGE_PRIORITY_MAP the path of a map its configuration loads (and EDGE_SERVER one of its servers)?',
             );
         },
         (error: Error) =>

@@ -64,6 +64,18 @@ export function overloadMetrics(
   return { shed: (priority) => shed.inc({ priority }), waited: (priority, seconds) => waited.observe({ priority }, seconds) };
 }
 
+/** `tollgraph_edge_reserved_slots`: the edge's slots of this process kept for ENTERPRISE now (EDGE_ENTERPRISE_RESERVE while it is active, else 0). */
+export function edgeMetrics(registry: Registry, edge: { readonly reservedSlots: number }): void {
+  new Gauge({
+    name: 'tollgraph_edge_reserved_slots',
+    help: 'Slots of this process at the edge kept for ENTERPRISE now: EDGE_ENTERPRISE_RESERVE while an ENTERPRISE key was served within EDGE_RESERVE_IDLE_MS, else 0',
+    registers: [registry],
+    collect() {
+      this.set(edge.reservedSlots);
+    },
+  });
+}
+
 /** `tollgraph_limits_reservations_total{path}`: reservations admitted from a lease here, and those that took a Redis round trip. */
 export function reservationCounter(registry: Registry): (path: ReservationPath) => void {
   const counter = new Counter({

@@ -53,6 +53,27 @@ describe('config', () => {
     });
   });
 
+  it('takes slots reserved for ENTERPRISE at the edge only with the runtime API and the maxconn they are taken from', () => {
+    const edge = { EDGE_RUNTIME_API: '127.0.0.1:9999', EDGE_PRIORITY_MAP: '/m' };
+    expect(problemsOf({ EDGE_ENTERPRISE_RESERVE: '2', EDGE_GATEWAY_MAXCONN: '4' })).toEqual([
+      expect.stringMatching(/^EDGE_ENTERPRISE_RESERVE: .*EDGE_RUNTIME_API/),
+    ]);
+    expect(problemsOf({ ...edge, EDGE_ENTERPRISE_RESERVE: '2' })).toEqual([
+      expect.stringMatching(/^EDGE_GATEWAY_MAXCONN: expected the maxconn the edge gives this process/),
+    ]);
+    expect(problemsOf({ ...edge, EDGE_ENTERPRISE_RESERVE: '4', EDGE_GATEWAY_MAXCONN: '4' })).toEqual([
+      expect.stringMatching(/^EDGE_ENTERPRISE_RESERVE: expected fewer slots than EDGE_GATEWAY_MAXCONN \(4\)/),
+    ]);
+    expect(problemsOf({ ...edge, EDGE_SERVER: 'gateway' })).toEqual([expect.stringMatching(/^EDGE_SERVER: expected this process's server .*backend\/server/)]);
+    expect(loadConfig({ ...edge, EDGE_ENTERPRISE_RESERVE: '2', EDGE_GATEWAY_MAXCONN: '4' })).toMatchObject({
+      EDGE_ENTERPRISE_RESERVE: 2,
+      EDGE_GATEWAY_MAXCONN: 4,
+      EDGE_RESERVE_IDLE_MS: 5_000,
+      EDGE_SERVER: 'gateway/gateway',
+    });
+    expect(loadConfig(edge)).toMatchObject({ EDGE_ENTERPRISE_RESERVE: 0 });
+  });
+
   it("takes the usage spool's directory and cadence, refusing a staleness a slow tick could reach", () => {
     expect(loadConfig({ METERING_SPOOL_DIR: '/var/lib/tollgraph/spool' })).toMatchObject({
       METERING_SPOOL_DIR: '/var/lib/tollgraph/spool',
