@@ -36,6 +36,7 @@ describe('risk pipeline: fencing and replay differences (real Postgres)', () => 
       checkpointIntervalMs,
       checkpointEvents: 100_000,
       checkpointLatest: false,
+      sinkLingerMs: 20,
     });
 
   /** `count` valid messages of one partition, offsets from 0 (a seed of their own: event ids differ between tests). */

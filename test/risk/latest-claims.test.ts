@@ -41,6 +41,7 @@ describe('latest scores under partition claims (real Postgres and Redis)', () =>
       checkpointIntervalMs: 60_000,
       checkpointEvents: 100_000,
       checkpointLatest: false,
+      sinkLingerMs: 20,
     });
 
   // 40 customers over 4 batches: most have a score in several batches, often out of event-time order.

@@ -39,6 +39,7 @@ describe('risk state checkpoints (real Postgres)', () => {
       checkpointIntervalMs,
       checkpointEvents: 100_000,
       checkpointLatest: false,
+      sinkLingerMs: 20,
     });
 
   const chunks = async (groupId: string) =>

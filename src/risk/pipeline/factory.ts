@@ -23,6 +23,7 @@ export function riskPipeline(services: Services, run: PipelineRun): RiskPipeline
     maxEventBytes: config.RISK_MAX_EVENT_BYTES,
     avro: new AvroTransactionReader(services.registry),
     checkpointEvents: config.RISK_CHECKPOINT_EVENTS,
+    sinkLingerMs: config.RISK_SINK_LINGER_MS,
     // Without Redis, the latest scores are read from Postgres, which the checkpoint writes.
     checkpointLatest: !services.redis,
     ...run,

@@ -23,6 +23,15 @@ export interface GroupCommitOptions {
   sql: Sql;
   outputs: RiskOutputs;
   mode: HistoryMode;
+  /**
+   * How long a batch may wait for others to join its round (0: only those of the same turn of the
+   * event loop). Caught up, a fetch holds a few events per partition: without a wait every fetch
+   * would be a round (a history statement and a produce request each), paid for by Postgres and
+   * the broker on the cores the next events need.
+   */
+  lingerMs: number;
+  /** A partition with this many batches waiting starts a round at once (its scoring waits beyond that). */
+  maxWaiting: number;
 }
 
 /**
@@ -48,20 +57,51 @@ export class GroupCommit {
   private readonly busy = new Set<string>();
   private inFlight = 0;
   private scheduled = false;
+  private lingering: NodeJS.Timeout | undefined;
+  /** Batches waiting per partition, and events waiting in all. */
+  private readonly waiting = new Map<string, number>();
+  private waitingEvents = 0;
 
   constructor(private readonly options: GroupCommitOptions) {}
 
   commit(batch: PreparedBatch): Promise<HistoryResult> {
     return new Promise<HistoryResult>((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // Let the other partitions of the same fetch, scored in this turn of the event loop, join.
-        setImmediate(() => {
-          this.scheduled = false;
-          this.start();
-        });
-      }
+      const key = keyOf(batch);
+      this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
+      this.waitingEvents += sizeOf(batch);
+      this.schedule();
+    });
+  }
+
+  /**
+   * Rounds start at the end of this turn of the event loop (the other partitions of the same
+   * fetch, scored in it, join), once the first waiting batch has waited `lingerMs`, or at once when
+   * a partition has `maxWaiting` batches waiting or a round's worth of events waits.
+   */
+  private schedule(): void {
+    if (this.queue.length === 0) return;
+    if (this.options.lingerMs > 0 && !this.full()) {
+      this.lingering ??= setTimeout(() => this.startSoon(), this.options.lingerMs);
+      return;
+    }
+    this.startSoon();
+  }
+
+  private full(): boolean {
+    if (this.waitingEvents >= ROUND_EVENTS) return true;
+    for (const batches of this.waiting.values()) if (batches >= this.options.maxWaiting) return true;
+    return false;
+  }
+
+  private startSoon(): void {
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.start();
     });
   }
 
@@ -73,7 +113,7 @@ export class GroupCommit {
       void this.run(round).finally(() => {
         this.inFlight--;
         for (const waiting of round) this.busy.delete(keyOf(waiting.batch));
-        this.start();
+        this.schedule();
       });
     }
   }
@@ -102,7 +142,7 @@ export class GroupCommit {
     let events = 0;
     for (const waiting of this.queue) {
       const key = keyOf(waiting.batch);
-      const size = waiting.batch.history.length + waiting.batch.outputs.dlq.length;
+      const size = sizeOf(waiting.batch);
       if (this.busy.has(key) || deferred.has(key) || (round.length > 0 && events + size > ROUND_EVENTS)) {
         // A partition's batches keep their order: once one waits, the ones after it wait too.
         deferred.add(key);
@@ -114,6 +154,13 @@ export class GroupCommit {
       }
     }
     for (const key of taken) this.busy.add(key);
+    for (const { batch } of round) {
+      const key = keyOf(batch);
+      const left = this.waiting.get(key)! - 1;
+      if (left === 0) this.waiting.delete(key);
+      else this.waiting.set(key, left);
+    }
+    this.waitingEvents -= events;
     this.queue = later;
     return round;
   }
@@ -133,6 +180,7 @@ export class GroupCommit {
 }
 
 const keyOf = (batch: PreparedBatch) => `${batch.topic}:${batch.partition}`;
+const sizeOf = (batch: PreparedBatch) => batch.history.length + batch.outputs.dlq.length;
 
 function merged(batches: PreparedBatch[]): BatchOutputs {
   const scores: RiskScoreView[] = [];

@@ -56,6 +56,8 @@ export interface PipelineOptions {
    */
   checkpointIntervalMs: number;
   checkpointEvents: number;
+  /** How long a scored batch may wait for others to share its round of sinks (history, risk-scores topic, DLQ). */
+  sinkLingerMs: number;
   /** Each checkpoint writes each customer's newest score since the last one to latest_risk_scores. */
   checkpointLatest: boolean;
   /**
@@ -82,8 +84,11 @@ interface Counts {
   dlq: Map<string, number>;
 }
 
-/** Batches of one partition whose sinks may be under way at once while the next ones are scored. */
-const SINKS_IN_FLIGHT = 4;
+/**
+ * Batches of one partition whose sinks may be under way at once while the next ones are scored;
+ * half of them waiting start a round at once, so the other half can be scored meanwhile.
+ */
+const SINKS_IN_FLIGHT = 8;
 /** A partition this many events behind (a backlog) scores ahead of its sinks. */
 const OVERLAP_BACKLOG = 2_000;
 
@@ -121,7 +126,10 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
   constructor(private readonly options: PipelineOptions) {
     super(options);
     const { sql, outputs, mode } = options;
-    this.committer = new GroupCommit({ sql, outputs, mode });
+    // Only a live run with checkpoints in between goes on while its sinks are written; the others
+    // wait for each batch's sinks, so a wait for more batches would only slow them down.
+    const lingerMs = mode === 'live' && options.checkpointIntervalMs > 0 ? options.sinkLingerMs : 0;
+    this.committer = new GroupCommit({ sql, outputs, mode, lingerMs, maxWaiting: SINKS_IN_FLIGHT / 2 });
   }
 
   protected async loadPartition(topic: string, partition: number): Promise<PartitionState> {
