@@ -69,6 +69,9 @@ export class EdgePriorities {
     if (reserve) {
       this.releaseTimer = setInterval(() => this.releaseIfIdle(reserve), Math.max(50, reserve.idleMs / 4));
       this.releaseTimer.unref();
+      // A process killed while it held the reserve left the edge's maxconn lowered: its successor
+      // (or this process, after a restart) gives the other plans their slots back from the start.
+      this.sendMaxconn(reserve);
     }
   }
 
@@ -151,7 +154,7 @@ export class EdgePriorities {
 
   private resync(): void {
     for (const { hash, priorityClass } of this.known.values()) this.set(hash, priorityClass);
-    if (this.settings.reserve && this.enterpriseSeenAt > 0) this.sendMaxconn(this.settings.reserve);
+    if (this.settings.reserve) this.sendMaxconn(this.settings.reserve);
   }
 
   private send(...commands: string[]): void {

@@ -87,17 +87,22 @@ describe('slots reserved for ENTERPRISE at the edge (EDGE_ENTERPRISE_RESERVE, re
     expect((await held.answer).status).toBe(200);
   });
 
-  it('sets the reserve again on an edge that lost it (reloaded) within EDGE_RESYNC_MS, as long as ENTERPRISE is active', async () => {
+  it('puts the edge back in step within EDGE_RESYNC_MS: the reserve on an edge that lost it, the slots a killed process left lowered', async () => {
     const enterprise = await gateway.newKey({ plan: 'ENTERPRISE' });
     expect((await viaEdge(enterprise.key, own(enterprise.accountId))).status).toBe(200);
     await limitIs(MAXCONN - RESERVE);
+    // An edge reloaded from its configuration has its maxconn again.
     await runtimeCommand(edge.runtimeApi, `set maxconn server gateway/gateway ${MAXCONN}\n`);
     expect((await gatewayStat(edge)).limit).toBe(MAXCONN);
     await limitIs(MAXCONN - RESERVE);
     await limitIs(MAXCONN);
+    // A process kill -9'd while it held a reserve never gave the slots back.
+    await runtimeCommand(edge.runtimeApi, `set maxconn server gateway/gateway 1\n`);
+    expect((await gatewayStat(edge)).limit).toBe(1);
+    await limitIs(MAXCONN);
   });
 
-  it('gives the slots back when the process stops, and logs a server the edge does not have', async () => {
+  it('gives the slots back when a process starts and when it stops, and logs a server the edge does not have', async () => {
     const warnings: unknown[][] = [];
     const logger = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as ConstructorParameters<typeof EdgePriorities>[1];
     const reserve = { maxconn: MAXCONN, slots: RESERVE, idleMs: 60_000 };
@@ -105,7 +110,10 @@ describe('slots reserved for ENTERPRISE at the edge (EDGE_ENTERPRISE_RESERVE, re
     const auth = await authenticate(gateway.services.keys, gateway.services.accounts, { authorization: `Bearer ${enterprise.key}` });
     const headers = { authorization: `Bearer ${enterprise.key}` };
 
+    // A new process gives the slots back at once (a predecessor killed while it held them).
+    await runtimeCommand(edge.runtimeApi, `set maxconn server gateway/gateway 1\n`);
     const stopping = new EdgePriorities({ runtimeApi: edge.runtimeApi, map, resyncMs: 60_000, reserve: { ...reserve, server: 'gateway/gateway' } }, logger);
+    await limitIs(MAXCONN);
     stopping.observe(auth, headers);
     await limitIs(MAXCONN - RESERVE);
     await stopping.stop();
