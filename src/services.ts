@@ -268,10 +268,12 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
           logger,
         )
       : undefined;
-  if (edge) {
-    edgeMetrics(metrics.registry, edge);
-    closers.push(() => edge.stop());
-  }
+  edgeMetrics(metrics.registry, {
+    get reservedSlots() {
+      return edge?.reservedSlots ?? 0;
+    },
+  });
+  if (edge) closers.push(() => edge.stop());
 
   return {
     config,

@@ -67,6 +67,7 @@ describe('benchmarks (smoke)', () => {
       ['queued', true],
       ['dedicated', true],
       ['edge', true],
+      ['reserved', true],
     ]);
     expect([results.avro.json.median, results.avro.jsonWithReader.median, results.avro.avro.median, results.avro.mixed.median].every(positive)).toBe(true);
     // The archiver's CPU is metered from its readiness; a smoke run's 20,000 events may be archived
