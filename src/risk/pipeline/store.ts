@@ -250,6 +250,40 @@ export function encodeStates(customers: Iterable<string>, states: ReadonlyMap<st
 const SLICE_MS = 2;
 
 /**
+ * Serialised states kept outside V8's heap until their chunk is written. A snapshot lives from
+ * the batch that took it until its sinks and its write are done (hundreds of milliseconds), so
+ * its states' JSON held as strings outlived every young-generation collection meanwhile: on the
+ * freshness benchmark each scavenge copied 4.7 MB of them (pauses of 10-20 ms every 400 ms).
+ * Written into buffers at once, each string dies young and the scavenger never copies the bytes.
+ */
+class OffHeapText {
+  private readonly full: Buffer[] = [];
+  private current: Buffer | undefined;
+  private used = 0;
+  count = 0;
+
+  append(text: string): void {
+    // UTF-16 code units → UTF-8 bytes: at most 3 each, so the text always fits where it starts.
+    if (!this.current || this.current.length - this.used < text.length * 3 + 1) {
+      if (this.current) this.full.push(this.current.subarray(0, this.used));
+      this.current = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, text.length * 3 + 1));
+      this.used = 0;
+    }
+    if (this.count++ > 0) this.current[this.used++] = COMMA;
+    this.used += this.current.write(text, this.used);
+  }
+
+  /** The pieces as one JSON array. */
+  toJsonArray(): string {
+    const pieces = this.current ? [...this.full, this.current.subarray(0, this.used)] : this.full;
+    return `[${Buffer.concat(pieces).toString('utf8')}]`;
+  }
+}
+
+const CHUNK_BYTES = 256 * 1024;
+const COMMA = 0x2c;
+
+/**
  * A chunk of states taken at one offset and serialised a slice at a time, copy-on-write, as
  * Flink's heap state backend snapshots asynchronously: a state about to change is serialised
  * first (`beforeChange`), the others in slices of at most SLICE_MS between which batches go on.
@@ -258,7 +292,7 @@ const SLICE_MS = 2;
  * of freshness. The result is byte for byte `encodeStates` of the same states at that offset.
  */
 export class StateSnapshot<S = CustomerState> {
-  private readonly parts: string[] = [];
+  private readonly serialised = new OffHeapText();
 
   constructor(
     private readonly pending: Set<string>,
@@ -266,7 +300,7 @@ export class StateSnapshot<S = CustomerState> {
   ) {}
 
   beforeChange(customerId: string): void {
-    if (this.pending.delete(customerId)) this.parts.push(JSON.stringify([customerId, this.states.get(customerId)]));
+    if (this.pending.delete(customerId)) this.serialised.append(JSON.stringify([customerId, this.states.get(customerId)]));
   }
 
   /** The chunk (null: nothing to write), once every state is serialised; none in the turn that took it. */
@@ -279,7 +313,7 @@ export class StateSnapshot<S = CustomerState> {
         if (performance.now() >= until) break;
       }
     }
-    return this.parts.length ? `[${this.parts.join(',')}]` : null;
+    return this.serialised.count ? this.serialised.toJsonArray() : null;
   }
 }
 
