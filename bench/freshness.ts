@@ -48,9 +48,16 @@ export interface FreshnessResult {
   runs: FreshnessRun[];
   /** Per rate: the runs' p50 and p99, with median and spread (and the history query's p99). */
   byRate: Array<{ rate: number; p50: Figure; p99: Figure; historyP99: Figure }>;
+  /**
+   * The floor: the same measurement with the least a consumer must do before a score is readable
+   * (decode, model, the batch's newest scores to Redis: `latest` in bench/children/consumers.ts),
+   * at FLOOR_RATE, with no history to probe. What this machine allows any pipeline.
+   */
+  floor: { rate: number; runs: FreshnessRun[]; p50: Figure; p99: Figure };
 }
 
 const POLL_MS = 5;
+const FLOOR_RATE = 5_000;
 const QUERY = `query Fresh($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventTime computedAt freshnessSeconds } }`;
 /**
  * A poller asks every POLL_MS whether or not its earlier queries have come back (at most this many
@@ -108,19 +115,23 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
       env: { ...world.env, BENCH_MODE: 'full', PORT: String(await freePort()), LOG_LEVEL: 'info' },
     });
     children.push(gateway);
-    const consumer = forkChild('consumers', {
-      name: 'consumer-pipeline-live',
-      env: {
-        ...world.env,
-        BENCH_CONSUMER: 'pipeline',
-        BENCH_TOPIC: kafka.topics.transactions,
-        BENCH_GROUP: `${world.config.KAFKA_TOPIC_PREFIX}risk-scorer`,
-        BENCH_TOTAL: '0',
-        ...(process.env.BENCH_TRACE ? { BENCH_TRACE: '1' } : {}),
-      },
-      profileDir: ctx.profileDir,
-    });
-    children.push(consumer);
+    const startConsumer = (kind: 'pipeline' | 'latest', group: string) => {
+      const child = forkChild('consumers', {
+        name: `consumer-${kind}-live`,
+        env: {
+          ...world.env,
+          BENCH_CONSUMER: kind,
+          BENCH_TOPIC: kafka.topics.transactions,
+          BENCH_GROUP: group,
+          BENCH_TOTAL: '0',
+          ...(process.env.BENCH_TRACE ? { BENCH_TRACE: '1' } : {}),
+        },
+        profileDir: ctx.profileDir,
+      });
+      children.push(child);
+      return child;
+    };
+    let consumer = startConsumer('pipeline', `${world.config.KAFKA_TOPIC_PREFIX}risk-scorer`);
     const { url } = await gateway.next<{ type: 'ready'; url: string }>('ready');
     await consumer.next('ready');
     const pidOf = (child: Child) => (child.process.pid ? [child.process.pid] : []);
@@ -133,17 +144,15 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
 
     const seconds = smoke ? 3 : 10;
     const rates = smoke ? [1_000, 5_000] : [1_000, 5_000, 20_000];
-    const runs: FreshnessRun[] = [];
-    for (const rate of rates) {
-      // Warm up at the rate (joins the group on the first pass), then measure. Three runs where
-      // the pipeline keeps up; one beyond its capacity, where the backlog only grows.
-      await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, smoke ? 1.5 : 3, processes, false);
-      const repeats = smoke || rate > 10_000 ? 1 : 3;
+    const measureAt = async (rate: number, repeats: number, history: boolean) => {
+      // Warm up at the rate (joins the group on the first pass), then measure.
+      await drive(url, world.apiKey, producer, kafka.topics.transactions, { rate, seconds: smoke ? 1.5 : 3, history }, processes, false);
+      const runs: FreshnessRun[] = [];
       for (let n = 1; n <= repeats; n++) {
-        const run = { ...(await drive(url, world.apiKey, producer, kafka.topics.transactions, rate, seconds, processes, true)), run: n };
+        const run = { ...(await drive(url, world.apiKey, producer, kafka.topics.transactions, { rate, seconds, history }, processes, true)), run: n };
         runs.push(run);
         log(
-          `freshness: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): readable p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); answered p50 ${run.answered.p50Ms.toFixed(1)} / p99 ${run.answered.p99Ms.toFixed(1)} ms; history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms; produced → scored p50 ${run.split.scored.p50Ms.toFixed(1)} / p99 ${run.split.scored.p99Ms.toFixed(1)} ms, scored → readable p50 ${run.split.read.p50Ms.toFixed(1)} / p99 ${run.split.read.p99Ms.toFixed(1)} ms; a query p50 ${run.split.query.p50Ms.toFixed(1)} / p99 ${run.split.query.p99Ms.toFixed(1)} ms; ${run.failedQueries} failed queries; machine ${(run.machine.busy * 100).toFixed(0)} % busy (steal ${(run.machine.steal * 100).toFixed(0)} %), CPU µs/event ${Object.entries(
+          `freshness${history ? '' : ' (floor)'}: ${rate}/s run ${n} (produced ${Math.round(run.produced)}/s): readable p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, max ${run.maxMs.toFixed(1)} ms over ${run.samples} probes (${run.missing} missing); answered p50 ${run.answered.p50Ms.toFixed(1)} / p99 ${run.answered.p99Ms.toFixed(1)} ms; history p50 ${run.history.p50Ms.toFixed(1)} ms, p99 ${run.history.p99Ms.toFixed(1)} ms; produced → scored p50 ${run.split.scored.p50Ms.toFixed(1)} / p99 ${run.split.scored.p99Ms.toFixed(1)} ms, scored → readable p50 ${run.split.read.p50Ms.toFixed(1)} / p99 ${run.split.read.p99Ms.toFixed(1)} ms; a query p50 ${run.split.query.p50Ms.toFixed(1)} / p99 ${run.split.query.p99Ms.toFixed(1)} ms; ${run.failedQueries} failed queries; machine ${(run.machine.busy * 100).toFixed(0)} % busy (steal ${(run.machine.steal * 100).toFixed(0)} %), CPU µs/event ${Object.entries(
             run.cpu,
           )
             .map(([name, us]) => `${name} ${us.toFixed(0)}`)
@@ -152,12 +161,23 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
         // Let the consumer catch up before the next run, so one run's backlog does not spill into the next.
         await sleep(smoke ? 1_000 : 3_000);
       }
-    }
+      return runs;
+    };
+    const runs: FreshnessRun[] = [];
+    // Three runs where the pipeline keeps up; one beyond its capacity, where the backlog only grows.
+    for (const rate of rates) runs.push(...(await measureAt(rate, smoke || rate > 10_000 ? 1 : 3, true)));
     const byRate = rates.map((rate) => {
       const at = runs.filter((run) => run.rate === rate);
       return { rate, p50: figure(at.map((run) => run.p50Ms)), p99: figure(at.map((run) => run.p99Ms)), historyP99: figure(at.map((run) => run.history.p99Ms)) };
     });
-    return { pollMs: POLL_MS, seconds, runs, byRate };
+
+    // The floor, in place of the pipeline (which leaves the group and the cores to it).
+    await consumer.stop();
+    consumer = startConsumer('latest', `${world.config.KAFKA_TOPIC_PREFIX}freshness-floor`);
+    await consumer.next('ready');
+    const floorRuns = await measureAt(FLOOR_RATE, smoke ? 1 : 3, false);
+    const floor = { rate: FLOOR_RATE, runs: floorRuns, p50: figure(floorRuns.map((run) => run.p50Ms)), p99: figure(floorRuns.map((run) => run.p99Ms)) };
+    return { pollMs: POLL_MS, seconds, runs, byRate, floor };
   } finally {
     // BENCH_TRACE=1: the consumer prints where its batches' time goes (see bench/children/consumers.ts).
     if (process.env.BENCH_TRACE) process.stderr.write(children.map((child) => child.output()).join('\n'));
@@ -173,8 +193,7 @@ async function drive(
   apiKey: string,
   producer: RecordProducer,
   topic: string,
-  rate: number,
-  seconds: number,
+  { rate, seconds, history: probeHistory }: { rate: number; seconds: number; history: boolean },
   processes: Record<FreshnessCpu, () => number[]>,
   measure: boolean,
 ): Promise<Omit<FreshnessRun, 'run'>> {
@@ -289,7 +308,7 @@ async function drive(
       if (measure && now - lastProbe >= probeEveryMs && !probes.has(event.customerId)) {
         lastProbe = now;
         probes.set(event.customerId, { customerId: event.customerId, eventTime: now });
-        historyProbes.set(event.customerId, { customerId: event.customerId, eventTime: now });
+        if (probeHistory) historyProbes.set(event.customerId, { customerId: event.customerId, eventTime: now });
       }
     }
     await producer.send(topic, messages);

@@ -5,6 +5,10 @@
  *   contract's validation of every message (a reference for what share that alone takes);
  * - `score`: the same, plus the model on in-memory customer states (de-duplication, features,
  *   score), still no output and no Postgres: the pipeline's CPU work before any I/O;
+ * - `latest`: the `score` consumer, plus what makes a score readable and nothing else: each
+ *   batch's newest score per customer written to Redis (one MSET, awaited), joining at the
+ *   topic's end; no history, risk-scores topic, checkpoint or claim (the freshness benchmark's
+ *   floor: what the machine allows any pipeline with this gateway and prober);
  * - `platformatic`: raw @platformatic/kafka (a peer client), no processing;
  * - `pipeline`: the full risk pipeline exactly as `tollgraph risk consume` runs it
  *   (startRiskConsumer: validate, score, state, Redis, risk-scores topic, Postgres commit);
@@ -23,8 +27,9 @@ import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/ops/logger';
 import { decodeTransaction } from '../../src/risk/contract';
 import { riskConsumerSettings, startRiskConsumer } from '../../src/risk/kafka/consumer';
-import { assess, duplicateStatus } from '../../src/risk/model/score';
-import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
+import { assess, duplicateStatus, type Scored } from '../../src/risk/model/score';
+import { newCustomerState, type CustomerState, type Transaction } from '../../src/risk/model/types';
+import { encodeLatest, latestKey, scoreView, type RiskScoreView } from '../../src/risk/view';
 import type { OperatorProduct } from '../../src/risk/operators/product-outputs';
 import { startOperatorProduct } from '../../src/risk/operators/products';
 import { buildServices } from '../../src/services';
@@ -86,15 +91,29 @@ childMain(async () => {
     const { RISK_MAX_EVENT_BYTES } = loadConfig({ ...process.env });
     const states = new Map<string, CustomerState>();
     await rawKafkajs(brokers, (messages) => {
-      for (const message of messages) {
-        const decoded = decodeTransaction(message.value, message.key, RISK_MAX_EVENT_BYTES);
-        if (!decoded.ok) continue;
-        let state = states.get(decoded.tx.customerId);
-        if (!state) states.set(decoded.tx.customerId, (state = newCustomerState()));
-        if (duplicateStatus(state, decoded.tx.eventId, decoded.tx.time) === 'new') assess(state, decoded.tx);
-      }
+      scoreAll(messages, states, RISK_MAX_EVENT_BYTES);
       return messages.length;
     });
+  } else if (kind === 'latest') {
+    const services = await servicesJoining();
+    const { RISK_MAX_EVENT_BYTES, REDIS_KEY_PREFIX } = services.config;
+    const redis = services.redis!;
+    const states = new Map<string, CustomerState>();
+    await rawKafkajs(
+      brokers,
+      async (messages) => {
+        const computedAt = new Date().toISOString();
+        const latest = new Map<string, RiskScoreView>();
+        scoreAll(messages, states, RISK_MAX_EVENT_BYTES, (tx, result) => {
+          if (result.newest) latest.set(tx.customerId, scoreView(tx, result, computedAt));
+        });
+        const pairs: string[] = [];
+        for (const view of latest.values()) pairs.push(latestKey(REDIS_KEY_PREFIX, view.customerId), encodeLatest(view));
+        if (pairs.length) await redis.mset(...pairs);
+        return messages.length;
+      },
+      false,
+    );
   } else if (kind === 'platformatic') {
     const consumer = new PlatformaticConsumer({
       clientId: 'bench-platformatic',
@@ -130,12 +149,30 @@ childMain(async () => {
     const running = await startOperatorProduct(services, product, { groupSuffix: `-${groupId}`, onIngested: counted });
     process.once('SIGTERM', () => void running.stop().finally(() => process.exit(0)));
   } else {
-    throw new Error(`BENCH_CONSUMER must be kafkajs, decode, score, platformatic, pipeline or operator:<product> (got ${kind})`);
+    throw new Error(`BENCH_CONSUMER must be kafkajs, decode, score, latest, platformatic, pipeline or operator:<product> (got ${kind})`);
   }
   tell({ type: 'ready' });
 });
 
-/** A plain kafkajs consumer with the pipeline's consumer settings; `handle` does the work of a batch and says how many events it finished. */
+/** The model over a batch's valid events, on in-memory customer states; `scored` sees each event counted in. */
+function scoreAll(
+  messages: KafkaMessage[],
+  states: Map<string, CustomerState>,
+  maxEventBytes: number,
+  scored?: (tx: Transaction, result: Scored) => void,
+): void {
+  for (const message of messages) {
+    const decoded = decodeTransaction(message.value, message.key, maxEventBytes);
+    if (!decoded.ok) continue;
+    const { tx } = decoded;
+    let state = states.get(tx.customerId);
+    if (!state) states.set(tx.customerId, (state = newCustomerState()));
+    if (duplicateStatus(state, tx.eventId, tx.time) !== 'new') continue;
+    const result = assess(state, tx);
+    scored?.(tx, result);
+  }
+}
+
 /** The process's services, whose Kafka consumers (which the pipelines build themselves) report their group join like the others. */
 async function servicesJoining() {
   const config = loadConfig({ ...process.env });
@@ -151,17 +188,18 @@ async function servicesJoining() {
   return services;
 }
 
-async function rawKafkajs(brokers: string[], handle: (messages: KafkaMessage[]) => number): Promise<void> {
+/** A plain kafkajs consumer with the pipeline's consumer settings; `handle` does the work of a batch and says how many events it finished; `fromBeginning` false joins at the topic's end. */
+async function rawKafkajs(brokers: string[], handle: (messages: KafkaMessage[]) => number | Promise<number>, fromBeginning = true): Promise<void> {
   const settings = riskConsumerSettings(loadConfig({ ...process.env }));
   const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, ...settings.consumer });
   consumer.on(consumer.events.GROUP_JOIN, joined);
   await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.subscribe({ topics: [topic], fromBeginning });
   await consumer.run({
     autoCommit: false,
     ...settings.run,
-    eachBatch: async ({ batch }) => counted(handle(batch.messages)),
+    eachBatch: async ({ batch }) => counted(await handle(batch.messages)),
   });
 }
 

@@ -52,6 +52,8 @@ describe('benchmarks (smoke)', () => {
         (run: Split) => Number.isFinite(run.split.scored.p50Ms) && Number.isFinite(run.split.read.p50Ms) && run.p50Ms <= run.answered.p50Ms,
       ),
     ).toBe(true);
+    // The floor: the least a consumer does before a score is readable, measured the same way.
+    expect(results.freshness.floor.runs.every((run: { p99Ms: number; samples: number }) => positive(run.samples) && Number.isFinite(run.p99Ms))).toBe(true);
     expect(results.metering.modes.every((mode: { rate: { median: number } }) => positive(mode.rate.median))).toBe(true);
     // Every attack answered (what it answered is reported, not asserted: the report says when it is not the expected status).
     // Shedding on and off, each with the ENTERPRISE load measured alone and beside the attack.
