@@ -253,35 +253,50 @@ const SLICE_MS = 2;
  * Serialised states kept outside V8's heap until their chunk is written. A snapshot lives from
  * the batch that took it until its sinks and its write are done (hundreds of milliseconds), so
  * its states' JSON held as strings outlived every young-generation collection meanwhile: on the
- * freshness benchmark each scavenge copied 4.7 MB of them (pauses of 10-20 ms every 400 ms).
+ * freshness benchmark each scavenge copied 4.1 MB of them (pauses of 10-20 ms every 400 ms).
  * Written into buffers at once, each string dies young and the scavenger never copies the bytes.
+ * The buffers are reused: allocating them anew for every chunk made V8 count megabytes of external
+ * memory a second and collect more often (7 % fewer events/s on the ingestion benchmark).
  */
 class OffHeapText {
-  private readonly full: Buffer[] = [];
-  private current: Buffer | undefined;
-  private used = 0;
+  private readonly pieces: Array<{ buffer: Buffer; used: number }> = [];
   count = 0;
 
   append(text: string): void {
     // UTF-16 code units → UTF-8 bytes: at most 3 each, so the text always fits where it starts.
-    if (!this.current || this.current.length - this.used < text.length * 3 + 1) {
-      if (this.current) this.full.push(this.current.subarray(0, this.used));
-      this.current = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, text.length * 3 + 1));
-      this.used = 0;
+    const room = text.length * 3 + 1;
+    let last = this.pieces[this.pieces.length - 1];
+    if (!last || last.buffer.length - last.used < room) {
+      last = { buffer: takeBuffer(room), used: 0 };
+      this.pieces.push(last);
     }
-    if (this.count++ > 0) this.current[this.used++] = COMMA;
-    this.used += this.current.write(text, this.used);
+    if (this.count++ > 0) last.buffer[last.used++] = COMMA;
+    last.used += last.buffer.write(text, last.used);
   }
 
-  /** The pieces as one JSON array. */
+  /** The pieces as one JSON array; the buffers go back to be reused. */
   toJsonArray(): string {
-    const pieces = this.current ? [...this.full, this.current.subarray(0, this.used)] : this.full;
-    return `[${Buffer.concat(pieces).toString('utf8')}]`;
+    // A piece never ends inside a character: each text is written whole into one buffer.
+    const json = `[${this.pieces.map(({ buffer, used }) => buffer.toString('utf8', 0, used)).join('')}]`;
+    for (const { buffer } of this.pieces.splice(0)) giveBack(buffer);
+    return json;
   }
 }
 
 const CHUNK_BYTES = 256 * 1024;
 const COMMA = 0x2c;
+/** Buffers kept for the next snapshots: 16 MB at most, about what a second of checkpoints holds under a backlog. */
+const spare: Buffer[] = [];
+const MAX_SPARE = 64;
+
+function takeBuffer(atLeast: number): Buffer {
+  if (atLeast > CHUNK_BYTES) return Buffer.allocUnsafeSlow(atLeast);
+  return spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
+}
+
+function giveBack(buffer: Buffer): void {
+  if (buffer.length === CHUNK_BYTES && spare.length < MAX_SPARE) spare.push(buffer);
+}
 
 /**
  * A chunk of states taken at one offset and serialised a slice at a time, copy-on-write, as
