@@ -612,8 +612,8 @@ a checkpoint waits for every sink it covers); each partition's checkpoint (a chu
 every second) is written in the background too. Its own stalls were removed on 2026-12-01 (full
 state snapshots of 60-250 ms, now a rolling rewrite; the first Prisma query loading its query
 compiler 30 s in, now before the first batch); what remains in it are young-generation collections
-every quarter to half second, 6-13 ms each (p90; 17 ms at most, with the snapshots' states kept
-off the heap since 2026-12-04: \`--trace-gc-nvp\`), and waits for a core (\`BENCH_TRACE=1\` prints its event-loop
+every quarter to half second, 13-15 ms at p90 and 17-28 ms at most (with the snapshots' states
+kept off the heap since 2026-12-04: \`--trace-gc-nvp\`), and waits for a core (\`BENCH_TRACE=1\` prints its event-loop
 delay and pauses). Beyond the pipeline's
 capacity (${fmt(perProcess)} events/s per process measured above, with no gateway or prober beside it) the backlog
 grows for as long as the rate lasts, and so does the latency.
