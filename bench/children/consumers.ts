@@ -22,6 +22,7 @@
  */
 import { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { once } from 'node:events';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/ops/logger';
@@ -32,6 +33,7 @@ import { newCustomerState, type CustomerState, type Transaction } from '../../sr
 import { encodeLatest, latestKey, scoreView, type RiskScoreView } from '../../src/risk/view';
 import type { OperatorProduct } from '../../src/risk/operators/product-outputs';
 import { startOperatorProduct } from '../../src/risk/operators/products';
+import { connectConfiguredRedis } from '../../src/redis/client';
 import { buildServices } from '../../src/services';
 import { childMain, tell } from '../lib/common';
 
@@ -95,9 +97,12 @@ childMain(async () => {
       return messages.length;
     });
   } else if (kind === 'latest') {
-    const services = await servicesJoining();
-    const { RISK_MAX_EVENT_BYTES, REDIS_KEY_PREFIX } = services.config;
-    const redis = services.redis!;
+    // The process's Redis client as the pipeline makes it (auto-pipelined), without the rest of its services.
+    const config = loadConfig({ ...process.env });
+    const { RISK_MAX_EVENT_BYTES, REDIS_KEY_PREFIX } = config;
+    const redis = connectConfiguredRedis(config, createLogger(config));
+    // No offline queue: a command before the connection is up would fail.
+    if (redis.status !== 'ready') await once(redis, 'ready');
     const states = new Map<string, CustomerState>();
     await rawKafkajs(
       brokers,
