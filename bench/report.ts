@@ -964,6 +964,7 @@ because the machine's noise is larger than some of the gains.
 | reserved slots at the edge (\`src/limits/edge.ts\`, \`EDGE_ENTERPRISE_RESERVE\`) | behind the edge an ENTERPRISE request shared the gateway's event loop with up to 4 requests of the other plans: ENTERPRISE p99 under attack / alone 2.7× (median, last report) | while an ENTERPRISE key is being served, the gateway lowers its server's maxconn at the edge from 4 to 2 (runtime API), and restores it when ENTERPRISE is idle | same runs, reserve / none: 2.0 / 1.9 / 2.0× against 3.5 / 1.4 / 2.7× (this report); over the 9 runs of each measured on 2026-12-04 medians 2.0× and 2.4×; FREE answered 10-20 % less while the reserve holds (table above) |
 | rounds of sinks (\`src/risk/pipeline/group-commit.ts\`, \`RISK_SINK_LINGER_MS\`) | caught up, every fetch (700-1,000 a second, a few events per partition each) was a round of its own: a history \`COPY\` and a produce request per fetch | a round waits up to 20 ms for the next fetches' batches, or until a partition has 4 batches (of the 8 it may have ahead) or the round 4,000 events waiting | freshness benchmark, A/B in the same half hour, 3 runs each: at 1,000 events/s PostgreSQL 158-198 → 103-128 µs and the consumer 464-488 → 326-425 µs per event; at 5,000 events/s within the noise (PostgreSQL 49-51 → 36-47 µs, p99 112 / 262 / 166 → 157 / 114 / 87 and 148 / 131 / 374 ms) |
 | snapshots off the heap (\`src/risk/pipeline/store.ts\` \`StateSnapshot\`) | \`--trace-gc-nvp\` on the consumer during the freshness benchmark at 5,000 events/s: a young-generation collection every 0.25-0.4 s copied 4.1 MB that survived (median) and paused the loop 12 ms (p90 18, max 58): the checkpoints' serialised states, held as strings from the batch that took the snapshot until its write | each state's JSON is written into 256 KB buffers outside V8's heap as soon as it is made, and the chunk is one string at the end; the buffers are reused (allocated anew per chunk they cost 7 % of the ingestion rate: V8 counted their external memory and collected more often; this report's full run still had that) | same benchmark: survivors 4.1 → 3.9 MB per collection, pauses p50 11.9 → 9.6-10.7 ms, p90 17.9 → 13.3-14.8, max 57.8 → 17.3-27.5; freshness p99 within the noise. Ingestion, one pipeline process, 3 interleaved pairs: 25.6k (23.2-25.8k) before, 25.8k (24.2-26.7k) with reused buffers |
+| history statistics (\`prisma/migrations/20261204161500_risk_scores_statistics\`) | \`perf\` on PostgreSQL during the freshness benchmark at 5,000 events/s: autovacuum's \`ANALYZE\` of the growing history was 10 % of PostgreSQL's samples in a 15 s window (it runs about once a minute while the table grows by a row per event, each time sampling 30,000 rows and building a histogram of 17 columns) | a statistics target of 10 on every column of \`risk_scores\` (a 3,000-row sample) and none on \`factors\`; the reads by customer and by event id keep their indexes (test) | one \`ANALYZE\` of 600,000 rows: 240-260 → 18 ms of a core |
 
 **Left undone, and why.**
 - *The 85 % throughput target*: not reached. With the ledger in the spool, the per-step table
@@ -971,7 +972,14 @@ because the machine's noise is larger than some of the gains.
   with their promise hops, the key check, the plugin hooks, the larger response with its three
   headers and \`extensions.cost\`, execution's extra work (field access and actual cost), the
   logging and metrics hooks, and more garbage collection; a V8 profile of the full path has no
-  function of ours above 1.5 % of its self time. Next designs to measure: folding the metrics and
+  function of ours above 1.5 % of its self time. Measured on 2026-12-04 and not kept: queries
+  compiled by graphql-jit behind Apollo's gateway interface (compiled on a document's second run,
+  refusals of variables left to graphql-js). Alone, the \`riskScore\` query executes in 1.1 µs
+  compiled against 13 µs in graphql-js; in the gateway the profiles' execution step fell from
+  34-38 to 13-16 µs per request, but Apollo's gateway request context and more collection took
+  most of it back (garbage collector 9 → 17.5 µs), and 7 interleaved pairs of the full path with
+  and without it gave +3.2 % requests/s (median; -0.4 to +6.6 %) at the same CPU per request
+  (204 and 203 µs), which is inside the noise. Next designs to measure: folding the metrics and
   introspection-cache hooks into the guard's (fewer Apollo hook rounds per request), the cost
   extension written by the guard instead of a second pass over the result, and more gateway
   processes (the machine's second core is the load generator's and the services').
