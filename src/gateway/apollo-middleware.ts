@@ -1,25 +1,25 @@
 import { HeaderMap, type ApolloServer, type BaseContext, type ContextFunction } from '@apollo/server';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Handler, HttpRequest, HttpResponse } from './http';
 
 /**
- * Apollo Server behind express, as @as-integrations/express5 does it, without the legacy
- * `url.parse` it ran on every request only to find the query string (2 % of the gateway's CPU at
- * maximum load), and without express's `res.send`, which inspects a body Apollo has already typed.
- * The body must have been parsed before (graphqlBody).
+ * Apollo Server on Node's own request and response, as @as-integrations/express5 does it behind
+ * express, without the legacy `url.parse` it ran on every request only to find the query string
+ * (2 % of the gateway's CPU at maximum load), and without express's `res.send`, which inspects a
+ * body Apollo has already typed. The body must have been parsed before (graphqlBody).
  */
 export function apolloMiddleware<TContext extends BaseContext>(
   server: ApolloServer<TContext>,
-  context: ContextFunction<[{ req: Request; res: Response }], TContext>,
-): RequestHandler {
+  context: ContextFunction<[{ req: HttpRequest; res: HttpResponse }], TContext>,
+): Handler {
   server.assertStarted('apolloMiddleware()');
-  // A rejection reaches express's error handlers (express 5 passes it to next).
+  // A rejection reaches the route's error handler (src/gateway/handler-chain.ts).
   return async (req, res) => {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const answer = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search: searchOf(req.url), body: req.body },
+      httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: searchOf(req.url ?? ''), body: req.body },
       context: () => context({ req, res }),
     });
     for (const [name, value] of answer.headers) res.setHeader(name, value);

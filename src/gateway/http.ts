@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express from 'express';
 import { GraphQLError } from 'graphql';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Negotiator from 'negotiator';
 import proxyaddr from 'proxy-addr';
 import { unauthenticated } from '../auth/access';
@@ -14,10 +14,39 @@ import type { AdmissionControl, Admitted } from '../limits/overload';
 import { requestLogger } from '../ops/request-log';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
+import { searchOf } from './apollo-middleware';
 import { GuardedOperation } from './guard';
 
 /** A GraphQL request body larger than this is refused (413) before it is read in full. */
 export const MAX_BODY_BYTES = 256 * 1024;
+
+/** Where GraphQL is served (HTTP and the WebSocket). */
+export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * A request for the GraphQL path: /graphql or below it, in any case (what express matched when it
+ * mounted the route there).
+ */
+export function isGraphqlPath(url: string | undefined): boolean {
+  if (url === undefined || url.length < GRAPHQL_PATH.length) return false;
+  if (!url.startsWith(GRAPHQL_PATH) && url.slice(0, GRAPHQL_PATH.length).toLowerCase() !== GRAPHQL_PATH) return false;
+  const after = url[GRAPHQL_PATH.length];
+  return after === undefined || after === '/' || after === '?';
+}
+
+/**
+ * A browser opening /graphql (a GET without a query, asking for HTML first) gets the portal's
+ * GraphiQL: Apollo's landing page loads from a CDN and is blank on a closed network.
+ */
+export const explorerRedirect: Handler = (req, res, next) => {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+  if (new URLSearchParams(searchOf(req.url ?? '')).has('query')) return next();
+  if (new Negotiator(req).mediaType(['application/json', 'text/html']) !== 'text/html') return next();
+  res.statusCode = 302;
+  res.setHeader('location', EXPLORER);
+  res.end();
+};
+const EXPLORER = '/#/explorer';
 
 /** Where keys go; a key anywhere else is refused before it is looked at (and never logged). */
 export function keyInUrlError(names: string[]): TollgraphError {
@@ -27,21 +56,34 @@ export function keyInUrlError(names: string[]): TollgraphError {
   );
 }
 
-declare module 'express-serve-static-core' {
-  interface Locals {
-    /** Who is calling, decided before the body is read. */
-    auth?: AuthState;
-    /** The operation's root fields (the guard's label), once known: the request's SLA record. */
-    operation?: string;
-  }
+/** What the handlers of an API route keep on its answer, under express (the registry) or not (/graphql). */
+export interface RouteLocals {
+  /** Who is calling, decided before the body is read. */
+  auth?: AuthState;
+  /** The operation's root fields (the guard's label), once known: the request's SLA record. */
+  operation?: string;
 }
 
 declare module 'express-serve-static-core' {
-  interface Request {
-    /** `clientIpOf`'s answer, kept: the proxy headers are walked once per request. */
-    clientIp?: string;
-  }
+  interface Locals extends RouteLocals {}
 }
+
+/** A request as the API routes' handlers read it: Node's own, or express's (which adds these). */
+export interface HttpRequest extends IncomingMessage {
+  /** The URL as received, where a router mounted on a path rewrote `url`. */
+  originalUrl?: string;
+  body?: unknown;
+  /** `clientIpOf`'s answer, kept: the proxy headers are walked once per request. */
+  clientIp?: string;
+}
+
+/** An answer as the API routes' handlers write it: Node's own, or express's. */
+export interface HttpResponse extends ServerResponse {
+  locals: RouteLocals;
+}
+
+/** A step of an API route, as express and connect call one: next() goes on, next(error) answers the error. */
+export type Handler = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => unknown;
 
 /** Proxies whose X-Forwarded-For is believed: a proxy on this host only. */
 export const TRUSTED_PROXIES = 'loopback';
@@ -56,7 +98,7 @@ export const clientAddress = (req: IncomingMessage): string =>
   (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : proxyaddr(req, trusted)) ?? 'unknown';
 
 /** clientAddress, kept on the request. */
-export const clientIpOf = (req: Request): string => (req.clientIp ??= clientAddress(req));
+export const clientIpOf = (req: HttpRequest): string => (req.clientIp ??= clientAddress(req));
 
 /**
  * Who is calling, from the request line and headers alone, before the body is read or parsed, in
@@ -65,14 +107,14 @@ export const clientIpOf = (req: Request): string => (req.clientIp ??= clientAddr
  * a key is counted against its address's anonymous limit later (`anonymousWithinLimit`), once
  * admission under overload has not shed it.
  */
-export function callerBeforeBody(services: Services): RequestHandler {
+export function callerBeforeBody(services: Services): Handler {
   const { abuse, keys, accounts, edge } = services;
   const elsewhere = dedicatedPool(services.config.DEDICATED_ACCOUNTS);
   // One answer for every refused key (sendError serialises it once).
   const refused = unauthenticated();
-  return async (req: Request, res: Response, next: NextFunction) => {
+  return async (req, res, next) => {
     try {
-      const inUrl = credentialParams(req.originalUrl);
+      const inUrl = credentialParams(req.originalUrl ?? req.url ?? '');
       if (inUrl.length) throw keyInUrlError(inUrl);
       const clientIp = clientIpOf(req);
       const auth: AuthState = abuse.isBlocked(clientIp)
@@ -118,8 +160,8 @@ export function dedicatedPool(accounts: readonly string[] | undefined): (auth: A
  * request waits here, body unread, for its turn. The admitted request holds its slot until its
  * answer is out (or its client leaves, which also takes a waiting one out of the queue).
  */
-export function admissionBeforeBody(admission: AdmissionControl): RequestHandler {
-  return (_req: Request, res: Response, next: NextFunction) => {
+export function admissionBeforeBody(admission: AdmissionControl): Handler {
+  return (_req, res, next) => {
     const access = res.locals.auth?.viewer?.access;
     let slot: Admitted;
     try {
@@ -138,9 +180,9 @@ export function admissionBeforeBody(admission: AdmissionControl): RequestHandler
  * after admission, so a request shed under overload (anonymous callers are shed first) costs
  * none, and is not counted against its address.
  */
-export function anonymousWithinLimit(services: Services): RequestHandler {
+export function anonymousWithinLimit(services: Services): Handler {
   const { abuse } = services;
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req, res, next) => {
     if (res.locals.auth?.viewer) return next();
     abuse.anonymousRequest(clientIpOf(req)).then(() => next(), next);
   };
@@ -174,8 +216,8 @@ function verdictOn(query: string): TollgraphError | null {
  * a document it would choke on is refused here, in time linear in its text. (Apollo parses it again
  * on a miss of its own document cache; a throw from its validation hooks would be a 500.)
  */
-export function documentWithinLimits(): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
+export function documentWithinLimits(): Handler {
+  return (req, res, next) => {
     const query: unknown = req.method === 'GET' ? onlyQueryParam(req) : (req.body as { query?: unknown } | undefined)?.query;
     const refusal = typeof query === 'string' ? verdictOn(query) : null;
     if (!refusal) return next();
@@ -190,17 +232,18 @@ export function documentWithinLimits(): RequestHandler {
  * the same text, so the document checked here is the document it runs. (Express's own query
  * parser stops after 1,000 parameters; a query behind 1,000 empty ones went unchecked.)
  */
-function onlyQueryParam(req: Request): string | undefined {
-  const at = req.url.indexOf('?');
+function onlyQueryParam(req: HttpRequest): string | undefined {
+  const url = req.url ?? '';
+  const at = url.indexOf('?');
   if (at === -1) return undefined;
-  const params = new URLSearchParams(req.url.slice(at + 1));
-  req.url = `${req.url.slice(0, at)}?${params}`;
+  const params = new URLSearchParams(url.slice(at + 1));
+  req.url = `${url.slice(0, at)}?${params}`;
   const values = params.getAll('query');
   return values.length === 1 ? values[0] : undefined;
 }
 
 /** The JSON body of a GraphQL request, bounded. */
-export const graphqlBody = () => express.json({ limit: MAX_BODY_BYTES });
+export const graphqlBody = (): Handler => express.json({ limit: MAX_BODY_BYTES }) as Handler;
 
 const BODY_ERRORS: Record<number, ErrorCode> = { 413: 'PAYLOAD_TOO_LARGE', 415: 'BAD_REQUEST', 400: 'BAD_REQUEST' };
 
@@ -208,7 +251,7 @@ const BODY_ERRORS: Record<number, ErrorCode> = { 413: 'PAYLOAD_TOO_LARGE', 415: 
  * Every error answered outside GraphQL execution is GraphQL-shaped JSON: a body that is not JSON,
  * too large, a refused caller, or a bug. Never an HTML page or a stack trace, whatever NODE_ENV.
  */
-export const jsonErrors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+export const jsonErrors = (error: unknown, req: HttpRequest, res: ServerResponse, _next?: unknown) => {
   if (error instanceof GraphQLError) return sendError(res, error);
   const status = (error as { status?: number }).status;
   const code = status ? BODY_ERRORS[status] : undefined;

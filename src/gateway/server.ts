@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { PARSE_OPTIONS } from '../cost/shape';
@@ -16,11 +16,17 @@ import {
   callerBeforeBody,
   clientIpOf,
   documentWithinLimits,
+  explorerRedirect,
+  GRAPHQL_PATH,
   graphqlBody,
   guardPlugin,
+  type HttpRequest,
+  type HttpResponse,
+  isGraphqlPath,
   jsonErrors,
   TRUSTED_PROXIES,
 } from './http';
+import { handlerChain } from './handler-chain';
 import { overloadMetrics } from '../limits/metrics';
 import { AdmissionControl, EventLoopDelay } from '../limits/overload';
 import { opsRoutes } from './ops-routes';
@@ -42,14 +48,21 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** What a path nothing serves is answered. */
+const notFound = (_req: unknown, res: ServerResponse) => sendError(res, new TollgraphError('NOT_FOUND', 'Not found.'));
+
 export async function createGateway(services: Services): Promise<Gateway> {
   const { config, logger, metrics } = services;
   const app = express();
+  // Replaced by the GraphQL route once Apollo has started (below), before the server listens.
+  let graphqlRoute: (req: HttpRequest, res: HttpResponse) => void = notFound;
   // A client has HTTP_REQUEST_TIMEOUT_MS to send a whole request, headers and body (else 408 and
   // the connection closes), checked every second: a client trickling bytes holds no socket for
-  // Node's default 5 minutes.
+  // Node's default 5 minutes. GraphQL requests do not enter express (src/gateway/handler-chain.ts).
   const receiveMs = config.HTTP_REQUEST_TIMEOUT_MS;
-  const httpServer = createServer({ requestTimeout: receiveMs, headersTimeout: receiveMs, connectionsCheckingInterval: 1_000 }, app);
+  const httpServer = createServer({ requestTimeout: receiveMs, headersTimeout: receiveMs, connectionsCheckingInterval: 1_000 }, (req, res) =>
+    isGraphqlPath(req.url) ? graphqlRoute(req, Object.assign(res, { locals: {} })) : app(req, res),
+  );
   let draining = false;
 
   app.disable('x-powered-by');
@@ -58,16 +71,17 @@ export async function createGateway(services: Services): Promise<Gateway> {
   // query. The portal's static files keep theirs (express.static has its own).
   app.set('etag', false);
   app.set('trust proxy', TRUSTED_PROXIES);
-  app.use(
-    requestLogging(logger, (req, res, seconds) => {
-      const { route, baseUrl } = req as express.Request;
-      metrics.httpDuration.observe({ method: req.method, route: route?.path ?? baseUrl ?? 'unmatched', status: res.statusCode }, seconds);
-      // Every answered request of an account counts for its service level (src/sla).
-      const { locals } = res as express.Response;
-      const accountId = locals?.auth?.viewer?.access.account.id;
-      if (accountId && baseUrl === '/graphql') services.sla.recorder.record(accountId, locals.operation ?? '-', res.statusCode, seconds * 1000);
-    }),
-  );
+  const logRequests = requestLogging(logger, (req, res, seconds) => {
+    const graphql = isGraphqlPath(req.url);
+    const { route, baseUrl } = req as express.Request;
+    const label = graphql ? GRAPHQL_PATH : (route?.path ?? baseUrl ?? 'unmatched');
+    metrics.httpDuration.observe({ method: req.method, route: label, status: res.statusCode }, seconds);
+    // Every answered GraphQL request of an account counts for its service level (src/sla).
+    const { locals } = res as HttpResponse;
+    const accountId = locals?.auth?.viewer?.access.account.id;
+    if (accountId && graphql) services.sla.recorder.record(accountId, locals.operation ?? '-', res.statusCode, seconds * 1000);
+  });
+  app.use(logRequests);
 
   // Grace periods of past_due subscriptions that run out between Stripe events.
   const stopGraceChecks = services.stripeWebhooks.startGraceChecks(config.BILLING_GRACE_CHECK_INTERVAL_MS);
@@ -126,33 +140,35 @@ export async function createGateway(services: Services): Promise<Gateway> {
   });
   await apollo.start();
 
-  // The GraphQL path first, so its requests enter no other router. In order: a browser opening
-  // /graphql gets the portal's GraphiQL (bundled; Apollo's landing page loads from a CDN and is
-  // blank on a closed network); then who is calling, from the headers alone (refusals cost no body
-  // read); then admission under overload (lowest tiers shed first); then a keyless request's address
-  // budget (a Redis round trip, so after admission: a shed request costs none); then the body, bounded; then the document within the token and shape limits; then
-  // Apollo: validation, and the guard around execution (src/gateway/guard.ts).
-  app.get('/graphql', (req, res, next) =>
-    req.query.query === undefined && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/#/explorer') : next(),
-  );
-  app.use(
-    '/graphql',
-    callerBeforeBody(services),
-    admissionBeforeBody(admission),
-    anonymousWithinLimit(services),
-    graphqlBody(),
-    documentWithinLimits(),
-    apolloMiddleware(
-      apollo,
-      async ({ req, res }): Promise<GatewayContext> => ({
-        requestId: req.id,
-        log: () => requestLogger(req),
-        services,
-        clientIp: clientIpOf(req),
-        auth: res.locals.auth ?? {},
-        noteOperation: (label) => (res.locals.operation = label),
-      }),
-    ),
+  // The GraphQL path, outside express. In order: a browser opening /graphql gets the portal's
+  // GraphiQL; then who is calling, from the headers alone (refusals cost no body read); then
+  // admission under overload (lowest tiers shed first); then a keyless request's address budget (a
+  // Redis round trip, so after admission: a shed request costs none); then the body, bounded; then
+  // the document within the token and shape limits; then Apollo: validation, and the guard around
+  // execution (src/gateway/guard.ts).
+  graphqlRoute = handlerChain(
+    [
+      logRequests,
+      explorerRedirect,
+      callerBeforeBody(services),
+      admissionBeforeBody(admission),
+      anonymousWithinLimit(services),
+      graphqlBody(),
+      documentWithinLimits(),
+      apolloMiddleware(
+        apollo,
+        async ({ req, res }): Promise<GatewayContext> => ({
+          requestId: req.id,
+          log: () => requestLogger(req),
+          services,
+          clientIp: clientIpOf(req),
+          auth: res.locals.auth ?? {},
+          noteOperation: (label) => (res.locals.operation = label),
+        }),
+      ),
+    ],
+    jsonErrors,
+    notFound,
   );
   // The catalog's schema registry (Confluent's REST API): the same cheap refusals before the body
   // as /graphql, its own body parser, and refusals in the registry's own error shape.
@@ -179,7 +195,7 @@ export async function createGateway(services: Services): Promise<Gateway> {
   app.use(stripeWebhookRoute({ config, webhooks: services.stripeWebhooks, logger }));
   // The developer portal (static build) at `/`; after every API route, so it shadows none.
   app.use(portalRoutes());
-  app.use((_req, res) => sendError(res, new TollgraphError('NOT_FOUND', 'Not found.')));
+  app.use(notFound);
   app.use(jsonErrors);
 
   return {

@@ -12,7 +12,7 @@ import type { AdmissionControl } from '../limits/overload';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { GuardedOperation } from './guard';
-import { clientAddress, dedicatedPool, keyInUrlError, MAX_BODY_BYTES } from './http';
+import { clientAddress, dedicatedPool, GRAPHQL_PATH, keyInUrlError, MAX_BODY_BYTES } from './http';
 
 /** Live feeds one connection may hold open at once. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 20;
@@ -51,7 +51,7 @@ export function websocketServer(httpServer: Server, schema: GraphQLSchema, servi
   const elsewhere = dedicatedPool(services.config.DEDICATED_ACCOUNTS);
   const sockets = new WebSocketServer({
     server: httpServer,
-    path: '/graphql',
+    path: GRAPHQL_PATH,
     maxPayload: MAX_BODY_BYTES,
     // Before the upgrade, as an HTTP request before its body: no key in the URL; an address caught
     // guessing keys is refused; and the upgrade (which carries no key yet: that comes in
