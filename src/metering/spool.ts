@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,14 @@ const LATE_MS = 30_000;
 /** A segment this large is closed at the next tick even while older ones wait (the table is down). */
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 const SEGMENT = /^(.+-)?(\d{12})\.ndjson$/;
+/**
+ * A segment is opened for synchronous data writes (O_DSYNC, PostgreSQL's wal_sync_method =
+ * open_datasync): each append returns once its bytes are on disk, the guarantee of a write and an
+ * fdatasync in one system call and one trip to the threadpool. Measured on the gateway at maximum
+ * load: 10 µs less CPU per request than the two calls (BENCHMARKS.md). Where the platform has no
+ * O_DSYNC, each append is followed by an fdatasync.
+ */
+const SYNCED_APPENDS = constants.O_DSYNC === undefined ? undefined : constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC;
 
 /** One record as a line of a segment: short keys, since every billable request writes one. */
 interface Line {
@@ -56,10 +65,9 @@ const toLine = (entry: UsageEntry): Line => ({
 
 /**
  * The usage ledger's write-ahead log on local disk. A billable answer waits for its record to be
- * appended to this process's current segment and the segment flushed to disk (`fdatasync`), which
- * costs the process one write and one flush per group commit and the database nothing; a timer
- * ships closed segments to the ledger's table in bulk, idempotently by request id, and deletes
- * them. So the database sees one large insert per tick instead of one transaction per handful of
+ * appended to this process's current segment and on disk (a synchronous write), which costs the
+ * process one write per group commit and the database nothing; a timer ships closed segments to
+ * the ledger's table in bulk, idempotently by request id, and deletes them. So the database sees one large insert per tick instead of one transaction per handful of
  * requests, and billing survives the database being away (the spool grows meanwhile).
  *
  * A segment's records are visible to readers of the table within about `shipMs`. After a crash
@@ -104,9 +112,9 @@ export class UsageSpool {
   }
 
   /**
-   * Resolves once the entries are on disk. Appends are serial (one `write` and one `fdatasync`
-   * each), so a segment is a sequence of whole lines; an append that failed leaves its segment
-   * for a new one, so a torn line can only be a segment's last.
+   * Resolves once the entries are on disk. Appends are serial (one synchronous `write` each), so a
+   * segment is a sequence of whole lines; an append that failed leaves its segment for a new one,
+   * so a torn line can only be a segment's last.
    */
   append(entries: UsageEntry[]): Promise<void> {
     let text = '';
@@ -117,7 +125,7 @@ export class UsageSpool {
         const buffer = Buffer.from(text);
         let written = 0;
         while (written < buffer.length) written += (await file.write(buffer, written)).bytesWritten;
-        await file.datasync();
+        if (SYNCED_APPENDS === undefined) await file.datasync();
         this.bytes += buffer.length;
         this.pending += entries.length;
       } catch (error) {
@@ -146,7 +154,7 @@ export class UsageSpool {
     if (!this.file) {
       this.currentName = `${String(++this.segment).padStart(12, '0')}.ndjson`;
       this.bytes = 0;
-      this.file = await open(join(this.own, this.currentName), 'a', 0o600);
+      this.file = await open(join(this.own, this.currentName), SYNCED_APPENDS ?? 'a', 0o600);
       // The new file's directory entry survives a power loss too, not only its data.
       const dir = await open(this.own, 'r');
       await dir.sync().finally(() => dir.close());

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openDatabase } from '../../src/db/client';
@@ -83,6 +84,26 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
       await spool.close();
       expect((await stored(entries.map((e) => e.requestId))).length).toBe(2);
       expect(await readdir(root)).toEqual([]);
+    } finally {
+      await spool.close();
+    }
+  });
+
+  it('writes each append synchronously: the open segment has O_DSYNC, so a resolved append is on disk (Linux /proc)', async () => {
+    const spool = await UsageSpool.open(options({ shipMs: 60_000 }), gateway.services.logger);
+    try {
+      await spool.append([entry()]);
+      const [segment] = await segments();
+      const path = join(root, segment);
+      const fds = await readdir('/proc/self/fd');
+      const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      const fd = fds[links.indexOf(path)];
+      expect(fd).toBeDefined();
+      const flags = Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
+      expect({ dsync: (flags & constants.O_DSYNC) === constants.O_DSYNC, append: (flags & constants.O_APPEND) === constants.O_APPEND }).toEqual({
+        dsync: true,
+        append: true,
+      });
     } finally {
       await spool.close();
     }
