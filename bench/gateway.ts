@@ -17,10 +17,21 @@ const RISK_SCORES = `query RiskScores($customerIds: [ID!]!) {
   riskScores(customerIds: $customerIds) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion }
 }`;
 
+/** Connections of the open-loop generator (fixed rates). */
 export const CONNECTIONS = 32;
+/**
+ * Closed-loop connection counts tried for each server's maximum throughput. A closed loop of n
+ * connections completes at most n / latency requests a second: a server whose answers wait longer
+ * (the full path waits for its usage record's flush to disk) needs more of them in flight before
+ * its process is the limit, so each server's maximum is its best rate over these.
+ */
+export const SATURATION_CONNECTIONS = [32, 64, 128, 256] as const;
 
 export interface OverheadResult {
-  connections: number;
+  /** The closed loop's connections for each side's maximum: the count of the sweep that gave it its highest rate. */
+  connections: { bare: number; full: number };
+  /** The sweep: each side's rate at each connection count. */
+  saturation: Array<{ connections: number; bare: number; full: number }>;
   bare: SideResult;
   full: SideResult;
   /** Full / bare throughput, paired per run. */
@@ -150,6 +161,22 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     await closedLoop(bare, CONNECTIONS, smoke ? 1 : 3);
     await closedLoop(full, CONNECTIONS, smoke ? 1 : 3);
 
+    // Where each side's closed loop saturates it: sides alternate at each count, and the counts are
+    // swept up and then down, each count's best rate kept (one pass is at the mercy of a slow minute).
+    const counts = smoke ? [CONNECTIONS] : SATURATION_CONNECTIONS;
+    const saturation: OverheadResult['saturation'] = counts.map((connections) => ({ connections, bare: 0, full: 0 }));
+    for (const pass of smoke ? [counts] : [counts, [...counts].reverse()]) {
+      for (const connections of pass) {
+        const point = saturation.find((p) => p.connections === connections)!;
+        point.bare = Math.max(point.bare, (await closedLoop(bare, connections, smoke ? 1 : 3)).requestsPerSecond);
+        point.full = Math.max(point.full, (await closedLoop(full, connections, smoke ? 1 : 3)).requestsPerSecond);
+        log(`gateway overhead: ${connections} connections: bare ${Math.round(point.bare)}, full ${Math.round(point.full)} req/s (best so far)`);
+      }
+    }
+    const best = (side: 'bare' | 'full') => saturation.reduce((a, b) => (b[side] > a[side] ? b : a)).connections;
+    const connections = { bare: best('bare'), full: best('full') };
+    log(`gateway overhead: maximum throughput measured with ${connections.bare} (bare) and ${connections.full} (full) connections`);
+
     const emptySide = (): SideResult => ({ max: [], half: [], cpu: [] });
     const result = { bare: emptySide(), full: emptySide() };
     for (let run = 0; run < maxRuns; run++) {
@@ -157,7 +184,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
       for (const side of order) {
         const cpu = startCpuMeter(cpuSources((side === 'bare' ? bareServer : fullServer).pid));
-        const measured = await closedLoop(side === 'bare' ? bare : full, CONNECTIONS, maxSeconds);
+        const measured = await closedLoop(side === 'bare' ? bare : full, connections[side], maxSeconds);
         if (measured.failures) throw new Error(`${side}: ${measured.failures} failed requests under load`);
         result[side].max.push(measured);
         result[side].cpu.push(cpu.perRequest(measured.total));
@@ -174,7 +201,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
         const { child } = side === 'bare' ? bareServer : fullServer;
         child.send({ type: 'profile-start' });
         await child.next('profiling');
-        const measured = await closedLoop(side === 'bare' ? bare : full, CONNECTIONS, seconds);
+        const measured = await closedLoop(side === 'bare' ? bare : full, connections[side], seconds);
         child.send({ type: 'profile-stop' });
         const { profile } = await child.next<{ type: 'profile'; profile: string }>('profile');
         profiled[side].push(stepsPerRequest(JSON.parse(profile) as CpuProfile, measured.total));
@@ -230,7 +257,8 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       `gateway overhead: ledger at half load: ${writes.count} writes, mean ${ledgerAtHalf.meanMs.toFixed(2)} ms, p99 ≤ ${ledgerAtHalf.p99BoundMs} ms, ${records.toFixed(1)} records per write`,
     );
     const overhead: OverheadResult = {
-      connections: CONNECTIONS,
+      connections,
+      saturation,
       ...result,
       ratio: figure(result.full.max.map((r, i) => r.requestsPerSecond / result.bare.max[i].requestsPerSecond)),
       halfRate,

@@ -2,7 +2,7 @@ import type { ArchiveResult } from './archive';
 import type { AnalyticsResult } from './analytics';
 import type { AvroDecodeResult } from './avro';
 import type { FreshnessResult, FreshnessRun } from './freshness';
-import type { GatewayResults } from './gateway';
+import { CONNECTIONS, type GatewayResults } from './gateway';
 import type { IngestionResult } from './ingestion';
 import type { Machine } from './machine';
 import type { MeteringResult } from './metering';
@@ -145,10 +145,12 @@ flush (typically 0.1-2 ms on SSDs) to every commit.`);
   \`bench/register.js\` (swc, the transform the tests use) for the baseline and Tollgraph alike.
 - **Runs**: ${r.smoke ? 'one short run each (smoke)' : 'three runs per figure, seven shorter pairs for maximum gateway throughput (two servers or consumers alternate, so slow drift does not favour one)'}; tables give every run, the
   median, and the spread = (max − min) / median.
-- **Maximum throughput**: autocannon ${r.gateway.overhead.connections} connections, closed loop; autocannon's latency
-  histogram has 1 ms resolution.
+- **Maximum throughput**: autocannon, closed loop, each server at the number of connections (of
+  ${r.gateway.overhead.saturation.map((point) => point.connections).join(', ')}, each tried for a few seconds) that gave it its highest rate: n connections complete at
+  most n / latency requests a second, so a server whose answers wait longer needs more of them in
+  flight before its process is the limit. autocannon's latency histogram has 1 ms resolution.
 - **Fixed rates** (half load, risk queries): an open-loop generator (\`bench/lib/load.ts\`): request k
-  is sent at start + k / rate whatever happened before, over ${r.gateway.overhead.connections} keep-alive connections, and
+  is sent at start + k / rate whatever happened before, over ${CONNECTIONS} keep-alive connections, and
   its latency is counted from when it was due (no coordinated omission), in microseconds.
   autocannon's own rate option is not used for this: it sends each connection's quota for the
   second back to back and then idles, which is a burst at full speed, not a steady rate.
@@ -205,7 +207,14 @@ flush (typically 0.1-2 ms on SSDs) to every commit.`);
 \`query RiskScore($customerId: ID!) { riskScore(customerId: $customerId) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion } }\`
 over ${fmt(r.gateway.overhead.bare.half.length)} run(s) per load (${fmt(r.gateway.overhead.bare.max.length)} pairs at maximum load), customers taken in turn from ${r.smoke ? '500' : '5,000'} with real model scores in Redis.
 
-**Maximum throughput** (autocannon, ${overhead.connections} connections, ${overhead.bare.max.length} alternating pairs of runs, ${r.smoke ? 2 : 4} s per run):
+**Where each server saturates** (autocannon, closed loop, sides alternating, the counts swept up then down, the better of the two runs):
+
+${table(
+  ['connections', 'bare req/s', 'Tollgraph req/s'],
+  overhead.saturation.map((point) => [fmt(point.connections), fmt(point.bare), fmt(point.full)]),
+)}
+
+**Maximum throughput** (autocannon, ${overhead.connections.bare} connections for bare and ${overhead.connections.full} for Tollgraph, the best of the sweep above, ${overhead.bare.max.length} alternating pairs of runs, ${r.smoke ? 2 : 4} s per run):
 
 ${table(
   ['run', 'bare req/s', 'Tollgraph req/s', 'ratio', 'bare p50 / p99 ms', 'Tollgraph p50 / p99 ms'],
@@ -272,9 +281,16 @@ A failed request (any answer but 200, or a connection error) counts as the slowe
 
 Targets: throughput ≥ 85 % of bare: ${verdict(overhead.ratio.median >= 0.85)} (${pct(overhead.ratio.median)}); added p99 ≤ 5 ms at half load: ${verdict(overhead.addedP99.median <= 5)} (${ms(overhead.addedP99.median, 2)}).
 
-**What limits it.** Both servers are CPU-bound in one Node.js process; the machine's other core
-is shared by the load generator, Redis and PostgreSQL. The bare server does one Redis read per
-request. Tollgraph adds, per request (the per-step table): a request id and the completion hook,
+**What limits it.** Both servers are CPU-bound in one Node.js process once enough connections are
+in flight; the machine's other core is shared by the load generator, Redis and PostgreSQL. A
+Tollgraph answer waits for its usage record to be on disk (the spool's synchronous write, 1-3 ms
+at this load, 13 records a write), so a closed loop of 32 connections could not keep its process
+busy: measured on 2026-12-04 (before the spool's writes were made one system call), 32
+connections gave Tollgraph 74-77 % of bare with its process idle about an eighth of the time (CPU
+profile), and 64 or 128 connections gave it 87-92 %, while bare was already at its maximum with 32
+(the sweep above is this run's). Waiting itself costs no CPU: a
+3 ms timer in place of the ledger left the CPU per request where it was. The bare server does one
+Redis read per request. Tollgraph adds, per request (the per-step table): a request id and the completion hook,
 the key's SHA-256 and two in-process cache look-ups, cost analysis (remembered per document) and
 the actual cost, the limits (from this process's quota lease: a Redis round trip per lease, not per
 request, so Redis CPU per request is back near the bare server's), the RateLimit headers and
@@ -960,25 +976,28 @@ because the machine's noise is larger than some of the gains.
 | reserved slots at the edge (\`src/limits/edge.ts\`, \`EDGE_ENTERPRISE_RESERVE\`) | behind the edge an ENTERPRISE request shared the gateway's event loop with up to 4 requests of the other plans: ENTERPRISE p99 under attack / alone 2.7× (median, last report) | while an ENTERPRISE key is being served, the gateway lowers its server's maxconn at the edge from 4 to 2 (runtime API), and restores it when ENTERPRISE is idle | same runs, reserve / none: 2.0 / 1.9 / 2.0× against 3.5 / 1.4 / 2.7× (this report); over the 9 runs of each measured on 2026-12-04 medians 2.0× and 2.4×; FREE answered 10-20 % less while the reserve holds (table above) |
 | rounds of sinks (\`src/risk/pipeline/group-commit.ts\`, \`RISK_SINK_LINGER_MS\`) | caught up, every fetch (700-1,000 a second, a few events per partition each) was a round of its own: a history \`COPY\` and a produce request per fetch | a round waits up to 20 ms for the next fetches' batches, or until a partition has 4 batches (of the 8 it may have ahead) or the round 4,000 events waiting | freshness benchmark, A/B in the same half hour, 3 runs each: at 1,000 events/s PostgreSQL 158-198 → 103-128 µs and the consumer 464-488 → 326-425 µs per event; at 5,000 events/s within the noise (PostgreSQL 49-51 → 36-47 µs, p99 112 / 262 / 166 → 157 / 114 / 87 and 148 / 131 / 374 ms) |
 | snapshots off the heap (\`src/risk/pipeline/store.ts\` \`StateSnapshot\`) | \`--trace-gc-nvp\` on the consumer during the freshness benchmark at 5,000 events/s: a young-generation collection every 0.25-0.4 s copied 4.1 MB that survived (median) and paused the loop 12 ms (p90 18, max 58): the checkpoints' serialised states, held as strings from the batch that took the snapshot until its write | each state's JSON is written into 256 KB buffers outside V8's heap as soon as it is made, and the chunk is one string at the end; the buffers are reused (allocated anew per chunk they cost 7 % of the ingestion rate: V8 counted their external memory and collected more often; this report's full run still had that) | same benchmark: survivors 4.1 → 3.9 MB per collection, pauses p50 11.9 → 9.6-10.7 ms, p90 17.9 → 13.3-14.8, max 57.8 → 17.3-27.5; freshness p99 within the noise. Ingestion, one pipeline process, 3 interleaved pairs: 25.6k (23.2-25.8k) before, 25.8k (24.2-26.7k) with reused buffers |
+| GraphQL requests outside express (\`src/gateway/handler-chain.ts\`) | the per-step table: "HTTP, body, routing" 38-39 µs per request on both sides; the same chain of handlers in isolation: 39-43 µs behind express's router against 22-26 µs on Node's own request and answer (layer matching, the request's and answer's prototypes swapped, the query string parsed) | \`/graphql\` served by a handler chain on Node's request and answer: the same handlers in the same order, express's rules for \`next(error)\`, throws and rejections (test); every other route stays on express | the step 38.8 → 24.5 µs per request; gateway-only run, 7 pairs at 32 connections: 69 % → 77 % (73-85 %) of bare |
+| spool appends (\`src/metering/spool.ts\`) | removing pieces of the full path one at a time (same run, interleaved, an A/A pair for the noise): the usage ledger was the largest, 35-45 µs of server CPU per request, though a 3 ms timer in its place cost nothing; each spooled group commit made two trips to the threadpool, a write and an \`fdatasync\`, each with its own promise | a segment opened \`O_DSYNC\` (PostgreSQL's \`open_datasync\`): one synchronous write per group commit, on disk when it returns (test reads the flags from /proc) | alone, 3,000 one-record appends: 110-120 → 91 µs of CPU and 190-216 → 160 µs of wall time each; the gateway at maximum load, 7 interleaved rounds: 164.4 / 163.6 (A/A) → 153.3 µs of server CPU per request |
+| maximum throughput, measured (\`bench/gateway.ts\`) | at 32 connections the full path's process was idle about an eighth of the time (CPU profile): a closed loop of n connections completes at most n / latency requests a second, and a Tollgraph answer waits 1-3 ms for its usage record to be on disk | each server's maximum taken at the connection count (of 32, 64, 128, 256) that gives it its highest rate, in the same run (bare was already at its maximum with 32) | the first run with the sweep (gateway only, with both rows above): 93 % of bare (87-99 %, 7 pairs at 128 connections each) |
 | history statistics (\`prisma/migrations/20261204161500_risk_scores_statistics\`) | \`perf\` on PostgreSQL during the freshness benchmark at 5,000 events/s: autovacuum's \`ANALYZE\` of the growing history was 10 % of PostgreSQL's samples in a 15 s window (it runs about once a minute while the table grows by a row per event, each time sampling 30,000 rows and building a histogram of 17 columns) | a statistics target of 10 on every column of \`risk_scores\` (a 3,000-row sample) and none on \`factors\`; the reads by customer and by event id keep their indexes (test) | one \`ANALYZE\` of 600,000 rows: 240-260 → 18 ms of a core |
 
 **Left undone, and why.**
-- *The 85 % throughput target*: not reached. With the ledger in the spool, the per-step table
-  shows what Tollgraph adds spread thin, none above about 15 µs: the spool's append and flush
-  with their promise hops, the key check, the plugin hooks, the larger response with its three
-  headers and \`extensions.cost\`, execution's extra work (field access and actual cost), the
-  logging and metrics hooks, and more garbage collection; a V8 profile of the full path has no
-  function of ours above 1.5 % of its self time. Measured on 2026-12-04 and not kept: queries
-  compiled by graphql-jit behind Apollo's gateway interface (compiled on a document's second run,
-  refusals of variables left to graphql-js). Alone, the \`riskScore\` query executes in 1.1 µs
-  compiled against 13 µs in graphql-js; in the gateway the profiles' execution step fell from
-  34-38 to 13-16 µs per request, but Apollo's gateway request context and more collection took
-  most of it back (garbage collector 9 → 17.5 µs), and 7 interleaved pairs of the full path with
-  and without it gave +3.2 % requests/s (median; -0.4 to +6.6 %) at the same CPU per request
-  (204 and 203 µs), which is inside the noise. Next designs to measure: folding the metrics and
-  introspection-cache hooks into the guard's (fewer Apollo hook rounds per request), the cost
-  extension written by the guard instead of a second pass over the result, and more gateway
-  processes (the machine's second core is the load generator's and the services').
+- *The added p99 at half load (≤ 5 ms)*: not shown. At half load both servers' p99 are decided by
+  waiting for a core the load generator, PostgreSQL and Redis share: the bare server's own p99
+  varies several-fold from run to run (the table above), and a per-process GC trace of the full
+  gateway (2026-12-03) had no pause over 7.3 ms. Cores of its own for the gateway are what would
+  show the path's own added latency.
+- *Measured on 2026-12-04 and not kept*: queries compiled by graphql-jit behind Apollo's gateway
+  interface (compiled on a document's second run, refusals of variables left to graphql-js).
+  Alone, the \`riskScore\` query executes in 1.1 µs compiled against 13 µs in graphql-js; in the
+  gateway the profiles' execution step fell from 34-38 to 13-16 µs per request, but Apollo's
+  gateway request context and more collection took most of it back (garbage collector 9 → 17.5
+  µs), and 7 interleaved pairs of the full path with and without it gave +3.2 % requests/s
+  (median; -0.4 to +6.6 %) at the same CPU per request (204 and 203 µs), inside the noise. A
+  minimum interval between the usage ledger's writes (1-3 ms, as PostgreSQL's commit_delay), for
+  larger batches: at maximum load a batch already held 13 records, and the CPU per request did not
+  move beyond the noise. The metrics and introspection-cache plugins removed altogether (to bound
+  what folding their hooks into the guard's could give): within the noise of an A/A pair.
 - *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3 (garbage
   collection about a quarter of it); worker threads owning partitions, and fewer objects per
   event, are the next designs to measure.`;

@@ -39,6 +39,12 @@ describe('benchmarks (smoke)', () => {
     const positive = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0;
     expect(positive(results.gateway.overhead.bareRps.median)).toBe(true);
     expect(positive(results.gateway.overhead.fullRps.median)).toBe(true);
+    // Each side's maximum is measured with the connection count of the sweep that gave it its best rate.
+    type Point = { connections: number; bare: number; full: number };
+    const { saturation, connections } = results.gateway.overhead as { saturation: Point[]; connections: { bare: number; full: number } };
+    expect(saturation.every((point) => positive(point.bare) && positive(point.full))).toBe(true);
+    for (const side of ['bare', 'full'] as const)
+      expect(saturation.find((point) => point.connections === connections[side])?.[side]).toBe(Math.max(...saturation.map((point) => point[side])));
     expect(results.gateway.riskQueries.map((q: { p99: { median: number } }) => positive(q.p99.median))).toEqual([true, true, true, true]);
     expect([results.ingestion.rates.kafkajs.median, results.ingestion.rates.platformatic.median, results.ingestion.rates.pipeline.median].every(positive)).toBe(
       true,
