@@ -284,7 +284,7 @@ Targets: throughput ≥ 85 % of bare: ${verdict(overhead.ratio.median >= 0.85)} 
 **What limits it.** Both servers are CPU-bound in one Node.js process once enough connections are
 in flight; the machine's other core is shared by the load generator, Redis and PostgreSQL. A
 Tollgraph answer waits for its usage record to be on disk (the spool's synchronous write, 1-3 ms
-at this load, 13 records a write), so a closed loop of 32 connections could not keep its process
+at maximum load, about 13 records a write), so a closed loop of 32 connections could not keep its process
 busy: measured on 2026-12-04 (before the spool's writes were made one system call), 32
 connections gave Tollgraph 74-77 % of bare with its process idle about an eighth of the time (CPU
 profile), and 64 or 128 connections gave it 87-92 %, while bare was already at its maximum with 32
@@ -295,8 +295,8 @@ the key's SHA-256 and two in-process cache look-ups, cost analysis (remembered p
 the actual cost, the limits (from this process's quota lease: a Redis round trip per lease, not per
 request, so Redis CPU per request is back near the bare server's), the RateLimit headers and
 \`extensions.cost\` (a larger response to write), two histograms, and one usage-ledger row,
-group-committed into the spool and awaited before the response (a segment append and an
-\`fdatasync\` per batch on the threadpool; PostgreSQL gets the rows a few times a second in bulk,
+group-committed into the spool and awaited before the response (one synchronous write per batch
+on the threadpool; PostgreSQL gets the rows a few times a second in bulk,
 so its CPU per request is a third of what a group-committed insert cost it). The
 rest is spread thin (promise hops of the plugin hooks, more allocation and so more garbage
 collection); the added latency at half load is mostly waiting for the core and garbage-collection
@@ -304,9 +304,10 @@ pauses, which the extra CPU and allocation per request make longer and more freq
 
 **What would raise it.** Cores not shared with PostgreSQL, Redis and the load generator; two or
 more gateway processes (limits and the ledger are shared through Redis and PostgreSQL, so the
-gateway scales out). Not answering before the usage row is durable would take the flush off the
-path, but it is what makes "every 200 the client saw is billed exactly once" hold after a kill -9
-(test/metering, with and without the spool), so it stays. Each of these is measured against this baseline by re-running \`npm run bench\`.`);
+gateway scales out). Not answering before the usage row is on disk would take the write off the
+path, but the row must be written before the answer for "every 200 the client saw is billed
+exactly once" to hold after a kill -9 (test/metering, with and without the spool), and be on disk
+for it to hold after a power loss, so it stays. Each of these is measured against this baseline by re-running \`npm run bench\`.`);
 
   // 2
   out.push(`## 2. Risk query latency
