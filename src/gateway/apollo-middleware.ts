@@ -1,5 +1,5 @@
 import { HeaderMap, type ApolloServer, type BaseContext, type ContextFunction } from '@apollo/server';
-import type { Handler, HttpRequest, HttpResponse } from './http';
+import type { Handler, HttpRequest, HttpResponse } from './handler';
 
 /**
  * Apollo Server on Node's own request and response, as @as-integrations/express5 does it behind

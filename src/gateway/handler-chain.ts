@@ -1,4 +1,4 @@
-import type { Handler, HttpRequest, HttpResponse } from './http';
+import type { Handler, HttpRequest, HttpResponse } from './handler';
 
 /**
  * A route's handlers run in turn on Node's own request and answer, as express runs middleware (a

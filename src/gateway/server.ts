@@ -20,12 +20,11 @@ import {
   GRAPHQL_PATH,
   graphqlBody,
   guardPlugin,
-  type HttpRequest,
-  type HttpResponse,
   isGraphqlPath,
   jsonErrors,
   TRUSTED_PROXIES,
 } from './http';
+import type { HttpRequest, HttpResponse } from './handler';
 import { handlerChain } from './handler-chain';
 import { overloadMetrics } from '../limits/metrics';
 import { AdmissionControl, EventLoopDelay } from '../limits/overload';

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handlerChain } from '../../src/gateway/handler-chain';
-import { type Handler, type HttpResponse, isGraphqlPath } from '../../src/gateway/http';
+import type { Handler, HttpResponse } from '../../src/gateway/handler';
+import { isGraphqlPath } from '../../src/gateway/http';
 
 describe('the GraphQL path, outside express', () => {
   it('is /graphql or below it, in any case, as express matched the mounted route', () => {
