@@ -71,7 +71,8 @@ export async function createGateway(services: Services): Promise<Gateway> {
   app.set('etag', false);
   app.set('trust proxy', TRUSTED_PROXIES);
   const logRequests = requestLogging(logger, (req, res, seconds) => {
-    const graphql = isGraphqlPath(req.url);
+    // The URL as received: a router mounted on a path (the registry's) leaves its rest in req.url.
+    const graphql = isGraphqlPath((req as HttpRequest).originalUrl ?? req.url);
     const { route, baseUrl } = req as express.Request;
     const label = graphql ? GRAPHQL_PATH : (route?.path ?? baseUrl ?? 'unmatched');
     metrics.httpDuration.observe({ method: req.method, route: label, status: res.statusCode }, seconds);

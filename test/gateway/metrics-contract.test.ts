@@ -53,4 +53,20 @@ describe('the /metrics contract', () => {
       await gateway.stop();
     }
   });
+
+  it('labels request timings by the path received: GraphQL under /graphql, a registry path ending in /graphql under the registry', async () => {
+    const gateway = await startTestGateway();
+    try {
+      await gateway.query('{ health { status } }');
+      await fetch(`${gateway.url}/registry/graphql`);
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      const routes = [...text.matchAll(/^tollgraph_http_request_duration_seconds_count\{method="(\w+)",route="([^"]*)"/gm)].map(
+        (match) => `${match[1]} ${match[2]}`,
+      );
+      expect(routes).toContain('POST /graphql');
+      expect(routes).not.toContain('GET /graphql');
+    } finally {
+      await gateway.stop();
+    }
+  });
 });
