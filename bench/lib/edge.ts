@@ -27,8 +27,27 @@ export interface Edge {
   stop(): Promise<void>;
 }
 
-/** HAProxy with the repository's configuration (deploy/edge/haproxy.cfg), as a deployment runs it. */
+/** How often a start whose port another process took meanwhile is tried again. */
+const BIND_ATTEMPTS = 5;
+
+/**
+ * HAProxy with the repository's configuration (deploy/edge/haproxy.cfg), as a deployment runs it.
+ * A port found free can be taken before HAProxy binds it (an outgoing connection of another test
+ * process gets it as its local port): such a start is tried again, with a new port for clients
+ * and, a moment later, the same runtime API (the gateways were told it).
+ */
 export async function startEdge(options: EdgeOptions): Promise<Edge> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEdgeOnce(options);
+    } catch (error) {
+      if (attempt >= BIND_ATTEMPTS || !(error instanceof Error) || !error.message.includes('Address already in use')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+async function startEdgeOnce(options: EdgeOptions): Promise<Edge> {
   const port = await freePort();
   const child = spawn(HAPROXY, ['-db', '-f', CONFIG], {
     env: {
