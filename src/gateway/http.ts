@@ -11,7 +11,7 @@ import { parseWithinLimits } from '../cost/shape';
 import { errorBody, httpHeadOf, sendError, TollgraphError, type ErrorCode } from '../errors';
 import { credentialParams } from '../keys/secret';
 import type { AdmissionControl, Admitted } from '../limits/overload';
-import { requestLogger } from '../ops/request-log';
+import { receivedUrl, requestLogger } from '../ops/request-log';
 import type { Services } from '../services';
 import type { GatewayContext } from './context';
 import { searchOf } from './apollo-middleware';
@@ -86,7 +86,7 @@ export function callerBeforeBody(services: Services): Handler {
   const refused = unauthenticated();
   return async (req, res, next) => {
     try {
-      const inUrl = credentialParams(req.originalUrl ?? req.url ?? '');
+      const inUrl = credentialParams(receivedUrl(req));
       if (inUrl.length) throw keyInUrlError(inUrl);
       const clientIp = clientIpOf(req);
       const auth: AuthState = abuse.isBlocked(clientIp)

@@ -29,7 +29,7 @@ import { handlerChain } from './handler-chain';
 import { overloadMetrics } from '../limits/metrics';
 import { AdmissionControl, EventLoopDelay } from '../limits/overload';
 import { opsRoutes } from './ops-routes';
-import { requestLogger, requestLogging } from '../ops/request-log';
+import { receivedUrl, requestLogger, requestLogging } from '../ops/request-log';
 import { portalRoutes } from '../portal/static';
 import { stripeWebhookRoute } from '../billing/webhooks/route';
 import { basicAuthAsKey, REGISTRY_PATH, registryErrors, registryRoutes } from '../catalog/registry/routes';
@@ -47,8 +47,9 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** What a path nothing serves is answered. */
-const notFound = (_req: unknown, res: ServerResponse) => sendError(res, new TollgraphError('NOT_FOUND', 'Not found.'));
+/** What a path nothing serves is answered: one error, serialised once (sendError). */
+const NOT_FOUND = new TollgraphError('NOT_FOUND', 'Not found.');
+const notFound = (_req: unknown, res: ServerResponse) => sendError(res, NOT_FOUND);
 
 export async function createGateway(services: Services): Promise<Gateway> {
   const { config, logger, metrics } = services;
@@ -71,8 +72,8 @@ export async function createGateway(services: Services): Promise<Gateway> {
   app.set('etag', false);
   app.set('trust proxy', TRUSTED_PROXIES);
   const logRequests = requestLogging(logger, (req, res, seconds) => {
-    // The URL as received: a router mounted on a path (the registry's) leaves its rest in req.url.
-    const graphql = isGraphqlPath((req as HttpRequest).originalUrl ?? req.url);
+    // Not req.url: the registry's router, mounted at /registry, leaves only the rest of its URL there.
+    const graphql = isGraphqlPath(receivedUrl(req));
     const { route, baseUrl } = req as express.Request;
     const label = graphql ? GRAPHQL_PATH : (route?.path ?? baseUrl ?? 'unmatched');
     metrics.httpDuration.observe({ method: req.method, route: label, status: res.statusCode }, seconds);

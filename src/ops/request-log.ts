@@ -33,12 +33,14 @@ class RequestLog {
     const { req } = this;
     const given = req.headers['x-request-id'];
     const clientRequestId = typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : undefined;
-    // The URL as received (routers mounted on a path rewrite req.url); a key sent in it is refused,
-    // and the refusal is logged too: never with the key.
-    const url = redactCredentials((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '');
+    // A key sent in the URL is refused, and the refusal is logged too: never with the key.
+    const url = redactCredentials(receivedUrl(req));
     return (this.child = this.logger.child({ reqId: req.id, method: req.method, url, ...(clientRequestId ? { clientRequestId } : {}) }));
   }
 }
+
+/** The URL as received: a router mounted on a path (express's) leaves only the rest of it in `url`. */
+export const receivedUrl = (req: IncomingMessage & { originalUrl?: string }): string => req.originalUrl ?? req.url ?? '';
 
 /** The request's logger: every line carries the request id, method and path. */
 export function requestLogger(req: IncomingMessage): Logger {
