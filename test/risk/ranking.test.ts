@@ -80,6 +80,32 @@ describe('risk ranking in Redis', () => {
     expect(await redis.hget(second.claim!.key, 'written')).toBe('1200');
   });
 
+  it('writes the batches of several partitions scored in one turn in one script call, and refuses only the fenced partition', async () => {
+    const outputs = riskOutputs({ logger, redis, redisKeyPrefix: prefix });
+    const claims = await Promise.all([0, 1, 2].map((partition) => outputs.claimLatest('g', 'transactions', partition)));
+    // Partition 2 changed hands: another consumer holds its claim now.
+    await riskOutputs({ logger, redis, redisKeyPrefix: prefix }).claimLatest('g', 'transactions', 2);
+    const calls = jest.spyOn(redis, 'sendCommand');
+    try {
+      const results = await Promise.allSettled(
+        [0, 1, 2].map((partition) =>
+          outputs.writeLatest(
+            [view(`c-${partition}-a`, 100 + partition, '2026-11-24T10:00:00.000Z'), view(`c-${partition}-b`, 500, '2026-11-24T10:00:00.000Z')],
+            claims[partition],
+            7,
+          ),
+        ),
+      );
+      expect(calls.mock.calls.filter(([command]) => /^eval/.test(command.name))).toHaveLength(1);
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(LatestClaimLost);
+    } finally {
+      calls.mockRestore();
+    }
+    expect(await top('LOW', 10)).toEqual(['c-0-b:500', 'c-1-b:500', 'c-1-a:101', 'c-0-a:100']);
+    expect(await Promise.all(claims.map((claim) => redis.hget(claim!.key, 'written')))).toEqual(['7', '7', null]);
+  });
+
   it('answers nothing for a band nobody is in', async () => {
     const { write } = await writer();
     await write([view('c-a', 100, '2026-11-24T10:00:00.000Z')]);

@@ -5,6 +5,7 @@ import type { PubSub } from '../../pubsub/pubsub';
 import { tracing } from '../../ops/tracing';
 import type { DlqReason } from '../contract';
 import { scoreTraceparent } from '../tracing';
+import { TurnBatch } from '../../redis/turn-batch';
 import {
   CLAIM_LATEST,
   encodeLatest,
@@ -136,6 +137,8 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
   const { redis, producer, pubsub, logger } = targets;
   const prefix = targets.redisKeyPrefix ?? '';
   const encodeScore = targets.encodeScore ?? encodeView;
+  const latestWrites = redis && !redis.isCluster ? latestWriter(redis, prefix) : undefined;
+  const announcements = pubsub ? announcer(pubsub) : undefined;
   return {
     async claimLatest(groupId, topic, partition) {
       if (!redis || redis.isCluster) return null;
@@ -150,23 +153,14 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
         return;
       }
       if (!claim) throw new Error('the latest scores of a partition are written under its claim (claimLatest)');
-      // Calls of one connection run in order: the last one moves `written` once all are set.
+      // The last part moves `written`, once every part is set (the calls of a connection run in order).
       const parts = latest.length ? chunks(latest) : [[]];
-      const ranking = rankingKey(prefix);
-      const written = await Promise.all(
-        parts.map((part, i) => {
-          const keys: string[] = [claim.key, ranking];
-          const values: Array<string | number> = [claim.token, i === parts.length - 1 ? nextOffset : ''];
-          const ranks: Array<string | number> = [];
-          for (const view of part) {
-            keys.push(latestKey(prefix, view.customerId));
-            values.push(encodeLatest(view));
-            ranks.push(view.score, view.customerId);
-          }
-          return redis.eval(SET_LATEST, keys.length, ...keys, ...values, ...ranks);
-        }),
-      );
-      if (written.some((done) => done !== 1)) throw new LatestClaimLost(claim.key);
+      const written = await latestWrites!.add(parts.map((views, i) => ({ claim, views, written: i === parts.length - 1 ? nextOffset : '' })));
+      if (!written) throw new LatestClaimLost(claim.key);
+    },
+    async afterCommit(scores) {
+      if (!announcements || scores.length === 0) return;
+      await announcements.add(scores);
     },
     async beforeCommit({ scores, dlq }) {
       const work: Array<Promise<unknown>> = [];
@@ -188,12 +182,78 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
       }
       await Promise.all(work);
     },
-    async afterCommit(scores) {
-      if (!pubsub || scores.length === 0) return;
-      const traceparentOf = tracing.on ? scoreTraceparent : undefined;
-      await Promise.all(chunks(scores).map((part) => pubsub.publish(SCORES_CHANNEL, encodeViews(part, traceparentOf))));
-    },
   };
+}
+
+/** A batch's latest scores, or a part of them (at most CHUNK customers), under its partition's claim. */
+interface LatestGroup {
+  claim: LatestClaim;
+  views: RiskScoreView[];
+  /** The offset the partition's latest scores are then written up to ('' for all but a batch's last part). */
+  written: number | '';
+}
+
+/**
+ * The latest scores of every batch scored in one turn of the event loop (the partitions of one
+ * fetch), in SET_LATEST calls of at most CHUNK customers: one call, not one per partition. Each
+ * batch learns whether all of its groups were written (false: its partition was claimed by another
+ * consumer). Sent by EVALSHA, so the script's text does not travel with every call.
+ */
+function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestGroup[], boolean> {
+  redis.defineCommand('tollgraphSetLatest', { lua: SET_LATEST });
+  const setLatest = (redis as unknown as { tollgraphSetLatest: (...args: Array<string | number>) => Promise<number[]> }).tollgraphSetLatest.bind(redis);
+  const ranking = rankingKey(prefix);
+  return new TurnBatch(async (batches) => {
+    const calls: Array<Promise<number[]>> = [];
+    const owners: number[][] = [];
+    let keys: string[] = [];
+    let args: Array<string | number> = [];
+    let groups: number[] = [];
+    let customers = 0;
+    const send = () => {
+      calls.push(setLatest(keys.length + 1, ranking, ...keys, groups.length, ...args));
+      owners.push(groups);
+      keys = [];
+      args = [];
+      groups = [];
+      customers = 0;
+    };
+    batches.forEach((batch, b) => {
+      for (const { claim, views, written } of batch) {
+        if (groups.length && customers + views.length > CHUNK) send();
+        keys.push(claim.key);
+        args.push(claim.token, written, views.length);
+        for (const view of views) {
+          keys.push(latestKey(prefix, view.customerId));
+          args.push(encodeLatest(view));
+        }
+        for (const view of views) args.push(view.score, view.customerId);
+        groups.push(b);
+        customers += views.length;
+      }
+    });
+    send();
+    const done = batches.map(() => true);
+    (await Promise.all(calls)).forEach((results, c) => {
+      results.forEach((result, g) => {
+        if (result !== 1) done[owners[c][g]] = false;
+      });
+    });
+    return done;
+  });
+}
+
+/**
+ * The announcements of every batch whose sinks returned in one turn of the event loop (a round
+ * of group commit holds several partitions' batches), published together in messages of at most
+ * CHUNK scores.
+ */
+function announcer(pubsub: PubSub): TurnBatch<RiskScoreView[], undefined> {
+  const traceparentOf = tracing.on ? scoreTraceparent : undefined;
+  return new TurnBatch(async (batches) => {
+    await Promise.all(chunks(batches.flat()).map((part) => pubsub.publish(SCORES_CHANNEL, encodeViews(part, traceparentOf))));
+    return batches.map(() => undefined);
+  });
 }
 
 /**
