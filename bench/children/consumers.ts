@@ -27,6 +27,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/ops/logger';
 import { decodeTransaction } from '../../src/risk/contract';
+import { paceFetch } from '../../src/risk/kafka/batches';
 import { riskConsumerSettings, startRiskConsumer } from '../../src/risk/kafka/consumer';
 import { assess, duplicateStatus, type Scored } from '../../src/risk/model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../../src/risk/model/types';
@@ -204,7 +205,11 @@ async function rawKafkajs(brokers: string[], handle: (messages: KafkaMessage[]) 
   await consumer.run({
     autoCommit: false,
     ...settings.run,
-    eachBatch: async ({ batch }) => counted(await handle(batch.messages)),
+    eachBatch: async ({ batch }) => {
+      const arrivedAt = performance.now();
+      counted(await handle(batch.messages));
+      await paceFetch(batch, arrivedAt, settings.fetchLingerMs);
+    },
   });
 }
 

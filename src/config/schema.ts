@@ -161,6 +161,7 @@ export const configSchema = z
     RISK_QUALITY_INTERVAL_MS: positiveInt('milliseconds').default(30000),
     RISK_CHECKPOINT_INTERVAL_MS: nonNegativeInt('milliseconds').default(1000),
     RISK_CHECKPOINT_EVENTS: positiveInt('events').default(100000),
+    RISK_FETCH_LINGER_MS: nonNegativeInt('milliseconds').max(1_000, { error: 'milliseconds, at most 1000' }).default(5),
     RISK_SINK_LINGER_MS: nonNegativeInt('milliseconds').max(1_000, { error: 'milliseconds, at most 1000' }).default(20),
     ARCHIVE_DIR: optional(z.string().trim().min(1, { error: 'a directory path' })),
     ARCHIVE_S3_BUCKET: optional(

@@ -41,8 +41,9 @@ export interface RunningRiskConsumer {
  * The kafkajs settings of the risk consumer that bear on how it fetches and hands out batches
  * (the benchmark's raw kafkajs consumer uses exactly these, so the two compare like for like).
  */
-export function riskConsumerSettings(config: Pick<Config, 'RISK_SESSION_TIMEOUT_MS' | 'RISK_CONSUMER_CONCURRENCY'>) {
+export function riskConsumerSettings(config: Pick<Config, 'RISK_SESSION_TIMEOUT_MS' | 'RISK_CONSUMER_CONCURRENCY' | 'RISK_FETCH_LINGER_MS'>) {
   return {
+    fetchLingerMs: config.RISK_FETCH_LINGER_MS,
     consumer: { sessionTimeout: config.RISK_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(500, Math.floor(config.RISK_SESSION_TIMEOUT_MS / 6)) },
     run: { partitionsConsumedConcurrently: config.RISK_CONSUMER_CONCURRENCY },
   };
@@ -144,6 +145,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
           },
         },
         log,
+        settings.fetchLingerMs,
       ),
     });
 

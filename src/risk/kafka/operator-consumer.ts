@@ -75,6 +75,7 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
           },
         },
         log,
+        settings.fetchLingerMs,
       ),
     });
     const checkpointTimer = checkpointIdlePartitions(pipeline, config.RISK_CHECKPOINT_INTERVAL_MS, log);
