@@ -412,14 +412,19 @@ ${fmt(ing.stages.events)} events of the same feed, on the real services (\`bench
 flight, as the pipeline sends them): CPU per event in the consumer and in the service the stage talks to.
 
 ${table(
-  ['stage', 'consumer CPU µs per event', 'service', 'service CPU µs per event'],
-  ing.stages.costs.map(({ stage, consumerUs, service, serviceUs }) => [
+  ['stage', 'consumer CPU µs per event', 'service', 'service CPU µs per event', "bytes per score in the broker's log"],
+  ing.stages.costs.map(({ stage, consumerUs, service, serviceUs, bytesPerEvent }) => [
     stage,
     fmt(consumerUs, 1),
     service ? CPU_NAMES[service] : '',
     service ? fmt(serviceUs!, 1) : '',
+    bytesPerEvent === undefined ? '' : fmt(bytesPerEvent, 0),
   ]),
 )}
+
+The risk-scores topic is measured with each codec of \`RISK_SCORES_COMPRESSION\` in turn (the
+default is \`lz4\`): a codec trades the consumer's CPU for the bytes the broker stores and every
+reader fetches.
 
 The stages add up to less than the consumer's CPU per event in the table above: the rest is
 kafkajs fetching and decoding record batches, garbage collection of a heap holding every

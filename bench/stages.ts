@@ -1,4 +1,4 @@
-import { createRecordProducer } from '../src/kafka/record-producer';
+import { createRecordProducer, type RecordCompression } from '../src/kafka/record-producer';
 import { kafkaSecurity } from '../src/kafka/security';
 import { decodeTransaction } from '../src/risk/contract';
 import { assess, duplicateStatus } from '../src/risk/model/score';
@@ -18,6 +18,28 @@ export interface StageCost {
   consumerUs: number;
   service?: StageService;
   serviceUs?: number;
+  /** The risk-scores topic: bytes per score in the broker's log (record batches, as compressed). */
+  bytesPerEvent?: number;
+}
+
+/** The risk-scores topic's codecs (RISK_SCORES_COMPRESSION), measured in turn. */
+const CODECS: RecordCompression[] = ['none', 'lz4', 'gzip'];
+
+/** The size of a topic's log on the broker (every partition), by the admin API. */
+async function logBytes(world: World, topic: string): Promise<bigint> {
+  const { Admin } = await import('@platformatic/kafka');
+  const { tls, sasl } = kafkaSecurity(world.config);
+  const admin = new Admin({ clientId: 'bench-stages-admin', bootstrapBrokers: world.config.KAFKA_BROKERS!, tls, sasl });
+  try {
+    const partitions = Array.from({ length: world.config.TRANSACTIONS_PARTITIONS }, (_, i) => i);
+    const brokers = await admin.describeLogDirs({ topics: [{ name: topic, partitions }] });
+    let bytes = 0n;
+    for (const { results } of brokers)
+      for (const { topics } of results) for (const { partitions: sizes } of topics) for (const { partitionSize } of sizes) bytes += partitionSize;
+    return bytes;
+  } finally {
+    await admin.close();
+  }
 }
 
 /** Events per round, as the pipeline's GroupCommit sends them (it caps a round at 4,000). */
@@ -136,17 +158,28 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
     views.length,
   );
 
-  const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-stages', [topics.scores, topics.dlq], kafkaSecurity(world.config));
-  try {
-    const topicOutputs = riskOutputs({ logger: world.services.logger, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq });
-    await measure(
-      'risk-scores topic (@platformatic/kafka, acks=all)',
-      'broker',
-      () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, dlq: [] })),
-      views.length,
+  // Each codec in turn, with the bytes each score then takes in the broker's log.
+  for (const compression of CODECS) {
+    const producer = await createRecordProducer(
+      world.config.KAFKA_BROKERS!,
+      'bench-stages',
+      [topics.scores, topics.dlq],
+      kafkaSecurity(world.config),
+      compression,
     );
-  } finally {
-    await producer.close();
+    try {
+      const topicOutputs = riskOutputs({ logger: world.services.logger, producer, scoresTopic: topics.scores, dlqTopic: topics.dlq });
+      const before = await logBytes(world, topics.scores);
+      await measure(
+        `risk-scores topic (@platformatic/kafka, acks=all${compression === 'none' ? '' : `, ${compression}`})`,
+        'broker',
+        () => inRounds(views, (round) => topicOutputs.beforeCommit({ scores: round, dlq: [] })),
+        views.length,
+      );
+      costs[costs.length - 1].bytesPerEvent = (Number(await logBytes(world, topics.scores)) - Number(before)) / views.length;
+    } finally {
+      await producer.close();
+    }
   }
 
   const announce = riskOutputs({ logger: world.services.logger, pubsub: world.services.pubsub });

@@ -158,6 +158,7 @@ export const configSchema = z
     RISK_SESSION_TIMEOUT_MS: positiveInt('milliseconds (the broker allows 6000-300000 by default)').default(10000),
     RISK_MAX_EVENT_BYTES: positiveInt('bytes').default(4096),
     RISK_SCORES_FORMAT: z.enum(['json', 'avro'], { error: 'json or avro' }).default('json'),
+    RISK_SCORES_COMPRESSION: z.enum(['lz4', 'gzip', 'none'], { error: 'lz4, gzip or none' }).default('lz4'),
     RISK_QUALITY_INTERVAL_MS: positiveInt('milliseconds').default(30000),
     RISK_CHECKPOINT_INTERVAL_MS: nonNegativeInt('milliseconds').default(1000),
     RISK_CHECKPOINT_EVENTS: positiveInt('events').default(100000),

@@ -1,9 +1,11 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../ops/logger';
+import { registerKafkaLz4 } from './codecs';
 import { fixRequestQueueSchedule } from './request-queue-fix';
 import type { KafkaSecurity } from './security';
 
 fixRequestQueueSchedule();
+registerKafkaLz4();
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',

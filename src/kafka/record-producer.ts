@@ -1,4 +1,5 @@
 import type { Producer } from '@platformatic/kafka' with { 'resolution-mode': 'import' };
+import type { Config } from '../config/schema';
 import type { KafkaSecurity } from './security';
 
 /** One record to write: keyed records go to murmur2(key) mod partitions, as every Kafka client puts them. */
@@ -16,6 +17,9 @@ export interface RecordProducer {
 
 type Data = string | Buffer | null;
 
+/** The codec of the record batches (Kafka's `compression.type`); `none` sends them as they are. */
+export type RecordCompression = Config['RISK_SCORES_COMPRESSION'];
+
 const bytes = (data?: Data): Buffer | undefined => (data === null || data === undefined ? undefined : typeof data === 'string' ? Buffer.from(data) : data);
 
 /**
@@ -28,7 +32,13 @@ const bytes = (data?: Data): Buffer | undefined => (data === null || data === un
  * the partition any Kafka client would choose. Not idempotent, like the kafkajs producer it
  * replaces: a retried request may write a record twice, which readers drop by event id.
  */
-export async function createRecordProducer(brokers: string[], clientId: string, topics: string[], security: KafkaSecurity): Promise<RecordProducer> {
+export async function createRecordProducer(
+  brokers: string[],
+  clientId: string,
+  topics: string[],
+  security: KafkaSecurity,
+  compression: RecordCompression = 'none',
+): Promise<RecordProducer> {
   const { Producer, ProduceAcks, compatibilityPartitioner } = await import('@platformatic/kafka');
   const producer: Producer<Data, Data, Data, Data> = new Producer<Data, Data, Data, Data>({
     clientId,
@@ -41,6 +51,7 @@ export async function createRecordProducer(brokers: string[], clientId: string, 
     tls: security.tls,
     sasl: security.sasl,
     partitioner: compatibilityPartitioner,
+    ...(compression === 'none' ? {} : { compression }),
     serializers: { key: bytes, value: bytes, headerKey: bytes, headerValue: bytes },
   });
   // Connect and learn the topics' leaders now: a broker or topic that is missing fails the start, not the first batch.

@@ -66,6 +66,61 @@ describe('record producer (real Kafka)', () => {
     expect(seen.get(keys[4])!.message.headers).toEqual({});
   });
 
+  it.each(['lz4', 'gzip'] as const)('writes %s record batches that every kafkajs reader of the process reads back', async (compression) => {
+    const compressed = `record-producer-${compression}-${randomUUID()}`;
+    const plain = `record-producer-none-${randomUUID()}`;
+    await admin.createTopics({ topics: [{ topic: compressed }, { topic: plain }], waitForLeaders: true });
+    try {
+      const scores = Array.from({ length: 300 }, (_, i) => ({
+        key: `c-${i % 7}`,
+        value: JSON.stringify({ customerId: `c-${i % 7}`, eventId: randomUUID(), score: i, band: 'LOW', factors: [] }),
+      }));
+      for (const [topicName, codec] of [
+        [compressed, compression],
+        [plain, 'none'],
+      ] as const) {
+        const producer = await createRecordProducer(brokers, 'record-producer-test', [topicName], PLAINTEXT, codec);
+        await producer.send(topicName, scores).finally(() => producer.close());
+      }
+      // The broker keeps the batches as the producer compressed them.
+      const offsets = await admin.fetchTopicOffsets(compressed);
+      expect(offsets.map((offset) => offset.high)).toEqual(['300']);
+      const sizes = await logSizes([compressed, plain]);
+      expect(sizes[compressed]).toBeLessThan(sizes[plain] / 2);
+
+      const consumer = kafka.consumer({ groupId: `record-producer-${randomUUID()}` });
+      const values: string[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topics: [compressed], fromBeginning: true });
+      await new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            values.push(message.value!.toString());
+            if (values.length === scores.length) resolve();
+          },
+        });
+      });
+      await consumer.disconnect();
+      expect(values).toEqual(scores.map((score) => score.value));
+    } finally {
+      await admin.deleteTopics({ topics: [compressed, plain] }).catch(() => undefined);
+    }
+  });
+
+  /** Each topic's log size on the broker, in bytes (its one partition). */
+  async function logSizes(topics: string[]): Promise<Record<string, number>> {
+    const { Admin } = await import('@platformatic/kafka');
+    const client = new Admin({ clientId: 'record-producer-test', bootstrapBrokers: brokers });
+    try {
+      const sizes: Record<string, number> = {};
+      for (const { results } of await client.describeLogDirs({ topics: topics.map((name) => ({ name, partitions: [0] })) }))
+        for (const { topics: described } of results) for (const { name, partitions } of described) sizes[name] = Number(partitions[0].partitionSize);
+      return sizes;
+    } finally {
+      await client.close();
+    }
+  }
+
   it('fails at creation, not at the first send, when a topic does not exist', async () => {
     await expect(createRecordProducer(brokers, 'record-producer-test', [`missing-${randomUUID()}`], PLAINTEXT)).rejects.toThrow();
   });

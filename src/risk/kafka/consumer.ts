@@ -72,7 +72,13 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
   try {
     const topics = await ensureRiskTopics(admin, config, log);
     if (mode === 'live') {
-      producer = await createRecordProducer(brokers, `${config.KAFKA_CLIENT_ID}-risk`, [topics.scores, topics.dlq], kafkaSecurity(config));
+      producer = await createRecordProducer(
+        brokers,
+        `${config.KAFKA_CLIENT_ID}-risk`,
+        [topics.scores, topics.dlq],
+        kafkaSecurity(config),
+        config.RISK_SCORES_COMPRESSION,
+      );
     }
     const outputs: RiskOutputs =
       mode === 'live'
