@@ -422,11 +422,15 @@ ${table(
   ]),
 )}
 
-The risk-scores topic is measured with each codec of \`RISK_SCORES_COMPRESSION\` in turn (the
+${
+  ing.stages.costs.some((cost) => cost.bytesPerEvent !== undefined)
+    ? `The risk-scores topic is measured with each codec of \`RISK_SCORES_COMPRESSION\` in turn (the
 default is \`lz4\`): a codec trades the consumer's CPU for the bytes the broker stores and every
 reader fetches.
 
-The stages add up to less than the consumer's CPU per event in the table above: the rest is
+`
+    : ''
+}The stages add up to less than the consumer's CPU per event in the table above: the rest is
 kafkajs fetching and decoding record batches, garbage collection of a heap holding every
 customer's state (a fifth of the consumer's time in a profile), metrics and the batch bookkeeping.
 
@@ -620,9 +624,11 @@ hop (producer → broker → consumer → Redis → gateway) waits in the run qu
 tail is made of those waits: the split columns show it on both sides of the consumer, and the
 prober's own query round trip (answered − readable) adds as much again. At 1,000 events/s the
 machine is as busy (${freshnessLoad.busy1k}): the consumer and the broker spend several times their CPU per event at
-5,000, because a caught-up consumer fetches as soon as anything arrives and then scores a
+5,000, because a caught-up consumer fetches again soon after each fetch (at most every
+\`RISK_FETCH_LINGER_MS\`, 5 ms, since 2026-12-04; before, as soon as the broker held one event) and then scores a
 few events per partition, and the 5 ms polls cost the same at any rate. In the consumer each
-partition's batch writes its customers' latest scores to Redis at once and waits only for that
+partition's batch writes its customers' latest scores to Redis at once (one script call for the
+batches of one fetch, since 2026-12-04) and waits only for that
 (a score is readable when it returns), while its history, its risk-scores records and its DLQ
 records go in rounds shared across partitions, in the background (a round waits up to
 \`RISK_SINK_LINGER_MS\`, 20 ms, for the next fetches' batches; at most 8 batches a partition;
@@ -986,6 +992,9 @@ because the machine's noise is larger than some of the gains.
 | spool appends (\`src/metering/spool.ts\`) | removing pieces of the full path one at a time (same run, interleaved, an A/A pair for the noise): the usage ledger was the largest, 35-45 µs of server CPU per request, though a 3 ms timer in its place cost nothing; each spooled group commit made two trips to the threadpool, a write and an \`fdatasync\`, each with its own promise | a segment opened \`O_DSYNC\` (PostgreSQL's \`open_datasync\`): one synchronous write per group commit, on disk when it returns (test reads the flags from /proc) | alone, 3,000 one-record appends: 110-120 → 91 µs of CPU and 190-216 → 160 µs of wall time each; the gateway at maximum load, 7 interleaved rounds: 164.4 / 163.6 (A/A) → 153.3 µs of server CPU per request |
 | maximum throughput, measured (\`bench/gateway.ts\`) | at 32 connections the full path's process was idle about an eighth of the time (CPU profile): a closed loop of n connections completes at most n / latency requests a second, and a Tollgraph answer waits 1-3 ms for its usage record to be on disk | each server's maximum taken at the connection count (of 32, 64, 128, 256) that gives it its highest rate, in the same run (bare was already at its maximum with 32) | the first run with the sweep (gateway only, with both rows above): 93 % of bare (87-99 %, 7 pairs at 128 connections each) |
 | history statistics (\`prisma/migrations/20261204161500_risk_scores_statistics\`) | \`perf\` on PostgreSQL during the freshness benchmark at 5,000 events/s: autovacuum's \`ANALYZE\` of the growing history was 10 % of PostgreSQL's samples in a 15 s window (it runs about once a minute while the table grows by a row per event, each time sampling 30,000 rows and building a histogram of 17 columns) | a statistics target of 10 on every column of \`risk_scores\` (a 3,000-row sample) and none on \`factors\`; the reads by customer and by event id keep their indexes (test) | one \`ANALYZE\` of 600,000 rows: 240-260 → 18 ms of a core |
+| latest scores and announcements per turn (\`src/risk/pipeline/outputs.ts\`, \`src/redis/turn-batch.ts\`) | Redis \`INFO commandstats\` over the freshness benchmark at 1,000 events/s: a latest-score script call every 2 events and a pub/sub announcement per batch (one fetch's partitions each made their own) | the batches scored in one turn of the event loop share one script call (each a group under its partition's claim; a fenced partition is refused alone, test), the announcements of one round of sinks go in one publish, and the script goes by EVALSHA | 2026-12-04, 2 interleaved rounds of 3 runs at 1,000 events/s: script calls 24.7k → 6.0-9.1k and publishes 24.6k → 1.2-1.5k per round; CPU per event within the noise (consumer 435-465 → 430-448 µs) |
+| fetch pacing (\`src/risk/kafka/batches.ts\`, \`RISK_FETCH_LINGER_MS\`) | a profile of the consumer at 1,000 events/s: a third of its CPU in socket writes, most of them kafkajs fetch requests; the broker answers a fetch as soon as it holds one event, so a caught-up consumer fetched and wrote per event or two | a caught-up partition's batch holds the next fetch until 5 ms after it arrived (a backlog is fetched at once). Kafka's own fetch.min.bytes 64 KB with fetch.max.wait.ms 5 cut the consumer a quarter too, but an idle consumer then polls every 5 ms: 8-10 % of a core for it and 10-13 % for the broker, measured at idle | 2026-12-04, 2 interleaved rounds of 3 runs at 1,000 events/s, off / on: consumer 394-443 → 332-380 µs per event, broker 303-371 → 258-310; at 5,000 events/s the machine was saturated (98-99 % busy) in both and the figures within the noise |
+| risk-scores compression (\`src/kafka/record-producer.ts\`, \`RISK_SCORES_COMPRESSION\`) | the issue asked for compression to be measured; the stages above send 251 bytes a score to the broker's log | each codec measured as a stage (consumer and broker CPU, bytes in the log); LZ4 by default, registered for the process's kafkajs readers (the archiver) | 2026-12-04, 5 rounds of 40,000 scores: bytes per score none 251, lz4 74, zstd 46, snappy 77, gzip 48; consumer µs none 9.5-18.3, lz4 8.8-12.2, zstd 8.9-19.4, snappy 8.4-10.7, gzip 9.5-20.5; broker 2-5 for each, within its noise |
 
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown. At half load both servers' p99 are decided by
