@@ -249,8 +249,8 @@ function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestGroup[], bo
  * CHUNK scores.
  */
 function announcer(pubsub: PubSub): TurnBatch<RiskScoreView[], undefined> {
-  const traceparentOf = tracing.on ? scoreTraceparent : undefined;
   return new TurnBatch(async (batches) => {
+    const traceparentOf = tracing.on ? scoreTraceparent : undefined;
     await Promise.all(chunks(batches.flat()).map((part) => pubsub.publish(SCORES_CHANNEL, encodeViews(part, traceparentOf))));
     return batches.map(() => undefined);
   });
