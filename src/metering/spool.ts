@@ -67,8 +67,9 @@ const toLine = (entry: UsageEntry): Line => ({
  * The usage ledger's write-ahead log on local disk. A billable answer waits for its record to be
  * appended to this process's current segment and on disk (a synchronous write), which costs the
  * process one write per group commit and the database nothing; a timer ships closed segments to
- * the ledger's table in bulk, idempotently by request id, and deletes them. So the database sees one large insert per tick instead of one transaction per handful of
- * requests, and billing survives the database being away (the spool grows meanwhile).
+ * the ledger's table in bulk, idempotently by request id, and deletes them. So the database sees
+ * one large insert per tick instead of one transaction per handful of requests, and billing
+ * survives the database being away (the spool grows meanwhile).
  *
  * A segment's records are visible to readers of the table within about `shipMs`. After a crash
  * (kill -9, power loss) the records stay on disk: the next process that opens the spool on this

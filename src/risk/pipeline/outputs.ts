@@ -153,10 +153,7 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
         return;
       }
       if (!claim) throw new Error('the latest scores of a partition are written under its claim (claimLatest)');
-      // The last part moves `written`, once every part is set (the calls of a connection run in order).
-      const parts = latest.length ? chunks(latest) : [[]];
-      const written = await latestWrites!.add(parts.map((views, i) => ({ claim, views, written: i === parts.length - 1 ? nextOffset : '' })));
-      if (!written) throw new LatestClaimLost(claim.key);
+      if (!(await latestWrites!.add({ claim, views: latest, nextOffset }))) throw new LatestClaimLost(claim.key);
     },
     async afterCommit(scores) {
       if (!announcements || scores.length === 0) return;
@@ -185,21 +182,22 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
   };
 }
 
-/** A batch's latest scores, or a part of them (at most CHUNK customers), under its partition's claim. */
-interface LatestGroup {
+/** A batch's latest scores, under its partition's claim; `nextOffset`: the offset after the batch. */
+interface LatestBatch {
   claim: LatestClaim;
   views: RiskScoreView[];
-  /** The offset the partition's latest scores are then written up to ('' for all but a batch's last part). */
-  written: number | '';
+  nextOffset: number;
 }
 
 /**
  * The latest scores of every batch scored in one turn of the event loop (the partitions of one
- * fetch), in SET_LATEST calls of at most CHUNK customers: one call, not one per partition. Each
- * batch learns whether all of its groups were written (false: its partition was claimed by another
- * consumer). Sent by EVALSHA, so the script's text does not travel with every call.
+ * fetch), in SET_LATEST calls of at most CHUNK customers: one call, not one per partition. A batch
+ * larger than that goes in parts, and only its last part moves `written` (the calls of a
+ * connection run in order). Each batch learns whether all of its parts were written (false: its
+ * partition was claimed by another consumer). Sent by EVALSHA, so the script's text does not
+ * travel with every call.
  */
-function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestGroup[], boolean> {
+function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestBatch, boolean> {
   redis.defineCommand('tollgraphSetLatest', { lua: SET_LATEST });
   const setLatest = (redis as unknown as { tollgraphSetLatest: (...args: Array<string | number>) => Promise<number[]> }).tollgraphSetLatest.bind(redis);
   const ranking = rankingKey(prefix);
@@ -218,11 +216,12 @@ function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestGroup[], bo
       groups = [];
       customers = 0;
     };
-    batches.forEach((batch, b) => {
-      for (const { claim, views, written } of batch) {
+    batches.forEach(({ claim, views: latest, nextOffset }, b) => {
+      const parts = latest.length ? chunks(latest) : [[]];
+      parts.forEach((views, i) => {
         if (groups.length && customers + views.length > CHUNK) send();
         keys.push(claim.key);
-        args.push(claim.token, written, views.length);
+        args.push(claim.token, i === parts.length - 1 ? nextOffset : '', views.length);
         for (const view of views) {
           keys.push(latestKey(prefix, view.customerId));
           args.push(encodeLatest(view));
@@ -230,7 +229,7 @@ function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestGroup[], bo
         for (const view of views) args.push(view.score, view.customerId);
         groups.push(b);
         customers += views.length;
-      }
+      });
     });
     send();
     const done = batches.map(() => true);
