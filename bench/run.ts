@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of BENCHMARKS.md, bounded in time, loopback only, on the real
  * services (started as `npm test` starts them when their variables are unset).
  *
- *   npm run bench                     full runs (about 10 minutes), writes BENCHMARKS.md
+ *   npm run bench                     full runs (about 30 minutes), writes BENCHMARKS.md
  *   npm run bench -- --smoke          a few seconds each (CI proves they still work)
  *   npm run bench -- --out FILE       write the report elsewhere (raw figures: FILE.json; default bench/results.json)
  *   npm run bench -- --profile        also write CPU profiles of every server and consumer to bench/.profiles/
