@@ -9,7 +9,7 @@ import { startInProcessFeed } from './feed/in-process';
 import { seedDataProducts } from './catalog/seed';
 import { buildServices, type Services } from './services';
 import { utcDay } from './limits/quota-window';
-import { tuneHeapForGateway } from './ops/heap-tuning';
+import { tuneHeap } from './ops/heap-tuning';
 
 export interface RunningGateway {
   url: string;
@@ -38,7 +38,7 @@ export async function prepareServices(config: Config, logger: Logger): Promise<S
 
 /** The gateway role: prepared services, then HTTP. */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
-  tuneHeapForGateway();
+  tuneHeap();
   const services = await prepareServices(config, logger);
   try {
     const demoKeys = services.db.kind === 'embedded' ? await ensureDemoKeys(services, config.DATA_DIR) : undefined;

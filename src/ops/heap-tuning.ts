@@ -1,17 +1,23 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * The gateway's heap, tuned for what it holds: under load a hundred or more requests are in
- * flight at once (each waits for its usage record's write), so at any young-generation collection
- * most of them are alive. V8's allocation-site pretenuring reads that as "these objects live long"
- * and, from then on, allocates those sites' objects straight in the old generation, where they die
- * a moment later and are only reclaimed by full mark-compact collections (every 2-3 s at maximum
- * load, marked concurrently on V8's worker threads). Whether a process falls into it depends on
- * what it saw while warming up, so one gateway process spent 145 µs of CPU per request and the
- * next, started the same way, 180 (BENCHMARKS.md, section 1). Without pretenuring, request
- * objects die young wherever they were allocated. Set at startup, before the first request:
- * the flag is read at each allocation site's next decision.
+ * V8's heap, tuned for the processes that carry the load: the gateway and the risk consumer.
+ * Both allocate objects that die young but are often alive at a young-generation collection: a
+ * gateway's hundred or more requests in flight (each waits for its usage record's write), a
+ * consumer's batches between fetch and sink. V8 reads that as "long-lived" in two ways, and both
+ * put short-lived objects in the old generation, reclaimed only by full mark-compacts (marked
+ * on V8's worker threads, with a pause to finish):
+ * - allocation-site pretenuring: a site whose objects survived is from then on allocated straight
+ *   in the old generation. Whether a gateway process fell into it depended on its warm-up: four
+ *   started the same way spent 157-203 µs of CPU per request at maximum load, four without it
+ *   141-155 (BENCHMARKS.md, section 1);
+ * - page promotion: a young page mostly alive at a collection moves to the old generation whole,
+ *   with whatever on it dies a moment later. The consumer, holding every customer's state, spent
+ *   40.8-41.3 µs per event with both, 37.0-38.0 without pretenuring, 35.3-36.3 without either
+ *   (section 3).
+ * Set at startup, before the first request or batch: V8 reads both at each decision.
  */
-export function tuneHeapForGateway(): void {
+export function tuneHeap(): void {
   setFlagsFromString('--no-allocation-site-pretenuring');
+  setFlagsFromString('--no-page-promotion');
 }

@@ -12,6 +12,7 @@ import type { BatchResult, RiskPipeline } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
 import { checkpointIdlePartitions, joinPipelineGroup, partitionBatches } from './batches';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
+import { tuneHeap } from '../../ops/heap-tuning';
 
 export interface RiskConsumerOptions {
   /** Default: KAFKA_TOPIC_PREFIX + RISK_CONSUMER_GROUP. */
@@ -55,6 +56,7 @@ export function riskConsumerSettings(config: Pick<Config, 'RISK_SESSION_TIMEOUT_
  * per partition) for tooling only.
  */
 export async function startRiskConsumer(services: Services, options: RiskConsumerOptions = {}): Promise<RunningRiskConsumer> {
+  tuneHeap();
   const { config, logger } = services;
   const kafka = services.kafka;
   const brokers = config.KAFKA_BROKERS;
