@@ -78,4 +78,24 @@ describe('query cost from the document, before execution', () => {
     expect(actual({ accounts: { nodes: [{ id: '1' }, { id: '2' }] }, other: null }, cost)).toBe(3);
     expect(actual({}, cost)).toBe(0);
   });
+
+  it('prices each result of a remembered operation by what it holds, a fragment by where it is spread', () => {
+    // The same parsed operation priced again (as Apollo hands it back) with other data.
+    const { cost, actual } = analyze('{ accounts(first: 50) { nodes { id apiKeys { id } } } }');
+    expect(actual({ accounts: { nodes: [{ id: '1', apiKeys: [{ id: 'k' }, { id: 'l' }] }] } }, cost)).toBe(1 + 1 + 2);
+    const nodes = [
+      { id: '1', apiKeys: null },
+      { id: '2', apiKeys: [] },
+    ];
+    expect(actual({ accounts: { nodes } }, cost)).toBe(1 + 2);
+    expect(actual({ accounts: null }, cost)).toBe(0);
+    // One fragment spread at two places, merged with a different selection at each.
+    const spread = analyze(`
+      { first: account(id: "a") { ...Keys apiKeys { prefix } } second: account(id: "b") { ...Keys } }
+      fragment Keys on Account { apiKeys { id } }
+    `);
+    const keys = [{ id: 'k', prefix: 'p' }];
+    expect(spread.actual({ first: { apiKeys: keys }, second: { apiKeys: keys } }, spread.cost)).toBe(2 + 2);
+    expect(spread.actual({ first: null, second: { apiKeys: [...keys, ...keys] } }, spread.cost)).toBe(1 + 2);
+  });
 });
