@@ -995,6 +995,8 @@ because the machine's noise is larger than some of the gains.
 | latest scores and announcements per turn (\`src/risk/pipeline/outputs.ts\`, \`src/redis/turn-batch.ts\`) | Redis \`INFO commandstats\` over the freshness benchmark at 1,000 events/s: a latest-score script call every 2 events and a pub/sub announcement per batch (one fetch's partitions each made their own) | the batches scored in one turn of the event loop share one script call (each a group under its partition's claim; a fenced partition is refused alone, test), the announcements of one round of sinks go in one publish, and the script goes by EVALSHA | 2026-12-04, 2 interleaved rounds of 3 runs at 1,000 events/s: script calls 24.7k → 6.0-9.1k and publishes 24.6k → 1.2-1.5k per round; CPU per event within the noise (consumer 435-465 → 430-448 µs) |
 | fetch pacing (\`src/risk/kafka/batches.ts\`, \`RISK_FETCH_LINGER_MS\`) | a profile of the consumer at 1,000 events/s: a third of its samples in socket writes (the profiler also counts the time a thread waits for the core inside the call), most of them kafkajs fetch requests and Redis calls; the broker answers a fetch as soon as it holds one event, so a caught-up consumer fetched and wrote per event or two | a caught-up partition's batch holds the next fetch until 5 ms after it arrived (a backlog is fetched at once). Kafka's own fetch.min.bytes 64 KB with fetch.max.wait.ms 5 cut the consumer a quarter too, but an idle consumer then polls every 5 ms: 8-10 % of a core for it and 10-13 % for the broker, measured at idle | 2026-12-04, 2 interleaved rounds of 3 runs at 1,000 events/s, off / on: consumer 394-443 → 332-380 µs per event, broker 303-371 → 258-310; at 5,000 events/s the machine was saturated (98-99 % busy) in both and the figures within the noise |
 | risk-scores compression (\`src/kafka/record-producer.ts\`, \`RISK_SCORES_COMPRESSION\`) | the issue asked for compression to be measured; the stages above send 251 bytes a score to the broker's log | each codec measured as a stage (consumer and broker CPU, bytes in the log); LZ4 by default, registered for the process's kafkajs readers (the archiver) | 2026-12-04, 5 rounds of 40,000 scores: bytes per score none 251, lz4 74, zstd 46, snappy 77, gzip 48; consumer µs none 9.5-18.3, lz4 8.8-12.2, zstd 8.9-19.4, snappy 8.4-10.7, gzip 9.5-20.5; broker 2-5 for each, within its noise |
+| heap tuning (\`src/ops/heap-tuning.ts\`) | gateway processes started the same way settled at about 145 or about 180 µs of server CPU per request at maximum load, and stayed there; per-thread CPU from /proc put the difference on V8's worker threads (10-16 against 18-40 µs per request), and \`--trace-gc\` on a slow one showed the old generation growing by about 6 MB at every young-generation collection and a full mark-compact every 2-3 s: request objects, alive at a collection because a hundred or more requests are in flight, pretenured by their allocation sites and then dying in the old generation. The consumer, holding every customer's state, also promoted whole young pages that were mostly alive | the gateway and the risk consumer start with V8's allocation-site pretenuring and page promotion off (\`v8.setFlagsFromString\`, measured equal to the command-line flags); bare Apollo is left as it ships: the flags did not change it (120-131 µs per request with and without) | 2026-12-05, gateway processes at maximum load after warm-up, 4 of each started alternately: 157-203 → 141-155 µs of server CPU per request (about 6,000 → 6,900 requests/s); ingestion probe (400k events, one pipeline process, 3 interleaved runs each): consumer 40.8-41.3 → 37.0-38.0 µs per event without pretenuring, 35.3-36.3 without either, 26.8-28.0k → 30.5-32.2k events/s |
+| actual cost (\`src/cost/actual.ts\`) | the per-step table's "actual cost", 1.6-2.1 µs per request: every field of every result object looked up again (its schema field, hint and type, its selections merged) | a plan of the operation's response keys, weights and selections, made once per parsed operation top-down from its root fields (a fragment spread at two places keeps each place's merge, test), and the result priced by a walk of its values | the step 1.6-2.1 → 0.7 µs per request (a profile at maximum load) |
 
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown. At half load both servers' p99 are decided by
@@ -1027,9 +1029,22 @@ because the machine's noise is larger than some of the gains.
   larger batches: at maximum load a batch already held 13 records, and the CPU per request did not
   move beyond the noise. The metrics and introspection-cache plugins removed altogether (to bound
   what folding their hooks into the guard's could give): within the noise of an A/A pair.
-- *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3 (garbage
-  collection about a quarter of it); worker threads owning partitions, and fewer objects per
-  event, are the next designs to measure.`;
+  Measured again on 2026-12-05 with the heap tuning above (the 204 µs of that run were the slow
+  state it removes): 2 gateway processes with graphql-jit against 2 without, 4 rounds each at
+  maximum load, 150-167 against 149-158 µs of server CPU per request; still not kept. A young
+  generation of 64 MB (\`--min-semi-space-size\` and \`--max-semi-space-size\`): a first pair
+  of processes suggested 13 % less CPU, which was the slow state above landing on one side.
+- *More margin on the throughput ratio*: the server's CPU per request decides it (both sides are
+  CPU-bound in one process, and the ratio follows bare's CPU over Tollgraph's), and what the full
+  path adds is spread thin over the per-step table: no step above 9 µs, most of the rest a
+  microsecond or two each (the request's promises, its larger answer, two histograms, the key's
+  SHA-256).
+- *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3. A profile of
+  the ingestion probe with the heap tuning (2026-12-05): garbage collection 19 %, the checkpoints'
+  \`JSON.stringify\` of states 12-13 % (each changed state, and as many unchanged ones for the
+  rolling rewrite), decoding 6 %, encoding scores 5 %. Worker threads owning partitions, fewer
+  objects per event, and the rolling rewrite without serialising again a state that has not
+  changed since its last chunk are the next designs to measure.`;
 
 /** A freshness run's latency as answered, and split at the moment the score was computed (p50 / p99 each). */
 function latencySplit(run: FreshnessRun): string[] {
