@@ -108,7 +108,7 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
   const children: Child[] = [];
   // The feed's producer is the pipeline's own (@platformatic/kafka, acks=all): about a third of
   // kafkajs' CPU per record, which the load generator would otherwise take from the cores it shares.
-  const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-freshness', [kafka.topics.transactions], kafkaSecurity(world.config));
+  const producer = await createRecordProducer(world.config.KAFKA_BROKERS!, 'bench-freshness', [kafka.topics.transactions], kafkaSecurity(world.config), 'none');
   try {
     const gateway = forkChild('gateway', {
       name: 'gateway-full',

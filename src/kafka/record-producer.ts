@@ -17,7 +17,10 @@ export interface RecordProducer {
 
 type Data = string | Buffer | null;
 
-/** The codec of the record batches (Kafka's `compression.type`); `none` sends them as they are. */
+/**
+ * The codec of the record batches (Kafka's `compression.type`); `none` sends them as they are. Every
+ * topic the streaming core writes uses RISK_SCORES_COMPRESSION, so each caller names its codec.
+ */
 export type RecordCompression = Config['RISK_SCORES_COMPRESSION'];
 
 const bytes = (data?: Data): Buffer | undefined => (data === null || data === undefined ? undefined : typeof data === 'string' ? Buffer.from(data) : data);
@@ -37,7 +40,7 @@ export async function createRecordProducer(
   clientId: string,
   topics: string[],
   security: KafkaSecurity,
-  compression: RecordCompression = 'none',
+  compression: RecordCompression,
 ): Promise<RecordProducer> {
   const { Producer, ProduceAcks, compatibilityPartitioner } = await import('@platformatic/kafka');
   const producer: Producer<Data, Data, Data, Data> = new Producer<Data, Data, Data, Data>({

@@ -28,7 +28,7 @@ describe('record producer (real Kafka)', () => {
   });
 
   it('writes keyed records where the Java partitioner puts them, with headers and binary values', async () => {
-    const producer = await createRecordProducer(brokers, 'record-producer-test', [topic], PLAINTEXT);
+    const producer = await createRecordProducer(brokers, 'record-producer-test', [topic], PLAINTEXT, 'none');
     const keys = Array.from({ length: 200 }, (_, i) => `c-${i}-${randomUUID().slice(0, i % 13)}`);
     const binary = Buffer.from([0, 255, 1, 254]);
     try {
@@ -122,6 +122,6 @@ describe('record producer (real Kafka)', () => {
   }
 
   it('fails at creation, not at the first send, when a topic does not exist', async () => {
-    await expect(createRecordProducer(brokers, 'record-producer-test', [`missing-${randomUUID()}`], PLAINTEXT)).rejects.toThrow();
+    await expect(createRecordProducer(brokers, 'record-producer-test', [`missing-${randomUUID()}`], PLAINTEXT, 'none')).rejects.toThrow();
   });
 });

@@ -59,6 +59,7 @@ export async function startOperatorProduct(services: Services, product: Operator
       `${config.KAFKA_CLIENT_ID}-${product}`,
       [topics.dlq, topics.byMerchant, topics.spendFeatures, topics.merchantRisk],
       kafkaSecurity(config),
+      config.RISK_SCORES_COMPRESSION,
     );
     const source = { maxEventBytes: config.RISK_MAX_EVENT_BYTES, avro: new AvroTransactionReader(services.registry) };
     const groups = productGroups(config, product, options.groupSuffix);
