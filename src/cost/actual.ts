@@ -1,4 +1,4 @@
-import { getNamedType, isCompositeType, type GraphQLCompositeType, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getNamedType, isCompositeType, type GraphQLCompositeType, type OperationDefinitionNode } from 'graphql';
 import { collectFields, fieldOf, isIntrospection, subselectionsOf, type CostContext, type FieldGroup } from './analyze';
 import { costHintOf } from './hints';
 
@@ -50,15 +50,17 @@ function objectCost(plan: CostPlan, object: unknown): number {
   return sum;
 }
 
-// The root fields' plans per operation (Apollo hands back the same parsed document for a repeated query).
-const plansByOperation = new WeakMap<OperationDefinitionNode, { schema: GraphQLSchema; plans: CostPlan[] }>();
+// The root fields' plans per operation, as analyze.ts remembers its analysis: Apollo hands back the
+// same parsed document for a repeated query.
+const plansByOperation = new WeakMap<OperationDefinitionNode, CostPlan[]>();
 
 function rootPlans(operation: OperationDefinitionNode, context: CostContext): CostPlan[] {
-  const known = plansByOperation.get(operation);
-  if (known?.schema === context.schema) return known.plans;
-  const root = context.schema.getRootType(operation.operation);
-  const plans = root ? collectFields([operation.selectionSet], context).map((group) => planOf(root, group, context)) : [];
-  plansByOperation.set(operation, { schema: context.schema, plans });
+  let plans = plansByOperation.get(operation);
+  if (!plans) {
+    const root = context.schema.getRootType(operation.operation);
+    plans = root ? collectFields([operation.selectionSet], context).map((group) => planOf(root, group, context)) : [];
+    plansByOperation.set(operation, plans);
+  }
   return plans;
 }
 
