@@ -69,6 +69,7 @@ export async function meteringBenchmark(ctx: BenchContext): Promise<MeteringResu
                 dir: spoolDir,
                 shipMs: services.config.METERING_SPOOL_SHIP_MS,
                 staleMs: services.config.METERING_SPOOL_STALE_MS,
+                fsyncMs: services.config.METERING_SPOOL_FSYNC_MS,
                 ship: (json) => insertUsageJson(services.db.sql, json),
               },
               services.logger,

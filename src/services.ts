@@ -220,6 +220,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
           dir: config.METERING_SPOOL_DIR,
           shipMs: config.METERING_SPOOL_SHIP_MS,
           staleMs: config.METERING_SPOOL_STALE_MS,
+          fsyncMs: config.METERING_SPOOL_FSYNC_MS,
           ship: (json) => insertUsageJson(db.sql, json),
           onLate: (from, to) => rebuildRollups(db.prisma, from, to),
         },

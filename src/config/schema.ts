@@ -127,6 +127,7 @@ export const configSchema = z
     METERING_MAX_BATCH: positiveInt('records').max(5000, { error: 'records (at most 5000)' }).default(500),
     METERING_SPOOL_DIR: optional(z.string().trim().min(1, { error: 'a directory path on a persistent local disk' })),
     METERING_SPOOL_SHIP_MS: positiveInt('milliseconds').default(250),
+    METERING_SPOOL_FSYNC_MS: nonNegativeInt('milliseconds (0: every answer waits for its record to be on disk)').default(0),
     METERING_SPOOL_STALE_MS: positiveInt('milliseconds').min(5_000, { error: 'milliseconds, at least 5000' }).default(60_000),
     PUBLIC_URL: optional(urlWithScheme(['http', 'https'], 'https://api.example.com')),
     STRIPE_METER_EVENT_NAME: z

@@ -16,6 +16,13 @@ export interface SpoolOptions {
   /** A directory of another host whose owner has shown no sign of life for this long is taken over. */
   staleMs: number;
   /**
+   * 0: an append resolves once its bytes are on disk. More: once the operating system has them (a
+   * crash of the process loses nothing), and the segment is flushed to disk this often and before
+   * it is closed (an operating-system crash or a power loss loses at most this long's records), as
+   * PostgreSQL's `synchronous_commit = off` with its WAL writer's delay, or Redis's `appendfsync`.
+   */
+  fsyncMs: number;
+  /**
    * Inserts a JSON array of records in the line format below into the ledger's table, idempotently
    * by request id (`insertUsageJson`), and answers how many it held and the range of their times.
    */
@@ -37,6 +44,8 @@ const SEGMENT = /^(.+-)?(\d{12})\.ndjson$/;
  * O_DSYNC, each append is followed by an fdatasync.
  */
 const SYNCED_APPENDS = constants.O_DSYNC === undefined ? undefined : constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC;
+/** Appends that reach the operating system only, flushed on an interval (`fsyncMs`). */
+const BUFFERED_APPENDS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
 
 /** One record as a line of a segment: short keys, since every billable request writes one. */
 interface Line {
@@ -65,8 +74,9 @@ const toLine = (entry: UsageEntry): Line => ({
 
 /**
  * The usage ledger's write-ahead log on local disk. A billable answer waits for its record to be
- * appended to this process's current segment and on disk (a synchronous write), which costs the
- * process one write per group commit and the database nothing; a timer ships closed segments to
+ * appended to this process's current segment and on disk (a synchronous write; with `fsyncMs`,
+ * handed to the operating system and flushed on that interval), which costs the process one write
+ * per group commit and the database nothing; a timer ships closed segments to
  * the ledger's table in bulk, idempotently by request id, and deletes them. So the database sees
  * one large insert per tick instead of one transaction per handful of requests, and billing
  * survives the database being away (the spool grows meanwhile).
@@ -87,6 +97,10 @@ export class UsageSpool {
   private tail: Promise<unknown> = Promise.resolve();
   private shipping: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Bytes appended to the current segment since its last flush (`fsyncMs` > 0). */
+  private unflushed = false;
+  private flushing: Promise<void> | undefined;
   private pending = 0;
   private closed: Promise<void> | undefined;
 
@@ -104,6 +118,7 @@ export class UsageSpool {
     await spool.ship();
     spool.timer = setInterval(() => void spool.ship(), options.shipMs);
     spool.timer.unref();
+    if (options.fsyncMs > 0) spool.flushTimer = setInterval(() => void spool.flush(), options.fsyncMs).unref();
     return spool;
   }
 
@@ -126,7 +141,8 @@ export class UsageSpool {
         const buffer = Buffer.from(text);
         let written = 0;
         while (written < buffer.length) written += (await file.write(buffer, written)).bytesWritten;
-        if (SYNCED_APPENDS === undefined) await file.datasync();
+        if (this.options.fsyncMs > 0) this.unflushed = true;
+        else if (SYNCED_APPENDS === undefined) await file.datasync();
         this.bytes += buffer.length;
         this.pending += entries.length;
       } catch (error) {
@@ -142,6 +158,7 @@ export class UsageSpool {
   close(): Promise<void> {
     this.closed ??= (async () => {
       clearInterval(this.timer);
+      clearInterval(this.flushTimer);
       await this.shipping;
       await this.tail;
       await this.closeSegment();
@@ -155,7 +172,7 @@ export class UsageSpool {
     if (!this.file) {
       this.currentName = `${String(++this.segment).padStart(12, '0')}.ndjson`;
       this.bytes = 0;
-      this.file = await open(join(this.own, this.currentName), SYNCED_APPENDS ?? 'a', 0o600);
+      this.file = await open(join(this.own, this.currentName), this.options.fsyncMs > 0 ? BUFFERED_APPENDS : (SYNCED_APPENDS ?? 'a'), 0o600);
       // The new file's directory entry survives a power loss too, not only its data.
       const dir = await open(this.own, 'r');
       await dir.sync().finally(() => dir.close());
@@ -165,9 +182,34 @@ export class UsageSpool {
 
   private async closeSegment(): Promise<void> {
     const file = this.file;
-    this.file = undefined;
     this.currentName = undefined;
-    await file?.close();
+    if (!file) return;
+    // A flush already under way may have begun before the last appends.
+    if (this.options.fsyncMs > 0) while (this.flushing || this.unflushed) await this.flush();
+    this.file = undefined;
+    await file.close();
+  }
+
+  /**
+   * Flushes the current segment's appends to disk (`fsyncMs` > 0), beside the appends rather than
+   * in their turn: an answer never waits for it. One flush at a time; a failed one is logged, and
+   * the segment is closed so that appends go on in a new one.
+   */
+  private flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      const file = this.file;
+      if (!file || !this.unflushed) return;
+      this.unflushed = false;
+      await file.datasync();
+    })()
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'usage spool: flushing a segment to disk failed; appends go on in a new segment');
+        this.tail = this.tail.then(() => this.closeSegment()).catch(() => undefined);
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
   }
 
   /** One shipment at a time; a tick that finds one running skips. */

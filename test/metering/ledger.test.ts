@@ -163,12 +163,13 @@ describe('usage ledger failures', () => {
 
   it.each([
     ['written to PostgreSQL', undefined],
-    ['spooled on local disk (METERING_SPOOL_DIR)', 'spool'],
-  ])('after kill -9 under load, every 200 the client received has exactly one ledger record: %s', async (_, spool) => {
+    ['spooled on local disk (METERING_SPOOL_DIR)', '0'],
+    ['spooled, flushed to disk every 20 ms (METERING_SPOOL_FSYNC_MS)', '20'],
+  ])('after kill -9 under load, every 200 the client received has exactly one ledger record: %s', async (_, fsyncMs) => {
     const setup = await startTestGateway();
-    const spoolDir = spool && (await mkdtemp(join(tmpdir(), 'tg-spool-')));
+    const spoolDir = fsyncMs && (await mkdtemp(join(tmpdir(), 'tg-spool-')));
     try {
-      const env = { ...setup.env, LOG_LEVEL: 'warn', ...(spoolDir && { METERING_SPOOL_DIR: spoolDir }) };
+      const env = { ...setup.env, LOG_LEVEL: 'warn', ...(spoolDir && { METERING_SPOOL_DIR: spoolDir, METERING_SPOOL_FSYNC_MS: fsyncMs }) };
       const { accountId, key } = await setup.newKey({ plan: 'ENTERPRISE' });
       const victim = await startGatewayProcess(env);
       const served: string[] = [];

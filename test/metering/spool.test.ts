@@ -39,6 +39,7 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     dir: root,
     shipMs: 50,
     staleMs: 60_000,
+    fsyncMs: 0,
     ship: (json) => insertUsageJson(gateway.services.db.sql, json),
     ...overrides,
   });
@@ -104,6 +105,36 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
         dsync: true,
         append: true,
       });
+    } finally {
+      await spool.close();
+    }
+  });
+
+  it('with fsyncMs (METERING_SPOOL_FSYNC_MS), an append resolves once the system has it; the segment is flushed on the interval, beside the appends, and before it is closed', async () => {
+    const spool = await UsageSpool.open(options({ shipMs: 60_000, fsyncMs: 20 }), gateway.services.logger);
+    const entries = [entry(), entry(), entry()];
+    try {
+      await spool.append([entries[0]]);
+      const [segment] = await segments();
+      const fds = await readdir('/proc/self/fd');
+      const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      const flags = Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fds[links.indexOf(join(root, segment))]}`, 'utf8'))![1], 8);
+      expect(flags & constants.O_DSYNC).toBe(0);
+
+      // A flush the disk holds up: appends go on meanwhile.
+      const file = (spool as unknown as { file: { datasync(): Promise<void> } }).file;
+      const datasync = file.datasync.bind(file);
+      let release: () => void = () => undefined;
+      const flushes = jest.spyOn(file, 'datasync').mockImplementationOnce(() => new Promise<void>((resolve) => (release = resolve)).then(datasync));
+      await waitFor('a flush on the interval', async () => flushes.mock.calls.length === 1, 5_000, 5);
+      const appended = await Promise.race([spool.append([entries[1]]).then(() => 'appended'), new Promise((resolve) => setTimeout(resolve, 2_000, 'waited'))]);
+      expect(appended).toBe('appended');
+      await spool.append([entries[2]]);
+      release();
+      // Shutdown flushes what the last flush did not hold before it closes the segment.
+      await spool.close();
+      expect(flushes.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect((await stored(entries.map((e) => e.requestId))).length).toBe(3);
     } finally {
       await spool.close();
     }
