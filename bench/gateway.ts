@@ -26,6 +26,8 @@ export const CONNECTIONS = 32;
  * its process is the limit, so each server's maximum is its best rate over these.
  */
 export const SATURATION_CONNECTIONS = [32, 64, 128, 256] as const;
+/** METERING_SPOOL_FSYNC_MS of the third server at half load: records flushed to disk on this interval, not before each answer. */
+const FSYNC_INTERVAL_MS = 20;
 
 export interface OverheadResult {
   /** The closed loop's connections for each side's maximum: the count of the sweep that gave it its highest rate. */
@@ -44,6 +46,12 @@ export interface OverheadResult {
   fullRps: Figure;
   /** The same comparison at a fifth of the full path's maximum. */
   light: LoadPoint;
+  /**
+   * The full path with its usage records flushed to disk on an interval (METERING_SPOOL_FSYNC_MS)
+   * rather than before each answer, at half load, in the same rounds (its added latency against
+   * the same round's bare run).
+   */
+  flushedOnInterval: { fsyncMs: number; half: OpenLoopResult[]; addedP99: Figure; addedP50: Figure };
   /** The usage ledger's writes during the full side's half-load runs, from its own /metrics. */
   ledgerAtHalf: LedgerWrites;
   /** CPU µs per request by step of the path, from CPU profiles of extra maximum-load runs (medians). */
@@ -112,9 +120,9 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
   const spool = await mkdtemp(join(tmpdir(), 'tg-bench-spool-'));
   try {
     const customers = await seedLatestScores(world, smoke ? 500 : 5_000);
-    const start = async (mode: 'bare' | 'full') => {
+    const start = async (mode: 'bare' | 'full', name: string = mode, env: Record<string, string> = {}) => {
       const child = forkChild('gateway', {
-        name: `gateway-${mode}`,
+        name: `gateway-${name}`,
         env: {
           ...world.env,
           BENCH_MODE: mode,
@@ -122,6 +130,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
           PORT: String(await freePort()),
           LOG_LEVEL: 'info',
           ...(mode === 'full' && { METERING_SPOOL_DIR: spool }),
+          ...env,
         },
         profileDir: ctx.profileDir,
       });
@@ -129,7 +138,11 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       const { url } = await child.next<{ type: 'ready'; url: string }>('ready');
       return { url: url as string, pid: child.process.pid!, child };
     };
-    const [bareServer, fullServer] = await Promise.all([start('bare'), start('full')]);
+    const [bareServer, fullServer, intervalServer] = await Promise.all([
+      start('bare'),
+      start('full'),
+      start('full', 'full-fsync-interval', { METERING_SPOOL_FSYNC_MS: String(FSYNC_INTERVAL_MS) }),
+    ]);
     const [bareUrl, fullUrl] = [bareServer.url, fullServer.url];
     // Where the CPU goes at maximum load: the server process and the services it calls.
     const { postgres, redis } = serviceProcesses(world.env.DATABASE_URL!);
@@ -138,6 +151,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const single = customers.map((customerId) => JSON.stringify({ query: RISK_SCORE, operationName: 'RiskScore', variables: { customerId } }));
     const bare: GraphqlLoad = { url: bareUrl, headers: {}, bodies: single };
     const full: GraphqlLoad = { url: fullUrl, headers, bodies: single };
+    const interval: GraphqlLoad = { ...full, url: intervalServer.url };
 
     // Both answer the same data; the full path also reports what it charged.
     for (const [name, load] of [
@@ -160,6 +174,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     log(`gateway overhead: warming up`);
     await closedLoop(bare, CONNECTIONS, smoke ? 1 : 3);
     await closedLoop(full, CONNECTIONS, smoke ? 1 : 3);
+    await closedLoop(interval, CONNECTIONS, smoke ? 1 : 3);
 
     // Where each side's closed loop saturates it: sides alternate at each count, and the counts are
     // swept up and then down, each count's best rate kept (one pass is at the mercy of a slow minute).
@@ -222,12 +237,13 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const halfRate = Math.max(10, Math.round(fullRps.median / 2));
     const ledger = () => scrapeHistogram(fullUrl, 'tollgraph_usage_ledger_write_seconds');
     const ledgerBefore = await ledger();
-    const atRate = async (rate: number) => {
-      const measured = { bare: [] as OpenLoopResult[], full: [] as OpenLoopResult[] };
+    const loads = { bare, full, interval };
+    const atRate = async (rate: number, sides: Array<keyof typeof loads> = ['bare', 'full']) => {
+      const measured = { bare: [] as OpenLoopResult[], full: [] as OpenLoopResult[], interval: [] as OpenLoopResult[] };
       for (let run = 0; run < runs; run++) {
-        const order = run % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
+        const order = run % 2 === 0 ? sides : [...sides].reverse();
         for (const side of order) {
-          const r = await openLoop(side === 'bare' ? bare : full, rate, seconds, CONNECTIONS);
+          const r = await openLoop(loads[side], rate, seconds, CONNECTIONS);
           tolerate(r, `${side} at ${rate} req/s`, log);
           measured[side].push(r);
           log(`gateway overhead: ${side} at ${rate} req/s run ${run + 1}: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
@@ -235,9 +251,10 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       }
       return measured;
     };
-    const half = await atRate(halfRate);
+    const half = await atRate(halfRate, ['bare', 'full', 'interval']);
     result.bare.half = half.bare;
     result.full.half = half.full;
+    const flushedOnInterval = { fsyncMs: FSYNC_INTERVAL_MS, half: half.interval, ...added(half.bare, half.interval) };
     const writes = histogramDelta(ledgerBefore, await ledger());
     // A lighter load too: how the added latency grows with the load says what it is made of.
     const lightLoad = async (): Promise<LoadPoint> => {
@@ -269,6 +286,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       steps,
       stepRuns: runs,
       light: await lightLoad(),
+      flushedOnInterval,
     };
 
     // Benchmark 2: risk reads through the full path at fixed rates.
