@@ -313,10 +313,12 @@ pauses, which the extra CPU and allocation per request make longer and more freq
 
 **What would raise it.** Cores not shared with PostgreSQL, Redis and the load generator; two or
 more gateway processes (limits and the ledger are shared through Redis and PostgreSQL, so the
-gateway scales out). Not answering before the usage row is on disk would take the write off the
-path, but the row must be written before the answer for "every 200 the client saw is billed
-exactly once" to hold after a kill -9 (test/metering, with and without the spool), and be on disk
-for it to hold after a power loss, so it stays. Each of these is measured against this baseline by re-running \`npm run bench\`.`);
+gateway scales out). The row must be written before the answer for "every 200 the client saw is
+billed exactly once" to hold after a kill -9 (test/metering, with and without the spool), and be
+on disk for it to hold after a power loss too; an operator who accepts losing up to
+\`METERING_SPOOL_FSYNC_MS\` of records to an operating-system crash or a power loss (never to a
+crash of the process: the same test runs with it) takes the disk's flush off every answer (the
+third server above). Each of these is measured against this baseline by re-running \`npm run bench\`.`);
 
   // 2
   out.push(`## 2. Risk query latency
@@ -1005,6 +1007,7 @@ because the machine's noise is larger than some of the gains.
 | fetch pacing (\`src/risk/kafka/batches.ts\`, \`RISK_FETCH_LINGER_MS\`) | a profile of the consumer at 1,000 events/s: a third of its samples in socket writes (the profiler also counts the time a thread waits for the core inside the call), most of them kafkajs fetch requests and Redis calls; the broker answers a fetch as soon as it holds one event, so a caught-up consumer fetched and wrote per event or two | a caught-up partition's batch holds the next fetch until 5 ms after it arrived (a backlog is fetched at once). Kafka's own fetch.min.bytes 64 KB with fetch.max.wait.ms 5 cut the consumer a quarter too, but an idle consumer then polls every 5 ms: 8-10 % of a core for it and 10-13 % for the broker, measured at idle | 2026-12-04, 2 interleaved rounds of 3 runs at 1,000 events/s, off / on: consumer 394-443 → 332-380 µs per event, broker 303-371 → 258-310; at 5,000 events/s the machine was saturated (98-99 % busy) in both and the figures within the noise |
 | risk-scores compression (\`src/kafka/record-producer.ts\`, \`RISK_SCORES_COMPRESSION\`) | the issue asked for compression to be measured; the stages above send 251 bytes a score to the broker's log | each codec measured as a stage (consumer and broker CPU, bytes in the log); LZ4 by default, registered for the process's kafkajs readers (the archiver) | 2026-12-04, 5 rounds of 40,000 scores: bytes per score none 251, lz4 74, zstd 46, snappy 77, gzip 48; consumer µs none 9.5-18.3, lz4 8.8-12.2, zstd 8.9-19.4, snappy 8.4-10.7, gzip 9.5-20.5; broker 2-5 for each, within its noise |
 | heap tuning (\`src/ops/heap-tuning.ts\`) | gateway processes started the same way settled at about 145 or about 180 µs of server CPU per request at maximum load, and stayed there; per-thread CPU from /proc put the difference on V8's worker threads (10-16 against 18-40 µs per request), and \`--trace-gc\` on a slow one showed the old generation growing by about 6 MB at every young-generation collection and a full mark-compact every 2-3 s: request objects, alive at a collection because a hundred or more requests are in flight, pretenured by their allocation sites and then dying in the old generation. The consumer, holding every customer's state, also promoted whole young pages that were mostly alive | the gateway and the risk consumer start with V8's allocation-site pretenuring and page promotion off (\`v8.setFlagsFromString\`, measured equal to the command-line flags); bare Apollo is left as it ships: the flags did not change it (120-131 µs per request with and without) | 2026-12-05, gateway processes at maximum load after warm-up, 4 of each started alternately: 157-203 → 141-155 µs of server CPU per request (about 6,000 → 6,900 requests/s); ingestion probe (400k events, one pipeline process, 3 interleaved runs each): consumer 40.8-41.3 → 37.0-38.0 µs per event without pretenuring, 35.3-36.3 without either, 26.8-28.0k → 30.5-32.2k events/s |
+| usage records flushed on an interval (\`src/metering/spool.ts\`, \`METERING_SPOOL_FSYNC_MS\`) | the added latency at half load, with a client that records when each request fell due (8 interleaved rounds of 24,000 requests): the full path's p50 2.6-3.4 ms against bare's 1.7-1.9, and 4.3-7.4k requests over 5 ms against bare's 1.9-3.5k; the same gateway with its spool's appends not synced at all: p50 1.8-2.1 ms, 2.0-4.1k over 5 ms, p99 median 21.9 against 31.8 ms (bare 15.8): waiting for the disk is most of what the path adds to an answer's time | an option: an answer waits for its record to reach the operating system (a crash of the process still loses nothing, kill -9 test), and the segment is flushed to disk every \`METERING_SPOOL_FSYNC_MS\` and before it is closed, beside the answers (test: an append goes on while a flush is held up); 0, the default, keeps the flush before every answer | the full run of 2026-12-05 04:26 UTC, 3 interleaved rounds at half load, 20 ms against the default: added p50 0.54 against 1.45 ms (median), added p99 29.0 against 40.4 ms (spreads 10.4-58.0 and 5.6-44.1: the machine's noise decides the p99) |
 | actual cost (\`src/cost/actual.ts\`) | the per-step table's "actual cost", 1.6-2.1 µs per request: every field of every result object looked up again (its schema field, hint and type, its selections merged) | a plan of the operation's response keys, weights and selections, made once per parsed operation top-down from its root fields (a fragment spread at two places keeps each place's merge, test), and the result priced by a walk of its values | the step 1.6-2.1 → 0.7 µs per request (a profile at maximum load) |
 
 **Left undone, and why.**
@@ -1017,7 +1020,18 @@ because the machine's noise is larger than some of the gains.
   than 8-14 ms beyond the resolution, while the same gateway, idle during a bare run, once lagged
   20 ms (waiting for a core); and the usage ledger's histogram counted 0-3 writes of 25-50 ms per
   8 s run (the disk), each holding every answer that arrived meanwhile. Cores of its own for the
-  gateway are what would show the path's own added latency.
+  gateway are what would show the path's own added latency. On 2026-12-05, with a client that
+  records when each request fell due (8 interleaved rounds of 24,000 requests at half load): the
+  requests over 5 ms come in episodes of 100-500 ms on both sides, more often on the full path's
+  (4.3-7.4k against 1.9-3.5k per round); without the disk's flush before the answer it had 2.0-4.1k
+  (the option above). The load generator shares the two cores: Node's HTTP client spends 70-100
+  µs of CPU per request in it, nearly as much as the bare server (undici 56-80, a client on raw
+  sockets 31-37); a leaner generator is the next step for this measurement.
+- *Measured on 2026-12-05 and not kept*: each next spool segment created and its directory synced
+  ahead of its rotation (PostgreSQL's WAL segments are made ahead), so that a rotation in the
+  append chain only swaps handles: 4 interleaved rounds at half load, requests over 5 ms 3.6-6.9k
+  with against 4.2-6.3k without, p99 within the noise. Shipping less often (every 10 s) cut them
+  to 3.2-4.2k, but delays every reader of the ledger.
 - *Measured on 2026-12-04 and not kept*: spool segments made ahead in zeros, as PostgreSQL makes
   its WAL segments, so that a synchronous write overwrites allocated blocks and never waits for a
   journal commit of the file system. Alone, 3,000 writes of 440 bytes: p50 0.16 → 0.10 ms, p99
