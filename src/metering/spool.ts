@@ -18,8 +18,9 @@ export interface SpoolOptions {
   /**
    * 0: an append resolves once its bytes are on disk. More: once the operating system has them (a
    * crash of the process loses nothing), and the segment is flushed to disk this often and before
-   * it is closed (an operating-system crash or a power loss loses at most this long's records), as
-   * PostgreSQL's `synchronous_commit = off` with its WAL writer's delay, or Redis's `appendfsync`.
+   * it is closed (an operating-system crash or a power loss loses the last interval's records and
+   * those of a flush under way), as PostgreSQL's `synchronous_commit = off` with its WAL writer's
+   * delay, or Redis's `appendfsync everysec`.
    */
   fsyncMs: number;
   /**
@@ -98,7 +99,7 @@ export class UsageSpool {
   private shipping: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** Bytes appended to the current segment since its last flush (`fsyncMs` > 0). */
+  /** Whether the current segment has appends its last flush did not cover (`fsyncMs` > 0). */
   private unflushed = false;
   private flushing: Promise<void> | undefined;
   private pending = 0;
