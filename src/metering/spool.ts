@@ -90,6 +90,8 @@ const toLine = (entry: UsageEntry): Line => ({
  */
 export class UsageSpool {
   private readonly own: string;
+  /** `fsyncMs` > 0: appends reach the operating system only, and a timer flushes them. */
+  private readonly flushedOnInterval: boolean;
   private file: FileHandle | undefined;
   /** The segment appends go to: set before it is opened, so shipping never takes it. */
   private currentName: string | undefined;
@@ -110,6 +112,7 @@ export class UsageSpool {
     private readonly logger: Logger,
   ) {
     this.own = join(options.dir, `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
+    this.flushedOnInterval = options.fsyncMs > 0;
   }
 
   /** Opens a directory of this process's own, ships what dead processes left, then ships every `shipMs`. */
@@ -119,7 +122,7 @@ export class UsageSpool {
     await spool.ship();
     spool.timer = setInterval(() => void spool.ship(), options.shipMs);
     spool.timer.unref();
-    if (options.fsyncMs > 0) spool.flushTimer = setInterval(() => void spool.flush(), options.fsyncMs).unref();
+    if (spool.flushedOnInterval) spool.flushTimer = setInterval(() => void spool.flush(), options.fsyncMs).unref();
     return spool;
   }
 
@@ -142,7 +145,7 @@ export class UsageSpool {
         const buffer = Buffer.from(text);
         let written = 0;
         while (written < buffer.length) written += (await file.write(buffer, written)).bytesWritten;
-        if (this.options.fsyncMs > 0) this.unflushed = true;
+        if (this.flushedOnInterval) this.unflushed = true;
         else if (SYNCED_APPENDS === undefined) await file.datasync();
         this.bytes += buffer.length;
         this.pending += entries.length;
@@ -173,7 +176,7 @@ export class UsageSpool {
     if (!this.file) {
       this.currentName = `${String(++this.segment).padStart(12, '0')}.ndjson`;
       this.bytes = 0;
-      this.file = await open(join(this.own, this.currentName), this.options.fsyncMs > 0 ? BUFFERED_APPENDS : (SYNCED_APPENDS ?? 'a'), 0o600);
+      this.file = await open(join(this.own, this.currentName), this.flushedOnInterval ? BUFFERED_APPENDS : (SYNCED_APPENDS ?? 'a'), 0o600);
       // The new file's directory entry survives a power loss too, not only its data.
       const dir = await open(this.own, 'r');
       await dir.sync().finally(() => dir.close());
@@ -186,7 +189,7 @@ export class UsageSpool {
     this.currentName = undefined;
     if (!file) return;
     // A flush already under way may have begun before the last appends.
-    if (this.options.fsyncMs > 0) while (this.flushing || this.unflushed) await this.flush();
+    if (this.flushedOnInterval) while (this.flushing || this.unflushed) await this.flush();
     this.file = undefined;
     await file.close();
   }

@@ -70,6 +70,15 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     return names;
   };
 
+  /** The flags this process opened `path` with (Linux /proc); fails when it has no descriptor for it. */
+  const openFlags = async (path: string) => {
+    const fds = await readdir('/proc/self/fd');
+    const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    const fd = fds[links.indexOf(path)];
+    expect(fd).toBeDefined();
+    return Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
+  };
+
   it('a record is on disk when its write resolves, before any shipping; shutdown ships what is left and leaves nothing behind', async () => {
     const spool = await UsageSpool.open(options({ shipMs: 60_000 }), gateway.services.logger);
     try {
@@ -95,12 +104,7 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     try {
       await spool.append([entry()]);
       const [segment] = await segments();
-      const path = join(root, segment);
-      const fds = await readdir('/proc/self/fd');
-      const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-      const fd = fds[links.indexOf(path)];
-      expect(fd).toBeDefined();
-      const flags = Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
+      const flags = await openFlags(join(root, segment));
       expect({ dsync: (flags & constants.O_DSYNC) === constants.O_DSYNC, append: (flags & constants.O_APPEND) === constants.O_APPEND }).toEqual({
         dsync: true,
         append: true,
@@ -116,10 +120,7 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     try {
       await spool.append([entries[0]]);
       const [segment] = await segments();
-      const fds = await readdir('/proc/self/fd');
-      const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-      const flags = Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fds[links.indexOf(join(root, segment))]}`, 'utf8'))![1], 8);
-      expect(flags & constants.O_DSYNC).toBe(0);
+      expect((await openFlags(join(root, segment))) & constants.O_DSYNC).toBe(0);
 
       // A flush the disk holds up: appends go on meanwhile.
       const file = (spool as unknown as { file: { datasync(): Promise<void> } }).file;
