@@ -6,6 +6,7 @@ import { contextOfTraceparent, tracer, tracing, withSpan } from '../ops/tracing'
 import { liveFeed } from '../pubsub/live-feed';
 import type { PubSub } from '../pubsub/pubsub';
 import { getMany } from '../redis/get-many';
+import { TurnBatch } from '../ops/turn-batch';
 import { BAND_FLOORS } from './model/parameters';
 import type { Band, Channel, RiskFactor } from './model/types';
 import { TollgraphError } from '../errors';
@@ -97,6 +98,36 @@ export const newestFirst = (a: Pick<RiskScoreView, 'eventTime' | 'eventId'>, b: 
 
 const MAX_BUFFERED = 1_000;
 
+/** One history page to read: a customer's rows newest first, in a window, below a cursor. */
+interface HistoryQuery {
+  customerId: string;
+  from: Date | null;
+  to: Date | null;
+  cursor: { time: Date; eventId: string } | undefined;
+  limit: number;
+}
+
+/**
+ * Every page asked for in one turn, in one statement: a row of arguments per page, each read with
+ * its own index range scan (customer, event time), its rows tagged with the page they belong to.
+ * A request asking for the history of twenty customers (twenty root fields) made twenty queries.
+ */
+const HISTORY_PAGES = `
+SELECT q.page, r.customer_id AS "customerId", r.event_id AS "eventId", r.score, r.band::text AS band, r.factors,
+       r.event_time AS "eventTime", r.computed_at AS "computedAt", r.model_version AS "modelVersion"
+FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::int[])
+  WITH ORDINALITY AS q(customer_id, from_time, to_time, after_time, after_id, take, page)
+CROSS JOIN LATERAL (
+  SELECT * FROM risk_scores r
+  WHERE r.customer_id = q.customer_id
+    AND r.event_time >= COALESCE(q.from_time, '-infinity') AND r.event_time < COALESCE(q.to_time, 'infinity')
+    AND r.event_time <= COALESCE(q.after_time, 'infinity')
+    AND (q.after_time IS NULL OR r.event_time < q.after_time OR r.event_id < q.after_id)
+  ORDER BY r.event_time DESC, r.event_id DESC
+  LIMIT q.take
+) r
+ORDER BY q.page, r.event_time DESC, r.event_id DESC`;
+
 /**
  * Reading scores for the GraphQL API: the latest per customer from Redis (falling back to
  * Postgres on a miss or while Redis is down, and always in the embedded mode), history and
@@ -106,6 +137,7 @@ const MAX_BUFFERED = 1_000;
 export class RiskService {
   private readonly listeners = new Set<(view: RiskScoreView) => void>();
   private subscription?: Promise<() => Promise<void>>;
+  private readonly historyPages = new TurnBatch<HistoryQuery, RiskScoreView[]>((queries) => this.readHistoryPages(queries));
 
   /** The other stream operators' products (merchant-risk, customer-spend-features): latest views and live updates. */
   readonly products: OperatorViews;
@@ -169,20 +201,27 @@ export class RiskService {
     return rows.map(viewOf);
   }
 
-  /** Newest first; `from` inclusive, `to` exclusive. */
+  /** Newest first; `from` inclusive, `to` exclusive. Pages asked for in the same turn are read in one statement. */
   async history(customerId: string, options: { from?: Date | null; to?: Date | null; first: number; after?: string | null }): Promise<HistoryPage> {
     const cursor = options.after ? parseCursor(options.after) : undefined;
-    const rows = await this.deps.prisma.riskScore.findMany({
-      where: {
-        customerId,
-        eventTime: { ...(options.from ? { gte: options.from } : {}), ...(options.to ? { lt: options.to } : {}) },
-        ...(cursor ? { OR: [{ eventTime: { lt: cursor.time } }, { eventTime: cursor.time, eventId: { lt: cursor.eventId } }] } : {}),
-      },
-      orderBy: [{ eventTime: 'desc' }, { eventId: 'desc' }],
-      take: options.first + 1,
-    });
-    const nodes = await this.withArchived(customerId, rows.map(viewOf), options, cursor);
+    const rows = await this.historyPages.add({ customerId, from: options.from ?? null, to: options.to ?? null, cursor, limit: options.first + 1 });
+    const nodes = await this.withArchived(customerId, rows, options, cursor);
     return { nodes: nodes.slice(0, options.first), hasNextPage: nodes.length > options.first };
+  }
+
+  private async readHistoryPages(queries: HistoryQuery[]): Promise<RiskScoreView[][]> {
+    const rows = await this.deps.prisma.$queryRawUnsafe<Array<StoredScore & { page: bigint }>>(
+      HISTORY_PAGES,
+      queries.map((q) => q.customerId),
+      queries.map((q) => q.from?.toISOString() ?? null),
+      queries.map((q) => q.to?.toISOString() ?? null),
+      queries.map((q) => q.cursor?.time.toISOString() ?? null),
+      queries.map((q) => q.cursor?.eventId ?? null),
+      queries.map((q) => q.limit),
+    );
+    const pages = queries.map((): RiskScoreView[] => []);
+    for (const row of rows) pages[Number(row.page) - 1].push(viewOf(row));
+    return pages;
   }
 
   /**

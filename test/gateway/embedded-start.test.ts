@@ -44,6 +44,18 @@ describe('embedded start', () => {
           ).map((risk: { band: string }) => risk.band),
         );
       await waitFor('MEDIUM, HIGH and CRITICAL customers', async () => (await bands()).size === 3, 20_000, 250);
+
+      // Their histories, two root fields read in one statement, on the embedded database too.
+      const subscriber = { authorization: `Bearer ${demo.subscriberKey}` };
+      const top = (await graphql(gateway.url, '{ topRisks(minBand: MEDIUM, first: 2) { customerId } }', { headers: subscriber })).body.data.topRisks;
+      const [a, b] = top.map((risk: { customerId: string }) => risk.customerId);
+      const histories = await graphql(
+        gateway.url,
+        'query($a: ID!, $b: ID!) { a: riskHistory(customerId: $a, first: 1) { nodes { customerId } } b: riskHistory(customerId: $b, first: 1) { nodes { customerId } } }',
+        { headers: subscriber, variables: { a, b } },
+      );
+      expect(histories.body.errors).toBeUndefined();
+      expect(histories.body.data).toEqual({ a: { nodes: [{ customerId: a }] }, b: { nodes: [{ customerId: b }] } });
     } finally {
       expect(await gateway.stop()).toBe(0);
     }

@@ -180,6 +180,32 @@ describe('risk over GraphQL: queries, and live updates from another process', ()
     );
     expect(windowed.body.data.riskHistory).toEqual({ nodes: [6, 16, 5].map((n) => ({ eventId: exampleEventId(n) })), pageInfo: { hasNextPage: false } });
 
+    // The same pages as root fields of one request (and two more customers): one statement reads
+    // them all, and each field gets its own page.
+    const reads = jest.spyOn(gateway.services.db.prisma, '$queryRawUnsafe');
+    const together = await gateway.query(
+      `query($after: String) {
+        a: riskHistory(customerId: "c-42", first: 5) { nodes { eventId } }
+        b: riskHistory(customerId: "c-42", first: 5, after: $after) { nodes { eventId } pageInfo { hasNextPage } }
+        w: riskHistory(customerId: "c-42", from: "2026-11-24T11:20:00.000Z", to: "2026-11-24T11:35:00.000Z") { nodes { eventId } }
+        o: riskHistory(customerId: "c-43", first: 1) { nodes { eventId } pageInfo { hasNextPage } }
+        n: riskHistory(customerId: "nobody") { nodes { eventId } pageInfo { hasNextPage } }
+      }`,
+      { key, variables: { after: first.pageInfo.endCursor } },
+    );
+    const historyReads = reads.mock.calls.filter(([statement]) => String(statement).includes('risk_scores'));
+    reads.mockRestore();
+    const ids = (...ns: number[]) => ns.map((n) => ({ eventId: exampleEventId(n) }));
+    expect(together.body.errors).toBeUndefined();
+    expect(together.body.data).toEqual({
+      a: { nodes: ids(15, 14, 13, 12, 11) },
+      b: { nodes: ids(10, 9, 8, 7, 6), pageInfo: { hasNextPage: true } },
+      w: { nodes: ids(6, 16, 5) },
+      o: { nodes: [{ eventId: expect.any(String) }], pageInfo: { hasNextPage: false } },
+      n: { nodes: [], pageInfo: { hasNextPage: false } },
+    });
+    expect(historyReads).toHaveLength(1);
+
     // topRisks reads latest_risk_scores, which moves with the consumer's checkpoint (about a second behind).
     const topRisks = async () => (await gateway.query(`{ topRisks(minBand: MEDIUM, first: 10) { customerId score band } }`, { key })).body.data.topRisks;
     await waitFor('the checkpoint to reach topRisks', async () => (await topRisks()).length > 0, 10_000, 100);

@@ -5,7 +5,7 @@ import type { PubSub } from '../../pubsub/pubsub';
 import { tracing } from '../../ops/tracing';
 import type { DlqReason } from '../contract';
 import { scoreTraceparent } from '../tracing';
-import { TurnBatch } from '../../redis/turn-batch';
+import { TurnBatch } from '../../ops/turn-batch';
 import {
   CLAIM_LATEST,
   encodeLatest,
