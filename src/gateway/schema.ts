@@ -6,6 +6,7 @@ import { AnalyticsResolver } from '../analytics/analytics.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
 import { DataProductsResolver } from '../catalog/catalog.resolver';
 import { ProductRevenueResolver } from '../billing/revenue.resolver';
+import { enforceGrants } from '../auth/entitlements';
 import { MeResolver } from '../auth/me.resolver';
 import { AccountKeysResolver, KeysResolver } from '../keys/keys.resolver';
 import { HealthResolver } from '../ops/health.resolver';
@@ -41,8 +42,8 @@ const resolvers = [
   SlaResolver,
 ] as const;
 
-export function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers, validate: false, pubSub: SUBSCRIBE_ONLY, scalarsMap: [{ type: Date, scalar: DateTimeResolver }] });
+export async function buildGatewaySchema(): Promise<GraphQLSchema> {
+  return enforceGrants(await buildSchema({ resolvers, validate: false, pubSub: SUBSCRIBE_ONLY, scalarsMap: [{ type: Date, scalar: DateTimeResolver }] }));
 }
 
 /** The text committed as `schema.graphql`; sorted so it diffs cleanly. */
