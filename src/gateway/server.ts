@@ -127,6 +127,9 @@ export async function createGateway(services: Services): Promise<Gateway> {
     // The process's runner owns SIGTERM/SIGINT and stops everything in order (src/main.ts); Apollo's
     // own handlers (on outside NODE_ENV=test) started a second drain that the runner's waited on.
     stopOnTerminationSignals: false,
+    // Compact JSON: Apollo's default indents every response, a third to a half more bytes on the wire
+    // (46 % of a page of twenty histories) and a third more time to serialise.
+    stringifyResult: (result) => JSON.stringify(result),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.SHUTDOWN_TIMEOUT_MS }),
       ApolloServerPluginLandingPageDisabled(),

@@ -81,6 +81,17 @@ describe('status codes by response media type', () => {
     ]);
   });
 
+  it('answers in compact JSON, not indented', async () => {
+    const answer = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: '{ health { status } }' }),
+    });
+    const text = await answer.text();
+    expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    expect(text).toMatch(/^\{"data":\{"health":\{"status":"ok"\}\}/);
+  });
+
   it('reads the query string without url.parse (on Node 24 each call from a package captured a stack for its deprecation check)', async () => {
     const parse = jest.spyOn(url, 'parse');
     try {
