@@ -16,6 +16,11 @@ const RISK_SCORE = `query RiskScore($customerId: ID!) {
 const RISK_SCORES = `query RiskScores($customerIds: [ID!]!) {
   riskScores(customerIds: $customerIds) { customerId score band factors { code contribution detail } eventTime computedAt freshnessSeconds modelVersion }
 }`;
+/** Customers per history request: one `riskHistory` root field each, the newest ten scores of each. */
+const HISTORY_CUSTOMERS = 20;
+const RISK_HISTORY = `query RiskHistory(${Array.from({ length: HISTORY_CUSTOMERS }, (_, i) => `$c${i}: ID!`).join(', ')}) {
+${Array.from({ length: HISTORY_CUSTOMERS }, (_, i) => `  h${i}: riskHistory(customerId: $c${i}, first: 10) { nodes { eventId score band factors { code contribution detail } eventTime } pageInfo { hasNextPage endCursor } }`).join('\n')}
+}`;
 
 /** Connections of the open-loop generator (fixed rates). */
 export const CONNECTIONS = 32;
@@ -95,7 +100,7 @@ export interface LedgerWrites {
 }
 
 export interface RiskQueryResult {
-  query: 'riskScore' | 'riskScores(100 ids)';
+  query: 'riskScore' | 'riskScores(100 ids)' | 'riskHistory(20 customers)';
   rate: number;
   runs: OpenLoopResult[];
   p50: Figure;
@@ -301,11 +306,23 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const list = (check.json.data as { riskScores?: unknown[] } | undefined)?.riskScores;
     if (check.status !== 200 || check.json.errors || list?.length !== 100)
       throw new Error(`riskScores answered ${check.status}: ${JSON.stringify(check.json).slice(0, 500)}`);
+    const histories = Array.from({ length: 64 }, (_, i) =>
+      JSON.stringify({
+        query: RISK_HISTORY,
+        operationName: 'RiskHistory',
+        variables: Object.fromEntries(Array.from({ length: HISTORY_CUSTOMERS }, (_, j) => [`c${j}`, customers[(i * HISTORY_CUSTOMERS + j) % customers.length]])),
+      }),
+    );
+    const history = await graphqlOnce({ ...full, bodies: histories }, histories[0]);
+    const pages = Object.values((history.json.data ?? {}) as Record<string, { nodes: unknown[] }>);
+    if (history.status !== 200 || history.json.errors || pages.length !== HISTORY_CUSTOMERS || pages.some((p) => p.nodes.length === 0))
+      throw new Error(`riskHistory answered ${history.status}: ${JSON.stringify(history.json).slice(0, 500)}`);
     const plans: Array<{ query: RiskQueryResult['query']; rate: number; load: GraphqlLoad }> = [
       { query: 'riskScore', rate: 500, load: full },
       { query: 'riskScore', rate: 1000, load: full },
       { query: 'riskScores(100 ids)', rate: 50, load: { ...full, bodies: many } },
       { query: 'riskScores(100 ids)', rate: 150, load: { ...full, bodies: many } },
+      { query: 'riskHistory(20 customers)', rate: 100, load: { ...full, bodies: histories } },
     ];
     const riskQueries: RiskQueryResult[] = [];
     for (const plan of plans) {

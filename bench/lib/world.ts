@@ -5,6 +5,7 @@ import { TransactionFeed } from '../../src/feed/generator';
 import { createLogger } from '../../src/ops/logger';
 import { decodeTransaction } from '../../src/risk/contract';
 import { assess } from '../../src/risk/model/score';
+import { appendHistory, scoreRow, type ScoreRow } from '../../src/risk/pipeline/store';
 import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
 import { encodeLatest, latestKey, scoreView, type RiskScoreView } from '../../src/risk/view';
 import type { Services } from '../../src/services';
@@ -85,10 +86,15 @@ async function unlinkPrefix(redis: NonNullable<Services['redis']>, prefix: strin
  * Latest scores for customers `c-000001`…: real model output for synthetic traffic, written to
  * Redis exactly as the pipeline writes them (encodeLatest), so `riskScore` reads a realistic value.
  */
+/**
+ * Scores of `customers` customers, four events each an hour ago: each one's latest in Redis (what
+ * `riskScore(s)` reads) and all of them in the history (what `riskHistory` reads).
+ */
 export async function seedLatestScores(world: World, customers: number): Promise<string[]> {
   const feed = new TransactionFeed({ seed: 7, customers, rate: 1000, start: Date.now() - 3_600_000, duplicates: 0, invalid: 0, outOfOrder: 0, late: 0 });
   const states = new Map<string, CustomerState>();
   const latest = new Map<string, RiskScoreView>();
+  const history: ScoreRow[] = [];
   for (let i = 0; i < customers * 4; i++) {
     const message = feed.next();
     const decoded = decodeTransaction(message.value, message.key, 4096);
@@ -97,7 +103,9 @@ export async function seedLatestScores(world: World, customers: number): Promise
     let state = states.get(tx.customerId);
     if (!state) states.set(tx.customerId, (state = newCustomerState()));
     const result = assess(state, tx);
-    latest.set(tx.customerId, scoreView(tx, result, new Date().toISOString()));
+    const view = scoreView(tx, result, new Date().toISOString());
+    latest.set(tx.customerId, view);
+    history.push(scoreRow(view, tx, null));
   }
   const redis = world.services.redis!;
   const views = [...latest.values()];
@@ -105,6 +113,8 @@ export async function seedLatestScores(world: World, customers: number): Promise
     const part = views.slice(i, i + 1000);
     await redis.mset(part.flatMap((view) => [latestKey(world.config.REDIS_KEY_PREFIX, view.customerId), encodeLatest(view)]));
   }
+  await appendHistory(world.services.db.sql, [history], 'live');
+  await world.services.db.sql.query('ANALYZE risk_scores');
   return views.map((view) => view.customerId);
 }
 
