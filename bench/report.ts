@@ -154,7 +154,10 @@ flush (typically 0.1-2 ms on SSDs) to every commit.`);
   is sent at start + k / rate whatever happened before, over ${CONNECTIONS} keep-alive connections, and
   its latency is counted from when it was due (no coordinated omission), in microseconds.
   autocannon's own rate option is not used for this: it sends each connection's quota for the
-  second back to back and then idles, which is a burst at full speed, not a steady rate.
+  second back to back and then idles, which is a burst at full speed, not a steady rate. Each
+  request is a prepared buffer written to a raw socket and each answer read only as far as its
+  length (28-39 µs of the generator's CPU per request, against 67-109 with \`node:http\`'s agent,
+  which took that much from the cores the server under test shares; since 2026-12-05).
 - The Tollgraph side is the real request path: an ENTERPRISE key (limits lifted by per-account
   overrides so nothing is refused, every request still reserves and settles in Redis), cost
   analysis, the usage ledger through the spool as README recommends at high request rates (each
@@ -1028,9 +1031,11 @@ because the machine's noise is larger than some of the gains.
   records when each request fell due (8 interleaved rounds of 24,000 requests at half load): the
   requests over 5 ms come in episodes of 100-500 ms on both sides, more often on the full path's
   (4.3-7.4k against 1.9-3.5k per round); without the disk's flush before the answer it had 2.0-4.1k
-  (the option above). The load generator shares the two cores: Node's HTTP client spends 70-100
-  µs of CPU per request in it, nearly as much as the bare server (undici 56-80, a client on raw
-  sockets 31-37); a leaner generator is the next step for this measurement.
+  (the option above). The load generator shares the two cores: Node's HTTP client spent 67-109
+  µs of CPU per request in it, nearly as much as the bare server; since 2026-12-05 the generator
+  writes prepared requests to raw sockets (28-39 µs). At 3,000 requests/s with either generator
+  (3 interleaved runs of 5 s each), bare Apollo's own p99 was 13-41 ms and the full gateway's 14-34:
+  stalls of 20-60 ms (the max) that both servers meet on this machine, whoever generates the load.
 - *Measured on 2026-12-05 and not kept*: each next spool segment created and its directory synced
   ahead of its rotation (PostgreSQL's WAL segments are made ahead), so that a rotation in the
   append chain only swaps handles: 4 interleaved rounds at half load, requests over 5 ms 3.6-6.9k
