@@ -519,7 +519,7 @@ objects survive); and PostgreSQL, Redis and the broker on cores of their own.`);
 The feed at a fixed produce rate, each event stamped with the wall-clock time it is produced; one
 pipeline process consumes it live; a prober asks the full gateway every ${r.freshness.pollMs} ms
 (\`riskScores\` for the customers of up to 100 sampled events at a time, at most 100 samples a
-second; a new query whether or not the earlier ones have come back, at most 4 in flight) until each sampled event's score (or a newer one of the same customer) is there.
+second; a new query whether or not the earlier ones have come back, at most ${r.freshness.maxInFlight} in flight) until each sampled event's score (or a newer one of the same customer) is there.
 **Readable** = when the gateway read that score for a query (its clock: the answer's event time plus
 its \`freshnessSeconds\`, which the gateway computes as it reads the score) − event time: producing, the broker, the consumer's fetch, scoring, the batch's
 Redis write of the batch's latest scores (the history, the risk-scores topic and the checkpoint follow in the background). Resolution: the poll interval.
