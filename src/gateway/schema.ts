@@ -1,5 +1,4 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
 import { AnalyticsResolver } from '../analytics/analytics.resolver';
@@ -7,6 +6,7 @@ import { AuditResolver } from '../audit/audit.resolver';
 import { DataProductsResolver } from '../catalog/catalog.resolver';
 import { ProductRevenueResolver } from '../billing/revenue.resolver';
 import { enforceGrants } from '../auth/entitlements';
+import { DateTime } from '../graphql/date-time';
 import { MeResolver } from '../auth/me.resolver';
 import { AccountKeysResolver, KeysResolver } from '../keys/keys.resolver';
 import { HealthResolver } from '../ops/health.resolver';
@@ -43,7 +43,7 @@ const resolvers = [
 ] as const;
 
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return enforceGrants(await buildSchema({ resolvers, validate: false, pubSub: SUBSCRIBE_ONLY, scalarsMap: [{ type: Date, scalar: DateTimeResolver }] }));
+  return enforceGrants(await buildSchema({ resolvers, validate: false, pubSub: SUBSCRIBE_ONLY, scalarsMap: [{ type: Date, scalar: DateTime }] }));
 }
 
 /** The text committed as `schema.graphql`; sorted so it diffs cleanly. */

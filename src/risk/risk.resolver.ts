@@ -69,7 +69,7 @@ export class RiskResolver {
   ): Promise<RiskScoreConnection> {
     checkRange('first', first, MAX_HISTORY_PAGE);
     const { nodes, hasNextPage } = await services.risk.history(customerId, { from, to, first, after });
-    return page(nodes.map(toRiskScore), hasNextPage, (node) => historyCursor({ eventTime: node.eventTime.toISOString(), eventId: node.eventId }));
+    return page(nodes.map(toRiskScore), hasNextPage, (node) => historyCursor(node));
   }
 
   @Cost({ slicingArguments: ['first'] })

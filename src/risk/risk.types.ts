@@ -2,6 +2,7 @@ import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphq
 import { RiskBand, TransactionChannel } from '../generated/prisma/enums';
 import { RequiresGrant } from '../auth/entitlements';
 import { Connection } from '../graphql/connection';
+import type { IsoTime } from '../graphql/date-time';
 import { GRANTS } from '../plans/defaults';
 import type { TransactionRiskView } from './service';
 import type { RiskScoreView } from './view';
@@ -43,11 +44,12 @@ export class RiskScore {
   @Field(() => [RiskFactor], { nullable: true, description: 'Contributing factors, largest first; they add up to the score unless it was capped at 1000' })
   factors!: RiskFactor[] | null;
 
-  @Field({ description: 'Event time of the transaction' })
-  eventTime!: Date;
+  // The ISO strings the score carries, served as they are (see IsoTime).
+  @Field(() => Date, { description: 'Event time of the transaction' })
+  eventTime!: IsoTime;
 
-  @Field({ description: 'When the pipeline computed the score' })
-  computedAt!: Date;
+  @Field(() => Date, { description: 'When the pipeline computed the score' })
+  computedAt!: IsoTime;
 
   @Field(() => Float, { description: 'Seconds from the transaction’s event time to now: how old the information behind this score is' })
   freshnessSeconds!: number;
@@ -57,16 +59,15 @@ export class RiskScore {
 }
 
 export function toRiskScore(view: RiskScoreView): RiskScore {
-  const eventTime = new Date(view.eventTime);
   return {
     customerId: view.customerId,
     eventId: view.eventId,
     score: view.score,
     band: view.band,
     factors: view.factors,
-    eventTime,
-    computedAt: new Date(view.computedAt),
-    freshnessSeconds: Math.max(0, (Date.now() - eventTime.getTime()) / 1000),
+    eventTime: view.eventTime,
+    computedAt: view.computedAt,
+    freshnessSeconds: Math.max(0, (Date.now() - Date.parse(view.eventTime)) / 1000),
     modelVersion: view.modelVersion,
   };
 }
