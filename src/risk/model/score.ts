@@ -234,12 +234,19 @@ function byContribution(x: RiskFactor, y: RiskFactor): number {
   return y.contribution - x.contribution || (x.code < y.code ? -1 : x.code > y.code ? 1 : 0);
 }
 
-/** Moves `value` to the end of a bounded least-recently-seen list. */
+/**
+ * Moves `value` to the end of a bounded least-recently-seen list. A value already there keeps
+ * the string the list holds: the event's own copy dies young instead of outliving collections in
+ * a state that lives for hours.
+ */
 function remember(list: string[], value: string, max: number): void {
   const at = list.indexOf(value);
-  if (at >= 0) list.splice(at, 1);
-  list.push(value);
-  if (list.length > max) list.shift();
+  if (at === list.length - 1 && at >= 0) return;
+  if (at >= 0) list.push(list.splice(at, 1)[0]);
+  else {
+    list.push(value);
+    if (list.length > max) list.shift();
+  }
 }
 
 /** Counts the transaction into the state (mutates it). */
