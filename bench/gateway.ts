@@ -310,7 +310,9 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       JSON.stringify({
         query: RISK_HISTORY,
         operationName: 'RiskHistory',
-        variables: Object.fromEntries(Array.from({ length: HISTORY_CUSTOMERS }, (_, j) => [`c${j}`, customers[(i * HISTORY_CUSTOMERS + j) % customers.length]])),
+        variables: Object.fromEntries(
+          Array.from({ length: HISTORY_CUSTOMERS }, (_, j) => [`c${j}`, customers[(i * HISTORY_CUSTOMERS + j) % customers.length]]),
+        ),
       }),
     );
     const history = await graphqlOnce({ ...full, bodies: histories }, histories[0]);
