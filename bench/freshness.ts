@@ -4,6 +4,7 @@ import { benchTopics } from './ingestion';
 import { serviceProcesses, startCpuMeter, startMachineMeter } from './lib/cpu';
 import { figure, percentile, percentiles, withMissing, type Figure, type Percentiles } from './lib/stats';
 import { benchFeed, createWorld } from './lib/world';
+import { riskHistoryQuery } from './lib/load';
 import { createRecordProducer, type KafkaRecord, type RecordProducer } from '../src/kafka/record-producer';
 import { kafkaSecurity } from '../src/kafka/security';
 
@@ -72,8 +73,6 @@ const MAX_IN_FLIGHT = 16;
 const HISTORY_BATCH = 20;
 /** The history is probed less often: its target is a second, and its queries load the same 2 cores. */
 const HISTORY_POLL_MS = 50;
-const historyQuery = (n: number) =>
-  `query FreshHistory(${Array.from({ length: n }, (_, i) => `$c${i}: ID!`).join(', ')}) { ${Array.from({ length: n }, (_, i) => `h${i}: riskHistory(customerId: $c${i}, first: 1) { nodes { eventTime freshnessSeconds } }`).join(' ')} }`;
 
 interface Probe {
   customerId: string;
@@ -285,7 +284,10 @@ async function drive(
     ),
     poll(historyProbes, historyFound, HISTORY_BATCH, HISTORY_POLL_MS, async (ids) => {
       type Node = { eventTime: string; freshnessSeconds: number };
-      const data = await graphql<Record<string, { nodes: Node[] }>>(historyQuery(ids.length), Object.fromEntries(ids.map((id, i) => [`c${i}`, id])));
+      const data = await graphql<Record<string, { nodes: Node[] }>>(
+        riskHistoryQuery(ids.length, 1, 'nodes { eventTime freshnessSeconds }'),
+        Object.fromEntries(ids.map((id, i) => [`c${i}`, id])),
+      );
       return new Map(
         ids.flatMap((id, i) => {
           const newest = data?.[`h${i}`]?.nodes[0];

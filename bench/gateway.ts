@@ -2,12 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forkChild, freePort, type Child } from './lib/common';
-import { closedLoop, graphqlOnce, openLoop, type ClosedLoopResult, type GraphqlLoad, type OpenLoopResult } from './lib/load';
+import { closedLoop, graphqlOnce, openLoop, riskHistoryQuery, type ClosedLoopResult, type GraphqlLoad, type OpenLoopResult } from './lib/load';
 import { serviceProcesses, startCpuMeter } from './lib/cpu';
 import { histogramDelta, quantileBound, scrapeHistogram } from './lib/prometheus';
 import { figure, type Figure } from './lib/stats';
 import { STEPS, stepsPerRequest, type CpuProfile, type Step } from './lib/steps';
-import { createWorld, seedLatestScores } from './lib/world';
+import { createWorld, seedScores } from './lib/world';
 import type { BenchContext } from './context';
 
 const RISK_SCORE = `query RiskScore($customerId: ID!) {
@@ -18,9 +18,11 @@ const RISK_SCORES = `query RiskScores($customerIds: [ID!]!) {
 }`;
 /** Customers per history request: one `riskHistory` root field each, the newest ten scores of each. */
 const HISTORY_CUSTOMERS = 20;
-const RISK_HISTORY = `query RiskHistory(${Array.from({ length: HISTORY_CUSTOMERS }, (_, i) => `$c${i}: ID!`).join(', ')}) {
-${Array.from({ length: HISTORY_CUSTOMERS }, (_, i) => `  h${i}: riskHistory(customerId: $c${i}, first: 10) { nodes { eventId score band factors { code contribution detail } eventTime } pageInfo { hasNextPage endCursor } }`).join('\n')}
-}`;
+const RISK_HISTORY = riskHistoryQuery(
+  HISTORY_CUSTOMERS,
+  10,
+  'nodes { eventId score band factors { code contribution detail } eventTime } pageInfo { hasNextPage endCursor }',
+);
 
 /** Connections of the open-loop generator (fixed rates). */
 export const CONNECTIONS = 32;
@@ -124,7 +126,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
   // Tollgraph as README recommends it at high request rates: the usage ledger through the spool.
   const spool = await mkdtemp(join(tmpdir(), 'tg-bench-spool-'));
   try {
-    const customers = await seedLatestScores(world, smoke ? 500 : 5_000);
+    const customers = await seedScores(world, smoke ? 500 : 5_000);
     const start = async (mode: 'bare' | 'full', name: string = mode, env: Record<string, string> = {}) => {
       const child = forkChild('gateway', {
         name: `gateway-${name}`,

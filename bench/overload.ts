@@ -6,7 +6,7 @@ import type { BenchContext } from './context';
 import { forkChild, freePort, sleep, type Child } from './lib/common';
 import { startEdge, type Edge } from './lib/edge';
 import { closedLoop, graphqlOnce, openLoop, type GraphqlLoad, type OpenLoopResult } from './lib/load';
-import { createWorld, seedLatestScores } from './lib/world';
+import { createWorld, seedScores } from './lib/world';
 
 /** The steady paying load whose latency the policy protects (requests per second). */
 export const ENTERPRISE_RATE = 100;
@@ -94,7 +94,7 @@ export async function overloadBenchmark(ctx: BenchContext): Promise<OverloadResu
   const edgeDir = mkdtempSync(join(tmpdir(), 'tollgraph-bench-edge-'));
   const edgeMap = join(edgeDir, 'priorities.map');
   try {
-    const customers = await seedLatestScores(world, smoke ? 200 : 2_000);
+    const customers = await seedScores(world, smoke ? 200 : 2_000);
     const bodies = (query: string) => customers.map((customerId) => JSON.stringify({ query, variables: { customerId } }));
     // FREE accounts with their plan's per-account limits lifted: many accounts (or one attacker's
     // many sign-ups) would add up to this; what is measured is the process, not the plan's limits.

@@ -250,6 +250,13 @@ function answerEnd(bytes: Buffer): { at: number; close: boolean } | undefined {
   }
 }
 
+/** A query of `n` root fields, \`h0\` to \`h{n-1}\`: each customer's newest `first` scores (variables \`c0\`...), with `selection`. */
+export function riskHistoryQuery(n: number, first: number, selection: string): string {
+  const variables = Array.from({ length: n }, (_, i) => `$c${i}: ID!`).join(', ');
+  const fields = Array.from({ length: n }, (_, i) => `h${i}: riskHistory(customerId: $c${i}, first: ${first}) { ${selection} }`).join(' ');
+  return `query RiskHistory(${variables}) { ${fields} }`;
+}
+
 /** One POST, for warming up and checking the answer. */
 export async function graphqlOnce(load: GraphqlLoad, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${load.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...load.headers }, body });

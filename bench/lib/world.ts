@@ -90,7 +90,7 @@ async function unlinkPrefix(redis: NonNullable<Services['redis']>, prefix: strin
  * Scores of `customers` customers, four events each an hour ago: each one's latest in Redis (what
  * `riskScore(s)` reads) and all of them in the history (what `riskHistory` reads).
  */
-export async function seedLatestScores(world: World, customers: number): Promise<string[]> {
+export async function seedScores(world: World, customers: number): Promise<string[]> {
   const feed = new TransactionFeed({ seed: 7, customers, rate: 1000, start: Date.now() - 3_600_000, duplicates: 0, invalid: 0, outOfOrder: 0, late: 0 });
   const states = new Map<string, CustomerState>();
   const latest = new Map<string, RiskScoreView>();

@@ -189,16 +189,10 @@ export class RiskService {
     return (await this.deps.prisma.latestRiskScore.findMany({ where: { customerId: { in: customerIds } } })).map(viewOf);
   }
 
-  /** Each customer's newest score in the history: one statement, one index probe per customer. */
+  /** Each customer's newest score in the history: a page of one each, in one statement. */
   private async newestInHistory(customerIds: string[]): Promise<RiskScoreView[]> {
-    const rows = await this.deps.prisma.$queryRaw<StoredScore[]>`
-      SELECT r.customer_id AS "customerId", r.event_id AS "eventId", r.score, r.band::text AS band, r.factors,
-             r.event_time AS "eventTime", r.computed_at AS "computedAt", r.model_version AS "modelVersion"
-      FROM unnest(${customerIds}::text[]) AS c(id)
-      CROSS JOIN LATERAL (
-        SELECT * FROM risk_scores WHERE customer_id = c.id ORDER BY event_time DESC, event_id DESC LIMIT 1
-      ) r`;
-    return rows.map(viewOf);
+    const pages = await this.readHistoryPages(customerIds.map((customerId) => ({ customerId, from: null, to: null, cursor: undefined, limit: 1 })));
+    return pages.flat();
   }
 
   /** Newest first; `from` inclusive, `to` exclusive. Pages asked for in the same turn are read in one statement. */
