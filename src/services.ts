@@ -221,6 +221,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
           shipMs: config.METERING_SPOOL_SHIP_MS,
           staleMs: config.METERING_SPOOL_STALE_MS,
           fsyncMs: config.METERING_SPOOL_FSYNC_MS,
+          memoryDir: config.METERING_SPOOL_MEMORY_DIR,
           ship: (json) => insertUsageJson(db.sql, json),
           onLate: (from, to) => rebuildRollups(db.prisma, from, to),
         },

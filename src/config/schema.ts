@@ -128,6 +128,7 @@ export const configSchema = z
     METERING_SPOOL_DIR: optional(z.string().trim().min(1, { error: 'a directory path on a persistent local disk' })),
     METERING_SPOOL_SHIP_MS: positiveInt('milliseconds').default(250),
     METERING_SPOOL_FSYNC_MS: nonNegativeInt('milliseconds (0: every answer waits for its record to be on disk)').default(0),
+    METERING_SPOOL_MEMORY_DIR: optional(z.string().trim().min(1, { error: 'a directory path in memory (tmpfs), e.g. /dev/shm/tollgraph-spool' })),
     METERING_SPOOL_STALE_MS: positiveInt('milliseconds').min(5_000, { error: 'milliseconds, at least 5000' }).default(60_000),
     PUBLIC_URL: optional(urlWithScheme(['http', 'https'], 'https://api.example.com')),
     STRIPE_METER_EVENT_NAME: z
@@ -262,6 +263,11 @@ export const configSchema = z
         need('EDGE_GATEWAY_MAXCONN', 'the maxconn the edge gives this process, when EDGE_ENTERPRISE_RESERVE is set');
       else if (config.EDGE_ENTERPRISE_RESERVE >= config.EDGE_GATEWAY_MAXCONN)
         need('EDGE_ENTERPRISE_RESERVE', `fewer slots than EDGE_GATEWAY_MAXCONN (${config.EDGE_GATEWAY_MAXCONN}): the other plans keep at least one`);
+    }
+    if (config.METERING_SPOOL_MEMORY_DIR) {
+      if (!config.METERING_SPOOL_DIR) need('METERING_SPOOL_MEMORY_DIR', 'METERING_SPOOL_DIR alongside it (the disk the segments in memory are mirrored to)');
+      else if (config.METERING_SPOOL_FSYNC_MS === 0)
+        need('METERING_SPOOL_FSYNC_MS', 'milliseconds above 0 with METERING_SPOOL_MEMORY_DIR (how often the segment in memory reaches the disk)');
     }
     if (config.REDIS_CLUSTER_NODES && config.REDIS_URL)
       need('REDIS_CLUSTER_NODES', 'either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { PlanCode } from '../generated/prisma/client';
 import type { Logger } from '../ops/logger';
 import { processAlive } from '../ops/process-alive';
 import { DEFAULT_METER, type InsertedDocument as Shipped, type UsageEntry } from './ledger';
+import { BUFFERED_APPENDS, MirroredSegment, syncDirectory, writeAll } from './mirrored-segment';
 
 export interface SpoolOptions {
   /** The spool's root: each process writes in a directory of its own below it. */
@@ -23,6 +24,15 @@ export interface SpoolOptions {
    * delay, or Redis's `appendfsync everysec`.
    */
   fsyncMs: number;
+  /**
+   * With `fsyncMs` > 0 only: a directory in memory (tmpfs, such as /dev/shm) for the current
+   * segment (`MirroredSegment`). An append resolves once its bytes are there, which a crash of the
+   * process leaves intact; the segment's mirror in `dir` gets them every `fsyncMs`, written and
+   * flushed outside any answer's path. Without it, an append waits for `write()` on `dir`'s file
+   * system, and a segment's rotation for its flush, which on a busy disk hold answers for
+   * milliseconds now and then (BENCHMARKS.md, section 1).
+   */
+  memoryDir?: string;
   /**
    * Inserts a JSON array of records in the line format below into the ledger's table, idempotently
    * by request id (`insertUsageJson`), and answers how many it held and the range of their times.
@@ -45,8 +55,6 @@ const SEGMENT = /^(.+-)?(\d{12})\.ndjson$/;
  * O_DSYNC, each append is followed by an fdatasync.
  */
 const SYNCED_APPENDS = constants.O_DSYNC === undefined ? undefined : constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC;
-/** Appends that reach the operating system only, flushed on an interval (`fsyncMs`). */
-const BUFFERED_APPENDS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
 
 /** One record as a line of a segment: short keys, since every billable request writes one. */
 interface Line {
@@ -87,12 +95,22 @@ const toLine = (entry: UsageEntry): Line => ({
  * host takes over the dead process's directory at once and ships it; another host does so once
  * the directory is `staleMs` without a sign of life. A torn last line (an append cut short by the
  * crash) is a record no caller was told was durable, so it is dropped.
+ *
+ * With `memoryDir`, the current segment lives in memory and its mirror on disk trails it by at most
+ * `fsyncMs`; a closed segment is shipped from its mirror once that is whole, or from memory if the
+ * mirror failed. After a crash of the process both copies of its current segment are taken over
+ * and shipped: the mirror is a prefix of the memory copy, and a record shipped twice is stored once.
  */
 export class UsageSpool {
   private readonly own: string;
+  /** This process's directory in `memoryDir`, where its current segment is written (unset: in `own`). */
+  private readonly ownMemory: string | undefined;
   /** `fsyncMs` > 0: appends reach the operating system only, and a timer flushes them. */
   private readonly flushedOnInterval: boolean;
   private file: FileHandle | undefined;
+  /** With `memoryDir`: the current segment, and the closed ones whose mirrors are being completed (shipping waits for them). */
+  private mirrored: MirroredSegment | undefined;
+  private readonly finishing = new Map<string, Promise<void>>();
   /** The segment appends go to: set before it is opened, so shipping never takes it. */
   private currentName: string | undefined;
   private segment = 0;
@@ -113,16 +131,20 @@ export class UsageSpool {
   ) {
     this.own = join(options.dir, `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
     this.flushedOnInterval = options.fsyncMs > 0;
+    if (options.memoryDir && !this.flushedOnInterval)
+      throw new Error('usage spool: a memory directory needs fsyncMs above 0 (the mirror is flushed on that interval)');
+    this.ownMemory = options.memoryDir ? join(options.memoryDir, basename(this.own)) : undefined;
   }
 
   /** Opens a directory of this process's own, ships what dead processes left, then ships every `shipMs`. */
   static async open(options: SpoolOptions, logger: Logger): Promise<UsageSpool> {
     const spool = new UsageSpool(options, logger);
-    await mkdir(spool.own, { recursive: true, mode: 0o700 }); // account and key ids: for this service's user only
+    // Account and key ids: for this service's user only.
+    for (const dir of spool.directories()) await mkdir(dir, { recursive: true, mode: 0o700 });
     await spool.ship();
     spool.timer = setInterval(() => void spool.ship(), options.shipMs);
     spool.timer.unref();
-    if (spool.flushedOnInterval) spool.flushTimer = setInterval(() => void spool.flush(), options.fsyncMs).unref();
+    if (spool.flushedOnInterval) spool.flushTimer = setInterval(() => (spool.ownMemory ? spool.flushMirror() : void spool.flush()), options.fsyncMs).unref();
     return spool;
   }
 
@@ -141,12 +163,14 @@ export class UsageSpool {
     for (const entry of entries) text += `${JSON.stringify(toLine(entry))}\n`;
     const appended = this.tail.then(async () => {
       try {
-        const file = await this.current();
         const buffer = Buffer.from(text);
-        let written = 0;
-        while (written < buffer.length) written += (await file.write(buffer, written)).bytesWritten;
-        if (this.flushedOnInterval) this.unflushed = true;
-        else if (SYNCED_APPENDS === undefined) await file.datasync();
+        if (this.ownMemory) (await this.currentMirrored(this.ownMemory)).append(buffer);
+        else {
+          const file = await this.current();
+          await writeAll(file, buffer);
+          if (this.flushedOnInterval) this.unflushed = true;
+          else if (SYNCED_APPENDS === undefined) await file.datasync();
+        }
         this.bytes += buffer.length;
         this.pending += entries.length;
       } catch (error) {
@@ -166,25 +190,55 @@ export class UsageSpool {
       await this.shipping;
       await this.tail;
       await this.closeSegment();
+      await Promise.all(this.finishing.values());
       await this.ship();
-      await rmdir(this.own).catch(() => undefined); // not empty: the table was away; the next process ships it
+      // Not empty: the table was away; the next process ships it.
+      for (const dir of this.directories()) await rmdir(dir).catch(() => undefined);
     })();
     return this.closed;
   }
 
+  /** Where this process's segments are: its directory on disk, and in memory with `memoryDir`. */
+  private directories(): string[] {
+    return this.ownMemory ? [this.own, this.ownMemory] : [this.own];
+  }
+
+  private nextSegment(): string {
+    this.currentName = `${String(++this.segment).padStart(12, '0')}.ndjson`;
+    this.bytes = 0;
+    return this.currentName;
+  }
+
   private async current(): Promise<FileHandle> {
     if (!this.file) {
-      this.currentName = `${String(++this.segment).padStart(12, '0')}.ndjson`;
-      this.bytes = 0;
-      this.file = await open(join(this.own, this.currentName), this.flushedOnInterval ? BUFFERED_APPENDS : (SYNCED_APPENDS ?? 'a'), 0o600);
-      // The new file's directory entry survives a power loss too, not only its data.
-      const dir = await open(this.own, 'r');
-      await dir.sync().finally(() => dir.close());
+      this.file = await open(join(this.own, this.nextSegment()), this.flushedOnInterval ? BUFFERED_APPENDS : (SYNCED_APPENDS ?? 'a'), 0o600);
+      await syncDirectory(this.own);
     }
     return this.file;
   }
 
+  private async currentMirrored(ownMemory: string): Promise<MirroredSegment> {
+    this.mirrored ??= await MirroredSegment.open(ownMemory, this.own, this.nextSegment());
+    return this.mirrored;
+  }
+
+  /**
+   * With `memoryDir`: what the flush timer does. A mirror that fails is logged, and its segment
+   * closed so that appends go on in a new one (its memory copy is the one shipped).
+   */
+  private flushMirror(): void {
+    const segment = this.mirrored;
+    segment?.flush().catch((error: unknown) => {
+      this.logger.error(
+        { err: error },
+        "usage spool: writing a segment's mirror to disk failed; its copy in memory is shipped, appends go on in a new segment",
+      );
+      this.tail = this.tail.then(() => (this.mirrored === segment ? this.closeSegment() : undefined)).catch(() => undefined);
+    });
+  }
+
   private async closeSegment(): Promise<void> {
+    if (this.ownMemory) return this.closeMirrored();
     const file = this.file;
     this.currentName = undefined;
     if (!file) return;
@@ -192,6 +246,23 @@ export class UsageSpool {
     if (this.flushedOnInterval) while (this.flushing || this.unflushed) await this.flush();
     this.file = undefined;
     await file.close();
+  }
+
+  /**
+   * Hands the current segment over to be finished beside the appends (which go on in a new one at
+   * once): its mirror completed, then the copy not to be shipped deleted. Shipping waits for it.
+   */
+  private closeMirrored(): void {
+    const segment = this.mirrored;
+    const name = this.currentName;
+    this.mirrored = undefined;
+    this.currentName = undefined;
+    if (!segment || !name) return;
+    const finished = segment
+      .finish()
+      .catch((error: unknown) => this.logger.error({ err: error }, "usage spool: completing a segment's mirror on disk failed; its copy in memory is shipped"))
+      .finally(() => this.finishing.delete(name));
+    this.finishing.set(name, finished);
   }
 
   /**
@@ -232,20 +303,27 @@ export class UsageSpool {
     let closed = await this.closedSegments();
     // The current segment is closed (in turn with appends) only when shipping has caught up, so a
     // table that is away grows one segment instead of one file per tick.
-    if (this.file && this.bytes > 0 && (closed.length === 0 || this.bytes >= MAX_SEGMENT_BYTES)) {
+    if ((this.file || this.mirrored) && this.bytes > 0 && (closed.length === 0 || this.bytes >= MAX_SEGMENT_BYTES)) {
       this.tail = this.tail.then(() => this.closeSegment());
       await this.tail;
+      await Promise.all(this.finishing.values());
       closed = await this.closedSegments();
     }
-    for (const name of closed) await this.shipSegment(name);
+    for (const path of closed) await this.shipSegment(path);
   }
 
+  /** Closed segments, oldest first, as paths: on disk, then in memory (adopted, or a mirror that failed). */
   private async closedSegments(): Promise<string[]> {
-    return (await readdir(this.own)).filter((name) => SEGMENT.test(name) && name !== this.currentName).sort();
+    const paths: string[] = [];
+    for (const dir of this.directories()) {
+      const names = (await readdir(dir)).filter((name) => SEGMENT.test(name) && name !== this.currentName && !this.finishing.has(name)).sort();
+      paths.push(...names.map((name) => join(dir, name)));
+    }
+    return paths;
   }
 
-  private async shipSegment(name: string): Promise<void> {
-    const path = join(this.own, name);
+  private async shipSegment(path: string): Promise<void> {
+    const name = basename(path);
     const text = await readFile(path, 'utf8');
     // After the last newline: nothing, or a torn append no caller was told was durable.
     const whole = text.slice(0, text.lastIndexOf('\n') + 1);
@@ -290,9 +368,11 @@ export class UsageSpool {
       if (one.last !== null) last = last === null ? one.last : Math.max(last, one.last);
     }
     if (refused.length) {
-      await writeFile(`${path}.unreadable`, refused.map((line) => `${line}\n`).join(''), { mode: 0o600 });
+      // On disk, whichever copy the lines came from: an operator's to read, after a reboot too.
+      const aside = join(this.own, `${basename(path)}.unreadable`);
+      await writeFile(aside, refused.map((line) => `${line}\n`).join(''), { mode: 0o600 });
       this.logger.error(
-        { segment: `${path}.unreadable`, refused: refused.length, shipped: all.length - refused.length },
+        { segment: aside, refused: refused.length, shipped: all.length - refused.length },
         'usage spool: lines the database refused kept aside',
       );
     }
@@ -307,14 +387,20 @@ export class UsageSpool {
     await this.options.onLate?.(new Date(first), new Date(to + 1));
   }
 
-  /** Moves the segments of dead processes' directories into this one (each rename is atomic: two adopters never both take a file). */
+  /** Moves the segments of dead processes' directories into this one's, on disk and in memory. */
   private async adoptOrphans(): Promise<void> {
-    for (const dir of await readdir(this.options.dir)) {
-      const path = join(this.options.dir, dir);
-      if (path === this.own || !(await this.isOrphan(dir, path))) continue;
+    await this.adoptFrom(this.options.dir, this.own);
+    if (this.options.memoryDir && this.ownMemory) await this.adoptFrom(this.options.memoryDir, this.ownMemory);
+  }
+
+  /** Each rename is atomic: two adopters never both take a file. */
+  private async adoptFrom(root: string, into: string): Promise<void> {
+    for (const dir of await readdir(root)) {
+      const path = join(root, dir);
+      if (path === into || !(await this.isOrphan(dir, path))) continue;
       const names = await readdir(path).catch(() => [] as string[]);
       for (const name of names.filter((name) => SEGMENT.test(name))) {
-        await rename(join(path, name), join(this.own, `${dir}-${name}`)).catch(() => undefined);
+        await rename(join(path, name), join(into, `${dir}-${name}`)).catch(() => undefined);
       }
       if (names.length) this.logger.info({ from: dir, segments: names.length }, 'usage spool: took over the segments of a process that is gone');
       await rmdir(path).catch(() => undefined);

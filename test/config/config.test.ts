@@ -53,6 +53,18 @@ describe('config', () => {
     });
   });
 
+  it('takes a usage spool in memory only with the disk it is mirrored to and the interval it is flushed on', () => {
+    const memory = { METERING_SPOOL_MEMORY_DIR: '/dev/shm/tollgraph-spool' };
+    expect(problemsOf(memory)).toEqual([expect.stringMatching(/^METERING_SPOOL_MEMORY_DIR: expected METERING_SPOOL_DIR alongside it/)]);
+    expect(problemsOf({ ...memory, METERING_SPOOL_DIR: '/var/lib/tollgraph/spool' })).toEqual([
+      expect.stringMatching(/^METERING_SPOOL_FSYNC_MS: expected milliseconds above 0 with METERING_SPOOL_MEMORY_DIR/),
+    ]);
+    expect(loadConfig({ ...memory, METERING_SPOOL_DIR: '/var/lib/tollgraph/spool', METERING_SPOOL_FSYNC_MS: '20' })).toMatchObject({
+      METERING_SPOOL_MEMORY_DIR: '/dev/shm/tollgraph-spool',
+      METERING_SPOOL_FSYNC_MS: 20,
+    });
+  });
+
   it('takes slots reserved for ENTERPRISE at the edge only with the runtime API and the maxconn they are taken from', () => {
     const edge = { EDGE_RUNTIME_API: '127.0.0.1:9999', EDGE_PRIORITY_MAP: '/m' };
     expect(problemsOf({ EDGE_ENTERPRISE_RESERVE: '2', EDGE_GATEWAY_MAXCONN: '4' })).toEqual([

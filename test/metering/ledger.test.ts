@@ -162,14 +162,21 @@ describe('usage ledger failures', () => {
   });
 
   it.each([
-    ['written to PostgreSQL', undefined],
-    ['spooled on local disk (METERING_SPOOL_DIR)', '0'],
-    ['spooled, flushed to disk every 20 ms (METERING_SPOOL_FSYNC_MS)', '20'],
-  ])('after kill -9 under load, every 200 the client received has exactly one ledger record: %s', async (_, fsyncMs) => {
+    ['written to PostgreSQL', undefined, false],
+    ['spooled on local disk (METERING_SPOOL_DIR)', '0', false],
+    ['spooled, flushed to disk every 20 ms (METERING_SPOOL_FSYNC_MS)', '20', false],
+    ['spooled in memory, mirrored to disk every 20 ms (METERING_SPOOL_MEMORY_DIR)', '20', true],
+  ])('after kill -9 under load, every 200 the client received has exactly one ledger record: %s', async (_, fsyncMs, inMemory) => {
     const setup = await startTestGateway();
     const spoolDir = fsyncMs && (await mkdtemp(join(tmpdir(), 'tg-spool-')));
+    const memoryDir = inMemory ? await mkdtemp(join(tmpdir(), 'tg-spool-memory-')) : undefined;
     try {
-      const env = { ...setup.env, LOG_LEVEL: 'warn', ...(spoolDir && { METERING_SPOOL_DIR: spoolDir, METERING_SPOOL_FSYNC_MS: fsyncMs }) };
+      const env = {
+        ...setup.env,
+        LOG_LEVEL: 'warn',
+        ...(spoolDir && { METERING_SPOOL_DIR: spoolDir, METERING_SPOOL_FSYNC_MS: fsyncMs }),
+        ...(memoryDir && { METERING_SPOOL_MEMORY_DIR: memoryDir }),
+      };
       const { accountId, key } = await setup.newKey({ plan: 'ENTERPRISE' });
       const victim = await startGatewayProcess(env);
       const served: string[] = [];
@@ -198,11 +205,12 @@ describe('usage ledger failures', () => {
       expect(served.length).toBeGreaterThan(50);
       expect(failures).toBeGreaterThan(0);
 
-      if (spoolDir) expect(await readdir(spoolDir)).toHaveLength(1); // the dead process's own directory, left behind
+      // The dead process's own directories, left behind.
+      for (const dir of [spoolDir, memoryDir]) if (dir) expect(await readdir(dir)).toHaveLength(1);
       // The restarted process (on the same spool, if any) ships what the dead one left before it serves.
       const restarted = await startGatewayProcess(env);
       await restarted.stop();
-      if (spoolDir) expect(await readdir(spoolDir)).toEqual([]);
+      for (const dir of [spoolDir, memoryDir]) if (dir) expect(await readdir(dir)).toEqual([]);
       const records = await setup.services.db.prisma.usageRecord.findMany({ where: { accountId } });
       const recorded = new Set(records.map((record) => record.requestId));
       // Billed once: every answer a client saw is recorded, and the only records no client saw are
@@ -212,7 +220,7 @@ describe('usage ledger failures', () => {
       expect(records.length - served.length).toBeLessThanOrEqual(20);
     } finally {
       await setup.stop();
-      if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+      for (const dir of [spoolDir, memoryDir]) if (dir) await rm(dir, { recursive: true, force: true });
     }
   });
 });

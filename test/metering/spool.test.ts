@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openDatabase } from '../../src/db/client';
@@ -139,6 +139,140 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     } finally {
       await spool.close();
     }
+  });
+
+  describe('with memoryDir (METERING_SPOOL_MEMORY_DIR): the current segment in memory, mirrored to disk on the interval', () => {
+    let memory: string;
+    beforeEach(async () => {
+      memory = await mkdtemp(join(tmpdir(), 'tg-spool-memory-'));
+    });
+    afterEach(() => rm(memory, { recursive: true, force: true }));
+
+    const idsIn = async (path: string) =>
+      (await readFile(path, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((text) => (JSON.parse(text) as { r: string }).r);
+    type Mirror = FileHandle & { write: (...args: unknown[]) => Promise<unknown> };
+    /** The current segment's mirror on disk (opened at its first flush). */
+    const mirrorOf = (spool: UsageSpool) => (spool as unknown as { mirrored: { mirror: Mirror } }).mirrored.mirror;
+    /** A call the disk holds up until `release()`. */
+    const holdUp = <T extends object>(target: T, method: keyof T & string) => {
+      const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+      const held: { release: () => void; calls: number } = { release: () => undefined, calls: 0 };
+      jest.spyOn(target as Record<string, (...args: unknown[]) => Promise<unknown>>, method).mockImplementationOnce((...args: unknown[]) => {
+        held.calls++;
+        return new Promise<void>((resolve) => (held.release = resolve)).then(() => original(...args));
+      });
+      return held;
+    };
+    const within2s = (promise: Promise<unknown>) => Promise.race([promise.then(() => 'done'), new Promise((resolve) => setTimeout(resolve, 2_000, 'waited'))]);
+    /** A spool in memory, its first record appended and mirrored to disk. */
+    const mirroredSpool = async (first: UsageEntry, overrides: Partial<SpoolOptions> = {}) => {
+      const spool = await UsageSpool.open(options({ shipMs: 60_000, fsyncMs: 20, memoryDir: memory, ...overrides }), gateway.services.logger);
+      await spool.append([first]);
+      const [own] = await readdir(memory);
+      await waitFor('the mirror on disk', async () => (await idsIn(join(root, own, '000000000001.ndjson'))).length === 1, 5_000, 5);
+      return { spool, own };
+    };
+    const shippedRecords = (ship: jest.Mock) => ship.mock.calls.reduce((sum, [json]) => sum + (JSON.parse(json as string) as unknown[]).length, 0);
+
+    it('an append resolves once memory has it; the disk gets it on the interval, outside the append; one copy is shipped and neither directory is left behind', async () => {
+      const ship = jest.fn(options().ship);
+      const entries = [entry(), entry(), entry()];
+      const { spool, own } = await mirroredSpool(entries[0], { ship });
+      try {
+        const inMemory = join(memory, own, '000000000001.ndjson');
+        const onDisk = join(root, own, '000000000001.ndjson');
+        expect(await idsIn(inMemory)).toEqual([entries[0].requestId]);
+
+        // The disk holds up the mirror's next write: appends resolve meanwhile, from memory.
+        const write = holdUp(mirrorOf(spool), 'write');
+        expect(await within2s(spool.append([entries[1]]))).toBe('done');
+        await waitFor('a write of the mirror', async () => write.calls === 1, 5_000, 5);
+        await spool.append([entries[2]]);
+        expect(await idsIn(inMemory)).toEqual(entries.map((e) => e.requestId));
+        expect(await idsIn(onDisk)).toEqual([entries[0].requestId]);
+        write.release();
+        await waitFor('the mirror caught up', async () => (await idsIn(onDisk)).length === 3, 5_000, 5);
+        expect(await idsIn(onDisk)).toEqual(entries.map((e) => e.requestId));
+
+        await spool.close();
+        expect((await stored(entries.map((e) => e.requestId))).length).toBe(3);
+        expect(shippedRecords(ship)).toBe(3);
+        expect({ disk: await readdir(root), memory: await readdir(memory) }).toEqual({ disk: [], memory: [] });
+      } finally {
+        await spool.close();
+      }
+    });
+
+    it("closing a segment never holds up an append: the next one starts in memory at once, while the closed one's mirror is still being flushed; shipping waits for it", async () => {
+      const entries = [entry(), entry(), entry()];
+      const { spool, own } = await mirroredSpool(entries[0]);
+      try {
+        await spool.append([entries[1]]);
+        // The disk holds up the closing segment's last flush; shipping (which closes it) waits for it, appends do not.
+        const datasync = holdUp(mirrorOf(spool), 'datasync');
+        const shipped = (spool as unknown as { ship(): Promise<void> }).ship();
+        await waitFor('the last flush of the closed segment', async () => datasync.calls === 1, 5_000, 5);
+        expect(await within2s(spool.append([entries[2]]))).toBe('done');
+        expect(await idsIn(join(memory, own, '000000000002.ndjson'))).toEqual([entries[2].requestId]);
+        expect(await stored(entries.map((e) => e.requestId))).toEqual([]);
+        datasync.release();
+        await shipped;
+        expect((await stored(entries.map((e) => e.requestId))).map((row) => row.requestId).sort()).toEqual([entries[0].requestId, entries[1].requestId].sort());
+        // The shipped segment is gone from both; the current one is in memory (and its mirror once flushed).
+        expect(await readdir(join(memory, own))).toEqual(['000000000002.ndjson']);
+        expect(await readdir(join(root, own))).not.toContain('000000000001.ndjson');
+        await spool.close();
+        expect((await stored(entries.map((e) => e.requestId))).length).toBe(3);
+      } finally {
+        await spool.close();
+      }
+    });
+
+    it("takes over both copies of a dead process's segment (the mirror a torn prefix of the memory copy): every record stored once", async () => {
+      const onDisk = await deadProcessDirectory('89abcdef');
+      const inMemory = join(memory, basename(onDisk));
+      await mkdir(inMemory);
+      const current = [entry(), entry(), entry()];
+      await writeFile(join(inMemory, '000000000002.ndjson'), `${current.map(line).join('\n')}\n`);
+      await writeFile(join(onDisk, '000000000002.ndjson'), `${line(current[0])}\n${line(current[1]).slice(0, 30)}`);
+      // An older segment, closed with its mirror whole: on disk only.
+      const older = entry();
+      await writeFile(join(onDisk, '000000000001.ndjson'), `${line(older)}\n`);
+
+      const spool = await UsageSpool.open(options({ fsyncMs: 20, memoryDir: memory }), gateway.services.logger);
+      try {
+        const rows = await stored([older, ...current].map((e) => e.requestId));
+        expect(rows.map((row) => row.requestId).sort()).toEqual([older, ...current].map((e) => e.requestId).sort());
+        expect(await segments()).toEqual([]);
+        const [own] = await readdir(memory);
+        expect({ memory: await readdir(memory), left: await readdir(join(memory, own)) }).toEqual({ memory: [own], left: [] });
+      } finally {
+        await spool.close();
+      }
+    });
+
+    it('a mirror the disk refuses: the memory copy of its segment is the one shipped, and appends go on in a new segment', async () => {
+      const entries = [entry(), entry(), entry()];
+      const { spool, own } = await mirroredSpool(entries[0]);
+      try {
+        mirrorOf(spool).write = () => Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+        await spool.append([entries[1]]);
+        // The failed flush closes the segment: its memory copy stays (both records), its partial mirror goes.
+        await waitFor('the segment closed', async () => !(await readdir(join(root, own))).includes('000000000001.ndjson'), 5_000, 5);
+        expect(await idsIn(join(memory, own, '000000000001.ndjson'))).toEqual([entries[0].requestId, entries[1].requestId]);
+        await spool.append([entries[2]]);
+        await waitFor('the new segment mirrored', async () => (await idsIn(join(root, own, '000000000002.ndjson'))).length === 1, 5_000, 5);
+        expect((await readdir(join(memory, own))).sort()).toEqual(['000000000001.ndjson', '000000000002.ndjson']);
+        await spool.close();
+        expect((await stored(entries.map((e) => e.requestId))).length).toBe(3);
+        expect({ disk: await readdir(root), memory: await readdir(memory) }).toEqual({ disk: [], memory: [] });
+      } finally {
+        await spool.close();
+      }
+    });
   });
 
   it('ships on its timer: group-committed ledger writes reach the table in bulk, and nothing stays on disk', async () => {
