@@ -154,9 +154,10 @@ export class UsageSpool {
   }
 
   /**
-   * Resolves once the entries are on disk. Appends are serial (one synchronous `write` each), so a
-   * segment is a sequence of whole lines; an append that failed leaves its segment for a new one,
-   * so a torn line can only be a segment's last.
+   * Resolves once the entries are on disk (with `fsyncMs`: with the operating system; with
+   * `memoryDir`: in memory). Appends are serial (one `write` each), so a segment is a sequence of
+   * whole lines; an append that failed leaves its segment for a new one, so a torn line can only be
+   * a segment's last.
    */
   append(entries: UsageEntry[]): Promise<void> {
     let text = '';
