@@ -144,7 +144,7 @@ export class UsageSpool {
     await spool.ship();
     spool.timer = setInterval(() => void spool.ship(), options.shipMs);
     spool.timer.unref();
-    if (spool.flushedOnInterval) spool.flushTimer = setInterval(() => (spool.ownMemory ? spool.flushMirror() : void spool.flush()), options.fsyncMs).unref();
+    if (spool.flushedOnInterval) spool.flushTimer = setInterval(() => void spool.flush(), options.fsyncMs).unref();
     return spool;
   }
 
@@ -223,21 +223,6 @@ export class UsageSpool {
     return this.mirrored;
   }
 
-  /**
-   * With `memoryDir`: what the flush timer does. A mirror that fails is logged, and its segment
-   * closed so that appends go on in a new one (its memory copy is the one shipped).
-   */
-  private flushMirror(): void {
-    const segment = this.mirrored;
-    segment?.flush().catch((error: unknown) => {
-      this.logger.error(
-        { err: error },
-        "usage spool: writing a segment's mirror to disk failed; its copy in memory is shipped, appends go on in a new segment",
-      );
-      this.tail = this.tail.then(() => (this.mirrored === segment ? this.closeSegment() : undefined)).catch(() => undefined);
-    });
-  }
-
   private async closeSegment(): Promise<void> {
     if (this.ownMemory) return this.closeMirrored();
     const file = this.file;
@@ -268,11 +253,13 @@ export class UsageSpool {
 
   /**
    * Flushes the current segment's appends to disk (`fsyncMs` > 0), beside the appends rather than
-   * in their turn: an answer never waits for it. One flush at a time; a failed one is logged, and
-   * the segment is closed so that appends go on in a new one.
+   * in their turn: an answer never waits for it (with `memoryDir`, its mirror gets them first). One
+   * flush at a time; a failed one is logged, and the segment is closed so that appends go on in a
+   * new one (a segment in memory whose mirror failed is shipped from memory).
    */
   private flush(): Promise<void> {
     this.flushing ??= (async () => {
+      if (this.mirrored) return this.mirrored.flush();
       const file = this.file;
       if (!file || !this.unflushed) return;
       this.unflushed = false;
