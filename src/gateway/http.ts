@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import express from 'express';
 import { GraphQLError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Negotiator from 'negotiator';
 import proxyaddr from 'proxy-addr';
 import { unauthenticated } from '../auth/access';
@@ -10,6 +11,7 @@ import type { AuthState } from '../auth/viewer';
 import { parseWithinLimits } from '../cost/shape';
 import { errorBody, httpHeadOf, sendError, TollgraphError, type ErrorCode } from '../errors';
 import { credentialParams } from '../keys/secret';
+import type { KeyMemo } from '../keys/service';
 import type { AdmissionControl, Admitted } from '../limits/overload';
 import { receivedUrl, requestLogger } from '../ops/request-log';
 import type { Services } from '../services';
@@ -72,6 +74,15 @@ export const clientAddress = (req: IncomingMessage): string =>
 /** clientAddress, kept on the request. */
 export const clientIpOf = (req: HttpRequest): string => (req.clientIp ??= clientAddress(req));
 
+/** Each connection's last key and its hash (KeyService.verify), for as long as the connection lives. */
+const keyMemos = new WeakMap<Socket, KeyMemo>();
+
+function keyMemoOf(socket: Socket): KeyMemo {
+  let memo = keyMemos.get(socket);
+  if (!memo) keyMemos.set(socket, (memo = {}));
+  return memo;
+}
+
 /**
  * Who is calling, from the request line and headers alone, before the body is read or parsed, in
  * this order: no credential in the URL; an address caught guessing keys is refused without a
@@ -91,7 +102,7 @@ export function callerBeforeBody(services: Services): Handler {
       const clientIp = clientIpOf(req);
       const auth: AuthState = abuse.isBlocked(clientIp)
         ? { refused: 'BLOCKED' }
-        : await authenticate(keys, accounts, req.headers).catch((error: unknown) => {
+        : await authenticate(keys, accounts, req.headers, keyMemoOf(req.socket)).catch((error: unknown) => {
             requestLogger(req).error({ err: error }, 'could not verify the API key');
             throw new TollgraphError('SERVICE_UNAVAILABLE', 'Could not verify the API key right now; retry shortly.', { headers: { 'retry-after': '1' } });
           });

@@ -22,6 +22,16 @@ export interface VerifiedKey {
 /** Why a key was refused: for logs and metrics only, the client sees one answer for all. */
 export type KeyVerification = { valid: true; key: VerifiedKey } | { valid: false; reason: 'MALFORMED' | 'NOT_FOUND' | 'REVOKED' | 'EXPIRED' };
 
+/**
+ * A connection's last key and its hash. A client sends the same key on every request of a
+ * keep-alive connection, so the hash is made once per connection and key, never shared between
+ * connections (one client's key is only ever compared with what the same connection sent).
+ */
+export interface KeyMemo {
+  secret?: string;
+  hash?: string;
+}
+
 /** A key as listings show it: never the secret or its hash. */
 export type PublicApiKey = Omit<ApiKey, 'hash' | 'updatedAt'>;
 
@@ -78,9 +88,16 @@ export class KeyService {
     return new KeyService(prisma, await InvalidatingCache.create(pubsub, 'keys:invalidate'), environment, logger);
   }
 
-  async verify(secret: string): Promise<KeyVerification> {
-    if (!isWellFormedKey(secret)) return { valid: false, reason: 'MALFORMED' };
-    const hash = hashKey(secret);
+  async verify(secret: string, memo?: KeyMemo): Promise<KeyVerification> {
+    let hash = memo?.secret === secret ? memo.hash : undefined;
+    if (hash === undefined) {
+      if (!isWellFormedKey(secret)) return { valid: false, reason: 'MALFORMED' };
+      hash = hashKey(secret);
+      if (memo) {
+        memo.secret = secret;
+        memo.hash = hash;
+      }
+    }
     // Looked up by its hash, so a row found is the key's own: nothing to compare.
     const row = await this.cache.get(hash, () => this.prisma.apiKey.findUnique({ where: { hash } }));
     // Misses are not cached: random guesses must not fill the cache.

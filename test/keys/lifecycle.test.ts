@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import { startGatewayProcess, waitFor, type RunningProcess } from '../support/process';
 import { startTestGateway, type TestGateway } from '../support/harness';
 
@@ -69,6 +70,33 @@ describe('API key lifecycle against real Postgres and Redis', () => {
     const started = Date.now();
     await waitFor('the second process to refuse the revoked key', async () => (await onSecond()).status === 401, 5000, 25);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('verifies every key a keep-alive connection sends: another key, a malformed one, a revoked one', async () => {
+    const first = await gateway.newKey();
+    const other = await gateway.newKey();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // One connection for every request (the gateway keeps a connection's last key and its hash).
+    const ask = (key: string) =>
+      new Promise<{ status: number; keyId?: string; reused: boolean }>((resolve, reject) => {
+        const req = request(`${gateway.url}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-api-key': key } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, keyId: JSON.parse(body).data?.me.key.id, reused: req.reusedSocket }));
+        });
+        req.on('error', reject).end(JSON.stringify({ query: ME }));
+      });
+    try {
+      expect(await ask(first.key)).toEqual({ status: 200, keyId: first.keyId, reused: false });
+      expect(await ask(other.key)).toEqual({ status: 200, keyId: other.keyId, reused: true });
+      expect(await ask(first.key)).toEqual({ status: 200, keyId: first.keyId, reused: true });
+      expect(await ask(`${first.key}x`)).toMatchObject({ status: 401, reused: true });
+      await gateway.services.keys.revoke(first.keyId, { type: 'cli' });
+      expect(await ask(first.key)).toMatchObject({ status: 401, reused: true });
+      expect(await ask(other.key)).toEqual({ status: 200, keyId: other.keyId, reused: true });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers missing, malformed, unknown, revoked and expired keys with the same 401 body', async () => {
