@@ -39,13 +39,29 @@ export interface RunningRiskConsumer {
 }
 
 /**
+ * A fetch's size when partitions are behind (caught up, a fetch holds what arrived meanwhile):
+ * five times kafkajs' defaults. A fetch of 40,000 events took 0.5-1.2 s to arrive on the loaded
+ * benchmark machine while its batches were processed in a third of that; with the batches
+ * processed beside the next fetch (src/risk/kafka/batches.ts) larger fetches keep the pipeline
+ * busy (ingestion benchmark, 2026-12-05: 28-29k → 30-34k events/s). About 50 MB of records and
+ * their decoded messages are in memory per fetch, and one more fetch while they are processed.
+ */
+const FETCH_MAX_BYTES = 50 * 1024 * 1024;
+const FETCH_MAX_BYTES_PER_PARTITION = 5 * 1024 * 1024;
+
+/**
  * The kafkajs settings of the risk consumer that bear on how it fetches and hands out batches
  * (the benchmark's raw kafkajs consumer uses exactly these, so the two compare like for like).
  */
 export function riskConsumerSettings(config: Pick<Config, 'RISK_SESSION_TIMEOUT_MS' | 'RISK_CONSUMER_CONCURRENCY' | 'RISK_FETCH_LINGER_MS'>) {
   return {
     fetchLingerMs: config.RISK_FETCH_LINGER_MS,
-    consumer: { sessionTimeout: config.RISK_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(500, Math.floor(config.RISK_SESSION_TIMEOUT_MS / 6)) },
+    consumer: {
+      sessionTimeout: config.RISK_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.max(500, Math.floor(config.RISK_SESSION_TIMEOUT_MS / 6)),
+      maxBytes: FETCH_MAX_BYTES,
+      maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+    },
     run: { partitionsConsumedConcurrently: config.RISK_CONSUMER_CONCURRENCY },
   };
 }
@@ -134,28 +150,24 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     if (options.endOffsets && options.endOffsets.size === 0) finish();
 
     const { lag } = riskMetrics(services.metrics.registry);
-    await running.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      ...settings.run,
-      eachBatch: partitionBatches<BatchResult>(
-        running,
-        {
-          process: (batch) => {
-            const behind = batch.isEmpty() ? 0 : Number(batch.highWatermark) - Number(batch.lastOffset()) - 1;
-            return pipeline.processBatch(batch.topic, batch.partition, batch.messages, behind);
-          },
-          load: (topic, partition) => pipeline.load(topic, partition),
-          done: (batch, result) => {
-            lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
-            options.onBatch?.(batch.partition, result);
-            if (replayDone()) finish();
-          },
+    const batches = partitionBatches<BatchResult>(
+      running,
+      {
+        process: (batch) => {
+          const behind = batch.isEmpty() ? 0 : Number(batch.highWatermark) - Number(batch.lastOffset()) - 1;
+          return pipeline.processBatch(batch.topic, batch.partition, batch.messages, behind);
         },
-        log,
-        settings.fetchLingerMs,
-      ),
-    });
+        load: (topic, partition) => pipeline.load(topic, partition),
+        done: (batch, result) => {
+          lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
+          options.onBatch?.(batch.partition, result);
+          if (replayDone()) finish();
+        },
+      },
+      log,
+      settings.fetchLingerMs,
+    );
+    await running.run({ autoCommit: false, eachBatchAutoResolve: false, ...settings.run, eachBatch: batches.eachBatch });
 
     const checkpointTimer = checkpointIdlePartitions(pipeline, config.RISK_CHECKPOINT_INTERVAL_MS, log);
     if (mode === 'live') {
@@ -177,6 +189,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
           clearInterval(qualityTimer);
           clearInterval(checkpointTimer);
           await running.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
+          await batches.drain();
           // What was scored since the last checkpoints (a partition taken over meanwhile is fenced, not overwritten).
           await pipeline.checkpointIdle(true).catch((error) => log.warn({ err: error }, 'could not write the last checkpoints'));
           await producer?.close().catch(() => undefined);

@@ -58,26 +58,22 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
   const reachedEnds = () => [...(stage.endOffsets ?? [])].every(([partition, end]) => (pipeline.position(stage.topic, partition) ?? -1) >= end);
   if (stage.endOffsets?.size === 0) finish();
   try {
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      ...settings.run,
-      eachBatch: partitionBatches(
-        consumer,
-        {
-          process: (batch) => pipeline.processBatch(batch.topic, batch.partition, batch.messages),
-          load: (topic, partition) => pipeline.load(topic, partition),
-          done: (batch, result) => {
-            stage.onBatch?.(batch.messages.length);
-            const labels = { operator: stage.operator.product, topic: batch.topic, partition: String(batch.partition) };
-            metrics.lag.set(labels, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
-            if (stage.endOffsets && reachedEnds()) finish();
-          },
+    const batches = partitionBatches(
+      consumer,
+      {
+        process: (batch) => pipeline.processBatch(batch.topic, batch.partition, batch.messages),
+        load: (topic, partition) => pipeline.load(topic, partition),
+        done: (batch, result) => {
+          stage.onBatch?.(batch.messages.length);
+          const labels = { operator: stage.operator.product, topic: batch.topic, partition: String(batch.partition) };
+          metrics.lag.set(labels, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
+          if (stage.endOffsets && reachedEnds()) finish();
         },
-        log,
-        settings.fetchLingerMs,
-      ),
-    });
+      },
+      log,
+      settings.fetchLingerMs,
+    );
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, ...settings.run, eachBatch: batches.eachBatch });
     const checkpointTimer = checkpointIdlePartitions(pipeline, config.RISK_CHECKPOINT_INTERVAL_MS, log);
     let stopped: Promise<void> | undefined;
     return {
@@ -88,6 +84,7 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
         (stopped ??= (async () => {
           clearInterval(checkpointTimer);
           await consumer.disconnect().catch((error) => log.warn({ err: error }, 'error while leaving the consumer group'));
+          await batches.drain();
           await pipeline.checkpointIdle(true).catch((error) => log.warn({ err: error }, 'could not write the last checkpoints'));
         })()),
     };
