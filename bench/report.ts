@@ -508,6 +508,21 @@ average) costs 4-9 µs with \`JSON.stringify\`; a hand-written binary encoder (5
 \`v8.serialize\` (14.5-15.7) and one \`v8.Serializer\` stream (7.3-11) are not faster. A checkpoint every
 5 s instead of every second did not change the rate (17.9k against 18.6k, 3 interleaved runs):
 with 100,000 customers and about 4 events each, nearly every customer changes within any interval.
+**Waiting for fetches (2026-12-05).** Counters in the pipeline process, per second of the probe:
+one fetch of about 40,000 events (10 MB) every 1.1-1.6 s, a batch being processed only 35-55 % of
+the time, the main thread 66-80 % busy (from \`/proc\`); kafkajs' own \`FETCH\` events put 0.5-1.2 s
+on each fetch, because kafkajs fetches again only once every \`eachBatch\` of its last fetch has
+returned. Since then a partition's batches are processed in a lane beside the next fetch (at most
+one waits behind the one processed) and a fetch holds up to 50 MB (5 MB a partition): probe runs
+the same day, one pipeline process, 25.4-31.3k events/s before (9 runs), 26.6-31.2k with the lanes
+alone (6), 26.4-29.4k with the larger fetches alone (3), 30.1-33.6k with both in 5 runs of 6 (21.7k
+in the sixth, a run that waited for most of 18 s at the same CPU per event, like the slow member of
+the scale-out runs above). In the scale-out runs one of the two processes goes at 9-12k events/s
+in every run since (it waited half of the time: 47-52 µs of CPU per event); what it waits for is
+not found yet. A collection's pauses did not come from the batches in flight: with at
+most 2 instead of 8 batches a partition ahead of their sinks the young-generation collections
+still took 18.9 ms each (18.1 before, 98-99 of them per run), and fetches of 2 MB (256 KB a
+partition) kept them at 20 ms and lowered the rate (25.7-26.9k).
 **What would raise it:** the consumer's main thread is its limit (about 41-50 µs per event, a
 quarter of it garbage collection): partitions spread over worker threads inside the process
 (each owning its partitions' states and sinks, as Kafka Streams' stream threads do) where cores are
@@ -1020,6 +1035,8 @@ because the machine's noise is larger than some of the gains.
 | retained strings in customer states (\`src/risk/model/score.ts\`) | \`remember\` moved a known merchant, country or device to the end of its list by pushing the event's own copy of the string, so every event left a young string in a state that lives for hours | the list's own string moves; a value already the newest stays where it is (same values, same scores) | 2026-12-05, ingestion, one pipeline process, 2 interleaved rounds of 3 runs: consumer 43.2 → 41.3 µs per event (medians), 25.8k → 26.8k events/s |
 | actual cost (\`src/cost/actual.ts\`) | the per-step table's "actual cost", 1.6-2.1 µs per request: every field of every result object looked up again (its schema field, hint and type, its selections merged) | a plan of the operation's response keys, weights and selections, made once per parsed operation top-down from its root fields (a fragment spread at two places keeps each place's merge, test), and the result priced by a walk of its values | the step 1.6-2.1 → 0.7 µs per request (a profile at maximum load) |
 
+| key check (\`src/keys/service.ts\`, \`src/gateway/http.ts\`) | the per-step table's key check, 6.8 µs per request at maximum load, a third of it the SHA-256 of the key (\`oneShotDigest\`, 2.2 µs) and its format check, made for every request of a keep-alive client that sends the same key each time | each connection keeps its last key and that key's hash for as long as it lives (never shared between connections); a request with the same key skips both, any other key is verified as before (test: another key, a malformed one and a revoked one on one keep-alive connection); the GraphQL duration is timed with \`performance.now\` instead of the histogram's \`startTimer\` | 2026-12-05, profiles at maximum load: key check 6.8 → 3.3 µs per request; throughput against bare in the full runs before and after it: 84 % (81-88 %) → 87 % (81-89 %), of which this step's share is about 2 points (the ratio follows the server's CPU per request) |
+| the pipeline's fetches (\`src/risk/kafka/batches.ts\`, \`src/risk/kafka/consumer.ts\`) | kafkajs fetches again only once every \`eachBatch\` of its last fetch has returned: in the ingestion probe a batch was being processed 35-55 % of the time and each fetch of 10 MB took 0.5-1.2 s (section 3) | each partition's batches processed in a lane beside the next fetch, in order (at most one waits behind the one processed; a seek or a rebalance drops it; tests on real Kafka), and fetches of up to 50 MB, 5 MB a partition | probe runs, one pipeline process: 25.4-31.3k events/s before, 30.1-33.6k after in 5 runs of 6 (section 3); the full runs before and after it: 28,689 → 32,548 events/s (runs 32,356-35,051) |
 | the usage spool's segment in memory (\`src/metering/mirrored-segment.ts\`, \`METERING_SPOOL_MEMORY_DIR\`) | with \`METERING_SPOOL_FSYNC_MS\` an answer still waited for \`write()\` on the disk's file system, and every 250 ms for a segment's rotation in the appends' turn (its last flush, the next file's directory sync): 2026-12-05, the full gateway at 3,000 requests/s with its spool on tmpfs had a p99 like bare's (18-23 ms), on the disk 30-38 | the current segment written with \`writeSync\` in a directory in memory (tmpfs outlives a crash of the process), a mirror on disk written and flushed every \`METERING_SPOOL_FSYNC_MS\` and a closed segment's mirror completed beside the appends (tests: an append and a rotation go on while the disk holds the mirror; kill -9 with both copies taken over) | 2026-12-05 (gateway benchmark alone, 3 rounds at half load each, added p99 against the same round's bare run): the segment in memory with its mirror's writes and rotation still in the appends' turn, 4.6 / 30.8 / 114 ms; with neither (no mirror at all) 2.6 / 4.4 / 15.8; mirror beside the appends but memory written through the threadpool, p50 3.2-6.7 ms against bare's 1.7-2.1 (an append of a record or two per trip, CPU the server lacked); with \`writeSync\` p50 1.9-2.4 against 1.7, added p99 -15.4 / 3.4 / 28.4 ms (median 3.4) |
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms) with every answer waiting for the disk*: not shown, and not
@@ -1083,14 +1100,20 @@ because the machine's noise is larger than some of the gains.
 - *More margin on the throughput ratio*: the server's CPU per request decides it (both sides are
   CPU-bound in one process, and the ratio follows bare's CPU over Tollgraph's), and what the full
   path adds is spread thin over the per-step table: no step above 9 µs, most of the rest a
-  microsecond or two each (the request's promises, its larger answer, two histograms, the key's
-  SHA-256).
+  microsecond or two each (the request's promises, its larger answer and its \`extensions.cost\`,
+  two histograms). A profile at maximum load (2026-12-05) puts about 4.5 µs of the full path's
+  own code in serialising the answer (bare Apollo's indented answer: 2.9 µs), 1.8 in the guard's
+  settlement, 1.1 in its response hook and about 0.5 each in a dozen more places; the answer's
+  write to the socket 8.6 µs against bare's 6.2 (a larger answer, its headers in the same write).
 - *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3. A profile of
   the ingestion probe with the heap tuning (2026-12-05): garbage collection 19 %, the checkpoints'
   \`JSON.stringify\` of states 12-13 % (each changed state, and as many unchanged ones for the
   rolling rewrite), decoding 6 %, encoding scores 5 %. Worker threads owning partitions, fewer
   objects per event, and the rolling rewrite without serialising again a state that has not
   changed since its last chunk are the next designs to measure.
+- *Measured on 2026-12-05 and not kept*: a young generation of 64 MB for the gateway
+  (\`--max-semi-space-size=64\`) with the heap tuning above: 5 alternating rounds at maximum load,
+  136-157 against 138-167 µs of server CPU per request (bare 115-123), within the noise.
 - *Measured on 2026-12-05 and not kept*: a smaller young generation for the consumer
   (\`--max-semi-space-size=8\`), so that its collections, every 0.45 s and 11 ms at the median
   (16 at p90) at 5,000 events/s, would hold a score for less. Freshness at 5,000 events/s, 2
