@@ -162,9 +162,9 @@ export interface PartitionBatches {
  * fetches again only once every `eachBatch` of its last fetch has returned, so a batch is handed to
  * its partition's lane and processed there while the next fetch is under way (Kafka Streams' and
  * Flink's sources also fetch ahead of processing): at most one batch per partition waits behind the
- * one being processed, and `eachBatch` waits for room beyond that. Caught up, the pipeline's main
- * thread was idle for a fifth to a third of the time waiting for fetches (measured in the ingestion
- * benchmark). A failed batch goes back to the partition's checkpoint after a pause, a pipeline that
+ * one being processed, and `eachBatch` waits for room beyond that. Behind, with every batch
+ * processed inside `eachBatch`, a batch was being processed only 35-55 % of the time and a fetch
+ * of 10 MB took 0.5-1.2 s to arrive (ingestion benchmark, BENCHMARKS.md). A failed batch goes back to the partition's checkpoint after a pause, a pipeline that
  * asks for another position is sought there (what waits behind it is dropped), a rebalance drops
  * what waits, and Kafka's committed offsets follow the pipeline's at most once a second per
  * partition, for tooling only (Postgres holds the position).
