@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Batch, EachBatchPayload } from 'kafkajs';
+import type { Batch } from 'kafkajs';
 import { createKafka } from '../../src/kafka/client';
 import { PLAINTEXT } from '../../src/kafka/security';
 import { createLogger } from '../../src/ops/logger';
-import { partitionBatches, type BatchOutcome } from '../../src/risk/kafka/batches';
+import { runPartitionBatches, type BatchOutcome } from '../../src/risk/kafka/batches';
 import { serviceUrl } from '../support/throwaway-database';
 
 /**
@@ -33,18 +33,15 @@ describe('partition lanes (real Kafka)', () => {
   });
 
   /** Runs a consumer of the topic whose batches go through `process`; `handed` sees every batch kafkajs hands over. */
-  async function consume(process: (batch: Batch) => Promise<BatchOutcome>, handed: (batch: Batch) => void = () => undefined) {
+  async function consume(process: (batch: Batch) => Promise<BatchOutcome>, handed: (firstOffset: string) => void = () => undefined) {
     const consumer = kafka.consumer({ groupId: `partition-lanes-${randomUUID()}`, maxBytesPerPartition: 1, maxWaitTimeInMs: 100 });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const batches = partitionBatches(consumer, { process, load: async () => 0 }, log);
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload: EachBatchPayload) => {
-        handed(payload.batch);
-        return batches.eachBatch(payload);
-      },
+    // kafkajs' own event, emitted as it hands a batch to `eachBatch`.
+    consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => handed(String(payload.firstOffset)));
+    const batches = await runPartitionBatches(consumer, { process, load: async () => 0 }, log, {
+      fetchLingerMs: 0,
+      run: { partitionsConsumedConcurrently: 1 },
     });
     return async () => {
       await consumer.disconnect();
@@ -69,8 +66,8 @@ describe('partition lanes (real Kafka)', () => {
           if (batch.lastOffset() === '2') resolve();
           return done(batch);
         },
-        (batch) => {
-          if (batch.firstOffset() === '1') secondHanded();
+        (firstOffset) => {
+          if (firstOffset === '1') secondHanded();
         },
       ).then((stopper) => (stop = stopper));
     });

@@ -158,6 +158,22 @@ export interface PartitionBatches {
 }
 
 /**
+ * Runs a pipeline's consumer on `partitionBatches`, without kafkajs' auto-commit and auto-resolve
+ * (the lanes resolve each batch's offsets as they take it, and Postgres holds the position).
+ * Returns the batches under way, to drain before the last checkpoints.
+ */
+export async function runPartitionBatches<R extends BatchOutcome>(
+  consumer: Consumer,
+  work: PartitionWork<R>,
+  log: Logger,
+  settings: { fetchLingerMs: number; run: { partitionsConsumedConcurrently: number } },
+): Promise<PartitionBatches> {
+  const batches = partitionBatches(consumer, work, log, settings.fetchLingerMs);
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, ...settings.run, eachBatch: batches.eachBatch });
+  return batches;
+}
+
+/**
  * The `eachBatch` of every pipeline's consumer group (no auto-commit, no auto-resolve). kafkajs
  * fetches again only once every `eachBatch` of its last fetch has returned, so a batch is handed to
  * its partition's lane and processed there while the next fetch is under way (Kafka Streams' and

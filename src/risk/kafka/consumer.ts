@@ -10,7 +10,7 @@ import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { riskPipeline } from '../pipeline/factory';
 import type { BatchResult, RiskPipeline } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
-import { checkpointIdlePartitions, joinPipelineGroup, partitionBatches } from './batches';
+import { checkpointIdlePartitions, joinPipelineGroup, runPartitionBatches } from './batches';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 import { tuneHeap } from '../../ops/heap-tuning';
 
@@ -150,7 +150,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     if (options.endOffsets && options.endOffsets.size === 0) finish();
 
     const { lag } = riskMetrics(services.metrics.registry);
-    const batches = partitionBatches<BatchResult>(
+    const batches = await runPartitionBatches<BatchResult>(
       running,
       {
         process: (batch) => {
@@ -165,9 +165,8 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
         },
       },
       log,
-      settings.fetchLingerMs,
+      settings,
     );
-    await running.run({ autoCommit: false, eachBatchAutoResolve: false, ...settings.run, eachBatch: batches.eachBatch });
 
     const checkpointTimer = checkpointIdlePartitions(pipeline, config.RISK_CHECKPOINT_INTERVAL_MS, log);
     if (mode === 'live') {

@@ -4,7 +4,7 @@ import type { Services } from '../../services';
 import { KeyedPipeline, type KeyedOperator, type OperatorSinks, type OperatorView } from '../pipeline/keyed';
 import { operatorMetrics } from '../pipeline/operator-metrics';
 import type { QualityWindow } from '../pipeline/quality';
-import { checkpointIdlePartitions, joinPipelineGroup, partitionBatches } from './batches';
+import { checkpointIdlePartitions, joinPipelineGroup, runPartitionBatches } from './batches';
 import { lowWatermarks, riskConsumerSettings } from './consumer';
 
 /** One stage of an operator: what it reads, under which consumer group, and where its outputs go. */
@@ -58,7 +58,7 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
   const reachedEnds = () => [...(stage.endOffsets ?? [])].every(([partition, end]) => (pipeline.position(stage.topic, partition) ?? -1) >= end);
   if (stage.endOffsets?.size === 0) finish();
   try {
-    const batches = partitionBatches(
+    const batches = await runPartitionBatches(
       consumer,
       {
         process: (batch) => pipeline.processBatch(batch.topic, batch.partition, batch.messages),
@@ -71,9 +71,8 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
         },
       },
       log,
-      settings.fetchLingerMs,
+      settings,
     );
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, ...settings.run, eachBatch: batches.eachBatch });
     const checkpointTimer = checkpointIdlePartitions(pipeline, config.RISK_CHECKPOINT_INTERVAL_MS, log);
     let stopped: Promise<void> | undefined;
     return {
