@@ -1,4 +1,4 @@
-import type { Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../../ops/logger';
 
 /** A pipeline that owns the partitions a rebalance gives its consumer. */
@@ -70,13 +70,28 @@ export async function joinPipelineGroup(
 /** What a pipeline says of a batch: processed up to `nextOffset`, or where the consumer must fetch from. */
 export type BatchOutcome = { kind: 'done'; nextOffset: number } | { kind: 'seek' | 'fenced'; offset: number };
 
+/** Consecutive messages of one partition from one fetch: a whole batch kafkajs handed over, or a slice of one. */
+export interface PartitionSlice {
+  topic: string;
+  partition: number;
+  /** The partition's end offset when it was fetched. */
+  highWatermark: string;
+  messages: KafkaMessage[];
+}
+
 /** A pipeline that keeps its partitions' positions in Postgres (the risk scorer, every keyed operator). */
 export interface PartitionWork<R extends BatchOutcome> {
-  process(batch: Batch): Promise<R>;
+  process(slice: PartitionSlice): Promise<R>;
   /** The partition's position from its checkpoint (after a failed batch). */
   load(topic: string, partition: number): Promise<number>;
-  /** After a batch was processed and its offsets resolved. */
-  done?(batch: Batch, result: Extract<R, { kind: 'done' }>): void;
+  /** After a slice was processed. */
+  done?(slice: PartitionSlice, result: Extract<R, { kind: 'done' }>): void;
+}
+
+/** How many events the pipeline behind `slice` still has to read in its partition (its lag), as far as the fetch knew. */
+export function behindOf(slice: PartitionSlice): number {
+  const last = slice.messages.at(-1);
+  return last ? Math.max(0, Number(slice.highWatermark) - Number(last.offset) - 1) : 0;
 }
 
 /**
@@ -90,7 +105,7 @@ export interface PartitionWork<R extends BatchOutcome> {
  * them); paced here, an idle fetch still waits on the broker for the first event. A partition
  * behind (a backlog) is fetched again at once.
  */
-export async function paceFetch(batch: Batch, arrivedAt: number, lingerMs: number): Promise<void> {
+export async function paceFetch(batch: EachBatchPayload['batch'], arrivedAt: number, lingerMs: number): Promise<void> {
   const wait = arrivedAt + lingerMs - performance.now();
   if (wait > 0 && (batch.isEmpty() || Number(batch.highWatermark) - Number(batch.lastOffset()) - 1 <= 0)) {
     await new Promise((resolve) => setTimeout(resolve, wait));
@@ -99,10 +114,23 @@ export async function paceFetch(batch: Batch, arrivedAt: number, lingerMs: numbe
 
 const RETRY_MS = 1000;
 const COMMIT_EVERY_MS = 1000;
+/** How often `eachBatch` heartbeats while it waits for room in its partition's lane (kafkajs sends one per heartbeat interval at most). */
+const BEAT_WHILE_WAITING_MS = 100;
+
+/**
+ * A batch is processed in slices of at most this many events (Kafka Streams' max.poll.records is
+ * 1,000): a fetch of 5 MB a partition holds about 20,000 events, work that went on for seconds
+ * after a rebalance had given the partition to another consumer (which started again from the
+ * last checkpoint, taken only between batches) and held a stop as long. A slice's latest scores
+ * are written together, newest per customer, so smaller slices coalesce fewer of them: catching
+ * up on the ingestion benchmark's topic, Redis spent 3.0-3.3 µs per event with whole batches,
+ * 5.3-6.5 with slices of 5,000 and 7.2-7.3 with 2,000 (2026-12-05).
+ */
+const SLICE_EVENTS = 5_000;
 
 /** A batch kafkajs handed over, with what its partition's lane needs of the hand-over. */
 interface HandedBatch {
-  batch: Batch;
+  batch: EachBatchPayload['batch'];
   commitOffsetsIfNecessary: EachBatchPayload['commitOffsetsIfNecessary'];
 }
 
@@ -118,9 +146,27 @@ class Lane {
   /** `process` answers false when what waits behind the batch is no longer wanted (the partition was sought elsewhere). */
   constructor(private readonly process: (handed: HandedBatch) => Promise<boolean>) {}
 
-  /** Resolves once the lane can take a batch (none waits behind the one being processed). */
-  async free(): Promise<void> {
-    while (this.waiting) await new Promise<void>((resolve) => this.room.push(resolve));
+  /**
+   * Resolves once the lane can take a batch (none waits behind the one being processed), calling
+   * `beat` every BEAT_WHILE_WAITING_MS meanwhile: kafkajs' own heartbeats are sent between batches,
+   * so without them a member waiting here learnt of a rebalance only once the lane made room,
+   * and the member joining waited as long.
+   */
+  async free(beat: () => Promise<void>): Promise<void> {
+    while (this.waiting) {
+      let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
+      const roomMade = await new Promise<boolean>((resolve) => {
+        wake = () => resolve(true);
+        this.room.push(wake);
+        timer = setTimeout(() => resolve(false), BEAT_WHILE_WAITING_MS);
+      });
+      clearTimeout(timer);
+      if (!roomMade) {
+        this.room.splice(this.room.indexOf(wake!), 1);
+        await beat();
+      }
+    }
   }
 
   put(handed: HandedBatch): void {
@@ -166,9 +212,9 @@ export async function runPartitionBatches<R extends BatchOutcome>(
   consumer: Consumer,
   work: PartitionWork<R>,
   log: Logger,
-  settings: { fetchLingerMs: number; run: { partitionsConsumedConcurrently: number } },
+  settings: { fetchLingerMs: number; run: { partitionsConsumedConcurrently: number }; sliceEvents?: number },
 ): Promise<PartitionBatches> {
-  const batches = partitionBatches(consumer, work, log, settings.fetchLingerMs);
+  const batches = partitionBatches(consumer, work, log, settings.fetchLingerMs, settings.sliceEvents);
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, ...settings.run, eachBatch: batches.eachBatch });
   return batches;
 }
@@ -180,25 +226,49 @@ export async function runPartitionBatches<R extends BatchOutcome>(
  * Flink's sources also fetch ahead of processing): at most one batch per partition waits behind the
  * one being processed, and `eachBatch` waits for room beyond that. Behind, with every batch
  * processed inside `eachBatch`, a batch was being processed only 35-55 % of the time and a fetch
- * of 10 MB took 0.5-1.2 s to arrive (ingestion benchmark, BENCHMARKS.md). A failed batch goes back to the partition's checkpoint after a pause, a pipeline that
+ * of 10 MB took 0.5-1.2 s to arrive (ingestion benchmark, BENCHMARKS.md). A lane processes a batch
+ * in slices of at most `sliceEvents`, and stops between two after a rebalance or a stop. A failed slice goes back to the partition's checkpoint after a pause, a pipeline that
  * asks for another position is sought there (what waits behind it is dropped), a rebalance drops
  * what waits, and Kafka's committed offsets follow the pipeline's at most once a second per
  * partition, for tooling only (Postgres holds the position).
  */
-export function partitionBatches<R extends BatchOutcome>(consumer: Consumer, work: PartitionWork<R>, log: Logger, fetchLingerMs = 0): PartitionBatches {
+export function partitionBatches<R extends BatchOutcome>(
+  consumer: Consumer,
+  work: PartitionWork<R>,
+  log: Logger,
+  fetchLingerMs = 0,
+  sliceEvents = SLICE_EVENTS,
+): PartitionBatches {
   const lastCommit = new Map<string, number>();
   const lanes = new Map<string, Lane>();
   let draining = false;
+  let rebalances = 0;
 
-  const process = async ({ batch, commitOffsetsIfNecessary }: HandedBatch): Promise<boolean> => {
-    const { topic, partition } = batch;
+  /** A batch, a slice at a time; false when it stopped early (what follows is fetched again by the partition's owner). */
+  const process = async (handed: HandedBatch): Promise<boolean> => {
+    const { topic, partition, highWatermark, messages } = handed.batch;
+    const generation = rebalances;
+    let from = 0;
+    do {
+      // After a rebalance or a stop, kafkajs fetches again from the offsets committed (a new
+      // generation's), which the pipeline's own position is at or beyond.
+      if (from > 0 && (draining || rebalances !== generation)) return false;
+      const slice = messages.length <= sliceEvents ? messages : messages.slice(from, from + sliceEvents);
+      if (!(await processSlice({ topic, partition, highWatermark, messages: slice }, handed))) return false;
+      from += sliceEvents;
+    } while (from < messages.length);
+    return true;
+  };
+
+  const processSlice = async (slice: PartitionSlice, { commitOffsetsIfNecessary }: HandedBatch): Promise<boolean> => {
+    const { topic, partition } = slice;
     let result: R;
     try {
-      result = await work.process(batch);
+      result = await work.process(slice);
     } catch (error) {
-      // Nothing of the batch was committed and the partition's state was dropped: it is
+      // Nothing of the slice was committed and the partition's state was dropped: it is
       // reloaded and fetched again from its checkpoint.
-      log.error({ err: error, partition, offset: batch.firstOffset() }, 'batch failed; retrying from the checkpoint');
+      log.error({ err: error, partition, offset: slice.messages[0]?.offset }, 'batch failed; retrying from the checkpoint');
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       const offset = await work.load(topic, partition).catch(() => undefined);
       if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
@@ -209,7 +279,7 @@ export function partitionBatches<R extends BatchOutcome>(consumer: Consumer, wor
       return false;
     }
     const done = result as Extract<R, { kind: 'done' }>;
-    work.done?.(batch, done);
+    work.done?.(slice, done);
     const key = `${topic}:${partition}`;
     const now = Date.now();
     if (now - (lastCommit.get(key) ?? 0) >= COMMIT_EVERY_MS) {
@@ -223,6 +293,7 @@ export function partitionBatches<R extends BatchOutcome>(consumer: Consumer, wor
 
   // The assignment may change: what waits is fetched again by whoever owns its partition after it.
   consumer.on(consumer.events.REBALANCING, () => {
+    rebalances++;
     for (const lane of lanes.values()) lane.drop();
   });
 
@@ -232,7 +303,7 @@ export function partitionBatches<R extends BatchOutcome>(consumer: Consumer, wor
       const key = `${batch.topic}:${batch.partition}`;
       let lane = lanes.get(key);
       if (!lane) lanes.set(key, (lane = new Lane(process)));
-      await lane.free();
+      await lane.free(heartbeat);
       // A seek (by this consumer's lane, or a sink that failed) or a rebalance while it waited makes the batch stale.
       if (draining || !isRunning() || isStale()) return;
       lane.put({ batch, commitOffsetsIfNecessary });

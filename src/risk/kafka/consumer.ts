@@ -10,7 +10,7 @@ import { NO_OUTPUTS, riskOutputs, type RiskOutputs } from '../pipeline/outputs';
 import { riskPipeline } from '../pipeline/factory';
 import type { BatchResult, RiskPipeline } from '../pipeline/processor';
 import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
-import { checkpointIdlePartitions, joinPipelineGroup, runPartitionBatches } from './batches';
+import { behindOf, checkpointIdlePartitions, joinPipelineGroup, runPartitionBatches } from './batches';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 import { tuneHeap } from '../../ops/heap-tuning';
 
@@ -153,14 +153,11 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
     const batches = await runPartitionBatches<BatchResult>(
       running,
       {
-        process: (batch) => {
-          const behind = batch.isEmpty() ? 0 : Number(batch.highWatermark) - Number(batch.lastOffset()) - 1;
-          return pipeline.processBatch(batch.topic, batch.partition, batch.messages, behind);
-        },
+        process: (slice) => pipeline.processBatch(slice.topic, slice.partition, slice.messages, behindOf(slice)),
         load: (topic, partition) => pipeline.load(topic, partition),
-        done: (batch, result) => {
-          lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
-          options.onBatch?.(batch.partition, result);
+        done: (slice, result) => {
+          lag.set({ topic: slice.topic, partition: String(slice.partition) }, Math.max(0, Number(slice.highWatermark) - result.nextOffset));
+          options.onBatch?.(slice.partition, result);
           if (replayDone()) finish();
         },
       },

@@ -61,12 +61,12 @@ export async function startOperatorStage<S, E>(services: Services, admin: Admin,
     const batches = await runPartitionBatches(
       consumer,
       {
-        process: (batch) => pipeline.processBatch(batch.topic, batch.partition, batch.messages),
+        process: (slice) => pipeline.processBatch(slice.topic, slice.partition, slice.messages),
         load: (topic, partition) => pipeline.load(topic, partition),
-        done: (batch, result) => {
-          stage.onBatch?.(batch.messages.length);
-          const labels = { operator: stage.operator.product, topic: batch.topic, partition: String(batch.partition) };
-          metrics.lag.set(labels, Math.max(0, Number(batch.highWatermark) - result.nextOffset));
+        done: (slice, result) => {
+          stage.onBatch?.(slice.messages.length);
+          const labels = { operator: stage.operator.product, topic: slice.topic, partition: String(slice.partition) };
+          metrics.lag.set(labels, Math.max(0, Number(slice.highWatermark) - result.nextOffset));
           if (stage.endOffsets && reachedEnds()) finish();
         },
       },
