@@ -36,7 +36,7 @@ import type { OperatorProduct } from '../../src/risk/operators/product-outputs';
 import { startOperatorProduct } from '../../src/risk/operators/products';
 import { connectConfiguredRedis } from '../../src/redis/client';
 import { buildServices } from '../../src/services';
-import { childMain, tell } from '../lib/common';
+import { childMain, hear, tell } from '../lib/common';
 
 const kind = process.env.BENCH_CONSUMER;
 const topic = process.env.BENCH_TOPIC!;
@@ -189,6 +189,15 @@ async function servicesJoining() {
     const consumer = consumerOf(options);
     consumer.on(consumer.events.GROUP_JOIN, joined);
     if (process.env.BENCH_TRACE) consumer.on(consumer.events.FETCH, () => fetches++);
+    // Processes that are to share the topic join together (kafkajs joins in `run`): each one set up, then all at once.
+    if (process.env.BENCH_AWAIT_GO) {
+      const run = consumer.run.bind(consumer);
+      consumer.run = async (config) => {
+        tell({ type: 'set' });
+        await hear('go');
+        return run(config);
+      };
+    }
     return consumer;
   };
   return services;
