@@ -75,8 +75,8 @@ export async function consumeOnce(
   total: number,
   seconds: number,
   groupId = `${world.config.KAFKA_TOPIC_PREFIX}bench-${kind}-${suffix()}`,
-  /** For processes that share the topic: resolves once every one of them has started up, when they join the group together. */
-  together?: () => Promise<void>,
+  /** For processes that share the topic: each holds its partitions until the group has given them all out among every one of them. */
+  shared?: { settle: SettledGroup; party: number },
 ): Promise<{ perSecond: number; events: number; ms: number; cpu: Record<CpuSource, number> }> {
   const child: Child = forkChild('consumers', {
     name: `consumer-${kind}`,
@@ -88,7 +88,7 @@ export async function consumeOnce(
       BENCH_TOTAL: String(total),
       BENCH_SECONDS: String(seconds),
       REDIS_KEY_PREFIX: `${world.env.REDIS_KEY_PREFIX}${suffix()}:`,
-      ...(together && { BENCH_AWAIT_GO: '1' }),
+      ...(shared && { BENCH_HOLD: '1' }),
     },
     profileDir: ctx.profileDir,
   });
@@ -97,9 +97,11 @@ export async function consumeOnce(
     ...serviceProcesses(world.env.DATABASE_URL!),
   });
   try {
-    if (together) {
-      await child.next('set');
-      await together();
+    if (shared) {
+      child.process.on('message', (message: { type: string; partitions?: number }) => {
+        if (message.type === 'assigned') shared.settle.assigned(shared.party, message.partitions ?? 0);
+      });
+      await shared.settle.settled;
       child.send({ type: 'go' });
     }
     const done = await child.next<{ type: 'done'; perSecond: number; events: number; ms: number }>('done', (seconds + 90) * 1000);
@@ -117,14 +119,24 @@ export async function consumeOnce(
   }
 }
 
-/** A meeting of `parties`: each one's call resolves once all of them have called. */
-function meeting(parties: number): () => Promise<void> {
-  let arrived = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return () => {
-    if (++arrived === parties) open();
-    return opened;
+/** Consumer processes of one group, each telling how many partitions its latest join gave it. */
+interface SettledGroup {
+  assigned(party: number, partitions: number): void;
+  /** Resolves once every party holds some and together they hold all `partitions`. */
+  settled: Promise<void>;
+}
+
+function settledGroup(parties: number, partitions: number): SettledGroup {
+  const held = new Map<number, number>();
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  return {
+    assigned(party, count) {
+      held.set(party, count);
+      const counts = [...held.values()];
+      if (counts.length === parties && counts.every((n) => n > 0) && counts.reduce((a, b) => a + b, 0) === partitions) settle();
+    },
+    settled,
   };
 }
 
@@ -164,12 +176,14 @@ export async function ingestionBenchmark(ctx: BenchContext): Promise<IngestionRe
       // Scale-out: two pipeline processes share the topic's partitions in one fresh group.
       await sql.query('TRUNCATE risk_scores, latest_risk_scores, risk_state_chunks, consumer_checkpoints');
       const group = `${world.config.KAFKA_TOPIC_PREFIX}bench-scale-out-${suffix()}`;
-      // Both start up first, then join together: started at once, the first to join consumed at
-      // full speed while the other was still starting up (on the same 2 cores), which joined 5-7 s
-      // later to partitions mostly consumed, and consumed them again from their first checkpoints.
-      const together = meeting(2);
-      const pair = await Promise.all([0, 1].map(() => consumeOnce(ctx, world, 'pipeline', kafka.topics.transactions, events, seconds, group, together)));
-      // (In a smoke run one process may finish the small topic before the other gets partitions: 0 events/s.)
+      // Both hold their partitions until the group has given them out between the two: otherwise
+      // the first to join consumed at full speed while the other was still starting up (on the
+      // same 2 cores), or before it learnt of the rebalance the second one's join started, and
+      // half of the topic was consumed again from its first checkpoints.
+      const settle = settledGroup(2, world.config.TRANSACTIONS_PARTITIONS);
+      const pair = await Promise.all(
+        [0, 1].map((party) => consumeOnce(ctx, world, 'pipeline', kafka.topics.transactions, events, seconds, group, { settle, party })),
+      );
       const [first, second] = pair.map((one) => (Number.isFinite(one.perSecond) ? one.perSecond : 0)).sort((a, b) => b - a);
       scaleOut.first.push(first);
       scaleOut.second.push(second);

@@ -392,19 +392,20 @@ kafkajs only decodes record batches into Buffers; anything that reads the JSON c
 that. The 70 % target is below what JSON.parse and validation alone allow, before any write.
 
 **Scale-out.** Two pipeline processes in one consumer group on the same ${ing.partitions} partitions, each
-set up first and then joining together (each gets about half of them): ${runsOf(ing.scaleOut.first)} and ${runsOf(ing.scaleOut.second)} events/s, together
+holding its partitions (paused) until the group has given them all out between the two, then both
+starting at once, each on its half: ${runsOf(ing.scaleOut.first)} and ${runsOf(ing.scaleOut.second)} events/s, together
 **${fmt(ing.scaleOut.total.median)} events/s** (the topic's events over the slower one's time; runs: ${runsOf(ing.scaleOut.total)}), ${fmt(ing.scaleOut.total.median / Math.max(1, perProcess), 2)}× one process. On this
 2-core machine ${ing.scaleOut.total.median >= 1.1 * perProcess ? 'the second process adds what one process leaves of the cores' : 'the second process adds little'}: both share the same cores with PostgreSQL, Redis
 and the broker. With a core (and its share of PostgreSQL) per process the rate would add up per
-partition, as the table below puts in numbers. When the second process's join reaches the broker
-after the first one's group has formed, the first one takes every partition and the rebalance
-that follows moves half of them (a run with one process far slower than the other): it stops
-between two slices of 5,000 events and the new owner starts from the partition's last checkpoint,
-so what the first one did since that checkpoint is done again (the exactly-once tests cover it).
-In a traced run the first process learnt of that rebalance 5-6 s after both joined, while it
-worked through its first fetches. Until 2026-12-05 the two were started at once, and the first to join consumed at full speed while
-the other was still starting up on the same cores: the second joined 5-7 s later, to partitions
-mostly consumed, and one process went at 9-12k events/s in every run.
+partition, as the table below puts in numbers. No partition changes hands during a run (each
+process consumes its half once), yet in some runs one process finishes its half at about the rate
+of a process alone while the other goes at half of it: what the slower one waits for is not found
+yet. Until 2026-12-05 the two were started at once: the first to join consumed at full speed while
+the other was still starting up on the same cores, and joined 5-7 s later to partitions mostly
+consumed, which it consumed again from their first checkpoints (it went at 9-12k events/s in every
+run). Joining together was not enough: in 2 runs of 3 the second join reached the broker after the
+first one's group had formed, and the first learnt of the rebalance 5-6 s later (traced), while it
+worked through its first fetches.
 
 **Where the CPU goes, and the cores 500,000 events/s would need.** CPU of every process while
 the pipeline consumed (read from /proc; the consumer's includes joining the group and loading),
@@ -527,7 +528,8 @@ alone (6), 26.4-29.4k with the larger fetches alone (3), 30.1-33.6k with both in
 in the sixth, a run that waited for most of 18 s at the same CPU per event, like the slow member of
 the scale-out runs above). In the scale-out runs one of the two processes went at 9-12k events/s
 in every run since (it waited half of the time: 47-52 µs of CPU per event): it was the one that
-joined late, after starting up beside the other's consuming (see *Scale-out* above). A collection's pauses did not come from the batches in flight: with at
+joined late, after starting up beside the other's consuming (see *Scale-out* above); held until
+the group has settled, one of the two still goes at about half the other's rate in some runs. A collection's pauses did not come from the batches in flight: with at
 most 2 instead of 8 batches a partition ahead of their sinks the young-generation collections
 still took 18.9 ms each (18.1 before, 98-99 of them per run), and fetches of 2 MB (256 KB a
 partition) kept them at 20 ms and lowered the rate (25.7-26.9k).
@@ -1045,12 +1047,12 @@ because the machine's noise is larger than some of the gains.
 
 | key check (\`src/keys/service.ts\`, \`src/gateway/http.ts\`) | the per-step table's key check, 6.8 µs per request at maximum load, a third of it the SHA-256 of the key (\`oneShotDigest\`, 2.2 µs) and its format check, made for every request of a keep-alive client that sends the same key each time | each connection keeps its last key and that key's hash for as long as it lives (never shared between connections); a request with the same key skips both, any other key is verified as before (test: another key, a malformed one and a revoked one on one keep-alive connection); the GraphQL duration is timed with \`performance.now\` instead of the histogram's \`startTimer\` | 2026-12-05, profiles at maximum load: key check 6.8 → 3.3 µs per request; throughput against bare in the full runs before and after it: 84 % (81-88 %) → 87 % (81-89 %), of which this step's share is about 2 points (the ratio follows the server's CPU per request) |
 | the pipeline's fetches (\`src/risk/kafka/batches.ts\`, \`src/risk/kafka/consumer.ts\`) | kafkajs fetches again only once every \`eachBatch\` of its last fetch has returned: in the ingestion probe a batch was being processed 35-55 % of the time and each fetch of 10 MB took 0.5-1.2 s (section 3) | each partition's batches processed in a lane beside the next fetch, in order (at most one waits behind the one processed; a seek or a rebalance drops it; tests on real Kafka), and fetches of up to 50 MB, 5 MB a partition | probe runs, one pipeline process: 25.4-31.3k events/s before, 30.1-33.6k after in 5 runs of 6 (section 3); the full runs before and after it: 28,689 → 32,548 events/s (runs 32,356-35,051) |
-| slices and heartbeats in the lanes (\`src/risk/kafka/batches.ts\`) | a lane processed a whole batch at once (a fetch's 5 MB of a partition, about 20,000 events: 2-7 s each in \`BENCH_TRACE\`) and \`eachBatch\` sent no heartbeat while it waited for room in a lane, so a rebalance was noticed late, and the old owner went on with its batch while the new owner started again from the last checkpoint | a batch processed in slices of at most 5,000 events, a lane that stops between two at a rebalance or a stop (the partition's owner goes on from there), heartbeats every 100 ms while \`eachBatch\` waits (kafkajs sends one per heartbeat interval); tests on real Kafka | 2026-12-05, the ingestion benchmark alone: one process 29.4-40.7k events/s in 11 runs before, 30.1-37.0k in 12 after; Redis 3.0-3.3 → 5.3-6.5 µs per event while catching up (a slice's latest scores coalesce fewer of a customer's; slices of 2,000: 7.2-7.3); with the scale-out's joins together (below), 41.7-45.0k events/s for the two processes in the runs where both joined one generation |
+| slices and heartbeats in the lanes (\`src/risk/kafka/batches.ts\`) | a lane processed a whole batch at once (a fetch's 5 MB of a partition, about 20,000 events: 2-7 s each in \`BENCH_TRACE\`) and \`eachBatch\` sent no heartbeat while it waited for room in a lane, so a rebalance was noticed late, and the old owner went on with its batch while the new owner started again from the last checkpoint | a batch processed in slices of at most 5,000 events, a lane that stops between two at a rebalance or a stop (the partition's owner goes on from there), heartbeats every 100 ms while \`eachBatch\` waits (kafkajs sends one per heartbeat interval); tests on real Kafka | 2026-12-05, the ingestion benchmark alone: one process 29.4-40.7k events/s in 11 runs before, 30.1-37.0k in 12 after; Redis 3.0-3.3 → 5.3-6.5 µs per event while catching up (a slice's latest scores coalesce fewer of a customer's; slices of 2,000: 7.2-7.3); two processes joining together: 41.7-45.0k events/s in the runs where both joined one generation |
 | the usage spool's segment in memory (\`src/metering/mirrored-segment.ts\`, \`METERING_SPOOL_MEMORY_DIR\`) | with \`METERING_SPOOL_FSYNC_MS\` an answer still waited for \`write()\` on the disk's file system, and every 250 ms for a segment's rotation in the appends' turn (its last flush, the next file's directory sync): 2026-12-05, the full gateway at 3,000 requests/s with its spool on tmpfs had a p99 like bare's (18-23 ms), on the disk 30-38 | the current segment written with \`writeSync\` in a directory in memory (tmpfs outlives a crash of the process), a mirror on disk written and flushed every \`METERING_SPOOL_FSYNC_MS\` and a closed segment's mirror completed beside the appends (tests: an append and a rotation go on while the disk holds the mirror; kill -9 with both copies taken over) | 2026-12-05 (gateway benchmark alone, 3 rounds at half load each, added p99 against the same round's bare run): the segment in memory with its mirror's writes and rotation still in the appends' turn, 4.6 / 30.8 / 114 ms; with neither (no mirror at all) 2.6 / 4.4 / 15.8; mirror beside the appends but memory written through the threadpool, p50 3.2-6.7 ms against bare's 1.7-2.1 (an append of a record or two per trip, CPU the server lacked); with \`writeSync\` p50 1.9-2.4 against 1.7, added p99 -15.4 / 3.4 / 28.4 ms (median 3.4) |
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown in a way that holds from one run to the next.
-  The two full runs of 2026-12-05 put the median at 15.4 and then 0.56 ms with every answer
-  waiting for the disk, and at 23.3 and 21.2 ms with the spool's segment in memory, which takes
+  The three full runs of 2026-12-05 put the median at 15.4, 0.56 and 19.8 ms with every answer
+  waiting for the disk, and at 23.3, 21.2 and 8.9 ms with the spool's segment in memory, which takes
   the path's own wait for the disk out of the measurement: what is left of its p99 is the noise
   below, which decides each round's difference either way (the table's spread). At half load both servers' p99 are decided by
   waiting for a core the load generator, PostgreSQL and Redis share: the bare server's own p99

@@ -187,17 +187,24 @@ async function servicesJoining() {
   const consumerOf = kafka.consumer.bind(kafka);
   kafka.consumer = (options) => {
     const consumer = consumerOf(options);
-    consumer.on(consumer.events.GROUP_JOIN, joined);
     if (process.env.BENCH_TRACE) consumer.on(consumer.events.FETCH, () => fetches++);
-    // Processes that are to share the topic join together (kafkajs joins in `run`): each one set up, then all at once.
-    if (process.env.BENCH_AWAIT_GO) {
-      const run = consumer.run.bind(consumer);
-      consumer.run = async (config) => {
-        tell({ type: 'set' });
-        await hear('go');
-        return run(config);
-      };
+    if (!process.env.BENCH_HOLD) {
+      consumer.on(consumer.events.GROUP_JOIN, joined);
+      return consumer;
     }
+    // Processes that are to share the topic: each one holds its partitions (paused) and says how
+    // many it got at every join, until the parent has seen the group settle and says go.
+    let held = true;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (!held) return;
+      consumer.pause([{ topic }]);
+      tell({ type: 'assigned', partitions: (payload.memberAssignment[topic] ?? []).length });
+    });
+    void hear('go').then(() => {
+      held = false;
+      joined();
+      consumer.resume([{ topic }]);
+    });
     return consumer;
   };
   return services;
