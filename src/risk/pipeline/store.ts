@@ -1,7 +1,7 @@
 import { COPY_NULL, copyText, type Sql } from '../../db/sql';
 import type { Logger } from '../../ops/logger';
 import type { CustomerState, Transaction } from '../model/types';
-import { encodeView, type RiskScoreView } from '../view';
+import { encodeView, factorsJson, type RiskScoreView } from '../view';
 
 /** What the history (risk_scores) keeps besides the score: the scored transaction and its Kafka provenance. */
 export interface ScoreDetails {
@@ -185,8 +185,11 @@ export async function appendHistory(sql: Sql, batches: ScoreRow[][], mode: Histo
   const results = batches.map(() => ({ restored: 0, changed: 0 }));
   if (batches.every((batch) => batch.length === 0)) return results;
   if (mode === 'live') {
+    const rows = copyRows(batches);
     try {
-      await sql.copyIn(COPY_HISTORY, copyRows(batches));
+      await sql.copyIn(COPY_HISTORY, rows.bytes());
+      // Only after a COPY that went through: a failed one may leave its bytes queued on the socket.
+      rows.release();
       return results;
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
@@ -207,18 +210,22 @@ const COPY_HISTORY = `COPY risk_scores (event_id, customer_id, score, band, fact
   merchant_id, mcc, amount, currency, country, channel, device_id, partition, "offset")`;
 
 /**
- * The rows in COPY's text format, in COPY_HISTORY's column order. Only free-form text is escaped:
- * the event id, merchant category, amount, currency and country passed the contract's patterns
- * (src/risk/contract.ts), which admit no tab, newline or backslash.
+ * The rows in COPY's text format, in COPY_HISTORY's column order, written outside V8's heap as they
+ * are made (a round's text lives until Postgres has it: as one string it was copied by the
+ * young-generation collections meanwhile, then once more into a Buffer for the socket). Only
+ * free-form text is escaped: the event id, merchant category, amount, currency and country passed
+ * the contract's patterns (src/risk/contract.ts), which admit no tab, newline or backslash.
  */
-function copyRows(batches: ScoreRow[][]): string {
-  let out = '';
+function copyRows(batches: ScoreRow[][]): OffHeapText {
+  const rows = new OffHeapText(null);
   for (const batch of batches) {
     for (const { view, details: d } of batch) {
-      out += `${view.eventId}\t${copyText(view.customerId)}\t${view.score}\t${view.band}\t${copyText(JSON.stringify(view.factors))}\t${copyText(view.modelVersion)}\t${view.eventTime}\t${view.computedAt}\t${copyText(d.merchantId)}\t${d.mcc}\t${d.amount}\t${d.currency}\t${d.country}\t${d.channel}\t${copyText(d.deviceId)}\t${d.partition ?? COPY_NULL}\t${d.offset ?? COPY_NULL}\n`;
+      rows.append(
+        `${view.eventId}\t${copyText(view.customerId)}\t${view.score}\t${view.band}\t${copyText(factorsJson(view))}\t${copyText(view.modelVersion)}\t${view.eventTime}\t${view.computedAt}\t${copyText(d.merchantId)}\t${d.mcc}\t${d.amount}\t${d.currency}\t${d.country}\t${d.channel}\t${copyText(d.deviceId)}\t${d.partition ?? COPY_NULL}\t${d.offset ?? COPY_NULL}\n`,
+      );
     }
   }
-  return out;
+  return rows;
 }
 
 /**
@@ -250,7 +257,8 @@ export function encodeStates(customers: Iterable<string>, states: ReadonlyMap<st
 const SLICE_MS = 2;
 
 /**
- * Serialised states kept outside V8's heap until their chunk is written. A snapshot lives from
+ * Text kept outside V8's heap until it is written: a snapshot's serialised states, a history
+ * round's COPY rows. A snapshot lives from
  * the batch that took it until its sinks and its write are done (hundreds of milliseconds), so
  * its states' JSON held as strings outlived every young-generation collection meanwhile: on the
  * freshness benchmark each scavenge copied 4.1 MB of them (pauses of 10-20 ms every 400 ms).
@@ -262,6 +270,9 @@ class OffHeapText {
   private readonly pieces: Array<{ buffer: Buffer; used: number }> = [];
   count = 0;
 
+  /** `separator`: a byte written between two texts (null: none). */
+  constructor(private readonly separator: number | null) {}
+
   append(text: string): void {
     // UTF-16 code units → UTF-8 bytes: at most 3 each, so the text always fits where it starts.
     const room = text.length * 3 + 1;
@@ -270,24 +281,38 @@ class OffHeapText {
       last = { buffer: takeBuffer(room), used: 0 };
       this.pieces.push(last);
     }
-    if (this.count++ > 0) last.buffer[last.used++] = COMMA;
+    if (this.separator !== null && this.count > 0) last.buffer[last.used++] = this.separator;
+    this.count++;
     last.used += last.buffer.write(text, last.used);
   }
 
-  /** The pieces as one JSON array; the buffers go back to be reused. */
+  /** The bytes written so far, in order: views on the buffers, valid until `release`. */
+  bytes(): Buffer[] {
+    return this.pieces.map(({ buffer, used }) => buffer.subarray(0, used));
+  }
+
+  /** The buffers go back to be reused. */
+  release(): void {
+    for (const { buffer } of this.pieces.splice(0)) giveBack(buffer);
+  }
+
+  /** The texts as one JSON array (with COMMA as the separator); the buffers go back to be reused. */
   toJsonArray(): string {
     // A piece never ends inside a character: each text is written whole into one buffer.
     const json = `[${this.pieces.map(({ buffer, used }) => buffer.toString('utf8', 0, used)).join('')}]`;
-    for (const { buffer } of this.pieces.splice(0)) giveBack(buffer);
+    this.release();
     return json;
   }
 }
 
 const CHUNK_BYTES = 256 * 1024;
 const COMMA = 0x2c;
-/** Buffers kept for the next snapshots: 16 MB at most, about what a second of checkpoints holds under a backlog. */
+/**
+ * Buffers kept for the next snapshots and history rounds: 32 MB at most, about what a second of
+ * checkpoints and the rounds in flight hold under a backlog.
+ */
 const spare: Buffer[] = [];
-const MAX_SPARE = 64;
+const MAX_SPARE = 128;
 
 function takeBuffer(atLeast: number): Buffer {
   if (atLeast > CHUNK_BYTES) return Buffer.allocUnsafeSlow(atLeast);
@@ -307,7 +332,7 @@ function giveBack(buffer: Buffer): void {
  * of freshness. The result is byte for byte `encodeStates` of the same states at that offset.
  */
 export class StateSnapshot<S = CustomerState> {
-  private readonly serialised = new OffHeapText();
+  private readonly serialised = new OffHeapText(COMMA);
 
   constructor(
     private readonly pending: Set<string>,
