@@ -10,8 +10,8 @@ export type IsoTime = string;
 
 const CANONICAL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
-/** In the canonical form, and a day the month has. */
-function isCanonical(value: string): boolean {
+/** In the canonical form, and a day the month has: what `new Date(value).toISOString()` gives back unchanged. */
+export function isCanonical(value: string): boolean {
   if (!CANONICAL.test(value)) return false;
   const day = Number(value.slice(8, 10));
   if (day <= 28) return true;

@@ -1,3 +1,4 @@
+import { isCanonical } from '../graphql/date-time';
 import { MODEL_VERSION } from './model/parameters';
 import type { Assessment, Band, RiskFactor, Transaction } from './model/types';
 
@@ -24,7 +25,8 @@ export function scoreView(tx: Transaction, { score, band, factors }: Assessment,
     score,
     band,
     factors,
-    eventTime: new Date(tx.time).toISOString(),
+    // Producers stamp events in the canonical form already: kept, not parsed and formatted again.
+    eventTime: isCanonical(tx.timestamp) ? tx.timestamp : new Date(tx.time).toISOString(),
     computedAt,
     modelVersion: MODEL_VERSION,
   };

@@ -1,4 +1,5 @@
-import { encodeView, factorsJson, type RiskScoreView } from '../../src/risk/view';
+import type { Transaction } from '../../src/risk/model/types';
+import { encodeView, factorsJson, scoreView, type RiskScoreView } from '../../src/risk/view';
 
 const view = (factors: RiskScoreView['factors'], customerId = 'c-1'): RiskScoreView => ({
   customerId,
@@ -26,5 +27,34 @@ describe('a score as it travels', () => {
       expect(factorsJson(score)).toBe(JSON.stringify(score.factors));
       expect(encodeView(score)).toBe(JSON.stringify(score));
     }
+  });
+});
+
+describe('a score’s event time', () => {
+  const tx = (timestamp: string): Transaction => ({
+    eventId: '9f1c1d4e-0000-4000-8000-000000000001',
+    customerId: 'c-1',
+    merchantId: 'm-1',
+    mcc: '5411',
+    amount: '10.00',
+    currency: 'EUR',
+    country: 'DE',
+    channel: 'ECOMMERCE',
+    deviceId: 'd-1',
+    timestamp,
+    time: Date.parse(timestamp),
+    amountEur: 10,
+  });
+  const assessment = { score: 0, band: 'LOW' as const, factors: [] };
+
+  it('is the event’s own timestamp when that is canonical, and the canonical form of any other', () => {
+    const cases: Array<[string, string]> = [
+      ['2026-12-05T10:00:00.123Z', '2026-12-05T10:00:00.123Z'],
+      ['2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.999Z'],
+      ['2026-12-05T12:00:00.123+02:00', '2026-12-05T10:00:00.123Z'],
+      ['2026-12-05T10:00:00Z', '2026-12-05T10:00:00.000Z'],
+      ['2026-12-05T10:00:00.5Z', '2026-12-05T10:00:00.500Z'],
+    ];
+    for (const [timestamp, eventTime] of cases) expect(scoreView(tx(timestamp), assessment, '2026-12-05T10:00:01.000Z').eventTime).toBe(eventTime);
   });
 });
