@@ -140,7 +140,8 @@ interface HandedBatch {
  */
 class Lane {
   private waiting: HandedBatch | undefined;
-  private readonly room: Array<() => void> = [];
+  /** Wakes the `eachBatch` waiting for room: one at most, since kafkajs hands a partition's batches over one at a time. */
+  private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
 
   /** `process` answers false when what waits behind the batch is no longer wanted (the partition was sought elsewhere). */
@@ -154,18 +155,17 @@ class Lane {
    */
   async free(beat: () => Promise<void>): Promise<void> {
     while (this.waiting) {
-      let timer: NodeJS.Timeout | undefined;
-      let wake: (() => void) | undefined;
       const roomMade = await new Promise<boolean>((resolve) => {
-        wake = () => resolve(true);
-        this.room.push(wake);
-        timer = setTimeout(() => resolve(false), BEAT_WHILE_WAITING_MS);
+        const timer = setTimeout(() => {
+          this.wake = undefined;
+          resolve(false);
+        }, BEAT_WHILE_WAITING_MS);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
       });
-      clearTimeout(timer);
-      if (!roomMade) {
-        this.room.splice(this.room.indexOf(wake!), 1);
-        await beat();
-      }
+      if (!roomMade) await beat();
     }
   }
 
@@ -177,7 +177,7 @@ class Lane {
   /** Forgets the batch waiting, if any (kafkajs fetches it again from the position sought). */
   drop(): void {
     this.waiting = undefined;
-    this.room.shift()?.();
+    this.makeRoom();
   }
 
   /** Resolves when the batch being processed (and any waiting behind it) is done. */
@@ -185,11 +185,17 @@ class Lane {
     return this.running ?? Promise.resolve();
   }
 
+  private makeRoom(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
   private async run(): Promise<void> {
     while (this.waiting) {
       const next = this.waiting;
       this.waiting = undefined;
-      this.room.shift()?.();
+      this.makeRoom();
       if (!(await this.process(next))) this.drop();
     }
     this.running = undefined;
