@@ -1044,15 +1044,17 @@ because the machine's noise is larger than some of the gains.
 | results of many scores (\`src/graphql/date-time.ts\`, \`src/auth/entitlements.ts\`, \`src/gateway/server.ts\`) | a profile of \`riskScores\` for 100 customers (the freshness prober's query): 2.0-2.4 ms of gateway CPU per request, of which 230-240 µs in JSON.stringify of a 13 KB answer. graphql-scalars' DateTime serialises to the Date itself, and a response holding Dates leaves V8's fast serialiser (190 against 35 µs for 100 scores); every granted field (a score's \`score\` and \`factors\`) went through an async type-graphql middleware, two promises per score; Apollo indents every answer | the DateTime scalar serialises to the ISO string, and a score's times, canonical ISO strings already, go out as they are (unit test: other strings, and days a month lacks, go through graphql-scalars); grants checked by a synchronous wrapper where the schema is built (same field-level FORBIDDEN); compact JSON (Apollo's \`stringifyResult\`: 30-46 % fewer bytes) | 2026-12-05, riskScores(100 ids) at 200 requests/s, 2 interleaved rounds of 3 runs: 1.96-2.37 → 1.82-1.98 ms per request; 20 riskHistory fields of 10 scores, 3 runs: 4.0-4.4 → 3.5-3.8 ms; \`riskScore\` at maximum load, 2 interleaved rounds of 3 runs of the gateway as it was at 04:26 and with all of this (a slower hour of the machine than the full run): 252-304 → 226-278 µs of server CPU per request |
 | retained strings in customer states (\`src/risk/model/score.ts\`) | \`remember\` moved a known merchant, country or device to the end of its list by pushing the event's own copy of the string, so every event left a young string in a state that lives for hours | the list's own string moves; a value already the newest stays where it is (same values, same scores) | 2026-12-05, ingestion, one pipeline process, 2 interleaved rounds of 3 runs: consumer 43.2 → 41.3 µs per event (medians), 25.8k → 26.8k events/s |
 | actual cost (\`src/cost/actual.ts\`) | the per-step table's "actual cost", 1.6-2.1 µs per request: every field of every result object looked up again (its schema field, hint and type, its selections merged) | a plan of the operation's response keys, weights and selections, made once per parsed operation top-down from its root fields (a fragment spread at two places keeps each place's merge, test), and the result priced by a walk of its values | the step 1.6-2.1 → 0.7 µs per request (a profile at maximum load) |
-
 | key check (\`src/keys/service.ts\`, \`src/gateway/http.ts\`) | the per-step table's key check, 6.8 µs per request at maximum load, a third of it the SHA-256 of the key (\`oneShotDigest\`, 2.2 µs) and its format check, made for every request of a keep-alive client that sends the same key each time | each connection keeps its last key and that key's hash for as long as it lives (never shared between connections); a request with the same key skips both, any other key is verified as before (test: another key, a malformed one and a revoked one on one keep-alive connection); the GraphQL duration is timed with \`performance.now\` instead of the histogram's \`startTimer\` | 2026-12-05, profiles at maximum load: key check 6.8 → 3.3 µs per request; throughput against bare in the full runs before and after it: 84 % (81-88 %) → 87 % (81-89 %), of which this step's share is about 2 points (the ratio follows the server's CPU per request) |
 | the pipeline's fetches (\`src/risk/kafka/batches.ts\`, \`src/risk/kafka/consumer.ts\`) | kafkajs fetches again only once every \`eachBatch\` of its last fetch has returned: in the ingestion probe a batch was being processed 35-55 % of the time and each fetch of 10 MB took 0.5-1.2 s (section 3) | each partition's batches processed in a lane beside the next fetch, in order (at most one waits behind the one processed; a seek or a rebalance drops it; tests on real Kafka), and fetches of up to 50 MB, 5 MB a partition | probe runs, one pipeline process: 25.4-31.3k events/s before, 30.1-33.6k after in 5 runs of 6 (section 3); the full runs before and after it: 28,689 → 32,548 events/s (runs 32,356-35,051) |
 | slices and heartbeats in the lanes (\`src/risk/kafka/batches.ts\`) | a lane processed a whole batch at once (a fetch's 5 MB of a partition, about 20,000 events: 2-7 s each in \`BENCH_TRACE\`) and \`eachBatch\` sent no heartbeat while it waited for room in a lane, so a rebalance was noticed late, and the old owner went on with its batch while the new owner started again from the last checkpoint | a batch processed in slices of at most 5,000 events, a lane that stops between two at a rebalance or a stop (the partition's owner goes on from there), heartbeats every 100 ms while \`eachBatch\` waits (kafkajs sends one per heartbeat interval); tests on real Kafka | 2026-12-05, the ingestion benchmark alone: one process 29.4-40.7k events/s in 11 runs before, 30.1-37.0k in 12 after; Redis 3.0-3.3 → 5.3-6.5 µs per event while catching up (a slice's latest scores coalesce fewer of a customer's; slices of 2,000: 7.2-7.3); two processes joining together: 41.7-45.0k events/s in the runs where both joined one generation |
+| the risk-scores partitioner (\`src/kafka/record-producer.ts\`) | @platformatic/kafka's \`compatibilityPartitioner\` computes murmur2 in BigInt arithmetic: several BigInts per record (3.9 % of the consumer's allocation in a sampling heap profile of the ingestion probe) | the same partitioner on our 32-bit murmur2 (the same partitions as Java's, test) | 2026-12-05, 40,000 scores in rounds of 500, 6 interleaved rounds: 4.8-11.3 → 4.3-4.6 µs of CPU per record |
+| history rows outside the heap (\`src/risk/pipeline/store.ts\`, \`src/db/sql.ts\`) | a round's \`COPY\` text was one string, built when the round started and alive until PostgreSQL had it: 10 % of what survived the consumer's young-generation collections (a sampling heap profile of the survivors), copied by them meanwhile, then flattened and copied again into a Buffer for the socket; each row's factors were serialised a second time | each row written as it is made into the reused off-heap buffers the state snapshots use, and those written to the socket as they are; a row's factors taken from the score's JSON (test: byte for byte) | 2026-12-05, ingestion probe (400k events, one pipeline process, 3 interleaved runs each): consumer 33.1-33.6 → 28.9-31.8 µs per event, 33.6-36.4k → 35.0-40.2k events/s |
+| event times (\`src/risk/view.ts\`) | every score formatted its event time from the parsed time: a Date and a new string per event | an event's own timestamp kept when it is canonical ISO already (the gateway's check); any other form is formatted as before (test) | 500-625 → 46-85 ns a score in isolation |
 | the usage spool's segment in memory (\`src/metering/mirrored-segment.ts\`, \`METERING_SPOOL_MEMORY_DIR\`) | with \`METERING_SPOOL_FSYNC_MS\` an answer still waited for \`write()\` on the disk's file system, and every 250 ms for a segment's rotation in the appends' turn (its last flush, the next file's directory sync): 2026-12-05, the full gateway at 3,000 requests/s with its spool on tmpfs had a p99 like bare's (18-23 ms), on the disk 30-38 | the current segment written with \`writeSync\` in a directory in memory (tmpfs outlives a crash of the process), a mirror on disk written and flushed every \`METERING_SPOOL_FSYNC_MS\` and a closed segment's mirror completed beside the appends (tests: an append and a rotation go on while the disk holds the mirror; kill -9 with both copies taken over) | 2026-12-05 (gateway benchmark alone, 3 rounds at half load each, added p99 against the same round's bare run): the segment in memory with its mirror's writes and rotation still in the appends' turn, 4.6 / 30.8 / 114 ms; with neither (no mirror at all) 2.6 / 4.4 / 15.8; mirror beside the appends but memory written through the threadpool, p50 3.2-6.7 ms against bare's 1.7-2.1 (an append of a record or two per trip, CPU the server lacked); with \`writeSync\` p50 1.9-2.4 against 1.7, added p99 -15.4 / 3.4 / 28.4 ms (median 3.4) |
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown in a way that holds from one run to the next.
-  The three full runs of 2026-12-05 put the median at 15.4, 0.56 and 19.8 ms with every answer
-  waiting for the disk, and at 23.3, 21.2 and 8.9 ms with the spool's segment in memory, which takes
+  The four full runs of 2026-12-05 from 12:34 UTC on put the median at 15.4, 0.56, 19.8 and 28.0 ms
+  with every answer waiting for the disk, and at 23.3, 21.2, 8.9 and 27.1 ms with the spool's segment in memory, which takes
   the path's own wait for the disk out of the measurement: what is left of its p99 is the noise
   below, which decides each round's difference either way (the table's spread). At half load both servers' p99 are decided by
   waiting for a core the load generator, PostgreSQL and Redis share: the bare server's own p99
@@ -1118,7 +1120,10 @@ because the machine's noise is larger than some of the gains.
   maximum load, 150-167 against 149-158 µs of server CPU per request; still not kept. A young
   generation of 64 MB (\`--min-semi-space-size\` and \`--max-semi-space-size\`): a first pair
   of processes suggested 13 % less CPU, which was the slow state above landing on one side.
-- *More margin on the throughput ratio*: the server's CPU per request decides it (both sides are
+- *More margin on the throughput ratio*: the full runs of 2026-12-05 from 12:34 UTC on put it at 87, 84,
+  87 and 84 % (medians of their 7 rounds each), at the target rather than clear of it; the bare
+  server's own rate moves the most between runs (7,471-8,716 requests/s in this run's rounds). The
+  server's CPU per request decides it (both sides are
   CPU-bound in one process, and the ratio follows bare's CPU over Tollgraph's), and what the full
   path adds is spread thin over the per-step table: no step above 9 µs, most of the rest a
   microsecond or two each (the request's promises, its larger answer and its \`extensions.cost\`,
@@ -1127,11 +1132,28 @@ because the machine's noise is larger than some of the gains.
   settlement, 1.1 in its response hook and about 0.5 each in a dozen more places; the answer's
   write to the socket 8.6 µs against bare's 6.2 (a larger answer, its headers in the same write).
 - *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3. A profile of
-  the ingestion probe with the heap tuning (2026-12-05): garbage collection 19 %, the checkpoints'
-  \`JSON.stringify\` of states 12-13 % (each changed state, and as many unchanged ones for the
-  rolling rewrite), decoding 6 %, encoding scores 5 %. Worker threads owning partitions, fewer
-  objects per event, and the rolling rewrite without serialising again a state that has not
-  changed since its last chunk are the next designs to measure.
+  the ingestion probe after the history rows left the heap (2026-12-05, evening): garbage
+  collection 21 %, encoding scores 7 % (\`JSON.stringify\`, once a score), decoding 7 % (alone,
+  2.9 µs an event, of which \`JSON.parse\` 1.7-1.9), the checkpoints' \`JSON.stringify\` of states
+  6 %. \`--trace-gc-nvp\` on the same probe: 94 young-generation collections, 12 KB allocated and
+  2.6 KB promoted per event, pauses 17 ms at the median (and twice that on V8's helper threads,
+  which share the 2 cores): what a collection copies is what waits between scoring and the sinks
+  (scores and their JSON, the latest scores' Redis commands, the producer's records), which the
+  services, short of CPU themselves, take hundreds of milliseconds to answer. Measured that evening
+  and not kept (probe, 400k events, one pipeline process, interleaved runs): a cap on the events in
+  flight to the sinks across partitions (10,000 or 20,000: 32.4-34.4k against 36.9k events/s,
+  PostgreSQL 9.4-9.9 against 6.5-7.2 µs per event: smaller rounds cost more than the collections
+  they save); the latest scores' Redis arguments as Buffers, so that the command is built outside
+  the heap (3 runs each, no difference); \`--single-threaded-gc\` (32.2-38.6k against 37.1-38.2k);
+  a young generation of 128 MB (\`--max-semi-space-size=128\`): 6-9 % more events/s in 5 pairs
+  over two probes, none in a third (40.5k against 41.2k, 3 pairs), within what this machine's
+  hours move.
+  \`RISK_CHECKPOINT_INTERVAL_MS=5000\` instead of the default second: consumer 29.8-30.8 against
+  30.1-34.3 µs per event, 36.8-38.3k against 33.5-39.5k events/s (3 runs each): fewer states
+  serialised when a customer changes several times a checkpoint, at the price of up to 5 s of
+  events scored again after a crash or a rebalance; the default stays at the issue's second.
+  Worker threads owning partitions (as Kafka Streams' stream threads) and fewer objects between
+  scoring and the sinks are the next designs to measure.
 - *Measured on 2026-12-05 and not kept*: a young generation of 64 MB for the gateway
   (\`--max-semi-space-size=64\`) with the heap tuning above: 5 alternating rounds at maximum load,
   136-157 against 138-167 µs of server CPU per request (bare 115-123), within the noise.
