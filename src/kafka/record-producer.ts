@@ -39,9 +39,9 @@ const bytes = (data?: Data): Buffer | undefined => (data === null || data === un
  * isolation and about 25 µs inside the pipeline (a Buffer, a Long and an encoder per record,
  * then garbage the consumer's large heap pays for), against 5-7 µs here, which encodes each
  * record batch into one buffer and checksums it in WebAssembly (bench/ingestion.ts). Java's
- * partitioner (murmur2 & 0x7fffffff), so a customer's scores land on
- * the partition any Kafka client would choose. Not idempotent, like the kafkajs producer it
- * replaces: a retried request may write a record twice, which readers drop by event id.
+ * partitioner (murmur2 & 0x7fffffff), so a customer's scores land on the partition any Kafka
+ * client would choose. Not idempotent, like the kafkajs producer it replaces: a retried request
+ * may write a record twice, which readers drop by event id.
  */
 export async function createRecordProducer(
   brokers: string[],

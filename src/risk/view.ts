@@ -53,7 +53,10 @@ export function encodeView(view: RiskScoreView): string {
 export function factorsJson(view: RiskScoreView): string {
   const json = encodeView(view);
   // Keys in scoreView's order; inside a JSON string a quote is escaped, so these are the keys.
-  return json.slice(json.indexOf(FACTORS_KEY) + FACTORS_KEY.length, json.lastIndexOf(AFTER_FACTORS));
+  const from = json.indexOf(FACTORS_KEY) + FACTORS_KEY.length;
+  const to = json.lastIndexOf(AFTER_FACTORS);
+  // A score made elsewhere, with its keys in another order, has its factors serialised on their own.
+  return from >= FACTORS_KEY.length && to > from ? json.slice(from, to) : JSON.stringify(view.factors);
 }
 
 const FACTORS_KEY = '"factors":';

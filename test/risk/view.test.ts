@@ -28,6 +28,12 @@ describe('a score as it travels', () => {
       expect(encodeView(score)).toBe(JSON.stringify(score));
     }
   });
+
+  it('serialises the factors on their own for a score whose keys come in another order', () => {
+    const { factors, ...rest } = view([{ code: 'NEW_MERCHANT', contribution: 100, detail: 'first transaction at merchant m-1' }]);
+    const reordered = { ...rest, factors } as RiskScoreView;
+    expect(factorsJson(reordered)).toBe(JSON.stringify(factors));
+  });
 });
 
 describe('a score’s event time', () => {

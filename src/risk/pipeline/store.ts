@@ -258,10 +258,10 @@ const SLICE_MS = 2;
 
 /**
  * Text kept outside V8's heap until it is written: a snapshot's serialised states, a history
- * round's COPY rows. A snapshot lives from
- * the batch that took it until its sinks and its write are done (hundreds of milliseconds), so
- * its states' JSON held as strings outlived every young-generation collection meanwhile: on the
- * freshness benchmark each scavenge copied 4.1 MB of them (pauses of 10-20 ms every 400 ms).
+ * round's COPY rows. A snapshot lives from the batch that took it until its sinks and its write
+ * are done (hundreds of milliseconds), so its states' JSON held as strings outlived every
+ * young-generation collection meanwhile: on the freshness benchmark each scavenge copied 4.1 MB
+ * of them (pauses of 10-20 ms every 400 ms).
  * Written into buffers at once, each string dies young and the scavenger never copies the bytes.
  * The buffers are reused: allocating them anew for every chunk made V8 count megabytes of external
  * memory a second and collect more often (7 % fewer events/s on the ingestion benchmark).
