@@ -1,25 +1,12 @@
 import { toTransaction } from '../../src/risk/contract';
 import { MAX_RETAINED_EVENTS, RETAIN_MS } from '../../src/risk/model/parameters';
 import { assess, bandOf, duplicateStatus, extractFeatures } from '../../src/risk/model/score';
-import { newCustomerState, type CustomerState, type Transaction } from '../../src/risk/model/types';
-import { workedExample } from './support';
+import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
+import { sampleTransaction, workedExample } from './support';
 
 const eventId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-function tx(fields: Partial<Omit<Transaction, 'time' | 'amountEur'>> & { timestamp: string }): Transaction {
-  return toTransaction({
-    eventId: eventId(1),
-    customerId: 'c-1',
-    merchantId: 'm-1',
-    mcc: '5411',
-    amount: '10.00',
-    currency: 'EUR',
-    country: 'DE',
-    channel: 'CARD_PRESENT',
-    deviceId: 't-1',
-    ...fields,
-  });
-}
+const tx = sampleTransaction;
 
 describe('the risk model (docs/risk-model.md)', () => {
   it('scores the worked example exactly as computed by hand in the doc', () => {

@@ -7,11 +7,11 @@ import { prepareServices } from '../../src/app';
 import { loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { createLogger } from '../../src/ops/logger';
-import { decodeTransaction, type TransactionEvent } from '../../src/risk/contract';
+import { decodeTransaction, toTransaction, type TransactionEvent } from '../../src/risk/contract';
 import { ensureRiskTopics, riskGroupId, riskTopics, type RiskTopics } from '../../src/risk/kafka/topics';
 import { assess } from '../../src/risk/model/score';
 import { loadGroupStates } from '../../src/risk/pipeline/store';
-import { newCustomerState, type Channel, type CustomerState, type RiskFactor } from '../../src/risk/model/types';
+import { newCustomerState, type Channel, type CustomerState, type RiskFactor, type Transaction } from '../../src/risk/model/types';
 import type { Services } from '../../src/services';
 import { startWorkerProcess, waitFor } from '../support/process';
 import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../support/throwaway-database';
@@ -141,6 +141,22 @@ export async function riskEnv(overrides: Record<string, string> = {}): Promise<R
       await database.drop();
     },
   };
+}
+
+/** A valid transaction of customer c-1 as the model reads it; any field but the derived ones may be given. */
+export function sampleTransaction(fields: Partial<Omit<Transaction, 'time' | 'amountEur'>> & { timestamp: string }): Transaction {
+  return toTransaction({
+    eventId: '00000000-0000-4000-8000-000000000001',
+    customerId: 'c-1',
+    merchantId: 'm-1',
+    mcc: '5411',
+    amount: '10.00',
+    currency: 'EUR',
+    country: 'DE',
+    channel: 'CARD_PRESENT',
+    deviceId: 't-1',
+    ...fields,
+  });
 }
 
 export const record = (event: TransactionEvent): KafkaRecord => ({ key: event.customerId, value: Buffer.from(JSON.stringify(event)) });

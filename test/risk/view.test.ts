@@ -1,5 +1,5 @@
-import type { Transaction } from '../../src/risk/model/types';
 import { encodeView, factorsJson, scoreView, type RiskScoreView } from '../../src/risk/view';
+import { sampleTransaction } from './support';
 
 const view = (factors: RiskScoreView['factors'], customerId = 'c-1'): RiskScoreView => ({
   customerId,
@@ -37,20 +37,7 @@ describe('a score as it travels', () => {
 });
 
 describe('a score’s event time', () => {
-  const tx = (timestamp: string): Transaction => ({
-    eventId: '9f1c1d4e-0000-4000-8000-000000000001',
-    customerId: 'c-1',
-    merchantId: 'm-1',
-    mcc: '5411',
-    amount: '10.00',
-    currency: 'EUR',
-    country: 'DE',
-    channel: 'ECOMMERCE',
-    deviceId: 'd-1',
-    timestamp,
-    time: Date.parse(timestamp),
-    amountEur: 10,
-  });
+  const tx = (timestamp: string) => sampleTransaction({ timestamp });
   const assessment = { score: 0, band: 'LOW' as const, factors: [] };
 
   it('is the event’s own timestamp when that is canonical, and the canonical form of any other', () => {
