@@ -75,6 +75,7 @@ export function renderReport(r: BenchResults): string {
   const ing = r.ingestion;
   const at5k = r.freshness.byRate.find((point) => point.rate === 5_000)?.p99;
   const historyAt5k = r.freshness.byRate.find((point) => point.rate === 5_000)?.historyP99;
+  const at25k = freshnessAtIssueRate(r.freshness);
   const floor = r.freshness.floor;
   const freshnessLoad = loadOfFreshness(r.freshness);
   const group = r.metering.modes[0];
@@ -106,6 +107,7 @@ Written by \`npm run bench\`${r.smoke ? ' **--smoke** (a few seconds each: prove
 | pipeline / raw kafkajs consume rate (one process each) | ≥ 70 % | ${pct(ing.pipelineShare.median, 1)} (${fmt(perProcess)} vs ${fmt(ing.rates.kafkajs.median)} events/s) | ${verdict(ing.pipelineShare.median >= 0.7)} |
 | pipeline events/s per process × ${ing.partitions} partitions | mission: ${fmt(MISSION_RATE)} events/s | ${fmt(tenPartitions)} events/s at best | ${verdict(tenPartitions >= MISSION_RATE)} |
 | freshness p99 at 5,000 events/s | ≤ 50 ms (mission: 150 ms) | ${at5k ? `${ms(at5k.median, 0)} (runs: ${runsOf(at5k)} ms)` : 'not run'} | ${at5k ? `${verdict(at5k.median <= 50)}${at5k.median <= 150 ? "; within the mission's 150 ms" : '; mission missed too'}` : ''} |
+| freshness p99 at ${fmt(ISSUE_RATE)} events/s | ≤ 150 ms | ${at25k.measured} | ${at25k.verdict} |
 | freshness p99 at ${fmt(floor.rate)} events/s, floor: a consumer that only scores and writes the latest scores (section 4) | — | ${ms(floor.p99.median, 0)} (runs: ${runsOf(floor.p99)} ms) | |
 | history readable (riskHistory) p99 at 5,000 events/s | ≤ 1 s | ${historyAt5k ? ms(historyAt5k.median, 0) : 'not run'} | ${historyAt5k ? verdict(historyAt5k.median <= 1000) : ''} |
 | ledger records/s, group commit / one insert per request | — | ${fmt(r.metering.speedup.median, 1)}× (${fmt(group.rate.median)} vs ${fmt(single.rate.median)} records/s) | |
@@ -655,6 +657,7 @@ The floor's p99 (median of the runs): ${ms(floor.p99.median, 0)}${at5k ? `, agai
 every sink but the one readers see, so it bounds what a pipeline with these clients reaches under this measurement.
 
 Target: p99 ≤ 50 ms at 5,000 events/s (median of the runs): ${at5k ? verdict(at5k.median <= 50) : 'not run'}${at5k ? ` (${ms(at5k.median, 0)}; the mission's 150 ms: ${verdict(at5k.median <= 150)})` : ''}.
+Target: p99 ≤ 150 ms at ${fmt(ISSUE_RATE)} events/s: ${at25k.verdict}${at25k.why ? ` (${at25k.why})` : ''}.
 Each run's percentiles are over its probes; three runs where the pipeline keeps up, one beyond
 its capacity (the backlog only grows there).
 
@@ -1167,6 +1170,25 @@ because the machine's noise is larger than some of the gains.
   what lives from a fetch to its sinks; what stays for good is about a quarter of it: new customers'
   states, retained events). A sampling heap profile put 15 KB of allocation per event at that
   rate, spread over decoding, the model, the sinks' encoders and the clients.`;
+
+/** The issue's second freshness rate. */
+const ISSUE_RATE = 25_000;
+
+/**
+ * Freshness against the target at ISSUE_RATE: judged there when measured there; otherwise a p99
+ * over 150 ms at a lower rate already settles it (the backlog only grows faster above it).
+ */
+function freshnessAtIssueRate(freshness: FreshnessResult): { measured: string; verdict: string; why?: string } {
+  const exact = freshness.byRate.find((point) => point.rate === ISSUE_RATE);
+  if (exact) return { measured: ms(exact.p99.median, 0), verdict: verdict(exact.p99.median <= 150) };
+  const below = freshness.byRate.filter((point) => point.rate < ISSUE_RATE && point.p99.median > 150).sort((a, b) => b.rate - a.rate)[0];
+  if (!below) return { measured: 'not run', verdict: 'not run' };
+  return {
+    measured: `beyond capacity: ${ms(below.p99.median, 0)} already at ${fmt(below.rate)} events/s`,
+    verdict: verdict(false),
+    why: `already at ${fmt(below.rate)} events/s the p99 is ${ms(below.p99.median, 0)}: the pipeline, sharing 2 cores with the gateway, the prober and the feed, falls behind, and its backlog grows for as long as the rate lasts`,
+  };
+}
 
 /** A freshness run's latency as answered, and split at the moment the score was computed (p50 / p99 each). */
 function latencySplit(run: FreshnessRun): string[] {
