@@ -358,12 +358,17 @@ describe('charges match what was executed or delivered', () => {
         // A byte every 200 ms: never idle long enough for an idle timeout, never done.
         const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
         let received = '';
-        socket.on('data', (chunk) => (received += chunk));
+        socket.on('data', (chunk) => {
+          received += chunk;
+          clearInterval(trickle);
+        });
         socket.on('close', () => {
           clearInterval(trickle);
           resolve(received);
         });
-        socket.on('error', reject);
+        // A byte the trickle sent as the server closed is answered with a reset: after the answer
+        // arrived, that is the close, not a failure.
+        socket.on('error', (error) => (received ? resolve(received) : reject(error)));
       });
       expect(answer).toMatch(/^HTTP\/1\.1 408/);
       expect(performance.now() - began).toBeLessThan(10_000); // Node's default would hold it 5 minutes
