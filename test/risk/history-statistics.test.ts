@@ -6,8 +6,10 @@ import { createThrowawayDatabase, serviceUrl, type ThrowawayDatabase } from '../
  * The history grows by a row per event, so autovacuum analyses it about once a minute: each
  * ANALYZE must stay a small sample (3,000 rows), not the default 30,000 with a histogram of every
  * column (a quarter of a second of a core for 600,000 rows), and the indexed reads keep their plans.
+ * Its keys compare byte for byte, whatever the database's collation: each row's place in its two
+ * indexes is found by memcmp, not strcoll.
  */
-describe('statistics of the score history', () => {
+describe('statistics and keys of the score history', () => {
   let database: ThrowawayDatabase;
   let client: Client;
 
@@ -34,6 +36,17 @@ describe('statistics of the score history', () => {
     const { rows } = await client.query<{ attname: string }>(`SELECT attname FROM pg_stats WHERE tablename = 'risk_scores' ORDER BY attname`);
     expect(rows.map((row) => row.attname)).toContain('customer_id');
     expect(rows.map((row) => row.attname)).not.toContain('factors');
+  });
+
+  it('compares event ids and customer ids byte for byte (collation "C"), with the same small statistics', async () => {
+    const { rows } = await client.query<{ attname: string; collname: string; attstattarget: number }>(
+      `SELECT a.attname, c.collname, a.attstattarget FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+       WHERE a.attrelid = 'risk_scores'::regclass AND a.attname IN ('event_id', 'customer_id') ORDER BY a.attname`,
+    );
+    expect(rows).toEqual([
+      { attname: 'customer_id', collname: 'C', attstattarget: 10 },
+      { attname: 'event_id', collname: 'C', attstattarget: 10 },
+    ]);
   });
 
   it('still reads a customer through its index and an event through its key', async () => {
