@@ -29,6 +29,25 @@ describe('a score as it travels', () => {
     }
   });
 
+  it('serialises a pipeline score once, and never hands a copy made by spreading it the original’s JSON', () => {
+    const factors: RiskScoreView['factors'] = [{ code: 'NEW_MERCHANT', contribution: 100, detail: 'first transaction at merchant m-1' }];
+    const score = scoreView(sampleTransaction({ timestamp: '2026-12-05T10:00:00.000Z' }), { score: 350, band: 'MEDIUM', factors }, '2026-12-05T10:00:00.005Z');
+    expect(Object.keys(score)).toEqual(['customerId', 'eventId', 'score', 'band', 'factors', 'eventTime', 'computedAt', 'modelVersion']);
+    const stringify = jest.spyOn(JSON, 'stringify');
+    let json: string;
+    try {
+      json = encodeView(score);
+      expect(encodeView(score)).toBe(json);
+      expect(factorsJson(score)).toBe(JSON.stringify(factors));
+      expect(stringify).toHaveBeenCalledTimes(2); // the score once, and the expectation's own call
+    } finally {
+      stringify.mockRestore();
+    }
+    expect(JSON.parse(json)).toEqual({ ...score });
+    const changed = { ...score, score: 1 };
+    expect(JSON.parse(encodeView(changed))).toEqual({ ...JSON.parse(json), score: 1 });
+  });
+
   it('serialises the factors on their own for a score whose keys come in another order', () => {
     const { factors, ...rest } = view([{ code: 'NEW_MERCHANT', contribution: 100, detail: 'first transaction at merchant m-1' }]);
     const reordered = { ...rest, factors } as RiskScoreView;
