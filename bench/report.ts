@@ -1053,11 +1053,13 @@ because the machine's noise is larger than some of the gains.
 | the risk-scores partitioner (\`src/kafka/record-producer.ts\`) | @platformatic/kafka's \`compatibilityPartitioner\` computes murmur2 in BigInt arithmetic: several BigInts per record (3.9 % of the consumer's allocation in a sampling heap profile of the ingestion probe) | the same partitioner on our 32-bit murmur2 (the same partitions as Java's, test) | 2026-12-05, 40,000 scores in rounds of 500, 6 interleaved rounds: 4.8-11.3 → 4.3-4.6 µs of CPU per record |
 | history rows outside the heap (\`src/risk/pipeline/store.ts\`, \`src/db/sql.ts\`) | a round's \`COPY\` text was one string, built when the round started and alive until PostgreSQL had it: 10 % of what survived the consumer's young-generation collections (a sampling heap profile of the survivors), copied by them meanwhile, then flattened and copied again into a Buffer for the socket; each row's factors were serialised a second time | each row written as it is made into the reused off-heap buffers the state snapshots use, and those written to the socket as they are; a row's factors taken from the score's JSON (test: byte for byte) | 2026-12-05, ingestion probe (400k events, one pipeline process, 3 interleaved runs each): consumer 33.1-33.6 → 28.9-31.8 µs per event, 33.6-36.4k → 35.0-40.2k events/s |
 | event times (\`src/risk/view.ts\`) | every score formatted its event time from the parsed time: a Date and a new string per event | an event's own timestamp kept when it is canonical ISO already (the gateway's check); any other form is formatted as before (test) | 500-625 → 46-85 ns a score in isolation |
+| a score's JSON on the score (\`src/risk/view.ts\`) | the consumer cached each score's JSON (made once for Redis, the risk-scores topic, pub/sub and the history) in a WeakMap, whose every entry the collector revisits as an ephemeron, with tens of thousands of scores in flight to the sinks; alone (a score made, encoded three times, 40,000 kept) 1.36-1.66 µs against 0.66-0.85 with the JSON on the score | the pipeline's scores are instances of a class that keeps the JSON in a private field (not enumerable, not copied by a spread: test) | 2026-12-05, ingestion probe (400k events, one pipeline process), two sets of 4-5 interleaved rounds: consumer 29.3 / 29.9 → 26.9 / 28.1 µs per event at the median, 40.9k / 39.2k → 43.3k / 41.5k events/s |
+| history keys compared byte for byte (\`prisma/migrations/20261205200000_risk_scores_bytewise_keys\`) | \`perf\` on PostgreSQL during the ingestion probe: 70 % of a history \`COPY\` in inserting into its two indexes, 43 % of that in comparing keys and 16 % in comparing text under the database's collation (C.UTF-8 here: \`strcoll\` on copies of both keys) | \`event_id\` and \`customer_id\` in collation "C" (test) | 2026-12-05, a \`COPY\` of 400,000 history rows in rounds of 4,000, 4 interleaved rounds: 6.5-7.0 → 6.0-6.3 µs of PostgreSQL CPU per row; within the noise of the ingestion probe (PostgreSQL 5.6-7.7 µs per event either way) |
 | the usage spool's segment in memory (\`src/metering/mirrored-segment.ts\`, \`METERING_SPOOL_MEMORY_DIR\`) | with \`METERING_SPOOL_FSYNC_MS\` an answer still waited for \`write()\` on the disk's file system, and every 250 ms for a segment's rotation in the appends' turn (its last flush, the next file's directory sync): 2026-12-05, the full gateway at 3,000 requests/s with its spool on tmpfs had a p99 like bare's (18-23 ms), on the disk 30-38 | the current segment written with \`writeSync\` in a directory in memory (tmpfs outlives a crash of the process), a mirror on disk written and flushed every \`METERING_SPOOL_FSYNC_MS\` and a closed segment's mirror completed beside the appends (tests: an append and a rotation go on while the disk holds the mirror; kill -9 with both copies taken over) | 2026-12-05 (gateway benchmark alone, 3 rounds at half load each, added p99 against the same round's bare run): the segment in memory with its mirror's writes and rotation still in the appends' turn, 4.6 / 30.8 / 114 ms; with neither (no mirror at all) 2.6 / 4.4 / 15.8; mirror beside the appends but memory written through the threadpool, p50 3.2-6.7 ms against bare's 1.7-2.1 (an append of a record or two per trip, CPU the server lacked); with \`writeSync\` p50 1.9-2.4 against 1.7, added p99 -15.4 / 3.4 / 28.4 ms (median 3.4) |
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown in a way that holds from one run to the next.
-  The four full runs of 2026-12-05 from 12:34 UTC on put the median at 15.4, 0.56, 19.8 and 28.0 ms
-  with every answer waiting for the disk, and at 23.3, 21.2, 8.9 and 27.1 ms with the spool's segment in memory, which takes
+  The five full runs of 2026-12-05 from 12:34 UTC on put the median at 15.4, 0.56, 19.8, 28.0 and 9.75 ms
+  with every answer waiting for the disk, and at 23.3, 21.2, 8.9, 27.1 and 4.63 ms with the spool's segment in memory, which takes
   the path's own wait for the disk out of the measurement: what is left of its p99 is the noise
   below, which decides each round's difference either way (the table's spread). At half load both servers' p99 are decided by
   waiting for a core the load generator, PostgreSQL and Redis share: the bare server's own p99
@@ -1124,8 +1126,10 @@ because the machine's noise is larger than some of the gains.
   generation of 64 MB (\`--min-semi-space-size\` and \`--max-semi-space-size\`): a first pair
   of processes suggested 13 % less CPU, which was the slow state above landing on one side.
 - *More margin on the throughput ratio*: the full runs of 2026-12-05 from 12:34 UTC on put it at 87, 84,
-  87 and 84 % (medians of their 7 rounds each), at the target rather than clear of it; the bare
-  server's own rate moves the most between runs (7,471-8,716 requests/s in this run's rounds). The
+  87, 84 and 78 % (medians of their 7 rounds each), at the target rather than clear of it; the bare
+  server's own rate moves the most between runs (7,471-8,716 requests/s in the rounds of the run at
+  17:09, 8,897-9,465 in those of the run at 20:12, where its CPU per request was 114 µs against 126
+  and the full path's 148 against 154, with no change to either server between the two). The
   server's CPU per request decides it (both sides are
   CPU-bound in one process, and the ratio follows bare's CPU over Tollgraph's), and what the full
   path adds is spread thin over the per-step table: no step above 9 µs, most of the rest a
@@ -1155,6 +1159,19 @@ because the machine's noise is larger than some of the gains.
   30.1-34.3 µs per event, 36.8-38.3k against 33.5-39.5k events/s (3 runs each): fewer states
   serialised when a customer changes several times a checkpoint, at the price of up to 5 s of
   events scored again after a crash or a rebalance; the default stays at the issue's second.
+  Later that evening, with each score's JSON on the score (the table above): garbage collection
+  21 %, the checkpoints' state JSON 7 %, decoding 6 % and \`JSON.parse\` about as much, encoding
+  scores 3 %. Measured then and not kept: the latest scores written by \`MULTI\`/\`EXEC\` under
+  \`WATCH\` of their partitions' claims instead of a Lua script (\`INFO commandstats\` over a probe:
+  the script's own work, copying every argument into Lua and back, was a third of its time beside
+  \`ZADD\` at 1.8 ms and \`MSET\` at 0.9 ms a call of about 500 customers): Redis 5.2-5.8 → 3.3-4.0 µs
+  per event, but 36.2-39.6k against 38.9-41.2k events/s (4 rounds each; with 4 connections by
+  partition 37.3-41.6k against 39.4-44.0k), as each round of writes waits for a read of its claims,
+  one round at a time on a connection; \`--minor-ms\` (V8's mark-sweep of the young generation)
+  for the consumer, 33.9-37.0 against 27.8-28.9 µs per event; PostgreSQL with 1 GB of shared
+  buffers, 8 GB of WAL between checkpoints and LZ4 for full-page images, no difference (the
+  probe's history starts empty). Not tried: skipping the ranking's \`ZADD\` when a customer's score
+  is unchanged, as only 14 % of a customer's consecutive scores repeat.
   Worker threads owning partitions (as Kafka Streams' stream threads) and fewer objects between
   scoring and the sinks are the next designs to measure.
 - *Measured on 2026-12-05 and not kept*: a young generation of 64 MB for the gateway
