@@ -26,7 +26,8 @@ export interface RiskScoreView {
  * median 29.3 and 29.9 µs with the map, 26.9 and 28.1 with the JSON on the score from its making
  * (a symbol property in the first set, this private field in the second; 40.9k and 39.2k → 43.3k
  * and 41.5k events/s); a property added once the JSON is made (a non-enumerable symbol) gave 27.8
- * in the first set, the object growing a second store for it.
+ * in the first set, the object growing a second store for it. A score is never changed once made:
+ * its JSON would no longer be its own.
  */
 class PipelineScore implements RiskScoreView {
   #json: string | undefined = undefined;
