@@ -699,7 +699,10 @@ history queries), which takes the machine to ${freshnessLoad.busy} busy, where e
 makes the tail. **What would raise it:** less work per event in the pipeline's background sinks
 (their CPU, not their latency: they no longer hold up a score), or headroom: the prober and the feed
 on cores of their own, and PostgreSQL, Redis and the broker on theirs, then partitions spread over
-more consumer processes and cores.`);
+more consumer processes and cores. How steady the target is at 5,000 events/s: the full runs of
+2026-12-05 gave 77 ms (17:09 UTC) and 46 ms (20:12, the first with each score's JSON on the score,
+section 3); two runs of this section alone just after the second gave 56 ms (56 / 77 / 50) and 51 ms
+(45 / 51 / 81): at the target, not clear of it.`);
 
   // 5
   out.push(`## 5. Metering
