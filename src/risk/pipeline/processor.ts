@@ -14,7 +14,7 @@ import { LatestClaimLost, type DlqRecord, type LatestClaim, type RiskOutputs } f
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
 import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
-import { commitCheckpoint, encodeLatestRows, findScored, scoreRow, StateSnapshot, type ScoreRow } from './store';
+import { commitCheckpoint, encodeLatestRows, findScored, scoreRow, StateSnapshot, type HistoryResult, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
 
 /** One record of a partition, as Kafka (or the in-process feed) delivers it. */
@@ -96,6 +96,28 @@ const OVERLAP_BACKLOG = 2_000;
 const GOLDEN = 0.6180339887;
 
 const noCounts = (): Counts => ({ scored: 0, duplicates: 0, late: 0, dlq: new Map() });
+
+/** A scored batch, as its sinks' callbacks need it. */
+interface SunkBatch {
+  views: RiskScoreView[];
+  /** Event times of the accepted events (duplicates included). */
+  times: number[];
+  /** Records in the batch, accepted or not. */
+  events: number;
+  invalid: number;
+  scored: number;
+  duplicates: number;
+  /** performance.now() when the batch started. */
+  started: number;
+  traced: Span[];
+}
+
+/** Whose sinks they are: the partition a failure loses. */
+interface SinkOwner {
+  topic: string;
+  partition: number;
+  ps: PartitionState;
+}
 
 interface PartitionState extends HeldPartition<CustomerState> {
   /** Since the last checkpoint: each changed customer's newest score. */
@@ -234,6 +256,8 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
     // 1. Validate. Writer schemas of Avro events not seen yet first: one query, and only for a batch that has some.
     if (options.avro) await options.avro.prepare(messages, start);
     const accepted: Transaction[] = [];
+    /** The accepted events' times, for the latency metrics once the sinks return (the events themselves need not live that long). */
+    const times: number[] = [];
     const offsets: number[] = [];
     const dlq: DlqRecord[] = [];
     /** Traced events (by index in `accepted`): their producers' contexts. */
@@ -245,6 +269,7 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
         const parent = tracing.on ? sampledContextOf(message.headers) : undefined;
         if (parent) (parents ??= new Map()).set(accepted.length, parent);
         accepted.push(decoded.tx);
+        times.push(decoded.tx.time);
         offsets.push(Number(message.offset));
       } else
         dlq.push({
@@ -329,31 +354,17 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
     const background = mode === 'live' && options.checkpointIntervalMs > 0;
     const overlap = background && behind >= OVERLAP_BACKLOG;
     if (background && ps.sinking.length >= SINKS_IN_FLIGHT) await ps.sinking[0].catch(() => undefined);
-    const lose = (error: unknown) => {
-      options.logger.error({ err: error, topic, partition }, 'a sink of a scored batch failed; going back to the last checkpoint');
-      ps.lost = error instanceof LatestClaimLost ? 'fenced' : 'failed';
-      options.onSinksFailed?.(topic, partition, ps.checkpointOffset);
-    };
     // The sinks' own spans (Postgres, Redis) join the trace of the batch's first traced event.
     const nextOffset = Number(messages[messages.length - 1].offset) + 1;
-    const latestWritten = withSpan(traced[0], () => options.outputs.writeLatest([...latest.values()], ps.claim, nextOffset));
+    const newest = [...latest.values()];
+    const latestWritten = withSpan(traced[0], () => options.outputs.writeLatest(newest, ps.claim, nextOffset));
     const sinking = withSpan(traced[0], () => this.committer.commit({ topic, partition, history: scores, outputs: { scores: views, dlq } }));
     this.track(ps, Promise.all([latestWritten, sinking]));
-    const sunk = sinking.then(
-      (history) => {
-        this.sunk(views, accepted, messages.length - start, dlq.length, counted, duplicates, started, traced);
-        return history;
-      },
-      (error: unknown) => {
-        endScoreSpans(traced, error);
-        if (!background) throw error;
-        lose(error);
-        return { restored: 0, changed: 0 };
-      },
-    );
+    const batch: SunkBatch = { views, times, events: messages.length - start, invalid: dlq.length, scored: counted, duplicates, started, traced };
+    const sunk = this.whenSunk(sinking, batch, background ? { topic, partition, ps } : undefined);
     let history = { restored: 0, changed: 0 };
     if (!background) [history] = await Promise.all([sunk, latestWritten]);
-    else if (overlap) latestWritten.catch(lose);
+    else if (overlap) this.loseIfFails(latestWritten, { topic, partition, ps });
     // A failure throws: the partition goes back to the last checkpoint (processBatch).
     else await latestWritten;
     ps.nextOffset = nextOffset;
@@ -380,33 +391,56 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
   }
 
   /**
+   * What follows a batch's sinks. Made here, not in `process`, so that the callbacks, alive until
+   * the sinks return (hundreds of milliseconds under a backlog), hold only `batch`: a closure in
+   * `process` would keep all of its scope alive (the fetched messages, the decoded events), and
+   * every young-generation collection meanwhile would copy them.
+   * `background`: a failure loses the partition instead of failing the batch.
+   */
+  private whenSunk(sinking: Promise<HistoryResult>, batch: SunkBatch, background: SinkOwner | undefined): Promise<HistoryResult> {
+    return sinking.then(
+      (history) => {
+        this.sunk(batch);
+        return history;
+      },
+      (error: unknown) => {
+        endScoreSpans(batch.traced, error);
+        if (!background) throw error;
+        this.lose(background, error);
+        return { restored: 0, changed: 0 };
+      },
+    );
+  }
+
+  private loseIfFails(written: Promise<unknown>, owner: SinkOwner): void {
+    written.catch((error: unknown) => this.lose(owner, error));
+  }
+
+  private lose({ topic, partition, ps }: SinkOwner, error: unknown): void {
+    this.options.logger.error({ err: error, topic, partition }, 'a sink of a scored batch failed; going back to the last checkpoint');
+    ps.lost = error instanceof LatestClaimLost ? 'fenced' : 'failed';
+    this.options.onSinksFailed?.(topic, partition, ps.checkpointOffset);
+  }
+
+  /**
    * A batch's sinks returned: account for what they now hold (event counts wait for the
    * checkpoint), then announce the scores to live subscribers (best effort, not awaited: the next
    * batch need not wait for it, and pub/sub keeps the order of one connection).
    */
-  private sunk(
-    views: RiskScoreView[],
-    accepted: Transaction[],
-    events: number,
-    invalid: number,
-    scored: number,
-    duplicates: number,
-    started: number,
-    traced: Span[],
-  ): void {
+  private sunk({ views, times, events, invalid, scored, duplicates, started, traced }: SunkBatch): void {
     const { metrics, mode, quality, outputs, logger } = this.options;
     const now = Date.now();
     metrics.scoresOut.inc(views.length);
     metrics.batchSize.observe(events);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
     if (mode === 'live') {
-      for (const tx of accepted) {
-        const ms = now - tx.time;
+      for (const time of times) {
+        const ms = now - time;
         metrics.latency.observe(ms / 1000);
         quality?.latency(ms);
       }
     }
-    quality?.record({ events, invalid, accepted: accepted.length - duplicates, scored });
+    quality?.record({ events, invalid, accepted: times.length - duplicates, scored });
     if (views.length) {
       withSpan(traced[0], () => outputs.afterCommit(views)).then(
         () => endScoreSpans(traced),
