@@ -54,6 +54,8 @@ let reported = false;
 function joined(): void {
   if (joinedAt !== 0) return;
   joinedAt = performance.now();
+  // The parent measures every process's CPU from here on, as the rate: not the process's start.
+  tell({ type: 'joined' });
   // A consumer that shares the topic with others may run out of events before BENCH_TOTAL: it
   // reports what it did within the window when the window ends.
   if (total > 0) setTimeout(report, seconds * 1000 + 100).unref();
@@ -265,9 +267,13 @@ function trace(pipeline: {
   wrap('batch', pipeline as unknown as Record<string, unknown>, 'processBatch');
   wrap('beforeCommit', pipeline.options.outputs, 'beforeCommit');
   wrap('sql', pipeline.options.sql, 'query');
+  let eluPrev = performance.eventLoopUtilization();
   setInterval(() => {
+    const eluNow = performance.eventLoopUtilization();
+    const elu = performance.eventLoopUtilization(eluNow, eluPrev).utilization;
+    eluPrev = eluNow;
     process.stderr.write(
-      `trace ${Object.entries(totals)
+      `trace elu=${elu.toFixed(2)} ${Object.entries(totals)
         .map(([name, { n, ms }]) => `${name} n=${n} avg=${(ms / Math.max(1, n)).toFixed(1)}ms`)
         .join(
           ' ',
