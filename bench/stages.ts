@@ -4,7 +4,8 @@ import { decodeTransaction } from '../src/risk/contract';
 import { assess, duplicateStatus } from '../src/risk/model/score';
 import { newCustomerState, type CustomerState, type Transaction } from '../src/risk/model/types';
 import { riskOutputs } from '../src/risk/pipeline/outputs';
-import { appendHistory, encodeStates, scoreRow, writeCheckpoint, type ScoreRow } from '../src/risk/pipeline/store';
+import { customerStates } from '../src/risk/pipeline/state-codec';
+import { appendHistory, scoreRow, StateSnapshot, writeCheckpoint, type ScoreRow } from '../src/risk/pipeline/store';
 import type { RiskTopics } from '../src/risk/kafka/topics';
 import { scoreView } from '../src/risk/view';
 import { processesStartingWith, startCpuMeter } from './lib/cpu';
@@ -133,7 +134,7 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
           partition: 0,
           fromOffset: BigInt(checkpointOffset),
           toOffset: BigInt(to),
-          states: encodeStates(changed, states),
+          states: await new StateSnapshot(changed, states, customerStates).serialise(),
           supersedes: null,
           latest: null,
         });

@@ -5,6 +5,7 @@ import { TransactionFeed } from '../../src/feed/generator';
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
 import { NO_OUTPUTS } from '../../src/risk/pipeline/outputs';
 import { RiskPipeline, type BatchResult, type RawMessage } from '../../src/risk/pipeline/processor';
+import { customerStates } from '../../src/risk/pipeline/state-codec';
 import { loadPartition } from '../../src/risk/pipeline/store';
 import { useMigratedDatabase } from '../support/throwaway-database';
 
@@ -59,7 +60,7 @@ describe('risk pipeline: fencing and replay differences (real Postgres)', () => 
   /** The partition's stored state chunks, each with a digest of its content. */
   const chunksOf = async (groupId: string) =>
     db.sql.query<{ id: string; to_offset: string; digest: string }>(
-      `SELECT id::text AS id, to_offset::text AS to_offset, md5(states) AS digest FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = 0 ORDER BY id`,
+      `SELECT id::text AS id, to_offset::text AS to_offset, md5(data) AS digest FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = 0 ORDER BY id`,
       [groupId, topic],
     );
   const historyCount = async (eventIds: string[]) =>
@@ -96,7 +97,7 @@ describe('risk pipeline: fencing and replay differences (real Postgres)', () => 
       expect(await checkpointOf(groupId)).toEqual([{ nextOffset: 60, owner: 'second' }]);
       expect(await chunksOf(groupId)).toEqual(chunks);
       // What a restore of the partition reads is still exactly the second's memory.
-      expect((await loadPartition(db.sql, groupId, topic, 0, 0n, 'reader')).states).toEqual(second.statesOf(topic, 0));
+      expect((await loadPartition(db.sql, groupId, topic, 0, 0n, 'reader', customerStates)).states).toEqual(second.statesOf(topic, 0));
 
       // Its next batch (offsets no one has scored yet) is refused whole: fenced, back at the second's checkpoint, nothing written.
       const unscored = messages.slice(60, 75);

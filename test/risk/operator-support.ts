@@ -1,6 +1,7 @@
 import { decodeTransaction } from '../../src/risk/contract';
 import { PRODUCT_OUTPUTS, type OperatorProduct } from '../../src/risk/operators/product-outputs';
 import { productGroups } from '../../src/risk/operators/products';
+import { jsonStates } from '../../src/risk/pipeline/state-codec';
 import { loadGroupStates } from '../../src/risk/pipeline/store';
 import { decodeVersioned, viewKey } from '../../src/risk/pipeline/operator-sinks';
 import type { Transaction } from '../../src/risk/model/types';
@@ -54,7 +55,7 @@ export async function storedViews<V>(env: RiskEnv, product: OperatorProduct, key
  * operator is dead, it is the uncommitted work the crash left.
  */
 export async function viewsAhead(env: RiskEnv, product: OperatorProduct, keys: Iterable<string>): Promise<number> {
-  const states = await loadGroupStates<{ n: number }>(env.services.db.sql, groupsOf(env, product).main);
+  const states = await loadGroupStates(env.services.db.sql, groupsOf(env, product).main, jsonStates<{ n: number }>());
   let ahead = 0;
   for (const [key, view] of await storedViews<{ version: number }>(env, product, keys)) ahead += Math.max(0, view.version - (states.get(key)?.n ?? 0));
   return ahead;

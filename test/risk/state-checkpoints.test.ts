@@ -5,6 +5,7 @@ import { TransactionFeed } from '../../src/feed/generator';
 import { riskMetrics } from '../../src/risk/pipeline/metrics';
 import { NO_OUTPUTS, type RiskOutputs } from '../../src/risk/pipeline/outputs';
 import { RiskPipeline, type RawMessage } from '../../src/risk/pipeline/processor';
+import { customerStates } from '../../src/risk/pipeline/state-codec';
 import { loadPartition } from '../../src/risk/pipeline/store';
 import { useMigratedDatabase } from '../support/throwaway-database';
 
@@ -43,7 +44,7 @@ describe('risk state checkpoints (real Postgres)', () => {
     });
 
   const chunks = async (groupId: string) =>
-    (await db.sql.query<{ bytes: number }>(`SELECT length(states) AS bytes FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId])).map(
+    (await db.sql.query<{ bytes: number }>(`SELECT octet_length(data) AS bytes FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId])).map(
       (row) => row.bytes,
     );
 
@@ -62,14 +63,16 @@ describe('risk state checkpoints (real Postgres)', () => {
       const result = await live.processBatch(topic, 0, messages);
       expect(result.kind).toBe('done');
       const memory = live.statesOf(topic, 0)!;
-      const restored = await loadPartition(db.sql, groupId, topic, 0, 0n, 'other');
+      const restored = await loadPartition(db.sql, groupId, topic, 0, 0n, 'other', customerStates);
       expect(restored.nextOffset).toBe(BigInt(offset));
       expect(restored.states).toEqual(memory);
       sizes.push(...(await chunks(groupId)).slice(-1));
       // The chunks a restore reads: the current rewrite cycle and the one before it (at most 60 checkpoints each).
       expect((await chunks(groupId)).length).toBeLessThanOrEqual(120);
     }
-    const state = JSON.stringify([...live.statesOf(topic, 0)!]).length;
+    const whole = customerStates.start();
+    for (const [customerId, customer] of live.statesOf(topic, 0)!) customerStates.append(whole, customerId, customer);
+    const state = customerStates.finish(whole)!.length;
     // Once the customers are known, a checkpoint writes a small part of the state.
     expect(Math.max(...sizes.slice(10))).toBeLessThan(state / 4);
     // Old chunks went: what is stored is about the state, not the whole history of chunks.
@@ -99,7 +102,7 @@ describe('risk state checkpoints (real Postgres)', () => {
     expect(await second.load(topic, 0)).toBe(offset);
     expect(second.statesOf(topic, 0)).toEqual(first.statesOf(topic, 0));
     await run(second, 90);
-    const restored = await loadPartition(db.sql, groupId, topic, 0, 0n, 'third');
+    const restored = await loadPartition(db.sql, groupId, topic, 0, 0n, 'third', customerStates);
     expect(restored.states).toEqual(second.statesOf(topic, 0));
     expect((await chunks(groupId)).length).toBeLessThanOrEqual(120);
   });
@@ -165,14 +168,14 @@ describe('risk state checkpoints (real Postgres)', () => {
       await live.processBatch(topic, 0, second, 0);
       await writing;
       expect(await checkpointOf('g-copy-on-write')).toBe(base + 300);
-      expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x')).states).toEqual(atCheckpoint);
+      expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x', customerStates)).states).toEqual(atCheckpoint);
       // The second batch did change states the chunk holds (else this test proves nothing).
       const changed = [...atCheckpoint.keys()].filter(
         (customerId) => JSON.stringify(live.statesOf(topic, 0)!.get(customerId)) !== JSON.stringify(atCheckpoint.get(customerId)),
       );
       expect(changed.length).toBeGreaterThan(10);
       await live.checkpointIdle(true);
-      expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x')).states).toEqual(live.statesOf(topic, 0));
+      expect((await loadPartition(db.sql, 'g-copy-on-write', topic, 0, 0n, 'x', customerStates)).states).toEqual(live.statesOf(topic, 0));
     });
 
     it('caught up, waits for the latest scores of a batch but not for its history round', async () => {
@@ -287,7 +290,7 @@ describe('risk state checkpoints (real Postgres)', () => {
       }
       await reference.checkpointIdle(true);
       expect(live.statesOf(topic, 0)).toEqual(reference.statesOf(topic, 0));
-      expect((await loadPartition(db.sql, 'g-sink-failure', topic, 0, 0n, 'x')).states).toEqual(reference.statesOf(topic, 0));
+      expect((await loadPartition(db.sql, 'g-sink-failure', topic, 0, 0n, 'x', customerStates)).states).toEqual(reference.statesOf(topic, 0));
       expect(await checkpointOf('g-sink-failure')).toBe(base + 320);
       // Every scored event in the history once, none lost to the failed sink.
       expect(rows.length).toBe(scored);

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/ops/logger';
 import { decodeTransaction, toTransaction, type TransactionEvent } from '../../src/risk/contract';
 import { ensureRiskTopics, riskGroupId, riskTopics, type RiskTopics } from '../../src/risk/kafka/topics';
 import { assess } from '../../src/risk/model/score';
+import { customerStates } from '../../src/risk/pipeline/state-codec';
 import { loadGroupStates } from '../../src/risk/pipeline/store';
 import { newCustomerState, type Channel, type CustomerState, type RiskFactor, type Transaction } from '../../src/risk/model/types';
 import type { Services } from '../../src/services';
@@ -204,7 +205,7 @@ export async function storedScores(services: Services, customerId?: string): Pro
 }
 
 export async function storedStates(services: Services, groupId: string): Promise<Map<string, CustomerState>> {
-  return loadGroupStates(services.db.sql, groupId);
+  return loadGroupStates(services.db.sql, groupId, customerStates);
 }
 
 export async function checkpointTotal(services: Services, groupId: string): Promise<number> {

@@ -55,9 +55,10 @@ export interface Assessment {
 }
 
 /**
- * Per-customer operator state, stored as JSON (CustomerRiskState.state). Short keys: it is
- * written for every customer of every batch. Numbers only (no NaN/Infinity) so it survives a
- * JSON round trip bit for bit; times are epoch milliseconds, -1 when unset.
+ * Per-customer operator state, checkpointed in a binary layout (src/risk/pipeline/state-codec.ts,
+ * which lists these fields in order: a field added here goes there too, in a new layout version).
+ * Numbers only (no NaN/Infinity) so that it also survives a JSON round trip bit for bit (tests and
+ * chunks written before the layout); times are epoch milliseconds, -1 when unset.
  */
 export interface CustomerState {
   /** Transactions counted (valid, not duplicates). */

@@ -7,6 +7,7 @@ import type { DlqRecord } from './outputs';
 import type { RawMessage } from './processor';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
+import { jsonStates } from './state-codec';
 import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
 import { commitCheckpoint, StateSnapshot } from './store';
 
@@ -104,7 +105,7 @@ interface PartitionState<S> extends HeldPartition<S> {
  */
 export class KeyedPipeline<S, E> extends PartitionedOperator<S, PartitionState<S>> {
   constructor(private readonly options: KeyedPipelineOptions<S, E>) {
-    super(options);
+    super(options, jsonStates<S>());
   }
 
   protected async loadPartition(topic: string, partition: number): Promise<PartitionState<S>> {
@@ -195,7 +196,7 @@ export class KeyedPipeline<S, E> extends PartitionedOperator<S, PartitionState<S
   protected checkpoint(topic: string, partition: number, ps: PartitionState<S>): Promise<void> {
     if (ps.checkpointing) return ps.checkpointing;
     const { keys, supersedes } = stateChunk(ps);
-    const snapshot = (ps.snapshot = new StateSnapshot<S>(keys, ps.states));
+    const snapshot = (ps.snapshot = new StateSnapshot<S>(keys, ps.states, this.codec));
     const taken = { topic, partition, fromOffset: BigInt(ps.checkpointOffset), toOffset: BigInt(ps.nextOffset), supersedes, latest: null };
     const counts = ps.counts;
     ps.changed.clear();

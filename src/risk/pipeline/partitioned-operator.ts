@@ -1,4 +1,5 @@
 import type { Sql } from '../../db/sql';
+import type { StateCodec } from './state-codec';
 import { loadPartition, readCheckpoint, type CheckpointedPartition } from './store';
 
 /** What every partition a keyed operator holds in memory carries, whatever its states are. */
@@ -44,7 +45,11 @@ export abstract class PartitionedOperator<S, P extends HeldPartition<S>> {
   /** Partitions with a batch under way: an idle checkpoint leaves them to their batch. */
   private readonly busy = new Set<string>();
 
-  constructor(private readonly partitioning: PartitionedOperatorOptions) {}
+  constructor(
+    private readonly partitioning: PartitionedOperatorOptions,
+    /** How the partitions' states are written into checkpoints and read back. */
+    protected readonly codec: StateCodec<S>,
+  ) {}
 
   /** The partition as this operator holds it, from what its checkpoint restored (`restore`). */
   protected abstract loadPartition(topic: string, partition: number): Promise<P>;
@@ -106,7 +111,7 @@ export abstract class PartitionedOperator<S, P extends HeldPartition<S>> {
   protected async restore(topic: string, partition: number): Promise<HeldPartition<S>> {
     const { sql, groupId, owner, initialOffset } = this.partitioning;
     const initial = initialOffset ? await initialOffset(topic, partition) : 0;
-    const snapshot = await loadPartition<S>(sql, groupId, topic, partition, BigInt(initial), owner);
+    const snapshot = await loadPartition<S>(sql, groupId, topic, partition, BigInt(initial), owner, this.codec);
     const offset = Number(snapshot.nextOffset);
     return {
       nextOffset: offset,

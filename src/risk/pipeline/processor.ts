@@ -13,6 +13,7 @@ import { GroupCommit } from './group-commit';
 import { LatestClaimLost, type DlqRecord, type LatestClaim, type RiskOutputs } from './outputs';
 import type { QualityWindow } from './quality';
 import { stateChunk, type Rewrite } from './rewrite';
+import { customerStates } from './state-codec';
 import { PartitionedOperator, type HeldPartition } from './partitioned-operator';
 import { commitCheckpoint, encodeLatestRows, findScored, scoreRow, StateSnapshot, type HistoryResult, type ScoreRow } from './store';
 import type { Sql } from '../../db/sql';
@@ -146,7 +147,7 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
   private readonly committer: GroupCommit;
 
   constructor(private readonly options: PipelineOptions) {
-    super(options);
+    super(options, customerStates);
     const { sql, outputs, mode } = options;
     // Only a live run with checkpoints in between goes on while its sinks are written; the others
     // wait for each batch's sinks, so a wait for more batches would only slow them down.
@@ -218,7 +219,7 @@ export class RiskPipeline extends PartitionedOperator<CustomerState, PartitionSt
     // A sink failed after its batch was scored: the memory is ahead of what the sinks hold.
     if (ps.lost) return Promise.resolve();
     const { keys: customers, supersedes } = stateChunk(ps);
-    const snapshot = (ps.snapshot = new StateSnapshot(customers, ps.states));
+    const snapshot = (ps.snapshot = new StateSnapshot(customers, ps.states, this.codec));
     const latest = this.options.checkpointLatest ? encodeLatestRows(ps.newest.values()) : null;
     const taken = { topic, partition, fromOffset: BigInt(ps.checkpointOffset), toOffset: BigInt(ps.nextOffset), supersedes, latest };
     const counts = ps.counts;

@@ -2,6 +2,8 @@ import { COPY_NULL, copyText, type Sql } from '../../db/sql';
 import type { Logger } from '../../ops/logger';
 import type { CustomerState, Transaction } from '../model/types';
 import { encodeView, factorsJson, type RiskScoreView } from '../view';
+import { OffHeapBytes } from './off-heap';
+import type { StateCodec, StoredChunk } from './state-codec';
 
 /** What the history (risk_scores) keeps besides the score: the scored transaction and its Kafka provenance. */
 export interface ScoreDetails {
@@ -59,12 +61,18 @@ export interface PartitionSnapshot<S = CustomerState> {
 }
 
 /** Chunks in `id` order: a later copy of a state replaces an earlier one (states are never removed). */
-function foldChunks<S>(chunks: Array<{ states: string }>): Map<string, S> {
+function foldChunks<S>(chunks: ChunkRow[], codec: StateCodec<S>): Map<string, S> {
   const into = new Map<string, S>();
   for (const chunk of chunks) {
-    for (const [key, state] of JSON.parse(chunk.states) as Array<[string, S]>) into.set(key, state);
+    for (const [key, state] of codec.read(chunk.data ?? chunk.states!)) into.set(key, state);
   }
   return into;
+}
+
+/** A stored chunk: JSON text in `states`, or a codec's bytes in `data`. */
+interface ChunkRow {
+  states: string | null;
+  data: Uint8Array | null;
 }
 
 /**
@@ -78,6 +86,7 @@ export async function loadPartition<S = CustomerState>(
   partition: number,
   initialOffset: bigint,
   owner: string,
+  codec: StateCodec<S>,
 ): Promise<PartitionSnapshot<S>> {
   await sql.query(`INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
     groupId,
@@ -90,17 +99,17 @@ export async function loadPartition<S = CustomerState>(
     `SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3`,
     [groupId, topic, partition],
   );
-  const chunks = await sql.query<{ states: string }>(`SELECT states FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3 ORDER BY id`, [
+  const chunks = await sql.query<ChunkRow>(`SELECT states, data FROM risk_state_chunks WHERE group_id = $1 AND topic = $2 AND partition = $3 ORDER BY id`, [
     groupId,
     topic,
     partition,
   ]);
-  return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks<S>(chunks) };
+  return { nextOffset: BigInt(checkpoint.next_offset), states: foldChunks(chunks, codec) };
 }
 
-/** Every customer state a group's checkpoints hold, across its partitions (tests and diagnostics). */
-export async function loadGroupStates<S = CustomerState>(sql: Sql, groupId: string): Promise<Map<string, S>> {
-  return foldChunks<S>(await sql.query<{ states: string }>(`SELECT states FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId]));
+/** Every state a group's checkpoints hold, across its partitions (tests and diagnostics). */
+export async function loadGroupStates<S = CustomerState>(sql: Sql, groupId: string, codec: StateCodec<S>): Promise<Map<string, S>> {
+  return foldChunks(await sql.query<ChunkRow>(`SELECT states, data FROM risk_state_chunks WHERE group_id = $1 ORDER BY id`, [groupId]), codec);
 }
 
 /** Forgets a group's checkpoints and states (a replay's scratch group, once it is done). */
@@ -216,8 +225,8 @@ const COPY_HISTORY = `COPY risk_scores (event_id, customer_id, score, band, fact
  * free-form text is escaped: the event id, merchant category, amount, currency and country passed
  * the contract's patterns (src/risk/contract.ts), which admit no tab, newline or backslash.
  */
-function copyRows(batches: ScoreRow[][]): OffHeapText {
-  const rows = new OffHeapText(null);
+function copyRows(batches: ScoreRow[][]): OffHeapBytes {
+  const rows = new OffHeapBytes(null);
   for (const batch of batches) {
     for (const { view, details: d } of batch) {
       rows.append(
@@ -238,90 +247,16 @@ export interface PartitionCheckpoint {
   /** The checkpoint as this consumer last wrote (or read) it (compare-and-set), and where it moves. */
   fromOffset: bigint;
   toOffset: bigint;
-  /** The state chunk: JSON array of [customerId, state] pairs (null: nothing to write). */
-  states: string | null;
+  /** The state chunk, as its codec stores it (null: nothing to write). */
+  states: StoredChunk | null;
   /** Every state has a copy in the chunks from this offset on: the partition's older chunks are deleted. */
   supersedes: number | null;
   /** JSON array of RiskScoreView for latest_risk_scores, each customer's newest score since the last checkpoint (null: the latest scores live in Redis). */
   latest: string | null;
 }
 
-/** The chunk of states: every one of `customers` as it is now. */
-export function encodeStates(customers: Iterable<string>, states: ReadonlyMap<string, CustomerState>): string {
-  const pairs: Array<[string, CustomerState]> = [];
-  for (const customerId of customers) pairs.push([customerId, states.get(customerId)!]);
-  return JSON.stringify(pairs);
-}
-
 /** The longest a snapshot serialises in one turn of the event loop before letting batches run. */
 const SLICE_MS = 2;
-
-/**
- * Text kept outside V8's heap until it is written: a snapshot's serialised states, a history
- * round's COPY rows. A snapshot lives from the batch that took it until its sinks and its write
- * are done (hundreds of milliseconds), so its states' JSON held as strings outlived every
- * young-generation collection meanwhile: on the freshness benchmark each scavenge copied 4.1 MB
- * of them (pauses of 10-20 ms every 400 ms).
- * Written into buffers at once, each string dies young and the scavenger never copies the bytes.
- * The buffers are reused: allocating them anew for every chunk made V8 count megabytes of external
- * memory a second and collect more often (7 % fewer events/s on the ingestion benchmark).
- */
-class OffHeapText {
-  private readonly pieces: Array<{ buffer: Buffer; used: number }> = [];
-  count = 0;
-
-  /** `separator`: a byte written between two texts (null: none). */
-  constructor(private readonly separator: number | null) {}
-
-  append(text: string): void {
-    // UTF-16 code units → UTF-8 bytes: at most 3 each, so the text always fits where it starts.
-    const room = text.length * 3 + 1;
-    let last = this.pieces[this.pieces.length - 1];
-    if (!last || last.buffer.length - last.used < room) {
-      last = { buffer: takeBuffer(room), used: 0 };
-      this.pieces.push(last);
-    }
-    if (this.separator !== null && this.count > 0) last.buffer[last.used++] = this.separator;
-    this.count++;
-    last.used += last.buffer.write(text, last.used);
-  }
-
-  /** The bytes written so far, in order: views on the buffers, valid until `release`. */
-  bytes(): Buffer[] {
-    return this.pieces.map(({ buffer, used }) => buffer.subarray(0, used));
-  }
-
-  /** The buffers go back to be reused. */
-  release(): void {
-    for (const { buffer } of this.pieces.splice(0)) giveBack(buffer);
-  }
-
-  /** The texts as one JSON array (with COMMA as the separator); the buffers go back to be reused. */
-  toJsonArray(): string {
-    // A piece never ends inside a character: each text is written whole into one buffer.
-    const json = `[${this.pieces.map(({ buffer, used }) => buffer.toString('utf8', 0, used)).join('')}]`;
-    this.release();
-    return json;
-  }
-}
-
-const CHUNK_BYTES = 256 * 1024;
-const COMMA = 0x2c;
-/**
- * Buffers kept for the next snapshots and history rounds: 32 MB at most, about what a second of
- * checkpoints and the rounds in flight hold under a backlog.
- */
-const spare: Buffer[] = [];
-const MAX_SPARE = 128;
-
-function takeBuffer(atLeast: number): Buffer {
-  if (atLeast > CHUNK_BYTES) return Buffer.allocUnsafeSlow(atLeast);
-  return spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
-}
-
-function giveBack(buffer: Buffer): void {
-  if (buffer.length === CHUNK_BYTES && spare.length < MAX_SPARE) spare.push(buffer);
-}
 
 /**
  * A chunk of states taken at one offset and serialised a slice at a time, copy-on-write, as
@@ -329,22 +264,25 @@ function giveBack(buffer: Buffer): void {
  * first (`beforeChange`), the others in slices of at most SLICE_MS between which batches go on.
  * Serialising a chunk at once held the event loop for 30-70 ms per partition and checkpoint on
  * the freshness benchmark (states grow to an hour of events each), which readers saw as the tail
- * of freshness. The result is byte for byte `encodeStates` of the same states at that offset.
+ * of freshness. The result is the codec's chunk of the same states at that offset.
  */
 export class StateSnapshot<S = CustomerState> {
-  private readonly serialised = new OffHeapText(COMMA);
+  private readonly serialised: OffHeapBytes;
 
   constructor(
     private readonly pending: Set<string>,
     private readonly states: ReadonlyMap<string, S>,
-  ) {}
+    private readonly codec: StateCodec<S>,
+  ) {
+    this.serialised = codec.start();
+  }
 
   beforeChange(customerId: string): void {
-    if (this.pending.delete(customerId)) this.serialised.append(JSON.stringify([customerId, this.states.get(customerId)]));
+    if (this.pending.delete(customerId)) this.codec.append(this.serialised, customerId, this.states.get(customerId)!);
   }
 
   /** The chunk (null: nothing to write), once every state is serialised; none in the turn that took it. */
-  async serialise(): Promise<string | null> {
+  async serialise(): Promise<StoredChunk | null> {
     while (this.pending.size > 0) {
       await new Promise((resolve) => setImmediate(resolve));
       const until = performance.now() + SLICE_MS;
@@ -353,7 +291,7 @@ export class StateSnapshot<S = CustomerState> {
         if (performance.now() >= until) break;
       }
     }
-    return this.serialised.count ? this.serialised.toJsonArray() : null;
+    return this.codec.finish(this.serialised);
   }
 }
 
@@ -373,7 +311,18 @@ export async function writeCheckpoint(sql: Sql, groupId: string, owner: string, 
   const { topic, partition, fromOffset, toOffset, states, supersedes, latest } = checkpoint;
   const [row] = await sql.query<{ committed: boolean }>(
     CHECKPOINT,
-    [groupId, topic, partition, fromOffset.toString(), toOffset.toString(), owner, states, supersedes, latest],
+    [
+      groupId,
+      topic,
+      partition,
+      fromOffset.toString(),
+      toOffset.toString(),
+      owner,
+      typeof states === 'string' ? states : null,
+      supersedes,
+      latest,
+      states === null || typeof states === 'string' ? null : states,
+    ],
     'tollgraph-risk-checkpoint',
   );
   return row.committed;
@@ -433,8 +382,8 @@ WITH cp AS (
   DELETE FROM risk_state_chunks
   WHERE group_id = $1 AND topic = $2 AND partition = $3 AND to_offset < $8::bigint AND EXISTS (SELECT 1 FROM cp)
 ), chunk AS (
-  INSERT INTO risk_state_chunks (group_id, topic, partition, to_offset, states)
-  SELECT $1, $2, $3, $5, $7::text FROM cp WHERE $7::text IS NOT NULL
+  INSERT INTO risk_state_chunks (group_id, topic, partition, to_offset, states, data)
+  SELECT $1, $2, $3, $5, $7::text, $10::bytea FROM cp WHERE $7::text IS NOT NULL OR $10::bytea IS NOT NULL
 ), latest AS (
   INSERT INTO latest_risk_scores AS l (customer_id, event_id, score, band, factors, model_version, event_time, computed_at)
   SELECT x."customerId", x."eventId", x.score, x.band::"RiskBand", x.factors::jsonb, x."modelVersion", x."eventTime", x."computedAt"
