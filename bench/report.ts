@@ -117,7 +117,11 @@ ${r.overload ? overloadSummary(r.overload) : ''}${r.archive ? `\n${archiveSummar
 
 Every ratio is measured within one run against its baseline (same machine, same minute); the
 absolute figures are for reference only: this machine has 2 cores shared by the load generator,
-the servers, PostgreSQL, Redis and the Kafka broker, and it is noisy (see the spread columns).`);
+the servers, PostgreSQL, Redis and the Kafka broker, and it is noisy (see the spread columns).
+Its speed also changes from one session to the next with the same code: the reference consumers
+of section 3 gauge it (raw kafkajs ${fmt(r.ingestion.rates.kafkajs.median)} events/s in this run; 520,107 in the run of
+2026-12-05 20:12 UTC, 317,673 in the one of 22:49 UTC that day, when the pipeline did 43,068 and
+26,886 events/s, and freshness p99 at 5,000 events/s was 46 and 111 ms).`);
 
   const m = r.machine;
   out.push(`## Machine
@@ -410,8 +414,9 @@ first one's group had formed, and the first learnt of the rebalance 5-6 s later 
 worked through its first fetches.
 
 **Where the CPU goes, and the cores 500,000 events/s would need.** CPU of every process while
-the pipeline consumed (read from /proc; the consumer's includes joining the group and loading),
-per event it finished, median of ${ing.pipelineCpu.consumer.runs.length} runs:
+the pipeline consumed (read from /proc from the consumer's group join on, as its rate; loading
+its partitions counts, its process's start does not: until 2026-12-05 it did, 1.1-1.8 s of CPU
+or 3-5 µs per event), per event it finished, median of ${ing.pipelineCpu.consumer.runs.length} runs:
 
 ${table(
   ['process', 'CPU µs per event', `cores for ${fmt(MISSION_RATE)} events/s`],
@@ -702,7 +707,8 @@ on cores of their own, and PostgreSQL, Redis and the broker on theirs, then part
 more consumer processes and cores. How steady the target is at 5,000 events/s: the full runs of
 2026-12-05 gave 77 ms (17:09 UTC) and 46 ms (20:12, the first with each score's JSON on the score,
 section 3); two runs of this section alone just after the second gave 56 ms (56 / 77 / 50) and 51 ms
-(45 / 51 / 81): at the target, not clear of it.`);
+(45 / 51 / 81): at the target, not clear of it. The run of 22:49 UTC that day, on the slower
+machine of the Summary's note (about 1.6 times slower), gave 111 ms (125 / 111 / 53).`);
 
   // 5
   out.push(`## 5. Metering
@@ -1058,6 +1064,7 @@ because the machine's noise is larger than some of the gains.
 | event times (\`src/risk/view.ts\`) | every score formatted its event time from the parsed time: a Date and a new string per event | an event's own timestamp kept when it is canonical ISO already (the gateway's check); any other form is formatted as before (test) | 500-625 → 46-85 ns a score in isolation |
 | a score's JSON on the score (\`src/risk/view.ts\`) | the consumer cached each score's JSON (made once for Redis, the risk-scores topic, pub/sub and the history) in a WeakMap, whose every entry the collector revisits as an ephemeron, with tens of thousands of scores in flight to the sinks; alone (a score made, encoded three times, 40,000 kept) 1.36-1.66 µs against 0.66-0.85 with the JSON on the score | the pipeline's scores are instances of a class that keeps the JSON in a private field (not enumerable, not copied by a spread: test) | 2026-12-05, ingestion probe (400k events, one pipeline process), two sets of 4-5 interleaved rounds: consumer 29.3 / 29.9 → 26.9 / 28.1 µs per event at the median, 40.9k / 39.2k → 43.3k / 41.5k events/s |
 | history keys compared byte for byte (\`prisma/migrations/20261205200000_risk_scores_bytewise_keys\`) | \`perf\` on PostgreSQL during the ingestion probe: 70 % of a history \`COPY\` in inserting into its two indexes, 43 % of that in comparing keys and 16 % in comparing text under the database's collation (C.UTF-8 here: \`strcoll\` on copies of both keys) | \`event_id\` and \`customer_id\` in collation "C" (test) | 2026-12-05, a \`COPY\` of 400,000 history rows in rounds of 4,000, 4 interleaved rounds: 6.5-7.0 → 6.0-6.3 µs of PostgreSQL CPU per row; within the noise of the ingestion probe (PostgreSQL 5.6-7.7 µs per event either way) |
+| customer states in a binary layout (\`src/risk/pipeline/state-codec.ts\`) | a profile of the ingestion probe: the checkpoints' \`JSON.stringify\` of states 6 % of the consumer, most of it formatting each state's doubles (times, amounts, the running mean) as text: 3.0-5.1 µs a state of about 450 bytes alone | each number written as its 8 bytes and each string as UTF-8 after its length (Flink's type serialisers), into the off-heap buffers; a \`bytea\` column stored without compression (with pglz PostgreSQL spent 18 µs a state); chunks written as JSON before are still read; tests: a round trip bit for bit, -0 and subnormals included | 2026-12-05 (night), the probe's 98,000 states checkpointed in chunks of 2,000, 4 interleaved rounds: consumer 7.1-13.9 → 4.7-6.5 µs per state, PostgreSQL 1.5-2.5 → 1.1-1.5, 447 → 368 bytes; in a profile of the probe 6 → 1.8 % of the consumer; the pipeline's rate within that night's noise (24.1k against 24.4k events/s, medians of 5 interleaved rounds) |
 | the usage spool's segment in memory (\`src/metering/mirrored-segment.ts\`, \`METERING_SPOOL_MEMORY_DIR\`) | with \`METERING_SPOOL_FSYNC_MS\` an answer still waited for \`write()\` on the disk's file system, and every 250 ms for a segment's rotation in the appends' turn (its last flush, the next file's directory sync): 2026-12-05, the full gateway at 3,000 requests/s with its spool on tmpfs had a p99 like bare's (18-23 ms), on the disk 30-38 | the current segment written with \`writeSync\` in a directory in memory (tmpfs outlives a crash of the process), a mirror on disk written and flushed every \`METERING_SPOOL_FSYNC_MS\` and a closed segment's mirror completed beside the appends (tests: an append and a rotation go on while the disk holds the mirror; kill -9 with both copies taken over) | 2026-12-05 (gateway benchmark alone, 3 rounds at half load each, added p99 against the same round's bare run): the segment in memory with its mirror's writes and rotation still in the appends' turn, 4.6 / 30.8 / 114 ms; with neither (no mirror at all) 2.6 / 4.4 / 15.8; mirror beside the appends but memory written through the threadpool, p50 3.2-6.7 ms against bare's 1.7-2.1 (an append of a record or two per trip, CPU the server lacked); with \`writeSync\` p50 1.9-2.4 against 1.7, added p99 -15.4 / 3.4 / 28.4 ms (median 3.4) |
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown in a way that holds from one run to the next.
@@ -1177,6 +1184,17 @@ because the machine's noise is larger than some of the gains.
   is unchanged, as only 14 % of a customer's consecutive scores repeat.
   Worker threads owning partitions (as Kafka Streams' stream threads) and fewer objects between
   scoring and the sinks are the next designs to measure.
+  On 2026-12-05 (night) the machine ran about 1.6 times slower than that day (probe runs: raw
+  kafkajs 322-342k against 520k events/s, decoding and the model 82-85k against 142k, the
+  pipeline 21-31k against 43k: the same share of its references). The consumer's event loop was
+  busy all the time while it caught up (\`BENCH_TRACE\`: utilisation 1.00 in every 2 s interval)
+  while about 15 % of the machine was idle: what runs on its main thread decides the rate.
+  Measured then: the sinks' callbacks of a batch kept its whole scope alive until the sinks
+  returned (the fetched messages and the decoded events); made outside it, the young-generation
+  collections took 1.9 s against 2.0-2.7 s per 400k events, with promoted bytes within their
+  spread (1.0-1.1 GB, about 2.7 KB per event): kept. A score that drops its factors' objects once
+  its JSON is made (an experiment): 10 % fewer bytes promoted and 15 % less time in scavenges, the
+  rate within the noise; not kept.
 - *Measured on 2026-12-05 and not kept*: a young generation of 64 MB for the gateway
   (\`--max-semi-space-size=64\`) with the heap tuning above: 5 alternating rounds at maximum load,
   136-157 against 138-167 µs of server CPU per request (bare 115-123), within the noise.
