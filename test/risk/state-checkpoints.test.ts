@@ -81,6 +81,16 @@ describe('risk state checkpoints (real Postgres)', () => {
     expect(sizes.slice(10).reduce((a, b) => a + b, 0)).toBeGreaterThan(stored);
   });
 
+  it('stores a chunk in exactly one form: its codec bytes or JSON text', async () => {
+    const chunk = (states: string | null, data: Buffer | null) =>
+      db.sql.query(`INSERT INTO risk_state_chunks (group_id, topic, partition, to_offset, states, data) VALUES ('g-form', 't', 0, 0, $1, $2)`, [states, data]);
+    await expect(chunk(null, null)).rejects.toThrow(/risk_state_chunks_one_form/);
+    await expect(chunk('[]', Buffer.from([1]))).rejects.toThrow(/risk_state_chunks_one_form/);
+    await chunk('[]', null);
+    await chunk(null, Buffer.from([1]));
+    await db.sql.query(`DELETE FROM risk_state_chunks WHERE group_id = 'g-form'`);
+  });
+
   it('restores a partition whose chunks were superseded mid-cycle by a restart, then keeps going', async () => {
     const groupId = 'g-restart';
     const feed = new TransactionFeed({ seed: 9, customers: 300, rate: 1_000, start: Date.parse('2026-11-24T10:00:00Z'), invalid: 0 });

@@ -46,7 +46,7 @@ const FIXED = 6 * 8;
  * length and bytes. After the version byte, per state: the key, n, mean, m2, last, floor, lt,
  * then t and a (a count, then doubles), e, m, c and d (a count, then strings), and lc; counts and
  * lengths as 32-bit unsigned integers, little-endian. Serialising a probe's states (about four
- * events each) took half as long as JSON.stringify (BENCHMARKS.md, section 3), the checkpoint's
+ * events each) took half as long as JSON.stringify (BENCHMARKS.md, What was optimised), the checkpoint's
  * largest cost. Chunks stored as JSON before it are still read.
  */
 export const customerStates: StateCodec<CustomerState> = {
