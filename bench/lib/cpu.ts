@@ -1,17 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-
-/** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every common build). */
-const TICKS_PER_SECOND = 100;
-
-/** User + system CPU seconds a process has used so far; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
+// Shared with the tests: one copy.
+import { cpuSeconds } from '../../test/support/process';
 
 /** Processes whose command line starts with `prefix` (e.g. Postgres backends of one database). */
 export function processesStartingWith(prefix: string): number[] {
