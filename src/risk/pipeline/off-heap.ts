@@ -8,8 +8,15 @@
  * The buffers are reused: allocating them anew for every chunk made V8 count megabytes of external
  * memory a second and collect more often (7 % fewer events/s on the ingestion benchmark).
  */
+/** One of the buffers, with a view for binary writes and how much of it is written. */
+export interface OffHeapPiece {
+  buffer: Buffer;
+  view: DataView;
+  used: number;
+}
+
 export class OffHeapBytes {
-  private readonly pieces: Array<{ buffer: Buffer; view: DataView; used: number }> = [];
+  private readonly pieces: OffHeapPiece[] = [];
   /** Texts and records written so far. */
   count = 0;
 
@@ -23,12 +30,11 @@ export class OffHeapBytes {
   }
 
   /**
-   * A record of at most `room` bytes, written by `fill` from `at` on, in one buffer: `fill`
-   * returns where the record ends.
+   * Room for a record of at most `bytes` bytes in one buffer: the caller writes it from
+   * `piece.used` on and sets `piece.used` to where it ends (no callback made per record).
    */
-  write(room: number, fill: (buffer: Buffer, view: DataView, at: number) => number): void {
-    const piece = this.room(room);
-    piece.used = fill(piece.buffer, piece.view, piece.used);
+  record(bytes: number): OffHeapPiece {
+    return this.room(bytes);
   }
 
   /** The bytes written so far, in order: views on the buffers, valid until `release`. */
@@ -57,7 +63,7 @@ export class OffHeapBytes {
   }
 
   /** The piece the next text or record goes into, with `bytes` free after the separator. */
-  private room(bytes: number): { buffer: Buffer; view: DataView; used: number } {
+  private room(bytes: number): OffHeapPiece {
     const needed = bytes + 1;
     let last = this.pieces[this.pieces.length - 1];
     if (!last || last.buffer.length - last.used < needed) {
@@ -79,7 +85,7 @@ export const COMMA = 0x2c;
 const spare: Array<{ buffer: Buffer; view: DataView }> = [];
 const MAX_SPARE = 128;
 
-function takeBuffer(atLeast: number): { buffer: Buffer; view: DataView; used: number } {
+function takeBuffer(atLeast: number): OffHeapPiece {
   const kept = atLeast <= CHUNK_BYTES ? spare.pop() : undefined;
   const buffer = kept?.buffer ?? Buffer.allocUnsafeSlow(Math.max(atLeast, CHUNK_BYTES));
   return { buffer, view: kept?.view ?? new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength), used: 0 };

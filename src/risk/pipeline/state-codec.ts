@@ -52,24 +52,24 @@ const FIXED = 6 * 8;
 export const customerStates: StateCodec<CustomerState> = {
   start: () => new OffHeapBytes(null),
   append(chunk, key, s) {
-    let room = FIXED + 6 * 4 + stringRoom(key) + stringRoom(s.lc) + 8 * (s.t.length + s.a.length);
-    for (const list of [s.e, s.m, s.c, s.d]) for (const text of list) room += stringRoom(text);
-    chunk.write(room, (buffer, view, at) => {
-      at = writeString(buffer, view, at, key);
-      view.setFloat64(at, s.n, true);
-      view.setFloat64(at + 8, s.mean, true);
-      view.setFloat64(at + 16, s.m2, true);
-      view.setFloat64(at + 24, s.last, true);
-      view.setFloat64(at + 32, s.floor, true);
-      view.setFloat64(at + 40, s.lt, true);
-      at = writeNumbers(view, at + FIXED, s.t);
-      at = writeNumbers(view, at, s.a);
-      at = writeStrings(buffer, view, at, s.e);
-      at = writeStrings(buffer, view, at, s.m);
-      at = writeStrings(buffer, view, at, s.c);
-      at = writeStrings(buffer, view, at, s.d);
-      return writeString(buffer, view, at, s.lc);
-    });
+    const room =
+      FIXED + 6 * 4 + stringRoom(key) + stringRoom(s.lc) + 8 * (s.t.length + s.a.length) + listRoom(s.e) + listRoom(s.m) + listRoom(s.c) + listRoom(s.d);
+    const piece = chunk.record(room);
+    const { buffer, view } = piece;
+    let at = writeString(buffer, view, piece.used, key);
+    view.setFloat64(at, s.n, true);
+    view.setFloat64(at + 8, s.mean, true);
+    view.setFloat64(at + 16, s.m2, true);
+    view.setFloat64(at + 24, s.last, true);
+    view.setFloat64(at + 32, s.floor, true);
+    view.setFloat64(at + 40, s.lt, true);
+    at = writeNumbers(view, at + FIXED, s.t);
+    at = writeNumbers(view, at, s.a);
+    at = writeStrings(buffer, view, at, s.e);
+    at = writeStrings(buffer, view, at, s.m);
+    at = writeStrings(buffer, view, at, s.c);
+    at = writeStrings(buffer, view, at, s.d);
+    piece.used = writeString(buffer, view, at, s.lc);
   },
   finish: (chunk) => (chunk.count ? chunk.toBuffer(HEAD) : null),
   read: (stored) => (typeof stored === 'string' ? readJson<CustomerState>(stored) : readCustomerStates(stored)),
@@ -77,6 +77,12 @@ export const customerStates: StateCodec<CustomerState> = {
 
 /** At most 3 UTF-8 bytes per UTF-16 code unit, and the length before them. */
 const stringRoom = (text: string) => 4 + 3 * text.length;
+
+function listRoom(list: string[]): number {
+  let room = 0;
+  for (const text of list) room += stringRoom(text);
+  return room;
+}
 
 function writeString(buffer: Buffer, view: DataView, at: number, text: string): number {
   const bytes = buffer.write(text, at + 4);
