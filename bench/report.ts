@@ -1105,6 +1105,13 @@ because the machine's noise is larger than some of the gains.
   added 34-69 ms at p99 against -0.3-41 (4 rounds); a young generation of 64 MB -12 to 62 against
   4-29 (5 rounds). Its young-generation collections at half load were bare's (153 of 4.1 ms
   against 152 of 3.7 ms on average, \`--trace-gc\`, 2 rounds each).
+- *Measured on 2026-12-06 and not kept*: every half-load and fifth-load run as 5 slices of 4 s per
+  server, the servers alternating (A B C C B A ...), each server's percentiles over its 20 s, so
+  that both sides meet the same minutes of the machine. One run of the benchmark: added p99 at half
+  load 25.0 / -11.5 / 39.6 ms, at a fifth 20.0 / 11.9 / 17.9 ms; in a probe at 900 requests/s (3
+  runs) bare's own p99 over its 20 s was 6.7, 30.0 and 7.0 ms and the full path's 33.6, 17.9 and
+  9.5. Stall episodes rare enough to fall in one slice and not the next still decide a p99; the
+  runs stay as they are.
 - *Measured on 2026-12-05 and not kept*: each next spool segment created and its directory synced
   ahead of its rotation (PostgreSQL's WAL segments are made ahead), so that a rotation in the
   append chain only swaps handles: 4 interleaved rounds at half load, requests over 5 ms 3.6-6.9k
@@ -1195,6 +1202,23 @@ because the machine's noise is larger than some of the gains.
   spread (1.0-1.1 GB, about 2.7 KB per event): kept. A score that drops its factors' objects once
   its JSON is made (an experiment): 10 % fewer bytes promoted and 15 % less time in scavenges, the
   rate within the noise; not kept.
+- *Measured on 2026-12-06*: what the consumer's CPU is, by \`perf\` (on-CPU samples; freshness at
+  5,000 events/s): 6 % in the kernel (10 % at 1,000 events/s), the rest JavaScript and V8. V8's own
+  profiles of the same runs charge 25-30 % of the consumer's samples to socket writes: time the
+  thread spent runnable after its write woke the peer (Redis, the broker), charged to the frame it
+  was in, not CPU (\`vmstat\` meanwhile: 4-9 threads runnable on the 2 cores, 71-86 % user and
+  9-12 % system time, 7-8k context switches a second). A sampling heap profile of the ingestion
+  probe (objects the scavenges collected included): 11.9 KB allocated per event, of which 2.8 KB in
+  kafkajs' record decoding (a \`Long\` per byte of every varint), 1.3 KB building the latest scores'
+  Redis command, 1.2 KB the risk-scores topic's records, 1.0 KB decoding, 1.0 KB the model, 0.7 KB
+  the history's COPY rows: no one place to cut. Not kept: the history's COPY in PostgreSQL's binary
+  format (timestamps, the amount and the integers in their binary forms instead of text), 8
+  interleaved rounds of 80,000 rows in rounds of 500: PostgreSQL 13.8 → 12.2 µs per row at the
+  median, the consumer 3.4 → 3.95 µs (building each field apart), and the consumer's main thread is
+  what limits a process; at 5,000 events/s a fetch linger of 10 or 20 ms instead of 5 (consumer 93
+  and 88 against 97 µs per event in one round, 104 and 126 against 105 in the next) and a sink
+  linger of 100 ms instead of 20 (82-113 against 69-106 µs, 3 rounds): the consumer's CPU per event
+  at that rate is 2.5 times its cost when catching up, and not in its fetches or its rounds.
 - *Measured on 2026-12-05 and not kept*: a young generation of 64 MB for the gateway
   (\`--max-semi-space-size=64\`) with the heap tuning above: 5 alternating rounds at maximum load,
   136-157 against 138-167 µs of server CPU per request (bare 115-123), within the noise.
