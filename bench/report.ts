@@ -1211,11 +1211,14 @@ because the machine's noise is larger than some of the gains.
   probe (objects the scavenges collected included): 11.9 KB allocated per event, of which 2.8 KB in
   kafkajs' record decoding (a \`Long\` per byte of every varint), 1.3 KB building the latest scores'
   Redis command, 1.2 KB the risk-scores topic's records, 1.0 KB decoding, 1.0 KB the model, 0.7 KB
-  the history's COPY rows: no one place to cut. Not kept: the history's COPY in PostgreSQL's binary
-  format (timestamps, the amount and the integers in their binary forms instead of text), 8
-  interleaved rounds of 80,000 rows in rounds of 500: PostgreSQL 13.8 → 12.2 µs per row at the
-  median, the consumer 3.4 → 3.95 µs (building each field apart), and the consumer's main thread is
-  what limits a process; at 5,000 events/s a fetch linger of 10 or 20 ms instead of 5 (consumer 93
+  the history's COPY rows: no one place to cut. A number fast path for kafkajs' varints (its
+  \`readVarLong\` replaced at run time, one \`Long\` a value): raw kafkajs 300-321k → 357-365k
+  events/s, the pipeline 27.1-31.8k against 27.9-32.2k (3 interleaved pairs): not kept, a patch of
+  an unmaintained client's internals for no rate the pipeline shows. Not kept either: the history's
+  COPY in PostgreSQL's binary format (timestamps, the amount and the integers in their binary forms
+  instead of text), 8 interleaved rounds of 80,000 rows in rounds of 500: PostgreSQL 13.8 → 12.2 µs
+  per row at the median, the consumer 3.4 → 3.95 µs (building each field apart), and the
+  consumer's main thread is what limits a process; at 5,000 events/s a fetch linger of 10 or 20 ms instead of 5 (consumer 93
   and 88 against 97 µs per event in one round, 104 and 126 against 105 in the next) and a sink
   linger of 100 ms instead of 20 (82-113 against 69-106 µs, 3 rounds): the consumer's CPU per event
   at that rate is 2.5 times its cost when catching up, and not in its fetches or its rounds.
