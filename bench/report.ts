@@ -1207,11 +1207,11 @@ because the machine's noise is larger than some of the gains.
   profiles of the same runs charge 25-30 % of the consumer's samples to socket writes: time the
   thread spent runnable after its write woke the peer (Redis, the broker), charged to the frame it
   was in, not CPU (\`vmstat\` meanwhile: 4-9 threads runnable on the 2 cores, 71-86 % user and
-  9-12 % system time, 7-8k context switches a second). A sampling heap profile of the ingestion
+  9-12 % system time, 6-8k context switches a second). A sampling heap profile of the ingestion
   probe (objects the scavenges collected included): 11.9 KB allocated per event, of which 2.8 KB in
-  kafkajs' record decoding (a \`Long\` per byte of every varint), 1.3 KB building the latest scores'
-  Redis command, 1.2 KB the risk-scores topic's records, 1.0 KB decoding, 1.0 KB the model, 0.7 KB
-  the history's COPY rows: no one place to cut. A number fast path for kafkajs' varints (its
+  kafkajs' record decoding (several BigInt-backed \`Long\`s per byte of every varint), 1.3 KB
+  building the latest scores' Redis command, 1.2 KB the risk-scores topic's records, 1.0 KB
+  decoding, 1.0-1.5 KB the model, 0.7 KB the history's COPY rows: no one place to cut. A number fast path for kafkajs' varints (its
   \`readVarLong\` replaced at run time, one \`Long\` a value): raw kafkajs 300-321k → 357-365k
   events/s, the pipeline 27.1-31.8k against 27.9-32.2k (3 interleaved pairs): not kept, a patch of
   an unmaintained client's internals for no rate the pipeline shows. Not kept either: the history's
