@@ -25,16 +25,25 @@ export class OffHeapBytes {
 
   append(text: string): void {
     // UTF-16 code units → UTF-8 bytes: at most 3 each, so the text always fits where it starts.
-    const piece = this.room(text.length * 3);
+    const piece = this.record(text.length * 3);
     piece.used += piece.buffer.write(text, piece.used);
   }
 
   /**
-   * Room for a record of at most `bytes` bytes in one buffer: the caller writes it from
-   * `piece.used` on and sets `piece.used` to where it ends (no callback made per record).
+   * Room for a record of at most `bytes` bytes in one buffer, after the separator: the caller
+   * writes it from `piece.used` on and sets `piece.used` to where it ends (no callback made per
+   * record).
    */
   record(bytes: number): OffHeapPiece {
-    return this.room(bytes);
+    const needed = bytes + 1;
+    let last = this.pieces[this.pieces.length - 1];
+    if (!last || last.buffer.length - last.used < needed) {
+      last = takeBuffer(needed);
+      this.pieces.push(last);
+    }
+    if (this.separator !== null && this.count > 0) last.buffer[last.used++] = this.separator;
+    this.count++;
+    return last;
   }
 
   /** The bytes written so far, in order: views on the buffers, valid until `release`. */
@@ -60,19 +69,6 @@ export class OffHeapBytes {
     const whole = Buffer.concat([head, ...this.bytes()]);
     this.release();
     return whole;
-  }
-
-  /** The piece the next text or record goes into, with `bytes` free after the separator. */
-  private room(bytes: number): OffHeapPiece {
-    const needed = bytes + 1;
-    let last = this.pieces[this.pieces.length - 1];
-    if (!last || last.buffer.length - last.used < needed) {
-      last = takeBuffer(needed);
-      this.pieces.push(last);
-    }
-    if (this.separator !== null && this.count > 0) last.buffer[last.used++] = this.separator;
-    this.count++;
-    return last;
   }
 }
 

@@ -321,7 +321,7 @@ export async function writeCheckpoint(sql: Sql, groupId: string, owner: string, 
       typeof states === 'string' ? states : null,
       supersedes,
       latest,
-      states === null || typeof states === 'string' ? null : states,
+      states instanceof Uint8Array ? states : null,
     ],
     'tollgraph-risk-checkpoint',
   );
