@@ -156,10 +156,16 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     type Mirror = FileHandle & { write: (...args: unknown[]) => Promise<unknown> };
     /** The current segment's mirror on disk (opened at its first flush). */
     const mirrorOf = (spool: UsageSpool) => (spool as unknown as { mirrored: { mirror: Mirror } }).mirrored.mirror;
+    /** Calls held up now: a test that fails while one is held lets it go before closing its spool, which waits for it (else the test only times out, its failure unseen). */
+    const holding: Array<{ release: () => void }> = [];
+    const letGo = () => {
+      for (const held of holding.splice(0)) held.release();
+    };
     /** A call the disk holds up until `release()`. */
     const holdUp = <T extends object>(target: T, method: keyof T & string) => {
       const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
       const held: { release: () => void; calls: number } = { release: () => undefined, calls: 0 };
+      holding.push({ release: () => held.release() });
       jest.spyOn(target as Record<string, (...args: unknown[]) => Promise<unknown>>, method).mockImplementationOnce((...args: unknown[]) => {
         held.calls++;
         return new Promise<void>((resolve) => (held.release = resolve)).then(() => original(...args));
@@ -202,6 +208,7 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
         expect(shippedRecords(ship)).toBe(3);
         expect({ disk: await readdir(root), memory: await readdir(memory) }).toEqual({ disk: [], memory: [] });
       } finally {
+        letGo();
         await spool.close();
       }
     });
@@ -227,6 +234,7 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
         await spool.close();
         expect((await stored(entries.map((e) => e.requestId))).length).toBe(3);
       } finally {
+        letGo();
         await spool.close();
       }
     });
