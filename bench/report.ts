@@ -558,7 +558,8 @@ its \`freshnessSeconds\`, which the gateway computes as it reads the score) − 
 Redis write of the batch's latest scores (the history, the risk-scores topic and the checkpoint follow in the background). Resolution: the poll interval.
 **Answered** = when the prober had the answer in hand: readable plus the rest of the query's round trip on this loaded machine
 (the gateway's own latency is measured in sections 1 and 2). The split uses each answer's \`computedAt\` (the
-consumer's clock as it scored the batch). One machine, one clock. ${r.freshness.seconds} s per rate after a warm-up at the same rate.
+consumer's clock as it scored the batch). One machine, one clock. ${r.freshness.seconds} s per rate after a warm-up at the same rate, probed as
+the runs are (since 2026-12-06: before, the warm-up asked the gateway nothing, and the first run met its query path cold).
 
 ${table(
   [
