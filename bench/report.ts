@@ -676,7 +676,7 @@ feed and polls: ${fmt(freshnessLoad.apparatusCores, 2)} cores), which in a deplo
 hop (producer → broker → consumer → Redis → gateway) waits in the run queue for a moment, and the
 tail is made of those waits: the split columns show it on both sides of the consumer, and the
 prober's own query round trip (answered − readable) adds as much again. At 1,000 events/s the
-machine is as busy (${freshnessLoad.busy1k}): the consumer and the broker spend several times their CPU per event at
+machine is ${freshnessLoad.busy1k} busy, not a fifth of that: the consumer and the broker spend several times their CPU per event at
 5,000, because a caught-up consumer fetches again soon after each fetch (at most every
 \`RISK_FETCH_LINGER_MS\`, 5 ms, since 2026-12-04; before, as soon as the broker held one event) and then scores a
 few events per partition, and the 5 ms polls cost the same at any rate. In the consumer each
@@ -709,7 +709,9 @@ more consumer processes and cores. How steady the target is at 5,000 events/s: t
 2026-12-05 gave 77 ms (17:09 UTC) and 46 ms (20:12, the first with each score's JSON on the score,
 section 3); two runs of this section alone just after the second gave 56 ms (56 / 77 / 50) and 51 ms
 (45 / 51 / 81): at the target, not clear of it. The run of 22:49 UTC that day, on the slower
-machine of the Summary's note (about 1.6 times slower), gave 111 ms (125 / 111 / 53).`);
+machine of the Summary's note (about 1.6 times slower), gave 111 ms (125 / 111 / 53). On 2026-12-06 two runs of
+this section alone gave 55 ms (46 / 55 / 66, before the warm-up probed the gateway; 28 / 55 / 125 after), and the
+full run of 04:13 UTC 75 ms (43 / 163 / 75).`);
 
   // 5
   out.push(`## 5. Metering
@@ -1144,7 +1146,8 @@ because the machine's noise is larger than some of the gains.
   generation of 64 MB (\`--min-semi-space-size\` and \`--max-semi-space-size\`): a first pair
   of processes suggested 13 % less CPU, which was the slow state above landing on one side.
 - *More margin on the throughput ratio*: the full runs of 2026-12-05 from 12:34 UTC on put it at 87, 84,
-  87, 84 and 78 % (medians of their 7 rounds each), at the target rather than clear of it; the bare
+  87, 84, 78 and 92 %, and the one of 2026-12-06 04:13 UTC at 84 % (79-88 % over its rounds; medians
+  of their 7 rounds each), at the target rather than clear of it; the bare
   server's own rate moves the most between runs (7,471-8,716 requests/s in the rounds of the run at
   17:09, 8,897-9,465 in those of the run at 20:12, where its CPU per request was 114 µs against 126
   and the full path's 148 against 154, with no change to either server between the two). The
@@ -1223,6 +1226,30 @@ because the machine's noise is larger than some of the gains.
   and 88 against 97 µs per event in one round, 104 and 126 against 105 in the next) and a sink
   linger of 100 ms instead of 20 (82-113 against 69-106 µs, 3 rounds): the consumer's CPU per event
   at that rate is 2.5 times its cost when catching up, and not in its fetches or its rounds.
+- *Measured on 2026-12-06, later*: where the tail at 5,000 events/s comes from, by tracers in every
+  process of section 4 (garbage-collection pauses over 12 ms and event-loop gaps over 35 ms in the
+  consumer, the gateway and the prober, with their wall-clock times; the broker's G1 pauses by
+  \`jstat\` every 100 ms) beside each probe read 70 ms or more after its event, 5 runs: most windows
+  of slow probes met none of them. The consumer's scavenges took 12-17 ms every 0.4-3 s (40-56 ms of
+  pauses per 2 s), its event-loop delay was 11-16 ms at p99, and it processed about 1,500 batches
+  a second of 3.3 events each, every one waiting 2 ms (p50) to 10-21 ms (p99) for its Redis write:
+  the tail is the sum of many such waits on a machine 73-85 % busy, not one stall to remove. By
+  \`perf stat\` on the system-call tracepoints (5 s), the consumer made 324 \`write\`s, 316 \`read\`s and
+  650 context switches a second: V8's profile of the same runs charged 28 % of its samples to socket
+  writes, which as CPU would be about 390 µs a write, so it is the time the thread lost its core
+  to the peer it woke, as the perf figures above said. The first measured run of each rate met a
+  cold gateway (its warm-up sent no probes): 100-200 ms for the probes of its first 300 ms, 1,000
+  events/s run 1 p99 204 ms against 21-22; the warm-up probes as the runs do since (27 against 16-23).
+  The feed's cost: producing 5,000 events/s alone (no consumer), in requests every 2 ms as the
+  benchmark does, took 27.6 % of a core in the broker (19.1 with a request every 5 ms, 12.5 every
+  10; idle 2.7) and 25-33 % in the producing process. A feed that lingers as Kafka's Java producer
+  does (5 or 10 ms, its events stamped when due, so that the wait counts): 3 interleaved rounds,
+  p99 54 / 80 / 64 and 61 / 78 / 69 ms against 174 / 47 / 202; not kept. The gateway's CPU per
+  request is a matter of rate, for bare Apollo as for Tollgraph (\`riskScore\`, open loop, 2 runs
+  each): bare 0.91-1.10 ms at 200 requests/s, 0.52-0.53 at 1,000, 0.25-0.26 at 2,300; the full path
+  1.15-1.46, 0.80-0.83 and 0.35-0.38 ms; idle, 0.4-1.6 % of a core. Sporadic requests on a busy
+  machine each pay a wake-up and cold caches, which is what the gateway's CPU per event in the
+  table of section 4 is (about a millisecond a poll).
 - *Measured on 2026-12-05 and not kept*: a young generation of 64 MB for the gateway
   (\`--max-semi-space-size=64\`) with the heap tuning above: 5 alternating rounds at maximum load,
   136-157 against 138-167 µs of server CPU per request (bare 115-123), within the noise.
