@@ -1249,7 +1249,13 @@ because the machine's noise is larger than some of the gains.
   each): bare 0.91-1.10 ms at 200 requests/s, 0.52-0.53 at 1,000, 0.25-0.26 at 2,300; the full path
   1.15-1.46, 0.80-0.83 and 0.35-0.38 ms; idle, 0.4-1.6 % of a core. Sporadic requests on a busy
   machine each pay a wake-up and cold caches, which is what the gateway's CPU per event in the
-  table of section 4 is (about a millisecond a poll).
+  table of section 4 is (about a millisecond a poll). At a fifth of the maximum (1,217 requests/s,
+  4 rounds of 5 s, the three servers of section 1 in turn), bare's p99 was 4.8-5.0 ms (14.4 in one
+  round), the full path's with the spool on disk 7.5-13.5 ms and with the spool's segment in memory
+  5.0-17.8; over bare in the same round the disk added 2.8-8.4 ms at p99 (-5.2 in the round bare
+  stalled) and 0.5 ms at p50, memory 0.2-9.0 ms at p99 (0.2-0.6 in the last two rounds) and 0.1 ms
+  at p50. The disk's synchronous write per group commit (\`O_DSYNC\`, about one a request at that rate) also cost
+  the server 463-631 µs of CPU per request against 394-511 in memory (bare 339-408).
 - *Measured on 2026-12-05 and not kept*: a young generation of 64 MB for the gateway
   (\`--max-semi-space-size=64\`) with the heap tuning above: 5 alternating rounds at maximum load,
   136-157 against 138-167 µs of server CPU per request (bare 115-123), within the noise.
