@@ -1239,7 +1239,9 @@ because the machine's noise is larger than some of the gains.
   writes, which as CPU would be about 390 µs a write, so it is the time the thread lost its core
   to the peer it woke, as the perf figures above said. The first measured run of each rate met a
   cold gateway (its warm-up sent no probes): 100-200 ms for the probes of its first 300 ms, 1,000
-  events/s run 1 p99 204 ms against 21-22; the warm-up probes as the runs do since (27 against 16-23).
+  events/s run 1 p99 204 ms against 21-22; the warm-up probes as the runs do since (27 against 16-23
+  in a run of this section alone; in the full run of 04:13 UTC that first run still had 110 ms, its
+  queries' own round trip 144 ms at p99: a cold gateway was not the only cause).
   The feed's cost: producing 5,000 events/s alone (no consumer), in requests every 2 ms as the
   benchmark does, took 27.6 % of a core in the broker (19.1 with a request every 5 ms, 12.5 every
   10; idle 2.7) and 25-33 % in the producing process. A feed that lingers as Kafka's Java producer
