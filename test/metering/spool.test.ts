@@ -165,7 +165,7 @@ describe('usage spool: the ledger written to local disk first, shipped to Postgr
     const holdUp = <T extends object>(target: T, method: keyof T & string) => {
       const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
       const held: { release: () => void; calls: number } = { release: () => undefined, calls: 0 };
-      holding.push({ release: () => held.release() });
+      holding.push(held);
       jest.spyOn(target as Record<string, (...args: unknown[]) => Promise<unknown>>, method).mockImplementationOnce((...args: unknown[]) => {
         held.calls++;
         return new Promise<void>((resolve) => (held.release = resolve)).then(() => original(...args));
