@@ -50,6 +50,8 @@ const OURS: Array<[string, Step]> = [
   ['src/ops/metrics', 'metrics (prom-client)'],
   ['src/risk/', 'execution (graphql-js, resolvers, their Redis reads)'],
   ['src/gateway/apollo-middleware', 'Apollo Server request pipeline'],
+  ['src/gateway/json-body', 'HTTP, body, routing (Node.js, express)'],
+  ['src/gateway/handler-chain', 'HTTP, body, routing (Node.js, express)'],
   ['src/gateway/', 'guard and plugin hooks (ours, the rest)'],
 ];
 

@@ -1,5 +1,4 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import express from 'express';
 import { GraphQLError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -19,6 +18,7 @@ import type { GatewayContext } from './context';
 import { searchOf } from './apollo-middleware';
 import type { Handler, HttpRequest } from './handler';
 import { GuardedOperation } from './guard';
+import { jsonBody } from './json-body';
 
 /** A GraphQL request body larger than this is refused (413) before it is read in full. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -226,7 +226,7 @@ function onlyQueryParam(req: HttpRequest): string | undefined {
 }
 
 /** The JSON body of a GraphQL request, bounded. */
-export const graphqlBody = (): Handler => express.json({ limit: MAX_BODY_BYTES }) as Handler;
+export const graphqlBody = (): Handler => jsonBody(MAX_BODY_BYTES);
 
 const BODY_ERRORS: Record<number, ErrorCode> = { 413: 'PAYLOAD_TOO_LARGE', 415: 'BAD_REQUEST', 400: 'BAD_REQUEST' };
 
