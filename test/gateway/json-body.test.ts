@@ -10,10 +10,16 @@ let server: Server;
 let url: string;
 /** What the handler passed on for each request, in order. */
 const outcomes: Array<{ body?: unknown; status?: number; message?: string }> = [];
+/** Requests whose handler has started. */
+let started = 0;
+const until = async (done: () => boolean) => {
+  for (const deadline = Date.now() + 5_000; !done() && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+};
 
 beforeAll(async () => {
   const handler = jsonBody(LIMIT);
   server = createServer((req, res) => {
+    started++;
     handler(req as HttpRequest, res as HttpResponse, (error?: unknown) => {
       const outcome = error ? { status: (error as { status?: number }).status, message: (error as Error).message } : { body: (req as HttpRequest).body };
       outcomes.push(outcome);
@@ -76,13 +82,14 @@ describe('the GraphQL request body', () => {
 
   it('passes on an error, not a half-read body, when the client leaves before the end of its body', async () => {
     const before = outcomes.length;
+    const startedBefore = started;
     const { port } = server.address() as AddressInfo;
     const socket = connect(port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write('POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"query": "{ hea');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => started > startedBefore);
     socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => outcomes.length > before);
     expect(outcomes.slice(before)).toEqual([{ status: 400, message: 'request aborted' }]);
   });
 });
