@@ -14,9 +14,9 @@ function bodyError(status: number, message: string): Error {
  * `application/json` body, UTF-8, with its Content-Length, not compressed) is read here: one
  * buffer, one `JSON.parse`. Everything else (compressed, chunked, other charsets, an empty or
  * oversized body, other media types) goes to express.json with the same limit, which decides as it
- * always did. body-parser spent 12-14 µs of CPU per GraphQL request at maximum load on its general
- * path (media type parsed by two libraries, the charset decoder stream, the raw-body machinery),
- * which this path leaves out.
+ * always did. body-parser's general path (the media type parsed by three libraries, the charset
+ * decoder stream, raw-body's machinery) was most of the step "HTTP, body, routing" at maximum load:
+ * 25-32 µs per request in the profiles, 8-10 with this path (BENCHMARKS.md).
  */
 export function jsonBody(limit: number): Handler {
   const general = express.json({ limit }) as Handler;
