@@ -29,12 +29,12 @@ export function jsonBody(limit: number): Handler {
       length === undefined ||
       headers['content-encoding'] !== undefined ||
       headers['transfer-encoding'] !== undefined ||
-      !PLAIN_JSON.has(type.toLowerCase())
+      !(PLAIN_JSON.has(type) || PLAIN_JSON.has(type.toLowerCase()))
     )
       return general(req, res, next);
     const size = Number(length);
     if (!(size > 0 && size <= limit)) return general(req, res, next);
-    readBody(req, size, (error, body) => {
+    readBody(req, (error, body) => {
       if (error) return next(error);
       try {
         req.body = parseObject(body!);
@@ -46,18 +46,16 @@ export function jsonBody(limit: number): Handler {
   };
 }
 
-/** The body's bytes; Node's parser frames them by Content-Length, so an early end is an abort. */
-function readBody(req: HttpRequest, size: number, done: (error: Error | undefined, body?: Buffer) => void): void {
+/**
+ * The body's bytes. Node's parser frames them by Content-Length: 'end' comes after exactly that
+ * many, and a client that leaves before is an 'error'.
+ */
+function readBody(req: HttpRequest, done: (error: Error | undefined, body?: Buffer) => void): void {
   const chunks: Buffer[] = [];
-  let received = 0;
-  const onData = (chunk: Buffer) => {
-    chunks.push(chunk);
-    received += chunk.length;
-  };
+  const onData = (chunk: Buffer) => chunks.push(chunk);
   const onEnd = () => {
     cleanup();
-    if (received !== size) return done(bodyError(400, 'request size did not match content length'));
-    done(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+    done(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   };
   const onError = () => {
     cleanup();
