@@ -547,8 +547,28 @@ the group has settled, one of the two still goes at about half the other's rate 
 most 2 instead of 8 batches a partition ahead of their sinks the young-generation collections
 still took 18.9 ms each (18.1 before, 98-99 of them per run), and fetches of 2 MB (256 KB a
 partition) kept them at 20 ms and lowered the rate (25.7-26.9k).
-**What would raise it:** the consumer's main thread is its limit (about 41-50 µs per event, a
-quarter of it garbage collection): partitions spread over worker threads inside the process
+**Where the rest goes (2026-12-06).** Probes of the same topic, one pipeline process, runs interleaved.
+The collector: \`--trace-gc-nvp\` counted 90 young-generation collections in a run, 17 ms each at
+the median (31 at p90), with 44 % of a 64 MB young generation alive at each and 857 MB promoted to the
+old generation in all (2.1 KB per event; the score-only reference consumer above: 191 MB, 0.5 KB).
+With the history and the risk-scores topic switched off (for the probe only) 793 MB were still
+promoted: what survives is not the batches waiting for their rounds of sinks. The latest scores:
+with their Redis write switched off (for the probe only; readers would see nothing), 43.6-52.6k
+events/s against 29.0-32.8k with it (3 runs each), the consumer at 22.8-26.6 against 31.5-35.4 µs
+per event, Redis at 0.5-0.7 against 6.6-7.4 and PostgreSQL at 5.0-6.2 against 9.9-11.6 (its work is
+partly per second, not per event: the checkpoints). In a profile the write's own work (encoding each
+score with its time prefix, the script's arguments, the Redis client's encoding of each argument)
+is about 2 µs per event, the collector's extra work (the arguments live until Redis answers) about
+4, and the process waited 19 % of the time against 8 %. So the latest-score write is the largest
+output left: 49 against 34 µs per event for all the processes together in the first pair of runs. Tried and not kept: the script's
+arguments packed into one buffer (a customer's id, score and value after their lengths, read by
+Lua's \`struct.unpack\`), one argument per call instead of four per customer: 25.4-33.7k events/s
+(6 runs) against 28.3-36.9k (3), the consumer at 32.9-44.5 against 27.5-38.3 µs per event and Redis
+at 6.8-7.9 against 6.1-6.9, no gain: Redis copies each value into a Lua string and back into its
+keyspace either way, and the consumer still encodes every score.
+**What would raise it:** the consumer's main thread is its limit (${fmt(Math.min(...ing.pipelineCpu.consumer.runs), 1)}-${fmt(Math.max(...ing.pipelineCpu.consumer.runs), 1)} µs per event in this
+run, a sixth of it garbage collection in a profile): the latest-score write off that thread (the Redis client
+in a thread of its own, handed each call's scores as bytes); partitions spread over worker threads inside the process
 (each owning its partitions' states and sinks, as Kafka Streams' stream threads do) where cores are
 free; fewer objects per event (the collector traces every customer's state whenever young
 objects survive); and PostgreSQL, Redis and the broker on cores of their own.`);
@@ -1178,7 +1198,9 @@ because the machine's noise is larger than some of the gains.
   per server at 64 connections each, the medians were 224 µs per request for bare and 232 for the
   full path (4,603 and 4,484 requests/s); and in two more, each of 9 rounds of bare, the full path
   and the full path on express.json in turn, the full path did 93.4 and 80.7 % of bare's rate (medians
-  of the paired rounds) and the same path on express.json 88.8 and 67.5 %.
+  of the paired rounds) and the same path on express.json 88.8 and 67.5 %. The run of 09:14 UTC
+  that day (raw kafkajs 349,786 events/s) gave 92 % (pairs 61-130 %), with bare measured at 256
+  connections and Tollgraph at 128.
 - *Pipeline CPU per event*: the consumer's main thread is the limit of benchmark 3. A profile of
   the ingestion probe after the history rows left the heap (2026-12-05, evening): garbage
   collection 21 %, encoding scores 7 % (\`JSON.stringify\`, once a score), decoding 7 % (alone,
