@@ -12,6 +12,16 @@ export type RedisSettings = Pick<
 
 export const redisConfigured = (config: RedisSettings) => Boolean(config.REDIS_URL || config.REDIS_CLUSTER_NODES);
 
+/** The settings alone (for a thread that opens a connection of its own: plain data, cloned to it). */
+export const redisSettings = (config: RedisSettings): RedisSettings => ({
+  REDIS_URL: config.REDIS_URL,
+  REDIS_CLUSTER_NODES: config.REDIS_CLUSTER_NODES,
+  REDIS_CLUSTER_TLS: config.REDIS_CLUSTER_TLS,
+  REDIS_CLUSTER_USERNAME: config.REDIS_CLUSTER_USERNAME,
+  REDIS_CLUSTER_PASSWORD: config.REDIS_CLUSTER_PASSWORD,
+  REDIS_TLS_CA_FILE: config.REDIS_TLS_CA_FILE,
+});
+
 /**
  * The configured Redis: a Cluster answers the same commands as one server, so it is handed out
  * typed as `Redis`; the few places whose commands would span slots ask `redis.isCluster`.

@@ -110,8 +110,11 @@ export function encodeViews(views: RiskScoreView[], traceparentOf?: (view: RiskS
  * JSON. The fixed-width prefix lets a Lua script keep the newest by plain string comparison (SET_ONE_IF_NEWER).
  */
 export function encodeLatest(view: RiskScoreView): string {
-  return `${String(Date.parse(view.eventTime)).padStart(13, '0')}${encodeView(view)}`;
+  return `${latestTimePrefix(view)}${encodeView(view)}`;
 }
+
+/** The first 13 characters of encodeLatest: the event time. */
+export const latestTimePrefix = (view: RiskScoreView) => String(Date.parse(view.eventTime)).padStart(13, '0');
 
 export function decodeLatest(value: string): RiskScoreView {
   return JSON.parse(value.slice(13)) as RiskScoreView;

@@ -13,6 +13,8 @@ import { QualityWindow, writeRiskQuality } from '../pipeline/quality';
 import { behindOf, checkpointIdlePartitions, joinPipelineGroup, runPartitionBatches } from './batches';
 import { ensureRiskTopics, riskGroupId, type RiskTopics } from './topics';
 import { tuneHeap } from '../../ops/heap-tuning';
+import { LatestThread } from '../pipeline/latest-thread';
+import { redisSettings } from '../../redis/client';
 
 export interface RiskConsumerOptions {
   /** Default: KAFKA_TOPIC_PREFIX + RISK_CONSUMER_GROUP. */
@@ -85,6 +87,12 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
   await admin.connect();
   let producer: RecordProducer | undefined;
   let consumer: Consumer | undefined;
+  // The latest scores are written from a thread of their own (one Redis server; a Cluster takes one call per score instead).
+  const latestThread =
+    mode === 'live' && services.redis && !services.redis.isCluster
+      ? new LatestThread({ redis: redisSettings(config), prefix: config.REDIS_KEY_PREFIX, logLevel: config.LOG_LEVEL }, log)
+      : undefined;
+  latestThread?.start();
   const quality = new QualityWindow();
   let qualityTimer: NodeJS.Timeout | undefined;
   try {
@@ -109,6 +117,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
             scoresTopic: topics.scores,
             encodeScore: config.RISK_SCORES_FORMAT === 'avro' ? await avroScores(services) : undefined,
             dlqTopic: topics.dlq,
+            latestCalls: latestThread,
           })
         : NO_OUTPUTS;
     const pipeline = riskPipeline(services, {
@@ -188,6 +197,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
           await batches.drain();
           // What was scored since the last checkpoints (a partition taken over meanwhile is fenced, not overwritten).
           await pipeline.checkpointIdle(true).catch((error) => log.warn({ err: error }, 'could not write the last checkpoints'));
+          await latestThread?.close();
           await producer?.close().catch(() => undefined);
           await admin.disconnect().catch(() => undefined);
           if (mode === 'live') await writeRiskQuality(services.db.prisma, quality.snapshot()).catch(() => undefined);
@@ -196,6 +206,7 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
   } catch (error) {
     clearInterval(qualityTimer);
     await consumer?.disconnect().catch(() => undefined);
+    await latestThread?.close();
     await producer?.close().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     throw error;

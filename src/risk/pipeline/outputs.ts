@@ -6,6 +6,7 @@ import { tracing } from '../../ops/tracing';
 import type { DlqReason } from '../contract';
 import { scoreTraceparent } from '../tracing';
 import { TurnBatch } from '../../ops/turn-batch';
+import { latestCallsOn, LatestPayload, type LatestCall, type LatestCalls } from './latest-calls';
 import {
   CLAIM_LATEST,
   encodeLatest,
@@ -15,7 +16,6 @@ import {
   latestKey,
   rankingKey,
   SCORES_CHANNEL,
-  SET_LATEST,
   SET_ONE_IF_NEWER,
   type RiskScoreView,
 } from '../view';
@@ -100,6 +100,8 @@ export interface OutputTargets {
   /** How a score goes on the risk-scores topic: JSON (the default), or Confluent-framed Avro (RISK_SCORES_FORMAT=avro). */
   encodeScore?: (view: RiskScoreView) => string | Buffer;
   dlqTopic?: string;
+  /** Where the latest scores' SET_LATEST calls run (default: on `redis`, on this thread); a Redis Cluster takes SET_ONE_IF_NEWER instead. */
+  latestCalls?: LatestCalls;
 }
 
 const CHUNK = 500;
@@ -137,7 +139,7 @@ export function riskOutputs(targets: OutputTargets): RiskOutputs {
   const { redis, producer, pubsub, logger } = targets;
   const prefix = targets.redisKeyPrefix ?? '';
   const encodeScore = targets.encodeScore ?? encodeView;
-  const latestWrites = redis && !redis.isCluster ? latestWriter(redis, prefix) : undefined;
+  const latestWrites = redis && !redis.isCluster ? latestWriter(targets.latestCalls ?? latestCallsOn(redis, prefix)) : undefined;
   const announcements = pubsub ? announcer(pubsub) : undefined;
   return {
     async claimLatest(groupId, topic, partition) {
@@ -194,25 +196,24 @@ interface LatestBatch {
  * fetch), in SET_LATEST calls of at most CHUNK customers: one call, not one per partition. A batch
  * larger than that goes in parts, and only its last part moves `written` (the calls of a
  * connection run in order). Each batch learns whether all of its parts were written (false: its
- * partition was claimed by another consumer). Sent by EVALSHA, so the script's text does not
- * travel with every call.
+ * partition was claimed by another consumer). The calls run where `calls` runs them: on this
+ * thread's Redis client, or on the risk consumer's latest-score thread (LatestThread).
  */
-function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestBatch, boolean> {
-  redis.defineCommand('tollgraphSetLatest', { lua: SET_LATEST });
-  const setLatest = (redis as unknown as { tollgraphSetLatest: (...args: Array<string | number>) => Promise<number[]> }).tollgraphSetLatest.bind(redis);
-  const ranking = rankingKey(prefix);
+function latestWriter(calls: LatestCalls): TurnBatch<LatestBatch, boolean> {
   return new TurnBatch(async (batches) => {
-    const calls: Array<Promise<number[]>> = [];
+    const made: LatestCall[] = [];
+    const payloads: LatestPayload[] = [];
     const owners: number[][] = [];
-    let keys: string[] = [];
-    let args: Array<string | number> = [];
+    let claims: string[] = [];
+    let payload: LatestPayload | undefined;
     let groups: number[] = [];
     let customers = 0;
     const send = () => {
-      calls.push(setLatest(keys.length + 1, ranking, ...keys, groups.length, ...args));
+      made.push({ claims, payload: payload!.bytes });
+      payloads.push(payload!);
       owners.push(groups);
-      keys = [];
-      args = [];
+      claims = [];
+      payload = undefined;
       groups = [];
       customers = 0;
     };
@@ -220,20 +221,19 @@ function latestWriter(redis: Redis, prefix: string): TurnBatch<LatestBatch, bool
       const parts = latest.length ? chunks(latest) : [[]];
       parts.forEach((views, i) => {
         if (groups.length && customers + views.length > CHUNK) send();
-        keys.push(claim.key);
-        args.push(claim.token, i === parts.length - 1 ? nextOffset : '', views.length);
-        for (const view of views) {
-          keys.push(latestKey(prefix, view.customerId));
-          args.push(encodeLatest(view));
-        }
-        for (const view of views) args.push(view.score, view.customerId);
+        payload ??= new LatestPayload();
+        claims.push(claim.key);
+        payload.group(claim.token, i === parts.length - 1 ? String(nextOffset) : '', views.length);
+        for (const view of views) payload.customer(view);
         groups.push(b);
         customers += views.length;
       });
     });
     send();
+    const answered = calls.run(made);
+    for (const sent of payloads) sent.release();
     const done = batches.map(() => true);
-    (await Promise.all(calls)).forEach((results, c) => {
+    (await answered).forEach((results, c) => {
       results.forEach((result, g) => {
         if (result !== 1) done[owners[c][g]] = false;
       });

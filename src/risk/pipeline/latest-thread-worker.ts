@@ -1,0 +1,48 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../../config/schema';
+import { createLogger } from '../../ops/logger';
+import { connectConfiguredRedis } from '../../redis/client';
+import { latestCallsOn } from './latest-calls';
+import type { FromLatestThread, LatestThreadData, ToLatestThread } from './latest-thread';
+
+/** The latest-score thread (LatestThread): SET_LATEST calls on a Redis connection of its own. */
+const data = workerData as LatestThreadData;
+const port = parentPort!;
+const logger = createLogger({ LOG_LEVEL: data.logLevel as Config['LOG_LEVEL'], LOG_PRETTY: false }).child({ component: 'latest-score-thread' });
+const redis = connectConfiguredRedis(data.redis, logger);
+const calls = latestCallsOn(redis, data.prefix);
+/**
+ * A call waits for the connection (the client queues nothing while it is down) at most as long as
+ * connecting may take, then fails like any write to a Redis that is away.
+ */
+const CONNECT_MS = 2_000;
+function connected(): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', ready);
+      reject(new Error('the latest-score thread is not connected to Redis'));
+    }, CONNECT_MS);
+    const ready = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', ready);
+  });
+}
+
+port.on('message', (message: ToLatestThread) => {
+  if ('close' in message) {
+    void redis
+      .quit()
+      .catch(() => undefined)
+      .finally(() => port.close());
+    return;
+  }
+  connected()
+    .then(() => calls.run(message.calls))
+    .then(
+      (results) => port.postMessage({ id: message.id, results } satisfies FromLatestThread),
+      (error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies FromLatestThread),
+    );
+});

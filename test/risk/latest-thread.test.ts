@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { LatestPayload, latestCallsOn, type LatestCall } from '../../src/risk/pipeline/latest-calls';
+import { LatestThread } from '../../src/risk/pipeline/latest-thread';
+import { riskOutputs } from '../../src/risk/pipeline/outputs';
+import { latestKey, rankingKey, type RiskScoreView } from '../../src/risk/view';
+import { serviceUrl } from '../support/throwaway-database';
+
+/**
+ * The risk consumer writes its latest scores from a thread of its own (src/risk/pipeline/
+ * latest-thread.ts): the same SET_LATEST calls as on the main thread, on a connection of the
+ * thread's, with what a thread's end does to the calls it held.
+ */
+describe('the latest-score thread (real Redis)', () => {
+  let redis: Redis;
+  const logger = pino({ level: 'silent' });
+  beforeAll(() => {
+    redis = new Redis(serviceUrl('REDIS_URL'));
+  });
+  afterAll(() => redis.quit());
+
+  const view = (customerId: string, score: number, eventTime: string): RiskScoreView => ({
+    customerId,
+    eventId: `e-${customerId}-${score}`,
+    score,
+    band: score >= 700 ? 'CRITICAL' : 'LOW',
+    factors: [{ code: 'NEW_DEVICE', contribution: score, detail: 'a device never seen — first time' }],
+    eventTime,
+    computedAt: '2026-12-06T10:00:00.000Z',
+    modelVersion: 'test',
+  });
+  const views = Array.from({ length: 30 }, (_, i) => view(`c-${i}`, (i * 37) % 1000, `2026-12-06T09:${String(i).padStart(2, '0')}:00.000Z`));
+
+  /** One call: both partitions' claims, each with half of the views. */
+  const callFor = async (prefix: string, group: string): Promise<LatestCall> => {
+    const outputs = riskOutputs({ logger, redis, redisKeyPrefix: prefix });
+    const claims = [await outputs.claimLatest(group, 'transactions', 0), await outputs.claimLatest(group, 'transactions', 1)];
+    const payload = new LatestPayload();
+    claims.forEach((claim, p) => {
+      const part = views.filter((_, i) => i % 2 === p);
+      payload.group(claim!.token, String(100 + p), part.length);
+      for (const v of part) payload.customer(v);
+    });
+    return { claims: claims.map((claim) => claim!.key), payload: Uint8Array.from(payload.bytes) };
+  };
+  const stored = async (prefix: string) => ({
+    latest: await redis.mget(views.map((v) => latestKey(prefix, v.customerId))),
+    ranking: await redis.zrange(rankingKey(prefix), '0', '-1', 'WITHSCORES'),
+  });
+  const threadFor = (prefix: string) =>
+    new LatestThread({ redis: { REDIS_URL: serviceUrl('REDIS_URL'), REDIS_CLUSTER_TLS: false }, prefix, logLevel: 'silent' }, logger);
+
+  it('writes what the same call writes on this thread, and refuses a group whose partition was claimed since', async () => {
+    const here = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const there = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const thread = threadFor(there);
+    try {
+      expect(await latestCallsOn(redis, here).run([await callFor(here, 'g')])).toEqual([[1, 1]]);
+      const call = await callFor(there, 'g');
+      expect(await thread.run([call])).toEqual([[1, 1]]);
+      const [inline, threaded] = [await stored(here), await stored(there)];
+      expect(threaded).toEqual(inline);
+      expect(threaded.latest.every(Boolean)).toBe(true);
+      expect(threaded.ranking).toHaveLength(2 * views.length);
+      // Another consumer claims partition 1: the same call again is refused for it, still written for partition 0.
+      await riskOutputs({ logger, redis, redisKeyPrefix: there }).claimLatest('g', 'transactions', 1);
+      expect(await thread.run([call])).toEqual([[1, 0]]);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('a thread that ends fails the calls it held, and the next call starts a new one', async () => {
+    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const thread = threadFor(prefix);
+    try {
+      const call = await callFor(prefix, 'g');
+      expect(await thread.run([call])).toEqual([[1, 1]]);
+      const held = thread.run([call]);
+      await (thread as unknown as { worker: Worker }).worker.terminate();
+      await expect(held).rejects.toThrow('the latest-score thread ended');
+      expect(await thread.run([await callFor(prefix, 'g')])).toEqual([[1, 1]]);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('closes once the calls under way are answered', async () => {
+    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const thread = threadFor(prefix);
+    const answered = thread.run([await callFor(prefix, 'g')]);
+    await thread.close();
+    await expect(answered).resolves.toEqual([[1, 1]]);
+    expect((await stored(prefix)).latest.every(Boolean)).toBe(true);
+  });
+});
