@@ -565,15 +565,17 @@ arguments packed into one buffer (a customer's id, score and value after their l
 Lua's \`struct.unpack\`), one argument per call instead of four per customer: 25.4-33.7k events/s
 (6 runs) against 28.3-36.9k (3), the consumer at 32.9-44.5 against 27.5-38.3 µs per event and Redis
 at 6.8-7.9 against 6.1-6.9, no gain: Redis copies each value into a Lua string and back into its
-keyspace either way, and the consumer still encodes every score. Tried as a prototype (not kept
-yet): the write in a worker thread of the consumer process, each turn's latest scores packed into
-bytes on the main thread and the Redis client with the same script in the thread: 32.1-41.7k
-against 28.6-33.5k events/s in 5 interleaved pairs (1.00-1.25×, median 1.18×), with the same
-399,605 history rows and 98,057 ranked customers as without it; the thread's own connection
-settings, its lifecycle (a failure, a restart, shutdown) and its traces are what is left to build.
+keyspace either way, and the consumer still encodes every score. Kept: the write in a thread of
+the consumer process (\`src/risk/pipeline/latest-thread.ts\`), each turn's latest scores packed into
+bytes on the main thread and the Redis client with the same script on the thread's own
+connection. A prototype: 32.1-41.7k against 28.6-33.5k events/s in 5 interleaved pairs (1.00-1.25×,
+median 1.18×), with the same 399,605 history rows and 98,057 ranked customers as without it; the
+thread as built, against the same packed calls made on the main thread, 6 interleaved pairs later
+that morning (the machine slower): 1.02-1.42× (median 1.14×), PostgreSQL at 4.8-6.7 against
+7.0-12.3 µs per event. The run above predates it.
 **What would raise it:** the consumer's main thread is its limit (${fmt(Math.min(...ing.pipelineCpu.consumer.runs), 1)}-${fmt(Math.max(...ing.pipelineCpu.consumer.runs), 1)} µs per event in this
-run, a sixth of it garbage collection in a profile): the latest-score write off that thread (the Redis client
-in a thread of its own, handed each call's scores as bytes: the prototype above); partitions spread over worker threads inside the process
+run, a sixth of it garbage collection in a profile): the latest-score write's work on that thread (its scores
+encoded and packed; the thread above takes the rest); partitions spread over worker threads inside the process
 (each owning its partitions' states and sinks, as Kafka Streams' stream threads do) where cores are
 free; fewer objects per event (the collector traces every customer's state whenever young
 objects survive); and PostgreSQL, Redis and the broker on cores of their own.`);
