@@ -188,7 +188,7 @@ describe('traces across gateway, Kafka and consumer (OTLP to a collector)', () =
     expect(delivery.parentSpanId).toBe(scoring.spanId);
     expect(delivery.attributes).toMatchObject({ 'risk.event_id': event.eventId, 'tollgraph.subscribers': 1 });
 
-    // The batch's sinks (history in Postgres, the latest score and the announcement in Redis) are in the trace too.
+    // The batch's sinks (history in Postgres, the announcement in Redis, the latest score by the consumer's latest-score thread) are in the trace too.
     await waitFor(
       'the Postgres and Redis spans of the batch',
       async () => {
@@ -197,7 +197,11 @@ describe('traces across gateway, Kafka and consumer (OTLP to a collector)', () =
             .filter((span) => span.service === 'tollgraph-consumer')
             .map((span) => span.scope),
         );
-        return scopes.has('@opentelemetry/instrumentation-pg') && scopes.has('@opentelemetry/instrumentation-ioredis');
+        return (
+          scopes.has('@opentelemetry/instrumentation-pg') &&
+          scopes.has('@opentelemetry/instrumentation-ioredis') &&
+          find('tollgraph-consumer', 'latest scores') !== undefined
+        );
       },
       10_000,
       100,

@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from '../../ops/logger';
+import { tracer, tracing } from '../../ops/tracing';
 import type { RedisSettings } from '../../redis/client';
 import type { LatestCall, LatestCalls } from './latest-calls';
 
@@ -61,8 +63,18 @@ export class LatestThread implements LatestCalls {
       worker.postMessage({ id, calls } satisfies ToLatestThread);
     });
     this.underWay.add(answered);
-    const settled = () => this.underWay.delete(answered);
-    answered.then(settled, settled);
+    const span = this.span(calls.length);
+    answered.then(
+      () => {
+        this.underWay.delete(answered);
+        span?.end();
+      },
+      (error: Error) => {
+        this.underWay.delete(answered);
+        span?.recordException(error);
+        span?.end();
+      },
+    );
     return answered;
   }
 
@@ -78,6 +90,18 @@ export class LatestThread implements LatestCalls {
     const timer = setTimeout(() => void worker.terminate(), CLOSE_MS);
     await exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * In a traced batch, a span for the calls (the thread's Redis client is not instrumented: the
+   * span stands for its Redis work in the batch's trace, as the client's own span did).
+   */
+  private span(calls: number) {
+    if (!tracing.on || !trace.getActiveSpan()) return undefined;
+    return tracer.startSpan('latest scores', {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system.name': 'redis', 'db.operation.name': 'EVALSHA', 'tollgraph.latest_score_calls': calls },
+    });
   }
 
   private spawn(): Worker {
