@@ -113,7 +113,10 @@ function unpack({ claims, payload }: LatestCall, keyPrefix: string): { keys: str
   return { keys, args };
 }
 
-/** SET_LATEST calls on this thread's Redis client (the embedded feed's, the tests', and the latest-score thread's own). */
+/**
+ * SET_LATEST calls on this thread's Redis client (the embedded feed's, the tests', and the
+ * latest-score thread's own), sent by EVALSHA so the script's text does not travel with every call.
+ */
 export function latestCallsOn(redis: Redis, prefix: string): LatestCalls {
   redis.defineCommand('tollgraphSetLatest', { lua: SET_LATEST });
   const setLatest = (redis as unknown as { tollgraphSetLatest: (...args: Array<string | number>) => Promise<number[]> }).tollgraphSetLatest.bind(redis);

@@ -1,5 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../../config/schema';
 import { createLogger } from '../../ops/logger';
 import { connectConfiguredRedis } from '../../redis/client';
 import { latestCallsOn } from './latest-calls';
@@ -8,7 +7,7 @@ import type { FromLatestThread, LatestThreadData, ToLatestThread } from './lates
 /** The latest-score thread (LatestThread): SET_LATEST calls on a Redis connection of its own. */
 const data = workerData as LatestThreadData;
 const port = parentPort!;
-const logger = createLogger({ LOG_LEVEL: data.logLevel as Config['LOG_LEVEL'], LOG_PRETTY: false }).child({ component: 'latest-score-thread' });
+const logger = createLogger({ LOG_LEVEL: data.logLevel, LOG_PRETTY: false }).child({ component: 'latest-score-thread' });
 const redis = connectConfiguredRedis(data.redis, logger);
 const calls = latestCallsOn(redis, data.prefix);
 /**

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SpanKind, trace } from '@opentelemetry/api';
+import type { Config } from '../../config/schema';
 import type { Logger } from '../../ops/logger';
 import { tracer, tracing } from '../../ops/tracing';
 import type { RedisSettings } from '../../redis/client';
@@ -12,7 +13,7 @@ export interface LatestThreadData {
   redis: RedisSettings;
   /** REDIS_KEY_PREFIX. */
   prefix: string;
-  logLevel: string;
+  logLevel: Config['LOG_LEVEL'];
 }
 
 /** A call to the thread, and its answer. */
