@@ -153,7 +153,7 @@ export async function stageCosts(world: World, topics: RiskTopics, events: numbe
   const claim = await redisOutputs.claimLatest('bench-stages', topics.transactions, 0);
   let upTo = 0;
   await measure(
-    'latest scores and ranking (Redis script)',
+    'latest scores and ranking (Redis transaction)',
     'redis',
     () => inRounds(views, (round) => redisOutputs.writeLatest(round, claim, (upTo += round.length))),
     views.length,

@@ -135,43 +135,6 @@ local token = redis.call('HINCRBY', KEYS[1], 'token', 1)
 return {token, redis.call('HGET', KEYS[1], 'written') or '0'}`;
 
 /**
- * The latest scores of several partitions' batches in one call, each under its partition's claim.
- * KEYS[1] the ranking; ARGV[1] the number of groups; then per group (a batch, or a part of one),
- * KEYS: the partition's claim, then its customers' latest-score keys; ARGV: the writer's token,
- * the offset now written up to ('' for all but a batch's last part), the number of customers n,
- * their encoded latest scores, then a (risk score, customer id) pair per customer.
- * Returns 1 per group written, 0 per group refused because another consumer has claimed its
- * partition since (a fenced writer). One MSET and one ZADD for all the groups written: the order of
- * a partition's writes, not a comparison per key, keeps each customer's newest score (see
- * RiskPipeline), and a customer belongs to one partition.
- */
-export const SET_LATEST = `
-local kv, ranks, done = {}, {}, {}
-local k, a = 2, 2
-for g = 1, tonumber(ARGV[1]) do
-  local n = tonumber(ARGV[a + 2])
-  if redis.call('HGET', KEYS[k], 'token') == ARGV[a] then
-    for i = 1, n do
-      kv[#kv + 1] = KEYS[k + i]
-      kv[#kv + 1] = ARGV[a + 2 + i]
-      ranks[#ranks + 1] = ARGV[a + 1 + n + 2 * i]
-      ranks[#ranks + 1] = ARGV[a + 2 + n + 2 * i]
-    end
-    if ARGV[a + 1] ~= '' then redis.call('HSET', KEYS[k], 'written', ARGV[a + 1]) end
-    done[g] = 1
-  else
-    done[g] = 0
-  end
-  k = k + 1 + n
-  a = a + 3 + 3 * n
-end
-if #kv > 0 then
-  redis.call('MSET', unpack(kv))
-  redis.call('ZADD', KEYS[1], unpack(ranks))
-end
-return done`;
-
-/**
  * In a Redis Cluster, where the keys of one script must share a slot: KEYS[1] a customer's
  * latest-score key, ARGV[1] the encoded score; sets it unless it holds a newer event's score, and
  * returns 1 when set.

@@ -10,7 +10,7 @@ import { serviceUrl } from '../support/throwaway-database';
 
 /**
  * The risk consumer writes its latest scores from a thread of its own (src/risk/pipeline/
- * latest-thread.ts): the same SET_LATEST calls as on the main thread, on a connection of the
+ * latest-thread.ts): the same calls (transactions) as on the main thread, on a connection of the
  * thread's, with what a thread's end does to the calls it held.
  */
 describe('the latest-score thread (real Redis)', () => {

@@ -69,7 +69,7 @@ describe('risk ranking in Redis', () => {
     const second = await writer();
     // The new owner learns how far the latest scores were written (the first one's batch ended at offset 1).
     expect(second.claim?.writtenFrom).toBe(1);
-    // 1,200 customers: three script calls, each refused on its own.
+    // 1,200 customers: three calls, each refused on its own.
     const many = Array.from({ length: 1_200 }, (_, i) => view(`c-${i}`, 800, '2026-11-24T10:00:01.000Z'));
     await expect(first.write(many)).rejects.toBeInstanceOf(LatestClaimLost);
     expect(await top('LOW', 5)).toEqual(['c-a:300']);
@@ -80,7 +80,31 @@ describe('risk ranking in Redis', () => {
     expect(await redis.hget(second.claim!.key, 'written')).toBe('1200');
   });
 
-  it('writes the batches of several partitions scored in one turn in one script call, and refuses only the fenced partition', async () => {
+  it('refuses a write whose partition is claimed between its claims check and its transaction', async () => {
+    const { claim, write } = await writer();
+    await write([view('c-a', 300, '2026-11-24T10:00:00.000Z')]);
+    // The takeover reaches Redis after the writer read its token, before its MULTI: EXEC must fail.
+    const multi = redis.multi.bind(redis);
+    const takeover = jest.spyOn(redis, 'multi').mockImplementationOnce(((...args: Parameters<typeof redis.multi>) => {
+      void redis.hincrby(claim!.key, 'token', 1);
+      return multi(...args);
+    }) as typeof redis.multi);
+    const calls = jest.spyOn(redis, 'sendCommand');
+    try {
+      await expect(write([view('c-a', 900, '2026-11-24T10:00:01.000Z'), view('c-b', 800, '2026-11-24T10:00:01.000Z')])).rejects.toBeInstanceOf(LatestClaimLost);
+      const names = calls.mock.calls.map(([command]) => command.name.toLowerCase());
+      // Checked twice: the aborted transaction, then a check that finds the claim taken.
+      expect(names.filter((name) => name === 'watch')).toHaveLength(2);
+      expect(names.filter((name) => name === 'exec')).toHaveLength(1);
+    } finally {
+      takeover.mockRestore();
+      calls.mockRestore();
+    }
+    expect(await top('LOW', 5)).toEqual(['c-a:300']);
+    expect(await redis.hget(claim!.key, 'written')).toBe('1');
+  });
+
+  it('writes the batches of several partitions scored in one turn in one transaction, and refuses only the fenced partition', async () => {
     const outputs = riskOutputs({ logger, redis, redisKeyPrefix: prefix });
     const claims = await Promise.all([0, 1, 2].map((partition) => outputs.claimLatest('g', 'transactions', partition)));
     // Partition 2 changed hands: another consumer holds its claim now.
@@ -96,7 +120,9 @@ describe('risk ranking in Redis', () => {
           ),
         ),
       );
-      expect(calls.mock.calls.filter(([command]) => /^eval/.test(command.name))).toHaveLength(1);
+      const names = calls.mock.calls.map(([command]) => command.name.toLowerCase());
+      expect(names.filter((name) => name === 'exec')).toHaveLength(1);
+      expect(names.filter((name) => name === 'mset' || name === 'zadd')).toEqual(['mset', 'zadd']);
       expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
       expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(LatestClaimLost);
     } finally {

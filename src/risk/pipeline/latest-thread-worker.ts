@@ -4,7 +4,7 @@ import { connectConfiguredRedis } from '../../redis/client';
 import { latestCallsOn } from './latest-calls';
 import type { FromLatestThread, LatestThreadData, ToLatestThread } from './latest-thread';
 
-/** The latest-score thread (LatestThread): SET_LATEST calls on a Redis connection of its own. */
+/** The latest-score thread (LatestThread): the latest scores' transactions on a Redis connection of its own. */
 const data = workerData as LatestThreadData;
 const port = parentPort!;
 const logger = createLogger({ LOG_LEVEL: data.logLevel, LOG_PRETTY: false }).child({ component: 'latest-score-thread' });

@@ -30,13 +30,13 @@ const TYPESCRIPT_HOOK = join(__dirname, '..', '..', '..', 'scripts', 'typescript
 /**
  * The risk consumer's latest-score writes on a thread of their own, with its own Redis connection:
  * the main thread packs each call's scores into bytes (LatestPayload) and hands them over; the
- * thread builds the script's arguments and talks to Redis. Kept on the main thread, those
+ * thread builds the transaction's commands and talks to Redis. Kept on the main thread, those
  * arguments and the Redis client's encoding of them lived on the consumer's heap until Redis
  * answered, and the consumer, whose main thread is its limit, paid for them and their collection:
  * on the ingestion probe a prototype went at 32.1-41.7k events/s against 28.6-33.5k, and this
  * thread at 1.02-1.42 times (median 1.14) the rate of the same packed calls made on the main thread,
- * in 6 interleaved pairs (BENCHMARKS.md, section 3). One connection keeps the calls in order, so a partition's scores
- * land in the order they were scored. A thread that fails fails the calls it held (their batches
+ * in 6 interleaved pairs (BENCHMARKS.md, section 3). One connection keeps the calls in order (one transaction at a time), so a
+ * partition's scores land in the order they were scored. A thread that fails fails the calls it held (their batches
  * go back to their checkpoints, as for any failed sink) and the next call starts a new one.
  */
 export class LatestThread implements LatestCalls {
@@ -101,7 +101,7 @@ export class LatestThread implements LatestCalls {
     if (!tracing.on || !trace.getActiveSpan()) return undefined;
     return tracer.startSpan('latest scores', {
       kind: SpanKind.CLIENT,
-      attributes: { 'db.system.name': 'redis', 'db.operation.name': 'EVALSHA', 'tollgraph.latest_score_calls': calls },
+      attributes: { 'db.system.name': 'redis', 'db.operation.name': 'MULTI', 'tollgraph.latest_score_calls': calls },
     });
   }
 

@@ -100,7 +100,7 @@ export interface OutputTargets {
   /** How a score goes on the risk-scores topic: JSON (the default), or Confluent-framed Avro (RISK_SCORES_FORMAT=avro). */
   encodeScore?: (view: RiskScoreView) => string | Buffer;
   dlqTopic?: string;
-  /** Where the latest scores' SET_LATEST calls run (default: on `redis`, on this thread); a Redis Cluster takes SET_ONE_IF_NEWER instead. */
+  /** Where the latest scores' calls run (default: as transactions on `redis`, on this thread); a Redis Cluster takes SET_ONE_IF_NEWER instead. */
   latestCalls?: LatestCalls;
 }
 
@@ -193,7 +193,7 @@ interface LatestBatch {
 
 /**
  * The latest scores of every batch scored in one turn of the event loop (the partitions of one
- * fetch), in SET_LATEST calls of at most CHUNK customers: one call, not one per partition. A batch
+ * fetch), in calls of at most CHUNK customers (latestCallsOn): one call, not one per partition. A batch
  * larger than that goes in parts, and only its last part moves `written` (the calls of a
  * connection run in order). Each batch learns whether all of its parts were written (false: its
  * partition was claimed by another consumer). The calls run where `calls` runs them: on this
