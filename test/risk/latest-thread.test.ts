@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Worker } from 'node:worker_threads';
+import type { TransferListItem, Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { LatestPayload, latestCallsOn, type LatestCall } from '../../src/risk/pipeline/latest-calls';
@@ -67,6 +67,34 @@ describe('the latest-score thread (real Redis)', () => {
       // Another consumer claims partition 1: the same call again is refused for it, still written for partition 0.
       await riskOutputs({ logger, redis, redisKeyPrefix: there }).claimLatest('g', 'transactions', 1);
       expect(await thread.run([call])).toEqual([[1, 0]]);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('hands the thread only the bytes of each payload, and leaves the payload as it was', async () => {
+    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const thread = threadFor(prefix);
+    try {
+      const { claims, payload } = await callFor(prefix, 'g');
+      // A payload as LatestPayload makes it: a view at the start of a larger buffer.
+      const larger = new Uint8Array(512 * 1024);
+      larger.set(payload);
+      const view = larger.subarray(0, payload.length);
+      thread.start();
+      const worker = (thread as unknown as { worker: Worker }).worker;
+      const postMessage = worker.postMessage.bind(worker);
+      let posted: { sizes: number[]; transferred: boolean } | undefined;
+      jest.spyOn(worker, 'postMessage').mockImplementationOnce((message: { calls: LatestCall[] }, transfer?: readonly TransferListItem[]) => {
+        const buffers = message.calls.map(({ payload }) => payload.buffer);
+        posted = { sizes: buffers.map((buffer) => buffer.byteLength), transferred: buffers.every((buffer) => transfer?.includes(buffer as ArrayBuffer)) };
+        postMessage(message, transfer);
+      });
+      expect(await thread.run([{ claims, payload: view }])).toEqual([[1, 1]]);
+      // Handed over (transferred, not cloned), and only its own bytes.
+      expect(posted).toEqual({ sizes: [payload.length], transferred: true });
+      expect(larger.buffer.byteLength).toBe(512 * 1024);
+      expect(Buffer.from(view).equals(Buffer.from(payload))).toBe(true);
     } finally {
       await thread.close();
     }
