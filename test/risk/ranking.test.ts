@@ -80,24 +80,20 @@ describe('risk ranking in Redis', () => {
     expect(await redis.hget(second.claim!.key, 'written')).toBe('1200');
   });
 
-  it('refuses a write whose partition is claimed between its claims check and its transaction', async () => {
+  it('refuses a write whose partition was claimed after its writer last read the claim, by failing its transaction', async () => {
     const { claim, write } = await writer();
     await write([view('c-a', 300, '2026-11-24T10:00:00.000Z')]);
-    // The takeover reaches Redis after the writer read its token, before its MULTI: EXEC must fail.
-    const multi = redis.multi.bind(redis);
-    const takeover = jest.spyOn(redis, 'multi').mockImplementationOnce(((...args: Parameters<typeof redis.multi>) => {
-      void redis.hincrby(claim!.key, 'token', 1);
-      return multi(...args);
-    }) as typeof redis.multi);
+    // The writer watches its claim since the end of that write; another consumer takes the partition over now.
+    await riskOutputs({ logger, redis, redisKeyPrefix: prefix }).claimLatest('g', 'transactions', 0);
     const calls = jest.spyOn(redis, 'sendCommand');
     try {
       await expect(write([view('c-a', 900, '2026-11-24T10:00:01.000Z'), view('c-b', 800, '2026-11-24T10:00:01.000Z')])).rejects.toBeInstanceOf(LatestClaimLost);
       const names = calls.mock.calls.map(([command]) => command.name.toLowerCase());
-      // Checked twice: the aborted transaction, then a check that finds the claim taken.
-      expect(names.filter((name) => name === 'watch')).toHaveLength(2);
+      // One transaction, sent on the token read before the takeover and failed by its WATCH (the
+      // claims read behind it); a claim that is not the writer's is read once more before a refusal.
       expect(names.filter((name) => name === 'exec')).toHaveLength(1);
+      expect(names.filter((name) => name === 'watch')).toHaveLength(2);
     } finally {
-      takeover.mockRestore();
       calls.mockRestore();
     }
     expect(await top('LOW', 5)).toEqual(['c-a:300']);

@@ -135,20 +135,26 @@ interface Waiting {
 }
 
 /**
- * The latest scores as a Redis transaction, per claim: WATCH the calls' claims and read their
- * tokens, then MULTI / MSET / ZADD / HSET written / EXEC with the groups whose token is still the
- * writer's. A claim taken over between the two makes EXEC fail and the whole transaction is
- * checked again, so a fenced writer never writes, as with a script, while Redis parses each score
- * once: a script's arguments became Lua strings and then Redis strings again (Redis CPU per
- * customer, 300k writes of 480 bytes: 4.2-5.7 µs by the script, 2.3-3.3 by MSET and ZADD; the
- * ingestion benchmark's 5.0-6.5 → 2.5-3.4 µs per event). Transactions on a connection run one at
- * a time (WATCH belongs to the connection), and the calls that wait meanwhile go in the next one.
+ * The latest scores as Redis transactions under WATCH of their partitions' claims: MULTI / MSET /
+ * ZADD / HSET written / EXEC with the groups whose claim held the writer's token when it was read,
+ * and in the same round trip, after EXEC, WATCH of the claims again and their tokens read for the
+ * next transaction. A claim taken over after that read fails the next EXEC (it is then tried
+ * again with the tokens read behind it); one taken over before it is seen in the tokens, and its
+ * groups are refused. So a fenced writer never writes, as with a script, while Redis parses each
+ * score once: a script's arguments became Lua strings and then Redis strings again (Redis CPU per
+ * customer, 300k writes of 480 bytes: 4.2-5.7 µs by the script, 2.3-3.3 by MSET and ZADD). A
+ * transaction waits for the tokens the last one read (WATCH belongs to the connection): one round
+ * trip each, one at a time on a connection, and the calls that wait meanwhile go in the next one.
+ * Only a claim not read yet (a partition just assigned) or a new connection costs a round trip more.
  */
 class LatestTransactions {
   private readonly waiting: Waiting[] = [];
   private running = false;
-  /** Counts the connection's closes: a check made on a connection since closed does not hold for the next one. */
+  /** Counts the connection's closes: tokens read on a connection since closed are not watched on the next one. */
   private connection = 0;
+  /** The claims watched whose token, read right after their WATCH on connection `readOn`, is the writer's. */
+  private watched = new Map<string, string>();
+  private readOn = -1;
 
   constructor(private readonly redis: Redis) {
     redis.on('close', () => this.connection++);
@@ -177,6 +183,8 @@ class LatestTransactions {
         let g = 0;
         for (const waiting of batch) waiting.resolve(waiting.groups.map((groups) => groups.map(() => written[g++])));
       } catch (error) {
+        // What is watched now is unknown: the next transaction reads its claims first.
+        this.readOn = -1;
         for (const waiting of batch) waiting.reject(error);
       }
     }
@@ -185,42 +193,56 @@ class LatestTransactions {
 
   /** 1 per group written, 0 per group whose claim is no longer its writer's. */
   private async write(groups: Group[]): Promise<number[]> {
-    const claims = [...new Set(groups.map((group) => group.claim))];
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const connection = this.connection;
-      const check = this.redis.pipeline().watch(...claims);
-      for (const claim of claims) check.hget(claim, 'token');
-      const [, ...tokens] = answers(await check.exec());
-      const owned = new Map(claims.map((claim, i) => [claim, tokens[i] as string | null]));
-      const written = groups.map((group) => (owned.get(group.claim) === group.token ? 1 : 0));
+      if (this.readOn !== this.connection || groups.some((group) => this.watched.get(group.claim) !== group.token)) await this.send([], groups);
+      const written = groups.map((group) => (this.watched.get(group.claim) === group.token ? 1 : 0));
       const live = groups.filter((_, g) => written[g]);
-      if (!live.some((group) => group.values.length || group.written)) {
-        await this.redis.unwatch();
-        return written;
-      }
-      if (connection !== this.connection) throw new Error('the connection to Redis closed between the claims check and the latest scores');
-      const transaction = this.redis.multi();
+      if (!live.some((group) => group.values.length || group.written)) return written;
+      const transaction: Command[] = [['multi']];
       const values = live.flatMap((group) => group.values);
-      if (values.length) transaction.mset(...values);
+      if (values.length) transaction.push(['mset', ...values]);
       for (const ranking of new Set(live.map((group) => group.ranking))) {
         const ranks = live.flatMap((group) => (group.ranking === ranking ? group.ranks : []));
-        if (ranks.length) transaction.zadd(ranking, ...ranks);
+        if (ranks.length) transaction.push(['zadd', ranking, ...ranks]);
       }
-      for (const group of live) if (group.written) transaction.hset(group.claim, 'written', group.written);
-      const done = await transaction.exec();
-      // null: a watched claim changed since it was read (taken over): check again.
-      if (done) {
-        answers(done);
-        return written;
-      }
+      for (const group of live) if (group.written) transaction.push(['hset', group.claim, 'written', group.written]);
+      transaction.push(['exec']);
+      const [error, done] = (await this.send(transaction, groups)).at(-1)!;
+      if (error) throw error;
+      // null: a watched claim changed after its token was read (taken over): again, with the tokens read since.
+      if (done === null) continue;
+      const failed = (done as unknown[]).find((answer) => answer instanceof Error);
+      if (failed) throw failed;
+      return written;
     }
     throw new Error(`the latest scores' claims changed under ${ATTEMPTS} transactions in a row`);
   }
+
+  /**
+   * Sends `commands` and, after them, WATCH of the claims this writer holds (as last read) and of
+   * `groups`' claims, with a read of their tokens: a claim stays watched while its token is the
+   * writer's (a partition taken over stops being watched, so another owner's writes to its claim
+   * do not fail this writer's transactions). Answers the commands' own answers.
+   */
+  private async send(commands: Command[], groups: Group[]): Promise<Array<[Error | null, unknown]>> {
+    // Per claim, the tokens it is written under (a batch from before this writer claimed it again carries an older one).
+    const wanted = new Map([...this.watched].map(([claim, token]) => [claim, new Set([token])]));
+    for (const group of groups) wanted.get(group.claim)?.add(group.token) ?? wanted.set(group.claim, new Set([group.token]));
+    const claims = [...wanted.keys()];
+    const connection = this.connection;
+    const results = await this.redis.pipeline([...commands, ['watch', ...claims], ...claims.map((claim) => ['hget', claim, 'token'])]).exec();
+    if (!results) throw new Error('the Redis pipeline was aborted');
+    const [, ...tokens] = answers(results.slice(commands.length));
+    this.watched = new Map(claims.flatMap((claim, i) => (wanted.get(claim)!.has(tokens[i] as string) ? [[claim, tokens[i] as string]] : [])));
+    this.readOn = connection;
+    return results.slice(0, commands.length);
+  }
 }
 
-/** A pipeline's or transaction's answers, or its first error. */
-function answers(results: Array<[Error | null, unknown]> | null): unknown[] {
-  if (!results) throw new Error('the Redis pipeline was aborted');
+type Command = Array<string | number>;
+
+/** A pipeline's answers, or its first error. */
+function answers(results: Array<[Error | null, unknown]>): unknown[] {
   return results.map(([error, answer]) => {
     if (error) throw error;
     return answer;
