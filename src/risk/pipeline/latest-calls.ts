@@ -146,6 +146,9 @@ interface Waiting {
  * transaction waits for the tokens the last one read (WATCH belongs to the connection): one round
  * trip each, one at a time on a connection, and the calls that wait meanwhile go in the next one.
  * Only a claim not read yet (a partition just assigned) or a new connection costs a round trip more.
+ * The order of a partition's writes (one connection, its transactions in turn, MSET keeping a key's
+ * last value), not a comparison per key, keeps each customer's newest score (see RiskPipeline): a
+ * customer belongs to one partition.
  */
 class LatestTransactions {
   private readonly waiting: Waiting[] = [];
