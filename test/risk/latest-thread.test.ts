@@ -52,6 +52,17 @@ describe('the latest-score thread (real Redis)', () => {
   const threadFor = (prefix: string) =>
     new LatestThread({ redis: { REDIS_URL: serviceUrl('REDIS_URL'), REDIS_CLUSTER_TLS: false }, prefix, logLevel: 'silent' }, logger);
 
+  /** A thread of its own for a test, on a fresh key prefix, closed after it. */
+  const withThread = async (test: (thread: LatestThread, prefix: string) => Promise<void>) => {
+    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const thread = threadFor(prefix);
+    try {
+      await test(thread, prefix);
+    } finally {
+      await thread.close();
+    }
+  };
+
   it('writes what the same call writes on this thread, and refuses a group whose partition was claimed since', async () => {
     const here = `tg-test-${randomBytes(4).toString('hex')}:`;
     const there = `tg-test-${randomBytes(4).toString('hex')}:`;
@@ -72,10 +83,8 @@ describe('the latest-score thread (real Redis)', () => {
     }
   });
 
-  it('hands the thread only the bytes of each payload, and leaves the payload as it was', async () => {
-    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
-    const thread = threadFor(prefix);
-    try {
+  it('hands the thread only the bytes of each payload, and leaves the payload as it was', () =>
+    withThread(async (thread, prefix) => {
       const { claims, payload } = await callFor(prefix, 'g');
       // A payload as LatestPayload makes it: a view at the start of a larger buffer.
       const larger = new Uint8Array(512 * 1024);
@@ -95,25 +104,17 @@ describe('the latest-score thread (real Redis)', () => {
       expect(posted).toEqual({ sizes: [payload.length], transferred: true });
       expect(larger.buffer.byteLength).toBe(512 * 1024);
       expect(Buffer.from(view).equals(Buffer.from(payload))).toBe(true);
-    } finally {
-      await thread.close();
-    }
-  });
+    }));
 
-  it('a thread that ends fails the calls it held, and the next call starts a new one', async () => {
-    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
-    const thread = threadFor(prefix);
-    try {
+  it('a thread that ends fails the calls it held, and the next call starts a new one', () =>
+    withThread(async (thread, prefix) => {
       const call = await callFor(prefix, 'g');
       expect(await thread.run([call])).toEqual([[1, 1]]);
       const held = thread.run([call]);
       await (thread as unknown as { worker: Worker }).worker.terminate();
       await expect(held).rejects.toThrow('the latest-score thread ended');
       expect(await thread.run([await callFor(prefix, 'g')])).toEqual([[1, 1]]);
-    } finally {
-      await thread.close();
-    }
-  });
+    }));
 
   it('closes once the calls under way are answered', async () => {
     const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
