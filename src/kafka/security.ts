@@ -21,6 +21,20 @@ export type KafkaSecurityConfig = Pick<
   | 'KAFKA_SASL_PASSWORD'
 >;
 
+/** Only these settings out of the whole configuration (what a thread of the process is started with). */
+export function kafkaSecuritySettings(config: KafkaSecurityConfig): KafkaSecurityConfig {
+  return {
+    KAFKA_SSL: config.KAFKA_SSL,
+    KAFKA_SSL_CA_FILE: config.KAFKA_SSL_CA_FILE,
+    KAFKA_SSL_CERT_FILE: config.KAFKA_SSL_CERT_FILE,
+    KAFKA_SSL_KEY_FILE: config.KAFKA_SSL_KEY_FILE,
+    KAFKA_SSL_KEY_PASSWORD: config.KAFKA_SSL_KEY_PASSWORD,
+    KAFKA_SASL_MECHANISM: config.KAFKA_SASL_MECHANISM,
+    KAFKA_SASL_USERNAME: config.KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD: config.KAFKA_SASL_PASSWORD,
+  };
+}
+
 /** Plaintext, no authentication: what a local broker (scripts/services.sh) expects. */
 export const PLAINTEXT: KafkaSecurity = {};
 

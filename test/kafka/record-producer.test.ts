@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import { createKafka } from '../../src/kafka/client';
-import { createRecordProducer } from '../../src/kafka/record-producer';
-import { PLAINTEXT } from '../../src/kafka/security';
+import { startProducerThread } from '../../src/kafka/producer-thread';
+import { createRecordProducer, type RecordProducer } from '../../src/kafka/record-producer';
+import { kafkaSecuritySettings, PLAINTEXT } from '../../src/kafka/security';
+import { loadConfig } from '../../src/config/load';
 import { KeyHashPartitioner } from '../../src/kafka/partitioner';
 import { createLogger } from '../../src/ops/logger';
 import { serviceUrl } from '../support/throwaway-database';
@@ -27,9 +29,29 @@ describe('record producer (real Kafka)', () => {
     await admin.disconnect();
   });
 
-  it('writes keyed records where the Java partitioner puts them, with headers and binary values', async () => {
-    const producer = await createRecordProducer(brokers, 'record-producer-test', [topic], PLAINTEXT, 'none');
-    const keys = Array.from({ length: 200 }, (_, i) => `c-${i}-${randomUUID().slice(0, i % 13)}`);
+  const logger = createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false });
+  /** The risk consumer's producer runs on a thread of its own (src/kafka/producer-thread.ts): the same records must come out. */
+  const onThread = (topics: string[]) =>
+    startProducerThread(
+      {
+        brokers,
+        clientId: 'record-producer-test',
+        topics,
+        security: kafkaSecuritySettings(loadConfig({ KAFKA_BROKERS: brokers.join(',') })),
+        compression: 'none',
+      },
+      logger,
+    );
+  const producers: Array<[string, () => Promise<RecordProducer>]> = [
+    ['on the calling thread', () => createRecordProducer(brokers, 'record-producer-test', [topic], PLAINTEXT, 'none')],
+    ['on a thread of its own', () => onThread([topic])],
+  ];
+
+  it.each(producers)('writes keyed records where the Java partitioner puts them, with headers and binary values (%s)', async (_, start) => {
+    const producer = await start();
+    // Keys of this run's own: the other producer writes to the same topic.
+    const run = randomUUID().slice(0, 8);
+    const keys = Array.from({ length: 200 }, (_, i) => `c-${run}-${i}-${randomUUID().slice(0, i % 13)}`);
     const binary = Buffer.from([0, 255, 1, 254]);
     try {
       await producer.send(
@@ -48,7 +70,7 @@ describe('record producer (real Kafka)', () => {
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           seen.set(message.key!.toString(), { partition, message });
-          if (seen.size === keys.length) resolve();
+          if (keys.every((key) => seen.has(key))) resolve();
         },
       });
     });
@@ -64,6 +86,11 @@ describe('record producer (real Kafka)', () => {
     expect(seen.get(keys[5])!.message.value!.toString()).toBe('{"n":5}');
     expect(seen.get(keys[5])!.message.headers!.traceparent!.toString()).toBe('t-5');
     expect(seen.get(keys[4])!.message.headers).toEqual({});
+  });
+
+  it('on a thread of its own, fails to start on a topic the brokers do not have, and says why', async () => {
+    const missing = `record-producer-missing-${randomUUID()}`;
+    await expect(onThread([missing])).rejects.toThrow(`Unknown topic ${missing}`);
   });
 
   it.each(['lz4', 'gzip'] as const)('writes %s record batches that every kafkajs reader of the process reads back', async (compression) => {

@@ -94,8 +94,8 @@ describe('the latest-score thread (real Redis)', () => {
       const worker = (thread as unknown as { worker: Worker }).worker;
       const postMessage = worker.postMessage.bind(worker);
       let posted: { sizes: number[]; transferred: boolean } | undefined;
-      jest.spyOn(worker, 'postMessage').mockImplementationOnce((message: { calls: LatestCall[] }, transfer?: readonly TransferListItem[]) => {
-        const buffers = message.calls.map(({ payload }) => payload.buffer);
+      jest.spyOn(worker, 'postMessage').mockImplementationOnce((message: { call: LatestCall[] }, transfer?: readonly TransferListItem[]) => {
+        const buffers = message.call.map(({ payload }) => payload.buffer);
         posted = { sizes: buffers.map((buffer) => buffer.byteLength), transferred: buffers.every((buffer) => transfer?.includes(buffer as ArrayBuffer)) };
         postMessage(message, transfer);
       });

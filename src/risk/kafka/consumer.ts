@@ -1,6 +1,7 @@
 import type { Admin, Consumer } from 'kafkajs';
-import { createRecordProducer, type RecordProducer } from '../../kafka/record-producer';
-import { kafkaSecurity } from '../../kafka/security';
+import { startProducerThread } from '../../kafka/producer-thread';
+import type { RecordProducer } from '../../kafka/record-producer';
+import { kafkaSecuritySettings } from '../../kafka/security';
 import type { Config } from '../../config/schema';
 import type { Services } from '../../services';
 import { RISK_SCORE_AVRO_SCHEMA, RISK_SCORES_SUBJECT, riskScoreEncoder } from '../avro';
@@ -98,12 +99,16 @@ export async function startRiskConsumer(services: Services, options: RiskConsume
   try {
     const topics = await ensureRiskTopics(admin, config, log);
     if (mode === 'live') {
-      producer = await createRecordProducer(
-        brokers,
-        `${config.KAFKA_CLIENT_ID}-risk`,
-        [topics.scores, topics.dlq],
-        kafkaSecurity(config),
-        config.RISK_SCORES_COMPRESSION,
+      // The risk-scores topic and the DLQ are written from a thread of their own too.
+      producer = await startProducerThread(
+        {
+          brokers,
+          clientId: `${config.KAFKA_CLIENT_ID}-risk`,
+          topics: [topics.scores, topics.dlq],
+          security: kafkaSecuritySettings(config),
+          compression: config.RISK_SCORES_COMPRESSION,
+        },
+        log,
       );
     }
     const outputs: RiskOutputs =

@@ -1,12 +1,12 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { answerCalls } from '../../ops/call-thread';
 import { createLogger } from '../../ops/logger';
 import { connectConfiguredRedis } from '../../redis/client';
-import { latestCallsOn } from './latest-calls';
-import type { FromLatestThread, LatestThreadData, ToLatestThread } from './latest-thread';
+import { latestCallsOn, type LatestCall } from './latest-calls';
+import type { LatestThreadData } from './latest-thread';
 
 /** The latest-score thread (LatestThread): the latest scores' transactions on a Redis connection of its own. */
 const data = workerData as LatestThreadData;
-const port = parentPort!;
 const logger = createLogger({ LOG_LEVEL: data.logLevel, LOG_PRETTY: false }).child({ component: 'latest-score-thread' });
 const redis = connectConfiguredRedis(data.redis, logger);
 const calls = latestCallsOn(redis, data.prefix);
@@ -30,18 +30,7 @@ function connected(): Promise<void> {
   });
 }
 
-port.on('message', (message: ToLatestThread) => {
-  if ('close' in message) {
-    void redis
-      .quit()
-      .catch(() => undefined)
-      .finally(() => port.close());
-    return;
-  }
-  connected()
-    .then(() => calls.run(message.calls))
-    .then(
-      (results) => port.postMessage({ id: message.id, results } satisfies FromLatestThread),
-      (error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies FromLatestThread),
-    );
-});
+answerCalls(
+  (made: LatestCall[]) => connected().then(() => calls.run(made)),
+  () => redis.quit(),
+);
