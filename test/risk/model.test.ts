@@ -1,6 +1,6 @@
 import { toTransaction } from '../../src/risk/contract';
 import { MAX_RETAINED_EVENTS, RETAIN_MS } from '../../src/risk/model/parameters';
-import { assess, bandOf, duplicateStatus, extractFeatures } from '../../src/risk/model/score';
+import { assess, bandOf, duplicateStatus, extractFeatures, scoreFeatures, type Features } from '../../src/risk/model/score';
 import { newCustomerState, type CustomerState } from '../../src/risk/model/types';
 import { sampleTransaction, workedExample } from './support';
 
@@ -52,6 +52,44 @@ describe('the risk model (docs/risk-model.md)', () => {
       { code: 'NEW_COUNTRY', contribution: 100, detail: 'first transaction in BR' },
     ]);
     expect(spike.score).toBe(650);
+  });
+
+  it('lists the factors largest first, equal ones by code, however many fired', () => {
+    const quiet: Features = {
+      count1m: 1,
+      amount1m: 10,
+      count1h: 1,
+      amount1h: 10,
+      smallCount10m: 0,
+      history: 10,
+      mean: 10,
+      sd: 1,
+      z: 0,
+      newMerchant: false,
+      newCountry: false,
+      newDevice: false,
+      impossibleTravel: null,
+      late: false,
+      newest: true,
+    };
+    const codes = (features: Partial<Features>) =>
+      scoreFeatures({ ...quiet, ...features }, tx({ channel: 'ECOMMERCE', timestamp: '2026-12-06T10:00:00.000Z' })).factors.map((f) => [
+        f.code,
+        f.contribution,
+      ]);
+    expect(codes({})).toEqual([]);
+    expect(codes({ newMerchant: true })).toEqual([['NEW_MERCHANT', 30]]);
+    // Built merchant, country, device: NEW_COUNTRY and NEW_DEVICE tie at 100 and go by code.
+    expect(codes({ newMerchant: true, newCountry: true, newDevice: true })).toEqual([
+      ['NEW_COUNTRY', 100],
+      ['NEW_DEVICE', 100],
+      ['NEW_MERCHANT', 30],
+    ]);
+    expect(codes({ newMerchant: true, newDevice: true, impossibleTravel: { from: 'DE', to: 'BR', km: 9174, minutes: 10 } })).toEqual([
+      ['IMPOSSIBLE_TRAVEL', 300],
+      ['NEW_DEVICE', 100],
+      ['NEW_MERCHANT', 30],
+    ]);
   });
 
   it('caps the score at 1000 and bands it', () => {
