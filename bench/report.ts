@@ -132,7 +132,13 @@ of section 3 gauge it (raw kafkajs ${fmt(r.ingestion.rates.kafkajs.median)} even
 change touched: on 2026-12-06 the run of 09:14 UTC archived 32,984 events/s per archiver and answered
 fraud-rates over the last hour in 592 ms (p50), and at 5,000 events/s its gateway, feed and prober
 and PostgreSQL spent 0.6-0.8 times the CPU per event of the run of 12:55 UTC (27,259 events/s and
-949 ms; the pipeline 31,685 against 29,804 events/s, freshness p99 29 against 80 ms).`);
+949 ms; the pipeline 31,685 against 29,804 events/s, freshness p99 29 against 80 ms). The run of
+16:06 UTC, the first with the risk-scores topic produced from a thread of its own, met the consumers'
+side of the machine slower than either: raw kafkajs 225,490 against 340,887 events/s at 12:55, the
+references that decode (94,879 against 105,471) and score (57,689 against 80,154) without output
+0.90 and 0.72 times as fast, the hypervisor's steal 8-46 % of the machine during section 4 (the
+archiver and fraud-rates, at 31,610 events/s and 628 ms, were as fast as at 09:14); its pipeline,
+20,790 events/s, kept its share of the scoring reference (0.36 against 0.37 at 12:55).`);
 
   const m = r.machine;
   out.push(`## Machine
