@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LENGTH, PackedBytes } from '../../ops/packed-bytes';
 import { encodeView, latestKey, latestTimePrefix, rankingKey, type RiskScoreView } from '../view';
 
 /**
@@ -20,31 +21,20 @@ export interface LatestCalls {
   run(calls: LatestCall[]): Promise<number[][]>;
 }
 
-/** Bytes of a packed string's length. */
-const LENGTH = 4;
 /** The time prefix of an encoded latest score (latestTimePrefix): ASCII digits. */
 const TIME_PREFIX = 13;
-/** A call's payload of at most 500 customers fits (about 480 bytes each). */
-const BUFFER_BYTES = 512 * 1024;
-/** Buffers of payloads already read, for the next ones: a new one per call made V8 count external memory and collect more often. */
-const spare: Buffer[] = [];
-const MAX_SPARE = 8;
 
 /**
  * The groups of one call, packed as they are added: per group the writer's token, the offset now
  * written up to ('' for all but a batch's last part) and its number of customers (a uint32); per
- * customer its id, encodeLatest(view) and its risk score (a double). Strings are UTF-8 after their
- * byte length (a uint32), numbers little-endian.
+ * customer its id, encodeLatest(view) and its risk score (a double). A call of at most 500
+ * customers (about 480 bytes each) fits the buffer without growing.
  */
-export class LatestPayload {
-  private buffer = spare.pop() ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
-  private used = 0;
-
+export class LatestPayload extends PackedBytes {
   group(token: string, written: string, customers: number): void {
     this.string(token);
     this.string(written);
-    this.room(LENGTH);
-    this.used = this.buffer.writeUInt32LE(customers, this.used);
+    this.uint32(customers);
   }
 
   customer(view: RiskScoreView): void {
@@ -56,30 +46,6 @@ export class LatestPayload {
     at += this.buffer.write(json, at);
     this.buffer.writeUInt32LE(at - start, this.used);
     this.used = this.buffer.writeDoubleLE(view.score, at);
-  }
-
-  get bytes(): Buffer {
-    return this.buffer.subarray(0, this.used);
-  }
-
-  /** Once the payload has been read: its buffer goes back to be reused. */
-  release(): void {
-    if (this.buffer.length === BUFFER_BYTES && spare.length < MAX_SPARE) spare.push(this.buffer);
-  }
-
-  private string(text: string): void {
-    this.room(LENGTH + text.length * 3);
-    const written = this.buffer.write(text, this.used + LENGTH);
-    this.buffer.writeUInt32LE(written, this.used);
-    this.used += LENGTH + written;
-  }
-
-  /** Grows the buffer (a copy) when `bytes` more may not fit. */
-  private room(bytes: number): void {
-    if (this.used + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.used + bytes));
-    this.buffer.copy(grown, 0, 0, this.used);
-    this.buffer = grown;
   }
 }
 
