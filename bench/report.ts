@@ -1116,7 +1116,6 @@ because the machine's noise is larger than some of the gains.
 | GraphQL request bodies (\`src/gateway/json-body.ts\`) | a profile at maximum load (2026-12-06): the step "HTTP, body, routing" 25-32 µs per request, most of it body-parser's general path for every body: the media type parsed by content-type, type-is and whatwg-mimetype, iconv-lite's decoder stream, raw-body's machinery | what nearly every client sends (\`application/json\`, UTF-8, with its Content-Length, not compressed) read into one buffer and parsed once, with body-parser's strict rule (an object or an array) and its byte-order mark; anything else (compressed, chunked, other parameters or charsets, empty, over the limit) still goes to express.json with the same limit (test: each case of both paths, and a client that leaves mid-body) | profiles at maximum load, 2 runs each: the step 24.8-32.2 → 8.1-9.8 µs per request; 10 interleaved rounds of 4 s (a slow hour of the machine): server CPU per request 244.8 → 233.3 µs, 4,247 → 4,445 requests/s (medians); later that morning, bare, the full path and the full path on express.json in turn, 2 probes of 9 rounds at 64 connections each: 195.3 → 187.0 and 211.5 → 170.9 µs per request, 88.8 → 93.4 % and 67.5 → 80.7 % of bare (medians of the paired rounds) |
 | latest scores by transaction (\`src/risk/pipeline/latest-calls.ts\`) | Redis \`INFO commandstats\` over the ingestion benchmark: the latest-score script 16.4 s of Redis time, of which its \`MSET\` 2.8 s and \`ZADD\` 6.8 s: the rest was the script's arguments made Lua strings, gathered into tables and made Redis strings again. A probe (300k writes over 100k keys of 480 bytes): 4.2-5.7 µs of Redis CPU per customer by the script against 2.3-3.3 by \`MSET\` and \`ZADD\`. Tried on 2026-12-05 with a read of the claims before each transaction, on the main thread: fewer events/s (below) | \`MULTI\` / \`MSET\` / \`ZADD\` / \`HSET written\` / \`EXEC\` for the groups whose claim held the writer's token when last read, and behind \`EXEC\`, in the same round trip, \`WATCH\` of the claims and their tokens read for the next transaction: a takeover after that read fails the next \`EXEC\`, tried again on the tokens read behind it (test); one round trip per transaction, one at a time on the latest-score thread's connection, the calls that wait meanwhile in the next one (at most 1,000 customers); a claim not read yet costs one round trip more | ingestion probe (400k events, one pipeline process), 8 interleaved pairs over two sets: 23.8-40.7k against 23.8-33.0k events/s, 6 pairs of 8 to the transaction, ratio per pair 0.79-1.37 (median 1.12); Redis 3.5-5.9 against 7.2-10.9 µs per event; the Redis client's CPU per customer the same (probe: 1.6-2.2 µs both). A first version read the claims before each transaction (2 round trips): Redis 2.5-3.4 against 5.0-6.5 µs per event, rate within the noise (\`--only ingestion\`, 2 rounds of 3 runs) |
 | the risk-scores topic from a thread (\`src/kafka/producer-thread.ts\`) | the ingestion probe with each sink left out in turn (2026-12-06, interleaved rounds of one pipeline process): without the risk-scores topic the consumer spent 41.2-42.6 against 44.2-49.1 µs per event (3 pairs; 5-11 % more events/s); without the history 41.8-44.6 against 42.7-48.3 (its rate up 9-20 % through PostgreSQL's share of the 2 cores); without the latest scores 29.3-38.7 against 44.6-48.9; with no sink at all 21.4-22.2 µs and 57.6-62.3k events/s. Per thread over one whole run, its start included (from /proc): the main thread 36.6 µs per event, V8's collector threads 23.6, the latest-score thread 4.1; \`--trace-gc-nvp\`: a young-generation collection every 47 MB allocated, half of it alive and promoted (20-22 MB), pauses of 39-61 ms on the main thread and 3 times that on the collector's threads | each round's records packed into one run of bytes on the main thread (\`src/kafka/packed-records.ts\`, transferred, not copied) and produced by the same @platformatic/kafka producer (acks=all, Java's partitioner) on a thread of its own, the DLQ too; a broker or topic missing at start still fails the start (tests: the same partitions, headers and bytes as on the calling thread; the error names the topic); the threads' plumbing shared with the latest-score thread (\`src/ops/call-thread.ts\`) | ingestion probe, 8 interleaved pairs (the last 4 in ABBA order): 27.6-35.3k against 24.2-36.0k events/s, 6 pairs of 8 to the thread (ratio per pair 0.87-1.32, median 1.08), the consumer 37.7-47.9 against 37.3-51.3 µs per event (medians 43.4 and 44.5) |
-| V8's background threads sized to the machine (\`npm start\`: \`node --v8-pool-size=0\`) | at half load (1,800 requests/s, 2026-12-06, 8 s runs) the full gateway's own event loop lagged at most 8-27 ms a run (p99 2.6-5.0 ms, \`monitorEventLoopDelay\`) while its client's p99 was 10-120 ms: the slow answers came in episodes of 100-300 ms (40-430 answers in a row over 15 ms) in which the gateway's threads wanted about twice the episode's length of CPU (their run time plus their wait in the run queue, \`/proc/<pid>/task/*/schedstat\` every 10 ms): Node's four V8 worker threads (the collector's helpers) and the main thread queueing for 2 cores shared with the load generator, Redis and PostgreSQL | the gateway started with \`--v8-pool-size=0\` (Node sizes V8's pool to the machine: one thread on 2 cores) by \`npm start\`, by the tests' gateway processes and for the benchmark's Tollgraph servers (bare Apollo keeps Node's defaults); README says how to start it otherwise (test: the started gateway runs one V8 worker thread fewer than the machine's cores, at least one; with Node's default it ran 4) | half load, 24 interleaved rounds over three probes: the full gateway's p99 lower with the sized pool in 18 (the last probe, bare in every round: p99 median 23.2 against 25.0 ms, at worst 33 against 93; added p99 against the same round's bare, median 9.0 against 13.5 ms); maximum throughput, 10 interleaved pairs at 128 connections: median 5,308 against 5,253 requests/s, 7 pairs of 10 to the sized pool. The risk consumer, 4 interleaved pairs on the ingestion probe: no difference (33.2-44.2k against 31.6-39.8k events/s), so its start is unchanged |
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown in a way that holds from one run to the next.
   The five full runs of 2026-12-05 from 12:34 UTC on put the median at 15.4, 0.56, 19.8, 28.0 and 9.75 ms
@@ -1268,6 +1267,25 @@ because the machine's noise is larger than some of the gains.
   spread (1.0-1.1 GB, about 2.7 KB per event): kept. A score that drops its factors' objects once
   its JSON is made (an experiment): 10 % fewer bytes promoted and 15 % less time in scavenges, the
   rate within the noise; not kept.
+  On 2026-12-06 (evening), with the latest scores and the risk-scores topic written from threads
+  of their own, the probe again: the machine idle 12-15 % of each run (\`/proc/stat\` from the
+  group join on) while a profile's main thread was never idle from its first fetches to its last
+  (250 ms windows; the collector 10-30 % of each, up to 80 %). Without the latest scores at all:
+  48.3-67.5k against 32.2-39.6k events/s (the consumer 18.9-24.1 against 35.0-40.4 µs per event);
+  with them packed as usual but no call made, 40.1-48.9k (one run 34.6k). By parts, the latest
+  path costs the machine about 9 µs per event: 1.7 on the main thread (packing; \`Date.parse\` of
+  each score's event time 0.8 of it, a profile), 3.7 in the thread's Redis client (its
+  transactions alone on real Redis, 5 rounds of 360,000 customers: ioredis' command building and
+  writes 28 %, collection 11 %; the encoded scores handed to it as views of the payload instead of
+  strings, 3.71 against 3.69 µs) and 3.2-4.9 in Redis; the rest of the gap is the cores the thread
+  and Redis take from the main thread. A young generation of 128 MB again, 4 pairs in ABBA order:
+  31.7-37.6k against 31.7-37.5k events/s. The latest scores are what \`riskScore\` reads within
+  milliseconds of an event: they stay on every event. The full run of 18:23 UTC (below: its
+  gateways started with an option not kept, its consumers as they are; raw kafkajs 326,149
+  events/s): the pipeline 35,274 events/s (35,274 / 35,582 / 35,203; consumer 36.6-37.5,
+  PostgreSQL 5.0-7.1, Redis 3.4-3.8 µs per event), two processes together 47,160 (24,667 / 50,818
+  / 47,160), freshness p99 at 5,000 events/s 65 ms (65 / 83 / 58; the floor 23), history p99 119 ms,
+  at 20,000 events/s 514 ms.
 - *Measured on 2026-12-06*: what the consumer's CPU is, by \`perf\` (on-CPU samples; freshness at
   5,000 events/s): 6 % in the kernel (10 % at 1,000 events/s), the rest JavaScript and V8. V8's own
   profiles of the same runs charge 25-30 % of the consumer's samples to socket writes: time the
@@ -1326,6 +1344,24 @@ because the machine's noise is larger than some of the gains.
   stalled) and 0.5 ms at p50, memory 0.2-9.0 ms at p99 (0.2-0.6 in the last two rounds) and 0.1 ms
   at p50. The disk's synchronous write per group commit (\`O_DSYNC\`, about one a request at that rate) also cost
   the server 463-631 µs of CPU per request against 394-511 in memory (bare 339-408).
+- *Measured on 2026-12-06 (evening) and not kept*: V8's background threads sized to the machine
+  (\`node --v8-pool-size=0\`: one thread on 2 cores instead of Node's fixed four). What it was for: at
+  half load (1,800 requests/s, 8 s runs) the full gateway's own event loop lagged at most 8-27 ms a
+  run (p99 2.6-5.0 ms, \`monitorEventLoopDelay\`) while its client's p99 was 10-120 ms, and the slow
+  answers came in episodes of 100-300 ms (40-430 answers in a row over 15 ms) in which the
+  gateway's threads wanted about twice the episode's length of CPU (their run time plus their wait
+  in the run queue, \`/proc/<pid>/task/*/schedstat\` every 10 ms): its main thread and V8's helpers
+  queueing for 2 cores shared with the load generator, Redis and PostgreSQL. With one helper the
+  full gateway's p99 at half load was lower in 18 of 24 interleaved rounds (the last probe: median
+  23.2 against 25.0 ms, at worst 33 against 93; over the same round's bare, 9.0 against 13.5 ms) and
+  its maximum at 128 connections the same (median 5,308 against 5,253 requests/s, 10 pairs), but at
+  256 connections, where the full path has its maximum, 4,650 against 5,101 (10 pairs, 4 to the
+  sized pool): more requests in flight, more for one helper to collect. The full run of 18:23 UTC
+  with it (written by \`npm start\` and the benchmark's Tollgraph servers) put Tollgraph at 75 % of
+  bare (5,400 against 7,313 requests/s, bare at its fastest of the day), the added p99 at half load
+  (2,700 requests/s) at -17.0 ms (runs -12.1 / -34.3 / -17.0, bare's own p99 30-75 ms) and at a
+  fifth of the maximum at 1.57 ms (1.31-2.13). Not kept: the throughput ratio, met in most runs,
+  is worth more than a tail the machine decides; a pool of two threads is the next to measure.
 - *Measured on 2026-12-06 (morning) and not kept*: the half-load comparison with the servers
   taking turns every 200 ms under one open loop (each request due in a slice goes to that slice's
   server), so that a stall of the machine falls on both sides alike: 3 rounds at 2,200 requests/s,

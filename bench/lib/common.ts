@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startNodeOptions } from '../../test/support/process';
 
 export const ROOT = join(__dirname, '..', '..');
 const REGISTER = join(ROOT, 'bench', 'register.js');
@@ -71,14 +70,7 @@ export interface ForkOptions {
 
 /** Runs `bench/children/<script>.ts` in its own node process (one process per role, as deployed). */
 export function forkChild(script: string, { env, profileDir, name }: ForkOptions): Child {
-  // Tollgraph's gateway runs with the node options `npm start` gives it; bare Apollo with node's defaults.
-  const started = script === 'gateway' && env.BENCH_MODE === 'full' ? startNodeOptions() : [];
-  const execArgv = [
-    ...started,
-    '-r',
-    REGISTER,
-    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
-  ];
+  const execArgv = ['-r', REGISTER, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [])];
   const child = fork(join(ROOT, 'bench', 'children', `${script}.ts`), [], {
     cwd: ROOT,
     env: { ...cleanEnv(), LOG_PRETTY: 'false', ...env },

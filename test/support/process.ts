@@ -49,20 +49,13 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, LOG_PRETTY: 'false', LOG_LEVEL: 'info', OVERLOAD_SHEDDING: 'false', ...extra };
 }
 
-/** The options `npm start` gives node (package.json's start script: `node <options> dist/main.js`). */
-export function startNodeOptions(): string[] {
-  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
-  return start.slice(1, start.indexOf('dist/main.js'));
-}
-
-/** Runs a built script in a child process; the gateway (`dist/main.js`) as `npm start` runs it, with the same node options. */
+/** Runs the built gateway (`node dist/main.js`, what `npm start` runs) in a child process. */
 export function runBuilt(
   script: string,
   env: Record<string, string>,
   args: string[] = [],
 ): { child: ChildProcess; output(): string; exited: Promise<number | string> } {
-  const options = script === 'dist/main.js' ? startNodeOptions() : [];
-  const child = spawn(process.execPath, [...options, join(ROOT, script), ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
