@@ -9,30 +9,23 @@ export interface KafkaSecurity {
   sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
 }
 
-export type KafkaSecurityConfig = Pick<
-  Config,
-  | 'KAFKA_SSL'
-  | 'KAFKA_SSL_CA_FILE'
-  | 'KAFKA_SSL_CERT_FILE'
-  | 'KAFKA_SSL_KEY_FILE'
-  | 'KAFKA_SSL_KEY_PASSWORD'
-  | 'KAFKA_SASL_MECHANISM'
-  | 'KAFKA_SASL_USERNAME'
-  | 'KAFKA_SASL_PASSWORD'
->;
+/** The configuration's Kafka security settings: what kafkaSecurity reads, and all a thread of the process is given. */
+const KAFKA_SECURITY_KEYS = [
+  'KAFKA_SSL',
+  'KAFKA_SSL_CA_FILE',
+  'KAFKA_SSL_CERT_FILE',
+  'KAFKA_SSL_KEY_FILE',
+  'KAFKA_SSL_KEY_PASSWORD',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+] as const satisfies ReadonlyArray<keyof Config>;
+
+export type KafkaSecurityConfig = Pick<Config, (typeof KAFKA_SECURITY_KEYS)[number]>;
 
 /** Only these settings out of the whole configuration (what a thread of the process is started with). */
 export function kafkaSecuritySettings(config: KafkaSecurityConfig): KafkaSecurityConfig {
-  return {
-    KAFKA_SSL: config.KAFKA_SSL,
-    KAFKA_SSL_CA_FILE: config.KAFKA_SSL_CA_FILE,
-    KAFKA_SSL_CERT_FILE: config.KAFKA_SSL_CERT_FILE,
-    KAFKA_SSL_KEY_FILE: config.KAFKA_SSL_KEY_FILE,
-    KAFKA_SSL_KEY_PASSWORD: config.KAFKA_SSL_KEY_PASSWORD,
-    KAFKA_SASL_MECHANISM: config.KAFKA_SASL_MECHANISM,
-    KAFKA_SASL_USERNAME: config.KAFKA_SASL_USERNAME,
-    KAFKA_SASL_PASSWORD: config.KAFKA_SASL_PASSWORD,
-  };
+  return Object.fromEntries(KAFKA_SECURITY_KEYS.map((key) => [key, config[key]])) as KafkaSecurityConfig;
 }
 
 /** Plaintext, no authentication: what a local broker (scripts/services.sh) expects. */

@@ -19,7 +19,7 @@ const TYPESCRIPT_HOOK = join(__dirname, '..', '..', 'scripts', 'typescript-hook.
  * `answerCalls`; run from source (tests, benchmarks) it is TypeScript too, loaded by the same hook.
  */
 export class CallThread<Call, Answer> {
-  protected worker: Worker | undefined;
+  private worker: Worker | undefined;
   private readonly waiting = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
   private readonly underWay = new Set<Promise<unknown>>();
   private nextId = 0;
