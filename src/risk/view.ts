@@ -31,6 +31,8 @@ export interface RiskScoreView {
  */
 class PipelineScore implements RiskScoreView {
   #json: string | undefined = undefined;
+  /** The event time in ms, as the contract parsed it (eventTime is its text). */
+  readonly #time: number;
 
   constructor(
     readonly customerId: string,
@@ -41,12 +43,19 @@ class PipelineScore implements RiskScoreView {
     readonly eventTime: string,
     readonly computedAt: string,
     readonly modelVersion: string,
-  ) {}
+    time: number,
+  ) {
+    this.#time = time;
+  }
 
   static encode(view: RiskScoreView): string {
     if (!(#json in view)) return JSON.stringify(view);
     view.#json ??= JSON.stringify(view);
     return view.#json;
+  }
+
+  static eventMs(view: RiskScoreView): number {
+    return #time in view ? view.#time : Date.parse(view.eventTime);
   }
 }
 
@@ -62,6 +71,7 @@ export function scoreView(tx: Transaction, { score, band, factors }: Assessment,
     isCanonical(tx.timestamp) ? tx.timestamp : new Date(tx.time).toISOString(),
     computedAt,
     MODEL_VERSION,
+    tx.time,
   );
 }
 
@@ -105,19 +115,22 @@ export function encodeViews(views: RiskScoreView[], traceparentOf?: (view: RiskS
   return `${out}]`;
 }
 
+/** A score's event time in ms: kept from the event on the pipeline's scores, parsed from `eventTime` on others. */
+export const eventTimeMs: (view: RiskScoreView) => number = PipelineScore.eventMs;
+
+/** Digits of encodeLatest's time prefix. */
+export const LATEST_TIME_DIGITS = 13;
+
 /**
  * Redis value of the latest score: the event time in ms, zero-padded to 13 digits, then the
  * JSON. The fixed-width prefix lets a Lua script keep the newest by plain string comparison (SET_ONE_IF_NEWER).
  */
 export function encodeLatest(view: RiskScoreView): string {
-  return `${latestTimePrefix(view)}${encodeView(view)}`;
+  return `${String(eventTimeMs(view)).padStart(LATEST_TIME_DIGITS, '0')}${encodeView(view)}`;
 }
 
-/** The first 13 characters of encodeLatest: the event time. */
-export const latestTimePrefix = (view: RiskScoreView) => String(Date.parse(view.eventTime)).padStart(13, '0');
-
 export function decodeLatest(value: string): RiskScoreView {
-  return JSON.parse(value.slice(13)) as RiskScoreView;
+  return JSON.parse(value.slice(LATEST_TIME_DIGITS)) as RiskScoreView;
 }
 
 /** The ranking of customers by their latest score (a sorted set: member customer id, score the risk score), for `topRisks`. */

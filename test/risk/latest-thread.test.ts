@@ -5,8 +5,9 @@ import pino from 'pino';
 import { LatestPayload, latestCallsOn, type LatestCall } from '../../src/risk/pipeline/latest-calls';
 import { LatestThread } from '../../src/risk/pipeline/latest-thread';
 import { riskOutputs } from '../../src/risk/pipeline/outputs';
-import { latestKey, rankingKey, type RiskScoreView } from '../../src/risk/view';
+import { encodeLatest, latestKey, rankingKey, scoreView, type RiskScoreView } from '../../src/risk/view';
 import { serviceUrl } from '../support/throwaway-database';
+import { sampleTransaction } from './support';
 
 /**
  * The risk consumer writes its latest scores from a thread of its own (src/risk/pipeline/
@@ -73,7 +74,7 @@ describe('the latest-score thread (real Redis)', () => {
       expect(await thread.run([call])).toEqual([[1, 1]]);
       const [inline, threaded] = [await stored(here), await stored(there)];
       expect(threaded).toEqual(inline);
-      expect(threaded.latest.every(Boolean)).toBe(true);
+      expect(threaded.latest).toEqual(views.map(encodeLatest));
       expect(threaded.ranking).toHaveLength(2 * views.length);
       // Another consumer claims partition 1: the same call again is refused for it, still written for partition 0.
       await riskOutputs({ logger, redis, redisKeyPrefix: there }).claimLatest('g', 'transactions', 1);
@@ -81,6 +82,24 @@ describe('the latest-score thread (real Redis)', () => {
     } finally {
       await thread.close();
     }
+  });
+
+  it('writes a pipeline score as its event time in ms (13 digits, from the event) then its JSON, as encodeLatest reads it from eventTime', async () => {
+    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const outputs = riskOutputs({ logger, redis, redisKeyPrefix: prefix });
+    const claim = await outputs.claimLatest('g', 'transactions', 0);
+    // Of 2000 (12 digits, a leading zero), of 2026, and one whose timestamp is not in the canonical form.
+    const scores = ['2000-01-01T00:00:00.001Z', '2026-12-06T09:41:07.250Z', '2026-12-06T09:41:07.25+00:00'].map((timestamp, i) =>
+      scoreView(sampleTransaction({ customerId: `p-${i}`, timestamp }), { score: 100 * i, band: 'LOW', factors: [] }, '2026-12-06T10:00:00.000Z'),
+    );
+    const payload = new LatestPayload();
+    payload.group(claim!.token, '3', scores.length);
+    for (const score of scores) payload.customer(score);
+    expect(await latestCallsOn(redis, prefix).run([{ claims: [claim!.key], payload: Uint8Array.from(payload.bytes) }])).toEqual([[1]]);
+    const values = await redis.mget(scores.map((score) => latestKey(prefix, score.customerId)));
+    expect(values.map((value) => value!.slice(0, 13))).toEqual(['0946684800001', '1796550067250', '1796550067250']);
+    expect(values).toEqual(scores.map((score) => `${String(Date.parse(score.eventTime)).padStart(13, '0')}${JSON.stringify(score)}`));
+    expect(values).toEqual(scores.map(encodeLatest));
   });
 
   it('hands the thread only the bytes of each payload, and leaves the payload as it was', () =>

@@ -1,4 +1,4 @@
-import { encodeView, factorsJson, scoreView, type RiskScoreView } from '../../src/risk/view';
+import { encodeView, eventTimeMs, factorsJson, scoreView, type RiskScoreView } from '../../src/risk/view';
 import { sampleTransaction } from './support';
 
 const view = (factors: RiskScoreView['factors'], customerId = 'c-1'): RiskScoreView => ({
@@ -68,5 +68,18 @@ describe('a score’s event time', () => {
       ['2026-12-05T10:00:00.5Z', '2026-12-05T10:00:00.500Z'],
     ];
     for (const [timestamp, eventTime] of cases) expect(scoreView(tx(timestamp), assessment, '2026-12-05T10:00:01.000Z').eventTime).toBe(eventTime);
+  });
+
+  it('is kept in ms from the event on a pipeline score (not parsed again), and parsed from eventTime on any other', () => {
+    const score = scoreView(tx('2026-12-05T12:00:00.123+02:00'), assessment, '2026-12-05T10:00:01.000Z');
+    const parse = jest.spyOn(Date, 'parse');
+    try {
+      expect(eventTimeMs(score)).toBe(Date.UTC(2026, 11, 5, 10, 0, 0, 123));
+      expect(parse).not.toHaveBeenCalled();
+      expect(eventTimeMs({ ...score })).toBe(Date.UTC(2026, 11, 5, 10, 0, 0, 123));
+      expect(parse).toHaveBeenCalledWith('2026-12-05T10:00:00.123Z');
+    } finally {
+      parse.mockRestore();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LENGTH, PackedBytes } from '../../ops/packed-bytes';
-import { encodeView, latestKey, latestTimePrefix, rankingKey, type RiskScoreView } from '../view';
+import { encodeView, eventTimeMs, LATEST_TIME_DIGITS, latestKey, rankingKey, type RiskScoreView } from '../view';
 
 /**
  * One call of latest scores: its groups' claim keys (latestClaimKey in src/risk/view.ts), and the
@@ -21,9 +21,6 @@ export interface LatestCalls {
   run(calls: LatestCall[]): Promise<number[][]>;
 }
 
-/** The time prefix of an encoded latest score (latestTimePrefix): ASCII digits. */
-const TIME_PREFIX = 13;
-
 /**
  * The groups of one call, packed as they are added: per group the writer's token, the offset now
  * written up to ('' for all but a batch's last part) and its number of customers (a uint32); per
@@ -40,9 +37,15 @@ export class LatestPayload extends PackedBytes {
   customer(view: RiskScoreView): void {
     this.string(view.customerId);
     const json = encodeView(view);
-    this.room(LENGTH + TIME_PREFIX + json.length * 3 + 8);
+    this.room(LENGTH + LATEST_TIME_DIGITS + json.length * 3 + 8);
     const start = this.used + LENGTH;
-    let at = start + this.buffer.write(latestTimePrefix(view), start, 'latin1');
+    // encodeLatest's time prefix, digit by digit: no string to make (events are of the years 2000-2099).
+    let ms = eventTimeMs(view);
+    for (let digit = start + LATEST_TIME_DIGITS - 1; digit >= start; digit--) {
+      this.buffer[digit] = 48 + (ms % 10);
+      ms = Math.floor(ms / 10);
+    }
+    let at = start + LATEST_TIME_DIGITS;
     at += this.buffer.write(json, at);
     this.buffer.writeUInt32LE(at - start, this.used);
     this.used = this.buffer.writeDoubleLE(view.score, at);
