@@ -588,7 +588,23 @@ run, a sixth of it garbage collection in a profile): the latest-score write's wo
 encoded and packed; the thread above takes the rest); partitions spread over worker threads inside the process
 (each owning its partitions' states and sinks, as Kafka Streams' stream threads do) where cores are
 free; fewer objects per event (the collector traces every customer's state whenever young
-objects survive); and PostgreSQL, Redis and the broker on cores of their own.`);
+objects survive); and PostgreSQL, Redis and the broker on cores of their own.
+**Where the collector's work comes from (2026-12-06, night).** V8's sampling heap profiler in the
+pipeline process, counting the allocations that outlived a young-generation collection (one run of
+the probe, 42,352 events/s): 1.1 GB sampled over the 400,000 events, 2.8 KB per event. By where they
+were made: the scores' JSON (kept on each score for every sink) 118 MB, the model's features 97, the
+batch's own arrays and objects 84, kafkajs' decoding of the fetched records about 190, the history's
+\`COPY\` text 81 (made per round), the decoded events 59, the states' updates 76, the scores 36 and
+their history rows 19. Per thread over a run (\`/proc\`, its start included): the main thread 6.0 s,
+V8's helper threads 4.3-4.5 s (most of it the collector's), the latest-score and producer threads 2.3.
+A slice of 5,000 events keeps every object it makes until its end and its sinks, so each
+collection meets about half of the young generation alive; slices of 1,000 or 2,000 events cut the
+helpers' CPU a sixth but doubled PostgreSQL's per event (more, smaller rounds) and lowered the rate
+(38.2-40.3k against 41.3-45.3k events/s, 2 rounds each). What would remove it is each event's outputs
+encoded to bytes as the event is scored (its \`COPY\` row, its topic record, its latest value), the way
+Flink serialises records into its network buffers, so that nothing of an event outlives it but its
+state; every sink's interface changes with it, and the history's fallback after a crash (now an
+\`INSERT\` built from the rows) would \`COPY\` into a staging table and insert from there.`);
 
   // 4
   out.push(`## 4. Freshness
@@ -1344,6 +1360,19 @@ because the machine's noise is larger than some of the gains.
   stalled) and 0.5 ms at p50, memory 0.2-9.0 ms at p99 (0.2-0.6 in the last two rounds) and 0.1 ms
   at p50. The disk's synchronous write per group commit (\`O_DSYNC\`, about one a request at that rate) also cost
   the server 463-631 µs of CPU per request against 394-511 in memory (bare 339-408).
+- *Measured on 2026-12-06 (night) and not kept*: each next spool segment created ahead again (as on
+  2026-12-05, below), in two probes at 1,900 requests/s, each server 4 s a round in turn: over the
+  same round's bare run, the full path's p99 (median of the rounds) 12.8 ms as it is against -1.3
+  with the segment ahead in 8 rounds, then 7.0 against 13.9 in 10 rounds: a single stall of the
+  machine still decides a round, whichever way. The score announcements published as the UTF-8
+  bytes of their JSON array instead of one joined string: in a profile of the ingestion pipeline
+  the announcements' share went from 499 ms (the Redis client measuring and joining the string, 221;
+  encoding it for the socket, 247) to 435 (encoding, 239; the client's copy of the bytes into its
+  command, 175) of 13 s, within the noise. At 5,000 events/s (freshness, 3 interleaved rounds): a
+  fetch linger of 20 ms instead of 5 took the consumer from 78-107 to 60-74 µs per event and the
+  machine from 74-96 to 65-69 % busy, but doubled the p50 (9-19 → 20-21 ms) for a p99 within the
+  noise (48 / 60 / 93 → 45 / 55 / 64 ms); a sink linger of 100 ms instead of 20 left the consumer's
+  CPU where it was (112-127 against 121-122 µs per event).
 - *Measured on 2026-12-06 (evening) and not kept*: V8's background threads sized to the machine
   (\`node --v8-pool-size=0\`: one thread on 2 cores instead of Node's fixed four). What it was for: at
   half load (1,800 requests/s, 8 s runs) the full gateway's own event loop lagged at most 8-27 ms a
