@@ -125,20 +125,20 @@ ${r.overload ? overloadSummary(r.overload) : ''}${r.archive ? `\n${archiveSummar
 Every ratio is measured within one run against its baseline (same machine, same minute); the
 absolute figures are for reference only: this machine has 2 cores shared by the load generator,
 the servers, PostgreSQL, Redis and the Kafka broker, and it is noisy (see the spread columns).
-Its speed also changes from one session to the next with the same code: the reference consumers
-of section 3 gauge it (raw kafkajs ${fmt(r.ingestion.rates.kafkajs.median)} events/s in this run; 520,107 in the run of
-2026-12-05 20:12 UTC, 317,673 in the one of 22:49 UTC that day, when the pipeline did 43,068 and
-26,886 events/s, and freshness p99 at 5,000 events/s was 46 and 111 ms), and so does work that no
-change touched: on 2026-12-06 the run of 09:14 UTC archived 32,984 events/s per archiver and answered
-fraud-rates over the last hour in 592 ms (p50), and at 5,000 events/s its gateway, feed and prober
-and PostgreSQL spent 0.6-0.8 times the CPU per event of the run of 12:55 UTC (27,259 events/s and
-949 ms; the pipeline 31,685 against 29,804 events/s, freshness p99 29 against 80 ms). The run of
-16:06 UTC, the first with the risk-scores topic produced from a thread of its own, met the consumers'
-side of the machine slower than either: raw kafkajs 225,490 against 340,887 events/s at 12:55, the
-references that decode (94,879 against 105,471) and score (57,689 against 80,154) without output
-0.90 and 0.72 times as fast, the hypervisor's steal 8-46 % of the machine during section 4 (the
-archiver and fraud-rates, at 31,610 events/s and 628 ms, were as fast as at 09:14); its pipeline,
-20,790 events/s, kept its share of the scoring reference (0.36 against 0.37 at 12:55).`);
+Its speed also changes from one session to the next, and within an evening, with the same code:
+the reference consumers of section 3 gauge it (raw kafkajs ${fmt(r.ingestion.rates.kafkajs.median)} events/s in this run). On
+2026-12-06 the run of 16:06 UTC met the consumers' side of the machine at its slowest of the day
+(raw kafkajs 225,490 events/s, the references that decode and score 94,879 and 57,689, the
+hypervisor's steal 8-46 % during section 4): the pipeline did 20,790 events/s and freshness p99 at
+5,000 events/s was 257 ms. The run of 20:20 UTC, on the code before this run's (which adds only the
+latest scores' time prefix written from the event's own time, 1.6 % of the consumer's main
+thread), met it at its fastest: raw kafkajs 357,627 events/s; the pipeline 48,122 (43,114 /
+48,962 / 48,122; consumer 27.7, PostgreSQL 5.1, Redis 2.9 µs per event), two processes 43,845;
+freshness p99 at 5,000 events/s 61 ms (61 / 45 / 120; the floor 19) and 1,740 ms at 20,000; bare
+Apollo 7,433 requests/s with Tollgraph at 92 % of it, and the added p99 at half load (3,355
+requests/s) 5.77 ms (5.77 / -4.03 / 21.21) with the spool on disk, 11.48 with its segment in
+memory, 4.33 at a fifth. The same code's figures move between such runs by more than most changes
+do; each change is measured against its baseline in interleaved probes (the optimisation table below).`);
 
   const m = r.machine;
   out.push(`## Machine
