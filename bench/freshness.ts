@@ -60,6 +60,8 @@ export interface FreshnessResult {
 }
 
 const POLL_MS = 5;
+/** The rate of the issue's second freshness target (p99 ≤ 150 ms); until 2026-12-06 the benchmark's top rate was 20,000 events/s. */
+export const ISSUE_RATE = 25_000;
 const FLOOR_RATE = 5_000;
 const QUERY = `query Fresh($ids: [ID!]!) { riskScores(customerIds: $ids) { customerId eventTime computedAt freshnessSeconds } }`;
 /**
@@ -146,7 +148,7 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
     };
 
     const seconds = smoke ? 3 : 10;
-    const rates = smoke ? [1_000, 5_000] : [1_000, 5_000, 20_000];
+    const rates = smoke ? [1_000, 5_000] : [1_000, 5_000, ISSUE_RATE];
     const measureAt = async (rate: number, repeats: number, history: boolean) => {
       // Warm up at the rate, probing as the runs do (joins the group on the first pass, and the
       // gateway compiles its query path: unprobed, the first run's first queries met a cold gateway,
@@ -169,7 +171,7 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
       return runs;
     };
     const runs: FreshnessRun[] = [];
-    // Three runs where the pipeline keeps up; one beyond its capacity, where the backlog only grows.
+    // Three runs at the lower rates; one at the issue's rate, beyond the pipeline's capacity on the machine's slower hours (the backlog only grows there).
     for (const rate of rates) runs.push(...(await measureAt(rate, smoke || rate > 10_000 ? 1 : 3, true)));
     const byRate = rates.map((rate) => {
       const at = runs.filter((run) => run.rate === rate);
