@@ -724,7 +724,7 @@ every sink but the one readers see, so it bounds what a pipeline with these clie
 
 Target: p99 ≤ 50 ms at 5,000 events/s (median of the runs): ${at5k ? verdict(at5k.median <= 50) : 'not run'}${at5k ? ` (${ms(at5k.median, 0)}; the mission's 150 ms: ${verdict(at5k.median <= 150)})` : ''}.
 Target: p99 ≤ 150 ms at ${fmt(ISSUE_RATE)} events/s: ${at25k.verdict}${at25k.why ? ` (${at25k.why})` : ''}.
-Each run's percentiles are over its probes; three runs at the lower rates, one at the highest${keptUp(r.freshness, Math.max(...r.freshness.byRate.map((p) => p.rate))) ? ', where the pipeline kept up in this run' : ', beyond the pipeline\'s capacity in this run (the backlog only grows there)'}.
+Each run's percentiles are over its probes; three runs at the lower rates, one at the highest${keptUp(r.freshness, Math.max(...r.freshness.byRate.map((p) => p.rate))) ? ', where the pipeline kept up in this run' : ", beyond the pipeline's capacity in this run (the backlog only grows there)"}.
 
 **What limits it.** On this machine the producer, the broker, the consumer, PostgreSQL, Redis,
 the gateway and the prober share 2 cores, and the CPU table shows them ${freshnessLoad.busy} busy at
@@ -1134,7 +1134,8 @@ because the machine's noise is larger than some of the gains.
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown in a way that holds from one run to the next.
   The five full runs of 2026-12-05 from 12:34 UTC on put the median at 15.4, 0.56, 19.8, 28.0 and 9.75 ms
-  with every answer waiting for the disk, and at 23.3, 21.2, 8.9, 27.1 and 4.63 ms with the spool's segment in memory, which takes
+  with every answer waiting for the disk, and at 23.3, 21.2, 8.9, 27.1 and 4.63 ms with the spool's segment in memory (the two
+  runs of 2026-12-06 from 20:20 UTC on: 5.77 and 14.39 ms on disk, 11.48 and 17.09 in memory), which takes
   the path's own wait for the disk out of the measurement: what is left of its p99 is the noise
   below, which decides each round's difference either way (the table's spread). At half load both servers' p99 are decided by
   waiting for a core the load generator, PostgreSQL and Redis share: the bare server's own p99
@@ -1414,7 +1415,6 @@ because the machine's noise is larger than some of the gains.
   what lives from a fetch to its sinks; what stays for good is about a quarter of it: new customers'
   states, retained events). A sampling heap profile put 15 KB of allocation per event at that
   rate, spread over decoding, the model, the sinks' encoders and the clients.`;
-
 
 /**
  * Freshness against the target at ISSUE_RATE: judged there when measured there; otherwise a p99
