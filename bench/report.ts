@@ -770,7 +770,9 @@ section 3); two runs of this section alone just after the second gave 56 ms (56 
 (45 / 51 / 81): at the target, not clear of it. The run of 22:49 UTC that day, on the slower
 machine of the Summary's note (about 1.6 times slower), gave 111 ms (125 / 111 / 53). On 2026-12-06 two runs of
 this section alone gave 55 ms (46 / 55 / 66, before the warm-up probed the gateway; 28 / 55 / 125 after), and the
-full run of 04:13 UTC 75 ms (43 / 163 / 75).`);
+full run of 04:13 UTC 75 ms (43 / 163 / 75); that evening the full runs of 20:20 and 20:56 UTC 61 ms (61 / 45 / 120) and 71 ms
+(71 / 88 / 35), and a run of this section alone at 21:33 UTC 44 ms (44 / 35 / 150), with 1,833 ms at the issue's
+25,000 events/s (p50 879 ms: beyond what the pipeline does beside the gateway, the prober and the feed on 2 cores).`);
 
   // 5
   out.push(`## 5. Metering
