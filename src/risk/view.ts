@@ -129,6 +129,17 @@ export function encodeLatest(view: RiskScoreView): string {
   return `${String(eventTimeMs(view)).padStart(LATEST_TIME_DIGITS, '0')}${encodeView(view)}`;
 }
 
+/** encodeLatest's time prefix written into `into` at `at`, digit by digit (no string made: the risk consumer writes one per score); answers where it ends. */
+export function writeLatestTime(view: RiskScoreView, into: Buffer, at: number): number {
+  // Events are of the years 2000-2099 (the contract): 13 digits, the first 0 before 2001-09.
+  let ms = eventTimeMs(view);
+  for (let digit = at + LATEST_TIME_DIGITS - 1; digit >= at; digit--) {
+    into[digit] = 48 + (ms % 10);
+    ms = Math.floor(ms / 10);
+  }
+  return at + LATEST_TIME_DIGITS;
+}
+
 export function decodeLatest(value: string): RiskScoreView {
   return JSON.parse(value.slice(LATEST_TIME_DIGITS)) as RiskScoreView;
 }

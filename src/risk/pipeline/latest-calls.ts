@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LENGTH, PackedBytes } from '../../ops/packed-bytes';
-import { encodeView, eventTimeMs, LATEST_TIME_DIGITS, latestKey, rankingKey, type RiskScoreView } from '../view';
+import { encodeView, LATEST_TIME_DIGITS, latestKey, rankingKey, writeLatestTime, type RiskScoreView } from '../view';
 
 /**
  * One call of latest scores: its groups' claim keys (latestClaimKey in src/risk/view.ts), and the
@@ -39,13 +39,7 @@ export class LatestPayload extends PackedBytes {
     const json = encodeView(view);
     this.room(LENGTH + LATEST_TIME_DIGITS + json.length * 3 + 8);
     const start = this.used + LENGTH;
-    // encodeLatest's time prefix, digit by digit: no string to make (events are of the years 2000-2099).
-    let ms = eventTimeMs(view);
-    for (let digit = start + LATEST_TIME_DIGITS - 1; digit >= start; digit--) {
-      this.buffer[digit] = 48 + (ms % 10);
-      ms = Math.floor(ms / 10);
-    }
-    let at = start + LATEST_TIME_DIGITS;
+    let at = writeLatestTime(view, this.buffer, start);
     at += this.buffer.write(json, at);
     this.buffer.writeUInt32LE(at - start, this.used);
     this.used = this.buffer.writeDoubleLE(view.score, at);
