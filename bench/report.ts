@@ -618,9 +618,18 @@ made 5,000-5,300 buffers of 64 KB (330-350 MB) in flight at the peak, new in eac
 collects in full as that memory outside its heap grows. A cap of 60,000 events in flight to the
 sinks kept the buffers to 1,700-1,900, but then the checkpoints kept pace with the scoring (39-43 a
 run instead of 20-28, 260-280k states written instead of 150-200k) and PostgreSQL spent 11.7-16.8
-µs per event against 4.6-7.0 (24.2-32.2k events/s). The scores' objects are not what the
-collector's time is made of; and what holds events in memory under a backlog is the distance
-between the scoring and the sinks, which also lets a checkpoint cover more events. A profile of the
+µs per event against 4.6-7.0 (24.2-32.2k events/s). With the buffers reserved once at the start
+instead (375 MB, which V8 then counts once), full collections went back to 8-10 a run and took
+less time (0.19-0.44 s a run against 0.18-0.65, medians 0.32 and 0.43); the main thread's collections in all took
+1.1-1.5 s a run against 1.5-1.9 and the consumer's CPU per event was lower in 7 of 8 interleaved
+pairs (medians 30.2 against 31.9 µs, then 35.6 against 37.6), but the rate did not move beyond the
+noise (38.6-48.5k against 38.2-47.6k, then 33.0-36.7k against 33.3-40.7k): a twentieth of the
+consumer's CPU for a large refactor of every sink and a third of a gigabyte held for good. The
+scores' objects are not what the collector's time is made of; and what holds events in memory
+under a backlog is the distance between the scoring and the sinks, which also lets a checkpoint
+cover more events. V8's young-generation mark-sweep (\`--minor-ms\`, which promotes pages instead of
+copying the survivors) the same night: the consumer at 32.2-35.1 against 28.2-38.8 µs per event,
+40.5-44.1k against 34.1-46.4k events/s (4 interleaved pairs), not kept. A profile of the
 probe the same night: decoding 15 % of the consumer's busy time (5.2 µs an event, of which
 \`JSON.parse\` about 2 and the checks of the contract about 1), the collector 17 %, a score's JSON
 2.1 µs (made once for every output), its \`COPY\` row 3.4.`);
