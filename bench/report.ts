@@ -629,7 +629,11 @@ scores' objects are not what the collector's time is made of; and what holds eve
 under a backlog is the distance between the scoring and the sinks, which also lets a checkpoint
 cover more events. V8's young-generation mark-sweep (\`--minor-ms\`, which promotes pages instead of
 copying the survivors) the same night: the consumer at 32.2-35.1 against 28.2-38.8 µs per event,
-40.5-44.1k against 34.1-46.4k events/s (4 interleaved pairs), not kept. A profile of the
+40.5-44.1k against 34.1-46.4k events/s (4 interleaved pairs), not kept. V8's background threads
+sized to the 2 cores (\`--v8-pool-size=2\`, Node.js' default is 4): 40.5-41.1k against 35.5-39.5k
+events/s in a first set of 3 pairs, then 36.5-45.2k against 34.2-44.8k in 5 (3 of them to the
+default), not kept either. What a backlog costs in memory: the pipeline process peaked at 717-719 MB
+of V8 heap and 1.75-1.84 GB resident in two runs of the probe (README, *Operating it*). A profile of the
 probe the same night: decoding 15 % of the consumer's busy time (5.2 µs an event, of which
 \`JSON.parse\` about 2 and the checks of the contract about 1), the collector 17 %, a score's JSON
 2.1 µs (made once for every output), its \`COPY\` row 3.4.`);
