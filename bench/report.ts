@@ -632,8 +632,13 @@ copying the survivors) the same night: the consumer at 32.2-35.1 against 28.2-38
 40.5-44.1k against 34.1-46.4k events/s (4 interleaved pairs), not kept. V8's background threads
 sized to the 2 cores (\`--v8-pool-size=2\`, Node.js' default is 4): 40.5-41.1k against 35.5-39.5k
 events/s in a first set of 3 pairs, then 36.5-45.2k against 34.2-44.8k in 5 (3 of them to the
-default), not kept either. What a backlog costs in memory: the pipeline process peaked at 717-719 MB
-of V8 heap and 1.75-1.84 GB resident in two runs of the probe (README, *Operating it*). A profile of the
+default), not kept either. What a backlog costs in memory: the pipeline process peaked at 671-865 MB
+of V8 heap and 1.65-1.99 GB resident in the probe's runs (README, *Operating it*), about as much with
+at most 2 or 4 slices a partition ahead of their sinks as with 8 (3 interleaved rounds each); with
+fewer ahead, PostgreSQL spent 10.4-16.5 µs per event against 4.7-5.0 and the rate fell (26.0-36.6k
+against 35.7-45.1k events/s), most likely for the reason counted under the cap above: the
+checkpoints then keep their pace, a chunk of each partition's changed states (and as many others)
+every second, instead of one covering several seconds of a backlog. A profile of the
 probe the same night: decoding 15 % of the consumer's busy time (5.2 µs an event, of which
 \`JSON.parse\` about 2 and the checks of the contract about 1), the collector 17 %, a score's JSON
 2.1 µs (made once for every output), its \`COPY\` row 3.4.`);
