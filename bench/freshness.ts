@@ -195,6 +195,33 @@ export async function freshnessBenchmark(ctx: BenchContext): Promise<FreshnessRe
   }
 }
 
+/** A feed event encoded ahead of the run, its timestamp written into its bytes as it is produced. */
+interface PreparedEvent extends KafkaRecord {
+  value: Buffer;
+  customerId: string;
+  stampAt: number;
+}
+
+const STAMP = '1970-01-01T00:00:00.000Z';
+
+/**
+ * A run's events, generated and encoded before it starts: the feed's generator and JSON encoding
+ * cost about 10 µs of the load generator's CPU per event, taken from the same 2 cores as the
+ * pipeline (0.25 of a core at 25,000 events/s). Each event's wall-clock stamp (a fixed-width ISO
+ * string) is written into its bytes as it is sent.
+ */
+function preparedFeed(rate: number, total: number): PreparedEvent[] {
+  const feed = benchFeed({ customers: 100_000, rate, start: Date.now(), seed: Number.parseInt(suffix(), 16), clean: true });
+  const events: PreparedEvent[] = [];
+  while (events.length < total) {
+    const message = feed.next();
+    if (!message.event) continue; // (no broken messages in a benchmark feed)
+    const value = Buffer.from(JSON.stringify({ ...message.event, timestamp: STAMP }));
+    events.push({ key: message.key, value, customerId: message.event.customerId, stampAt: value.indexOf(`"timestamp":"${STAMP}"`) + 13 });
+  }
+  return events;
+}
+
 async function drive(
   url: string,
   apiKey: string,
@@ -203,8 +230,8 @@ async function drive(
   { rate, seconds, history: probeHistory }: { rate: number; seconds: number; history: boolean },
   processes: Record<FreshnessCpu, () => number[]>,
 ): Promise<Omit<FreshnessRun, 'run'>> {
-  const feed = benchFeed({ customers: 100_000, rate, start: Date.now(), seed: Number.parseInt(suffix(), 16), clean: true });
   const total = Math.round(rate * seconds);
+  const feed = preparedFeed(rate, total);
   const probes = new Map<string, Probe>();
   const historyProbes = new Map<string, Probe>();
   const found = new Map<string, Found>();
@@ -310,10 +337,9 @@ async function drive(
     const stamp = new Date(now).toISOString();
     const messages: KafkaRecord[] = [];
     for (; sent < due; sent++) {
-      const message = feed.next();
-      if (!message.event) continue; // (no broken messages in a benchmark feed)
-      const event = { ...message.event, timestamp: stamp };
-      messages.push({ key: message.key, value: Buffer.from(JSON.stringify(event)) });
+      const event = feed[sent];
+      event.value.write(stamp, event.stampAt, 'latin1');
+      messages.push(event);
       if (now - lastProbe >= probeEveryMs && !probes.has(event.customerId)) {
         lastProbe = now;
         probes.set(event.customerId, { customerId: event.customerId, eventTime: now });
