@@ -65,6 +65,11 @@ export interface OverheadResult {
    * at half load, in the same rounds (its added latency against the same round's bare run).
    */
   flushedOnInterval: { fsyncMs: number; half: OpenLoopResult[]; addedP99: Figure; addedP50: Figure };
+  /**
+   * A second bare server against the first, in the same half-load rounds (an A/A pair): what the
+   * comparison reads when nothing is added, so the resolution of the added p99 on this machine.
+   */
+  bareAgainstBare: { half: OpenLoopResult[]; addedP99: Figure; addedP50: Figure };
   /** The usage ledger's writes during the full side's half-load runs, from its own /metrics. */
   ledgerAtHalf: LedgerWrites;
   /** CPU µs per request by step of the path, from CPU profiles of extra maximum-load runs (medians). */
@@ -152,10 +157,11 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       const { url } = await child.next<{ type: 'ready'; url: string }>('ready');
       return { url: url as string, pid: child.process.pid!, child };
     };
-    const [bareServer, fullServer, intervalServer] = await Promise.all([
+    const [bareServer, fullServer, intervalServer, bareAgainServer] = await Promise.all([
       start('bare'),
       start('full'),
       start('full', 'full-memory-spool', { METERING_SPOOL_FSYNC_MS: String(FSYNC_INTERVAL_MS), METERING_SPOOL_MEMORY_DIR: memorySpool }),
+      start('bare', 'bare-again'),
     ]);
     const [bareUrl, fullUrl] = [bareServer.url, fullServer.url];
     // Where the CPU goes at maximum load: the server process and the services it calls.
@@ -166,6 +172,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const bare: GraphqlLoad = { url: bareUrl, headers: {}, bodies: single };
     const full: GraphqlLoad = { url: fullUrl, headers, bodies: single };
     const interval: GraphqlLoad = { ...full, url: intervalServer.url };
+    const bareAgain: GraphqlLoad = { ...bare, url: bareAgainServer.url };
 
     // Both answer the same data; the full path also reports what it charged.
     for (const [name, load] of [
@@ -250,9 +257,9 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const halfRate = Math.max(10, Math.round(fullRps.median / 2));
     const ledger = () => scrapeHistogram(fullUrl, 'tollgraph_usage_ledger_write_seconds');
     const ledgerBefore = await ledger();
-    const loads = { bare, full, interval };
+    const loads = { bare, full, interval, bareAgain };
     const atRate = async (rate: number, sides: Array<keyof typeof loads> = ['bare', 'full']) => {
-      const measured = { bare: [] as OpenLoopResult[], full: [] as OpenLoopResult[], interval: [] as OpenLoopResult[] };
+      const measured = { bare: [] as OpenLoopResult[], full: [] as OpenLoopResult[], interval: [] as OpenLoopResult[], bareAgain: [] as OpenLoopResult[] };
       for (let run = 0; run < runs; run++) {
         const order = run % 2 === 0 ? sides : [...sides].reverse();
         for (const side of order) {
@@ -264,14 +271,18 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       }
       return measured;
     };
-    // The third server has not been through the sweep and the maximum-load runs: as long at its
-    // maximum first, so that its code is as warm as the full one's (its first half-load run
-    // was several times slower without).
+    // The third and fourth servers have not been through the sweep and the maximum-load runs: as
+    // long at their maximum first, so that their code is as warm as the first two's (the third's
+    // first half-load run was several times slower without).
     await closedLoop(interval, connections.full, maxRuns * maxSeconds);
-    const half = await atRate(halfRate, ['bare', 'full', 'interval']);
+    await closedLoop(bareAgain, connections.bare, maxRuns * maxSeconds);
+    // The second bare server two turns from the first in every round (the full server one, the
+    // third three): the A/A pair meets the machine's drift within a round as the comparisons do.
+    const half = await atRate(halfRate, ['bare', 'full', 'bareAgain', 'interval']);
     result.bare.half = half.bare;
     result.full.half = half.full;
     const flushedOnInterval = { fsyncMs: FSYNC_INTERVAL_MS, half: half.interval, ...added(half.bare, half.interval) };
+    const bareAgainstBare = { half: half.bareAgain, ...added(half.bare, half.bareAgain) };
     const writes = histogramDelta(ledgerBefore, await ledger());
     // A lighter load too: how the added latency grows with the load says what it is made of.
     const lightLoad = async (): Promise<LoadPoint> => {
@@ -304,6 +315,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
       stepRuns: runs,
       light: await lightLoad(),
       flushedOnInterval,
+      bareAgainstBare,
     };
 
     // Benchmark 2: risk reads through the full path at fixed rates.
