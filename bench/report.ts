@@ -131,14 +131,20 @@ the reference consumers of section 3 gauge it (raw kafkajs ${fmt(r.ingestion.rat
 2026-12-06 the run of 16:06 UTC met the consumers' side of the machine at its slowest of the day
 (raw kafkajs 225,490 events/s, the references that decode and score 94,879 and 57,689, the
 hypervisor's steal 8-46 % during section 4): the pipeline did 20,790 events/s and freshness p99 at
-5,000 events/s was 257 ms. The run of 20:20 UTC, on the code before this run's (which adds only the
-latest scores' time prefix written from the event's own time, 1.6 % of the consumer's main
-thread), met it at its fastest: raw kafkajs 357,627 events/s; the pipeline 48,122 (43,114 /
+5,000 events/s was 257 ms. The run of 20:20 UTC (its pipeline lacked only the latest scores' time
+prefix written from the event's own time, 1.6 % of the consumer's main thread) met it at its
+fastest: raw kafkajs 357,627 events/s; the pipeline 48,122 (43,114 /
 48,962 / 48,122; consumer 27.7, PostgreSQL 5.1, Redis 2.9 µs per event), two processes 43,845;
 freshness p99 at 5,000 events/s 61 ms (61 / 45 / 120; the floor 19) and 1,740 ms at 20,000; bare
 Apollo 7,433 requests/s with Tollgraph at 92 % of it, and the added p99 at half load (3,355
 requests/s) 5.77 ms (5.77 / -4.03 / 21.21) with the spool on disk, 11.48 with its segment in
-memory, 4.33 at a fifth. The same code's figures move between such runs by more than most changes
+memory, 4.33 at a fifth. This run (2026-12-07, 01:18 UTC; the running code that of 20:56 the
+evening before, the benchmark's A/A pair and prepared feed added) met a slow morning: bare Apollo
+at 4,027 requests/s, the analytics of section 9 1.3-2.1 times slower than the evening before, the
+hypervisor's steal up to 14 % in probes; and a disk slow to sync: in a probe just after (2,100
+requests/s, 4 rounds of 8 s), the default path's usage ledger had 9-32 writes over 25 ms a round
+(1-6 over 50 ms), each holding every answer that came meanwhile, and its p90 was 11-111 ms against
+bare's 9-46; with the segment in memory none over 25 ms. The same code's figures move between such runs by more than most changes
 do; each change is measured against its baseline in interleaved probes (the optimisation table below).`);
 
   const m = r.machine;
@@ -821,7 +827,24 @@ machine of the Summary's note (about 1.6 times slower), gave 111 ms (125 / 111 /
 this section alone gave 55 ms (46 / 55 / 66, before the warm-up probed the gateway; 28 / 55 / 125 after), and the
 full run of 04:13 UTC 75 ms (43 / 163 / 75); that evening the full runs of 20:20 and 20:56 UTC 61 ms (61 / 45 / 120) and 71 ms
 (71 / 88 / 35), and a run of this section alone at 21:33 UTC 44 ms (44 / 35 / 150), with 1,833 ms at the issue's
-25,000 events/s (p50 879 ms: beyond what the pipeline does beside the gateway, the prober and the feed on 2 cores).`);
+25,000 events/s (p50 879 ms: beyond what the pipeline does beside the gateway, the prober and the feed on 2 cores).
+
+**At the issue's 25,000 events/s, what would have to give** (2026-12-07, probes of this section, 2
+runs each, the machine slow that morning: steal up to 14 %). As it was; the feed sent every 10 ms
+instead of every 2; a fetch linger of 25 ms instead of 5; the feed every 10 ms and the polls every
+20 ms instead of 5; each with the feed's events made before the run (kept since: generating and
+encoding them cost about 10 µs of CPU per event, measured alone). In every run the machine was
+98-100 % busy and the backlog grew (p50 4.4-6.8 s): all the processes together spent 70-79 µs of
+CPU per event, 1.8-2.0 cores at that rate. The variants moved the parts, not the sum: the broker
+from 17-23 to 11-13 µs per event with the feed's batches every 10 ms and to 5-6 with the linger,
+the gateway from 10-12 to 8-9 with polls every 20 ms. The pipeline's own processes took 47-59 µs of
+it (consumer 22-28, PostgreSQL 11-13, Redis 3-4, broker 5-23), the measurement 19-30 (gateway 8-12,
+feed and prober 11-18). A p99 of 150 ms at that rate on these 2 cores needs both the pipeline's own
+CPU per event down near its cost when catching up (section 3) and the measurement on other cores.
+Where a caught-up consumer's CPU goes (\`perf\`, the same morning, 5,000 events/s, 10 s): its main
+thread 63 %, the latest-score and risk-scores threads 24 %, V8's helper threads 13 %; no symbol over
+3 % (V8 internalising strings in \`JSON.parse\` 2.7 %, the scavenger 2 %): spread over the per-batch
+and per-call machinery, with no one place to cut.`);
 
   // 5
   out.push(`## 5. Metering
@@ -1184,6 +1207,10 @@ because the machine's noise is larger than some of the gains.
 | the risk-scores topic from a thread (\`src/kafka/producer-thread.ts\`) | the ingestion probe with each sink left out in turn (2026-12-06, interleaved rounds of one pipeline process): without the risk-scores topic the consumer spent 41.2-42.6 against 44.2-49.1 µs per event (3 pairs; 5-11 % more events/s); without the history 41.8-44.6 against 42.7-48.3 (its rate up 9-20 % through PostgreSQL's share of the 2 cores); without the latest scores 29.3-38.7 against 44.6-48.9; with no sink at all 21.4-22.2 µs and 57.6-62.3k events/s. Per thread over one whole run, its start included (from /proc): the main thread 36.6 µs per event, V8's collector threads 23.6, the latest-score thread 4.1; \`--trace-gc-nvp\`: a young-generation collection every 47 MB allocated, half of it alive and promoted (20-22 MB), pauses of 39-61 ms on the main thread and 3 times that on the collector's threads | each round's records packed into one run of bytes on the main thread (\`src/kafka/packed-records.ts\`, transferred, not copied) and produced by the same @platformatic/kafka producer (acks=all, Java's partitioner) on a thread of its own, the DLQ too; a broker or topic missing at start still fails the start (tests: the same partitions, headers and bytes as on the calling thread; the error names the topic); the threads' plumbing shared with the latest-score thread (\`src/ops/call-thread.ts\`) | ingestion probe, 8 interleaved pairs (the last 4 in ABBA order): 27.6-35.3k against 24.2-36.0k events/s, 6 pairs of 8 to the thread (ratio per pair 0.87-1.32, median 1.08), the consumer 37.7-47.9 against 37.3-51.3 µs per event (medians 43.4 and 44.5) |
 **Left undone, and why.**
 - *The added p99 at half load (≤ 5 ms)*: not shown in a way that holds from one run to the next.
+  Since 2026-12-07 the benchmark measures how finely it can tell: an A/A pair, a second bare server
+  in the same rounds (section 1). Its first run, the gateway section alone on a slow morning (bare
+  at 3.3-4.0k requests/s), read -95.3 / 5.0 / -20.5 ms: two servers running the same code differed
+  at p99 by more than the target in 2 rounds of 3, and by up to 19 times it.
   The five full runs of 2026-12-05 from 12:34 UTC on put the median at 15.4, 0.56, 19.8, 28.0 and 9.75 ms
   with every answer waiting for the disk, and at 23.3, 21.2, 8.9, 27.1 and 4.63 ms with the spool's segment in memory (the two
   runs of 2026-12-06 from 20:20 UTC on: 5.77 and 14.39 ms on disk, 11.48 and 17.09 in memory), which takes
