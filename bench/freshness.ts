@@ -217,7 +217,9 @@ function preparedFeed(rate: number, total: number): PreparedEvent[] {
     const message = feed.next();
     if (!message.event) continue; // (no broken messages in a benchmark feed)
     const value = Buffer.from(JSON.stringify({ ...message.event, timestamp: STAMP }));
-    events.push({ key: message.key, value, customerId: message.event.customerId, stampAt: value.indexOf(`"timestamp":"${STAMP}"`) + 13 });
+    const field = value.indexOf(`"timestamp":"${STAMP}"`);
+    if (field < 0) throw new Error('a feed event without its top-level timestamp: the prepared feed cannot stamp it');
+    events.push({ key: message.key, value, customerId: message.event.customerId, stampAt: field + '"timestamp":"'.length });
   }
   return events;
 }
