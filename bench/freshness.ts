@@ -203,6 +203,7 @@ interface PreparedEvent extends KafkaRecord {
 }
 
 const STAMP = '1970-01-01T00:00:00.000Z';
+const STAMP_KEY = '"timestamp":"';
 
 /**
  * A run's events, generated and encoded before it starts: the feed's generator and JSON encoding
@@ -217,9 +218,9 @@ function preparedFeed(rate: number, total: number): PreparedEvent[] {
     const message = feed.next();
     if (!message.event) continue; // (no broken messages in a benchmark feed)
     const value = Buffer.from(JSON.stringify({ ...message.event, timestamp: STAMP }));
-    const field = value.indexOf(`"timestamp":"${STAMP}"`);
+    const field = value.indexOf(`${STAMP_KEY}${STAMP}"`);
     if (field < 0) throw new Error('a feed event without its top-level timestamp: the prepared feed cannot stamp it');
-    events.push({ key: message.key, value, customerId: message.event.customerId, stampAt: field + '"timestamp":"'.length });
+    events.push({ key: message.key, value, customerId: message.event.customerId, stampAt: field + STAMP_KEY.length });
   }
   return events;
 }

@@ -64,12 +64,12 @@ export interface OverheadResult {
    * (METERING_SPOOL_MEMORY_DIR, METERING_SPOOL_FSYNC_MS) rather than flushed before each answer,
    * at half load, in the same rounds (its added latency against the same round's bare run).
    */
-  flushedOnInterval: { fsyncMs: number; half: OpenLoopResult[]; addedP99: Figure; addedP50: Figure };
+  flushedOnInterval: { fsyncMs: number } & AgainstBare;
   /**
    * A second bare server against the first, in the same half-load rounds (an A/A pair): what the
    * comparison reads when nothing is added, so the resolution of the added p99 on this machine.
    */
-  bareAgainstBare: { half: OpenLoopResult[]; addedP99: Figure; addedP50: Figure };
+  bareAgainstBare: AgainstBare;
   /** The usage ledger's writes during the full side's half-load runs, from its own /metrics. */
   ledgerAtHalf: LedgerWrites;
   /** CPU µs per request by step of the path, from CPU profiles of extra maximum-load runs (medians). */
@@ -101,6 +101,17 @@ export interface LoadPoint {
 /** Full minus bare latency, paired per run (ms). */
 function added(bare: OpenLoopResult[], full: OpenLoopResult[]): { addedP99: Figure; addedP50: Figure } {
   return { addedP99: figure(full.map((r, i) => r.p99Ms - bare[i].p99Ms)), addedP50: figure(full.map((r, i) => r.p50Ms - bare[i].p50Ms)) };
+}
+
+/** Another server's half-load runs, and its latency over the same rounds' bare runs. */
+export interface AgainstBare {
+  half: OpenLoopResult[];
+  addedP99: Figure;
+  addedP50: Figure;
+}
+
+function againstBare(bare: OpenLoopResult[], other: OpenLoopResult[]): AgainstBare {
+  return { half: other, ...added(bare, other) };
 }
 
 export interface LedgerWrites {
@@ -259,7 +270,7 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const ledgerBefore = await ledger();
     const loads = { bare, full, interval, bareAgain };
     const atRate = async (rate: number, sides: Array<keyof typeof loads> = ['bare', 'full']) => {
-      const measured = { bare: [] as OpenLoopResult[], full: [] as OpenLoopResult[], interval: [] as OpenLoopResult[], bareAgain: [] as OpenLoopResult[] };
+      const measured = Object.fromEntries(Object.keys(loads).map((side) => [side, [] as OpenLoopResult[]])) as Record<keyof typeof loads, OpenLoopResult[]>;
       for (let run = 0; run < runs; run++) {
         const order = run % 2 === 0 ? sides : [...sides].reverse();
         for (const side of order) {
@@ -281,8 +292,8 @@ export async function gatewayBenchmarks(ctx: BenchContext): Promise<GatewayResul
     const half = await atRate(halfRate, ['bare', 'full', 'bareAgain', 'interval']);
     result.bare.half = half.bare;
     result.full.half = half.full;
-    const flushedOnInterval = { fsyncMs: FSYNC_INTERVAL_MS, half: half.interval, ...added(half.bare, half.interval) };
-    const bareAgainstBare = { half: half.bareAgain, ...added(half.bare, half.bareAgain) };
+    const flushedOnInterval = { fsyncMs: FSYNC_INTERVAL_MS, ...againstBare(half.bare, half.interval) };
+    const bareAgainstBare = againstBare(half.bare, half.bareAgain);
     const writes = histogramDelta(ledgerBefore, await ledger());
     // A lighter load too: how the added latency grows with the load says what it is made of.
     const lightLoad = async (): Promise<LoadPoint> => {

@@ -311,13 +311,13 @@ record to be in the spool's segment in memory, which a crash of the process leav
 segment's mirror on disk gets it on that interval, outside the answer's path; README, *The usage
 spool*), against the same round's bare run:
 
-${loadTable({ bare: overhead.bare.half, full: interval.half, addedP50: interval.addedP50, addedP99: interval.addedP99 })}
+${loadTable({ ...interval, bare: overhead.bare.half, full: interval.half })}
 
 **The same rounds, a second bare server against the first** (an A/A pair: the same code in two
 processes started alike, its rounds' runs two turns from the first bare's; what the added p99 reads
 when nothing is added, so how finely this machine resolves it):
 
-${loadTable({ bare: overhead.bare.half, full: aa.half, addedP50: aa.addedP50, addedP99: aa.addedP99 }, 'second bare')}
+${loadTable({ ...aa, bare: overhead.bare.half, full: aa.half }, 'second bare')}
 
 **At a fifth of Tollgraph's maximum** (${fmt(light.rate)} req/s, same method):
 
