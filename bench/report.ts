@@ -140,13 +140,16 @@ count was too kind), two processes 43,845;
 freshness p99 at 5,000 events/s 61 ms (61 / 45 / 120; the floor 19) and 1,740 ms at 20,000; bare
 Apollo 7,433 requests/s with Tollgraph at 92 % of it, and the added p99 at half load (3,355
 requests/s) 5.77 ms (5.77 / -4.03 / 21.21) with the spool on disk, 11.48 with its segment in
-memory, 4.33 at a fifth. This run (2026-12-07, 01:18 UTC; the running code that of 20:56 the
-evening before, the benchmark's A/A pair and prepared feed added) met a slow morning: bare Apollo
-at 4,027 requests/s, the analytics of section 9 1.3-2.1 times slower than the evening before, the
-hypervisor's steal up to 14 % in probes; and a disk slow to sync: in a probe just after (2,100
-requests/s, 4 rounds of 8 s), the default path's usage ledger had 9-32 writes over 25 ms a round
-(1-6 over 50 ms), each holding every answer that came meanwhile, and its p90 was 11-111 ms against
-bare's 9-46; with the segment in memory none over 25 ms. The same code's figures move between such runs by more than most changes
+memory, 4.33 at a fifth. The run of 2026-12-07, 01:18 UTC (the same running code, the benchmark's A/A pair and
+prepared feed added) met a slow morning: bare Apollo at 4,027 requests/s, the analytics of section
+9 1.3-2.1 times slower than the evening before, the hypervisor's steal up to 14 % in probes; and a
+disk slow to sync: in a probe just after (2,100 requests/s, 4 rounds of 8 s), the default path's
+usage ledger had 9-32 writes over 25 ms a round (1-6 over 50 ms), each holding every answer that
+came meanwhile, and its p90 was 11-111 ms against bare's 9-46; with the segment in memory none over
+25 ms. This run (2026-12-07, 03:28 UTC; the same running code again, the pipeline's rate now
+counted when its events are written, section 3) met the consumers' side at its fastest yet (raw
+kafkajs 439,468 events/s): the pipeline wrote 32,130 events/s and had scored 42,939 by the time
+its last batch was scored. The same code's figures move between such runs by more than most changes
 do; each change is measured against its baseline in interleaved probes (the optimisation table below).`);
 
   const m = r.machine;
@@ -621,8 +624,10 @@ median 1.18×), with the same 399,605 history rows and 98,057 ranked customers a
 thread as built, against the same packed calls made on the main thread, 6 interleaved pairs later
 that morning (the machine slower): 1.02-1.42× (median 1.14×), PostgreSQL at 4.8-6.7 against
 7.0-12.3 µs per event. The run above predates it.
-**What would raise it:** the consumer's main thread is its limit (${fmt(Math.min(...ing.pipelineCpu.consumer.runs), 1)}-${fmt(Math.max(...ing.pipelineCpu.consumer.runs), 1)} µs per event in this
-run, a sixth of it garbage collection in a profile): the latest-score write's work on that thread (its scores
+**What would raise it:** less CPU per event anywhere in the chain, since every process shares the
+2 cores (at the ${fmt(cpuTotal, 1)} µs per event written above they allow ${fmt(2e6 / Math.max(1, cpuTotal))} events/s, and the pipeline wrote
+${pct(perProcess / (2e6 / Math.max(1, cpuTotal)))} of that). The consumer is the largest share (${fmt(Math.min(...ing.pipelineCpu.consumer.runs), 1)}-${fmt(Math.max(...ing.pipelineCpu.consumer.runs), 1)} µs per event in this
+run, a sixth of it garbage collection in a profile): the latest-score write's work on its main thread (its scores
 encoded and packed; the thread above takes the rest); partitions spread over worker threads inside the process
 (each owning its partitions' states and sinks, as Kafka Streams' stream threads do) where cores are
 free; fewer objects per event (the collector traces every customer's state whenever young
@@ -864,7 +869,7 @@ CPU per event down near its cost when catching up (section 3) and the measuremen
 Where a caught-up consumer's CPU goes (\`perf\`, the same morning, 5,000 events/s, 10 s): its main
 thread 63 %, the latest-score and risk-scores threads 24 %, V8's helper threads 13 %; no symbol over
 3 % (V8 internalising strings in \`JSON.parse\` 2.7 %, the scavenger 2 %): spread over the per-batch
-and per-call machinery, with no one place to cut.`);
+and per-call machinery, with no one place to cut.${issueRateBound(r.freshness, cpuTotal)}`);
 
   // 5
   out.push(`## 5. Metering
@@ -1533,6 +1538,28 @@ function freshnessAtIssueRate(freshness: FreshnessResult): { measured: string; v
       ? `already at ${rate} events/s, where the pipeline keeps up (p50 ${ms(below.p50.median, 0)}), the p99 is ${p99}`
       : `already at ${rate} events/s the p99 is ${p99}: the pipeline, sharing 2 cores with the gateway, the prober and the feed, falls behind, and its backlog grows for as long as the rate lasts`,
   };
+}
+
+/**
+ * What ISSUE_RATE takes of the 2 cores in this run, were the pipeline's processes as cheap per event
+ * as when they catch up (section 3's CPU per event written, `catchingUpUs`), with the measurement's
+ * processes (the gateway, and the feed and prober) as they were at that rate in section 4.
+ */
+function issueRateBound(freshness: FreshnessResult, catchingUpUs: number): string {
+  const runs = freshness.runs.filter((run) => run.rate === ISSUE_RATE);
+  if (!runs.length) return '';
+  const measurementUs = median(runs.map((run) => run.cpu.gateway + run.cpu.feedAndProber));
+  const cores = (us: number) => (us * ISSUE_RATE) / 1e6;
+  const total = cores(catchingUpUs) + cores(measurementUs);
+  return `
+
+**The bound at ${fmt(ISSUE_RATE)} events/s in this run.** Even at their cost per event when they
+catch up (${fmt(catchingUpUs, 1)} µs per event written, section 3), the pipeline's processes need
+${fmt(cores(catchingUpUs), 2)} cores at ${fmt(ISSUE_RATE)} events/s; the gateway answering the prober and the process
+that feeds and probes took ${fmt(measurementUs, 0)} µs per event at that rate (the CPU table above), ${fmt(cores(measurementUs), 2)} cores.
+Together ${fmt(total, 2)} of the machine's 2 cores, ${pct(total / 2)} busy before anything waits (at
+5,000 events/s, ${loadOfFreshness(freshness).busy} busy, the p99 was already ${ms(freshness.byRate.find((point) => point.rate === 5_000)?.p99.median ?? Number.NaN, 0)}). The 150 ms p99 at that rate
+needs the measurement on cores of its own, and headroom for the pipeline beside it.`;
 }
 
 /** Whether the pipeline kept up at `rate` (its backlog did not grow through the runs): a p50 within a second. */
