@@ -462,14 +462,19 @@ starting at once, each on its half: ${runsOf(ing.scaleOut.first)} and ${runsOf(i
 2-core machine ${ing.scaleOut.total.median >= 1.1 * perProcess ? 'the second process adds what one process leaves of the cores' : 'the second process adds little'}: both share the same cores with PostgreSQL, Redis
 and the broker. With a core (and its share of PostgreSQL) per process the rate would add up per
 partition, as the table below puts in numbers. No partition changes hands during a run (each
-process consumes its half once), yet in some runs one process finishes its half at about the rate
-of a process alone while the other goes at half of it: what the slower one waits for is not found
-yet. Until 2026-12-05 the two were started at once: the first to join consumed at full speed while
-the other was still starting up on the same cores, and joined 5-7 s later to partitions mostly
-consumed, which it consumed again from their first checkpoints (it went at 9-12k events/s in every
-run). Joining together was not enough: in 2 runs of 3 the second join reached the broker after the
-first one's group had formed, and the first learnt of the rebalance 5-6 s later (traced), while it
-worked through its first fetches.
+process consumes its half once). Until 2026-12-07 one process of the pair often finished its half
+at about the rate of a process alone while the other went at half of it (in the smoke run, nothing
+in its 4 s): a kafkajs consumer whose partitions are all paused, as each one holds its half until
+the group settles, sleeps its \`maxWaitTime\` (5 s by default) before it looks again, so a process
+resumed meanwhile started up to 5 s late. The held processes now sleep 50 ms; a probe after the
+change (3 runs): one process 33,639-35,908 events/s, the pair 17,205-18,474 each, finishing within
+0.7 s of each other, together 34,168-35,572 (0.97-1.06× one process): the two together write what
+one writes, because the chain's CPU fills the 2 cores either way. Until 2026-12-05 the two were
+started at once: the first to join consumed at full speed while the other was still starting up on
+the same cores, and joined 5-7 s later to partitions mostly consumed, which it consumed again from
+their first checkpoints (it went at 9-12k events/s in every run). Joining together was not enough:
+in 2 runs of 3 the second join reached the broker after the first one's group had formed, and the
+first learnt of the rebalance 5-6 s later (traced), while it worked through its first fetches.
 
 **Where the CPU goes, and the cores 500,000 events/s would need.** CPU of every process while
 the pipeline consumed (read from /proc from the consumer's group join on, as its rate; loading
