@@ -89,6 +89,8 @@ export function renderReport(r: BenchResults): string {
   const single = r.metering.modes[1];
   const perProcess = ing.rates.pipeline.median;
   const cpuTotal = (['consumer', 'postgres', 'redis', 'broker'] as const).reduce((sum, source) => sum + ing.pipelineCpu[source].median, 0);
+  /** The events/s every process together allows on the 2 cores at that CPU per event. */
+  const ceiling = 2e6 / Math.max(1, cpuTotal);
   const tenPartitions = perProcess * ing.partitions;
   const refusals = r.refusals;
   const costliest = refusals.attacks.reduce((a, b) => (b.cpuMsPerRequest > a.cpuMsPerRequest ? b : a));
@@ -500,7 +502,7 @@ ${fmt((ing.pipelineCpu.postgres.median * MISSION_RATE) / 1e6, 0)} for PostgreSQL
 about ${fmt(1e6 / Math.max(1, ing.pipelineCpu.consumer.median))} events/s of consumer work). On this machine the consumer and PostgreSQL share 2 cores.
 
 **The ceiling on this machine.** Every process here shares 2 cores, so no consumer process can go
-faster than 2 cores divided by the CPU all of them spend per event: ${fmt(2e6 / Math.max(1, cpuTotal))} events/s at the
+faster than 2 cores divided by the CPU all of them spend per event: ${fmt(ceiling)} events/s at the
 ${fmt(cpuTotal, 1)} µs measured above. ${fmt(MISSION_RATE / ing.partitions)} events/s in one process needs the whole chain below
 ${fmt(2e6 / (MISSION_RATE / ing.partitions), 0)} µs per event on this machine; the references above show that the consumer's decoding and
 model alone (no output) take about ${fmt(1e6 / Math.max(1, ing.rates.score.median), 0)} µs.
@@ -632,8 +634,8 @@ thread as built, against the same packed calls made on the main thread, 6 interl
 that morning (the machine slower): 1.02-1.42× (median 1.14×), PostgreSQL at 4.8-6.7 against
 7.0-12.3 µs per event. The run above predates it.
 **What would raise it:** less CPU per event anywhere in the chain, since every process shares the
-2 cores (at the ${fmt(cpuTotal, 1)} µs per event written above they allow ${fmt(2e6 / Math.max(1, cpuTotal))} events/s, and the pipeline wrote
-${pct(perProcess / (2e6 / Math.max(1, cpuTotal)))} of that). The consumer is the largest share (${fmt(Math.min(...ing.pipelineCpu.consumer.runs), 1)}-${fmt(Math.max(...ing.pipelineCpu.consumer.runs), 1)} µs per event in this
+2 cores (at the ${fmt(cpuTotal, 1)} µs per event written above they allow ${fmt(ceiling)} events/s, and the pipeline wrote
+${pct(perProcess / ceiling)} of that). The consumer is the largest share (${fmt(Math.min(...ing.pipelineCpu.consumer.runs), 1)}-${fmt(Math.max(...ing.pipelineCpu.consumer.runs), 1)} µs per event in this
 run, a sixth of it garbage collection in a profile): the latest-score write's work on its main thread (its scores
 encoded and packed; the thread above takes the rest); partitions spread over worker threads inside the process
 (each owning its partitions' states and sinks, as Kafka Streams' stream threads do) where cores are
@@ -876,7 +878,7 @@ CPU per event down near its cost when catching up (section 3) and the measuremen
 Where a caught-up consumer's CPU goes (\`perf\`, the same morning, 5,000 events/s, 10 s): its main
 thread 63 %, the latest-score and risk-scores threads 24 %, V8's helper threads 13 %; no symbol over
 3 % (V8 internalising strings in \`JSON.parse\` 2.7 %, the scavenger 2 %): spread over the per-batch
-and per-call machinery, with no one place to cut.${issueRateBound(r.freshness, cpuTotal)}`);
+and per-call machinery, with no one place to cut.${issueRateBound(r.freshness, cpuTotal, { busy: freshnessLoad.busy, p99: at5k?.median ?? Number.NaN })}`);
 
   // 5
   out.push(`## 5. Metering
@@ -1550,9 +1552,10 @@ function freshnessAtIssueRate(freshness: FreshnessResult): { measured: string; v
 /**
  * What ISSUE_RATE takes of the 2 cores in this run, were the pipeline's processes as cheap per event
  * as when they catch up (section 3's CPU per event written, `catchingUpUs`), with the measurement's
- * processes (the gateway, and the feed and prober) as they were at that rate in section 4.
+ * processes (the gateway, and the feed and prober) as they were at that rate in section 4; `at5k`:
+ * the machine's busy share and the p99 at 5,000 events/s, for comparison.
  */
-function issueRateBound(freshness: FreshnessResult, catchingUpUs: number): string {
+function issueRateBound(freshness: FreshnessResult, catchingUpUs: number, at5k: { busy: string; p99: number }): string {
   const runs = freshness.runs.filter((run) => run.rate === ISSUE_RATE);
   if (!runs.length) return '';
   const measurementUs = median(runs.map((run) => run.cpu.gateway + run.cpu.feedAndProber));
@@ -1565,7 +1568,7 @@ catch up (${fmt(catchingUpUs, 1)} µs per event written, section 3), the pipelin
 ${fmt(cores(catchingUpUs), 2)} cores at ${fmt(ISSUE_RATE)} events/s; the gateway answering the prober and the process
 that feeds and probes took ${fmt(measurementUs, 0)} µs per event at that rate (the CPU table above), ${fmt(cores(measurementUs), 2)} cores.
 Together ${fmt(total, 2)} of the machine's 2 cores, ${pct(total / 2)} busy before anything waits (at
-5,000 events/s, ${loadOfFreshness(freshness).busy} busy, the p99 was already ${ms(freshness.byRate.find((point) => point.rate === 5_000)?.p99.median ?? Number.NaN, 0)}). The 150 ms p99 at that rate
+5,000 events/s, ${at5k.busy} busy, the p99 was already ${ms(at5k.p99, 0)}). The 150 ms p99 at that rate
 needs the measurement on cores of its own, and headroom for the pipeline beside it.`;
 }
 
